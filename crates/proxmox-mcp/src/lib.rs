@@ -1,0 +1,1 @@
+//! The proxmox-mcp server library: tool registry, policy and the MCP and REST front doors.

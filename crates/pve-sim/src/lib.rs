@@ -1,0 +1,80 @@
+//! pve-sim: a Proxmox VE API simulator. A stateful fake cluster served over HTTPS at
+//! `/api2/json`, with PVE's semantics (UPIDs and tasks, locks, templates, guest agent, auth and
+//! privileges, 400 `errors` maps), seeded with a demo cluster and faults to inject.
+//!
+//! It must know nothing of `pve-client` or `proxmox-mcp`: it is the oracle the client is tested
+//! against, so it is written from the PVE API schema and documentation only.
+
+pub mod agent;
+pub mod auth;
+pub mod clock;
+pub mod route;
+pub mod routes;
+pub mod seed;
+pub mod state;
+pub mod tasks;
+
+use route::ApiError;
+use state::{Cluster, Guest, SimTime};
+use tasks::{TaskSpec, Tasks};
+
+/// The whole mutable simulator: cluster state, tasks, guest-agent processes, credentials.
+/// Always used under one lock; handlers get `&mut Sim`.
+#[derive(Debug, Default)]
+pub struct Sim {
+    pub cluster: Cluster,
+    pub tasks: Tasks,
+    pub agent: agent::AgentProcs,
+    pub auth: auth::AuthDb,
+    /// Simulated time of the request being served (set by `settle`).
+    pub now: SimTime,
+    /// Multiplier on task durations: 1.0 is realistic, 0.0 ends tasks at once.
+    pub time_scale: f64,
+}
+
+impl Sim {
+    pub fn new(cluster: Cluster) -> Self {
+        Self {
+            cluster,
+            time_scale: 1.0,
+            ..Self::default()
+        }
+    }
+
+    /// Brings the simulator up to `now`: finishes due tasks. Called before every request.
+    pub fn settle(&mut self, now: SimTime) {
+        self.now = now;
+        self.tasks.settle(&mut self.cluster, now);
+    }
+
+    /// Starts a task at the current simulated time; returns its UPID.
+    pub fn spawn_task(&mut self, spec: TaskSpec) -> String {
+        self.tasks.spawn(spec, self.now, self.time_scale)
+    }
+
+    /// The guest with this VMID on this node, failing as PVE fails for an unknown VMID:
+    /// `Configuration file 'nodes/NODE/qemu-server/VMID.conf' does not exist`.
+    pub fn guest_on(&self, node: &str, vmid: u32, kind: state::GuestKind) -> Result<&Guest, ApiError> {
+        match self.cluster.guests.get(&vmid) {
+            Some(g) if g.node == node && g.kind == kind => Ok(g),
+            _ => Err(ApiError::internal(missing_config_message(node, vmid, kind))),
+        }
+    }
+
+    /// Mutable variant of [`Sim::guest_on`].
+    pub fn guest_on_mut(&mut self, node: &str, vmid: u32, kind: state::GuestKind) -> Result<&mut Guest, ApiError> {
+        match self.cluster.guests.get_mut(&vmid) {
+            Some(g) if g.node == node && g.kind == kind => Ok(g),
+            _ => Err(ApiError::internal(missing_config_message(node, vmid, kind))),
+        }
+    }
+}
+
+/// PVE's message for a guest config that does not exist on that node.
+pub fn missing_config_message(node: &str, vmid: u32, kind: state::GuestKind) -> String {
+    let dir = match kind {
+        state::GuestKind::Qemu => "qemu-server",
+        state::GuestKind::Lxc => "lxc",
+    };
+    format!("Configuration file 'nodes/{node}/{dir}/{vmid}.conf' does not exist")
+}
