@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod auth;
 pub mod clock;
+pub mod metrics;
 pub mod route;
 pub mod routes;
 pub mod seed;

@@ -1,0 +1,8 @@
+//! LXC containers: list, create, destroy, config, resize.
+
+use crate::route::Route;
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    Vec::new()
+}

@@ -1,0 +1,8 @@
+//! Migration of QEMU and LXC guests between nodes.
+
+use crate::route::Route;
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    Vec::new()
+}

@@ -1,0 +1,8 @@
+//! Nodes: list, node status, node directory index.
+
+use crate::route::Route;
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    Vec::new()
+}

@@ -1,0 +1,8 @@
+//! GET /version.
+
+use crate::route::Route;
+
+/// The routes of this module.
+pub fn routes() -> Vec<Route> {
+    Vec::new()
+}
