@@ -1,1 +1,263 @@
 //! Live figures that move a little over time: guest and node CPU, memory, disk and network use.
+//!
+//! Every figure is a deterministic function of (guest or node, simulated time): sines with
+//! periods of minutes, phased by VMID, so two reads at the same instant agree and figures drift
+//! believably between reads. Nothing here is random and nothing allocates per guest, so that
+//! `/cluster/resources` over 10,000 guests stays cheap.
+
+use std::collections::HashMap;
+
+use crate::state::{Cluster, Guest, GuestKind, Node, PowerState, SimTime};
+
+/// What a guest uses right now. All zeros when it is stopped.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GuestUsage {
+    /// CPU use as a fraction of the guest's own CPUs (0..1).
+    pub cpu: f64,
+    /// Memory used in bytes, within `maxmem`.
+    pub mem: u64,
+    /// Disk used in bytes (PVE reports 0 for QEMU without the agent; LXC reports its rootfs use).
+    pub disk: u64,
+    /// Bytes received since start.
+    pub netin: u64,
+    /// Bytes sent since start.
+    pub netout: u64,
+    /// Bytes read from disk since start.
+    pub diskread: u64,
+    /// Bytes written to disk since start.
+    pub diskwrite: u64,
+}
+
+/// What a node uses right now, its guests included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeUsage {
+    /// CPU use as a fraction of the node's logical CPUs (0..1).
+    pub cpu: f64,
+    /// Memory used in bytes, within `maxmem`.
+    pub mem: u64,
+    /// Swap used in bytes, within `maxswap`.
+    pub swap: u64,
+    /// Root filesystem used bytes.
+    pub disk: u64,
+    /// Load averages (1, 5, 15 minutes) as PVE writes them: strings like `"0.42"`.
+    pub loadavg: [String; 3],
+    /// Seconds since boot.
+    pub uptime: u64,
+    /// I/O wait fraction.
+    pub wait: f64,
+}
+
+/// The running guests' contribution to a node, summed in one pass (see [`node_usages`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GuestSum {
+    /// Busy CPUs (sum of guest cpu fraction times guest cpus).
+    pub busy_cpus: f64,
+    /// Memory used by guests, bytes.
+    pub mem: u64,
+    /// Number of running guests.
+    pub running: u32,
+}
+
+/// A smooth wobble in -1..1 with the given period (seconds), phased by `seed`.
+fn wave(seed: u32, now: SimTime, period: f64) -> f64 {
+    let phase = f64::from(seed % 997) * 0.618_033_988_75 * std::f64::consts::TAU;
+    (now / period * std::f64::consts::TAU + phase).sin()
+}
+
+/// A stable per-guest factor in 0.5..1.5, from the VMID (for network and disk rates).
+fn rate_factor(seed: u32) -> f64 {
+    0.5 + f64::from(seed.wrapping_mul(2_654_435_761) % 1000) / 1000.0
+}
+
+/// The live figures of a guest at `now`.
+pub fn guest_usage(g: &Guest, now: SimTime) -> GuestUsage {
+    if g.status != PowerState::Running {
+        return GuestUsage::default();
+    }
+    let uptime = g.uptime(now) as f64;
+    let cpu = (g.base_cpu
+        * (1.0 + 0.35 * wave(g.vmid, now, 97.0) + 0.15 * wave(g.vmid ^ 7, now, 13.0)))
+    .clamp(0.0, 1.0);
+    let maxmem = g.maxmem();
+    let mem_frac = (g.mem_fraction * (1.0 + 0.04 * wave(g.vmid ^ 3, now, 300.0))).clamp(0.02, 0.98);
+    let mem = (maxmem as f64 * mem_frac) as u64;
+    let disk = match g.kind {
+        GuestKind::Qemu => 0,
+        GuestKind::Lxc => {
+            let frac =
+                (g.disk_fraction * (1.0 + 0.01 * wave(g.vmid ^ 5, now, 3600.0))).clamp(0.0, 0.99);
+            (g.maxdisk() as f64 * frac) as u64
+        }
+    };
+    let r = rate_factor(g.vmid);
+    // Average rates in bytes/s, scaled by how busy the guest is; counters only grow with uptime.
+    let busy = 0.2 + g.base_cpu * 4.0;
+    let netin = (uptime * 12_000.0 * r * busy) as u64;
+    let netout = (uptime * 7_500.0 * (2.0 - r) * busy) as u64;
+    let diskread = (uptime * 40_000.0 * r) as u64 + 150 * 1024 * 1024;
+    let diskwrite = (uptime * 25_000.0 * (2.0 - r) * busy) as u64 + 20 * 1024 * 1024;
+    GuestUsage {
+        cpu,
+        mem,
+        disk,
+        netin,
+        netout,
+        diskread,
+        diskwrite,
+    }
+}
+
+/// The live figures of a node at `now`: its own base use plus the guests running on it.
+/// Walks all guests; to answer for every node at once use [`node_usages`].
+pub fn node_usage(cluster: &Cluster, node: &Node, now: SimTime) -> NodeUsage {
+    let mut sum = GuestSum::default();
+    for g in cluster.guests.values().filter(|g| g.node == node.name) {
+        add_guest(&mut sum, g, now);
+    }
+    node_usage_from(node, sum, now)
+}
+
+/// The live figures of every node, in one pass over the guests.
+pub fn node_usages(cluster: &Cluster, now: SimTime) -> HashMap<String, NodeUsage> {
+    let sums = guest_sums(cluster, now);
+    cluster
+        .nodes
+        .values()
+        .map(|n| {
+            let sum = sums.get(n.name.as_str()).copied().unwrap_or_default();
+            (n.name.clone(), node_usage_from(n, sum, now))
+        })
+        .collect()
+}
+
+/// Sums the running guests per node name, in one pass.
+pub fn guest_sums(cluster: &Cluster, now: SimTime) -> HashMap<&str, GuestSum> {
+    let mut sums: HashMap<&str, GuestSum> = HashMap::with_capacity(cluster.nodes.len());
+    for g in cluster.guests.values() {
+        if g.status == PowerState::Running {
+            add_guest(sums.entry(g.node.as_str()).or_default(), g, now);
+        }
+    }
+    sums
+}
+
+fn add_guest(sum: &mut GuestSum, g: &Guest, now: SimTime) {
+    if g.status != PowerState::Running {
+        return;
+    }
+    let u = guest_usage(g, now);
+    sum.busy_cpus += u.cpu * g.cpus() as f64;
+    // The host sees a little more than the guest reports (QEMU overhead).
+    sum.mem += u.mem + 48 * 1024 * 1024;
+    sum.running += 1;
+}
+
+/// A node's figures from its base and the sum of its running guests.
+pub fn node_usage_from(node: &Node, sum: GuestSum, now: SimTime) -> NodeUsage {
+    let seed = node.nodeid.wrapping_add(10_000);
+    if !node.online {
+        return NodeUsage {
+            cpu: 0.0,
+            mem: 0,
+            swap: 0,
+            disk: node.disk,
+            loadavg: ["0.00".into(), "0.00".into(), "0.00".into()],
+            uptime: 0,
+            wait: 0.0,
+        };
+    }
+    let maxcpu = f64::from(node.maxcpu.max(1));
+    let base_busy = node.base_cpu * (1.0 + 0.3 * wave(seed, now, 61.0)) * maxcpu;
+    let busy = (base_busy + sum.busy_cpus).max(0.0);
+    let cpu = (busy / maxcpu).clamp(0.0, 1.0);
+    let base_mem = (node.base_mem as f64 * (1.0 + 0.02 * wave(seed, now, 600.0))) as u64;
+    let mem = (base_mem + sum.mem).min(node.maxmem.saturating_sub(256 * 1024 * 1024));
+    let swap_frac = 0.01 + 0.005 * (1.0 + wave(seed ^ 1, now, 1800.0));
+    let swap = (node.maxswap as f64 * swap_frac) as u64;
+    let disk = node.disk.min(node.maxdisk);
+    let load = |period: f64, k: u32| {
+        let v = (busy * (1.0 + 0.1 * wave(seed ^ k, now, period))).max(0.0);
+        format!("{v:.2}")
+    };
+    NodeUsage {
+        cpu,
+        mem,
+        swap,
+        disk,
+        loadavg: [load(60.0, 11), load(300.0, 12), load(900.0, 13)],
+        uptime: (now - node.boot_time).max(0.0) as u64,
+        wait: (0.001 + 0.002 * (1.0 + wave(seed ^ 2, now, 45.0))).min(1.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::AgentState;
+
+    fn guest(vmid: u32, running: bool) -> Guest {
+        let mut config = BTreeMap::new();
+        config.insert("memory".to_string(), json!("4096"));
+        config.insert("cores".to_string(), json!(2));
+        config.insert(
+            "scsi0".to_string(),
+            json!("local-lvm:vm-100-disk-0,size=32G"),
+        );
+        Guest {
+            vmid,
+            kind: GuestKind::Qemu,
+            node: "pve01".into(),
+            status: if running {
+                PowerState::Running
+            } else {
+                PowerState::Stopped
+            },
+            qmpstatus: if running { "running" } else { "stopped" }.into(),
+            config,
+            started_at: running.then_some(1_000.0),
+            agent: AgentState::Running,
+            snapshots: vec![],
+            parent_snapshot: None,
+            base_cpu: 0.2,
+            mem_fraction: 0.5,
+            disk_fraction: 0.3,
+            pid: 1234,
+            pool: None,
+            hastate: None,
+        }
+    }
+
+    #[test]
+    fn stopped_guest_uses_nothing() {
+        assert_eq!(
+            guest_usage(&guest(100, false), 5_000.0),
+            GuestUsage::default()
+        );
+    }
+
+    #[test]
+    fn running_guest_within_bounds_and_moving() {
+        let g = guest(101, true);
+        let mut cpus = Vec::new();
+        let mut last_net = 0;
+        for i in 0..200 {
+            let now = 2_000.0 + f64::from(i) * 7.0;
+            let u = guest_usage(&g, now);
+            assert!((0.0..=1.0).contains(&u.cpu));
+            assert!(u.mem > 0 && u.mem <= g.maxmem());
+            assert!(u.netin >= last_net, "netin only grows");
+            last_net = u.netin;
+            cpus.push(u.cpu);
+        }
+        let min = cpus.iter().copied().fold(f64::MAX, f64::min);
+        let max = cpus.iter().copied().fold(f64::MIN, f64::max);
+        assert!(max - min > 0.01, "cpu moves over time: {min}..{max}");
+        // Deterministic.
+        assert_eq!(guest_usage(&g, 3_000.0), guest_usage(&g, 3_000.0));
+    }
+}
