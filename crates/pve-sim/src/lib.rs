@@ -8,14 +8,24 @@
 pub mod agent;
 pub mod auth;
 pub mod clock;
+pub mod dispatch;
+pub mod formats;
 pub mod metrics;
+pub mod params;
 pub mod route;
 pub mod routes;
 pub mod seed;
 pub mod state;
 pub mod tasks;
 
-use route::ApiError;
+pub use dispatch::dispatch;
+pub use params::RawParams;
+pub use route::{ApiError, Identity, Method, Role};
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
 use state::{Cluster, Guest, SimTime};
 use tasks::{TaskSpec, Tasks};
 
@@ -31,15 +41,24 @@ pub struct Sim {
     pub now: SimTime,
     /// Multiplier on task durations: 1.0 is realistic, 0.0 ends tasks at once.
     pub time_scale: f64,
+    /// Extra top-level members of the current response besides `data` (PVE's
+    /// `set_result_attrib`, e.g. `total` for task lists). Cleared before each call.
+    pub attribs: BTreeMap<String, Value>,
 }
 
+/// The root password `Sim::new` accepts unless told otherwise: a demo default.
+pub const DEFAULT_ROOT_PASSWORD: &str = "demo";
+
 impl Sim {
+    /// A simulator over `cluster` with the demo credentials: `root@pam` / [`DEFAULT_ROOT_PASSWORD`].
     pub fn new(cluster: Cluster) -> Self {
-        Self {
+        let mut sim = Self {
             cluster,
             time_scale: 1.0,
             ..Self::default()
-        }
+        };
+        sim.auth.add_user("root@pam", DEFAULT_ROOT_PASSWORD, Role::Admin);
+        sim
     }
 
     /// Brings the simulator up to `now`: finishes due tasks. Called before every request.
@@ -55,7 +74,12 @@ impl Sim {
 
     /// The guest with this VMID on this node, failing as PVE fails for an unknown VMID:
     /// `Configuration file 'nodes/NODE/qemu-server/VMID.conf' does not exist`.
-    pub fn guest_on(&self, node: &str, vmid: u32, kind: state::GuestKind) -> Result<&Guest, ApiError> {
+    pub fn guest_on(
+        &self,
+        node: &str,
+        vmid: u32,
+        kind: state::GuestKind,
+    ) -> Result<&Guest, ApiError> {
         match self.cluster.guests.get(&vmid) {
             Some(g) if g.node == node && g.kind == kind => Ok(g),
             _ => Err(ApiError::internal(missing_config_message(node, vmid, kind))),
@@ -63,7 +87,12 @@ impl Sim {
     }
 
     /// Mutable variant of [`Sim::guest_on`].
-    pub fn guest_on_mut(&mut self, node: &str, vmid: u32, kind: state::GuestKind) -> Result<&mut Guest, ApiError> {
+    pub fn guest_on_mut(
+        &mut self,
+        node: &str,
+        vmid: u32,
+        kind: state::GuestKind,
+    ) -> Result<&mut Guest, ApiError> {
         match self.cluster.guests.get_mut(&vmid) {
             Some(g) if g.node == node && g.kind == kind => Ok(g),
             _ => Err(ApiError::internal(missing_config_message(node, vmid, kind))),

@@ -84,6 +84,9 @@ pub enum Perm {
     Storage(&'static [&'static str]),
     /// `["perm", "/", [privs...]]` or `/storage` and other fixed paths.
     Root(&'static [&'static str]),
+    /// `["perm", PATH, [privs...]]` for any other ACL path; `{param}` placeholders in PATH are
+    /// filled from the call's parameters (`/storage/{storage}`, `/pool/{pool}`).
+    Path(&'static str, &'static [&'static str]),
 }
 
 /// A handler: reads and changes the simulator under its lock, returns the `data` value.
@@ -110,6 +113,21 @@ pub struct Identity {
     pub userid: String,
     /// The privileges in effect.
     pub role: Role,
+}
+
+impl Identity {
+    /// `root@pam` with every privilege: what tests use to call handlers through `dispatch`.
+    pub fn root() -> Self {
+        Self {
+            userid: "root@pam".to_string(),
+            role: Role::Admin,
+        }
+    }
+
+    /// Whether this identity is an API token (`user@realm!name`).
+    pub fn is_token(&self) -> bool {
+        self.userid.contains('!')
+    }
 }
 
 /// What an identity may do. Enough to test the 403 paths of the tools.
@@ -146,7 +164,8 @@ impl Call {
 
     /// A required string parameter; a missing one is a 400 naming it.
     pub fn req_str(&self, name: &str) -> Result<&str, ApiError> {
-        self.str(name).ok_or_else(|| ApiError::param(name, "property is missing and it is not optional"))
+        self.str(name)
+            .ok_or_else(|| ApiError::param(name, "property is missing and it is not optional"))
     }
 
     pub fn int(&self, name: &str) -> Option<i64> {
@@ -211,7 +230,10 @@ impl ApiError {
 
     /// 403 `Permission check failed (PATH, PRIV)`.
     pub fn forbidden(path: &str, privilege: &str) -> Self {
-        Self::new(403, format!("Permission check failed ({path}, {privilege})"))
+        Self::new(
+            403,
+            format!("Permission check failed ({path}, {privilege})"),
+        )
     }
 
     /// 401 `permission denied - invalid PVE ticket` and friends.
@@ -255,7 +277,12 @@ pub mod p {
         }
     }
 
-    pub const fn int(name: &'static str, min: Option<i64>, max: Option<i64>, optional: bool) -> ParamSpec {
+    pub const fn int(
+        name: &'static str,
+        min: Option<i64>,
+        max: Option<i64>,
+        optional: bool,
+    ) -> ParamSpec {
         ParamSpec {
             name,
             ty: ParamType::Integer { min, max },
@@ -263,7 +290,12 @@ pub mod p {
         }
     }
 
-    pub const fn num(name: &'static str, min: Option<f64>, max: Option<f64>, optional: bool) -> ParamSpec {
+    pub const fn num(
+        name: &'static str,
+        min: Option<f64>,
+        max: Option<f64>,
+        optional: bool,
+    ) -> ParamSpec {
         ParamSpec {
             name,
             ty: ParamType::Number { min, max },
@@ -315,7 +347,11 @@ pub mod p {
         }
     }
 
-    pub const fn one_of(name: &'static str, values: &'static [&'static str], optional: bool) -> ParamSpec {
+    pub const fn one_of(
+        name: &'static str,
+        values: &'static [&'static str],
+        optional: bool,
+    ) -> ParamSpec {
         ParamSpec {
             name,
             ty: ParamType::String {

@@ -85,7 +85,15 @@ pub struct Tasks {
 }
 
 /// Formats a UPID as PVE does: `UPID:node:PID:PSTART:STARTTIME:type:id:user:`.
-pub fn format_upid(node: &str, pid: u32, pstart: u64, starttime: i64, kind: &str, id: &str, user: &str) -> String {
+pub fn format_upid(
+    node: &str,
+    pid: u32,
+    pstart: u64,
+    starttime: i64,
+    kind: &str,
+    id: &str,
+    user: &str,
+) -> String {
     format!("UPID:{node}:{pid:08X}:{pstart:08X}:{starttime:08X}:{kind}:{id}:{user}:")
 }
 
@@ -100,7 +108,9 @@ impl Tasks {
         let starttime = now as i64;
         // pstart is the process start in clock ticks since boot; any growing number will do.
         let pstart = (now * 100.0) as u64 % 0xFFFF_FFFF;
-        let upid = format_upid(&spec.node, pid, pstart, starttime, &spec.kind, &spec.id, &spec.user);
+        let upid = format_upid(
+            &spec.node, pid, pstart, starttime, &spec.kind, &spec.id, &spec.user,
+        );
         let task = Task {
             upid: upid.clone(),
             node: spec.node,
@@ -170,7 +180,8 @@ impl Tasks {
         task.finish = None;
         release_lock(cluster, task.lock_vmid);
         task.log.push("received interrupt".to_string());
-        task.log.push("TASK ERROR: interrupted by signal".to_string());
+        task.log
+            .push("TASK ERROR: interrupted by signal".to_string());
         task.exitstatus = Some("interrupted by signal".to_string());
         task.endtime = Some(now as i64);
         true
@@ -216,7 +227,9 @@ mod tests {
     #[test]
     fn upid_format_matches_pve() {
         assert_eq!(
-            format_upid("pve", 400563, 17540764, 1693445296, "qmcreate", "101", "root@pam"),
+            format_upid(
+                "pve", 400563, 17540764, 1693445296, "qmcreate", "101", "root@pam"
+            ),
             "UPID:pve:00061CB3:010BA69C:64EFECB0:qmcreate:101:root@pam:"
         );
     }
@@ -229,9 +242,15 @@ mod tests {
         let bad = tasks.spawn(spec(0.0, true), 1000.0, 1.0);
         tasks.settle(&mut cluster, 1001.0);
         assert!(tasks.by_upid[&ok].is_running());
-        assert_eq!(tasks.by_upid[&bad].exitstatus.as_deref(), Some("VM 100 already running"));
+        assert_eq!(
+            tasks.by_upid[&bad].exitstatus.as_deref(),
+            Some("VM 100 already running")
+        );
         tasks.settle(&mut cluster, 1002.0);
         assert_eq!(tasks.by_upid[&ok].exitstatus.as_deref(), Some("OK"));
-        assert_eq!(tasks.by_upid[&ok].log.last().map(String::as_str), Some("TASK OK"));
+        assert_eq!(
+            tasks.by_upid[&ok].log.last().map(String::as_str),
+            Some("TASK OK")
+        );
     }
 }
