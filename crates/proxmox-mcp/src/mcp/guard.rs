@@ -1,0 +1,260 @@
+//! DNS-rebinding protection for the legacy SSE branch: `Host` and `Origin` checks with the same
+//! rules and answers (403) as rmcp applies to the Streamable HTTP requests it handles.
+//!
+//! Rules: an empty `allowed_hosts` list allows every host; an entry without a port matches any
+//! port, `host:port` only that port. An empty `allowed_origins` list disables the Origin check; a
+//! request without `Origin` passes; an entry `scheme://host` matches any port, `:*` any port,
+//! `scheme://host:port` that port (the scheme's default port when the Origin has none); `null`
+//! matches `Origin: null`.
+
+use axum::http::{HeaderMap, StatusCode, Uri, header, uri::Authority};
+
+/// Why a request was refused, with the status and text to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub status: StatusCode,
+    pub message: &'static str,
+}
+
+impl Refusal {
+    fn forbidden(message: &'static str) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            message,
+        }
+    }
+
+    fn bad_request(message: &'static str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message,
+        }
+    }
+}
+
+/// Checks `Host` (or the URI authority) against `allowed_hosts` and `Origin` against
+/// `allowed_origins`.
+pub(crate) fn check(
+    uri: &Uri,
+    headers: &HeaderMap,
+    allowed_hosts: &[String],
+    allowed_origins: &[String],
+) -> Result<(), Refusal> {
+    let (host, port) = request_host(uri, headers)?;
+    if !allowed_hosts.is_empty()
+        && !allowed_hosts
+            .iter()
+            .filter_map(|a| parse_allowed_host(a))
+            .any(|(h, p)| h == host && p.is_none_or(|p| Some(p) == port))
+    {
+        tracing::warn!(%host, "refused a request with a Host that is not allowed");
+        return Err(Refusal::forbidden("Forbidden: Host header is not allowed"));
+    }
+    if allowed_origins.is_empty() {
+        return Ok(());
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .ok()
+        .and_then(parse_origin)
+        .ok_or(Refusal::forbidden("Forbidden: Invalid Origin header"))?;
+    if allowed_origins
+        .iter()
+        .filter_map(|a| parse_allowed_origin(a))
+        .any(|a| a.matches(&origin))
+    {
+        Ok(())
+    } else {
+        tracing::warn!(
+            ?origin,
+            "refused a request with an Origin that is not allowed"
+        );
+        Err(Refusal::forbidden(
+            "Forbidden: Origin header is not allowed",
+        ))
+    }
+}
+
+fn request_host(uri: &Uri, headers: &HeaderMap) -> Result<(String, Option<u16>), Refusal> {
+    if let Some(host) = headers.get(header::HOST) {
+        let host = host
+            .to_str()
+            .map_err(|_| Refusal::bad_request("Bad Request: Invalid Host header encoding"))?;
+        let authority = Authority::try_from(host)
+            .map_err(|_| Refusal::bad_request("Bad Request: Invalid Host header"))?;
+        return Ok((normalize(authority.host()), authority.port_u16()));
+    }
+    let authority = uri
+        .authority()
+        .ok_or(Refusal::bad_request("Bad Request: missing Host header"))?;
+    Ok((normalize(authority.host()), authority.port_u16()))
+}
+
+fn normalize(host: &str) -> String {
+    host.trim_matches(['[', ']']).to_ascii_lowercase()
+}
+
+fn parse_allowed_host(allowed: &str) -> Option<(String, Option<u16>)> {
+    let allowed = allowed.trim();
+    if allowed.is_empty() {
+        return None;
+    }
+    match Authority::try_from(allowed) {
+        Ok(a) => Some((normalize(a.host()), a.port_u16())),
+        Err(_) => Some((normalize(allowed), None)),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Origin {
+    Null,
+    Tuple {
+        scheme: String,
+        host: String,
+        port: Option<u16>,
+    },
+}
+
+fn parse_origin(value: &str) -> Option<Origin> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("null") {
+        return Some(Origin::Null);
+    }
+    let uri = Uri::try_from(value).ok()?;
+    let authority = uri.authority()?;
+    Some(Origin::Tuple {
+        scheme: uri.scheme_str()?.to_ascii_lowercase(),
+        host: normalize(authority.host()),
+        port: authority.port_u16(),
+    })
+}
+
+#[derive(Debug)]
+enum AllowedOrigin {
+    Null,
+    Tuple {
+        scheme: String,
+        host: String,
+        /// `None`: any port.
+        port: Option<u16>,
+    },
+}
+
+impl AllowedOrigin {
+    fn matches(&self, origin: &Origin) -> bool {
+        match (self, origin) {
+            (AllowedOrigin::Null, Origin::Null) => true,
+            (
+                AllowedOrigin::Tuple { scheme, host, port },
+                Origin::Tuple {
+                    scheme: s,
+                    host: h,
+                    port: p,
+                },
+            ) => {
+                scheme == s
+                    && host == h
+                    && port.is_none_or(|port| p.or_else(|| default_port(s)) == Some(port))
+            }
+            _ => false,
+        }
+    }
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
+fn parse_allowed_origin(value: &str) -> Option<AllowedOrigin> {
+    let value = value.trim();
+    let (base, any_port) = match value.strip_suffix(":*") {
+        Some(base) => (base, true),
+        None => (value, false),
+    };
+    match parse_origin(base)? {
+        Origin::Null if !any_port => Some(AllowedOrigin::Null),
+        Origin::Null => None,
+        Origin::Tuple { port: Some(_), .. } if any_port => None,
+        Origin::Tuple { scheme, host, port } => Some(AllowedOrigin::Tuple { scheme, host, port }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(host: Option<&str>, origin: Option<&str>, hosts: &[&str], origins: &[&str]) -> u16 {
+        let mut headers = HeaderMap::new();
+        if let Some(h) = host {
+            headers.insert(header::HOST, h.parse().unwrap_or_else(|_| unreachable!()));
+        }
+        if let Some(o) = origin {
+            headers.insert(header::ORIGIN, o.parse().unwrap_or_else(|_| unreachable!()));
+        }
+        let hosts: Vec<String> = hosts.iter().map(|s| s.to_string()).collect();
+        let origins: Vec<String> = origins.iter().map(|s| s.to_string()).collect();
+        match check(&Uri::from_static("/mcp"), &headers, &hosts, &origins) {
+            Ok(()) => 200,
+            Err(r) => r.status.as_u16(),
+        }
+    }
+
+    #[test]
+    fn host_and_origin_rules() {
+        let lo = ["localhost", "127.0.0.1", "::1"];
+        let cases: &[(Option<&str>, Option<&str>, &[&str], &[&str], u16)] = &[
+            (Some("127.0.0.1:8812"), None, &lo, &[], 200),
+            (Some("localhost"), None, &lo, &[], 200),
+            (Some("[::1]:8812"), None, &lo, &[], 200),
+            (Some("evil.example:8812"), None, &lo, &[], 403),
+            (Some("evil.example"), None, &[], &[], 200),
+            (Some("pve.lan:8812"), None, &["pve.lan:8812"], &[], 200),
+            (Some("pve.lan:9000"), None, &["pve.lan:8812"], &[], 403),
+            (None, None, &lo, &[], 400),
+            (
+                Some("localhost"),
+                Some("http://evil.example"),
+                &lo,
+                &[],
+                200,
+            ),
+            (
+                Some("localhost"),
+                Some("http://evil.example"),
+                &lo,
+                &["http://localhost:*"],
+                403,
+            ),
+            (
+                Some("localhost"),
+                Some("http://localhost:5678"),
+                &lo,
+                &["http://localhost:*"],
+                200,
+            ),
+            (
+                Some("localhost"),
+                Some("https://n8n.lan"),
+                &lo,
+                &["https://n8n.lan:443"],
+                200,
+            ),
+            (Some("localhost"), Some("null"), &lo, &["null"], 200),
+            (Some("localhost"), None, &lo, &["https://n8n.lan"], 200),
+        ];
+        for (host, origin, hosts, origins, want) in cases {
+            assert_eq!(
+                run(*host, *origin, hosts, origins),
+                *want,
+                "host {host:?} origin {origin:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The MCP front doors: one rmcp `ServerHandler` over the tool registry, served over stdio,
+//! Streamable HTTP and legacy HTTP+SSE. This is the only module of the crate that imports rmcp.
+
+mod guard;
+pub mod handler;
+pub mod http;
+mod progress;
+pub mod sse;
+pub mod stdio;
+
+pub use handler::McpHandler;
+pub use http::{McpHttp, McpHttpConfig, router, serve_http};
+pub use stdio::serve_stdio;
