@@ -1,8 +1,31 @@
-//! GET /version.
+//! GET /version: the pve-manager version, as `{version, release, repoid}`.
 
-use crate::route::Route;
+use serde_json::{Value, json};
+
+use crate::Sim;
+use crate::route::{ApiError, Call, Method, Perm, Route};
 
 /// The routes of this module.
 pub fn routes() -> Vec<Route> {
-    Vec::new()
+    vec![Route {
+        method: Method::Get,
+        path: "/version",
+        params: &[],
+        perm: Perm::All,
+        allow_token: true,
+        handler: version,
+    }]
+}
+
+/// `pve-manager/9.1.2/b9b5ba39e94f2e7c` gives version `9.1.2`, release `9.1`, repoid `b9b5ba39`.
+fn version(_sim: &mut Sim, _call: &Call) -> Result<Value, ApiError> {
+    let mut parts = crate::seed::PVE_VERSION.split('/').skip(1);
+    let version = parts.next().unwrap_or("9.1.2");
+    let hash = parts.next().unwrap_or("b9b5ba39e94f2e7c");
+    let release: Vec<&str> = version.split('.').take(2).collect();
+    Ok(json!({
+        "version": version,
+        "release": release.join("."),
+        "repoid": &hash[..hash.len().min(8)],
+    }))
 }
