@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod dispatch;
 pub mod formats;
+pub mod guest_ops;
 pub mod metrics;
 pub mod params;
 pub mod route;
