@@ -1,0 +1,89 @@
+//! `ToolCtx`: what a handler gets besides its parameters (the PVE client, progress, cancellation,
+//! who is calling). Built per call by `App::ctx`; never holds transport types.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+/// The Proxmox VE API client type tools call.
+// Placeholder until pve-client's `Client` lands; then this becomes `pve_client::Client`.
+pub type PveClient = PendingClient;
+
+/// Stand-in for `pve_client::Client` while that crate is written.
+#[derive(Debug, Default)]
+pub struct PendingClient;
+
+/// Everything a tool handler may use. Cheap to clone (all `Arc`s).
+#[derive(Clone)]
+pub struct ToolCtx {
+    /// The Proxmox VE API client (a real cluster, or the embedded simulator in demo mode).
+    pub client: Arc<PveClient>,
+    /// Where progress goes while a handler waits on a PVE task.
+    pub progress: Arc<dyn Progress>,
+    /// Cancelled when the caller gives up or the server shuts down.
+    pub cancel: CancellationToken,
+    /// Who is calling, for logs and (later) policy.
+    pub caller: Caller,
+}
+
+impl std::fmt::Debug for ToolCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolCtx")
+            .field("caller", &self.caller)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolCtx {
+    /// A context with no progress sink, a fresh cancellation token and an anonymous caller.
+    pub fn new(client: Arc<PveClient>) -> Self {
+        Self {
+            client,
+            progress: Arc::new(NoProgress),
+            cancel: CancellationToken::new(),
+            caller: Caller::default(),
+        }
+    }
+
+    /// Reports progress (`progress` out of `total`) with a message.
+    pub fn report(&self, progress: f64, total: Option<f64>, message: impl Into<String>) {
+        self.progress.report(progress, total, Some(message.into()));
+    }
+}
+
+/// A sink for progress notifications; the MCP side turns them into `notifications/progress`.
+pub trait Progress: Send + Sync {
+    fn report(&self, progress: f64, total: Option<f64>, message: Option<String>);
+}
+
+/// Drops progress reports (REST, tests, MCP calls without a progress token).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn report(&self, _progress: f64, _total: Option<f64>, _message: Option<String>) {}
+}
+
+/// Who made a call: the front door and, once keys exist, the key's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// `"streamable-http"`, `"sse"`, `"stdio"`, `"rest"` or `"test"`.
+    pub transport: &'static str,
+    /// Name of the API key used, when the door authenticates.
+    pub key: Option<String>,
+}
+
+impl Caller {
+    pub fn new(transport: &'static str) -> Self {
+        Self {
+            transport,
+            key: None,
+        }
+    }
+}
+
+impl Default for Caller {
+    fn default() -> Self {
+        Self::new("test")
+    }
+}

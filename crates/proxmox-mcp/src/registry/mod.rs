@@ -1,0 +1,264 @@
+//! The registry of tools: what a tool is (`ToolSpec`), how dangerous it is (`Access`), and how a
+//! front door calls one (`Registry::call`). Every front door (MCP, REST, tests) goes through here.
+//!
+//! Must not import rmcp or axum: the registry knows nothing of transports.
+
+mod ctx;
+pub mod lenient;
+mod typed;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub use crate::error::ToolError;
+pub use ctx::{Caller, NoProgress, PendingClient, Progress, PveClient, ToolCtx};
+pub use typed::{parse_params, schema_for, to_output};
+
+/// How much a tool can change. Required on every tool, no default: the MCP annotations, the
+/// read-only filter, the key scope needed and the REST method all derive from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Reads only.
+    Read,
+    /// Changes state in a way that can be undone (start, stop, resize, create).
+    Write,
+    /// Can destroy data or interrupt work for good (delete, hard reset).
+    Destructive,
+}
+
+impl Access {
+    /// MCP `readOnlyHint`.
+    pub fn read_only_hint(self) -> bool {
+        matches!(self, Access::Read)
+    }
+
+    /// MCP `destructiveHint`.
+    pub fn destructive_hint(self) -> bool {
+        matches!(self, Access::Destructive)
+    }
+
+    /// MCP `idempotentHint` default: reads are idempotent; others say so per tool
+    /// (see [`ToolSpec::idempotent`]).
+    pub fn idempotent_hint(self) -> bool {
+        matches!(self, Access::Read)
+    }
+
+    /// The word used in docs and tables: `read`, `write`, `destructive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Destructive => "destructive",
+        }
+    }
+}
+
+/// A type-erased handler: JSON arguments (an object) in, JSON object out.
+pub type ErasedHandler =
+    Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync>;
+
+/// The static facts about a tool, written once in its file under `tools/`.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolDef {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub toolset: &'static str,
+    pub access: Access,
+    /// Calling twice with the same arguments has no further effect (MCP `idempotentHint`).
+    pub idempotent: bool,
+}
+
+/// One tool: its facts, its schemas and its handler.
+#[derive(Clone)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// `"core"` for the seed's tools.
+    pub toolset: &'static str,
+    pub access: Access,
+    pub idempotent: bool,
+    /// JSON Schema (draft 2020-12) of the parameters; always `type: object`.
+    pub input_schema: Map<String, Value>,
+    /// JSON Schema of the output; always `type: object`.
+    pub output_schema: Map<String, Value>,
+    pub handler: ErasedHandler,
+}
+
+impl std::fmt::Debug for ToolSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolSpec")
+            .field("name", &self.name)
+            .field("toolset", &self.toolset)
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolSpec {
+    /// Builds a tool from its facts and a typed handler. `P` is the parameter struct, `O` the
+    /// output struct; use the [`handler!`](crate::handler) macro to pass an
+    /// `async fn(&ToolCtx, P) -> Result<O, ToolError>`.
+    pub fn new<P, O, F>(def: ToolDef, f: F) -> Self
+    where
+        P: DeserializeOwned + JsonSchema + Send + 'static,
+        O: Serialize + JsonSchema + Send + 'static,
+        F: Fn(ToolCtx, P) -> BoxFuture<'static, Result<O, ToolError>> + Send + Sync + 'static,
+    {
+        ToolSpec {
+            name: def.name,
+            title: def.title,
+            description: def.description,
+            toolset: def.toolset,
+            access: def.access,
+            idempotent: def.idempotent,
+            input_schema: schema_for::<P>(),
+            output_schema: schema_for::<O>(),
+            handler: typed::erase::<P, O, F>(f),
+        }
+    }
+
+    /// MCP `idempotentHint`.
+    pub fn idempotent_hint(&self) -> bool {
+        self.idempotent || self.access.idempotent_hint()
+    }
+}
+
+/// Wraps `async fn(&ToolCtx, P) -> Result<O, ToolError>` into the closure [`ToolSpec::new`] takes.
+#[macro_export]
+macro_rules! handler {
+    ($f:path) => {
+        |ctx: $crate::registry::ToolCtx, p| -> ::futures_util::future::BoxFuture<'static, _> {
+            ::std::boxed::Box::pin(async move { $f(&ctx, p).await })
+        }
+    };
+}
+
+/// The set of tools a server offers, in a stable order.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    tools: Vec<ToolSpec>,
+    index: HashMap<&'static str, usize>,
+}
+
+/// Building a registry failed (two tools with one name).
+#[derive(Debug, thiserror::Error)]
+#[error("tool `{0}` is declared twice")]
+pub struct DuplicateTool(pub &'static str);
+
+impl Registry {
+    /// A registry of these tools, in this order.
+    pub fn new(tools: Vec<ToolSpec>) -> Result<Self, DuplicateTool> {
+        let mut index = HashMap::with_capacity(tools.len());
+        for (i, t) in tools.iter().enumerate() {
+            if index.insert(t.name, i).is_some() {
+                return Err(DuplicateTool(t.name));
+            }
+        }
+        Ok(Registry { tools, index })
+    }
+
+    /// Every built-in tool (see `tools::all`).
+    pub fn builtin() -> Result<Self, DuplicateTool> {
+        Self::new(crate::tools::all())
+    }
+
+    /// The tools, in a stable order (the order of `tools::all`).
+    pub fn tools(&self) -> impl Iterator<Item = &ToolSpec> {
+        self.tools.iter()
+    }
+
+    /// The tool named `name`.
+    pub fn get(&self, name: &str) -> Option<&ToolSpec> {
+        self.index.get(name).map(|&i| &self.tools[i])
+    }
+
+    /// Number of tools.
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+
+    /// Whether there are no tools.
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+
+    /// A registry keeping only the tools `keep` accepts (read-only mode, toolsets, allow/deny).
+    pub fn filtered(&self, keep: impl Fn(&ToolSpec) -> bool) -> Registry {
+        let tools: Vec<ToolSpec> = self.tools.iter().filter(|t| keep(t)).cloned().collect();
+        let index = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
+        Registry { tools, index }
+    }
+
+    /// Calls a tool. Missing or `null` arguments count as `{}`; an unknown tool is
+    /// `UnknownTool`; bad arguments are `InvalidParams` naming the parameter; a panic inside the
+    /// handler becomes `Internal`; cancellation of `ctx.cancel` ends the call.
+    pub async fn call(
+        &self,
+        name: &str,
+        args: Option<Value>,
+        ctx: ToolCtx,
+    ) -> Result<Value, ToolError> {
+        let spec = self
+            .get(name)
+            .ok_or_else(|| ToolError::UnknownTool(name.to_string()))?;
+        let args = match args {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(v @ Value::Object(_)) => v,
+            Some(other) => {
+                return Err(ToolError::InvalidParams {
+                    param: None,
+                    message: format!("arguments must be a JSON object, not {}", json_kind(&other)),
+                });
+            }
+        };
+        let started = Instant::now();
+        let cancel = ctx.cancel.clone();
+        let transport = ctx.caller.transport;
+        let handler = spec.handler.clone();
+        let fut = AssertUnwindSafe(async move { handler(ctx, args).await }).catch_unwind();
+        let result = tokio::select! {
+            r = fut => r.unwrap_or_else(|panic| Err(ToolError::Internal(panic_text(&panic)))),
+            () = cancel.cancelled() => Err(ToolError::Internal("the call was cancelled".into())),
+        };
+        let ms = started.elapsed().as_millis();
+        match &result {
+            Ok(_) => tracing::info!(tool = name, transport, ms, "tool call ok"),
+            Err(e) => {
+                tracing::warn!(tool = name, transport, ms, kind = e.kind(), error = %e, "tool call failed")
+            }
+        }
+        result
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    format!("the tool panicked: {what}")
+}

@@ -1,0 +1,156 @@
+//! From a typed tool (params struct, output struct, async handler) to the erased form the
+//! registry stores: JSON Schemas from schemars, argument parsing that names the bad parameter,
+//! output serialization.
+
+use futures_util::future::BoxFuture;
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ToolError;
+
+/// The JSON Schema (draft 2020-12, subschemas inlined, no `$schema` or root `title`) of `T`.
+pub fn schema_for<T: JsonSchema>() -> Map<String, Value> {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.inline_subschemas = true;
+    settings.meta_schema = None;
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let mut map = match schema.to_value() {
+        Value::Object(m) => m,
+        other => {
+            let mut m = Map::new();
+            m.insert("type".into(), Value::String("object".into()));
+            m.insert("description".into(), other);
+            m
+        }
+    };
+    map.remove("title");
+    map.remove("$schema");
+    if !map.contains_key("properties") && map.get("type") == Some(&Value::from("object")) {
+        map.insert("properties".into(), Value::Object(Map::new()));
+    }
+    map
+}
+
+/// Parses tool arguments into `P`; on failure names the parameter at fault.
+pub fn parse_params<P: DeserializeOwned>(args: Value) -> Result<P, ToolError> {
+    serde_path_to_error::deserialize::<_, P>(args).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        param_error(&path, &message)
+    })
+}
+
+/// Serializes a tool's output; the output must be a JSON object.
+pub fn to_output<O: Serialize>(out: &O) -> Result<Value, ToolError> {
+    match serde_json::to_value(out) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(ToolError::Internal(
+            "tool output is not a JSON object".into(),
+        )),
+        Err(e) => Err(ToolError::Internal(format!(
+            "cannot serialize tool output: {e}"
+        ))),
+    }
+}
+
+/// Boxes a typed handler into the erased signature (`ToolCtx`, JSON args) -> JSON result.
+pub fn erase<P, O, F>(f: F) -> crate::registry::ErasedHandler
+where
+    P: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(crate::registry::ToolCtx, P) -> BoxFuture<'static, Result<O, ToolError>>
+        + Send
+        + Sync
+        + 'static,
+{
+    std::sync::Arc::new(move |ctx, args| {
+        let parsed = parse_params::<P>(args);
+        match parsed {
+            Ok(p) => {
+                let fut = f(ctx, p);
+                Box::pin(async move { to_output(&fut.await?) })
+            }
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
+    })
+}
+
+/// Turns serde's wording into a message that names the parameter.
+fn param_error(path: &str, message: &str) -> ToolError {
+    if let Some(name) = backticked(message, "missing field `") {
+        return ToolError::invalid(name, "is required");
+    }
+    if let Some(name) = backticked(message, "unknown field `") {
+        let accepted = message.split_once(", expected ").map(|(_, rest)| {
+            rest.trim_start_matches("one of ")
+                .replace("` or `", ", ")
+                .replace('`', "")
+        });
+        let msg = match accepted {
+            Some(list) => format!("is not a parameter of this tool (accepted: {list})"),
+            None => "is not a parameter of this tool (it takes none)".to_string(),
+        };
+        return ToolError::invalid(name, msg);
+    }
+    if path.is_empty() || path == "." {
+        ToolError::InvalidParams {
+            param: None,
+            message: message.to_string(),
+        }
+    } else {
+        ToolError::invalid(path, message)
+    }
+}
+
+/// The text between `prefix` and the next backtick.
+fn backticked<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    let start = message.find(prefix)? + prefix.len();
+    let rest = &message[start..];
+    rest.find('`').map(|end| &rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    struct P {
+        /// The VM.
+        #[allow(dead_code)]
+        vmid: u32,
+        #[allow(dead_code)]
+        name: Option<String>,
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        let e = parse_params::<P>(json!({})).unwrap_err();
+        assert_eq!(e, ToolError::invalid("vmid", "is required"));
+        let e = parse_params::<P>(json!({"vmid": 1, "nmae": "x"})).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter `nmae`: is not a parameter of this tool (accepted: vmid, name)"
+        );
+        let e = parse_params::<P>(json!({"vmid": "x"})).unwrap_err();
+        match e {
+            ToolError::InvalidParams { param, .. } => assert_eq!(param.as_deref(), Some("vmid")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn schemas_are_inline_objects_with_descriptions() {
+        let s = schema_for::<P>();
+        assert_eq!(s["type"], "object");
+        assert_eq!(s["properties"]["vmid"]["description"], "The VM.");
+        assert_eq!(s["additionalProperties"], false);
+        assert!(!s.contains_key("title") && !s.contains_key("$schema"));
+    }
+}
