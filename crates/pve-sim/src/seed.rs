@@ -319,5 +319,9 @@ fn demo_backups(c: &mut Cluster, epoch: SimTime) {
 }
 
 #[cfg(test)]
+#[path = "seed_testkit.rs"]
+pub(crate) mod testkit;
+
+#[cfg(test)]
 #[path = "seed_tests.rs"]
 mod tests;
