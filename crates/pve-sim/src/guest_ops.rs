@@ -476,6 +476,9 @@ pub fn print_disk(volume: &str, opts: &[(String, String)]) -> String {
     out
 }
 
+#[path = "guest_power.rs"]
+pub mod power;
+
 #[cfg(test)]
 #[path = "guest_testkit.rs"]
 pub(crate) mod testkit;
