@@ -1,11 +1,18 @@
 //! The proxmox-mcp server library: tool registry, policy and the MCP and REST front doors.
 //!
 //! `registry` defines what a tool is; `tools` holds every tool (one place each); `app` ties the
-//! registry to a Proxmox VE client; `mcp` (and later `rest`) are the front doors.
+//! registry to a Proxmox VE client (a real cluster, or the embedded simulator of `demo`);
+//! `mcp` is the MCP front door; `docs` renders the tool reference from the registry.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
 pub mod error;
+pub mod mcp;
 pub mod registry;
 pub mod tools;
 
+pub use app::App;
 pub use error::ToolError;
 pub use registry::{Access, Registry, ToolCtx, ToolSpec};

@@ -6,12 +6,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// The Proxmox VE API client type tools call.
-// Placeholder until pve-client's `Client` lands; then this becomes `pve_client::Client`.
-pub type PveClient = PendingClient;
-
-/// Stand-in for `pve_client::Client` while that crate is written.
-#[derive(Debug, Default)]
-pub struct PendingClient;
+pub type PveClient = pve_client::PveClient;
 
 /// Everything a tool handler may use. Cheap to clone (all `Arc`s).
 #[derive(Clone)]

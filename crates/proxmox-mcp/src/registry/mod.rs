@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use crate::error::ToolError;
-pub use ctx::{Caller, NoProgress, PendingClient, Progress, PveClient, ToolCtx};
+pub use ctx::{Caller, NoProgress, Progress, PveClient, ToolCtx};
 pub use typed::{parse_params, schema_for, to_output};
 
 /// How much a tool can change. Required on every tool, no default: the MCP annotations, the

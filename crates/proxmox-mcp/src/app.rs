@@ -1,0 +1,161 @@
+//! `App`: the registry of tools tied to a Proxmox VE client (a real cluster, or the embedded
+//! simulator in demo mode); builds each call's `ToolCtx`; `serve` runs the MCP HTTP door on a
+//! listener the caller binds (tests pass 127.0.0.1:0).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ClusterChoice, ConfigError, Settings};
+use crate::demo::{DemoCluster, DemoError};
+use crate::mcp::McpHttpConfig;
+use crate::mcp::handler::ToolHost;
+use crate::registry::{Caller, DuplicateTool, Progress, PveClient, Registry, ToolCtx};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot set up the Proxmox VE client: {0}")]
+    Client(#[from] pve_client::Error),
+    #[error(transparent)]
+    Registry(#[from] DuplicateTool),
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The server's shared state: tools and the cluster they act on.
+pub struct App {
+    registry: Arc<Registry>,
+    client: Arc<PveClient>,
+    /// The embedded simulator, when in demo mode (kept alive as long as the app).
+    demo: Option<DemoCluster>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("tools", &self.registry.len())
+            .field("client", &self.client)
+            .field("demo", &self.demo.is_some())
+            .finish()
+    }
+}
+
+impl App {
+    /// An app over these tools and this client.
+    pub fn new(registry: Registry, client: PveClient) -> Self {
+        Self {
+            registry: Arc::new(registry),
+            client: Arc::new(client),
+            demo: None,
+        }
+    }
+
+    /// The built-in tools over the cluster `settings` names; in demo mode, starts the embedded
+    /// simulator first (it stops when the app is dropped).
+    pub async fn from_settings(settings: &Settings) -> Result<Self, AppError> {
+        let registry = Registry::builtin()?;
+        match &settings.cluster {
+            ClusterChoice::Demo => {
+                let demo = DemoCluster::start().await?;
+                Ok(Self::with_demo(registry, demo)?)
+            }
+            ClusterChoice::Remote(cfg) => {
+                let client = PveClient::new((**cfg).clone())?;
+                Ok(Self::new(registry, client))
+            }
+        }
+    }
+
+    /// An app over these tools and a running simulator (demo mode, tests).
+    pub fn with_demo(registry: Registry, demo: DemoCluster) -> Result<Self, AppError> {
+        let client = PveClient::new(demo.client_config()?)?;
+        let mut app = Self::new(registry, client);
+        app.demo = Some(demo);
+        Ok(app)
+    }
+
+    /// The tools this server offers.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The Proxmox VE client.
+    pub fn client(&self) -> &Arc<PveClient> {
+        &self.client
+    }
+
+    /// The embedded simulator, in demo mode.
+    pub fn demo(&self) -> Option<&DemoCluster> {
+        self.demo.as_ref()
+    }
+
+    /// The context of one call.
+    pub fn ctx(
+        &self,
+        caller: Caller,
+        progress: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> ToolCtx {
+        ToolCtx {
+            client: self.client.clone(),
+            progress,
+            cancel,
+            caller,
+        }
+    }
+}
+
+impl ToolHost for App {
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn ctx(
+        &self,
+        caller: Caller,
+        progress: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> ToolCtx {
+        App::ctx(self, caller, progress, cancel)
+    }
+}
+
+/// The MCP HTTP settings for `settings`: loopback `Host` names plus the configured ones.
+pub fn mcp_http_config(settings: &Settings) -> McpHttpConfig {
+    let mut cfg = McpHttpConfig::default();
+    for h in &settings.allowed_hosts {
+        if !cfg.allowed_hosts.contains(h) {
+            cfg.allowed_hosts.push(h.clone());
+        }
+    }
+    cfg
+}
+
+/// Binds `addr` (port 0 picks a free port).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Listen { addr, source })
+}
+
+/// Serves MCP (Streamable HTTP and legacy SSE on `/proxmox/mcp` and `/mcp`) on `listener`
+/// until `shutdown` is cancelled, then drains.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    cfg: McpHttpConfig,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let router = crate::mcp::router(app, cfg, shutdown.clone());
+    crate::mcp::serve_http(listener, router, shutdown).await
+}

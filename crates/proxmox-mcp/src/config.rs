@@ -1,0 +1,303 @@
+//! Server configuration: a TOML file, `PROXMOX_*` environment variables and command-line flags,
+//! merged with the precedence flags > environment > file > defaults.
+//!
+//! The cluster part is handed to pve-client's own parser (`ClientConfig::from_env_map`): file
+//! values are laid under the environment under the same `PROXMOX_*` names, so both sources mean
+//! exactly the same thing. Unknown keys in the file are errors naming the key.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default MCP listen address.
+pub const DEFAULT_MCP_LISTEN: &str = "127.0.0.1:8812";
+
+/// Environment variable naming the config file when `--config` is absent.
+pub const CONFIG_ENV: &str = "PROXMOX_MCP_CONFIG";
+
+/// The configuration file, as written (every key optional).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub cluster: ClusterSection,
+    #[serde(default)]
+    pub server: ServerSection,
+}
+
+/// `[cluster]`: where the Proxmox VE API is and how to log in.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    /// Host name or IP (may carry `https://` and `:port`).
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// `USER@REALM`.
+    pub user: Option<String>,
+    pub token_name: Option<String>,
+    pub token_value: Option<String>,
+    pub password: Option<String>,
+    /// `false` accepts any certificate (insecure, logged as a warning).
+    pub verify_ssl: Option<bool>,
+    /// SHA-256 fingerprint of the cluster certificate (`AA:BB:...`).
+    pub fingerprint: Option<String>,
+    /// PEM file of CA certificates to trust.
+    pub ca_file: Option<PathBuf>,
+    /// Request timeout in seconds.
+    pub timeout: Option<u64>,
+}
+
+/// `[server]`: how the front doors listen.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// MCP listen address (`127.0.0.1:8812`).
+    pub mcp_listen: Option<String>,
+    /// `Host` header values accepted besides loopback names (for n8n in Docker, a reverse proxy).
+    pub allowed_hosts: Option<Vec<String>>,
+}
+
+/// A configuration problem, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "no Proxmox VE cluster configured: set PROXMOX_HOST, PROXMOX_USER and PROXMOX_TOKEN_NAME/PROXMOX_TOKEN_VALUE \
+         (or a [cluster] section in --config FILE), or pass --demo to use the built-in simulator"
+    )]
+    NoCluster,
+    #[error("cluster configuration: {0}")]
+    Cluster(String),
+}
+
+/// Command-line values that override everything else (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub mcp_listen: Option<String>,
+    pub demo: bool,
+}
+
+/// Which cluster the server talks to.
+#[derive(Debug, Clone)]
+pub enum ClusterChoice {
+    /// The embedded simulator, started by the server.
+    Demo,
+    /// A real cluster (or any PVE API) described by this client configuration.
+    Remote(Box<pve_client::ClientConfig>),
+}
+
+/// The merged, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub cluster: ClusterChoice,
+    pub mcp_listen: SocketAddr,
+    pub allowed_hosts: Vec<String>,
+}
+
+impl FileConfig {
+    /// Parses TOML text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// The `[cluster]` section as `PROXMOX_*` variables.
+    fn cluster_env(&self) -> HashMap<String, String> {
+        let c = &self.cluster;
+        let mut m = HashMap::new();
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                m.insert(k.to_string(), v);
+            }
+        };
+        put("PROXMOX_HOST", c.host.clone());
+        put("PROXMOX_PORT", c.port.map(|p| p.to_string()));
+        put("PROXMOX_USER", c.user.clone());
+        put("PROXMOX_TOKEN_NAME", c.token_name.clone());
+        put("PROXMOX_TOKEN_VALUE", c.token_value.clone());
+        put("PROXMOX_PASSWORD", c.password.clone());
+        put("PROXMOX_VERIFY_SSL", c.verify_ssl.map(|b| b.to_string()));
+        put("PROXMOX_FINGERPRINT", c.fingerprint.clone());
+        put(
+            "PROXMOX_CA_FILE",
+            c.ca_file.as_ref().map(|p| p.display().to_string()),
+        );
+        put("PROXMOX_TIMEOUT", c.timeout.map(|t| t.to_string()));
+        m
+    }
+}
+
+impl Settings {
+    /// Merges flags, the environment (`env`, usually the process's) and the file.
+    pub fn resolve(flags: &Overrides, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env_get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let path = flags
+            .config
+            .clone()
+            .or_else(|| env_get(CONFIG_ENV).map(PathBuf::from));
+        let file = match &path {
+            Some(p) => FileConfig::load(p)?,
+            None => FileConfig::default(),
+        };
+
+        let listen_text = flags
+            .mcp_listen
+            .clone()
+            .or_else(|| env_get("PROXMOX_MCP_LISTEN").map(str::to_string))
+            .or_else(|| file.server.mcp_listen.clone())
+            .unwrap_or_else(|| DEFAULT_MCP_LISTEN.to_string());
+        let mcp_listen = parse_listen(&listen_text)?;
+
+        let allowed_hosts = match env_get("PROXMOX_MCP_ALLOWED_HOSTS") {
+            Some(v) => v
+                .split(',')
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            None => file.server.allowed_hosts.clone().unwrap_or_default(),
+        };
+
+        let cluster = if flags.demo {
+            ClusterChoice::Demo
+        } else {
+            let mut merged = file.cluster_env();
+            for (k, v) in env {
+                if k.starts_with("PROXMOX_") && !v.trim().is_empty() {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+            if !merged.contains_key("PROXMOX_HOST") {
+                return Err(ConfigError::NoCluster);
+            }
+            let cfg = pve_client::ClientConfig::from_env_map(&merged)
+                .map_err(|e| ConfigError::Cluster(e.to_string()))?;
+            ClusterChoice::Remote(Box::new(cfg))
+        };
+
+        Ok(Settings {
+            cluster,
+            mcp_listen,
+            allowed_hosts,
+        })
+    }
+}
+
+/// `ADDR:PORT` as a socket address, with a message naming the bad value.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
+    text.trim().parse().map_err(|_| {
+        ConfigError::Invalid(format!(
+            "listen address {text:?} is not ADDR:PORT (e.g. 127.0.0.1:8812)"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let e = FileConfig::parse("[cluster]\nhots = \"x\"\n", Path::new("c.toml")).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("hots") && text.contains("c.toml"), "{text}");
+        let e = FileConfig::parse("[clutser]\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("clutser"), "{e}");
+    }
+
+    #[test]
+    fn precedence_is_flags_then_env_then_file_then_defaults() {
+        let dir = std::env::temp_dir().join(format!("pmcp-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            "[cluster]\nhost = \"file-host\"\nuser = \"root@pam\"\ntoken_name = \"t\"\ntoken_value = \"s\"\n\
+             [server]\nmcp_listen = \"127.0.0.1:9000\"\nallowed_hosts = [\"n8n\"]\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            config: Some(path.clone()),
+            ..Overrides::default()
+        };
+        let s = Settings::resolve(&flags, &env(&[])).unwrap();
+        assert_eq!(s.mcp_listen.port(), 9000);
+        assert_eq!(s.allowed_hosts, vec!["n8n".to_string()]);
+        match &s.cluster {
+            ClusterChoice::Remote(c) => assert_eq!(c.host, "file-host"),
+            ClusterChoice::Demo => panic!("demo"),
+        }
+        let s = Settings::resolve(
+            &flags,
+            &env(&[
+                ("PROXMOX_HOST", "env-host"),
+                ("PROXMOX_MCP_LISTEN", "127.0.0.1:9001"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.mcp_listen.port(), 9001);
+        match &s.cluster {
+            ClusterChoice::Remote(c) => assert_eq!(c.host, "env-host"),
+            ClusterChoice::Demo => panic!("demo"),
+        }
+        let flags = Overrides {
+            mcp_listen: Some("127.0.0.1:9002".into()),
+            ..flags
+        };
+        let s =
+            Settings::resolve(&flags, &env(&[("PROXMOX_MCP_LISTEN", "127.0.0.1:9001")])).unwrap();
+        assert_eq!(s.mcp_listen.port(), 9002);
+        let s = Settings::resolve(&Overrides::default(), &env(&[])).map(|s| s.mcp_listen);
+        assert!(matches!(s, Err(ConfigError::NoCluster)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn demo_needs_no_cluster_and_listens_on_the_default() {
+        let flags = Overrides {
+            demo: true,
+            ..Overrides::default()
+        };
+        let s = Settings::resolve(&flags, &env(&[])).unwrap();
+        assert!(matches!(s.cluster, ClusterChoice::Demo));
+        assert_eq!(s.mcp_listen.to_string(), DEFAULT_MCP_LISTEN);
+    }
+
+    #[test]
+    fn missing_cluster_error_says_what_to_set() {
+        let text = ConfigError::NoCluster.to_string();
+        assert!(
+            text.contains("PROXMOX_HOST") && text.contains("--demo"),
+            "{text}"
+        );
+    }
+}

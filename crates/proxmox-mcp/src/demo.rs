@@ -1,0 +1,89 @@
+//! Demo mode: the embedded Proxmox VE simulator on a loopback port, reached by the ordinary
+//! client over HTTPS with the certificate pinned by fingerprint and a random API token: the
+//! same code path as a real cluster.
+
+use pve_client::{ClientConfig, Credentials, Secret, TlsMode};
+use pve_sim::server::{SimConfig, SimError, SimServer};
+use pve_sim::state::Cluster;
+
+/// User the demo token belongs to.
+const DEMO_USER: &str = "root@pam";
+/// Token id of the demo token.
+const DEMO_TOKEN_NAME: &str = "proxmox-mcp";
+
+/// The simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot start the embedded Proxmox VE simulator: {0}")]
+    Sim(#[from] SimError),
+    #[error("the embedded simulator's certificate fingerprint is unreadable: {0}")]
+    Fingerprint(String),
+}
+
+/// A running embedded simulator and the credentials to reach it.
+#[derive(Debug)]
+pub struct DemoCluster {
+    server: SimServer,
+    token_value: String,
+}
+
+impl DemoCluster {
+    /// Starts the demo cluster (`pve_sim::seed::demo()`) on 127.0.0.1, a free port, with
+    /// realistic task durations.
+    pub async fn start() -> Result<Self, DemoError> {
+        Self::spawn(pve_sim::seed::demo(), 1.0).await
+    }
+
+    /// Starts a simulator over `cluster` on 127.0.0.1, a free port; `time_scale` multiplies
+    /// task durations (0 ends tasks at once).
+    pub async fn spawn(cluster: Cluster, time_scale: f64) -> Result<Self, DemoError> {
+        let token_value = random_hex(16);
+        let config = SimConfig {
+            api_tokens: vec![format!("{DEMO_USER}!{DEMO_TOKEN_NAME}={token_value}")],
+            time_scale,
+            ..SimConfig::default()
+        };
+        let server = pve_sim::server::spawn(config, cluster).await?;
+        Ok(Self {
+            server,
+            token_value,
+        })
+    }
+
+    /// The client configuration that reaches this simulator: HTTPS, pinned fingerprint, token.
+    pub fn client_config(&self) -> Result<ClientConfig, DemoError> {
+        let fp = pve_client::config::parse_fingerprint(self.server.fingerprint())
+            .map_err(|e| DemoError::Fingerprint(e.to_string()))?;
+        let addr = self.server.addr();
+        Ok(ClientConfig::new(
+            addr.ip().to_string(),
+            DEMO_USER,
+            Credentials::Token {
+                name: DEMO_TOKEN_NAME.to_string(),
+                value: Secret::new(self.token_value.clone()),
+            },
+        )
+        .with_port(addr.port())
+        .with_tls(TlsMode::Fingerprint(fp)))
+    }
+
+    /// The simulator (tests reach into it: state, faults, clock).
+    pub fn server(&self) -> &SimServer {
+        &self.server
+    }
+
+    /// Lines for stderr saying that this is a simulator, not a cluster.
+    pub fn banner(&self) -> String {
+        format!(
+            "DEMO MODE: tools act on an embedded Proxmox VE simulator at {} \
+             (certificate {}), not on a real cluster",
+            self.server.base_url(),
+            self.server.fingerprint()
+        )
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let buf: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    hex::encode(buf)
+}
