@@ -5,21 +5,29 @@
 //! It must know nothing of `pve-client` or `proxmox-mcp`: it is the oracle the client is tested
 //! against, so it is written from the PVE API schema and documentation only.
 
+mod admin;
 pub mod agent;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod dispatch;
+pub mod faults;
 pub mod formats;
+mod http;
 pub mod guest_ops;
 pub mod metrics;
 pub mod params;
 pub mod route;
 pub mod routes;
 pub mod seed;
+pub mod server;
 pub mod state;
 pub mod tasks;
+pub mod tls;
 
 pub use dispatch::dispatch;
+pub use faults::{Fault, FaultKind};
+pub use server::{RequestRecord, SimConfig, SimError, SimServer, spawn};
 pub use params::RawParams;
 pub use route::{ApiError, Identity, Method, Role};
 

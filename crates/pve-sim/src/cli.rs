@@ -1,0 +1,112 @@
+//! The simulator's command line (`pve-sim --listen 127.0.0.1:8006`), as a `clap::Args` struct
+//! so `proxmox-mcp sim` can reuse it, and [`run`], which serves until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::server::{SimConfig, SimError, SimServer, spawn};
+
+/// Flags of `pve-sim` (and `proxmox-mcp sim`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8006", env = "PVE_SIM_LISTEN")]
+    pub listen: SocketAddr,
+    /// Password accepted for root@pam (default: the demo password `demo`).
+    #[arg(long, env = "PVE_SIM_ROOT_PASSWORD", hide_env_values = true)]
+    pub root_password: Option<String>,
+    /// API token with admin privileges, as USER@REALM!TOKENID=SECRET (repeatable).
+    #[arg(long = "api-token", value_name = "USER@REALM!TOKENID=SECRET")]
+    pub api_tokens: Vec<String>,
+    /// Write the generated certificate (PEM) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub cert_out: Option<PathBuf>,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Multiplier on task durations: 1 is realistic, 0.1 ten times faster, 0 instant.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+}
+
+impl SimArgs {
+    pub fn config(&self) -> SimConfig {
+        SimConfig {
+            listen: self.listen,
+            tls: !self.plain_http,
+            root_password: self.root_password.clone(),
+            api_tokens: self.api_tokens.clone(),
+            time_scale: self.time_scale,
+        }
+    }
+}
+
+/// Starts the simulator with the demo cluster, prints the banner, serves until Ctrl-C/SIGTERM.
+pub async fn run(args: SimArgs) -> Result<(), SimError> {
+    let server = spawn(args.config(), crate::seed::demo()).await?;
+    if let Some(path) = &args.cert_out {
+        std::fs::write(path, server.cert_pem())?;
+    }
+    println!("{}", banner(&args, &server));
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// What the simulator prints at start: address, fingerprint, credentials in effect.
+pub fn banner(args: &SimArgs, server: &SimServer) -> String {
+    let mut out = vec![
+        format!(
+            "pve-sim: Proxmox VE API simulator listening on {}",
+            server.base_url()
+        ),
+        format!("certificate SHA-256 fingerprint: {}", server.fingerprint()),
+    ];
+    if let Some(path) = &args.cert_out {
+        out.push(format!("certificate written to {}", path.display()));
+    }
+    if args.plain_http {
+        out.push("serving plain HTTP (no TLS)".to_string());
+    }
+    match &args.root_password {
+        Some(pw) => out.push(format!("user: root@pam  password: {pw}")),
+        None => {
+            out.push(format!(
+                "user: root@pam  password: {}",
+                crate::DEFAULT_ROOT_PASSWORD
+            ));
+            out.push(
+                "(demo default credentials: set --root-password for anything but a demo)"
+                    .to_string(),
+            );
+        }
+    }
+    for t in &args.api_tokens {
+        out.push(format!("API token (admin): {t}"));
+    }
+    out.push(format!("task time scale: {}", args.time_scale));
+    out.join("\n")
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
