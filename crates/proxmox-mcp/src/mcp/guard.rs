@@ -209,7 +209,15 @@ mod tests {
     #[test]
     fn host_and_origin_rules() {
         let lo = ["localhost", "127.0.0.1", "::1"];
-        let cases: &[(Option<&str>, Option<&str>, &[&str], &[&str], u16)] = &[
+        // Host, Origin, allowed hosts, allowed origins, expected status.
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a [&'a str],
+            &'a [&'a str],
+            u16,
+        );
+        let cases: &[Case] = &[
             (Some("127.0.0.1:8812"), None, &lo, &[], 200),
             (Some("localhost"), None, &lo, &[], 200),
             (Some("[::1]:8812"), None, &lo, &[], 200),

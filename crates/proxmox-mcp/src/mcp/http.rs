@@ -155,7 +155,7 @@ async fn dispatch(State(mcp): State<Arc<McpHttp>>, req: Request) -> Response {
 }
 
 fn open_legacy(mcp: &Arc<McpHttp>, req: Request) -> Response {
-    if let Err(refusal) = check(mcp, &req) {
+    if let Some(refusal) = refusal(mcp, &req) {
         return refusal;
     }
     // The public path as the client sent it, even when this router is nested under a prefix.
@@ -168,7 +168,7 @@ fn open_legacy(mcp: &Arc<McpHttp>, req: Request) -> Response {
 }
 
 async fn post_legacy(mcp: &McpHttp, id: &str, req: Request) -> Response {
-    if let Err(refusal) = check(mcp, &req) {
+    if let Some(refusal) = refusal(mcp, &req) {
         return refusal;
     }
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await {
@@ -178,14 +178,16 @@ async fn post_legacy(mcp: &McpHttp, id: &str, req: Request) -> Response {
     mcp.sse.post(id, &body).await
 }
 
-fn check(mcp: &McpHttp, req: &Request) -> Result<(), Response> {
+/// The answer refusing `req` when its `Host` or `Origin` is not allowed.
+fn refusal(mcp: &McpHttp, req: &Request) -> Option<Response> {
     guard::check(
         req.uri(),
         req.headers(),
         &mcp.cfg.allowed_hosts,
         &mcp.cfg.allowed_origins,
     )
-    .map_err(|r| (r.status, r.message).into_response())
+    .err()
+    .map(|r| (r.status, r.message).into_response())
 }
 
 /// The `sessionId` query parameter, if any.

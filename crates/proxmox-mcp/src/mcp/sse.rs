@@ -200,16 +200,14 @@ impl EventStream {
                 "event: endpoint\ndata: {endpoint}\n\n"
             )));
         }
-        loop {
-            tokio::select! {
-                biased;
-                message = self.from_service.recv() => {
-                    self.keep_alive.reset();
-                    return message_event(&message?);
-                }
-                () = self.cancel.cancelled() => return None,
-                _ = self.keep_alive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
+        tokio::select! {
+            biased;
+            message = self.from_service.recv() => {
+                self.keep_alive.reset();
+                message_event(&message?)
             }
+            () = self.cancel.cancelled() => None,
+            _ = self.keep_alive.tick() => Some(Bytes::from_static(b": keep-alive\n\n")),
         }
     }
 }

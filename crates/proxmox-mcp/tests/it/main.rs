@@ -1,3 +1,7 @@
 //! The one integration-test binary of proxmox-mcp: real simulator over HTTPS, real servers on
 //! 127.0.0.1:0. Each module covers one layer; MCP_TRANSPORT adds its `transport*` modules here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod transport_http;
+mod transport_sse;
+mod transport_support;

@@ -1,0 +1,402 @@
+//! Helpers for the MCP transport tests: a fixture tool host (tools that echo, fail, panic,
+//! report progress and wait for cancellation), the MCP HTTP endpoint on 127.0.0.1:0, a raw SSE
+//! reader, and an rmcp client transport speaking legacy HTTP+SSE.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use proxmox_mcp::mcp::handler::ToolHost;
+use proxmox_mcp::mcp::{McpHttp, McpHttpConfig, serve_http};
+use proxmox_mcp::registry::{
+    Access, Caller, Progress, PveClient, Registry, ToolCtx, ToolDef, ToolError, ToolSpec,
+};
+use rmcp::RoleClient;
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::transport::Transport;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// reqwest (inside rmcp's client too) needs a process-wide rustls provider: ring.
+pub fn init_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+// ---------------------------------------------------------------- fixture tools
+
+#[derive(Deserialize, JsonSchema)]
+pub struct EchoParams {
+    /// Text to send back.
+    pub text: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct EchoOut {
+    pub text: String,
+}
+
+async fn echo(_ctx: &ToolCtx, p: EchoParams) -> Result<EchoOut, ToolError> {
+    Ok(EchoOut { text: p.text })
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub struct StepsParams {
+    /// Number of progress steps to report.
+    pub steps: u32,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct StepsOut {
+    pub done: u32,
+}
+
+async fn steps(ctx: &ToolCtx, p: StepsParams) -> Result<StepsOut, ToolError> {
+    for i in 1..=p.steps {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        ctx.report(f64::from(i), Some(f64::from(p.steps)), format!("step {i}"));
+    }
+    Ok(StepsOut { done: p.steps })
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub struct Empty {}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Nothing {}
+
+async fn fail(_ctx: &ToolCtx, _p: Empty) -> Result<Nothing, ToolError> {
+    Err(ToolError::pve("VM 999 does not exist"))
+}
+
+async fn wait_cancel(ctx: &ToolCtx, _p: Empty) -> Result<Nothing, ToolError> {
+    ctx.cancel.cancelled().await;
+    Err(ToolError::Internal("cancelled".into()))
+}
+
+fn def(name: &'static str, access: Access, idempotent: bool) -> ToolDef {
+    ToolDef {
+        name,
+        title: "Fixture tool",
+        description: "A tool of the transport tests.",
+        toolset: "core",
+        access,
+        idempotent,
+    }
+}
+
+/// The fixture registry: `echo` (read), `steps` (write, idempotent), `fail` (destructive),
+/// `wait_cancel` (write).
+pub fn fixture_registry() -> Registry {
+    Registry::new(vec![
+        ToolSpec::new(
+            def("echo", Access::Read, false),
+            proxmox_mcp::handler!(echo),
+        ),
+        ToolSpec::new(
+            def("steps", Access::Write, true),
+            proxmox_mcp::handler!(steps),
+        ),
+        ToolSpec::new(
+            def("fail", Access::Destructive, false),
+            proxmox_mcp::handler!(fail),
+        ),
+        ToolSpec::new(
+            def("wait_cancel", Access::Write, false),
+            proxmox_mcp::handler!(wait_cancel),
+        ),
+    ])
+    .unwrap()
+}
+
+/// A [`ToolHost`] over the fixture registry. Its tools never use the PVE client, which points
+/// at a closed port.
+pub struct FixtureHost {
+    registry: Registry,
+    client: Arc<PveClient>,
+}
+
+impl FixtureHost {
+    pub fn new() -> Arc<Self> {
+        init_tls();
+        let cfg = pve_client::ClientConfig::new(
+            "127.0.0.1",
+            "root@pam",
+            pve_client::Credentials::Token {
+                name: "unused".into(),
+                value: pve_client::Secret::new("unused"),
+            },
+        )
+        .with_port(9);
+        Arc::new(Self {
+            registry: fixture_registry(),
+            client: Arc::new(PveClient::new(cfg).unwrap()),
+        })
+    }
+}
+
+impl ToolHost for FixtureHost {
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn ctx(
+        &self,
+        caller: Caller,
+        progress: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> ToolCtx {
+        let mut ctx = ToolCtx::new(self.client.clone());
+        ctx.caller = caller;
+        ctx.progress = progress;
+        ctx.cancel = cancel;
+        ctx
+    }
+}
+
+// ---------------------------------------------------------------- server
+
+/// The MCP HTTP endpoint served on 127.0.0.1:0; stops when dropped.
+pub struct Server {
+    pub base: String,
+    pub port: u16,
+    pub mcp: Arc<McpHttp>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Server {
+    /// `path` is `/proxmox/mcp` or `/mcp`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Starts the endpoint over `host` with `cfg`.
+pub async fn start_with(host: Arc<dyn ToolHost>, cfg: McpHttpConfig) -> Server {
+    init_tls();
+    let shutdown = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mcp = McpHttp::new(host, cfg, shutdown.clone());
+    let router = mcp.router();
+    tokio::spawn(serve_http(listener, router, shutdown.clone()));
+    Server {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        mcp,
+        shutdown,
+    }
+}
+
+/// Starts the endpoint over the fixture tools with a short keep-alive.
+pub async fn start() -> Server {
+    let cfg = McpHttpConfig {
+        sse_keep_alive: Duration::from_millis(100),
+        ..McpHttpConfig::default()
+    };
+    start_with(FixtureHost::new(), cfg).await
+}
+
+/// Polls `f` until it is true; panics after a generous deadline (a hang guard, not a speed
+/// check).
+pub async fn eventually(what: &str, mut f: impl AsyncFnMut() -> bool) {
+    for _ in 0..1000 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+// ---------------------------------------------------------------- SSE
+
+/// One server-sent event, or a comment line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SseItem {
+    Event { event: String, data: String },
+    Comment(String),
+}
+
+/// Reads server-sent events from a streaming HTTP response.
+pub struct SseReader {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<axum::body::Bytes>>,
+    buf: String,
+}
+
+impl SseReader {
+    pub fn new(resp: reqwest::Response) -> Self {
+        Self {
+            body: resp.bytes_stream().boxed(),
+            buf: String::new(),
+        }
+    }
+
+    /// The next event or comment; `None` when the stream ends.
+    pub async fn next_item(&mut self) -> Option<SseItem> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                if let Some(item) = parse_block(&block) {
+                    return Some(item);
+                }
+                continue;
+            }
+            match self.body.next().await {
+                Some(Ok(chunk)) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next event (comments skipped).
+    pub async fn next_event(&mut self) -> Option<(String, String)> {
+        loop {
+            match self.next_item().await? {
+                SseItem::Event { event, data } => return Some((event, data)),
+                SseItem::Comment(_) => {}
+            }
+        }
+    }
+}
+
+fn parse_block(block: &str) -> Option<SseItem> {
+    let mut event = None;
+    let mut data: Vec<&str> = Vec::new();
+    let mut comment = None;
+    for line in block.lines() {
+        if let Some(c) = line.strip_prefix(':') {
+            comment = Some(c.trim().to_string());
+        } else if let Some(e) = line.strip_prefix("event:") {
+            event = Some(e.trim().to_string());
+        } else if let Some(d) = line.strip_prefix("data:") {
+            data.push(d.strip_prefix(' ').unwrap_or(d));
+        }
+    }
+    if event.is_none() && data.is_empty() {
+        return comment.map(SseItem::Comment);
+    }
+    Some(SseItem::Event {
+        event: event.unwrap_or_else(|| "message".into()),
+        data: data.join("\n"),
+    })
+}
+
+/// Opens a legacy SSE session on `url`; returns the reader and the POST URL from the
+/// endpoint event (resolved against `url`).
+pub async fn open_legacy(http: &reqwest::Client, url: &str) -> (SseReader, String) {
+    let resp = http
+        .get(url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "GET {url}");
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut reader = SseReader::new(resp);
+    let (event, data) = reader.next_event().await.unwrap();
+    assert_eq!(event, "endpoint");
+    let endpoint = reqwest::Url::parse(url).unwrap().join(&data).unwrap();
+    (reader, endpoint.to_string())
+}
+
+/// The JSON bodies of the `event: message` events of `reader` until one answers `id`.
+pub async fn messages_until_answer(reader: &mut SseReader, id: i64) -> Vec<Value> {
+    let mut out = Vec::new();
+    while let Some((event, data)) = reader.next_event().await {
+        if event != "message" {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&data).unwrap();
+        let done = v["id"] == id;
+        out.push(v);
+        if done {
+            return out;
+        }
+    }
+    panic!("stream ended before the answer to {id}: {out:?}");
+}
+
+// ---------------------------------------------------------------- rmcp client over legacy SSE
+
+/// An rmcp client transport for legacy HTTP+SSE: POSTs messages to the endpoint, reads answers
+/// from the event stream.
+pub struct LegacySseClient {
+    http: reqwest::Client,
+    endpoint: String,
+    rx: mpsc::Receiver<ServerJsonRpcMessage>,
+}
+
+impl LegacySseClient {
+    pub async fn connect(url: &str) -> Self {
+        let http = reqwest::Client::new();
+        let (mut reader, endpoint) = open_legacy(&http, url).await;
+        let (tx, rx) = mpsc::channel(64);
+        // Reads until the stream ends or the transport is dropped (then the stream is closed,
+        // as a real client going away would).
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    next = reader.next_event() => next,
+                    () = tx.closed() => return,
+                };
+                let Some((event, data)) = next else { return };
+                if event == "message" {
+                    let msg = serde_json::from_str(&data).unwrap();
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Self { http, endpoint, rx }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("legacy POST failed: {0}")]
+pub struct PostError(String);
+
+impl Transport<RoleClient> for LegacySseClient {
+    type Error = PostError;
+
+    fn send(
+        &mut self,
+        item: ClientJsonRpcMessage,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let http = self.http.clone();
+        let endpoint = self.endpoint.clone();
+        async move {
+            let resp = http
+                .post(&endpoint)
+                .json(&item)
+                .send()
+                .await
+                .map_err(|e| PostError(e.to_string()))?;
+            if resp.status() != 202 {
+                return Err(PostError(format!("status {}", resp.status())));
+            }
+            Ok(())
+        }
+    }
+
+    async fn receive(&mut self) -> Option<ServerJsonRpcMessage> {
+        self.rx.recv().await
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        self.rx.close();
+        Ok(())
+    }
+}
