@@ -40,7 +40,7 @@ pub(crate) struct AuthHeaders {
 
 pub(crate) enum Auth {
     Token(HeaderValue),
-    Ticket(TicketAuth),
+    Ticket(Box<TicketAuth>),
 }
 
 pub(crate) struct TicketAuth {
@@ -85,13 +85,13 @@ impl Auth {
                 v.set_sensitive(true);
                 Ok(Auth::Token(v))
             }
-            Credentials::Password(pw) => Ok(Auth::Ticket(TicketAuth {
+            Credentials::Password(pw) => Ok(Auth::Ticket(Box::new(TicketAuth {
                 user: config.user.clone(),
                 password: pw.clone(),
                 renew_after: config.ticket_renew_after,
                 state: Mutex::new(None),
                 generation: std::sync::atomic::AtomicU64::new(0),
-            })),
+            }))),
         }
     }
 
@@ -100,7 +100,11 @@ impl Auth {
     }
 
     /// Headers for one request; logs in or renews the ticket first when needed.
-    pub(crate) async fn headers(&self, client: &PveClient, write: bool) -> Result<AuthHeaders, Error> {
+    pub(crate) async fn headers(
+        &self,
+        client: &PveClient,
+        write: bool,
+    ) -> Result<AuthHeaders, Error> {
         match self {
             Auth::Token(h) => Ok(AuthHeaders {
                 authorization: Some(h.clone()),
@@ -176,15 +180,30 @@ impl TicketAuth {
     }
 
     /// `POST /access/ticket` with `username` and `password` (a password or the current ticket).
-    async fn login_as(&self, client: &PveClient, user: &str, password: &str) -> Result<Ticket, Error> {
+    async fn login_as(
+        &self,
+        client: &PveClient,
+        user: &str,
+        password: &str,
+    ) -> Result<Ticket, Error> {
         const PATH: &str = "/access/ticket";
-        let params = Params::new().set("username", user).set("password", password);
+        let params = Params::new()
+            .set("username", user)
+            .set("password", password);
         let body = client
-            .send_once(Method::Post, PATH, &params, &AuthHeaders::default(), client.timeout())
+            .send_once(
+                Method::Post,
+                PATH,
+                &params,
+                &AuthHeaders::default(),
+                client.timeout(),
+            )
             .await
             .map_err(|e| e.with_call("POST", PATH))?;
         let data = serde_json::from_slice::<Envelope<TicketData>>(&body)
-            .map_err(|e| Error::protocol(format!("unexpected ticket response: {e}")).with_call("POST", PATH))?
+            .map_err(|e| {
+                Error::protocol(format!("unexpected ticket response: {e}")).with_call("POST", PATH)
+            })?
             .data;
         if data.need_tfa {
             return Err(Error::new(
@@ -194,10 +213,15 @@ impl TicketAuth {
             .with_call("POST", PATH));
         }
         let (Some(ticket), Some(csrf)) = (data.ticket, data.csrf) else {
-            return Err(Error::protocol("ticket response without ticket or CSRFPreventionToken")
-                .with_call("POST", PATH));
+            return Err(
+                Error::protocol("ticket response without ticket or CSRFPreventionToken")
+                    .with_call("POST", PATH),
+            );
         };
-        let cookie_value = format!("PVEAuthCookie={}", utf8_percent_encode(&ticket, COOKIE_KEEP));
+        let cookie_value = format!(
+            "PVEAuthCookie={}",
+            utf8_percent_encode(&ticket, COOKIE_KEEP)
+        );
         let bad = || Error::protocol("ticket holds characters not allowed in an HTTP header");
         let mut cookie = HeaderValue::from_str(&cookie_value).map_err(|_| bad())?;
         cookie.set_sensitive(true);

@@ -107,13 +107,21 @@ mod tests {
     fn cache_hits_misses_and_invalidation() {
         let c = GuestCache::new(Duration::from_secs(3600));
         assert_eq!(c.get(100), None);
-        c.store([GuestLocation { vmid: 100, node: "pve1".into(), kind: GuestKind::Qemu }]);
+        c.store([GuestLocation {
+            vmid: 100,
+            node: "pve1".into(),
+            kind: GuestKind::Qemu,
+        }]);
         assert_eq!(c.get(100).unwrap().node, "pve1");
         assert_eq!(c.get(101), None);
         c.invalidate();
         assert_eq!(c.get(100), None);
         let expired = GuestCache::new(Duration::ZERO);
-        expired.store([GuestLocation { vmid: 100, node: "pve1".into(), kind: GuestKind::Lxc }]);
+        expired.store([GuestLocation {
+            vmid: 100,
+            node: "pve1".into(),
+            kind: GuestKind::Lxc,
+        }]);
         assert_eq!(expired.get(100), None);
     }
 }

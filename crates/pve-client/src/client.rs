@@ -96,13 +96,16 @@ impl PveClient {
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(50))
             .tcp_nodelay(true)
-            .user_agent(concat!("proxmox-mcp-pve-client/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!(
+                "proxmox-mcp-pve-client/",
+                env!("CARGO_PKG_VERSION")
+            ));
         if config.scheme == crate::config::Scheme::Https {
             builder = builder.tls_backend_preconfigured(crate::tls::rustls_config(&config.tls)?);
         }
-        let http = builder
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")).with_source(e))?;
+        let http = builder.build().map_err(|e| {
+            Error::config(format!("cannot build the HTTP client: {e}")).with_source(e)
+        })?;
         let inner = Inner {
             http,
             base: config.base_url(),
@@ -142,19 +145,35 @@ impl PveClient {
     }
 
     /// `GET path?params`, returning `data`.
-    pub async fn get<T: DeserializeOwned>(&self, path: &ApiPath, params: Params) -> Result<T, Error> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &ApiPath,
+        params: Params,
+    ) -> Result<T, Error> {
         self.request(Method::Get, path, params).await
     }
     /// `POST path` with a form body, returning `data`. Never retried.
-    pub async fn post<T: DeserializeOwned>(&self, path: &ApiPath, params: Params) -> Result<T, Error> {
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &ApiPath,
+        params: Params,
+    ) -> Result<T, Error> {
         self.request(Method::Post, path, params).await
     }
     /// `PUT path` with a form body, returning `data`. Never retried.
-    pub async fn put<T: DeserializeOwned>(&self, path: &ApiPath, params: Params) -> Result<T, Error> {
+    pub async fn put<T: DeserializeOwned>(
+        &self,
+        path: &ApiPath,
+        params: Params,
+    ) -> Result<T, Error> {
         self.request(Method::Put, path, params).await
     }
     /// `DELETE path?params`, returning `data`. Never retried.
-    pub async fn delete<T: DeserializeOwned>(&self, path: &ApiPath, params: Params) -> Result<T, Error> {
+    pub async fn delete<T: DeserializeOwned>(
+        &self,
+        path: &ApiPath,
+        params: Params,
+    ) -> Result<T, Error> {
         self.request(Method::Delete, path, params).await
     }
 
@@ -183,7 +202,12 @@ impl PveClient {
     }
 
     /// Sends with auth, the concurrency cap, retries (GET only) and one re-login on 401.
-    async fn send_with_policy(&self, method: Method, path: &ApiPath, params: &Params) -> Result<Bytes, Error> {
+    async fn send_with_policy(
+        &self,
+        method: Method,
+        path: &ApiPath,
+        params: &Params,
+    ) -> Result<Bytes, Error> {
         let timeout = self.timeout();
         let mut retries = 0u32;
         let mut relogged = false;
@@ -201,14 +225,18 @@ impl PveClient {
                     .acquire()
                     .await
                     .map_err(|_| Error::protocol("client is shutting down"))?;
-                self.send_once(method, path.as_str(), params, &auth, timeout).await
+                self.send_once(method, path.as_str(), params, &auth, timeout)
+                    .await
             };
             let err = match result {
                 Ok(body) => return Ok(body),
                 Err(e) => e,
             };
             if err.status() == Some(401) && self.inner.auth.is_ticket() && !relogged {
-                tracing::info!(path = path.as_str(), "PVE answered 401; logging in again once");
+                tracing::info!(
+                    path = path.as_str(),
+                    "PVE answered 401; logging in again once"
+                );
                 relogged = true;
                 self.inner.auth.invalidate(auth.generation).await;
                 continue;
@@ -245,7 +273,11 @@ impl PveClient {
             url.push('?');
             url.push_str(&params.encode());
         }
-        let mut rb = self.inner.http.request(method.to_reqwest(), url).timeout(timeout);
+        let mut rb = self
+            .inner
+            .http
+            .request(method.to_reqwest(), url)
+            .timeout(timeout);
         if has_body {
             rb = rb
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -260,22 +292,35 @@ impl PveClient {
         if let Some(v) = &auth.csrf {
             rb = rb.header(CSRF_HEADER, v.clone());
         }
-        let resp = rb.send().await.map_err(|e| self.map_transport(e, timeout))?;
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| self.map_transport(e, timeout))?;
         let status = resp.status();
         let reason = resp
             .extensions()
             .get::<hyper::ext::ReasonPhrase>()
             .and_then(|r| std::str::from_utf8(r.as_bytes()).ok())
             .map(str::to_owned);
-        let body = resp.bytes().await.map_err(|e| self.map_transport(e, timeout))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| self.map_transport(e, timeout))?;
         tracing::debug!(
-            method = method.as_str(), path, status = status.as_u16(),
-            micros = started.elapsed().as_micros() as u64, "PVE call"
+            method = method.as_str(),
+            path,
+            status = status.as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "PVE call"
         );
         if status.is_success() {
             Ok(body)
         } else {
-            Err(Error::from_response(status.as_u16(), reason.as_deref(), &body))
+            Err(Error::from_response(
+                status.as_u16(),
+                reason.as_deref(),
+                &body,
+            ))
         }
     }
 
@@ -286,11 +331,20 @@ impl PveClient {
             return Error::timeout(timeout).with_source(e);
         }
         if let Some(tls) = find_rustls_error(&e) {
-            return Error::new(ErrorKind::Tls, format!("TLS with {target} failed: {tls}")).with_source(e);
+            return Error::new(ErrorKind::Tls, format!("TLS with {target} failed: {tls}"))
+                .with_source(e);
         }
         let cause = root_cause(&e);
-        let what = if e.is_connect() { "cannot connect to" } else { "connection failed with" };
-        Error::new(ErrorKind::Unreachable, format!("{what} PVE API at {target}: {cause}")).with_source(e)
+        let what = if e.is_connect() {
+            "cannot connect to"
+        } else {
+            "connection failed with"
+        };
+        Error::new(
+            ErrorKind::Unreachable,
+            format!("{what} PVE API at {target}: {cause}"),
+        )
+        .with_source(e)
     }
 }
 
@@ -342,7 +396,11 @@ mod tests {
     #[test]
     fn retry_policy() {
         let check = |status: u16, want: bool| {
-            assert_eq!(retryable(&Error::from_response(status, None, b"")), want, "{status}");
+            assert_eq!(
+                retryable(&Error::from_response(status, None, b"")),
+                want,
+                "{status}"
+            );
         };
         for s in [502, 503, 595, 596] {
             check(s, true);

@@ -155,7 +155,8 @@ impl ClientConfig {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let raw_host = get("PROXMOX_HOST").ok_or_else(|| Error::config("PROXMOX_HOST is not set"))?;
+        let raw_host =
+            get("PROXMOX_HOST").ok_or_else(|| Error::config("PROXMOX_HOST is not set"))?;
         let (scheme, host, host_port) = split_host(&raw_host)?;
         let port = match get("PROXMOX_PORT") {
             Some(p) => p
@@ -164,9 +165,13 @@ impl ClientConfig {
             None => host_port.unwrap_or(8006),
         };
 
-        let mut user = get("PROXMOX_USER").ok_or_else(|| Error::config("PROXMOX_USER is not set"))?;
+        let mut user =
+            get("PROXMOX_USER").ok_or_else(|| Error::config("PROXMOX_USER is not set"))?;
         let mut token_name = get("PROXMOX_TOKEN_NAME");
-        if let Some((u, t)) = user.split_once('!').map(|(u, t)| (u.to_owned(), t.to_owned())) {
+        if let Some((u, t)) = user
+            .split_once('!')
+            .map(|(u, t)| (u.to_owned(), t.to_owned()))
+        {
             user = u;
             token_name.get_or_insert(t);
         }
@@ -207,7 +212,9 @@ impl ClientConfig {
             TlsMode::CaFile(PathBuf::from(ca))
         } else if let Some(v) = get("PROXMOX_VERIFY_SSL") {
             if parse_bool(&v).ok_or_else(|| {
-                Error::config(format!("PROXMOX_VERIFY_SSL must be true or false, got {v:?}"))
+                Error::config(format!(
+                    "PROXMOX_VERIFY_SSL must be true or false, got {v:?}"
+                ))
             })? {
                 TlsMode::System
             } else {
@@ -257,16 +264,18 @@ impl ClientConfig {
 fn secret(env: &HashMap<String, String>, name: &str) -> Result<Option<Secret>, Error> {
     let direct = env.get(name).filter(|v| !v.is_empty());
     let file_var = format!("{name}_FILE");
-    let file = env.get(&file_var).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let file = env
+        .get(&file_var)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty());
     match (direct, file) {
         (Some(_), Some(_)) => Err(Error::config(format!(
             "both {name} and {file_var} are set; set only one"
         ))),
         (Some(v), None) => Ok(Some(Secret::new(v.trim().to_owned()))),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::config(format!("cannot read {file_var} ({path}): {e}"))
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::config(format!("cannot read {file_var} ({path}): {e}")))?;
             let value = text.trim_end_matches(['\n', '\r']).to_owned();
             if value.is_empty() {
                 return Err(Error::config(format!("{file_var} ({path}) is empty")));
@@ -287,7 +296,11 @@ fn split_host(raw: &str) -> Result<(Scheme, String, Option<u16>), Error> {
         (Scheme::Https, raw)
     };
     let rest = rest.split('/').next().unwrap_or_default();
-    let bad = || Error::config(format!("PROXMOX_HOST is not a host name or address: {raw:?}"));
+    let bad = || {
+        Error::config(format!(
+            "PROXMOX_HOST is not a host name or address: {raw:?}"
+        ))
+    };
     let parse_port = |p: &str| p.parse::<u16>().map_err(|_| bad());
     let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
         let (h, after) = v6.split_once(']').ok_or_else(bad)?;
@@ -343,7 +356,11 @@ fn parse_secs(name: &str, s: &str) -> Result<Duration, Error> {
         .ok()
         .filter(|v| v.is_finite() && *v > 0.0)
         .map(Duration::from_secs_f64)
-        .ok_or_else(|| Error::config(format!("{name} must be a positive number of seconds, got {s:?}")))
+        .ok_or_else(|| {
+            Error::config(format!(
+                "{name} must be a positive number of seconds, got {s:?}"
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -86,7 +86,11 @@ impl Error {
         }
         let parsed: Body = serde_json::from_slice(body).unwrap_or_default();
         let from_reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        let from_body = parsed.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
+        let from_body = parsed
+            .message
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
         let message = from_reason
             .or(from_body)
             .map(str::to_owned)
@@ -245,7 +249,7 @@ fn one_line(s: &str) -> String {
 /// `1.5 s`, `30 s`, `2 min 5 s`.
 pub(crate) fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms < 10_000 && ms % 1000 != 0 {
+    if ms < 10_000 && !ms.is_multiple_of(1000) {
         format!("{:.1} s", d.as_secs_f64())
     } else if d.as_secs() < 120 {
         format!("{} s", d.as_secs())
@@ -275,28 +279,74 @@ mod tests {
     #[test]
     fn messages_read_well() {
         const CALL: &str = " (POST /nodes/pve1/qemu/105/status/shutdown)";
-        check(500, Some("VM 105 is not running"), r#"{"data":null}"#, ErrorKind::Pve,
-            &format!("VM 105 is not running{CALL}"));
+        check(
+            500,
+            Some("VM 105 is not running"),
+            r#"{"data":null}"#,
+            ErrorKind::Pve,
+            &format!("VM 105 is not running{CALL}"),
+        );
         // The reason line wins over the body message; the body message is trimmed.
-        check(500, None, "{\"data\":null,\"message\":\"VM 105 is not running\\n\"}", ErrorKind::Pve,
-            &format!("VM 105 is not running{CALL}"));
-        check(400, Some("Parameter verification failed."),
+        check(
+            500,
+            None,
+            "{\"data\":null,\"message\":\"VM 105 is not running\\n\"}",
+            ErrorKind::Pve,
+            &format!("VM 105 is not running{CALL}"),
+        );
+        check(
+            400,
+            Some("Parameter verification failed."),
             r#"{"data":null,"errors":{"vmid":"invalid format - value does not look like a valid VM ID\n","timeout":"type check ('integer') failed - got 'abc'"}}"#,
             ErrorKind::Params,
-            &format!("Parameter verification failed: timeout: type check ('integer') failed - got 'abc'; vmid: invalid format - value does not look like a valid VM ID{CALL}"));
-        check(401, Some("authentication failure"), "", ErrorKind::Auth,
-            &format!("authentication failed: authentication failure{CALL}"));
-        check(403, Some("Permission check failed (/vms/105, VM.PowerMgmt)"), "", ErrorKind::Permission,
-            &format!("Permission check failed (/vms/105, VM.PowerMgmt){CALL}"));
-        check(500, Some("Configuration file 'nodes/pve1/qemu-server/105.conf' does not exist"), "",
+            &format!(
+                "Parameter verification failed: timeout: type check ('integer') failed - got 'abc'; vmid: invalid format - value does not look like a valid VM ID{CALL}"
+            ),
+        );
+        check(
+            401,
+            Some("authentication failure"),
+            "",
+            ErrorKind::Auth,
+            &format!("authentication failed: authentication failure{CALL}"),
+        );
+        check(
+            403,
+            Some("Permission check failed (/vms/105, VM.PowerMgmt)"),
+            "",
+            ErrorKind::Permission,
+            &format!("Permission check failed (/vms/105, VM.PowerMgmt){CALL}"),
+        );
+        check(
+            500,
+            Some("Configuration file 'nodes/pve1/qemu-server/105.conf' does not exist"),
+            "",
             ErrorKind::NotFound,
-            &format!("Configuration file 'nodes/pve1/qemu-server/105.conf' does not exist{CALL}"));
-        check(595, Some("Errors during connection establishment, proxy handshake: No route to host"), "",
+            &format!("Configuration file 'nodes/pve1/qemu-server/105.conf' does not exist{CALL}"),
+        );
+        check(
+            595,
+            Some("Errors during connection establishment, proxy handshake: No route to host"),
+            "",
             ErrorKind::Unreachable,
-            &format!("node pve1 is unreachable (595 Errors during connection establishment, proxy handshake: No route to host){CALL}"));
-        check(501, Some("Method 'GET /nodes/pve1/foo' not implemented"), "", ErrorKind::NotFound,
-            &format!("Method 'GET /nodes/pve1/foo' not implemented{CALL}"));
-        check(502, None, "not json", ErrorKind::Pve, &format!("HTTP error 502 without a message{CALL}"));
+            &format!(
+                "node pve1 is unreachable (595 Errors during connection establishment, proxy handshake: No route to host){CALL}"
+            ),
+        );
+        check(
+            501,
+            Some("Method 'GET /nodes/pve1/foo' not implemented"),
+            "",
+            ErrorKind::NotFound,
+            &format!("Method 'GET /nodes/pve1/foo' not implemented{CALL}"),
+        );
+        check(
+            502,
+            None,
+            "not json",
+            ErrorKind::Pve,
+            &format!("HTTP error 502 without a message{CALL}"),
+        );
     }
 
     #[test]
@@ -322,7 +372,9 @@ mod tests {
         assert_eq!(human_duration(Duration::from_secs(125)), "2 min 5 s");
         assert_eq!(human_duration(Duration::from_secs(600)), "10 min");
         assert_eq!(
-            Error::timeout(Duration::from_secs(30)).with_call("GET", "/version").to_string(),
+            Error::timeout(Duration::from_secs(30))
+                .with_call("GET", "/version")
+                .to_string(),
             "timed out after 30 s (GET /version)"
         );
     }

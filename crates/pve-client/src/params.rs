@@ -7,7 +7,11 @@ use std::fmt::Write as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Characters left as they are in a path segment: RFC 3986 unreserved.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// A value that can be sent as a PVE parameter.
 pub trait ParamValue {
@@ -104,7 +108,10 @@ impl Params {
 
     /// The value of the first `key`, if any.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `application/x-www-form-urlencoded` form (also used as the query string).
@@ -186,7 +193,11 @@ mod tests {
             p.as_str(),
             "/nodes/pve1/tasks/UPID%3Apve1%3A000003E8%3A00001B58%3A6B05BE88%3Aqmstart%3A101%3Aroot%40pam%21ci%3A/status"
         );
-        let v = node_path("pve1").lit("storage").seg("local").lit("content").seg("local:backup/vzdump-qemu-100.vma.zst");
+        let v = node_path("pve1")
+            .lit("storage")
+            .seg("local")
+            .lit("content")
+            .seg("local:backup/vzdump-qemu-100.vma.zst");
         assert_eq!(
             v.as_str(),
             "/nodes/pve1/storage/local/content/local%3Abackup%2Fvzdump-qemu-100.vma.zst"

@@ -92,14 +92,19 @@ fn ca_file_roots(path: &std::path::Path) -> Result<RootCertStore, Error> {
     let mut roots = RootCertStore::empty();
     let mut count = 0usize;
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        let cert = cert.map_err(|e| Error::config(format!("CA file {shown} is not valid PEM: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| Error::config(format!("CA file {shown} holds an unusable certificate: {e}")))?;
+        let cert =
+            cert.map_err(|e| Error::config(format!("CA file {shown} is not valid PEM: {e}")))?;
+        roots.add(cert).map_err(|e| {
+            Error::config(format!(
+                "CA file {shown} holds an unusable certificate: {e}"
+            ))
+        })?;
         count += 1;
     }
     if count == 0 {
-        return Err(Error::config(format!("CA file {shown} holds no certificate")));
+        return Err(Error::config(format!(
+            "CA file {shown} holds no certificate"
+        )));
     }
     Ok(roots)
 }
@@ -238,13 +243,19 @@ mod tests {
         let other = CertificateDer::from(vec![9u8, 9, 9]);
         let v = PinnedCert::new(cert_fingerprint(der.as_ref()), &provider);
         let name = ServerName::try_from("anything.invalid").unwrap();
-        assert!(v.verify_server_cert(&der, &[], &name, &[], UnixTime::now()).is_ok());
+        assert!(
+            v.verify_server_cert(&der, &[], &name, &[], UnixTime::now())
+                .is_ok()
+        );
         let e = v
             .verify_server_cert(&other, &[], &name, &[], UnixTime::now())
             .unwrap_err();
         let e = describe_rustls_error(&e);
         assert!(e.contains("fingerprint mismatch"), "{e}");
-        assert!(e.contains(&format_fingerprint(&cert_fingerprint(&[1, 2, 3, 4]))), "{e}");
+        assert!(
+            e.contains(&format_fingerprint(&cert_fingerprint(&[1, 2, 3, 4]))),
+            "{e}"
+        );
     }
 
     #[test]

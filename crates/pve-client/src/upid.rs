@@ -96,10 +96,27 @@ mod tests {
     use super::*;
 
     #[allow(clippy::too_many_arguments)]
-    fn check(s: &str, node: &str, pid: u32, pstart: u64, start: i64, ty: &str, id: &str, user: &str) {
+    fn check(
+        s: &str,
+        node: &str,
+        pid: u32,
+        pstart: u64,
+        start: i64,
+        ty: &str,
+        id: &str,
+        user: &str,
+    ) {
         let u: Upid = s.parse().unwrap();
         assert_eq!(
-            (u.node.as_str(), u.pid, u.pstart, u.starttime, u.task_type.as_str(), u.id.as_str(), u.user.as_str()),
+            (
+                u.node.as_str(),
+                u.pid,
+                u.pstart,
+                u.starttime,
+                u.task_type.as_str(),
+                u.id.as_str(),
+                u.user.as_str()
+            ),
             (node, pid, pstart, start, ty, id, user),
             "{s}"
         );
@@ -109,13 +126,64 @@ mod tests {
 
     #[test]
     fn parses_real_upids() {
-        check("UPID:pve:00061CB3:010BA69C:64EFECB0:qmcreate:101:root@pam:", "pve", 400563, 17540764, 1693445296, "qmcreate", "101", "root@pam");
-        check("UPID:pve:00061CB3:010BA69C:64EFECB0:imgcopy::root@pam:", "pve", 400563, 17540764, 1693445296, "imgcopy", "", "root@pam");
-        check("UPID:pve-srv:0012D68C:8206F38C:65144CB7:qmcreate:501:root@pam:", "pve-srv", 0x0012_D68C, 0x8206_F38C, 0x6514_4CB7, "qmcreate", "501", "root@pam");
-        check("UPID:node1:000FF1FD:10F9374C:630D702C:vzdump:110:root@pam!ci:", "node1", 0x000F_F1FD, 0x10F9_374C, 1661825068, "vzdump", "110", "root@pam!ci");
+        check(
+            "UPID:pve:00061CB3:010BA69C:64EFECB0:qmcreate:101:root@pam:",
+            "pve",
+            400563,
+            17540764,
+            1693445296,
+            "qmcreate",
+            "101",
+            "root@pam",
+        );
+        check(
+            "UPID:pve:00061CB3:010BA69C:64EFECB0:imgcopy::root@pam:",
+            "pve",
+            400563,
+            17540764,
+            1693445296,
+            "imgcopy",
+            "",
+            "root@pam",
+        );
+        check(
+            "UPID:pve-srv:0012D68C:8206F38C:65144CB7:qmcreate:501:root@pam:",
+            "pve-srv",
+            0x0012_D68C,
+            0x8206_F38C,
+            0x6514_4CB7,
+            "qmcreate",
+            "501",
+            "root@pam",
+        );
+        check(
+            "UPID:node1:000FF1FD:10F9374C:630D702C:vzdump:110:root@pam!ci:",
+            "node1",
+            0x000F_F1FD,
+            0x10F9_374C,
+            1661825068,
+            "vzdump",
+            "110",
+            "root@pam!ci",
+        );
         // 9-digit pstart (long uptimes).
-        check("UPID:n:00000001:123456789:00000002:qmstart:100:root@pam:", "n", 1, 0x1_2345_6789, 2, "qmstart", "100", "root@pam");
-        assert_eq!("UPID:pve:00061CB3:010BA69C:64EFECB0:qmcreate:101:root@pam:".parse::<Upid>().unwrap().vmid(), Some(101));
+        check(
+            "UPID:n:00000001:123456789:00000002:qmstart:100:root@pam:",
+            "n",
+            1,
+            0x1_2345_6789,
+            2,
+            "qmstart",
+            "100",
+            "root@pam",
+        );
+        assert_eq!(
+            "UPID:pve:00061CB3:010BA69C:64EFECB0:qmcreate:101:root@pam:"
+                .parse::<Upid>()
+                .unwrap()
+                .vmid(),
+            Some(101)
+        );
     }
 
     #[test]
@@ -125,7 +193,7 @@ mod tests {
             "UPID:pve:00061CB3:010BA69C:64EFECB0:qmcreate:101:root@pam", // no trailing colon
             "UPID:pve:61CB3:010BA69C:64EFECB0:qmcreate:101:root@pam:",   // short pid
             "UPID:-pve:00061CB3:010BA69C:64EFECB0:qmcreate:101:root@pam:",
-            "UPID:pve:00061CB3:010BA69C:64EFECB0::101:root@pam:",        // empty type
+            "UPID:pve:00061CB3:010BA69C:64EFECB0::101:root@pam:", // empty type
             "UPID:node1:000FF1FD:10F9374C:630D702C:vzdump:110:root@pam:keep-running",
             "hello",
         ] {

@@ -11,7 +11,10 @@ use crate::error::ErrorKind;
 const FP: &str = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89";
 
 fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 fn ok(pairs: &[(&str, &str)]) -> ClientConfig {
@@ -27,7 +30,10 @@ fn err(pairs: &[(&str, &str)]) -> String {
 const TOKEN: [(&str, &str); 3] = [
     ("PROXMOX_USER", "root@pam"),
     ("PROXMOX_TOKEN_NAME", "mcp"),
-    ("PROXMOX_TOKEN_VALUE", "11111111-2222-3333-4444-555555555555"),
+    (
+        "PROXMOX_TOKEN_VALUE",
+        "11111111-2222-3333-4444-555555555555",
+    ),
 ];
 
 fn with_token(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
@@ -69,7 +75,11 @@ fn host_forms() {
     check("10.0.0.5:8443", None, "https://10.0.0.5:8443/api2/json");
     check("10.0.0.5", Some("443"), "https://10.0.0.5:443/api2/json");
     check("https://pve:8006/", None, "https://pve:8006/api2/json");
-    check("http://127.0.0.1:9000", None, "http://127.0.0.1:9000/api2/json");
+    check(
+        "http://127.0.0.1:9000",
+        None,
+        "http://127.0.0.1:9000/api2/json",
+    );
     check("[::1]:8007", None, "https://[::1]:8007/api2/json");
     check("fe80::1", None, "https://[fe80::1]:8006/api2/json");
 }
@@ -94,7 +104,11 @@ fn token_name_forms() {
 
 #[test]
 fn password_and_file_secrets() {
-    let c = ok(&[("PROXMOX_HOST", "h"), ("PROXMOX_USER", "root@pam"), ("PROXMOX_PASSWORD", "pw")]);
+    let c = ok(&[
+        ("PROXMOX_HOST", "h"),
+        ("PROXMOX_USER", "root@pam"),
+        ("PROXMOX_PASSWORD", "pw"),
+    ]);
     assert_eq!(c.credentials, Credentials::Password(Secret::new("pw")));
 
     let dir = std::env::temp_dir().join(format!("pve-client-cfg-{}", std::process::id()));
@@ -108,16 +122,28 @@ fn password_and_file_secrets() {
         ("PROXMOX_TOKEN_NAME", "t"),
         ("PROXMOX_TOKEN_VALUE_FILE", path),
     ]);
-    assert!(matches!(c.credentials, Credentials::Token { ref value, .. } if value.expose() == "from-file"));
-    let c = ok(&[("PROXMOX_HOST", "h"), ("PROXMOX_USER", "root@pam"), ("PROXMOX_PASSWORD_FILE", path)]);
-    assert_eq!(c.credentials, Credentials::Password(Secret::new("from-file")));
+    assert!(
+        matches!(c.credentials, Credentials::Token { ref value, .. } if value.expose() == "from-file")
+    );
+    let c = ok(&[
+        ("PROXMOX_HOST", "h"),
+        ("PROXMOX_USER", "root@pam"),
+        ("PROXMOX_PASSWORD_FILE", path),
+    ]);
+    assert_eq!(
+        c.credentials,
+        Credentials::Password(Secret::new("from-file"))
+    );
     let e = err(&[
         ("PROXMOX_HOST", "h"),
         ("PROXMOX_USER", "root@pam"),
         ("PROXMOX_PASSWORD", "x"),
         ("PROXMOX_PASSWORD_FILE", path),
     ]);
-    assert!(e.contains("both PROXMOX_PASSWORD and PROXMOX_PASSWORD_FILE"), "{e}");
+    assert!(
+        e.contains("both PROXMOX_PASSWORD and PROXMOX_PASSWORD_FILE"),
+        "{e}"
+    );
     let e = err(&[
         ("PROXMOX_HOST", "h"),
         ("PROXMOX_USER", "root@pam"),
@@ -138,14 +164,21 @@ fn tls_modes_and_precedence() {
     assert_eq!(tls(&[("PROXMOX_VERIFY_SSL", "0")]), TlsMode::Insecure);
     assert_eq!(tls(&[("PROXMOX_VERIFY_SSL", "true")]), TlsMode::System);
     assert_eq!(
-        tls(&[("PROXMOX_CA_FILE", "/etc/pve/pve-root-ca.pem"), ("PROXMOX_VERIFY_SSL", "false")]),
+        tls(&[
+            ("PROXMOX_CA_FILE", "/etc/pve/pve-root-ca.pem"),
+            ("PROXMOX_VERIFY_SSL", "false")
+        ]),
         TlsMode::CaFile(PathBuf::from("/etc/pve/pve-root-ca.pem"))
     );
-    let TlsMode::Fingerprint(fp) = tls(&[("PROXMOX_FINGERPRINT", FP), ("PROXMOX_CA_FILE", "/x")]) else {
+    let TlsMode::Fingerprint(fp) = tls(&[("PROXMOX_FINGERPRINT", FP), ("PROXMOX_CA_FILE", "/x")])
+    else {
         panic!("fingerprint expected")
     };
     assert_eq!(format_fingerprint(&fp), FP);
-    assert_eq!(parse_fingerprint(&FP.replace(':', "").to_lowercase()).unwrap(), fp);
+    assert_eq!(
+        parse_fingerprint(&FP.replace(':', "").to_lowercase()).unwrap(),
+        fp
+    );
 }
 
 #[test]
@@ -156,16 +189,38 @@ fn errors_name_the_variable() {
     };
     check(&TOKEN, "PROXMOX_HOST is not set");
     check(&[("PROXMOX_HOST", "h")], "PROXMOX_USER is not set");
-    check(&[("PROXMOX_HOST", "h"), ("PROXMOX_USER", "root")], "USER@REALM");
-    check(&[("PROXMOX_HOST", "h"), ("PROXMOX_USER", "root@pam")], "no credentials");
     check(
-        &[("PROXMOX_HOST", "h"), ("PROXMOX_USER", "root@pam"), ("PROXMOX_TOKEN_NAME", "t")],
+        &[("PROXMOX_HOST", "h"), ("PROXMOX_USER", "root")],
+        "USER@REALM",
+    );
+    check(
+        &[("PROXMOX_HOST", "h"), ("PROXMOX_USER", "root@pam")],
+        "no credentials",
+    );
+    check(
+        &[
+            ("PROXMOX_HOST", "h"),
+            ("PROXMOX_USER", "root@pam"),
+            ("PROXMOX_TOKEN_NAME", "t"),
+        ],
         "PROXMOX_TOKEN_VALUE",
     );
-    check(&with_token(&[("PROXMOX_HOST", "h"), ("PROXMOX_PORT", "99999")]), "PROXMOX_PORT");
-    check(&with_token(&[("PROXMOX_HOST", "h"), ("PROXMOX_FINGERPRINT", "AB:CD")]), "PROXMOX_FINGERPRINT");
-    check(&with_token(&[("PROXMOX_HOST", "h"), ("PROXMOX_VERIFY_SSL", "maybe")]), "PROXMOX_VERIFY_SSL");
-    check(&with_token(&[("PROXMOX_HOST", "h"), ("PROXMOX_TIMEOUT", "-3")]), "PROXMOX_TIMEOUT");
+    check(
+        &with_token(&[("PROXMOX_HOST", "h"), ("PROXMOX_PORT", "99999")]),
+        "PROXMOX_PORT",
+    );
+    check(
+        &with_token(&[("PROXMOX_HOST", "h"), ("PROXMOX_FINGERPRINT", "AB:CD")]),
+        "PROXMOX_FINGERPRINT",
+    );
+    check(
+        &with_token(&[("PROXMOX_HOST", "h"), ("PROXMOX_VERIFY_SSL", "maybe")]),
+        "PROXMOX_VERIFY_SSL",
+    );
+    check(
+        &with_token(&[("PROXMOX_HOST", "h"), ("PROXMOX_TIMEOUT", "-3")]),
+        "PROXMOX_TIMEOUT",
+    );
 }
 
 #[test]
