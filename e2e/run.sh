@@ -46,11 +46,15 @@ add() {
 
 # ---------------------------------------------------------------------------------------------
 # 1. The server (debug build: CI has just built the workspace for cargo test).
-say "building proxmox-mcp"
-(cd "$ROOT" && cargo build -p proxmox-mcp --locked --quiet)
-TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps --locked |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-BIN="$TARGET_DIR/debug/proxmox-mcp"
+if [ -n "${E2E_BIN:-}" ]; then
+  BIN="$E2E_BIN" # a binary built elsewhere (development of these tests)
+else
+  say "building proxmox-mcp"
+  (cd "$ROOT" && cargo build -p proxmox-mcp --locked --quiet)
+  TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps --locked |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+  BIN="$TARGET_DIR/debug/proxmox-mcp"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 2. Client dependencies, from the committed lock files.
@@ -79,28 +83,28 @@ say "python SDK mcp $("$PY" -c 'import importlib.metadata as m; print(m.version(
   "TypeScript SDK $("$NODE" -p 'require("./node_modules/@modelcontextprotocol/sdk/package.json").version')"
 
 # ---------------------------------------------------------------------------------------------
-# 3. A fresh server per client run, on a free loopback port.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# 3. A fresh server per client run, on port 0: its banner on stderr names the address it got,
+#    "proxmox-mcp X.Y.Z: MCP listening on http://127.0.0.1:PORT/proxmox/mcp (...)".
 
 # start_server NAME: starts the demo server, sets URL, waits until it answers MCP.
 start_server() {
-  local log="$WORK/server-$1.log" port i
-  port="$(free_port)"
-  "$BIN" serve --demo --mcp-listen "127.0.0.1:$port" >"$log" 2>&1 &
+  local log="$WORK/server-$1.log" i
+  "$BIN" serve --demo --mcp-listen 127.0.0.1:0 >"$log" 2>&1 &
   SERVER_PID=$!
-  URL="http://127.0.0.1:$port/proxmox/mcp"
-  for i in $(seq 1 300); do
-    # A POST of an empty JSON object is not MCP: any HTTP status means the server is up.
-    if curl -s -o /dev/null -m 2 -X POST -H 'Content-Type: application/json' \
+  URL=""
+  for i in $(seq 1 600); do
+    if [ -z "$URL" ]; then
+      URL="$(sed -n 's|.*MCP listening on \(http://127\.0\.0\.1:[0-9]*/proxmox/mcp\).*|\1|p' "$log" | head -n 1)"
+    fi
+    # A POST of an empty JSON object is not MCP: any HTTP answer means the server is up.
+    if [ -n "$URL" ] && curl -s -o /dev/null -m 2 -X POST -H 'Content-Type: application/json' \
       -H 'Accept: application/json, text/event-stream' -d '{}' "$URL"; then
       return 0
     fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then break; fi
     sleep 0.1
   done
-  echo "e2e: server did not come up on $URL; its output:" >&2
+  echo "e2e: server did not come up (URL '${URL}'); its output:" >&2
   tail -n 40 "$log" >&2 || true
   stop_server
   return 1
