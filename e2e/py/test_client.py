@@ -7,6 +7,7 @@ Each test opens its own session (initialize handshake included); tests run in fi
 
 import json
 import os
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -43,11 +44,9 @@ async def connect() -> AsyncIterator[ClientSession]:
 
 
 def vm_list(structured: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The guests of a get_vms result: its one array of objects carrying a vmid."""
-    for value in (structured or {}).values():
-        if isinstance(value, list) and all(isinstance(x, dict) and "vmid" in x for x in value):
-            return value
-    return []
+    """The VMs of a get_vms result (`{vms: [...], count}`)."""
+    vms = (structured or {}).get("vms")
+    return vms if isinstance(vms, list) else []
 
 
 def find_vm(structured: dict[str, Any] | None, vmid: int) -> dict[str, Any] | None:
@@ -88,26 +87,44 @@ async def test_get_vms_structured() -> None:
         assert isinstance(result.structured_content, dict)
         assert json.loads(text_of(result)) == result.structured_content
         assert len(vm_list(result.structured_content)) >= 3
+        assert result.structured_content["count"] == len(vm_list(result.structured_content))
         vm = find_vm(result.structured_content, VMID)
         assert vm is not None
         assert vm["node"] == "pve01"
         assert vm["status"] == "stopped"
 
 
-async def test_start_vm_then_running() -> None:
+async def test_get_vms_without_arguments() -> None:
+    async with connect() as session:
+        result = await session.call_tool("get_vms")
+        assert not result.is_error, text_of(result)
+        assert find_vm(result.structured_content, VMID) is not None
+
+
+async def test_start_vm_get_task_then_running() -> None:
     async with connect() as session:
         await session.list_tools()
         result = await session.call_tool("start_vm", {"vmid": VMID})
         assert not result.is_error, text_of(result)
-        assert "UPID:pve01:" in json.dumps(result.structured_content)
-        for _ in range(60):  # the guest may still be starting when the tool returns
-            vms = await session.call_tool("get_vms", {})
-            vm = find_vm(vms.structured_content, VMID)
-            if vm is not None and vm["status"] == "running":
+        out = result.structured_content
+        assert out is not None
+        assert (out["vmid"], out["node"], out["action"]) == (VMID, "pve01", "start")
+        assert re.fullmatch(r"UPID:pve01:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmstart:103:[^:]+:", out["upid"])
+        assert out["task_status"] in ("done", "running")
+        task: dict[str, Any] = {}
+        for _ in range(60):  # the tool returns after a bounded wait: follow the task
+            r = await session.call_tool("get_task", {"upid": out["upid"]})
+            assert not r.is_error, text_of(r)
+            task = r.structured_content or {}
+            if task.get("status") == "stopped":
                 break
             await anyio.sleep(0.5)
-        else:
-            pytest.fail(f"VM {VMID} not running: {vm}")
+        assert task.get("status") == "stopped", task
+        assert (task["upid"], task["type"], task["id"]) == (out["upid"], "qmstart", str(VMID))
+        assert task["ok"] is True and task["exitstatus"] == "OK", task
+        vms = await session.call_tool("get_vms", {})
+        vm = find_vm(vms.structured_content, VMID)
+        assert vm is not None and vm["status"] == "running", vm
 
 
 async def test_bad_parameters_tool_error() -> None:

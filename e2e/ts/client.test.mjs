@@ -70,6 +70,7 @@ test(`${TRANSPORT}: get_vms returns the demo VMs as structured content`, async (
   assert.deepEqual(JSON.parse(text.text), res.structuredContent);
   const vms = vmList(res.structuredContent);
   assert.ok(vms.length >= 3, `expected several demo VMs, got ${vms.length}`);
+  assert.equal(res.structuredContent.count, vms.length);
   const vm = findVm(res.structuredContent, VMID);
   assert.ok(vm, `VM ${VMID} not in get_vms`);
   assert.equal(vm.node, 'pve01');
@@ -82,18 +83,28 @@ test(`${TRANSPORT}: get_vms accepts missing arguments`, async () => {
   assert.ok(findVm(res.structuredContent, VMID));
 });
 
-test(`${TRANSPORT}: start_vm starts VM ${VMID} and get_vms then shows it running`, async () => {
+test(`${TRANSPORT}: start_vm starts VM ${VMID}, get_task follows it, get_vms shows it running`, async () => {
   const res = await call('start_vm', { vmid: VMID });
   assert.ok(!res.isError, `start_vm failed: ${JSON.stringify(res.content)}`);
-  assert.equal(typeof res.structuredContent, 'object');
-  assert.match(JSON.stringify(res.structuredContent), /UPID:pve01:/, 'no task id in the result');
-  // The tool may come back before the guest is up (bounded wait on the server side): poll.
-  const vm = await waitFor(async () => {
-    const r = await call('get_vms', {});
-    const v = findVm(r.structuredContent, VMID);
-    return v?.status === 'running' ? v : undefined;
+  const out = res.structuredContent;
+  assert.equal(out.vmid, VMID);
+  assert.equal(out.node, 'pve01');
+  assert.equal(out.action, 'start');
+  assert.match(out.upid, /^UPID:pve01:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:qmstart:103:[^:]+:$/);
+  assert.ok(['done', 'running'].includes(out.task_status), out.task_status);
+  // The tool returns after a bounded wait: follow the task until PVE says it stopped.
+  const task = await waitFor(async () => {
+    const r = await call('get_task', { upid: out.upid });
+    assert.ok(!r.isError, `get_task failed: ${JSON.stringify(r.content)}`);
+    return r.structuredContent.status === 'stopped' ? r.structuredContent : undefined;
   });
-  assert.equal(vm.status, 'running');
+  assert.equal(task.upid, out.upid);
+  assert.equal(task.type, 'qmstart');
+  assert.equal(task.id, String(VMID));
+  assert.equal(task.ok, true, `task failed: ${task.exitstatus}`);
+  assert.equal(task.exitstatus, 'OK');
+  const vms = await call('get_vms', {});
+  assert.equal(findVm(vms.structuredContent, VMID)?.status, 'running');
 });
 
 test(`${TRANSPORT}: bad parameters give a tool error naming the parameter`, async () => {

@@ -7,12 +7,9 @@ const raw = JSON.parse(readFileSync(new URL('../expected-tools.json', import.met
 /** Tool name -> access ("read" | "write" | "destructive"), as the server must announce it. */
 export const EXPECTED_TOOLS = new Map(Object.entries(raw.tools));
 
-/** The guests of a get_vms result: its one array of objects carrying a vmid. */
+/** The VMs of a get_vms result (`{vms: [...], count}`). */
 export function vmList(structured) {
-  for (const v of Object.values(structured ?? {})) {
-    if (Array.isArray(v) && v.every((x) => x && typeof x === 'object' && 'vmid' in x)) return v;
-  }
-  return [];
+  return Array.isArray(structured?.vms) ? structured.vms : [];
 }
 
 export function findVm(structured, vmid) {
