@@ -70,6 +70,19 @@ impl ToolError {
     }
 }
 
+impl From<pve_client::Error> for ToolError {
+    /// A client error keeps PVE's words and status; a timeout stays a timeout.
+    fn from(e: pve_client::Error) -> Self {
+        match e.kind() {
+            pve_client::ErrorKind::Timeout => ToolError::Timeout(e.to_string()),
+            _ => ToolError::Pve {
+                status: e.status(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 fn invalid_params_text(param: &Option<String>, message: &str) -> String {
     match param {
         Some(p) => format!("invalid parameter `{p}`: {message}"),

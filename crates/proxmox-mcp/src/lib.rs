@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod docs;
 pub mod error;
 pub mod mcp;
 pub mod registry;

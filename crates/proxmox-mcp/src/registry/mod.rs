@@ -229,7 +229,7 @@ impl Registry {
         let handler = spec.handler.clone();
         let fut = AssertUnwindSafe(async move { handler(ctx, args).await }).catch_unwind();
         let result = tokio::select! {
-            r = fut => r.unwrap_or_else(|panic| Err(ToolError::Internal(panic_text(&panic)))),
+            r = fut => r.unwrap_or_else(|panic| Err(ToolError::Internal(panic_text(&*panic)))),
             () = cancel.cancelled() => Err(ToolError::Internal("the call was cancelled".into())),
         };
         let ms = started.elapsed().as_millis();

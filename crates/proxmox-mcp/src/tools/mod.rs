@@ -1,9 +1,43 @@
 //! Every tool, one file per group. Each file declares, per tool: params struct, output struct,
 //! a `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
+//!
+//! Must not import rmcp or axum: tools are called the same way by every front door.
+
+pub mod cluster;
+pub mod common;
+pub mod containers;
+pub mod guest_list;
+pub mod nodes;
+pub mod power;
+pub mod storage;
+pub mod tasks;
+pub mod vm_exec;
+pub mod vm_power;
+pub mod vms;
+pub mod wait;
 
 use crate::registry::ToolSpec;
 
 /// Every built-in tool, in the order `tools/list`, the docs and the README show them.
 pub fn all() -> Vec<ToolSpec> {
-    Vec::new()
+    vec![
+        nodes::get_nodes(),
+        nodes::get_node_status(),
+        vms::get_vms(),
+        vms::create_vm(),
+        vm_power::start_vm(),
+        vm_power::stop_vm(),
+        vm_power::shutdown_vm(),
+        vm_power::reset_vm(),
+        vms::delete_vm(),
+        vm_exec::execute_vm_command(),
+        containers::get_containers(),
+        containers::start_container(),
+        containers::stop_container(),
+        containers::restart_container(),
+        containers::update_container_resources(),
+        storage::get_storage(),
+        cluster::get_cluster_status(),
+        tasks::get_task(),
+    ]
 }

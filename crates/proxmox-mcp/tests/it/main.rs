@@ -2,6 +2,13 @@
 //! 127.0.0.1:0. Each module covers one layer; MCP_TRANSPORT adds its `transport*` modules here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+mod cli;
+mod docs;
+mod tools;
+mod tools_errors;
+
 mod transport_http;
 mod transport_sse;
 mod transport_support;

@@ -1,0 +1,229 @@
+//! Documents generated from the registry: `docs/tools.md`, the README tool table and the schema
+//! snapshot. A test regenerates them and fails when the committed copies differ
+//! (`UPDATE_SNAPSHOTS=1` rewrites them).
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::registry::{Registry, ToolSpec};
+
+/// Marker before the generated table in README.md.
+pub const README_START: &str = "<!-- tools:start -->";
+/// Marker after the generated table in README.md.
+pub const README_END: &str = "<!-- tools:end -->";
+
+/// The full text of `docs/tools.md`.
+pub fn tools_markdown(registry: &Registry) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# Tools\n\n\
+         <!-- Generated from the tool registry by `proxmox_mcp::docs::tools_markdown`; do not edit. \
+         Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p proxmox-mcp --test it docs`. -->\n\n",
+    );
+    out.push_str(CONVENTIONS);
+    out.push_str("\n| tool | access | what it does |\n|---|---|---|\n");
+    for t in registry.tools() {
+        let _ = writeln!(
+            out,
+            "| [`{}`](#{}) | {} | {} |",
+            t.name,
+            t.name,
+            t.access.as_str(),
+            t.title
+        );
+    }
+    for t in registry.tools() {
+        out.push('\n');
+        out.push_str(&tool_section(t));
+    }
+    out
+}
+
+const CONVENTIONS: &str = "\
+Conventions shared by every tool:
+
+- A missing or `null` arguments object counts as `{}`.
+- Unknown parameters are refused with an error naming them and listing the accepted ones.
+- Integer and boolean parameters also accept their string spelling (`\"101\"`, `\"true\"`); the
+  schemas keep the strict type.
+- Where a tool takes `vmid`, `node` is optional: the node is found from the VMID.
+- Tools that start a Proxmox VE task wait at most `wait_seconds` (default 20, at most 50, because
+  n8n abandons a call after 60 s). If the task is still running then, the result has
+  `task_status: \"running\"` and the task's `upid`: follow it with `get_task` rather than repeating
+  the operation. A task that fails is an error carrying Proxmox VE's exit status.
+- `access` is `read` (changes nothing), `write` (changes state, can be undone) or `destructive`
+  (can lose data or interrupt work).
+";
+
+fn tool_section(t: &ToolSpec) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## {}\n", t.name);
+    let _ = writeln!(out, "**{}** — {}\n", t.title, t.description);
+    let _ = writeln!(
+        out,
+        "Access: `{}`; toolset: `{}`; idempotent: {}.\n",
+        t.access.as_str(),
+        t.toolset,
+        if t.idempotent_hint() { "yes" } else { "no" }
+    );
+    let props = properties(&t.input_schema);
+    if props.is_empty() {
+        out.push_str("Parameters: none.\n\n");
+    } else {
+        let required = required(&t.input_schema);
+        let mut props = props;
+        // Required parameters first, then the optional ones (each group by name).
+        props.sort_by_key(|(name, _)| !required.contains(&name.as_str()));
+        out.push_str("| parameter | type | required | description |\n|---|---|---|---|\n");
+        for (name, schema) in props {
+            let _ = writeln!(
+                out,
+                "| `{name}` | {} | {} | {} |",
+                type_of(schema),
+                if required.contains(&name.as_str()) {
+                    "yes"
+                } else {
+                    "no"
+                },
+                description(schema)
+            );
+        }
+        out.push('\n');
+    }
+    let outputs = properties(&t.output_schema);
+    if !outputs.is_empty() {
+        let names: Vec<String> = outputs.iter().map(|(n, _)| format!("`{n}`")).collect();
+        let _ = writeln!(out, "Result fields: {}.\n", names.join(", "));
+    }
+    out
+}
+
+/// The README table (what goes between the markers, markers excluded).
+pub fn readme_table(registry: &Registry) -> String {
+    let mut out = String::from("| tool | access | what it does |\n|---|---|---|\n");
+    for t in registry.tools() {
+        let _ = writeln!(
+            out,
+            "| [`{}`](docs/tools.md#{}) | {} | {} |",
+            t.name,
+            t.name,
+            t.access.as_str(),
+            t.title
+        );
+    }
+    out
+}
+
+/// `readme` with the text between the markers replaced by `table`; `None` if the markers are
+/// missing.
+pub fn replace_readme_table(readme: &str, table: &str) -> Option<String> {
+    let start = readme.find(README_START)? + README_START.len();
+    let end = start + readme[start..].find(README_END)?;
+    Some(format!("{}\n{}{}", &readme[..start], table, &readme[end..]))
+}
+
+/// Every tool's input and output schema, as pretty JSON (the review snapshot).
+pub fn schema_snapshot(registry: &Registry) -> String {
+    let mut tools = Map::new();
+    for t in registry.tools() {
+        let mut entry = Map::new();
+        entry.insert("title".into(), Value::from(t.title));
+        entry.insert("access".into(), Value::from(t.access.as_str()));
+        entry.insert("idempotent".into(), Value::from(t.idempotent_hint()));
+        entry.insert("toolset".into(), Value::from(t.toolset));
+        entry.insert("description".into(), Value::from(t.description));
+        entry.insert("input".into(), Value::Object(t.input_schema.clone()));
+        entry.insert("output".into(), Value::Object(t.output_schema.clone()));
+        tools.insert(t.name.to_string(), Value::Object(entry));
+    }
+    let mut text = serde_json::to_string_pretty(&Value::Object(tools)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn properties(schema: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.iter().collect())
+        .unwrap_or_default()
+}
+
+fn required(schema: &Map<String, Value>) -> Vec<&str> {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn description(schema: &Value) -> String {
+    schema
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .replace('\n', " ")
+        .replace('|', "\\|")
+}
+
+/// A short type name for a property schema: `integer (≤ 50)`, `string`, `"running" \| "stopped"`.
+fn type_of(schema: &Value) -> String {
+    let mut base = base_type(schema);
+    let mut bounds = Vec::new();
+    if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
+        if min > 0.0 {
+            bounds.push(format!("≥ {min}"));
+        }
+    }
+    if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
+        bounds.push(format!("≤ {max}"));
+    }
+    if !bounds.is_empty() {
+        base = format!("{base} ({})", bounds.join(", "));
+    }
+    base
+}
+
+fn base_type(schema: &Value) -> String {
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        let v: Vec<String> = values
+            .iter()
+            .filter(|v| !v.is_null())
+            .map(|v| format!("`{v}`"))
+            .collect();
+        return v.join(" \\| ");
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(alts) = schema.get(key).and_then(Value::as_array) {
+            let v: Vec<String> = alts
+                .iter()
+                .filter(|a| a.get("type") != Some(&Value::from("null")))
+                .map(base_type)
+                .collect();
+            return v.join(" \\| ");
+        }
+    }
+    match schema.get("type") {
+        Some(Value::String(t)) if t == "array" => {
+            let item = schema.get("items").map(base_type).unwrap_or_default();
+            format!("array of {item}")
+        }
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(ts)) => {
+            let non_null: Vec<&Value> = ts.iter().filter(|t| *t != "null").collect();
+            match non_null.as_slice() {
+                [Value::String(t)] if t == "array" => {
+                    let item = schema.get("items").map(base_type).unwrap_or_default();
+                    format!("array of {item}")
+                }
+                _ => non_null
+                    .iter()
+                    .filter_map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" \\| "),
+            }
+        }
+        _ => "any".to_string(),
+    }
+}

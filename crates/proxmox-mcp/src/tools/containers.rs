@@ -1,0 +1,374 @@
+//! Container (LXC) tools: `get_containers`, `start_container`, `stop_container` (graceful by
+//! default, hard with force), `restart_container` and `update_container_resources`.
+
+use pve_client::api::guest::{ActionOptions, PowerAction};
+use pve_client::{GuestKind, Params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{guest_error, guest_node};
+use super::guest_list::{self, GuestLine, GuestListParams};
+use super::power::{self, PowerOutput, PowerRequest};
+use super::wait::{TaskOutcome, wait_for, wait_task};
+use crate::error::ToolError;
+use crate::handler;
+use crate::registry::lenient;
+use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+
+fn def(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    access: Access,
+    idempotent: bool,
+) -> ToolDef {
+    ToolDef {
+        name,
+        title,
+        description,
+        toolset: "core",
+        access,
+        idempotent,
+    }
+}
+
+/// `get_containers`.
+pub fn get_containers() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "get_containers",
+            "List containers",
+            "List LXC containers of the whole cluster (one request): VMID, name, node, status, CPU, \
+             memory, disk, uptime, template flag and tags. Filter by node or status.",
+            Access::Read,
+            true,
+        ),
+        handler!(get_containers_handler),
+    )
+}
+
+/// Output of `get_containers`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ContainersOutput {
+    pub containers: Vec<GuestLine>,
+    pub count: usize,
+}
+
+async fn get_containers_handler(
+    ctx: &ToolCtx,
+    p: GuestListParams,
+) -> Result<ContainersOutput, ToolError> {
+    let containers = guest_list::list(ctx, GuestKind::Lxc, p).await?;
+    Ok(ContainersOutput {
+        count: containers.len(),
+        containers,
+    })
+}
+
+/// Parameters of `start_container`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CtActionParams {
+    /// VMID of the container (e.g. 200).
+    #[serde(deserialize_with = "lenient::int")]
+    pub vmid: u32,
+    /// Node of the container; found from the VMID when absent.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 50))]
+    pub wait_seconds: Option<u32>,
+}
+
+/// Parameters of `stop_container` and `restart_container`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CtStopParams {
+    /// VMID of the container (e.g. 200).
+    #[serde(deserialize_with = "lenient::int")]
+    pub vmid: u32,
+    /// Node of the container; found from the VMID when absent.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Seconds PVE gives the container to shut down cleanly (PVE default 60).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub timeout_seconds: Option<u32>,
+    /// stop_container only: stop at once instead of a clean shutdown.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub force: Option<bool>,
+    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 50))]
+    pub wait_seconds: Option<u32>,
+}
+
+/// `start_container`.
+pub fn start_container() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "start_container",
+            "Start container",
+            "Start an LXC container. Waits up to wait_seconds, else returns the task's upid to \
+             follow with get_task.",
+            Access::Write,
+            true,
+        ),
+        handler!(start_container_handler),
+    )
+}
+
+async fn start_container_handler(
+    ctx: &ToolCtx,
+    p: CtActionParams,
+) -> Result<PowerOutput, ToolError> {
+    power::run(
+        ctx,
+        PowerRequest {
+            kind: GuestKind::Lxc,
+            vmid: p.vmid,
+            node: p.node,
+            action: PowerAction::Start,
+            options: ActionOptions::default(),
+            wait_seconds: p.wait_seconds,
+        },
+    )
+    .await
+}
+
+/// `stop_container`.
+pub fn stop_container() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "stop_container",
+            "Stop container",
+            "Stop an LXC container: a clean shutdown by default (timeout_seconds), or at once with \
+             force: true.",
+            Access::Write,
+            true,
+        ),
+        handler!(stop_container_handler),
+    )
+}
+
+async fn stop_container_handler(ctx: &ToolCtx, p: CtStopParams) -> Result<PowerOutput, ToolError> {
+    let force = p.force == Some(true);
+    if force && p.timeout_seconds.is_some() {
+        return Err(ToolError::invalid(
+            "timeout_seconds",
+            "applies to a clean shutdown only; drop it or drop force",
+        ));
+    }
+    let (action, options) = if force {
+        (PowerAction::Stop, ActionOptions::default())
+    } else {
+        (
+            PowerAction::Shutdown,
+            ActionOptions {
+                timeout: p.timeout_seconds,
+                ..ActionOptions::default()
+            },
+        )
+    };
+    power::run(
+        ctx,
+        PowerRequest {
+            kind: GuestKind::Lxc,
+            vmid: p.vmid,
+            node: p.node,
+            action,
+            options,
+            wait_seconds: p.wait_seconds,
+        },
+    )
+    .await
+}
+
+/// `restart_container`.
+pub fn restart_container() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "restart_container",
+            "Restart container",
+            "Reboot a running LXC container cleanly (timeout_seconds for its shutdown).",
+            Access::Write,
+            false,
+        ),
+        handler!(restart_container_handler),
+    )
+}
+
+async fn restart_container_handler(
+    ctx: &ToolCtx,
+    p: CtStopParams,
+) -> Result<PowerOutput, ToolError> {
+    if p.force.is_some() {
+        return Err(ToolError::invalid(
+            "force",
+            "is for stop_container; a restart is always a clean reboot",
+        ));
+    }
+    power::run(
+        ctx,
+        PowerRequest {
+            kind: GuestKind::Lxc,
+            vmid: p.vmid,
+            node: p.node,
+            action: PowerAction::Reboot,
+            options: ActionOptions {
+                timeout: p.timeout_seconds,
+                ..ActionOptions::default()
+            },
+            wait_seconds: p.wait_seconds,
+        },
+    )
+    .await
+}
+
+/// `update_container_resources`.
+pub fn update_container_resources() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "update_container_resources",
+            "Resize container",
+            "Change a container's CPU cores, memory or swap, and/or grow its root disk by \
+             disk_add_gb. At least one change is required. Memory and cores apply live; a disk \
+             can only grow.",
+            Access::Write,
+            false,
+        ),
+        handler!(update_container_resources_handler),
+    )
+}
+
+/// Parameters of `update_container_resources`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCtParams {
+    /// VMID of the container (e.g. 200).
+    #[serde(deserialize_with = "lenient::int")]
+    pub vmid: u32,
+    /// Node of the container; found from the VMID when absent.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// New number of CPU cores.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(min = 1, max = 8192))]
+    pub cores: Option<u32>,
+    /// New memory limit in MiB.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(min = 16))]
+    pub memory_mb: Option<u64>,
+    /// New swap limit in MiB.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub swap_mb: Option<u64>,
+    /// GiB to add to the root disk (rootfs).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(min = 1))]
+    pub disk_add_gb: Option<u64>,
+    /// Seconds to wait for the disk resize before returning its UPID (default 20, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 50))]
+    pub wait_seconds: Option<u32>,
+}
+
+/// Output of `update_container_resources`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UpdateCtOutput {
+    pub vmid: u32,
+    pub node: String,
+    /// What changed: `cores`, `memory`, `swap`, `rootfs`.
+    pub changed: Vec<String>,
+    /// Settings after the change, read back from the container's config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cores: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swap_mb: Option<i64>,
+    /// The root disk (`local-lvm:vm-200-disk-0,size=12G`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rootfs: Option<String>,
+    /// The disk resize task, when disk_add_gb was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resize_task: Option<TaskOutcome>,
+}
+
+async fn update_container_resources_handler(
+    ctx: &ToolCtx,
+    p: UpdateCtParams,
+) -> Result<UpdateCtOutput, ToolError> {
+    let wait = wait_for(p.wait_seconds)?;
+    if p.cores.is_none() && p.memory_mb.is_none() && p.swap_mb.is_none() && p.disk_add_gb.is_none()
+    {
+        return Err(ToolError::InvalidParams {
+            param: None,
+            message:
+                "nothing to change: give at least one of cores, memory_mb, swap_mb, disk_add_gb"
+                    .into(),
+        });
+    }
+    if p.cores == Some(0) {
+        return Err(ToolError::invalid("cores", "must be at least 1"));
+    }
+    if p.memory_mb.is_some_and(|m| m < 16) {
+        return Err(ToolError::invalid("memory_mb", "must be at least 16 (MiB)"));
+    }
+    if p.disk_add_gb == Some(0) {
+        return Err(ToolError::invalid(
+            "disk_add_gb",
+            "must be at least 1 (GiB)",
+        ));
+    }
+    let vmid = p.vmid;
+    let kind = GuestKind::Lxc;
+    let node = guest_node(ctx, vmid, p.node, kind).await?;
+    let mut changed = Vec::new();
+    let mut changes = Params::new();
+    if let Some(c) = p.cores {
+        changes = changes.set("cores", c);
+        changed.push("cores".to_string());
+    }
+    if let Some(m) = p.memory_mb {
+        changes = changes.set("memory", m);
+        changed.push("memory".to_string());
+    }
+    if let Some(s) = p.swap_mb {
+        changes = changes.set("swap", s);
+        changed.push("swap".to_string());
+    }
+    if !changes.is_empty() {
+        ctx.client
+            .lxc_set_config(&node, vmid, changes)
+            .await
+            .map_err(|e| guest_error(e, vmid, kind))?;
+    }
+    let mut resize_task = None;
+    if let Some(add) = p.disk_add_gb {
+        let upid = ctx
+            .client
+            .lxc_resize(&node, vmid, "rootfs", &format!("+{add}G"), None)
+            .await
+            .map_err(|e| guest_error(e, vmid, kind))?;
+        changed.push("rootfs".to_string());
+        if let Some(upid) = upid {
+            let what = format!("resize of CT {vmid} rootfs");
+            resize_task = Some(wait_task(ctx, &upid, wait, &what).await?);
+        }
+    }
+    let config = ctx
+        .client
+        .lxc_config(&node, vmid, None, None)
+        .await
+        .map_err(|e| guest_error(e, vmid, kind))?;
+    Ok(UpdateCtOutput {
+        vmid,
+        node,
+        changed,
+        cores: config.get_int("cores"),
+        memory_mb: config.get_int("memory"),
+        swap_mb: config.get_int("swap"),
+        rootfs: config.get_str("rootfs"),
+        resize_task,
+    })
+}

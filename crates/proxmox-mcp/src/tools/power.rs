@@ -1,0 +1,85 @@
+//! The power-action machinery shared by the VM and container tools: find the node, start the
+//! action's task, wait a bounded time, read the guest's state once the task is done.
+
+use pve_client::GuestKind;
+use pve_client::api::guest::{ActionOptions, PowerAction};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::common::{guest_error, guest_node};
+use super::wait::{TaskOutcome, wait_for, wait_task};
+use crate::error::ToolError;
+use crate::registry::ToolCtx;
+
+/// Result of a power action.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PowerOutput {
+    pub vmid: u32,
+    pub node: String,
+    /// `start`, `stop`, `shutdown`, `reset` or `reboot`.
+    pub action: String,
+    /// The guest's power state once the task finished (`running`, `stopped`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guest_status: Option<String>,
+    #[serde(flatten)]
+    pub task: TaskOutcome,
+}
+
+/// What to run.
+#[derive(Debug)]
+pub struct PowerRequest {
+    pub kind: GuestKind,
+    pub vmid: u32,
+    pub node: Option<String>,
+    pub action: PowerAction,
+    pub options: ActionOptions,
+    pub wait_seconds: Option<u32>,
+}
+
+/// Runs a power action and waits for it (bounded).
+pub async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput, ToolError> {
+    let wait = wait_for(req.wait_seconds)?;
+    let node = guest_node(ctx, req.vmid, req.node, req.kind).await?;
+    let upid = ctx
+        .client
+        .guest_action(&node, req.kind, req.vmid, req.action, &req.options)
+        .await
+        .map_err(|e| guest_error(e, req.vmid, req.kind))?;
+    let what = format!(
+        "{} of {} {}",
+        req.action.as_str(),
+        req.kind.noun(),
+        req.vmid
+    );
+    let task = wait_task(ctx, &upid, wait, &what).await?;
+    let guest_status = if task.is_done() {
+        guest_status(ctx, req.kind, &node, req.vmid).await.ok()
+    } else {
+        None
+    };
+    Ok(PowerOutput {
+        vmid: req.vmid,
+        node,
+        action: req.action.as_str().to_string(),
+        guest_status,
+        task,
+    })
+}
+
+/// `running` or `stopped`.
+pub async fn guest_status(
+    ctx: &ToolCtx,
+    kind: GuestKind,
+    node: &str,
+    vmid: u32,
+) -> Result<String, ToolError> {
+    let status = match kind {
+        GuestKind::Qemu => ctx.client.qemu_status(node, vmid).await.map(|s| s.status),
+        GuestKind::Lxc => ctx
+            .client
+            .lxc_status(node, vmid)
+            .await
+            .map(|s| s.summary.status),
+    };
+    status.map_err(|e| guest_error(e, vmid, kind))
+}

@@ -1,0 +1,107 @@
+//! Storage tool: `get_storage` (every storage of every node, from one `/cluster/resources` call).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::gib;
+use crate::error::ToolError;
+use crate::handler;
+use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+
+/// `get_storage`.
+pub fn get_storage() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef {
+            name: "get_storage",
+            title: "List storage",
+            description: "List storages per node: type, content types (images = VM disks, rootdir = \
+                          container volumes, iso, vztmpl, backup), used and total space, whether it is \
+                          shared, and its status. Use it to pick `storage` for create_vm.",
+            toolset: "core",
+            access: Access::Read,
+            idempotent: true,
+        },
+        handler!(get_storage_handler),
+    )
+}
+
+/// Parameters of `get_storage`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorageParams {
+    /// Only the storages of this node.
+    #[serde(default)]
+    pub node: Option<String>,
+}
+
+/// One storage on one node.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StorageLine {
+    /// Storage id (use it as `storage` in create_vm).
+    pub storage: String,
+    pub node: String,
+    /// Plugin type: `dir`, `lvmthin`, `zfspool`, `nfs`, `rbd`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What it may hold: `images`, `rootdir`, `iso`, `vztmpl`, `backup`, `snippets`.
+    pub content: Vec<String>,
+    pub used_gb: f64,
+    pub total_gb: f64,
+    pub available_gb: f64,
+    /// Shared between nodes (one pool seen by all).
+    pub shared: bool,
+    /// `available`, or why not.
+    pub status: String,
+}
+
+/// Output of `get_storage`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StorageOutput {
+    pub storages: Vec<StorageLine>,
+}
+
+async fn get_storage_handler(ctx: &ToolCtx, p: StorageParams) -> Result<StorageOutput, ToolError> {
+    let want = p.node.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let mut storages: Vec<StorageLine> = ctx
+        .client
+        .list_storage()
+        .await?
+        .into_iter()
+        .filter(|r| want.is_none() || r.node.as_deref() == want)
+        .map(|r| {
+            let used = r.disk.unwrap_or(0);
+            let total = r.maxdisk.unwrap_or(0);
+            StorageLine {
+                storage: r.storage.unwrap_or_default(),
+                node: r.node.unwrap_or_default(),
+                kind: r.plugintype.unwrap_or_default(),
+                content: r
+                    .content
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                used_gb: gib(used),
+                total_gb: gib(total),
+                available_gb: gib(total.saturating_sub(used)),
+                shared: r.shared.unwrap_or(false),
+                status: r.status.unwrap_or_else(|| "unknown".into()),
+            }
+        })
+        .collect();
+    if let Some(node) = want {
+        if storages.is_empty() {
+            let known = ctx.client.nodes().await?;
+            if !known.iter().any(|n| n.node == node) {
+                return Err(ToolError::invalid(
+                    "node",
+                    format!("no node named {node:?} (call get_nodes for the names)"),
+                ));
+            }
+        }
+    }
+    storages.sort_by(|a, b| (&a.node, &a.storage).cmp(&(&b.node, &b.storage)));
+    Ok(StorageOutput { storages })
+}

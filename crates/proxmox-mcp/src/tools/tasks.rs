@@ -1,0 +1,112 @@
+//! `get_task`: status, exit status and log tail of a PVE task, to follow what a long operation
+//! left running.
+
+use pve_client::Upid;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ToolError;
+use crate::handler;
+use crate::registry::lenient;
+use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+
+/// Default number of log lines returned.
+const DEFAULT_LOG_LINES: u64 = 20;
+/// Most log lines returned.
+const MAX_LOG_LINES: u64 = 500;
+
+/// `get_task`.
+pub fn get_task() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef {
+            name: "get_task",
+            title: "Task status",
+            description: "Status of a Proxmox VE task by its upid (as returned by start_vm, \
+                          create_vm, ...): running or stopped, its exit status (OK or the error) and \
+                          the last lines of its log. Use it to follow an operation that was still \
+                          running when its tool returned.",
+            toolset: "core",
+            access: Access::Read,
+            idempotent: true,
+        },
+        handler!(get_task_handler),
+    )
+}
+
+/// Parameters of `get_task`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskParams {
+    /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:`.
+    pub upid: String,
+    /// How many of the last log lines to return (default 20, at most 500; 0 for none).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 500))]
+    pub log_lines: Option<u64>,
+}
+
+/// Output of `get_task`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskOutput {
+    pub upid: String,
+    pub node: String,
+    /// Task type: `qmstart`, `qmcreate`, `vzdump`, ...
+    #[serde(rename = "type")]
+    pub task_type: String,
+    /// The object it works on (usually a VMID).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    pub user: String,
+    /// `running` or `stopped`.
+    pub status: String,
+    /// Once stopped: `OK`, `WARNINGS: n`, or the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exitstatus: Option<String>,
+    /// Once stopped: whether it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+    /// Start time, Unix epoch seconds.
+    pub starttime: i64,
+    /// The last log lines.
+    pub log: Vec<String>,
+}
+
+async fn get_task_handler(ctx: &ToolCtx, p: TaskParams) -> Result<TaskOutput, ToolError> {
+    let lines = p.log_lines.unwrap_or(DEFAULT_LOG_LINES);
+    if lines > MAX_LOG_LINES {
+        return Err(ToolError::invalid(
+            "log_lines",
+            format!("must be at most {MAX_LOG_LINES}"),
+        ));
+    }
+    let upid: Upid = p.upid.trim().parse().map_err(|_| {
+        ToolError::invalid(
+            "upid",
+            "is not a task id (expected UPID:node:pid:pstart:starttime:type:id:user:)",
+        )
+    })?;
+    let status = ctx.client.task_status(&upid).await?;
+    let log = if lines == 0 {
+        Vec::new()
+    } else {
+        ctx.client
+            .task_log_tail(&upid, lines)
+            .await?
+            .into_iter()
+            .map(|l| l.t)
+            .collect()
+    };
+    let running = status.is_running();
+    Ok(TaskOutput {
+        ok: (!running).then(|| status.is_ok()),
+        upid: upid.as_str().to_string(),
+        node: upid.node.clone(),
+        task_type: upid.task_type.clone(),
+        id: upid.id.clone(),
+        user: upid.user.clone(),
+        status: status.status,
+        exitstatus: status.exitstatus,
+        starttime: upid.starttime,
+        log,
+    })
+}

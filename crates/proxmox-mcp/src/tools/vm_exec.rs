@@ -1,0 +1,272 @@
+//! `execute_vm_command`: run a command inside a VM through the QEMU guest agent and return its
+//! exit code and output. Every agent failure is reported plainly (VM off, agent not enabled or
+//! not running, exec refused by the agent).
+
+use std::time::{Duration, Instant};
+
+use pve_client::GuestKind;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{guest_error, guest_node, is_false};
+use crate::error::ToolError;
+use crate::handler;
+use crate::registry::lenient;
+use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+
+/// Default time a command may run.
+const DEFAULT_TIMEOUT: u32 = 30;
+/// Longest time a command may run within one call.
+const MAX_TIMEOUT: u32 = 50;
+/// Output kept per stream (bytes); the rest is cut and flagged.
+const MAX_OUTPUT: usize = 64 * 1024;
+
+/// `execute_vm_command`.
+pub fn execute_vm_command() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef {
+            name: "execute_vm_command",
+            title: "Run command in VM",
+            description: "Run a command inside a running VM through the QEMU guest agent and return \
+                          its exit code, stdout and stderr. The VM must be running with \
+                          qemu-guest-agent installed and enabled. Give the program in command and \
+                          its arguments in args, or set shell: true to run command with /bin/sh -c.",
+            toolset: "core",
+            access: Access::Destructive,
+            idempotent: false,
+        },
+        handler!(execute_vm_command_handler),
+    )
+}
+
+/// Parameters of `execute_vm_command`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecParams {
+    /// VMID of the VM (e.g. 101).
+    #[serde(deserialize_with = "lenient::int")]
+    pub vmid: u32,
+    /// Program to run (`/usr/bin/uptime`), or a shell command line with shell: true.
+    pub command: String,
+    /// Arguments passed to the program as they are (no shell quoting needed).
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    /// Run command through `/bin/sh -c`. Default: only when command contains spaces and no
+    /// args are given.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub shell: Option<bool>,
+    /// Seconds to wait for the command to finish (default 30, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(min = 1, max = 50))]
+    pub timeout_seconds: Option<u32>,
+    /// Node of the VM; found from the VMID when absent.
+    #[serde(default)]
+    pub node: Option<String>,
+}
+
+/// Output of `execute_vm_command`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExecOutput {
+    pub vmid: u32,
+    pub node: String,
+    /// Process id inside the guest.
+    pub pid: u64,
+    /// The command finished within timeout_seconds.
+    pub exited: bool,
+    /// Exit code, once exited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    /// Signal that killed it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+    /// stdout was cut (by the agent, or here at 64 KiB).
+    #[serde(skip_serializing_if = "is_false")]
+    pub stdout_truncated: bool,
+    /// stderr was cut (by the agent, or here at 64 KiB).
+    #[serde(skip_serializing_if = "is_false")]
+    pub stderr_truncated: bool,
+    /// What happened when the command did not finish in time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<ExecOutput, ToolError> {
+    let timeout = p.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT);
+    if timeout == 0 || timeout > MAX_TIMEOUT {
+        return Err(ToolError::invalid(
+            "timeout_seconds",
+            format!("must be between 1 and {MAX_TIMEOUT} (clients give up after 60 s)"),
+        ));
+    }
+    let command = p.command.trim();
+    if command.is_empty() {
+        return Err(ToolError::invalid("command", "must not be empty"));
+    }
+    let args = p.args.unwrap_or_default();
+    let shell = p
+        .shell
+        .unwrap_or(args.is_empty() && command.contains(char::is_whitespace));
+    let argv: Vec<String> = if shell {
+        let mut line = command.to_string();
+        for a in &args {
+            line.push(' ');
+            line.push_str(&shell_quote(a));
+        }
+        vec!["/bin/sh".into(), "-c".into(), line]
+    } else {
+        std::iter::once(command.to_string()).chain(args).collect()
+    };
+
+    let vmid = p.vmid;
+    let node = guest_node(ctx, vmid, p.node, GuestKind::Qemu).await?;
+    let status = ctx
+        .client
+        .qemu_status(&node, vmid)
+        .await
+        .map_err(|e| guest_error(e, vmid, GuestKind::Qemu))?;
+    if status.status != "running" {
+        return Err(ToolError::pve(format!(
+            "VM {vmid} is not running (status: {}): start it with start_vm first; commands run \
+             through the QEMU guest agent inside the running guest",
+            status.status
+        )));
+    }
+    if !status.agent {
+        return Err(ToolError::pve(format!(
+            "the QEMU guest agent is not enabled in VM {vmid}'s options (set agent: 1 and install \
+             qemu-guest-agent in the guest)"
+        )));
+    }
+    let pid = ctx
+        .client
+        .agent_exec(&node, vmid, &argv, None)
+        .await
+        .map_err(|e| agent_error(e, vmid))?;
+
+    let deadline = Instant::now() + Duration::from_secs(u64::from(timeout));
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let st = ctx
+            .client
+            .agent_exec_status(&node, vmid, pid)
+            .await
+            .map_err(|e| agent_error(e, vmid))?;
+        if st.exited {
+            let (stdout, out_cut) = cut(st.out_data.unwrap_or_default());
+            let (stderr, err_cut) = cut(st.err_data.unwrap_or_default());
+            return Ok(ExecOutput {
+                vmid,
+                node,
+                pid,
+                exited: true,
+                exit_code: st.exitcode,
+                signal: st.signal,
+                stdout,
+                stderr,
+                stdout_truncated: st.out_truncated || out_cut,
+                stderr_truncated: st.err_truncated || err_cut,
+                hint: None,
+            });
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        ctx.report(
+            f64::from(timeout) - deadline.saturating_duration_since(now).as_secs_f64(),
+            Some(f64::from(timeout)),
+            format!("waiting for pid {pid} in VM {vmid}"),
+        );
+        tokio::select! {
+            () = tokio::time::sleep(delay.min(deadline.saturating_duration_since(now))) => {}
+            () = ctx.cancel.cancelled() => break,
+        }
+        delay = (delay * 2).min(Duration::from_millis(500));
+    }
+    Ok(ExecOutput {
+        vmid,
+        node,
+        pid,
+        exited: false,
+        exit_code: None,
+        signal: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        stdout_truncated: false,
+        stderr_truncated: false,
+        hint: Some(format!(
+            "the command was still running after {timeout}s (pid {pid} in the guest); it goes on \
+             running, but its output is not collected. Run long jobs in the background \
+             (nohup ... &) and read their output with a later command"
+        )),
+    })
+}
+
+/// Agent failures worded plainly.
+fn agent_error(e: pve_client::Error, vmid: u32) -> ToolError {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    let message = if lower.contains("not running") && lower.contains("agent") {
+        format!(
+            "the QEMU guest agent is not running inside VM {vmid}: install and start \
+             qemu-guest-agent in the guest ({text})"
+        )
+    } else if lower.contains("disabled")
+        || lower.contains("not allowed")
+        || lower.contains("blocked")
+    {
+        format!(
+            "the QEMU guest agent of VM {vmid} refuses to run commands (guest-exec is disabled in \
+             its configuration) ({text})"
+        )
+    } else if lower.contains("does not exist") {
+        return guest_error(e, vmid, GuestKind::Qemu);
+    } else {
+        format!("guest agent of VM {vmid}: {text}")
+    };
+    ToolError::Pve {
+        status: e.status(),
+        message,
+    }
+}
+
+/// Keeps at most MAX_OUTPUT bytes (on a char boundary); says whether it cut.
+fn cut(mut s: String) -> (String, bool) {
+    if s.len() <= MAX_OUTPUT {
+        return (s, false);
+    }
+    let mut end = MAX_OUTPUT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    (s, true)
+}
+
+/// Single-quotes an argument for /bin/sh.
+fn shell_quote(a: &str) -> String {
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+    {
+        return a.to_string();
+    }
+    format!("'{}'", a.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_cutting() {
+        assert_eq!(shell_quote("/etc"), "/etc");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        let (s, c) = cut("é".repeat(MAX_OUTPUT));
+        assert!(c && s.len() <= MAX_OUTPUT);
+        assert_eq!(cut("ok".into()), ("ok".to_string(), false));
+    }
+}

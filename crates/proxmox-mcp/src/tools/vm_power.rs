@@ -1,0 +1,174 @@
+//! VM power tools: `start_vm`, `stop_vm` (hard stop), `shutdown_vm` (ACPI, with a timeout) and
+//! `reset_vm`. Each waits a bounded time for its task (see `wait.rs`).
+
+use pve_client::GuestKind;
+use pve_client::api::guest::{ActionOptions, PowerAction};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::power::{self, PowerOutput, PowerRequest};
+use crate::error::ToolError;
+use crate::handler;
+use crate::registry::lenient;
+use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+
+/// Parameters of `start_vm`, `stop_vm` and `reset_vm`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VmActionParams {
+    /// VMID of the VM (e.g. 101).
+    #[serde(deserialize_with = "lenient::int")]
+    pub vmid: u32,
+    /// Node of the VM; found from the VMID when absent.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 50))]
+    pub wait_seconds: Option<u32>,
+}
+
+/// Parameters of `shutdown_vm`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownVmParams {
+    /// VMID of the VM (e.g. 101).
+    #[serde(deserialize_with = "lenient::int")]
+    pub vmid: u32,
+    /// Node of the VM; found from the VMID when absent.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Seconds PVE gives the guest OS to shut down before the task fails (PVE default 180).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub timeout_seconds: Option<u32>,
+    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 50))]
+    pub wait_seconds: Option<u32>,
+}
+
+fn def(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    access: Access,
+    idempotent: bool,
+) -> ToolDef {
+    ToolDef {
+        name,
+        title,
+        description,
+        toolset: "core",
+        access,
+        idempotent,
+    }
+}
+
+/// `start_vm`.
+pub fn start_vm() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "start_vm",
+            "Start VM",
+            "Start a QEMU virtual machine. Waits up to wait_seconds for it to be running, else \
+             returns the task's upid to follow with get_task.",
+            Access::Write,
+            true,
+        ),
+        handler!(start_vm_handler),
+    )
+}
+
+async fn start_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
+    action(ctx, p, PowerAction::Start).await
+}
+
+/// `stop_vm`.
+pub fn stop_vm() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "stop_vm",
+            "Stop VM (hard)",
+            "Stop a VM immediately, like pulling the power plug (unsaved data in the guest is lost). \
+             Prefer shutdown_vm for a clean shutdown.",
+            Access::Destructive,
+            true,
+        ),
+        handler!(stop_vm_handler),
+    )
+}
+
+async fn stop_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
+    action(ctx, p, PowerAction::Stop).await
+}
+
+/// `reset_vm`.
+pub fn reset_vm() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "reset_vm",
+            "Reset VM",
+            "Hard-reset a running VM, like pressing its reset button (the guest OS does not shut \
+             down cleanly).",
+            Access::Destructive,
+            false,
+        ),
+        handler!(reset_vm_handler),
+    )
+}
+
+async fn reset_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
+    action(ctx, p, PowerAction::Reset).await
+}
+
+async fn action(
+    ctx: &ToolCtx,
+    p: VmActionParams,
+    action: PowerAction,
+) -> Result<PowerOutput, ToolError> {
+    power::run(
+        ctx,
+        PowerRequest {
+            kind: GuestKind::Qemu,
+            vmid: p.vmid,
+            node: p.node,
+            action,
+            options: ActionOptions::default(),
+            wait_seconds: p.wait_seconds,
+        },
+    )
+    .await
+}
+
+/// `shutdown_vm`.
+pub fn shutdown_vm() -> ToolSpec {
+    ToolSpec::new(
+        def(
+            "shutdown_vm",
+            "Shut down VM",
+            "Ask the guest OS to shut down cleanly (ACPI power button, or the guest agent). \
+             timeout_seconds bounds the shutdown on the PVE side; wait_seconds bounds this call.",
+            Access::Write,
+            true,
+        ),
+        handler!(shutdown_vm_handler),
+    )
+}
+
+async fn shutdown_vm_handler(ctx: &ToolCtx, p: ShutdownVmParams) -> Result<PowerOutput, ToolError> {
+    power::run(
+        ctx,
+        PowerRequest {
+            kind: GuestKind::Qemu,
+            vmid: p.vmid,
+            node: p.node,
+            action: PowerAction::Shutdown,
+            options: ActionOptions {
+                timeout: p.timeout_seconds,
+                ..ActionOptions::default()
+            },
+            wait_seconds: p.wait_seconds,
+        },
+    )
+    .await
+}

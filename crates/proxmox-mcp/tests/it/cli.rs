@@ -1,0 +1,92 @@
+//! The built binary: `serve --demo` starts and says where it listens; without a cluster it
+//! fails with a message saying what to set.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
+
+#[test]
+fn serve_demo_starts_and_prints_its_address() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--demo", "--mcp-listen", "127.0.0.1:0"])
+        .env_remove("PROXMOX_HOST")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut url = None;
+    while url.is_none() && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            if let Some(rest) = line.split("MCP listening on ").nth(1) {
+                url = rest.split_whitespace().next().map(str::to_string);
+            }
+            seen.push(line);
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("no listen line in {seen:#?}"));
+    assert!(seen.iter().any(|l| l.contains("DEMO MODE")), "{seen:#?}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/proxmox/mcp"),
+        "{url}"
+    );
+    let port: u16 = url["http://127.0.0.1:".len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(port, 0);
+    // It really listens there.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_missing_cluster_is_a_clear_error() {
+    let out = Command::new(BIN)
+        .args(["serve", "--mcp-listen", "127.0.0.1:0"])
+        .env_remove("PROXMOX_HOST")
+        .env_remove("PROXMOX_MCP_CONFIG")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no Proxmox VE cluster configured") && err.contains("--demo"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_config_key_is_named() {
+    let dir = std::env::temp_dir().join(format!("pmcp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "[server]\nmcp_listne = \"127.0.0.1:0\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--demo", "--config"])
+        .arg(&file)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("mcp_listne"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
