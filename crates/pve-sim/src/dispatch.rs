@@ -206,15 +206,17 @@ pub fn table() -> &'static [Route] {
 /// parameters. Literal segments win over `{param}` segments.
 pub fn find(method: Method, path: &str) -> Option<(Route, Vec<(&'static str, String)>)> {
     let segs = split_path(path)?;
-    let mut best: Option<(usize, &Route)> = None;
+    let mut best: Option<(usize, &Route, Option<Vec<String>>)> = None;
     for route in table().iter().filter(|r| r.method == method) {
-        if let Some(score) = match_score(route.path, &segs)
-            && best.is_none_or(|(s, _)| score > s)
+        let folded = fold_volume_tail(route.path, &segs);
+        if let Some(score) = match_score(route.path, folded.as_deref().unwrap_or(&segs))
+            && best.as_ref().is_none_or(|(s, _, _)| score > *s)
         {
-            best = Some((score, route));
+            best = Some((score, route, folded));
         }
     }
-    let (_, route) = best?;
+    let (_, route, folded) = best?;
+    let segs = folded.unwrap_or(segs);
     let params = route
         .path
         .split('/')
@@ -227,6 +229,21 @@ pub fn find(method: Method, path: &str) -> Option<(Route, Vec<(&'static str, Str
         })
         .collect();
     Some((*route, params))
+}
+
+/// PVE's storage content routes take volume ids holding `/` unencoded (`fragmentDelimiter`):
+/// a template ending in `{volume}` takes all remaining segments as that one parameter.
+fn fold_volume_tail(template: &str, segs: &[String]) -> Option<Vec<String>> {
+    if !template.ends_with("/{volume}") {
+        return None;
+    }
+    let n = template.split('/').filter(|s| !s.is_empty()).count();
+    if segs.len() <= n {
+        return None;
+    }
+    let mut out = segs[..n - 1].to_vec();
+    out.push(segs[n - 1..].join("/"));
+    Some(out)
 }
 
 /// Splits and percent-decodes a path; `None` if a segment is not valid UTF-8 once decoded.
