@@ -4,6 +4,7 @@
 
 use proxmox_mcp::mcp::http::PATHS;
 use rmcp::ServiceExt;
+use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -222,4 +223,25 @@ async fn disconnected_clients_are_cleaned_up() {
     let client = ().serve(LegacySseClient::connect(&url).await).await.unwrap();
     fixture_scenario(&client).await;
     client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_and_drains() {
+    let server = start().await;
+    let http = reqwest::Client::new();
+    let (mut legacy, _) = open_legacy(&http, &server.url("/proxmox/mcp")).await;
+    let streamable =
+        ().serve(StreamableHttpClientTransport::from_uri(server.url("/mcp")))
+            .await
+            .unwrap();
+    assert_eq!(server.mcp.sse_session_count(), 1);
+    assert_eq!(server.mcp.streamable_session_count().await, 1);
+    let mcp = server.mcp.clone();
+    // Returns only once every connection is closed, open event streams included.
+    server.stop().await.unwrap();
+    while let Some(item) = legacy.next_item().await {
+        assert!(matches!(item, SseItem::Comment(_)), "{item:?}");
+    }
+    assert_eq!(mcp.sse_session_count(), 0);
+    drop(streamable);
 }

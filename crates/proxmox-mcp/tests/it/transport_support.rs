@@ -164,6 +164,7 @@ pub struct Server {
     pub port: u16,
     pub mcp: Arc<McpHttp>,
     shutdown: CancellationToken,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for Server {
@@ -177,6 +178,12 @@ impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// Cancels the shutdown token and waits until the server has drained and stopped.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        self.shutdown.cancel();
+        self.task.take().unwrap().await.unwrap()
+    }
 }
 
 /// Starts the endpoint over `host` with `cfg`.
@@ -187,12 +194,13 @@ pub async fn start_with(host: Arc<dyn ToolHost>, cfg: McpHttpConfig) -> Server {
     let port = listener.local_addr().unwrap().port();
     let mcp = McpHttp::new(host, cfg, shutdown.clone());
     let router = mcp.router();
-    tokio::spawn(serve_http(listener, router, shutdown.clone()));
+    let task = tokio::spawn(serve_http(listener, router, shutdown.clone()));
     Server {
         base: format!("http://127.0.0.1:{port}"),
         port,
         mcp,
         shutdown,
+        task: Some(task),
     }
 }
 
