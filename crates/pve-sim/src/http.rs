@@ -58,7 +58,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpR
         method: method_text.clone(),
         path: rel.clone(),
         route: None,
-        params: raw.as_text_pairs(),
+        params: redacted(raw.as_text_pairs()),
         status: 0,
         userid: None,
     };
@@ -105,6 +105,16 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpR
     }
     lock(&shared.log).push(record);
     Ok(response)
+}
+
+/// The request log keeps parameter names and values, except secrets (`password`).
+fn redacted(mut pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    for (k, v) in &mut pairs {
+        if k == "password" || k == "new-password" {
+            *v = "********".to_string();
+        }
+    }
+    pairs
 }
 
 fn parse_method(m: &str) -> Option<Method> {

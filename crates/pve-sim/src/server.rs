@@ -74,7 +74,8 @@ pub struct RequestRecord {
     /// The matched route template (`/nodes/{node}/qemu/{vmid}`), `None` if none matched.
     pub route: Option<&'static str>,
     /// Query and body parameters as sent (path parameters excluded), in order; JSON bodies'
-    /// non-string values as JSON text, arrays as one pair per item.
+    /// non-string values as JSON text, arrays as one pair per item. `password` values are
+    /// replaced by `********`.
     pub params: Vec<(String, String)>,
     /// HTTP status answered; 0 when the connection was dropped by a fault.
     pub status: u16,

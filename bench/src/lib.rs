@@ -1,0 +1,59 @@
+//! Shared helpers of the benchmark binaries: percentiles and a summary line.
+
+use std::time::Duration;
+
+/// Latency summary of a run, in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub count: usize,
+    pub median_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Nearest-rank percentiles of the samples.
+pub fn summarize(samples: &[Duration]) -> Summary {
+    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(f64::total_cmp);
+    let pick = |p: f64| -> f64 {
+        if ms.is_empty() {
+            return 0.0;
+        }
+        let rank = ((p / 100.0) * ms.len() as f64).ceil() as usize;
+        ms[rank.clamp(1, ms.len()) - 1]
+    };
+    Summary {
+        count: ms.len(),
+        median_ms: pick(50.0),
+        p90_ms: pick(90.0),
+        p99_ms: pick(99.0),
+        max_ms: ms.last().copied().unwrap_or(0.0),
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "n={} median={:.2} ms p90={:.2} ms p99={:.2} ms max={:.2} ms",
+            self.count, self.median_ms, self.p90_ms, self.p99_ms, self.max_ms
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let s = summarize(&samples);
+        assert_eq!(s.count, 100);
+        assert!((s.median_ms - 50.0).abs() < 1e-9);
+        assert!((s.p90_ms - 90.0).abs() < 1e-9);
+        assert!((s.p99_ms - 99.0).abs() < 1e-9);
+        assert!((s.max_ms - 100.0).abs() < 1e-9);
+    }
+}
