@@ -275,12 +275,7 @@ pub(crate) fn disk_volume(
         storage: storage.to_string(),
         node: node.to_string(),
         content: content.to_string(),
-        format: if name.starts_with("subvol-") {
-            "subvol"
-        } else {
-            "raw"
-        }
-        .to_string(),
+        format: "raw".to_string(),
         size,
         ctime,
         vmid: Some(vmid),
