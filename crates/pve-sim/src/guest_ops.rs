@@ -67,7 +67,7 @@ pub fn config_text(g: &Guest) -> String {
             c.insert("description".into(), Value::String(s.description.clone()));
         }
         c.insert("snaptime".into(), Value::from(s.snaptime));
-        if s.vmstate {
+        if s.vmstate && !c.contains_key("vmstate") {
             c.insert("vmstate".into(), Value::from(1));
         }
         section(&mut out, &c, s.parent.as_deref());

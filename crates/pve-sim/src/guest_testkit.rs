@@ -343,3 +343,6 @@ pub fn assert_err(r: Result<Value, ApiError>, status: u16, msg: &str) {
 pub fn g(sim: &Sim, vmid: u32) -> &Guest {
     &sim.cluster.guests[&vmid]
 }
+
+/// Call parameters in test tables.
+pub type Params<'a> = Vec<(&'a str, &'a str)>;

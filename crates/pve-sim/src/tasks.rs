@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use crate::state::{Cluster, SimTime};
 
 /// What a task does when it ends: apply its effect and return extra log lines, or fail with
-/// the exit status PVE would write (`VM 100 already running`).
+/// the exit status PVE would write (`VM 100 already running`). A failure may carry log lines
+/// first: every line of the error but the last goes to the log, the last is the exit status.
 pub type Finish = Box<dyn FnOnce(&mut Cluster, SimTime) -> Result<Vec<String>, String> + Send>;
 
 /// A task to start.
@@ -159,8 +160,12 @@ impl Tasks {
                         task.exitstatus = Some("OK".to_string());
                     }
                     Err(msg) => {
-                        task.log.push(format!("TASK ERROR: {msg}"));
-                        task.exitstatus = Some(msg);
+                        // Lines before the last are log lines; the last is the exit status.
+                        let mut lines: Vec<String> = msg.lines().map(str::to_string).collect();
+                        let status = lines.pop().unwrap_or_default();
+                        task.log.extend(lines);
+                        task.log.push(format!("TASK ERROR: {status}"));
+                        task.exitstatus = Some(status);
                     }
                 }
                 task.endtime = Some(ended as i64);
