@@ -12,3 +12,5 @@ mod tools_errors;
 mod transport_http;
 mod transport_sse;
 mod transport_support;
+mod transport_demo;
+mod transport_stdio;
