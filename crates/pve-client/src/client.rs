@@ -212,12 +212,8 @@ impl PveClient {
         let mut retries = 0u32;
         let mut relogged = false;
         loop {
-            let auth = self
-                .inner
-                .auth
-                .headers(self, method != Method::Get)
-                .await
-                .map_err(|e| e.with_call(method.as_str(), path.as_str()))?;
+            // Login failures already name their call (`POST /access/ticket`).
+            let auth = self.inner.auth.headers(self, method != Method::Get).await?;
             let result = {
                 let _permit = self
                     .inner
@@ -369,11 +365,16 @@ fn find_rustls_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
         if let Some(r) = err.downcast_ref::<rustls::Error>() {
             return Some(crate::tls::describe_rustls_error(r));
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && let Some(r) = inner.downcast_ref::<rustls::Error>()
+        // io::Error::source() skips the wrapped error itself; look inside explicitly
+        // (the TLS connector nests io errors: Other(InvalidData(rustls::Error))).
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
         {
-            return Some(crate::tls::describe_rustls_error(r));
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if let Some(found) = find_rustls_error(inner) {
+                return Some(found);
+            }
         }
         cur = err.source();
     }

@@ -1,0 +1,138 @@
+//! Waiting for tasks: success with progress reports, failure with the exit status and the log
+//! tail, a wait that times out and still carries the UPID, and stopping a task.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use pve_client::ErrorKind;
+use pve_client::api::guest::{ActionOptions, PowerAction};
+use pve_client::task::{TaskOutcome, WaitOptions};
+
+use crate::support::{Opts, env, env_with};
+
+fn realtime() -> Opts {
+    Opts {
+        time_scale: 1.0,
+        ..Opts::default()
+    }
+}
+
+#[tokio::test]
+async fn wait_succeeds_and_reports_progress() {
+    let env = env().await;
+    let upid = env
+        .client
+        .qemu_action("pve01", 103, PowerAction::Start, &ActionOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(upid.user, "root@pam!test");
+    let polls = Arc::new(AtomicU32::new(0));
+    let seen = polls.clone();
+    let opts = WaitOptions::default().on_progress(move |p| {
+        assert_eq!(p.upid.task_type, "qmstart");
+        seen.store(p.polls, Ordering::SeqCst);
+    });
+    let outcome = env.client.wait_task(&upid, &opts).await.unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let status = outcome.into_result().unwrap();
+    assert_eq!(
+        (status.status.as_str(), status.exitstatus.as_deref()),
+        ("stopped", Some("OK"))
+    );
+    assert!(polls.load(Ordering::SeqCst) >= 1);
+    env.finish();
+}
+
+#[tokio::test]
+async fn failed_task_brings_exit_status_and_log_tail() {
+    let env = env().await;
+    // Starting a template fails inside the task, not at the POST.
+    let upid = env
+        .client
+        .qemu_action("pve01", 9000, PowerAction::Start, &ActionOptions::default())
+        .await
+        .unwrap();
+    let outcome = env
+        .client
+        .wait_task(&upid, &WaitOptions::default())
+        .await
+        .unwrap();
+    let TaskOutcome::Failed {
+        exitstatus,
+        log_tail,
+        ..
+    } = &outcome
+    else {
+        panic!("expected a failure: {outcome:?}");
+    };
+    assert_eq!(exitstatus, "you can't start a vm if it's a template");
+    assert_eq!(
+        log_tail.last().map(String::as_str),
+        Some("TASK ERROR: you can't start a vm if it's a template")
+    );
+    let e = outcome.into_result().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TaskFailed);
+    assert_eq!(
+        e.to_string(),
+        "task qmstart 9000 on pve01 failed: you can't start a vm if it's a template"
+    );
+    env.finish();
+}
+
+#[tokio::test]
+async fn wait_times_out_with_the_upid_then_resumes() {
+    let env = env_with(realtime()).await;
+    let upid = env
+        .client
+        .qemu_action("pve01", 103, PowerAction::Start, &ActionOptions::default())
+        .await
+        .unwrap();
+    let short = WaitOptions {
+        timeout: Duration::from_millis(300),
+        ..WaitOptions::default()
+    };
+    let outcome = env.client.wait_task(&upid, &short).await.unwrap();
+    let TaskOutcome::TimedOut {
+        upid: kept, last, ..
+    } = &outcome
+    else {
+        panic!("expected a timeout: {outcome:?}");
+    };
+    assert_eq!(kept, &upid);
+    assert!(last.as_ref().is_some_and(|s| s.is_running()), "{last:?}");
+    let e = outcome.clone().into_result().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(e.to_string().contains(upid.as_str()), "{e}");
+    // Time passes on the cluster; polling the same UPID again finds it done.
+    env.sim.advance(120.0);
+    let outcome = env
+        .client
+        .wait_task(&upid, &WaitOptions::default())
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    env.finish();
+}
+
+#[tokio::test]
+async fn stopping_a_task() {
+    let env = env_with(realtime()).await;
+    let upid = env
+        .client
+        .qemu_action("pve01", 100, PowerAction::Reboot, &ActionOptions::default())
+        .await
+        .unwrap();
+    assert!(env.client.task_status(&upid).await.unwrap().is_running());
+    env.client.task_stop(&upid).await.unwrap();
+    let outcome = env
+        .client
+        .wait_task(&upid, &WaitOptions::default())
+        .await
+        .unwrap();
+    let TaskOutcome::Failed { exitstatus, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(exitstatus, "interrupted by signal");
+    env.finish();
+}
