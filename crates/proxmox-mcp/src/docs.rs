@@ -171,10 +171,12 @@ fn description(schema: &Value) -> String {
 fn type_of(schema: &Value) -> String {
     let mut base = base_type(schema);
     let mut bounds = Vec::new();
-    if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-        if min > 0.0 {
-            bounds.push(format!("≥ {min}"));
-        }
+    if let Some(min) = schema
+        .get("minimum")
+        .and_then(Value::as_f64)
+        .filter(|m| *m > 0.0)
+    {
+        bounds.push(format!("≥ {min}"));
     }
     if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
         bounds.push(format!("≤ {max}"));

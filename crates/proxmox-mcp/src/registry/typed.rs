@@ -11,7 +11,10 @@ use serde_json::{Map, Value};
 
 use crate::error::ToolError;
 
-/// The JSON Schema (draft 2020-12, subschemas inlined, no `$schema` or root `title`) of `T`.
+/// The JSON Schema (draft 2020-12, subschemas inlined, no `$schema`, root `title` or root
+/// `description`) of `T`. Optional fields are shown by their absence from `required`, not as
+/// nullable types: `["string", "null"]` becomes `"string"` and `"default": null` goes (some model
+/// providers reject type arrays); `null` is still accepted on input.
 pub fn schema_for<T: JsonSchema>() -> Map<String, Value> {
     let mut settings = SchemaSettings::draft2020_12();
     settings.inline_subschemas = true;
@@ -28,10 +31,43 @@ pub fn schema_for<T: JsonSchema>() -> Map<String, Value> {
     };
     map.remove("title");
     map.remove("$schema");
+    map.remove("description");
+    for v in map.values_mut() {
+        tidy(v);
+    }
     if !map.contains_key("properties") && map.get("type") == Some(&Value::from("object")) {
         map.insert("properties".into(), Value::Object(Map::new()));
     }
     map
+}
+
+/// Drops nullability noise, recursively (see [`schema_for`]).
+fn tidy(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("default") == Some(&Value::Null) {
+                m.remove("default");
+            }
+            if let Some(Value::Array(types)) = m.get("type") {
+                let non_null: Vec<Value> = types
+                    .iter()
+                    .filter(|t| !t.is_null() && *t != "null")
+                    .cloned()
+                    .collect();
+                if non_null.len() == 1 && non_null.len() < types.len() {
+                    m.insert("type".into(), non_null[0].clone());
+                }
+            }
+            if let Some(Value::Array(values)) = m.get_mut("enum") {
+                values.retain(|x| !x.is_null());
+            }
+            for (_, x) in m.iter_mut() {
+                tidy(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(tidy),
+        _ => {}
+    }
 }
 
 /// Parses tool arguments into `P`; on failure names the parameter at fault.
@@ -152,5 +188,12 @@ mod tests {
         assert_eq!(s["properties"]["vmid"]["description"], "The VM.");
         assert_eq!(s["additionalProperties"], false);
         assert!(!s.contains_key("title") && !s.contains_key("$schema"));
+        assert_eq!(s["properties"]["name"]["type"], "string");
+        assert!(
+            !s["properties"]["name"]
+                .as_object()
+                .unwrap()
+                .contains_key("default")
+        );
     }
 }

@@ -91,15 +91,13 @@ async fn get_storage_handler(ctx: &ToolCtx, p: StorageParams) -> Result<StorageO
             }
         })
         .collect();
-    if let Some(node) = want {
-        if storages.is_empty() {
-            let known = ctx.client.nodes().await?;
-            if !known.iter().any(|n| n.node == node) {
-                return Err(ToolError::invalid(
-                    "node",
-                    format!("no node named {node:?} (call get_nodes for the names)"),
-                ));
-            }
+    if let Some(node) = want.filter(|_| storages.is_empty()) {
+        let known = ctx.client.nodes().await?;
+        if !known.iter().any(|n| n.node == node) {
+            return Err(ToolError::invalid(
+                "node",
+                format!("no node named {node:?} (call get_nodes for the names)"),
+            ));
         }
     }
     storages.sort_by(|a, b| (&a.node, &a.storage).cmp(&(&b.node, &b.storage)));

@@ -182,7 +182,7 @@ async fn create_vm_builds_the_documented_config() {
         &d,
         "create_vm",
         json!({"name": "agent-made", "cores": 2, "memory_mb": "2048", "disk_gb": 12, "node": "pve02",
-               "iso": "local:iso/debian-13.1.0-amd64-netinst.iso"}),
+               "iso": "local:iso/debian-12.8.0-amd64-netinst.iso"}),
         ok(&[("/node", json!("pve02")), ("/task_status", json!("done")), ("/guest_status", json!("stopped"))]),
     )
     .await;
@@ -327,10 +327,6 @@ async fn execute_vm_command_runs_through_the_agent() {
             Want::Err("pve", "agent"),
         ),
         (
-            json!({"vmid": 110, "command": "hostname"}),
-            Want::Err("pve", "not enabled"),
-        ),
-        (
             json!({"vmid": 200, "command": "hostname"}),
             Want::Err("pve", "container"),
         ),
@@ -346,6 +342,15 @@ async fn execute_vm_command_runs_through_the_agent() {
     for (args, want) in cases {
         check(&d, "execute_vm_command", args, want).await;
     }
+    // VM 110 has the agent disabled in its options: once running, that is what is said.
+    d.call("start_vm", json!({"vmid": 110})).await.unwrap();
+    check(
+        &d,
+        "execute_vm_command",
+        json!({"vmid": 110, "command": "hostname"}),
+        Want::Err("pve", "not enabled"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -424,7 +429,7 @@ async fn container_tools_change_the_container() {
 #[tokio::test]
 async fn get_task_reports_a_finished_task_with_its_log() {
     let d = Demo::start().await;
-    let out = d.call("stop_vm", json!({"vmid": 104})).await.unwrap();
+    let out = d.call("stop_vm", json!({"vmid": 101})).await.unwrap();
     let upid = out["upid"].as_str().unwrap().to_string();
     let task = check(
         &d,
@@ -434,7 +439,7 @@ async fn get_task_reports_a_finished_task_with_its_log() {
             ("/status", json!("stopped")),
             ("/ok", json!(true)),
             ("/exitstatus", json!("OK")),
-            ("/node", json!("pve02")),
+            ("/node", json!("pve01")),
             ("/type", json!("qmstop")),
         ]),
     )
