@@ -179,7 +179,10 @@ impl Guest {
             Some(Value::Number(n)) => n.as_u64().unwrap_or(512),
             Some(Value::String(s)) => {
                 let s = s.strip_prefix("current=").unwrap_or(s);
-                s.split(',').next().and_then(|v| v.parse().ok()).unwrap_or(512)
+                s.split(',')
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(512)
             }
             _ => match self.kind {
                 GuestKind::Qemu => 2048,
@@ -210,7 +213,15 @@ impl Guest {
         };
         match self.config.get(key) {
             Some(Value::String(s)) => s.clone(),
-            _ => format!("{}{}", if self.kind == GuestKind::Qemu { "VM" } else { "CT" }, self.vmid),
+            _ => format!(
+                "{}{}",
+                if self.kind == GuestKind::Qemu {
+                    "VM"
+                } else {
+                    "CT"
+                },
+                self.vmid
+            ),
         }
     }
 
@@ -293,11 +304,11 @@ pub fn parse_size(s: &str) -> Option<u64> {
 
 /// Formats bytes the way PVE writes disk sizes in configs (`32G`, `512M`).
 pub fn format_size(bytes: u64) -> String {
-    if bytes % (1 << 40) == 0 && bytes > 0 {
+    if bytes.is_multiple_of(1 << 40) && bytes > 0 {
         format!("{}T", bytes >> 40)
-    } else if bytes % (1 << 30) == 0 && bytes > 0 {
+    } else if bytes.is_multiple_of(1 << 30) && bytes > 0 {
         format!("{}G", bytes >> 30)
-    } else if bytes % (1 << 20) == 0 {
+    } else if bytes.is_multiple_of(1 << 20) {
         format!("{}M", bytes >> 20)
     } else {
         format!("{}K", bytes.div_ceil(1024))
