@@ -192,3 +192,14 @@ async fn relogin_happens_once_then_the_401_is_returned() {
     assert_eq!(env.count("POST", "/status/start"), 2);
     env.finish();
 }
+
+#[tokio::test]
+async fn concurrent_first_calls_share_one_login() {
+    let env = env_with(ticket_opts()).await;
+    let calls = (0..6).map(|_| env.client.version());
+    let results = futures_util::future::join_all(calls).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(env.count("POST", "/access/ticket"), 1);
+    assert_eq!(env.count("GET", "/version"), 6);
+    env.finish();
+}

@@ -275,3 +275,45 @@ async fn task_list_and_log() {
     assert_eq!(tail[0].t, "TASK OK");
     env.finish();
 }
+
+#[tokio::test]
+async fn storage_config_create_update_delete() {
+    let env = env().await;
+    let c = &env.client;
+    let opts = pve_client::Params::new()
+        .set("path", "/mnt/scratch")
+        .set("content", "backup,iso");
+    let created = c.storage_create("scratch", "dir", opts).await.unwrap();
+    assert_eq!(created["storage"], "scratch", "{created}");
+    let cfg = c.storage_config("scratch").await.unwrap();
+    assert_eq!(
+        (cfg.kind.as_str(), cfg.content.as_str()),
+        ("dir", "backup,iso")
+    );
+    let digest = cfg
+        .extra
+        .get("digest")
+        .and_then(|d| d.as_str())
+        .map(str::to_owned);
+    let changes = pve_client::Params::new()
+        .set("content", "iso")
+        .set("disable", true)
+        .opt("digest", digest);
+    c.storage_update("scratch", changes).await.unwrap();
+    let cfg = c.storage_config("scratch").await.unwrap();
+    assert_eq!((cfg.content.as_str(), cfg.disable), ("iso", true));
+    c.storage_delete("scratch").await.unwrap();
+    let e = c.storage_config("scratch").await.unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Pve),
+        "{e}"
+    );
+    assert!(
+        c.storage_list(Some("dir"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.storage != "scratch")
+    );
+    env.finish();
+}

@@ -186,3 +186,26 @@ async fn concurrent_calls_share_one_client() {
     assert_ne!(e.kind(), ErrorKind::Protocol, "{e}");
     env.finish();
 }
+
+#[tokio::test]
+async fn concurrency_cap_serializes_requests() {
+    let env = env().await;
+    // One request in flight at a time: the slow pve01 call holds the only permit, so the
+    // others finish after it (the sim logs a request when it has answered it).
+    let client = env.client_with(|c| c.max_concurrent = 1);
+    env.sim
+        .inject(Fault::latency(300).on(Method::Get, "^/nodes/pve01/status$"))
+        .unwrap();
+    let results = client.nodes_status(&["pve01", "pve02", "pve03"]).await;
+    assert!(results.iter().all(|(_, r)| r.is_ok()));
+    let order: Vec<String> = env.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        order,
+        [
+            "/nodes/pve01/status",
+            "/nodes/pve02/status",
+            "/nodes/pve03/status"
+        ]
+    );
+    env.finish();
+}
