@@ -9,8 +9,8 @@ mod docs;
 mod tools;
 mod tools_errors;
 
+mod transport_demo;
 mod transport_http;
 mod transport_sse;
-mod transport_support;
-mod transport_demo;
 mod transport_stdio;
+mod transport_support;
