@@ -435,13 +435,37 @@ async fn migrate_with_preflight() {
         "pve02",
         "the cache was dropped"
     );
-    let pre = c.lxc_migrate_preflight("pve01", 205, None).await.unwrap();
-    assert!(!pre.running);
+    env.finish();
+}
+
+#[tokio::test]
+async fn migrate_container() {
+    let env = env().await;
+    let c = &env.client;
+    assert_eq!(c.find_guest(205).await.unwrap().node, "pve01");
     let spec = LxcMigrate {
         target: "pve03".into(),
         ..LxcMigrate::default()
     };
     ok_task(c, &c.lxc_migrate("pve01", 205, &spec).await.unwrap()).await;
     assert_eq!(c.find_guest(205).await.unwrap().node, "pve03");
+    env.finish();
+}
+
+#[tokio::test]
+async fn migrate_container_preflight() {
+    let env = env().await;
+    let pre = env
+        .client
+        .lxc_migrate_preflight("pve01", 205, None)
+        .await
+        .unwrap();
+    assert!(!pre.running);
+    let pre = env
+        .client
+        .lxc_migrate_preflight("pve01", 200, Some("pve02"))
+        .await
+        .unwrap();
+    assert!(pre.running);
     env.finish();
 }
