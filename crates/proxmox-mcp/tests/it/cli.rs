@@ -52,6 +52,43 @@ fn serve_demo_starts_and_prints_its_address() {
     assert_ne!(port, 0);
     // It really listens there.
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    // SIGTERM drains and exits cleanly.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_exit(&mut child);
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+}
+
+/// Waits for the child to exit (killing it after 30 s so a hang fails instead of blocking).
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the process did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sim_subcommand_runs_the_simulator_alone() {
+    let mut child = Command::new(BIN)
+        .args(["sim", "--listen", "127.0.0.1:0", "--time-scale", "0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let first = BufReader::new(stdout).lines().next().unwrap().unwrap();
+    assert!(first.contains("listening on https://127.0.0.1:"), "{first}");
     child.kill().unwrap();
     child.wait().unwrap();
 }

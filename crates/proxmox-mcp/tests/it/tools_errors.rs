@@ -256,3 +256,25 @@ async fn a_panicking_handler_is_an_internal_error() {
     let e = registry.call("panics", None, ctx()).await.unwrap_err();
     assert_eq!(e.kind(), "internal");
 }
+
+#[tokio::test]
+async fn a_cancelled_call_ends_and_the_next_one_works() {
+    let d = Demo::start().await;
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let ctx = d.app.ctx(Caller::new("test"), Arc::new(NoProgress), cancel);
+    let e = d
+        .app
+        .registry()
+        .call("get_vms", None, ctx)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("cancelled"), "{e}");
+    check(
+        &d,
+        "get_vms",
+        json!({}),
+        Want::Fields(vec![("/vms/0/vmid", json!(100))]),
+    )
+    .await;
+}
