@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 pub use crate::error::ToolError;
 pub use ctx::{Caller, NoProgress, Progress, PveClient, ToolCtx};
-pub use typed::{parse_params, schema_for, to_output};
+pub use typed::{output_schema_for, parse_params, schema_for, to_output};
 
 /// How much a tool can change. Required on every tool, no default: the MCP annotations, the
 /// read-only filter, the key scope needed and the REST method all derive from it.
@@ -124,7 +124,7 @@ impl ToolSpec {
             access: def.access,
             idempotent: def.idempotent,
             input_schema: schema_for::<P>(),
-            output_schema: schema_for::<O>(),
+            output_schema: output_schema_for::<O>(),
             handler: typed::erase::<P, O, F>(f),
         }
     }

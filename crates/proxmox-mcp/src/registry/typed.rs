@@ -11,12 +11,29 @@ use serde_json::{Map, Value};
 
 use crate::error::ToolError;
 
-/// The JSON Schema (draft 2020-12, subschemas inlined, no `$schema`, root `title` or root
-/// `description`) of `T`. Optional fields are shown by their absence from `required`, not as
-/// nullable types: `["string", "null"]` becomes `"string"` and `"default": null` goes (some model
-/// providers reject type arrays); `null` is still accepted on input.
+/// The input schema (draft 2020-12, subschemas inlined, no `$schema`, root `title` or root
+/// `description`) of a parameters struct. Optional fields are shown by their absence from
+/// `required`, not as nullable types: `["string", "null"]` becomes `"string"` and
+/// `"default": null` goes (some model providers reject type arrays); `null` is still accepted on
+/// input.
 pub fn schema_for<T: JsonSchema>() -> Map<String, Value> {
-    let mut settings = SchemaSettings::draft2020_12();
+    let mut map = root_schema::<T>(SchemaSettings::draft2020_12());
+    for v in map.values_mut() {
+        tidy(v);
+    }
+    map
+}
+
+/// The output schema of a result struct, as it serializes: a field skipped when empty
+/// (`skip_serializing_if`) is not `required`, and a field that may be `null` says so. Clients
+/// (the MCP SDKs, n8n) validate `structuredContent` against it, so it must be exact.
+pub fn output_schema_for<T: JsonSchema>() -> Map<String, Value> {
+    root_schema::<T>(SchemaSettings::draft2020_12().for_serialize())
+}
+
+/// Generates the root schema of `T` with `settings`, inlined, without `$schema`, root `title`
+/// and root `description`, and without non-standard `format`s (see [`strip_formats`]).
+fn root_schema<T: JsonSchema>(mut settings: SchemaSettings) -> Map<String, Value> {
     settings.inline_subschemas = true;
     settings.meta_schema = None;
     let schema = settings.into_generator().into_root_schema_for::<T>();
@@ -33,12 +50,35 @@ pub fn schema_for<T: JsonSchema>() -> Map<String, Value> {
     map.remove("$schema");
     map.remove("description");
     for v in map.values_mut() {
-        tidy(v);
+        strip_formats(v);
     }
     if !map.contains_key("properties") && map.get("type") == Some(&Value::from("object")) {
         map.insert("properties".into(), Value::Object(Map::new()));
     }
     map
+}
+
+/// Removes the `format`s schemars derives from Rust integer and float types (`uint32`,
+/// `int64`, `double`...): they are not JSON Schema formats, and validating clients (Ajv in the
+/// TypeScript SDK, hence n8n) log a warning for each one on every session.
+fn strip_formats(v: &mut Value) {
+    const RUST_FORMATS: &[&str] = &[
+        "int", "int8", "int16", "int32", "int64", "int128", "uint", "uint8", "uint16", "uint32",
+        "uint64", "uint128", "float", "double",
+    ];
+    match v {
+        Value::Object(m) => {
+            if m.get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| RUST_FORMATS.contains(&f))
+            {
+                m.remove("format");
+            }
+            m.values_mut().for_each(strip_formats);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_formats),
+        _ => {}
+    }
 }
 
 /// Drops nullability noise, recursively (see [`schema_for`]).
@@ -179,6 +219,34 @@ mod tests {
             ToolError::InvalidParams { param, .. } => assert_eq!(param.as_deref(), Some("vmid")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[derive(serde::Serialize, JsonSchema)]
+    struct Out {
+        count: u32,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        template: bool,
+        note: Option<String>,
+        ratio: f64,
+    }
+
+    #[test]
+    fn output_schemas_follow_serialization() {
+        let s = output_schema_for::<Out>();
+        let required: Vec<&str> = s["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(required.contains(&"count") && required.contains(&"note"));
+        assert!(!required.contains(&"template"), "skipped when false");
+        assert_eq!(s["properties"]["note"]["type"], json!(["string", "null"]));
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(
+            !text.contains("uint32") && !text.contains("double"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -43,14 +43,17 @@ impl Demo {
         self.demo.server()
     }
 
-    /// Calls a tool through the registry, as every front door does.
+    /// Calls a tool through the registry, as every front door does. A successful result is
+    /// checked against the tool's own output schema, as MCP clients check `structuredContent`.
     pub async fn call(&self, tool: &str, args: Value) -> Result<Value, ToolError> {
         let ctx = self.app.ctx(
             Caller::new("test"),
             Arc::new(NoProgress),
             CancellationToken::new(),
         );
-        self.app.registry().call(tool, Some(args), ctx).await
+        let out = self.app.registry().call(tool, Some(args), ctx).await?;
+        assert_conforms(&self.app, tool, &out);
+        Ok(out)
     }
 
     /// The power state of guest `vmid` in the simulator (`running`, `stopped`), if it exists.
@@ -73,4 +76,19 @@ impl Demo {
             })
         })
     }
+}
+
+/// Panics unless `out` validates against the output schema `tool` declares.
+pub fn assert_conforms(app: &App, tool: &str, out: &Value) {
+    let spec = app.registry().get(tool).expect("tool exists");
+    let schema = Value::Object(spec.output_schema.clone());
+    let validator = jsonschema::validator_for(&schema).expect("output schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(out)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{tool}: structured output breaks its output schema: {errors:?}\n{out}"
+    );
 }
