@@ -10,7 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::transport_http::{check_progress, fixture_scenario};
 use super::transport_support::{
-    LegacySseClient, SseItem, eventually, messages_until_answer, open_legacy, start,
+    LegacySseClient, SseItem, WAIT_CANCEL_ENDED, eventually, messages_until_answer, open_legacy,
+    start,
 };
 
 /// A raw HTTP/1.1 GET as `curl -N` sends it; returns everything read until `until` shows up.
@@ -210,10 +211,20 @@ async fn disconnected_clients_are_cleaned_up() {
     let resp = http.post(&endpoint).json(&call).send().await.unwrap();
     assert_eq!(resp.status(), 202);
     // Keep reading until a keep-alive shows the server is idle-waiting on the call.
-    while !matches!(reader.next_item().await, Some(SseItem::Comment(_))) {}
+    loop {
+        match reader.next_item().await {
+            Some(SseItem::Comment(_)) => break,
+            Some(_) => {}
+            None => panic!("the stream ended during the call"),
+        }
+    }
     drop(reader);
     eventually("the session with a call in flight is dropped", async || {
         server.mcp.sse_session_count() == 0
+    })
+    .await;
+    eventually("the call in flight is cancelled", async || {
+        WAIT_CANCEL_ENDED.load(std::sync::atomic::Ordering::SeqCst) >= 1
     })
     .await;
     let resp = http.post(&endpoint).json(&call).send().await.unwrap();

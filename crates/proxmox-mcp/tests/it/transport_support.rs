@@ -71,7 +71,21 @@ async fn fail(_ctx: &ToolCtx, _p: Empty) -> Result<Nothing, ToolError> {
     Err(ToolError::pve("VM 999 does not exist"))
 }
 
+/// How many `wait_cancel` calls have ended (they end only when cancelled: the handler returns,
+/// or `Registry::call` drops it on cancellation).
+pub static WAIT_CANCEL_ENDED: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+struct CountOnDrop;
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        WAIT_CANCEL_ENDED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 async fn wait_cancel(ctx: &ToolCtx, _p: Empty) -> Result<Nothing, ToolError> {
+    let _count = CountOnDrop;
     ctx.cancel.cancelled().await;
     Err(ToolError::Internal("cancelled".into()))
 }
