@@ -22,7 +22,7 @@ pub struct Cli {
 /// What to run.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP over HTTP (Streamable HTTP and legacy SSE on /proxmox/mcp and /mcp).
+    /// Serve MCP over HTTP (Streamable HTTP and legacy SSE on /proxmox/mcp and /mcp) and the REST door.
     Serve(ServeArgs),
     /// Serve MCP over stdin/stdout (for Claude Desktop and other local clients).
     Stdio(StdioArgs),
@@ -42,9 +42,13 @@ pub struct ServeArgs {
     /// MCP listen address (default 127.0.0.1:8812, or $PROXMOX_MCP_LISTEN).
     #[arg(long, value_name = "ADDR:PORT")]
     pub mcp_listen: Option<String>,
-    /// REST listen address. Accepted for forward compatibility: the REST door is not built yet.
-    #[arg(long, value_name = "ADDR:PORT")]
+    /// REST listen address (mcpo-compatible `POST /<tool>`, `/openapi.json`, `/docs`), or `off`
+    /// (default 127.0.0.1:8811, or $PROXMOX_MCP_REST_LISTEN).
+    #[arg(long, value_name = "ADDR:PORT|off")]
     pub rest_listen: Option<String>,
+    /// Browser origin allowed to call the REST door (CORS); repeat for several, `*` for any.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
 }
 
 /// Flags of `stdio`.
@@ -72,6 +76,8 @@ impl ServeArgs {
             config: self.config.clone(),
             mcp_listen: self.mcp_listen.clone(),
             demo: self.demo,
+            rest_listen: self.rest_listen.clone(),
+            cors_origins: self.cors_origins.clone(),
         }
     }
 }
@@ -83,6 +89,7 @@ impl StdioArgs {
             config: self.config.clone(),
             mcp_listen: None,
             demo: self.demo,
+            ..Overrides::default()
         }
     }
 }

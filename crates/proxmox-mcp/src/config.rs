@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub cluster: ClusterSection,
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub rest: RestSection,
 }
 
 /// `[cluster]`: where the Proxmox VE API is and how to log in.
@@ -59,6 +61,17 @@ pub struct ServerSection {
     pub allowed_hosts: Option<Vec<String>>,
 }
 
+/// `[rest]`: the REST door (mcpo-compatible, port 8811).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RestSection {
+    /// REST listen address (`127.0.0.1:8811`), or `off` to serve no REST door.
+    pub listen: Option<String>,
+    /// Browser origins allowed by CORS (`https://openwebui.lan`, `*` for any); CORS is off
+    /// when empty.
+    pub cors_origins: Option<Vec<String>>,
+}
+
 /// A configuration problem, worded for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -86,6 +99,10 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub mcp_listen: Option<String>,
     pub demo: bool,
+    /// REST listen address, or `off`.
+    pub rest_listen: Option<String>,
+    /// CORS origins of the REST door (replace the configured list when not empty).
+    pub cors_origins: Vec<String>,
 }
 
 /// Which cluster the server talks to.
@@ -103,6 +120,13 @@ pub struct Settings {
     pub cluster: ClusterChoice,
     pub mcp_listen: SocketAddr,
     pub allowed_hosts: Vec<String>,
+    /// REST listen address; `None`: no REST door (`off`).
+    pub rest_listen: Option<SocketAddr>,
+    /// Whether `rest_listen` is the default rather than asked for (a busy default port is a
+    /// warning, a busy configured one an error).
+    pub rest_listen_is_default: bool,
+    /// CORS origins of the REST door; empty: CORS off.
+    pub cors_origins: Vec<String>,
 }
 
 impl FileConfig {
@@ -179,6 +203,25 @@ impl Settings {
             None => file.server.allowed_hosts.clone().unwrap_or_default(),
         };
 
+        let rest_text = flags
+            .rest_listen
+            .clone()
+            .or_else(|| env_get("PROXMOX_MCP_REST_LISTEN").map(str::to_string))
+            .or_else(|| file.rest.listen.clone());
+        let rest_listen_is_default = rest_text.is_none();
+        let rest_listen = match rest_text.as_deref().map(str::trim) {
+            Some("off") => None,
+            Some(text) => Some(parse_listen(text)?),
+            None => Some(parse_listen(crate::rest::DEFAULT_REST_LISTEN)?),
+        };
+        let cors_origins = if !flags.cors_origins.is_empty() {
+            flags.cors_origins.clone()
+        } else if let Some(v) = env_get("PROXMOX_MCP_CORS_ORIGINS") {
+            split_list(v)
+        } else {
+            file.rest.cors_origins.clone().unwrap_or_default()
+        };
+
         let cluster = if flags.demo {
             ClusterChoice::Demo
         } else {
@@ -200,8 +243,19 @@ impl Settings {
             cluster,
             mcp_listen,
             allowed_hosts,
+            rest_listen,
+            rest_listen_is_default,
+            cors_origins,
         })
     }
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect()
 }
 
 /// `ADDR:PORT` as a socket address, with a message naming the bad value.
@@ -290,6 +344,41 @@ mod tests {
         let s = Settings::resolve(&flags, &env(&[])).unwrap();
         assert!(matches!(s.cluster, ClusterChoice::Demo));
         assert_eq!(s.mcp_listen.to_string(), DEFAULT_MCP_LISTEN);
+        assert_eq!(
+            s.rest_listen.map(|a| a.to_string()).as_deref(),
+            Some(crate::rest::DEFAULT_REST_LISTEN)
+        );
+        assert!(s.rest_listen_is_default && s.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn rest_door_can_move_or_be_switched_off() {
+        let demo = |rest: Option<&str>| Overrides {
+            demo: true,
+            rest_listen: rest.map(str::to_string),
+            ..Overrides::default()
+        };
+        let s = Settings::resolve(&demo(Some("off")), &env(&[])).unwrap();
+        assert_eq!(s.rest_listen, None);
+        let s =
+            Settings::resolve(&demo(None), &env(&[("PROXMOX_MCP_REST_LISTEN", "off")])).unwrap();
+        assert_eq!(s.rest_listen, None);
+        let s = Settings::resolve(
+            &demo(Some("127.0.0.1:0")),
+            &env(&[("PROXMOX_MCP_CORS_ORIGINS", "http://a.lan, http://b.lan")]),
+        )
+        .unwrap();
+        assert_eq!(s.rest_listen.unwrap().port(), 0);
+        assert!(!s.rest_listen_is_default);
+        assert_eq!(s.cors_origins, ["http://a.lan", "http://b.lan"]);
+        assert!(Settings::resolve(&demo(Some("nowhere")), &env(&[])).is_err());
+        let f = FileConfig::parse(
+            "[rest]\nlisten = \"off\"\ncors_origins = [\"*\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(f.rest.listen.as_deref(), Some("off"));
+        assert_eq!(f.rest.cors_origins.unwrap(), ["*"]);
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //!
 //! `registry` defines what a tool is; `tools` holds every tool (one place each); `app` ties the
 //! registry to a Proxmox VE client (a real cluster, or the embedded simulator of `demo`);
-//! `mcp` is the MCP front door; `docs` renders the tool reference from the registry.
+//! `mcp` is the MCP front door, `rest` the REST one (`auth` guards the HTTP doors); `docs`
+//! renders the tool reference from the registry.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -12,6 +14,7 @@ pub mod docs;
 pub mod error;
 pub mod mcp;
 pub mod registry;
+pub mod rest;
 pub mod tools;
 
 pub use app::App;

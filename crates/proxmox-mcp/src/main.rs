@@ -1,5 +1,5 @@
 //! The `proxmox-mcp` binary: parses the command line and runs the library (kept thin).
-//! `serve` (MCP over HTTP), `stdio` (MCP over stdin/stdout) and `sim` (the simulator alone).
+//! `serve` (MCP over HTTP, and the REST door), `stdio` (MCP over stdin/stdout) and `sim` (the simulator alone).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use clap::Parser;
 use proxmox_mcp::app::{self, App};
 use proxmox_mcp::cli::{Cli, Command, ServeArgs, StdioArgs, init_tracing};
 use proxmox_mcp::config::Settings;
+use proxmox_mcp::rest;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> anyhow::Result<()> {
@@ -30,10 +31,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let settings = Settings::resolve(&args.overrides(), &process_env())?;
-    if let Some(rest) = &args.rest_listen {
-        tracing::warn!(%rest, "the REST door is not built yet: --rest-listen is ignored");
-    }
+    let env = process_env();
+    let settings = Settings::resolve(&args.overrides(), &env)?;
     let shutdown = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);
     if let Some(demo) = app.demo() {
@@ -49,7 +48,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         app.registry().len()
     );
-    app::serve(app, listener, app::mcp_http_config(&settings), shutdown).await?;
+    let rest_listener = bind_rest(&settings).await?;
+    let rest_cfg = rest::config_from(&settings, &env);
+    if let Some(l) = &rest_listener {
+        let local = l.local_addr()?;
+        if !local.ip().is_loopback() && !rest_cfg.auth.enabled() {
+            tracing::warn!(%local, "REST door on a non-loopback address without an API key (set PROXMOX_MCP_API_KEY)");
+        }
+        eprintln!(
+            "proxmox-mcp {}: REST listening on http://{local} (POST /<tool>; OpenAPI at /openapi.json, docs at /docs)",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    let mcp = app::serve(
+        app.clone(),
+        listener,
+        app::mcp_http_config(&settings),
+        shutdown.clone(),
+    );
+    let rest = async {
+        match rest_listener {
+            Some(l) => rest::serve(app.clone(), l, rest_cfg, shutdown.clone()).await,
+            None => Ok(()),
+        }
+    };
+    tokio::try_join!(mcp, rest)?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -63,6 +86,22 @@ async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
     }
     proxmox_mcp::mcp::serve_stdio(app, shutdown).await?;
     Ok(())
+}
+
+/// The REST listener `settings` asks for; a busy *default* port only turns the door off (with a
+/// warning), a busy configured address is an error.
+async fn bind_rest(settings: &Settings) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = settings.rest_listen else {
+        return Ok(None);
+    };
+    match app::bind(addr).await {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if settings.rest_listen_is_default => {
+            tracing::warn!(error = %e, "REST door off: its default address is busy (use --rest-listen ADDR:PORT, or off)");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn process_env() -> HashMap<String, String> {

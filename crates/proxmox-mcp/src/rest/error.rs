@@ -1,0 +1,161 @@
+//! REST error answers: mcpo's body shape `{"detail": {"message": ...}}` (plus `kind`, and `param`
+//! when a parameter is at fault) with the status DESIGN.md's error table gives each failure.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::error::ToolError;
+
+/// A failed REST request, ready to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestError {
+    pub status: StatusCode,
+    pub message: String,
+    /// Short machine-readable reason (`invalid_params`, `pve`, `malformed_json`, ...).
+    pub kind: &'static str,
+    /// The parameter at fault, when known.
+    pub param: Option<String>,
+    /// Methods allowed, for a 405.
+    allow: Option<&'static str>,
+}
+
+impl RestError {
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            kind,
+            param: None,
+            allow: None,
+        }
+    }
+
+    /// 422 naming `param`.
+    pub fn invalid(param: Option<String>, message: impl Into<String>) -> Self {
+        Self {
+            param,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", message)
+        }
+    }
+
+    /// 404 for a path that is no tool.
+    pub fn not_found(path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_tool",
+            format!("no tool at `{path}`: see /openapi.json or /docs for the tools"),
+        )
+    }
+
+    /// 405 with the methods the path accepts.
+    pub fn method_not_allowed(message: impl Into<String>, allow: &'static str) -> Self {
+        Self {
+            allow: Some(allow),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                message,
+            )
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        let mut detail = Map::new();
+        detail.insert("message".into(), Value::String(self.message.clone()));
+        detail.insert("kind".into(), Value::String(self.kind.into()));
+        if let Some(p) = &self.param {
+            detail.insert("param".into(), Value::String(p.clone()));
+        }
+        json!({ "detail": detail })
+    }
+}
+
+impl From<ToolError> for RestError {
+    fn from(e: ToolError) -> Self {
+        let message = e.to_string();
+        let kind = e.kind();
+        let status = match &e {
+            ToolError::UnknownTool(_) => StatusCode::NOT_FOUND,
+            ToolError::InvalidParams { param, .. } => {
+                return RestError::invalid(param.clone(), message);
+            }
+            ToolError::Policy(_) => StatusCode::FORBIDDEN,
+            ToolError::Pve { status, .. } => pve_status(*status),
+            ToolError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ToolError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        RestError::new(status, kind, message)
+    }
+}
+
+/// The status for an error Proxmox VE answered with `status` (`None`: a failed task).
+/// PVE's status is kept where it tells the caller something: 400 (PVE refused a parameter) is a
+/// 422 like ours, 403 (the server's PVE token lacks the privilege) stays 403, 404 stays 404;
+/// anything else is the gateway's failure, 502.
+pub fn pve_status(status: Option<u16>) -> StatusCode {
+    match status {
+        Some(400) => StatusCode::UNPROCESSABLE_ENTITY,
+        Some(403) => StatusCode::FORBIDDEN,
+        Some(404) => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, Json(self.body())).into_response();
+        if let Some(allow) = self.allow {
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_errors_map_to_the_design_table() {
+        let cases: Vec<(ToolError, u16)> = vec![
+            (ToolError::UnknownTool("x".into()), 404),
+            (ToolError::invalid("vmid", "is required"), 422),
+            (ToolError::policy("confirm must be true"), 403),
+            (
+                ToolError::Pve {
+                    status: Some(500),
+                    message: "boom".into(),
+                },
+                502,
+            ),
+            (
+                ToolError::Pve {
+                    status: Some(596),
+                    message: "unreachable".into(),
+                },
+                502,
+            ),
+            (
+                ToolError::Pve {
+                    status: Some(400),
+                    message: "bad".into(),
+                },
+                422,
+            ),
+            (ToolError::pve("task failed"), 502),
+            (ToolError::Timeout("slow".into()), 504),
+            (ToolError::Internal("bug".into()), 500),
+        ];
+        for (e, want) in cases {
+            let r = RestError::from(e.clone());
+            assert_eq!(r.status.as_u16(), want, "{e:?}");
+            assert_eq!(r.body()["detail"]["message"], e.to_string());
+        }
+        let r = RestError::from(ToolError::invalid("vmid", "is required"));
+        assert_eq!(r.body()["detail"]["param"], "vmid");
+    }
+}

@@ -1,0 +1,121 @@
+//! The REST handlers: one generic `/<tool>` handler for every tool of the registry (POST with a
+//! JSON body; GET with a query string for read tools), the OpenAPI document and the 404 fallback.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::Value;
+
+use super::RestState;
+use super::error::RestError;
+use super::query;
+use crate::auth::Identity;
+use crate::registry::{Access, Caller, NoProgress};
+
+/// Largest request body accepted (tool arguments are small).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// `POST /<tool>` (JSON body = arguments; empty or `null` = `{}`) and, for read tools,
+/// `GET /<tool>?param=value`. Answers the tool's output as JSON, or a [`RestError`].
+pub(super) async fn call_tool(
+    State(st): State<Arc<RestState>>,
+    Path(tool): Path<String>,
+    req: Request,
+) -> Response {
+    match call(&st, &tool, req).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestError> {
+    let registry = st.app.registry();
+    let spec = registry
+        .get(tool)
+        .ok_or_else(|| RestError::not_found(req.uri().path()))?;
+    let identity = req
+        .extensions()
+        .get::<Identity>()
+        .cloned()
+        .unwrap_or_default();
+    let args = match *req.method() {
+        Method::POST => body_args(req).await?,
+        Method::GET | Method::HEAD if spec.access == Access::Read => {
+            query::to_args(req.uri().query(), &spec.input_schema)?
+        }
+        Method::GET | Method::HEAD => {
+            return Err(RestError::method_not_allowed(
+                format!(
+                    "`{tool}` changes state ({}): call it with POST and the arguments as a JSON body",
+                    spec.access.as_str()
+                ),
+                "POST",
+            ));
+        }
+        _ => {
+            let allow = if spec.access == Access::Read {
+                "GET, POST"
+            } else {
+                "POST"
+            };
+            return Err(RestError::method_not_allowed(
+                format!("`{tool}` accepts {allow}"),
+                allow,
+            ));
+        }
+    };
+    let caller = Caller {
+        transport: "rest",
+        key: identity.key,
+    };
+    let ctx = st
+        .app
+        .ctx(caller, Arc::new(NoProgress), st.shutdown.child_token());
+    Ok(registry.call(tool, Some(args), ctx).await?)
+}
+
+/// The JSON body as arguments: empty means `{}` (so does `null`, in `Registry::call`).
+async fn body_args(req: Request) -> Result<Value, RestError> {
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            RestError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        })?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        RestError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "malformed_json",
+            format!("the body is not valid JSON ({e}): send the tool's arguments as a JSON object"),
+        )
+    })
+}
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document (public).
+pub(super) async fn openapi_json(State(st): State<Arc<RestState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Bytes::clone(&st.openapi),
+    )
+        .into_response()
+}
+
+/// `GET /`: to the docs page.
+pub(super) async fn root() -> Redirect {
+    Redirect::temporary("./docs")
+}
+
+/// Anything else: 404 in mcpo's error shape.
+pub(super) async fn not_found(uri: Uri) -> RestError {
+    RestError::not_found(uri.path())
+}
