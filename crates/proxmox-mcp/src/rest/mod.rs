@@ -80,7 +80,7 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
         ));
     let router = Router::new()
         .route("/openapi.json", get(routes::openapi_json))
-        .route("/", get(routes::root))
+        .route("/", axum::routing::any(routes::root))
         .merge(docs_page::router())
         .merge(tools)
         .fallback(routes::not_found)

@@ -110,9 +110,13 @@ pub(super) async fn openapi_json(State(st): State<Arc<RestState>>) -> Response {
         .into_response()
 }
 
-/// `GET /`: to the docs page.
-pub(super) async fn root() -> Redirect {
-    Redirect::temporary("./docs")
+/// `GET /`: to the docs page; other methods: 404 as for any path that is no tool.
+pub(super) async fn root(method: Method, uri: Uri) -> Response {
+    if method == Method::GET || method == Method::HEAD {
+        Redirect::temporary("./docs").into_response()
+    } else {
+        RestError::not_found(uri.path()).into_response()
+    }
 }
 
 /// Anything else: 404 in mcpo's error shape.

@@ -14,3 +14,8 @@ mod transport_http;
 mod transport_sse;
 mod transport_stdio;
 mod transport_support;
+
+mod rest_errors;
+mod rest_openapi;
+mod rest_support;
+mod rest_tools;

@@ -1,0 +1,277 @@
+//! Every tool called over the REST door against the demo simulator, with its effect checked in
+//! the simulator's state; GET with query parameters for read tools; empty and `null` bodies.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::rest_support::{Rest, check};
+
+#[tokio::test]
+async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
+    let r = Rest::start().await;
+    let mut called = BTreeSet::new();
+    let mut post = async |tool: &str, args: Value, fields: &[(&str, Value)]| -> Value {
+        called.insert(tool.to_string());
+        let body = args.to_string();
+        check(
+            &r,
+            Method::POST,
+            &format!("/{tool}"),
+            Some(&body),
+            200,
+            fields,
+        )
+        .await
+    };
+
+    post("get_nodes", json!({}), &[("/online", json!(3))]).await;
+    post(
+        "get_node_status",
+        json!({"node": "pve02"}),
+        &[("/node", json!("pve02")), ("/cpu_model", json!("*"))],
+    )
+    .await;
+    post(
+        "get_vms",
+        json!({"status": "stopped", "node": "pve01"}),
+        &[("/vms/0/vmid", json!(103))],
+    )
+    .await;
+    post(
+        "get_containers",
+        json!({"status": "stopped"}),
+        &[("/count", json!(1)), ("/containers/0/vmid", json!(205))],
+    )
+    .await;
+    post(
+        "get_storage",
+        json!({"node": "pve01"}),
+        &[("/storages/0/node", json!("pve01"))],
+    )
+    .await;
+    post(
+        "get_cluster_status",
+        json!({}),
+        &[("/quorate", json!(true))],
+    )
+    .await;
+
+    // VM power: the simulator's state follows.
+    let started = post(
+        "start_vm",
+        json!({"vmid": 103}),
+        &[
+            ("/task_status", json!("done")),
+            ("/guest_status", json!("running")),
+        ],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(103).as_deref(), Some("running"));
+    let upid = started["upid"].as_str().unwrap().to_string();
+    post(
+        "get_task",
+        json!({"upid": upid, "log_lines": 5}),
+        &[
+            ("/status", json!("stopped")),
+            ("/ok", json!(true)),
+            ("/type", json!("qmstart")),
+        ],
+    )
+    .await;
+    post(
+        "execute_vm_command",
+        json!({"vmid": 100, "command": "hostname"}),
+        &[("/exit_code", json!(0)), ("/stdout", json!("web-01\n"))],
+    )
+    .await;
+    post(
+        "shutdown_vm",
+        json!({"vmid": 101}),
+        &[("/guest_status", json!("stopped"))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(101).as_deref(), Some("stopped"));
+    post(
+        "reset_vm",
+        json!({"vmid": 100}),
+        &[("/action", json!("reset"))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(100).as_deref(), Some("running"));
+    post(
+        "stop_vm",
+        json!({"vmid": "100"}),
+        &[("/guest_status", json!("stopped"))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(100).as_deref(), Some("stopped"));
+    post(
+        "create_vm",
+        json!({"name": "rest-made", "cores": 1, "memory_mb": 512, "disk_gb": 4, "vmid": 4343}),
+        &[("/vmid", json!(4343)), ("/task_status", json!("done"))],
+    )
+    .await;
+    assert_eq!(
+        r.demo.guest_config(4343, "name").as_deref(),
+        Some("rest-made")
+    );
+    post(
+        "delete_vm",
+        json!({"vmid": 4343, "confirm": true}),
+        &[("/deleted", json!(true))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(4343), None);
+
+    // Containers.
+    post(
+        "start_container",
+        json!({"vmid": 205}),
+        &[("/guest_status", json!("running"))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(205).as_deref(), Some("running"));
+    post(
+        "stop_container",
+        json!({"vmid": 201, "force": true}),
+        &[("/action", json!("stop"))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(201).as_deref(), Some("stopped"));
+    post(
+        "restart_container",
+        json!({"vmid": 202}),
+        &[("/action", json!("reboot"))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(202).as_deref(), Some("running"));
+    post(
+        "update_container_resources",
+        json!({"vmid": 200, "cores": 2, "memory_mb": 1024}),
+        &[("/cores", json!(2)), ("/memory_mb", json!(1024))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_config(200, "cores").as_deref(), Some("2"));
+
+    let all: BTreeSet<String> = r
+        .demo
+        .app
+        .registry()
+        .tools()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert_eq!(called, all, "every tool must be called over REST");
+}
+
+#[tokio::test]
+async fn read_tools_answer_get_with_typed_query_parameters() {
+    let r = Rest::start().await;
+    type Case<'a> = (&'a str, u16, &'a [(&'a str, Value)]);
+    let cases: &[Case] = &[
+        (
+            "/get_vms?node=pve01&status=stopped",
+            200,
+            &[("/count", json!(2)), ("/vms/0/vmid", json!(103))],
+        ),
+        ("/get_vms", 200, &[("/count", json!("*"))]),
+        (
+            "/get_containers?status=stopped",
+            200,
+            &[("/containers/0/vmid", json!(205))],
+        ),
+        (
+            "/get_node_status?node=pve02",
+            200,
+            &[("/node", json!("pve02"))],
+        ),
+        (
+            "/get_storage?node=pve01",
+            200,
+            &[("/storages/0/node", json!("pve01"))],
+        ),
+        ("/get_nodes", 200, &[("/online", json!(3))]),
+        ("/get_cluster_status", 200, &[("/nodes_total", json!(3))]),
+        // Coercion follows the schema; what does not fit is refused naming the parameter.
+        (
+            "/get_vms?status=sleeping",
+            422,
+            &[("/detail/param", json!("status"))],
+        ),
+        (
+            "/get_task?upid=x&log_lines=many",
+            422,
+            &[("/detail/param", json!("log_lines"))],
+        ),
+        ("/get_node_status", 422, &[("/detail/param", json!("node"))]),
+        (
+            "/get_vms?colour=red",
+            422,
+            &[("/detail/param", json!("colour"))],
+        ),
+        (
+            "/get_vms?node=a&node=b",
+            422,
+            &[("/detail/param", json!("node"))],
+        ),
+        // Write tools are POST only.
+        (
+            "/start_vm?vmid=103",
+            405,
+            &[("/detail/kind", json!("method_not_allowed"))],
+        ),
+    ];
+    for (path, status, fields) in cases {
+        check(&r, Method::GET, path, None, *status, fields).await;
+    }
+    assert_eq!(
+        r.demo.guest_status(103).as_deref(),
+        Some("stopped"),
+        "a GET must not start a VM"
+    );
+    // A UPID from a POST, followed by GET with an integer parameter from the query string.
+    let (s, started) = r.post("start_vm", json!({"vmid": 103})).await;
+    assert_eq!(s, 200, "{started}");
+    let upid = started["upid"].as_str().unwrap();
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("upid", upid)
+        .append_pair("log_lines", "2")
+        .finish();
+    let task = check(
+        &r,
+        Method::GET,
+        &format!("/get_task?{q}"),
+        None,
+        200,
+        &[("/upid", json!(upid))],
+    )
+    .await;
+    assert!(task["log"].as_array().unwrap().len() <= 2, "{task}");
+}
+
+#[tokio::test]
+async fn empty_and_null_bodies_are_empty_arguments() {
+    let r = Rest::start().await;
+    for body in [None, Some(""), Some("  \n"), Some("null"), Some("{}")] {
+        check(
+            &r,
+            Method::POST,
+            "/get_nodes",
+            body,
+            200,
+            &[("/online", json!(3))],
+        )
+        .await;
+        check(
+            &r,
+            Method::POST,
+            "/start_vm",
+            body,
+            422,
+            &[("/detail/param", json!("vmid"))],
+        )
+        .await;
+    }
+    assert_eq!(r.demo.guest_status(103).as_deref(), Some("stopped"));
+}
