@@ -32,6 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "cluster: 20 nodes, 8000 VMs, 2000 containers; {requests} requests after {WARMUP} warm-up"
     );
+    in_process(cluster(), requests.min(200));
     for tls in [false, true] {
         let server = pve_sim::spawn(
             SimConfig {
@@ -51,6 +52,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         server.shutdown().await;
     }
     Ok(())
+}
+
+/// Where the time goes without HTTP: the handler (dispatch) and the JSON encoding.
+fn in_process(cluster: pve_sim::state::Cluster, n: usize) {
+    let mut sim = pve_sim::Sim::new(cluster);
+    sim.settle(pve_sim::seed::wall_now());
+    let id = pve_sim::Identity::root();
+    let (mut handler, mut encode) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let t = Instant::now();
+        let Ok(v) = pve_sim::dispatch(
+            &mut sim,
+            pve_sim::Method::Get,
+            "/cluster/resources",
+            pve_sim::RawParams::new(),
+            &id,
+        ) else {
+            eprintln!("dispatch failed");
+            return;
+        };
+        handler.push(t.elapsed());
+        let t = Instant::now();
+        let bytes = serde_json::to_vec(&v).unwrap_or_default();
+        encode.push(t.elapsed());
+        std::hint::black_box(bytes);
+    }
+    println!("in-process handler:  {}", summarize(&handler));
+    println!("in-process encoding: {}", summarize(&encode));
 }
 
 async fn run(

@@ -19,6 +19,9 @@ pub struct Outcome {
     pub route: Option<&'static str>,
     pub identity: Option<Identity>,
     pub result: Result<Value, ApiError>,
+    /// The `data` as JSON text, when the handler answered through [`Sim::respond_raw`]
+    /// (then `result` is `Ok(Value::Null)`).
+    pub raw: Option<String>,
 }
 
 /// Who is calling: an identity already established, or credentials to check.
@@ -39,7 +42,12 @@ pub fn dispatch(
     params: impl Into<RawParams>,
     identity: &Identity,
 ) -> Result<Value, ApiError> {
-    run(sim, method, path, params.into(), Caller::Identity(identity)).result
+    let outcome = run(sim, method, path, params.into(), Caller::Identity(identity));
+    match (outcome.result, outcome.raw) {
+        (Ok(_), Some(raw)) => serde_json::from_str(&raw)
+            .map_err(|e| ApiError::internal(format!("handler wrote invalid JSON: {e}"))),
+        (result, _) => result,
+    }
 }
 
 /// The full pipeline, as the HTTP server runs it (authentication included).
@@ -51,12 +59,14 @@ pub fn run(
     caller: Caller<'_>,
 ) -> Outcome {
     sim.attribs.clear();
+    sim.raw_data = None;
     let found = find(method, path);
     let route_tpl = found.as_ref().map(|(r, _)| r.path);
     let mut out = Outcome {
         route: route_tpl,
         identity: None,
         result: Ok(Value::Null),
+        raw: None,
     };
     let world = found
         .as_ref()
@@ -86,6 +96,7 @@ pub fn run(
         return out;
     };
     out.result = run_route(sim, &route, path, path_params, raw, identity);
+    out.raw = sim.raw_data.take().filter(|_| out.result.is_ok());
     out
 }
 

@@ -3,6 +3,7 @@
 //! under the simulator lock, logs the request, and answers as PVE does: `{"data": ...}`,
 //! the error message as reason phrase and body `message`, PVE's headers.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -89,9 +90,10 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpR
         };
         record.route = outcome.route;
         record.userid = outcome.identity.map(|i| i.userid);
-        match outcome.result {
-            Ok(data) => data_response(data, attribs),
-            Err(e) => error_response(&e),
+        match (outcome.result, outcome.raw) {
+            (Ok(_), Some(raw)) => raw_data_response(&raw, &attribs),
+            (Ok(data), None) => data_response(data, attribs),
+            (Err(e), _) => error_response(&e),
         }
     } else {
         error_response(&ApiError::new(
@@ -180,17 +182,39 @@ async fn read_params(req: Request<Incoming>) -> Result<RawParams, ApiError> {
     Ok(raw)
 }
 
-/// `{"data": ...}` plus any result attributes (`total`).
-pub fn data_response(
-    data: Value,
-    attribs: std::collections::BTreeMap<String, Value>,
-) -> HttpResponse {
-    let mut body = Map::with_capacity(1 + attribs.len());
-    body.insert("data".to_string(), data);
-    body.extend(attribs);
-    let bytes =
-        serde_json::to_vec(&Value::Object(body)).unwrap_or_else(|_| b"{\"data\":null}".to_vec());
+/// `{"data": ...}` plus any result attributes (`total`). Large values are dropped on a
+/// blocking thread, after encoding, so freeing them does not delay the answer.
+pub fn data_response(data: Value, attribs: BTreeMap<String, Value>) -> HttpResponse {
+    let mut bytes = Vec::with_capacity(256);
+    bytes.extend_from_slice(b"{\"data\":");
+    if serde_json::to_writer(&mut bytes, &data).is_err() {
+        bytes.truncate(8);
+        bytes.extend_from_slice(b"null");
+    }
+    push_attribs(&mut bytes, &attribs);
+    if matches!(&data, Value::Array(a) if a.len() > 1000) {
+        tokio::task::spawn_blocking(move || drop(data));
+    }
     build(StatusCode::OK, None, bytes)
+}
+
+/// `{"data": RAW}` for a handler that wrote its JSON itself.
+fn raw_data_response(raw: &str, attribs: &BTreeMap<String, Value>) -> HttpResponse {
+    let mut bytes = Vec::with_capacity(raw.len() + 32);
+    bytes.extend_from_slice(b"{\"data\":");
+    bytes.extend_from_slice(raw.as_bytes());
+    push_attribs(&mut bytes, attribs);
+    build(StatusCode::OK, None, bytes)
+}
+
+fn push_attribs(bytes: &mut Vec<u8>, attribs: &BTreeMap<String, Value>) {
+    for (k, v) in attribs {
+        bytes.push(b',');
+        let _ = serde_json::to_writer(&mut *bytes, k);
+        bytes.push(b':');
+        let _ = serde_json::to_writer(&mut *bytes, v);
+    }
+    bytes.push(b'}');
 }
 
 /// PVE's error answer: status with the message as reason phrase, body

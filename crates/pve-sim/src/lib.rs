@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod faults;
 pub mod formats;
 mod http;
+pub mod json;
 pub mod guest_ops;
 pub mod metrics;
 pub mod params;
@@ -53,6 +54,9 @@ pub struct Sim {
     /// Extra top-level members of the current response besides `data` (PVE's
     /// `set_result_attrib`, e.g. `total` for task lists). Cleared before each call.
     pub attribs: BTreeMap<String, Value>,
+    /// The current answer's `data` as JSON text, when the handler wrote it directly (see
+    /// [`Sim::respond_raw`]). Cleared before each call.
+    pub raw_data: Option<String>,
 }
 
 /// The root password `Sim::new` accepts unless told otherwise: a demo default.
@@ -74,6 +78,13 @@ impl Sim {
     pub fn settle(&mut self, now: SimTime) {
         self.now = now;
         self.tasks.settle(&mut self.cluster, now);
+    }
+
+    /// Fast path for large answers: the handler writes its `data` value as JSON text (see
+    /// [`json::ObjWriter`]), passes it here and returns `Ok(Value::Null)`. The server sends
+    /// the text as is; [`dispatch()`] parses it back, so handler tests see the same value.
+    pub fn respond_raw(&mut self, json: String) {
+        self.raw_data = Some(json);
     }
 
     /// Starts a task at the current simulated time; returns its UPID.

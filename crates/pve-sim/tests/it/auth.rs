@@ -132,7 +132,8 @@ async fn login_variants_and_401_wording() {
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 
-    let cases: &[(&str, &[(&str, &str)], Auth, u16, &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Auth, u16, &'a str);
+    let cases: &[Case] = &[
         (
             "/access/ticket",
             &[("username", "root@pam"), ("password", "wrong")],

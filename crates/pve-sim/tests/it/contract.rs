@@ -24,7 +24,7 @@ fn every_route_exists_in_the_schema() {
             ));
             continue;
         };
-        let allowtoken = m["allowtoken"] == Value::from(1);
+        let allowtoken = m["allowtoken"] == 1;
         if allowtoken != r.allow_token {
             problems.push(format!(
                 "{} {}: allow_token {} but schema allowtoken {}",

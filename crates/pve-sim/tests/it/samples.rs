@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use pve_sim::route::{Method, Route};
 use pve_sim::state::{AgentState, GuestKind, PowerState, Snapshot};
 use pve_sim::tasks::TaskSpec;
-use serde_json::Value;
 
 use crate::schema;
 use crate::support::{Auth, Resp, TestSim, start};
@@ -226,7 +225,24 @@ fn params_for(route: &Route, ctx: &Ctx) -> Result<Vec<(String, String)>, String>
 }
 
 /// Optional parameters the write samples add (a config change needs at least one option).
-const WRITE_EXTRAS: &[(&str, &str, &[(&str, &str)])] = &[
+/// `(method, route template, extra parameters)`.
+type Extras = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const WRITE_EXTRAS: &[Extras] = &[
+    (
+        "POST",
+        "/nodes/{node}/qemu/{vmid}/migrate",
+        &[("online", "1")],
+    ),
+    (
+        "POST",
+        "/nodes/{node}/lxc/{vmid}/migrate",
+        &[("restart", "1")],
+    ),
     (
         "PUT",
         "/nodes/{node}/qemu/{vmid}/config",
@@ -445,7 +461,7 @@ async fn every_write_route_answers_per_schema() {
             let st = sim
                 .get(&format!("/nodes/{node}/tasks/{upid}/status"), &[])
                 .await;
-            if st.data()["status"] != Value::from("stopped") {
+            if st.data()["status"] != "stopped" {
                 problems.push(format!(
                     "{} {path}: task {upid} not stopped after an hour",
                     route.method.as_str()

@@ -64,7 +64,7 @@ fn check(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
                         None => errors.push(format!("{at}/{name}: required property missing")),
                     }
                 }
-                if schema["additionalProperties"] == Value::from(0) {
+                if schema["additionalProperties"] == 0 {
                     for k in obj.keys().filter(|k| !props.contains_key(*k)) {
                         errors.push(format!("{at}/{k}: not allowed by the schema"));
                     }
@@ -111,17 +111,13 @@ fn check(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
                 fail("boolean (or 0/1)");
             }
         }
-        "null" => {
-            if !value.is_null() {
-                fail("null");
-            }
-        }
+        "null" if !value.is_null() => fail("null"),
         _ => {}
     }
 }
 
 fn is_optional(schema: &Value) -> bool {
-    schema["optional"] == Value::from(1) || schema["optional"] == Value::Bool(true)
+    schema["optional"] == 1 || schema["optional"] == true
 }
 
 /// The parameter properties of a method.
