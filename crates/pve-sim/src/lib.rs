@@ -13,9 +13,9 @@ pub mod clock;
 pub mod dispatch;
 pub mod faults;
 pub mod formats;
+pub mod guest_ops;
 mod http;
 pub mod json;
-pub mod guest_ops;
 pub mod metrics;
 pub mod params;
 pub mod route;
@@ -28,9 +28,9 @@ pub mod tls;
 
 pub use dispatch::dispatch;
 pub use faults::{Fault, FaultKind};
-pub use server::{RequestRecord, SimConfig, SimError, SimServer, spawn};
 pub use params::RawParams;
 pub use route::{ApiError, Identity, Method, Role};
+pub use server::{RequestRecord, SimConfig, SimError, SimServer, spawn};
 
 use std::collections::BTreeMap;
 
@@ -70,7 +70,8 @@ impl Sim {
             time_scale: 1.0,
             ..Self::default()
         };
-        sim.auth.add_user("root@pam", DEFAULT_ROOT_PASSWORD, Role::Admin);
+        sim.auth
+            .add_user("root@pam", DEFAULT_ROOT_PASSWORD, Role::Admin);
         sim
     }
 

@@ -363,6 +363,26 @@ mod tests {
     }
 
     #[test]
+    fn json_bodies_keep_numbers_booleans_and_arrays() {
+        let body = serde_json::json!({
+            "node": "pve1", "vmid": 100, "full": true, "command": ["echo", "hi"], "name": 7
+        });
+        let ok = validate(SPECS, &RawParams::from_json_object(body).unwrap()).unwrap();
+        assert_eq!(ok["vmid"], Value::from(100));
+        assert_eq!(ok["full"], Value::Bool(true));
+        assert_eq!(ok["command"], serde_json::json!(["echo", "hi"]));
+        assert_eq!(ok["name"], Value::from("7"));
+        let bad = serde_json::json!({"node": "pve1", "vmid": 1.5, "full": 2});
+        let e = validate(SPECS, &RawParams::from_json_object(bad).unwrap())
+            .unwrap_err()
+            .errors
+            .unwrap();
+        assert_eq!(e["vmid"], "type check ('integer') failed - got '1.5'");
+        assert_eq!(e["full"], "type check ('boolean') failed - got '2'");
+        assert!(RawParams::from_json_object(serde_json::json!([1])).is_err());
+    }
+
+    #[test]
     fn wording_matches_pve() {
         let e = errors(&[
             ("vmid", "abc"),
