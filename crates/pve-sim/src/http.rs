@@ -70,7 +70,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpR
     }
     let fault_error = match plan.action {
         Some(FaultKind::Drop) => {
-            lock(&shared.log).push(record);
+            shared.record(record);
             return Err(Dropped);
         }
         Some(FaultKind::Status { status, message }) => Some(ApiError::new(status, message)),
@@ -105,7 +105,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpR
     if record.status >= 400 {
         tracing::debug!(method = %record.method, path = %record.path, status = record.status, "api error");
     }
-    lock(&shared.log).push(record);
+    shared.record(record);
     Ok(response)
 }
 

@@ -2,6 +2,7 @@
 //! gives tests and embedders a handle ([`SimServer`]) to reach into the simulator, inject
 //! faults, read the request log, advance the clock and shut down gracefully.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -83,13 +84,17 @@ pub struct RequestRecord {
     pub userid: Option<String>,
 }
 
+/// How many requests the log keeps (the oldest go first), so a long demo does not grow it
+/// without bound.
+pub const REQUEST_LOG_CAPACITY: usize = 100_000;
+
 /// State shared by the connection tasks and the [`SimServer`] handle.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub sim: Mutex<Sim>,
     pub clock: Clock,
     pub faults: Mutex<Faults>,
-    pub log: Mutex<Vec<RequestRecord>>,
+    pub log: Mutex<VecDeque<RequestRecord>>,
 }
 
 impl Shared {
@@ -98,6 +103,17 @@ impl Shared {
         let mut sim = lock(&self.sim);
         sim.settle(self.clock.now());
         sim
+    }
+}
+
+impl Shared {
+    /// Appends to the request log, dropping the oldest entry when full.
+    pub fn record(&self, r: RequestRecord) {
+        let mut log = lock(&self.log);
+        if log.len() >= REQUEST_LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(r);
     }
 }
 
@@ -151,7 +167,7 @@ pub async fn spawn(config: SimConfig, cluster: Cluster) -> Result<SimServer, Sim
         sim: Mutex::new(sim),
         clock,
         faults: Mutex::new(Faults::default()),
-        log: Mutex::new(Vec::new()),
+        log: Mutex::new(VecDeque::new()),
     });
     let (stop, stop_rx) = watch::channel(false);
     let accept_task = tokio::spawn(accept_loop(listener, acceptor, shared.clone(), stop_rx));
@@ -209,9 +225,9 @@ impl SimServer {
         lock(&self.shared.faults).clear();
     }
 
-    /// Every `/api2` request served so far, oldest first.
+    /// Every `/api2` request served so far, oldest first (the last [`REQUEST_LOG_CAPACITY`]).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        lock(&self.shared.log).clone()
+        lock(&self.shared.log).iter().cloned().collect()
     }
 
     pub fn clear_requests(&self) {
