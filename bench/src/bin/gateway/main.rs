@@ -1,0 +1,299 @@
+//! Benchmark of the MCP server as a gateway (issue "[3/7] MCP server" and the REST figures of
+//! "[4/7]"): builds and runs the release `proxmox-mcp` binary as `serve` against a separate
+//! `proxmox-mcp sim` process (demo cluster), and reports in one run, each next to its target:
+//! the added median latency of `tools/call get_vms` over Streamable HTTP, legacy SSE and the REST
+//! door against the same request sent straight to the simulator; the server's CPU time per call;
+//! its idle resident memory (MCP and REST doors open); start-to-first-initialize time; the
+//! memory of many idle legacy SSE sessions; and the binary size.
+//!
+//! `cargo run --release -p proxmox-mcp-bench --bin gateway [-- OPTIONS]`; see `bench/README.md`.
+//! Linux only (reads `/proc`). Prints to stdout and writes nothing but logs under
+//! `target/bench-gateway/`.
+
+mod latency;
+mod procs;
+mod sessions;
+mod startup;
+mod wire;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use procs::{ServerCmd, Sim};
+
+pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const MB: f64 = 1_000_000.0;
+
+/// Command-line options.
+#[derive(Debug)]
+struct Opts {
+    calls: usize,
+    warmup: usize,
+    starts: usize,
+    sessions: usize,
+    sim_tls: bool,
+    build: bool,
+    bin: Option<PathBuf>,
+}
+
+const USAGE: &str = "gateway [--calls N (2000)] [--warmup N (200)] [--starts N (10)] \
+                     [--sessions N (10000)] [--sim-http] [--no-build] [--bin PATH]";
+
+fn parse_opts() -> Res<Opts> {
+    let mut o = Opts {
+        calls: 2000,
+        warmup: 200,
+        starts: 10,
+        sessions: 10_000,
+        sim_tls: true,
+        build: true,
+        bin: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or(format!("{a} needs a value; usage: {USAGE}"))
+        };
+        match a.as_str() {
+            "--calls" => o.calls = value()?.parse()?,
+            "--warmup" => o.warmup = value()?.parse()?,
+            "--starts" => o.starts = value()?.parse()?,
+            "--sessions" => o.sessions = value()?.parse()?,
+            "--bin" => o.bin = Some(PathBuf::from(value()?)),
+            "--sim-http" => o.sim_tls = false,
+            "--no-build" => o.build = false,
+            _ => return Err(format!("unknown argument {a}; usage: {USAGE}").into()),
+        }
+    }
+    if o.calls == 0 || o.starts == 0 {
+        return Err("--calls and --starts must be at least 1".into());
+    }
+    Ok(o)
+}
+
+#[tokio::main]
+async fn main() -> Res<()> {
+    let opts = parse_opts()?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace root")?
+        .to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = opts
+        .bin
+        .clone()
+        .unwrap_or_else(|| target.join("release").join("proxmox-mcp"));
+    if opts.build && opts.bin.is_none() {
+        build_server(&root)?;
+    }
+    if !bin.exists() {
+        return Err(format!(
+            "{} not found: cargo build --release -p proxmox-mcp",
+            bin.display()
+        )
+        .into());
+    }
+    let workdir = target.join("bench-gateway");
+    std::fs::create_dir_all(&workdir)?;
+    for log in ["sim.log", "server.log"] {
+        let _ = std::fs::remove_file(workdir.join(log));
+    }
+
+    print_machine(&bin)?;
+    let sim = Sim::start(&bin, opts.sim_tls, &workdir)?;
+    println!(
+        "simulator: pid {}, {}://127.0.0.1:{} (demo cluster, tasks instant); logs in {}",
+        sim.guard.pid(),
+        sim.scheme,
+        sim.port,
+        workdir.display()
+    );
+    let cmd = ServerCmd {
+        bin: bin.clone(),
+        env: sim.server_env(),
+        log: workdir.join("server.log"),
+    };
+
+    let start = startup::run(&cmd, opts.starts).await?;
+    println!("{start}");
+
+    let mut server = procs::Server::spawn(&cmd)?;
+    startup::wait_initialized(&server.mcp_url()).await?;
+    let pid = server.guard.pid();
+    println!(
+        "server under test: pid {pid}, MCP {}, REST {}",
+        server.mcp_url(),
+        server.rest_url("")
+    );
+
+    let mut rows = Vec::new();
+    let lat = latency::run(&sim, &server, opts.calls, opts.warmup).await?;
+    for t in &lat {
+        println!("{t}");
+    }
+    for t in &lat {
+        rows.push(Row::max(
+            format!("added median latency, {}", t.transport),
+            t.added_ms(),
+            0.3,
+            "ms",
+        ));
+    }
+    for t in &lat {
+        rows.push(Row::max(
+            format!("server CPU per call, {}", t.transport),
+            t.server_cpu_ms_per_call(),
+            0.1,
+            "ms",
+        ));
+    }
+    rows.push(Row::max(
+        "idle RSS (MCP + REST doors, after 1 initialize)".into(),
+        start.idle_rss_median as f64 / MB,
+        10.0,
+        "MB",
+    ));
+    rows.push(Row::max(
+        "start to first initialize (median)".into(),
+        start.median_ms(),
+        20.0,
+        "ms",
+    ));
+
+    let limit = procs::open_files_limit().unwrap_or(0);
+    let needed = opts.sessions as u64 + 512;
+    if opts.sessions == 0 {
+        println!("sessions: skipped (--sessions 0)");
+    } else if limit < needed {
+        println!(
+            "sessions: skipped: open-files limit {limit} < {needed}; raise it (ulimit -n {needed}) and rerun"
+        );
+    } else {
+        let s = sessions::run(&server.mcp_url(), pid, opts.sessions).await?;
+        let opened = s.rss_opened.saturating_sub(s.rss_before) as f64 / MB;
+        let initialized = s.rss_initialized.saturating_sub(s.rss_before) as f64 / MB;
+        println!(
+            "{} legacy SSE sessions: opened in {:.2} s, initialized in {:.2} s; server RSS {:.1} MB before, \
+             {:.1} MB opened (+{opened:.1}), {:.1} MB initialized (+{initialized:.1}, {:.1} KB per session), \
+             {:.1} MB after closing them",
+            s.count,
+            s.open_time.as_secs_f64(),
+            s.init_time.as_secs_f64(),
+            s.rss_before as f64 / MB,
+            s.rss_opened as f64 / MB,
+            s.rss_initialized as f64 / MB,
+            initialized * 1000.0 / s.count.max(1) as f64,
+            s.rss_after_close as f64 / MB,
+        );
+        rows.push(Row::max(
+            format!(
+                "RSS added by {} idle legacy SSE sessions (initialized)",
+                s.count
+            ),
+            initialized,
+            200.0,
+            "MB",
+        ));
+    }
+    if server.guard.exited() {
+        return Err("the server died during the run (see server.log)".into());
+    }
+
+    let size = std::fs::metadata(&bin)?.len();
+    rows.push(Row::max(
+        "release binary size".into(),
+        size as f64 / MB,
+        15.0,
+        "MB",
+    ));
+    print_table(&rows);
+    Ok(())
+}
+
+/// `cargo build --release -p proxmox-mcp --bin proxmox-mcp` in the workspace.
+fn build_server(root: &Path) -> Res<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("building: cargo build --release -p proxmox-mcp --bin proxmox-mcp");
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "proxmox-mcp",
+            "--bin",
+            "proxmox-mcp",
+        ])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        return Err(format!("cargo build failed: {status}").into());
+    }
+    Ok(())
+}
+
+fn print_machine(bin: &Path) -> Res<()> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "machine: {cpus} CPUs ({model}), load average {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("binary: {}", bin.display());
+    Ok(())
+}
+
+/// One line of the final table: a figure, its target (an upper bound) and the verdict.
+#[derive(Debug)]
+struct Row {
+    name: String,
+    value: f64,
+    target: f64,
+    unit: &'static str,
+}
+
+impl Row {
+    fn max(name: String, value: f64, target: f64, unit: &'static str) -> Self {
+        Self {
+            name,
+            value,
+            target,
+            unit,
+        }
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(10);
+    println!();
+    println!(
+        "{:<width$}  {:>12}  {:>12}  verdict",
+        "figure", "measured", "target"
+    );
+    for r in rows {
+        let verdict = if r.value <= r.target {
+            "PASS".to_string()
+        } else {
+            format!("MISS (+{:.0}%)", (r.value / r.target - 1.0) * 100.0)
+        };
+        println!(
+            "{:<width$}  {:>12}  {:>12}  {verdict}",
+            r.name,
+            format!("{:.3} {}", r.value, r.unit),
+            format!("<= {} {}", r.target, r.unit),
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! The gateway benchmark's child processes (the simulator and the server, both run from the
+//! release `proxmox-mcp` binary) and what `/proc` says about them: resident memory and CPU time.
+//! Linux only.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use crate::Res;
+
+/// The simulator's admin token (user, token id, secret).
+pub const USER: &str = "root@pam";
+pub const TOKEN_NAME: &str = "bench";
+pub const SECRET: &str = "00000000-0000-0000-0000-00000000beef";
+
+/// A child process killed (SIGKILL) and reaped when dropped, so no error path leaves one behind.
+#[derive(Debug)]
+pub struct ChildGuard {
+    child: Child,
+}
+
+impl ChildGuard {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound, read, released: a small race, acceptable in a benchmark).
+pub fn free_port() -> Res<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A running simulator (`proxmox-mcp sim`, demo cluster, tasks instant).
+#[derive(Debug)]
+pub struct Sim {
+    pub guard: ChildGuard,
+    pub port: u16,
+    /// `https` (default) or `http`.
+    pub scheme: &'static str,
+    /// SHA-256 fingerprint of its certificate (HTTPS only).
+    pub fingerprint: Option<String>,
+    /// Its certificate in PEM (HTTPS only), for the direct client.
+    pub cert_pem: Option<String>,
+    /// Kept open: the simulator may still write to stdout.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Sim {
+    /// Starts the simulator and waits for its banner (printed once it listens).
+    pub fn start(bin: &Path, tls: bool, workdir: &Path) -> Res<Self> {
+        let port = free_port()?;
+        let cert_path = workdir.join("sim-cert.pem");
+        let mut cmd = Command::new(bin);
+        cmd.args(["sim", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--api-token", &format!("{USER}!{TOKEN_NAME}={SECRET}")])
+            .args(["--time-scale", "0"]);
+        if tls {
+            cmd.arg("--cert-out").arg(&cert_path);
+        } else {
+            cmd.arg("--plain-http");
+        }
+        let mut child = cmd
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file(&workdir.join("sim.log"))?)
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+        let guard = ChildGuard { child };
+        let mut reader = BufReader::new(stdout);
+        let mut fingerprint = None;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Err("the simulator exited before printing its banner (see sim.log)".into());
+            }
+            if let Some(fp) = line.trim().strip_prefix("certificate SHA-256 fingerprint:") {
+                fingerprint = Some(fp.trim().to_string());
+            }
+            // The banner's last line.
+            if line.starts_with("task time scale") {
+                break;
+            }
+        }
+        let cert_pem = if tls {
+            Some(std::fs::read_to_string(&cert_path)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            guard,
+            port,
+            scheme: if tls { "https" } else { "http" },
+            fingerprint: if tls { fingerprint } else { None },
+            cert_pem,
+            _stdout: reader,
+        })
+    }
+
+    /// The `PROXMOX_*` environment that points the server at this simulator.
+    pub fn server_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            (
+                "PROXMOX_HOST".to_string(),
+                format!("{}://127.0.0.1:{}", self.scheme, self.port),
+            ),
+            ("PROXMOX_USER".to_string(), USER.to_string()),
+            ("PROXMOX_TOKEN_NAME".to_string(), TOKEN_NAME.to_string()),
+            ("PROXMOX_TOKEN_VALUE".to_string(), SECRET.to_string()),
+        ];
+        if let Some(fp) = &self.fingerprint {
+            env.push(("PROXMOX_FINGERPRINT".to_string(), fp.clone()));
+        }
+        env
+    }
+
+    /// `GET /api2/json/cluster/resources?type=vm`: the request `get_vms` makes.
+    pub fn resources_url(&self) -> String {
+        format!(
+            "{}://127.0.0.1:{}/api2/json/cluster/resources?type=vm",
+            self.scheme, self.port
+        )
+    }
+}
+
+/// How to start the server: `proxmox-mcp serve` with a clean environment plus `env`.
+#[derive(Debug, Clone)]
+pub struct ServerCmd {
+    pub bin: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub log: PathBuf,
+}
+
+/// A started server and its ports.
+#[derive(Debug)]
+pub struct Server {
+    pub guard: ChildGuard,
+    pub mcp_port: u16,
+    pub rest_port: u16,
+}
+
+impl Server {
+    /// Spawns the server (MCP and REST on free loopback ports) without waiting for it.
+    pub fn spawn(cmd: &ServerCmd) -> Res<Self> {
+        let mcp_port = free_port()?;
+        let rest_port = free_port()?;
+        let child = Command::new(&cmd.bin)
+            .args(["serve", "--mcp-listen", &format!("127.0.0.1:{mcp_port}")])
+            .args(["--rest-listen", &format!("127.0.0.1:{rest_port}")])
+            .env_clear()
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file(&cmd.log)?)
+            .spawn()?;
+        Ok(Self {
+            guard: ChildGuard { child },
+            mcp_port,
+            rest_port,
+        })
+    }
+
+    pub fn mcp_url(&self) -> String {
+        format!("http://127.0.0.1:{}/proxmox/mcp", self.mcp_port)
+    }
+
+    pub fn rest_url(&self, tool: &str) -> String {
+        format!("http://127.0.0.1:{}/{tool}", self.rest_port)
+    }
+}
+
+fn log_file(path: &Path) -> Res<std::fs::File> {
+    Ok(std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?)
+}
+
+/// Resident memory of `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_bytes(pid: u32) -> Res<u64> {
+    status_kib(pid, "VmRSS:").map(|k| k * 1024)
+}
+
+/// Number of threads of `pid`.
+pub fn threads(pid: u32) -> Res<u64> {
+    status_kib(pid, "Threads:")
+}
+
+fn status_kib(pid: u32, key: &str) -> Res<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .ok_or_else(|| format!("no {key} in /proc/{pid}/status"))?;
+    let value = line[key.len()..]
+        .split_whitespace()
+        .next()
+        .ok_or("empty status line")?;
+    Ok(value.parse()?)
+}
+
+/// CPU time consumed by a process so far, two ways.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuTime {
+    /// utime + stime of `/proc/<pid>/stat`, in nanoseconds (clock-tick resolution, 10 ms).
+    pub stat_ns: u64,
+    /// Sum of the first field of `/proc/<pid>/task/*/schedstat` (nanoseconds on a CPU, exact,
+    /// but only for threads still alive).
+    pub sched_ns: Option<u64>,
+}
+
+impl CpuTime {
+    pub fn read(pid: u32) -> Res<Self> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the command name (which is in parentheses and may hold spaces).
+        let rest = stat.rsplit_once(')').ok_or("malformed /proc/pid/stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // Field 14 (utime) and 15 (stime) of proc(5); `rest` starts at field 3.
+        let ticks: u64 = fields.get(11).ok_or("no utime")?.parse::<u64>()?
+            + fields.get(12).ok_or("no stime")?.parse::<u64>()?;
+        Ok(Self {
+            stat_ns: ticks * 1_000_000_000 / clock_ticks_per_second(),
+            sched_ns: sched_ns(pid),
+        })
+    }
+
+    /// CPU nanoseconds since `earlier`: schedstat when both readings have it, else stat.
+    pub fn since(&self, earlier: &Self) -> u64 {
+        match (self.sched_ns, earlier.sched_ns) {
+            (Some(now), Some(then)) if now >= then => now - then,
+            _ => self.stat_ns.saturating_sub(earlier.stat_ns),
+        }
+    }
+
+    /// CPU nanoseconds since `earlier` by `/proc/<pid>/stat` alone (the cross-check).
+    pub fn stat_since(&self, earlier: &Self) -> u64 {
+        self.stat_ns.saturating_sub(earlier.stat_ns)
+    }
+}
+
+fn sched_ns(pid: u32) -> Option<u64> {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = entry.ok()?.path().join("schedstat");
+        let text = std::fs::read_to_string(path).ok()?;
+        total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// `getconf CLK_TCK` (100 on Linux unless told otherwise).
+fn clock_ticks_per_second() -> u64 {
+    static TCK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TCK.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|&t| t > 0)
+            .unwrap_or(100)
+    })
+}
+
+/// The soft limit on open files of this process (children inherit it).
+pub fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line["Max open files".len()..].split_whitespace().next()?;
+    if soft == "unlimited" {
+        Some(u64::MAX)
+    } else {
+        soft.parse().ok()
+    }
+}

@@ -1,0 +1,405 @@
+//! The gateway benchmark's clients, one per way of asking for the VM list: straight to the
+//! simulator, MCP over Streamable HTTP, MCP over legacy SSE, and the REST door. Each `call`
+//! returns the answer's bytes as soon as they have arrived (the caller times it), and checking the
+//! answer happens afterwards, outside the timed window.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde_json::{Value, json};
+
+use crate::Res;
+
+/// The protocol version the MCP clients ask for (initialize-based, as n8n and Claude Desktop).
+pub const PROTOCOL_VERSION: &str = "2025-06-18";
+
+/// Longest wait for any single answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An HTTP/1.1 keep-alive client without proxies; `cert_pem` is trusted when given.
+pub fn http_client(cert_pem: Option<&str>) -> Res<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .http1_only()
+        .tcp_nodelay(true)
+        .no_proxy()
+        .pool_max_idle_per_host(usize::MAX);
+    if let Some(pem) = cert_pem {
+        b = b.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes())?]);
+    }
+    Ok(b.build()?)
+}
+
+pub fn initialize_request(id: u64) -> String {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": PROTOCOL_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "proxmox-mcp-bench", "version": "0"}
+        }
+    })
+    .to_string()
+}
+
+pub const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+
+pub fn get_vms_request(id: u64) -> String {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "method": "tools/call",
+        "params": {"name": "get_vms", "arguments": {}}
+    })
+    .to_string()
+}
+
+/// The JSON-RPC response with `id` in a Streamable HTTP answer body (plain JSON, or SSE events
+/// whose `data:` carries JSON).
+pub fn find_response(body: &[u8], id: u64) -> Res<Value> {
+    let text = std::str::from_utf8(body)?;
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        if v["id"] == json!(id) {
+            return Ok(v);
+        }
+    }
+    for event in text.split("\n\n") {
+        let data: Vec<&str> = event
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(str::trim_start)
+            .collect();
+        if data.is_empty() {
+            continue;
+        }
+        if let Ok(v) = serde_json::from_str::<Value>(&data.join("\n")) {
+            if v["id"] == json!(id) {
+                return Ok(v);
+            }
+        }
+    }
+    Err(format!("no JSON-RPC response with id {id} in: {}", clip(text)).into())
+}
+
+/// Fails unless `response` is a successful `get_vms` result listing VMs.
+pub fn check_get_vms(response: &Value) -> Res<()> {
+    let result = &response["result"];
+    if result["isError"] == json!(true) || response.get("error").is_some() {
+        return Err(format!("get_vms failed: {}", clip(&response.to_string())).into());
+    }
+    check_vm_list(&result["structuredContent"])
+}
+
+/// Fails unless `output` is `get_vms`'s output with at least one VM.
+pub fn check_vm_list(output: &Value) -> Res<()> {
+    match output["vms"].as_array() {
+        Some(vms) if !vms.is_empty() => Ok(()),
+        _ => Err(format!("not a VM list: {}", clip(&output.to_string())).into()),
+    }
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+/// `GET /api2/json/cluster/resources?type=vm` straight to the simulator, with the token.
+#[derive(Debug)]
+pub struct Direct {
+    client: reqwest::Client,
+    url: String,
+    auth: String,
+}
+
+impl Direct {
+    pub fn new(client: reqwest::Client, url: String, auth: String) -> Self {
+        Self { client, url, auth }
+    }
+
+    pub async fn call(&self) -> Res<bytes::Bytes> {
+        let resp = self
+            .client
+            .get(&self.url)
+            .header("Authorization", &self.auth)
+            .timeout(ANSWER_TIMEOUT)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(format!("direct request: {}", resp.status()).into());
+        }
+        Ok(resp.bytes().await?)
+    }
+}
+
+/// A Streamable HTTP session (initialized, with its `Mcp-Session-Id`).
+#[derive(Debug)]
+pub struct Streamable {
+    client: reqwest::Client,
+    url: String,
+    session: String,
+    next_id: u64,
+}
+
+impl Streamable {
+    pub async fn connect(client: reqwest::Client, url: String) -> Res<Self> {
+        let resp = post_mcp(&client, &url, None, initialize_request(1)).await?;
+        let session = resp
+            .headers()
+            .get("mcp-session-id")
+            .ok_or("initialize answered without Mcp-Session-Id")?
+            .to_str()?
+            .to_string();
+        let body = resp.bytes().await?;
+        find_response(&body, 1)?;
+        let resp = post_mcp(&client, &url, Some(&session), INITIALIZED.to_string()).await?;
+        resp.bytes().await?;
+        Ok(Self {
+            client,
+            url,
+            session,
+            next_id: 2,
+        })
+    }
+
+    /// Sends `tools/call get_vms`; returns the request id and the answer body.
+    pub async fn call(&mut self) -> Res<(u64, bytes::Bytes)> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let resp = post_mcp(
+            &self.client,
+            &self.url,
+            Some(&self.session),
+            get_vms_request(id),
+        )
+        .await?;
+        Ok((id, resp.bytes().await?))
+    }
+}
+
+/// One MCP POST (Streamable HTTP); fails on a non-2xx status.
+pub async fn post_mcp(
+    client: &reqwest::Client,
+    url: &str,
+    session: Option<&str>,
+    body: String,
+) -> Res<reqwest::Response> {
+    let mut req = client
+        .post(url)
+        .header(ACCEPT, "application/json, text/event-stream")
+        .header(CONTENT_TYPE, "application/json")
+        .timeout(ANSWER_TIMEOUT)
+        .body(body);
+    if let Some(s) = session {
+        req = req
+            .header("Mcp-Session-Id", s)
+            .header("MCP-Protocol-Version", PROTOCOL_VERSION);
+    }
+    let resp = req.send().await?;
+    if !resp.status().is_success() {
+        return Err(format!("MCP POST answered {}", resp.status()).into());
+    }
+    Ok(resp)
+}
+
+/// One server-sent event.
+#[derive(Debug)]
+pub struct Event {
+    pub event: String,
+    pub data: String,
+}
+
+/// Reads the events of an open `text/event-stream` response (comments skipped).
+#[derive(Debug)]
+pub struct SseReader {
+    resp: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl SseReader {
+    /// Opens a legacy SSE session (GET, no session id) and returns the reader and the absolute
+    /// URL of its message endpoint.
+    pub async fn open(client: &reqwest::Client, url: &str) -> Res<(Self, String)> {
+        let resp = client
+            .get(url)
+            .header(ACCEPT, "text/event-stream")
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(format!("SSE GET answered {}", resp.status()).into());
+        }
+        let mut reader = Self {
+            resp,
+            buf: Vec::new(),
+        };
+        let ev = reader.next_event().await?;
+        if ev.event != "endpoint" {
+            return Err(format!("first event is {:?}, not endpoint", ev.event).into());
+        }
+        let origin = url
+            .find("/proxmox/mcp")
+            .map(|i| &url[..i])
+            .ok_or("URL without /proxmox/mcp")?;
+        Ok((reader, format!("{origin}{}", ev.data)))
+    }
+
+    pub async fn next_event(&mut self) -> Res<Event> {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buf.drain(..end + 2).collect();
+                let text = std::str::from_utf8(&block)?;
+                let mut event = String::from("message");
+                let mut data: Vec<&str> = Vec::new();
+                for line in text.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a comment (keep-alive) or an empty block
+                }
+                return Ok(Event {
+                    event,
+                    data: data.join("\n"),
+                });
+            }
+            let chunk = tokio::time::timeout(ANSWER_TIMEOUT, self.resp.chunk())
+                .await
+                .map_err(|_| "no event within 10 s")??
+                .ok_or("the event stream ended")?;
+            self.buf.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Reads `message` events until the JSON-RPC response with `id`; returns its raw JSON.
+    pub async fn response(&mut self, id: u64) -> Res<String> {
+        loop {
+            let ev = self.next_event().await?;
+            if ev.event != "message" {
+                continue;
+            }
+            // Cheap test first; the caller parses it after the timed window.
+            if ev.data.contains(&format!("\"id\":{id}")) {
+                return Ok(ev.data);
+            }
+        }
+    }
+}
+
+/// A legacy SSE session (initialized): POSTs go to its endpoint, answers come on the stream.
+#[derive(Debug)]
+pub struct Legacy {
+    client: reqwest::Client,
+    reader: SseReader,
+    endpoint: String,
+    next_id: u64,
+}
+
+impl Legacy {
+    /// Opens the stream, reads the endpoint event, initializes.
+    pub async fn connect(client: reqwest::Client, url: &str) -> Res<Self> {
+        let (reader, endpoint) = SseReader::open(&client, url).await?;
+        Self::initialize(client, reader, endpoint).await
+    }
+
+    /// Initializes an opened session.
+    pub async fn initialize(
+        client: reqwest::Client,
+        reader: SseReader,
+        endpoint: String,
+    ) -> Res<Self> {
+        let mut s = Self {
+            client,
+            reader,
+            endpoint,
+            next_id: 1,
+        };
+        s.post(initialize_request(1)).await?;
+        let answer = s.reader.response(1).await?;
+        let v: Value = serde_json::from_str(&answer)?;
+        if v["result"]["serverInfo"].is_null() {
+            return Err(format!("initialize failed: {}", clip(&answer)).into());
+        }
+        s.post(INITIALIZED.to_string()).await?;
+        s.next_id = 2;
+        Ok(s)
+    }
+
+    async fn post(&self, body: String) -> Res<()> {
+        let resp = self
+            .client
+            .post(&self.endpoint)
+            .header(CONTENT_TYPE, "application/json")
+            .timeout(ANSWER_TIMEOUT)
+            .body(body)
+            .send()
+            .await?;
+        if resp.status() != reqwest::StatusCode::ACCEPTED {
+            return Err(format!("legacy POST answered {}", resp.status()).into());
+        }
+        resp.bytes().await?;
+        Ok(())
+    }
+
+    /// Sends `tools/call get_vms`; returns the request id and the answer's JSON.
+    pub async fn call(&mut self) -> Res<(u64, String)> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.post(get_vms_request(id)).await?;
+        Ok((id, self.reader.response(id).await?))
+    }
+}
+
+/// `POST /get_vms` with `{}` on the REST door.
+#[derive(Debug)]
+pub struct Rest {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Rest {
+    pub fn new(client: reqwest::Client, url: String) -> Self {
+        Self { client, url }
+    }
+
+    pub async fn call(&self) -> Res<bytes::Bytes> {
+        let resp = self
+            .client
+            .post(&self.url)
+            .header(CONTENT_TYPE, "application/json")
+            .timeout(ANSWER_TIMEOUT)
+            .body("{}")
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(format!("REST POST answered {}", resp.status()).into());
+        }
+        Ok(resp.bytes().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn finds_the_response_in_plain_json_and_in_sse_framing() {
+        let plain = br#"{"jsonrpc":"2.0","id":7,"result":{}}"#;
+        assert_eq!(find_response(plain, 7).unwrap()["id"], 7);
+        let sse = b"id: 0\nretry: 3000\ndata: \n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"x\":1}}\n\n";
+        assert_eq!(find_response(sse, 7).unwrap()["result"]["x"], 1);
+        assert!(find_response(sse, 8).is_err());
+    }
+
+    #[test]
+    fn a_tool_error_is_not_a_vm_list() {
+        let ok = json!({"id": 1, "result": {"structuredContent": {"vms": [{"vmid": 100}]}}});
+        assert!(check_get_vms(&ok).is_ok());
+        let err = json!({"id": 1, "result": {"isError": true, "structuredContent": {"vms": [1]}}});
+        assert!(check_get_vms(&err).is_err());
+        let empty = json!({"id": 1, "result": {"structuredContent": {"vms": []}}});
+        assert!(check_get_vms(&empty).is_err());
+    }
+}
