@@ -91,16 +91,22 @@ impl From<ToolError> for RestError {
     }
 }
 
-/// The status for an error Proxmox VE answered with `status` (`None`: a failed task).
-/// PVE's status is kept where it tells the caller something: 400 (PVE refused a parameter) is a
-/// 422 like ours, 403 (the server's PVE token lacks the privilege) stays 403, 404 stays 404;
-/// anything else is the gateway's failure, 502.
+/// The status for an error Proxmox VE answered with `status` (`None`: a task that failed).
+///
+/// Proxmox VE answers 500 for nearly every refusal of its API handlers ("VM 100 not running",
+/// "VM is locked (backup)", "already running", "insufficient free space"), and a failed task is
+/// the same refusal reached later: the operation conflicts with the cluster's current state,
+/// which the caller can act on, so it is a 409 (4xx: the caller's side), not a gateway failure.
+/// PVE's 400 (a parameter PVE refused) is a 422 like ours; 403 (a privilege the server's PVE
+/// token lacks) and 404 stay. What the caller cannot fix is a 502: our credentials refused (401),
+/// a node or the API unreachable (595/596), any other status.
 pub fn pve_status(status: Option<u16>) -> StatusCode {
     match status {
         Some(400) => StatusCode::UNPROCESSABLE_ENTITY,
         Some(403) => StatusCode::FORBIDDEN,
         Some(404) => StatusCode::NOT_FOUND,
-        _ => StatusCode::BAD_GATEWAY,
+        Some(409 | 500) | None => StatusCode::CONFLICT,
+        Some(_) => StatusCode::BAD_GATEWAY,
     }
 }
 
@@ -128,7 +134,14 @@ mod tests {
             (
                 ToolError::Pve {
                     status: Some(500),
-                    message: "boom".into(),
+                    message: "VM 100 not running".into(),
+                },
+                409,
+            ),
+            (
+                ToolError::Pve {
+                    status: Some(401),
+                    message: "authentication failure".into(),
                 },
                 502,
             ),
@@ -146,7 +159,7 @@ mod tests {
                 },
                 422,
             ),
-            (ToolError::pve("task failed"), 502),
+            (ToolError::pve("task failed"), 409),
             (ToolError::Timeout("slow".into()), 504),
             (ToolError::Internal("bug".into()), 500),
         ];

@@ -35,10 +35,14 @@ const ERRORS: &[(&str, &str)] = &[
         "422",
         "Invalid arguments (malformed JSON, wrong type, missing or unknown parameter); `detail.param` names the parameter.",
     ),
+    (
+        "409",
+        "Proxmox VE refused the operation in the cluster's current state (not running, already running, locked, does not exist, no space, ...) or its task failed; `detail.message` carries Proxmox VE's message.",
+    ),
     ("500", "Internal error of the tool."),
     (
         "502",
-        "Proxmox VE answered with an error or a task failed; `detail.message` carries Proxmox VE's message.",
+        "Proxmox VE could not be reached, refused the server's credentials, or failed unexpectedly; `detail.message` carries the cause.",
     ),
     ("504", "Proxmox VE did not answer in time."),
 ];
@@ -117,7 +121,8 @@ const INFO_DESCRIPTION: &str = "Tools to inspect and operate a Proxmox VE cluste
 the MCP endpoint serves. `POST /<tool>` with the tool's arguments as a JSON object (an empty body \
 or `null` counts as `{}`); read tools also answer `GET /<tool>?param=value`. Success answers the \
 tool's result; errors answer `{\"detail\": {\"message\": ...}}` with 422 for bad arguments, 403 \
-for refusals, 502 for Proxmox VE errors. Operations that start a Proxmox VE task wait a bounded \
+for refusals, 409 when Proxmox VE refuses the operation in the cluster's current state, 502 when \
+Proxmox VE cannot be reached. Operations that start a Proxmox VE task wait a bounded \
 time, then return the task's `upid`: follow it with `get_task`.";
 
 fn toolset_text(toolset: &str) -> String {
@@ -132,6 +137,7 @@ fn response_name(code: &str) -> &'static str {
         "401" => "Unauthorized",
         "403" => "Forbidden",
         "404" => "NotFound",
+        "409" => "Conflict",
         "422" => "InvalidArguments",
         "500" => "InternalError",
         "502" => "ProxmoxError",

@@ -115,29 +115,42 @@ async fn bad_requests_are_refused_naming_the_problem() {
 #[tokio::test]
 async fn proxmox_errors_keep_proxmox_words() {
     let r = Rest::start().await;
-    // The simulator answers 500 to the cluster resources request: the gateway's failure, 502, PVE's words kept.
-    r.demo
-        .sim()
-        .inject(
-            pve_sim::faults::Fault::status(500, "injected failure").path("^/cluster/resources$"),
+    // A refusal in the cluster's state (PVE's 500, a failed task) is a 409; an unreachable
+    // cluster is the gateway's failure, 502. Both keep Proxmox VE's words.
+    let cases: &[(u16, &str, u16)] = &[
+        (500, "VM 100 is locked (backup)", 409),
+        (596, "Connection timed out", 502),
+        (400, "parameter verification failed", 422),
+    ];
+    for (pve, text, want) in cases {
+        r.demo
+            .sim()
+            .inject(pve_sim::faults::Fault::status(*pve, *text).path("^/cluster/resources$"))
+            .unwrap();
+        let v = check(
+            &r,
+            Method::POST,
+            "/get_vms",
+            Some("{}"),
+            *want,
+            &[("/detail/kind", json!("pve"))],
         )
-        .unwrap();
-    let v = check(
+        .await;
+        assert!(
+            v["detail"]["message"].as_str().unwrap().contains(text),
+            "{v}"
+        );
+    }
+    // A task that fails: resetting a VM that is not running.
+    check(
         &r,
         Method::POST,
-        "/get_vms",
-        Some("{}"),
-        502,
+        "/reset_vm",
+        Some("{\"vmid\": 103}"),
+        409,
         &[("/detail/kind", json!("pve"))],
     )
     .await;
-    assert!(
-        v["detail"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("injected failure"),
-        "{v}"
-    );
 }
 
 #[tokio::test]

@@ -62,7 +62,7 @@ fn every_tool_is_an_operation_with_its_schemas_and_annotations() {
             post["responses"]["200"]["content"]["application/json"]["schema"],
             Value::Object(t.output_schema.clone())
         );
-        for code in ["401", "403", "404", "422", "500", "502"] {
+        for code in ["401", "403", "404", "409", "422", "500", "502", "504"] {
             assert!(
                 post["responses"][code]["$ref"].is_string(),
                 "{} {code}",
