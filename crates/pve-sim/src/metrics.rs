@@ -7,7 +7,11 @@
 
 use std::collections::HashMap;
 
-use crate::state::{Cluster, Guest, GuestKind, Node, PowerState, SimTime};
+use serde_json::Value;
+
+use crate::state::{
+    Cluster, Guest, GuestKind, Node, PowerState, SimTime, disk_size_bytes, is_disk_key,
+};
 
 /// What a guest uses right now. All zeros when it is stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -69,8 +73,95 @@ fn rate_factor(seed: u32) -> f64 {
     0.5 + f64::from(seed.wrapping_mul(2_654_435_761) % 1000) / 1000.0
 }
 
+/// Figures derived from a guest's config, read in one pass over it (the same values as
+/// `Guest::maxmem`, `cpus`, `maxdisk`, `is_template`...): cheaper than one lookup each when
+/// listing thousands of guests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GuestFacts<'a> {
+    pub maxmem: u64,
+    pub cpus: u64,
+    pub maxdisk: u64,
+    /// `name` (QEMU) or `hostname` (LXC) when set.
+    pub name: Option<&'a str>,
+    pub tags: Option<&'a str>,
+    pub lock: Option<&'a str>,
+    pub template: bool,
+}
+
+/// Reads a guest's [`GuestFacts`] in one pass over its config.
+pub fn guest_facts(g: &Guest) -> GuestFacts<'_> {
+    let mut mem_mib: Option<u64> = None;
+    let (mut cores, mut sockets) = (1, 1);
+    let mut f = GuestFacts {
+        maxmem: 0,
+        cpus: 1,
+        maxdisk: 0,
+        name: None,
+        tags: None,
+        lock: None,
+        template: false,
+    };
+    let name_key = match g.kind {
+        GuestKind::Qemu => "name",
+        GuestKind::Lxc => "hostname",
+    };
+    for (k, v) in &g.config {
+        let text = v.as_str();
+        match k.as_str() {
+            "memory" => {
+                mem_mib = Some(match v {
+                    Value::Number(n) => n.as_u64().unwrap_or(512),
+                    Value::String(s) => {
+                        let s = s.strip_prefix("current=").unwrap_or(s);
+                        s.split(',')
+                            .next()
+                            .and_then(|x| x.parse().ok())
+                            .unwrap_or(512)
+                    }
+                    _ => 512,
+                });
+            }
+            "cores" => cores = number(v).unwrap_or(1),
+            "sockets" => sockets = number(v).unwrap_or(1),
+            "tags" => f.tags = text,
+            "lock" => f.lock = text,
+            "template" => f.template = number(v) == Some(1),
+            key if key == name_key => f.name = text,
+            key if is_disk_key(g.kind, key) => {
+                f.maxdisk += text.and_then(disk_size_bytes).unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    let default_mib = match g.kind {
+        GuestKind::Qemu => 2048,
+        GuestKind::Lxc => 512,
+    };
+    f.maxmem = mem_mib.unwrap_or(default_mib) * 1024 * 1024;
+    f.cpus = match g.kind {
+        GuestKind::Qemu => cores * sockets,
+        GuestKind::Lxc => cores,
+    };
+    f
+}
+
+/// An integer config value stored as a number, a numeric string or a boolean.
+fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        Value::Bool(b) => Some(u64::from(*b)),
+        _ => None,
+    }
+}
+
 /// The live figures of a guest at `now`.
 pub fn guest_usage(g: &Guest, now: SimTime) -> GuestUsage {
+    guest_usage_with(g, &guest_facts(g), now)
+}
+
+/// [`guest_usage`] with the guest's facts already read.
+pub fn guest_usage_with(g: &Guest, f: &GuestFacts<'_>, now: SimTime) -> GuestUsage {
     if g.status != PowerState::Running {
         return GuestUsage::default();
     }
@@ -78,15 +169,14 @@ pub fn guest_usage(g: &Guest, now: SimTime) -> GuestUsage {
     let cpu = (g.base_cpu
         * (1.0 + 0.35 * wave(g.vmid, now, 97.0) + 0.15 * wave(g.vmid ^ 7, now, 13.0)))
     .clamp(0.0, 1.0);
-    let maxmem = g.maxmem();
     let mem_frac = (g.mem_fraction * (1.0 + 0.04 * wave(g.vmid ^ 3, now, 300.0))).clamp(0.02, 0.98);
-    let mem = (maxmem as f64 * mem_frac) as u64;
+    let mem = (f.maxmem as f64 * mem_frac) as u64;
     let disk = match g.kind {
         GuestKind::Qemu => 0,
         GuestKind::Lxc => {
             let frac =
                 (g.disk_fraction * (1.0 + 0.01 * wave(g.vmid ^ 5, now, 3600.0))).clamp(0.0, 0.99);
-            (g.maxdisk() as f64 * frac) as u64
+            (f.maxdisk as f64 * frac) as u64
         }
     };
     let r = rate_factor(g.vmid);
@@ -145,8 +235,9 @@ fn add_guest(sum: &mut GuestSum, g: &Guest, now: SimTime) {
     if g.status != PowerState::Running {
         return;
     }
-    let u = guest_usage(g, now);
-    sum.busy_cpus += u.cpu * g.cpus() as f64;
+    let f = guest_facts(g);
+    let u = guest_usage_with(g, &f, now);
+    sum.busy_cpus += u.cpu * f.cpus as f64;
     // The host sees a little more than the guest reports (QEMU overhead).
     sum.mem += u.mem + 48 * 1024 * 1024;
     sum.running += 1;
@@ -229,6 +320,19 @@ mod tests {
             pid: 1234,
             pool: None,
             hastate: None,
+        }
+    }
+
+    #[test]
+    fn facts_agree_with_guest_methods() {
+        for g in crate::seed::demo_at(1_790_000_000.0).guests.values() {
+            let f = guest_facts(g);
+            assert_eq!(f.maxmem, g.maxmem(), "{}", g.vmid);
+            assert_eq!(f.cpus, g.cpus(), "{}", g.vmid);
+            assert_eq!(f.maxdisk, g.maxdisk(), "{}", g.vmid);
+            assert_eq!(f.template, g.is_template(), "{}", g.vmid);
+            assert_eq!(f.lock.map(str::to_string), g.lock(), "{}", g.vmid);
+            assert_eq!(f.name.map_or_else(|| g.name(), str::to_string), g.name());
         }
     }
 

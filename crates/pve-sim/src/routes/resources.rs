@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::Sim;
 use crate::auth;
+use crate::json::{self, ObjWriter};
 use crate::metrics;
 use crate::route::{ApiError, Call, Identity, Method, ParamSpec, Perm, Role, Route, p};
 use crate::state::{Cluster, Guest, GuestKind, SimTime};
@@ -42,22 +43,32 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// `GET /cluster/resources[?type=vm|storage|node|sdn]`.
+/// `GET /cluster/resources[?type=vm|storage|node|sdn]`. Written as JSON text (the list can
+/// hold 10,000 guests): no `serde_json::Map` per guest.
 fn resources(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     let filter = call.str("type");
     let want = |t: &str| filter.is_none_or(|f| f == t);
     let c = &sim.cluster;
     let id = &call.identity;
-    let mut out: Vec<Value> = Vec::new();
+    let mut out = String::with_capacity(64 + 480 * c.guests.len() + 320 * c.nodes.len() * 4);
+    out.push('[');
+    let mut first = true;
+    let mut next = |out: &mut String| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+    };
     if want("vm") {
-        out.reserve(c.guests.len());
         let all = sees_everything(id);
         for g in c.guests.values() {
             if all || auth::allowed(id, &format!("/vms/{}", g.vmid), &["VM.Audit"], c) {
-                out.push(Value::Object(guest_resource(c, g, sim.now)));
+                next(&mut out);
+                write_guest(&mut out, c, g, sim.now);
             }
         }
     }
+    let mut others: Vec<Value> = Vec::new();
     if want("node") {
         let usages = metrics::node_usages(c, sim.now);
         for n in c.nodes.values() {
@@ -66,16 +77,22 @@ fn resources(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
             if n.online && audit {
                 e.insert("cgroup-mode".into(), Value::from(2));
             }
-            out.push(Value::Object(e));
+            others.push(Value::Object(e));
         }
     }
     if want("storage") {
-        out.extend(storage_resources(c, id));
+        others.extend(storage_resources(c, id));
     }
     if filter.is_none() {
-        out.extend(pool_resources(c, id));
+        others.extend(pool_resources(c, id));
     }
-    Ok(Value::Array(out))
+    for v in &others {
+        next(&mut out);
+        json::push_value(&mut out, v);
+    }
+    out.push(']');
+    sim.respond_raw(out);
+    Ok(Value::Null)
 }
 
 /// Admins and auditors audit every guest: no per-guest ACL lookup needed.
@@ -83,57 +100,66 @@ fn sees_everything(id: &Identity) -> bool {
     matches!(id.role, Role::Admin | Role::Auditor)
 }
 
-/// One guest's entry, with live figures (zeros when stopped; `unknown` on an offline node).
-pub fn guest_resource(c: &Cluster, g: &Guest, now: SimTime) -> Map<String, Value> {
-    let mut e = Map::new();
+/// Writes one guest's entry, with live figures (zeros when stopped; `unknown` on an offline
+/// node); optional members (`tags`, `lock`, `pool`, `hastate`) only when set.
+pub fn write_guest(out: &mut String, c: &Cluster, g: &Guest, now: SimTime) {
     let kind = g.kind.as_str();
     let online = c.nodes.get(&g.node).is_some_and(|n| n.online);
-    e.insert("id".into(), Value::String(format!("{kind}/{}", g.vmid)));
-    e.insert("type".into(), Value::from(kind));
-    e.insert("node".into(), Value::String(g.node.clone()));
-    e.insert("vmid".into(), Value::from(g.vmid));
-    e.insert("name".into(), Value::String(g.name()));
-    let status = if online { g.status.as_str() } else { "unknown" };
-    e.insert("status".into(), Value::from(status));
-    e.insert("template".into(), Value::from(u8::from(g.is_template())));
+    let f = metrics::guest_facts(g);
     let u = if online {
-        metrics::guest_usage(g, now)
+        metrics::guest_usage_with(g, &f, now)
     } else {
         metrics::GuestUsage::default()
     };
-    e.insert("cpu".into(), Value::from(round4(u.cpu)));
-    e.insert("maxcpu".into(), Value::from(g.cpus()));
-    e.insert("mem".into(), Value::from(u.mem));
-    e.insert("maxmem".into(), Value::from(g.maxmem()));
+    let mut id = String::with_capacity(16);
+    id.push_str(kind);
+    id.push('/');
+    id.push_str(&g.vmid.to_string());
+    let mut o = ObjWriter::begin(out);
+    o.str("id", &id)
+        .str("type", kind)
+        .str("node", &g.node)
+        .u64("vmid", u64::from(g.vmid));
+    match f.name {
+        Some(n) => o.str("name", n),
+        None => o.str("name", &g.name()),
+    };
+    o.str("status", if online { g.status.as_str() } else { "unknown" })
+        .u64("template", u64::from(f.template))
+        .f64("cpu", round4(u.cpu))
+        .u64("maxcpu", f.cpus)
+        .u64("mem", u.mem)
+        .u64("maxmem", f.maxmem);
     if g.kind == GuestKind::Qemu {
-        let host = if u.mem > 0 {
-            u.mem + (g.maxmem() >> 6)
-        } else {
-            0
-        };
-        e.insert("memhost".into(), Value::from(host));
+        o.u64(
+            "memhost",
+            if u.mem > 0 {
+                u.mem + (f.maxmem >> 6)
+            } else {
+                0
+            },
+        );
     }
-    e.insert("disk".into(), Value::from(u.disk));
-    e.insert("maxdisk".into(), Value::from(g.maxdisk()));
-    let uptime = if online { g.uptime(now) } else { 0 };
-    e.insert("uptime".into(), Value::from(uptime));
-    e.insert("netin".into(), Value::from(u.netin));
-    e.insert("netout".into(), Value::from(u.netout));
-    e.insert("diskread".into(), Value::from(u.diskread));
-    e.insert("diskwrite".into(), Value::from(u.diskwrite));
-    if let Some(Value::String(t)) = g.config.get("tags") {
-        e.insert("tags".into(), Value::String(t.clone()));
+    o.u64("disk", u.disk)
+        .u64("maxdisk", f.maxdisk)
+        .u64("uptime", if online { g.uptime(now) } else { 0 })
+        .u64("netin", u.netin)
+        .u64("netout", u.netout)
+        .u64("diskread", u.diskread)
+        .u64("diskwrite", u.diskwrite);
+    if let Some(t) = f.tags {
+        o.str("tags", t);
     }
-    if let Some(Value::String(l)) = g.config.get("lock") {
-        e.insert("lock".into(), Value::String(l.clone()));
+    if let Some(l) = f.lock {
+        o.str("lock", l);
     }
     if let Some(pool) = &g.pool {
-        e.insert("pool".into(), Value::String(pool.clone()));
+        o.str("pool", pool);
     }
     if let Some(ha) = &g.hastate {
-        e.insert("hastate".into(), Value::String(ha.clone()));
+        o.str("hastate", ha);
     }
-    e
+    o.end();
 }
 
 /// One entry per (node, storage available there) the caller may audit.
