@@ -191,6 +191,12 @@ async fn main() -> Res<()> {
             s.rss_after_close as f64 / MB,
         );
         rows.push(Row::max(
+            format!("RSS added by {} legacy SSE streams (opened only)", s.count),
+            opened,
+            200.0,
+            "MB",
+        ));
+        rows.push(Row::max(
             format!(
                 "RSS added by {} idle legacy SSE sessions (initialized)",
                 s.count

@@ -195,6 +195,14 @@ pub fn rss_bytes(pid: u32) -> Res<u64> {
     status_kib(pid, "VmRSS:").map(|k| k * 1024)
 }
 
+/// Anonymous and file-backed parts of the resident memory of `pid`, in bytes.
+pub fn rss_parts(pid: u32) -> Res<(u64, u64)> {
+    Ok((
+        status_kib(pid, "RssAnon:")? * 1024,
+        status_kib(pid, "RssFile:")? * 1024,
+    ))
+}
+
 /// Number of threads of `pid`.
 pub fn threads(pid: u32) -> Res<u64> {
     status_kib(pid, "Threads:")

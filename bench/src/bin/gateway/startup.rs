@@ -7,7 +7,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::Res;
-use crate::procs::{Server, ServerCmd, rss_bytes, threads};
+use crate::procs::{Server, ServerCmd, rss_bytes, rss_parts, threads};
 use crate::wire::{find_response, http_client, initialize_request, post_mcp};
 
 /// Longest wait for a server to answer its first initialize.
@@ -21,6 +21,8 @@ pub struct StartFigures {
     pub idle_rss: Vec<u64>,
     pub idle_rss_median: u64,
     pub threads: u64,
+    /// Anonymous and file-backed resident bytes of the last instance.
+    pub parts: (u64, u64),
 }
 
 impl StartFigures {
@@ -46,12 +48,15 @@ impl fmt::Display for StartFigures {
         write!(
             f,
             "start to first initialize over {} starts: median {:.1} ms (each: {} ms)\n\
-             idle RSS after one initialize: median {:.2} MB (each: {} MB), {} threads",
+             idle RSS after one initialize: median {:.2} MB (each: {} MB; last: {:.2} MB anonymous, \
+             {:.2} MB file-backed), {} threads",
             self.samples.len(),
             self.median_ms(),
             ms.join(" "),
             self.idle_rss_median as f64 / 1e6,
             rss.join(" "),
+            self.parts.0 as f64 / 1e6,
+            self.parts.1 as f64 / 1e6,
             self.threads
         )
     }
@@ -61,6 +66,7 @@ pub async fn run(cmd: &ServerCmd, k: usize) -> Res<StartFigures> {
     let mut samples = Vec::with_capacity(k);
     let mut idle_rss = Vec::with_capacity(k);
     let mut thread_count = 0;
+    let mut parts = (0, 0);
     for _ in 0..k {
         let t = Instant::now();
         let server = Server::spawn(cmd)?;
@@ -69,6 +75,7 @@ pub async fn run(cmd: &ServerCmd, k: usize) -> Res<StartFigures> {
         tokio::time::sleep(IDLE_PAUSE).await;
         idle_rss.push(rss_bytes(server.guard.pid())?);
         thread_count = threads(server.guard.pid())?;
+        parts = rss_parts(server.guard.pid())?;
         drop(server);
     }
     let mut sorted = idle_rss.clone();
@@ -78,6 +85,7 @@ pub async fn run(cmd: &ServerCmd, k: usize) -> Res<StartFigures> {
         idle_rss_median: sorted.get(sorted.len() / 2).copied().unwrap_or(0),
         idle_rss,
         threads: thread_count,
+        parts,
     })
 }
 
