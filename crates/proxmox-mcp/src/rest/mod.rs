@@ -72,8 +72,18 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
         app,
         shutdown,
     });
-    let tools = Router::new()
-        .route("/{tool}", axum::routing::any(routes::call_tool))
+    // One route per tool, so a path that is no tool is a 404 before any key is asked for.
+    let tools = state
+        .app
+        .registry()
+        .tools()
+        .fold(Router::new(), |r, t| {
+            let name = t.name;
+            r.route(
+                &format!("/{name}"),
+                axum::routing::any(move |st, req| routes::call_tool(st, name, req)),
+            )
+        })
         .route_layer(axum::middleware::from_fn_with_state(
             cfg.auth.clone(),
             require_identity,

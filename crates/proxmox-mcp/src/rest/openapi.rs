@@ -4,7 +4,8 @@
 //! Per tool: `POST /<tool>` (operationId = the tool name, summary = the name title-cased as mcpo
 //! does, tags = its toolset, body = its input schema, 200 = its output schema), plus
 //! `GET /<tool>` with query parameters for read tools. MCP annotations ride along as
-//! `x-mcp-access`, `x-read-only-hint`, `x-destructive-hint`, `x-idempotent-hint`.
+//! `x-mcp-access`, `x-read-only-hint`, `x-destructive-hint`, `x-idempotent-hint`, and the
+//! registry's order as `x-mcp-order`.
 //! Schemas are JSON Schema 2020-12 as the tools declare them; `$defs` move to
 //! `components/schemas` (as `<tool>.<role>.<Name>`) and their `$ref`s follow.
 
@@ -60,7 +61,7 @@ pub fn document(registry: &Registry) -> Value {
     let mut components = Map::new();
     let mut paths = Map::new();
     let mut toolsets = BTreeSet::new();
-    for tool in registry.tools() {
+    for (order, tool) in registry.tools().enumerate() {
         toolsets.insert(tool.toolset);
         let input = lift_defs(
             &tool.input_schema,
@@ -73,9 +74,9 @@ pub fn document(registry: &Registry) -> Value {
             &mut components,
         );
         let mut item = Map::new();
-        item.insert("post".into(), post_operation(tool, &input, &output));
+        item.insert("post".into(), post_operation(tool, order, &input, &output));
         if tool.access == Access::Read {
-            item.insert("get".into(), get_operation(tool, &input, &output));
+            item.insert("get".into(), get_operation(tool, order, &input, &output));
         }
         paths.insert(format!("/{}", tool.name), Value::Object(item));
     }
@@ -165,7 +166,12 @@ fn error_schema() -> Value {
 }
 
 /// Fields shared by a tool's operations.
-fn base_operation(tool: &ToolSpec, operation_id: String, output: &Value) -> Map<String, Value> {
+fn base_operation(
+    tool: &ToolSpec,
+    order: usize,
+    operation_id: String,
+    output: &Value,
+) -> Map<String, Value> {
     let mut responses = Map::new();
     responses.insert(
         "200".into(),
@@ -203,11 +209,13 @@ fn base_operation(tool: &ToolSpec, operation_id: String, output: &Value) -> Map<
         "x-idempotent-hint".into(),
         Value::Bool(tool.idempotent_hint()),
     );
+    // JSON objects have no order: the registry's (the documented order) travels as a number.
+    op.insert("x-mcp-order".into(), Value::from(order));
     op
 }
 
-fn post_operation(tool: &ToolSpec, input: &Value, output: &Value) -> Value {
-    let mut op = base_operation(tool, tool.name.to_string(), output);
+fn post_operation(tool: &ToolSpec, order: usize, input: &Value, output: &Value) -> Value {
+    let mut op = base_operation(tool, order, tool.name.to_string(), output);
     let required = input
         .get("required")
         .and_then(Value::as_array)
@@ -223,8 +231,8 @@ fn post_operation(tool: &ToolSpec, input: &Value, output: &Value) -> Value {
     Value::Object(op)
 }
 
-fn get_operation(tool: &ToolSpec, input: &Value, output: &Value) -> Value {
-    let mut op = base_operation(tool, format!("{}_get", tool.name), output);
+fn get_operation(tool: &ToolSpec, order: usize, input: &Value, output: &Value) -> Value {
+    let mut op = base_operation(tool, order, format!("{}_get", tool.name), output);
     let required: Vec<&str> = input
         .get("required")
         .and_then(Value::as_array)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
@@ -23,10 +23,10 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// `GET /<tool>?param=value`. Answers the tool's output as JSON, or a [`RestError`].
 pub(super) async fn call_tool(
     State(st): State<Arc<RestState>>,
-    Path(tool): Path<String>,
+    tool: &'static str,
     req: Request,
 ) -> Response {
-    match call(&st, &tool, req).await {
+    match call(&st, tool, req).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }

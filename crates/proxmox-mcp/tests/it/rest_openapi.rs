@@ -44,7 +44,7 @@ fn every_tool_is_an_operation_with_its_schemas_and_annotations() {
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.len(), r.len());
     let mut ids = BTreeSet::new();
-    for t in r.tools() {
+    for (i, t) in r.tools().enumerate() {
         let item = &paths[&format!("/{}", t.name)];
         let post = &item["post"];
         assert_eq!(post["operationId"], t.name);
@@ -54,6 +54,7 @@ fn every_tool_is_an_operation_with_its_schemas_and_annotations() {
         assert_eq!(post["x-read-only-hint"], t.access.read_only_hint());
         assert_eq!(post["x-destructive-hint"], t.access.destructive_hint());
         assert_eq!(post["x-idempotent-hint"], t.idempotent_hint());
+        assert_eq!(post["x-mcp-order"], i);
         assert_eq!(
             post["requestBody"]["content"]["application/json"]["schema"],
             Value::Object(t.input_schema.clone())

@@ -174,8 +174,10 @@
 
   function render() {
     const groups = new Map();
-    for (const [path, item] of Object.entries(doc.paths || {})) {
-      if (!item.post) continue;
+    const order = (e) => e[1].post["x-mcp-order"] ?? Infinity;
+    const paths = Object.entries(doc.paths || {}).filter(([, item]) => item.post);
+    paths.sort((a, b) => order(a) - order(b));
+    for (const [path, item] of paths) {
       const tag = (item.post.tags || ["tools"])[0];
       if (!groups.has(tag)) groups.set(tag, []);
       groups.get(tag).push([path, item]);
