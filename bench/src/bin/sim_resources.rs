@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use proxmox_mcp_bench::{Summary, summarize};
+use proxmox_mcp_bench::{Summary, process_cpu_time, summarize, thread_cpu_time};
 use pve_sim::seed::ClusterBuilder;
 use pve_sim::{SimConfig, SimServer};
 
@@ -54,32 +54,53 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Where the time goes without HTTP: the handler (dispatch) and the JSON encoding.
+/// Where the time goes without HTTP: the handler (route, checks, handler under the lock)
+/// and the JSON encoding (none when the handler writes JSON text itself).
 fn in_process(cluster: pve_sim::state::Cluster, n: usize) {
     let mut sim = pve_sim::Sim::new(cluster);
     sim.settle(pve_sim::seed::wall_now());
     let id = pve_sim::Identity::root();
-    let (mut handler, mut encode) = (Vec::new(), Vec::new());
+    let (mut handler, mut encode, mut cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let mut raw_path = false;
     for _ in 0..n {
         let t = Instant::now();
-        let Ok(v) = pve_sim::dispatch(
+        let c = thread_cpu_time();
+        let out = pve_sim::dispatch::run(
             &mut sim,
             pve_sim::Method::Get,
             "/cluster/resources",
             pve_sim::RawParams::new(),
-            &id,
-        ) else {
-            eprintln!("dispatch failed");
-            return;
-        };
+            pve_sim::dispatch::Caller::Identity(&id),
+        );
         handler.push(t.elapsed());
+        if let (Some(c0), Some(c1)) = (c, thread_cpu_time()) {
+            cpu.push(c1.saturating_sub(c0));
+        }
         let t = Instant::now();
-        let bytes = serde_json::to_vec(&v).unwrap_or_default();
+        let bytes = match (&out.result, &out.raw) {
+            (Ok(_), Some(raw)) => {
+                raw_path = true;
+                raw.len()
+            }
+            (Ok(v), None) => serde_json::to_vec(v).map(|b| b.len()).unwrap_or_default(),
+            (Err(e), _) => {
+                eprintln!("dispatch failed: {e}");
+                return;
+            }
+        };
         encode.push(t.elapsed());
         std::hint::black_box(bytes);
+        drop(out);
     }
-    println!("in-process handler:  {}", summarize(&handler));
-    println!("in-process encoding: {}", summarize(&encode));
+    println!("in-process handler (wall): {}", summarize(&handler));
+    if !cpu.is_empty() {
+        println!("in-process handler (CPU):  {}", summarize(&cpu));
+    }
+    if raw_path {
+        println!("in-process encoding: none (the handler writes JSON text)");
+    } else {
+        println!("in-process encoding: {}", summarize(&encode));
+    }
 }
 
 async fn run(
@@ -95,6 +116,7 @@ async fn run(
     let auth = format!("PVEAPIToken={TOKEN}");
     let mut samples = Vec::with_capacity(requests);
     let mut bytes = 0;
+    let mut cpu_start = None;
     for i in 0..WARMUP + requests {
         let started = Instant::now();
         let resp = client
@@ -111,6 +133,13 @@ async fn run(
         if i >= WARMUP {
             samples.push(elapsed);
         }
+        if i + 1 == WARMUP {
+            cpu_start = process_cpu_time();
+        }
+    }
+    if let (Some(c0), Some(c1)) = (cpu_start, process_cpu_time()) {
+        let per = c1.saturating_sub(c0).as_secs_f64() * 1000.0 / requests.max(1) as f64;
+        println!("  process CPU per request (server and client together): {per:.2} ms");
     }
     Ok((summarize(&samples), bytes))
 }
