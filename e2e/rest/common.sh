@@ -73,7 +73,7 @@ stop_server() {
   for pid in "$SERVER_PID" "$SIM_PID"; do
     if [ -n "$pid" ]; then
       kill "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
+      { wait "$pid"; } 2>/dev/null || true
     fi
   done
   SERVER_PID=""
