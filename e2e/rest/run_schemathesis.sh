@@ -31,6 +31,7 @@ fi
 start_server "$WORK"
 say "schemathesis $("$VENV/bin/schemathesis" --version | awk '{print $NF}') against $REST_URL/openapi.json"
 status=0
+cd "$WORK" # schemathesis keeps a cache (.schemathesis/) in the current directory
 "$VENV/bin/schemathesis" run "$REST_URL/openapi.json" \
   --checks not_a_server_error,response_schema_conformance \
   --max-examples "${ST_MAX_EXAMPLES:-30}" --seed "${ST_SEED:-20261124}" \
