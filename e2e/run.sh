@@ -2,7 +2,8 @@
 # End-to-end tests of proxmox-mcp with real third-party MCP clients, run by ./scripts/test.sh (and so by CI):
 #   - the official TypeScript SDK client (as n8n embeds it) over Streamable HTTP and over legacy SSE,
 #   - the official Python SDK client over both,
-#   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml.
+#   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
+#   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest).
 # Each client run gets a fresh `proxmox-mcp serve --demo` on 127.0.0.1 (a new demo cluster, so every
 # run starts the same stopped VM). Dependencies install from e2e/package-lock.json (npm ci) and
 # e2e/requirements.txt (pip, into e2e/.venv), once; later runs reuse them while the lock files match.
@@ -89,7 +90,7 @@ say "python SDK mcp $("$PY" -c 'import importlib.metadata as m; print(m.version(
 # start_server NAME: starts the demo server, sets URL, waits until it answers MCP.
 start_server() {
   local log="$WORK/server-$1.log" i
-  "$BIN" serve --demo --mcp-listen 127.0.0.1:0 >"$log" 2>&1 &
+  "$BIN" serve --demo --mcp-listen 127.0.0.1:0 --rest-listen off >"$log" 2>&1 &
   SERVER_PID=$!
   URL=""
   for i in $(seq 1 600); do
@@ -155,6 +156,19 @@ if run_client conformance "$NODE" node_modules/@modelcontextprotocol/conformance
   server --url __URL__ -o "$WORK/conformance" --expected-failures "$BASELINE"; then
   add "$(python3 tally.py conformance "$WORK/conformance" "$BASELINE")"
 else add "0 1 0"; fi
+
+# ---------------------------------------------------------------------------------------------
+# 4. The REST door (e2e/rest/run.sh): schemathesis on /openapi.json, headless Chromium on /docs.
+say "REST door (schemathesis, docs page in Chromium)"
+REST_OUT="$WORK/rest.out"
+E2E_BIN="$BIN" "$E2E/rest/run.sh" 2>&1 | tee "$REST_OUT" || true
+REST_LINE="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$REST_OUT" | tail -n 1)"
+if [ -n "$REST_LINE" ]; then
+  add "$(awk '{print $1, $3, $5}' <<<"$REST_LINE")"
+else
+  echo "e2e: the REST checks gave no summary line" >&2
+  add "0 1 0"
+fi
 
 say "done in $((SECONDS - T0)) s"
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
