@@ -6,30 +6,53 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-/// Appends `s` as a JSON string (quoted and escaped).
+/// Appends `s` as a JSON string (quoted and escaped). Only ASCII bytes ever need escaping,
+/// so the text is copied in runs between them.
 pub fn push_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let esc = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        } else {
-            out.push_str(esc);
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
         }
-        start = i + c.len_utf8();
+        // `i` is at an ASCII byte, hence at a char boundary.
+        out.push_str(&s[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+        start = i + 1;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends an unsigned integer in decimal (without `core::fmt`).
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
 }
 
 /// Writes one JSON object member by member; `end` closes it.
@@ -45,13 +68,16 @@ impl<'a> ObjWriter<'a> {
         Self { out, first: true }
     }
 
+    /// Keys are the simulator's own ASCII names: written without escaping (debug builds check).
     fn key(&mut self, k: &str) {
+        debug_assert!(k.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'));
         if !self.first {
             self.out.push(',');
         }
         self.first = false;
-        push_str(self.out, k);
-        self.out.push(':');
+        self.out.push('"');
+        self.out.push_str(k);
+        self.out.push_str("\":");
     }
 
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
@@ -62,13 +88,16 @@ impl<'a> ObjWriter<'a> {
 
     pub fn u64(&mut self, k: &str, v: u64) -> &mut Self {
         self.key(k);
-        let _ = write!(self.out, "{v}");
+        push_u64(self.out, v);
         self
     }
 
     pub fn i64(&mut self, k: &str, v: i64) -> &mut Self {
         self.key(k);
-        let _ = write!(self.out, "{v}");
+        if v < 0 {
+            self.out.push('-');
+        }
+        push_u64(self.out, v.unsigned_abs());
         self
     }
 
@@ -122,6 +151,14 @@ mod tests {
         o.end();
         s.push(']');
         let v: Value = serde_json::from_str(&s).unwrap();
+        for n in [0u64, 7, 10, 99, 12_345, u64::MAX] {
+            let mut t = String::new();
+            push_u64(&mut t, n);
+            assert_eq!(t, n.to_string());
+        }
+        let mut t = String::new();
+        ObjWriter::begin(&mut t).i64("m", i64::MIN).i64("z", 0);
+        assert_eq!(t, format!("{{\"m\":{},\"z\":0", i64::MIN));
         assert_eq!(v[0]["odd"], "a\"b\\c\nd\u{1}é");
         assert_eq!(v[0]["n"], 42);
         assert_eq!(v[0]["cpu"], 0.125);
