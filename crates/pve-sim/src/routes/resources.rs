@@ -14,7 +14,7 @@ use crate::auth;
 use crate::json::{self, ObjWriter};
 use crate::metrics;
 use crate::route::{ApiError, Call, Identity, Method, ParamSpec, Perm, Role, Route, p};
-use crate::state::{Cluster, Guest, GuestKind, SimTime};
+use crate::state::{Cluster, Guest, GuestKind, PowerState, SimTime};
 
 use super::nodes::{node_entry, round4};
 
@@ -59,21 +59,36 @@ fn resources(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         }
         first = false;
     };
-    if want("vm") {
-        let all = sees_everything(id);
+    // One pass over the guests: their entries, and the running ones summed per node.
+    let (want_vm, want_node) = (want("vm"), want("node"));
+    let all = sees_everything(id);
+    let mut sums: HashMap<&str, metrics::GuestSum> = HashMap::with_capacity(c.nodes.len());
+    if want_vm || want_node {
         for g in c.guests.values() {
-            if all || auth::allowed(id, &format!("/vms/{}", g.vmid), &["VM.Audit"], c) {
+            let online = c.nodes.get(&g.node).is_some_and(|n| n.online);
+            let f = metrics::guest_facts(g);
+            let u = if online {
+                metrics::guest_usage_with(g, &f, sim.now)
+            } else {
+                metrics::GuestUsage::default()
+            };
+            if want_node && online && g.status == PowerState::Running {
+                sums.entry(g.node.as_str()).or_default().add(&f, &u);
+            }
+            if want_vm && (all || auth::allowed(id, &format!("/vms/{}", g.vmid), &["VM.Audit"], c))
+            {
                 next(&mut out);
-                write_guest(&mut out, c, g, sim.now);
+                write_guest(&mut out, g, &f, &u, online, sim.now);
             }
         }
     }
     let mut others: Vec<Value> = Vec::new();
-    if want("node") {
-        let usages = metrics::node_usages(c, sim.now);
+    if want_node {
         for n in c.nodes.values() {
             let audit = auth::allowed(id, &format!("/nodes/{}", n.name), &["Sys.Audit"], c);
-            let mut e = node_entry(n, usages.get(&n.name).filter(|_| audit));
+            let sum = sums.get(n.name.as_str()).copied().unwrap_or_default();
+            let usage = metrics::node_usage_from(n, sum, sim.now);
+            let mut e = node_entry(n, Some(&usage).filter(|_| audit));
             if n.online && audit {
                 e.insert("cgroup-mode".into(), Value::from(2));
             }
@@ -102,15 +117,15 @@ fn sees_everything(id: &Identity) -> bool {
 
 /// Writes one guest's entry, with live figures (zeros when stopped; `unknown` on an offline
 /// node); optional members (`tags`, `lock`, `pool`, `hastate`) only when set.
-pub fn write_guest(out: &mut String, c: &Cluster, g: &Guest, now: SimTime) {
+pub fn write_guest(
+    out: &mut String,
+    g: &Guest,
+    f: &metrics::GuestFacts<'_>,
+    u: &metrics::GuestUsage,
+    online: bool,
+    now: SimTime,
+) {
     let kind = g.kind.as_str();
-    let online = c.nodes.get(&g.node).is_some_and(|n| n.online);
-    let f = metrics::guest_facts(g);
-    let u = if online {
-        metrics::guest_usage_with(g, &f, now)
-    } else {
-        metrics::GuestUsage::default()
-    };
     let mut id = String::with_capacity(16);
     id.push_str(kind);
     id.push('/');

@@ -175,6 +175,20 @@ fn resources_follow_permissions() {
 }
 
 #[test]
+fn node_figures_agree_with_node_status() {
+    let mut sim = demo_sim();
+    let nodes = get(&mut sim, "/cluster/resources", &[("type", "node")]);
+    let all = get(&mut sim, "/cluster/resources", &[]);
+    for n in ["pve01", "pve02", "pve03"] {
+        let st = get(&mut sim, &format!("/nodes/{n}/status"), &[]);
+        let e = by_id(&nodes, &format!("node/{n}"));
+        assert_eq!(e["mem"], st["memory"]["used"], "{n}");
+        assert_eq!(e["cpu"], st["cpu"], "{n}");
+        assert_eq!(by_id(&all, &format!("node/{n}"))["mem"], e["mem"], "{n}");
+    }
+}
+
+#[test]
 fn offline_node_guests_are_unknown() {
     let mut sim = sim_over(
         ClusterBuilder::new()
@@ -311,6 +325,18 @@ fn resources_speed_parts() {
         t.sort_by(f64::total_cmp);
         println!("  {label}: median {:.2} ms CPU ({x})", t[10]);
     };
+    time("iterate", &|| {
+        c.guests.values().map(|g| u64::from(g.vmid)).sum()
+    });
+    time("config.len", &|| {
+        c.guests.values().map(|g| g.config.len() as u64).sum()
+    });
+    time("facts", &|| {
+        c.guests
+            .values()
+            .map(|g| crate::metrics::guest_facts(g).maxmem)
+            .sum()
+    });
     time("guest_usage", &|| {
         c.guests
             .values()
@@ -326,7 +352,9 @@ fn resources_speed_parts() {
     time("write_guest", &|| {
         let mut out = String::with_capacity(5_000_000);
         for g in c.guests.values() {
-            super::write_guest(&mut out, c, g, T0);
+            let f = crate::metrics::guest_facts(g);
+            let u = crate::metrics::guest_usage_with(g, &f, T0);
+            super::write_guest(&mut out, g, &f, &u, true, T0);
         }
         out.len() as u64
     });
