@@ -9,9 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::state::{
-    Cluster, Guest, GuestKind, Node, PowerState, SimTime, disk_size_bytes, is_disk_key,
-};
+use crate::state::{Cluster, Guest, GuestKind, Node, PowerState, SimTime, disk_size_bytes};
 
 /// What a guest uses right now. All zeros when it is stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -142,7 +140,7 @@ pub fn guest_facts(g: &Guest) -> GuestFacts<'_> {
     f
 }
 
-/// [`is_disk_key`] with the prefixes tested by first byte: this runs for every config key of
+/// [`crate::state::is_disk_key`] with the prefixes tested by first byte: this runs for every config key of
 /// every guest in `/cluster/resources`, where a loop of prefix comparisons is measurable.
 pub fn disk_key(kind: GuestKind, key: &str) -> bool {
     let b = key.as_bytes();
@@ -312,7 +310,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::state::AgentState;
+    use crate::state::{AgentState, is_disk_key};
 
     fn guest(vmid: u32, running: bool) -> Guest {
         let mut config = BTreeMap::new();
