@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod docs;
+mod tidy;
 mod tools;
 mod tools_errors;
 
