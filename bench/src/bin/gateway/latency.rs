@@ -26,6 +26,8 @@ pub struct TransportFigures {
     /// Server CPU over the measured pairs: schedstat (exact) and /proc/pid/stat (ticks).
     pub server_cpu_ns: u64,
     pub server_cpu_stat_ns: u64,
+    /// The kernel part of `server_cpu_stat_ns`.
+    pub server_cpu_sys_ns: u64,
     /// Simulator CPU over the measured pairs (it answers both requests of a pair).
     pub sim_cpu_ns: u64,
 }
@@ -46,7 +48,7 @@ impl fmt::Display for TransportFigures {
         write!(
             f,
             "{}: through the server {}\n{:>w$}  straight to the simulator {}\n{:>w$}  added median {:.3} ms; \
-             server CPU {:.1} µs/call (by /proc/pid/stat ticks: {:.1}); simulator CPU {:.1} µs per pair",
+             server CPU {:.1} µs/call (by /proc/pid/stat ticks: {:.1}, of which kernel {:.1}); simulator CPU {:.1} µs per pair",
             self.transport,
             self.gateway,
             "",
@@ -55,6 +57,7 @@ impl fmt::Display for TransportFigures {
             self.added_ms(),
             per_call(self.server_cpu_ns),
             per_call(self.server_cpu_stat_ns),
+            per_call(self.server_cpu_sys_ns),
             per_call(self.sim_cpu_ns),
             w = self.transport.len(),
         )
@@ -161,7 +164,8 @@ async fn measure(
         direct: summarize(&straight),
         calls: n,
         server_cpu_ns: server_end.since(&server_start),
-        server_cpu_stat_ns: server_end.stat_since(&server_start),
+        server_cpu_stat_ns: server_end.stat_since(&server_start).0,
+        server_cpu_sys_ns: server_end.stat_since(&server_start).1,
         sim_cpu_ns: sim_end.since(&sim_start),
     })
 }

@@ -226,6 +226,8 @@ fn status_kib(pid: u32, key: &str) -> Res<u64> {
 pub struct CpuTime {
     /// utime + stime of `/proc/<pid>/stat`, in nanoseconds (clock-tick resolution, 10 ms).
     pub stat_ns: u64,
+    /// The kernel part (stime) of `stat_ns`.
+    pub stat_sys_ns: u64,
     /// Sum of the first field of `/proc/<pid>/task/*/schedstat` (nanoseconds on a CPU, exact,
     /// but only for threads still alive).
     pub sched_ns: Option<u64>,
@@ -238,10 +240,12 @@ impl CpuTime {
         let rest = stat.rsplit_once(')').ok_or("malformed /proc/pid/stat")?.1;
         let fields: Vec<&str> = rest.split_whitespace().collect();
         // Field 14 (utime) and 15 (stime) of proc(5); `rest` starts at field 3.
-        let ticks: u64 = fields.get(11).ok_or("no utime")?.parse::<u64>()?
-            + fields.get(12).ok_or("no stime")?.parse::<u64>()?;
+        let utime: u64 = fields.get(11).ok_or("no utime")?.parse()?;
+        let stime: u64 = fields.get(12).ok_or("no stime")?.parse()?;
+        let ns = |ticks: u64| ticks * 1_000_000_000 / clock_ticks_per_second();
         Ok(Self {
-            stat_ns: ticks * 1_000_000_000 / clock_ticks_per_second(),
+            stat_ns: ns(utime + stime),
+            stat_sys_ns: ns(stime),
             sched_ns: sched_ns(pid),
         })
     }
@@ -254,9 +258,13 @@ impl CpuTime {
         }
     }
 
-    /// CPU nanoseconds since `earlier` by `/proc/<pid>/stat` alone (the cross-check).
-    pub fn stat_since(&self, earlier: &Self) -> u64 {
-        self.stat_ns.saturating_sub(earlier.stat_ns)
+    /// CPU nanoseconds since `earlier` by `/proc/<pid>/stat` alone (the cross-check): total and
+    /// kernel part.
+    pub fn stat_since(&self, earlier: &Self) -> (u64, u64) {
+        (
+            self.stat_ns.saturating_sub(earlier.stat_ns),
+            self.stat_sys_ns.saturating_sub(earlier.stat_sys_ns),
+        )
     }
 }
 
