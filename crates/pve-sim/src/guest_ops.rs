@@ -479,6 +479,9 @@ pub fn print_disk(volume: &str, opts: &[(String, String)]) -> String {
 #[path = "guest_power.rs"]
 pub mod power;
 
+#[path = "guest_resize.rs"]
+pub mod resize;
+
 #[cfg(test)]
 #[path = "guest_testkit.rs"]
 pub(crate) mod testkit;

@@ -16,7 +16,7 @@ use crate::Sim;
 use crate::auth;
 use crate::guest_ops::{self, kind_word};
 use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Perm, Route, p};
-use crate::state::{Cluster, GuestKind, PowerState, Volume, format_size, parse_size};
+use crate::state::{Cluster, GuestKind, PowerState, Volume, format_size};
 use crate::tasks::TaskSpec;
 
 const NV: &[ParamSpec] = &[p::node(), p::vmid()];
@@ -305,27 +305,6 @@ pub(crate) fn alloc_ct_volume(
     Ok((volid, log))
 }
 
-/// Parses a resize `size`: `+2G` (grow by) or `10G` (new size); bytes without a unit.
-fn parse_resize(text: &str, current: u64) -> Option<u64> {
-    let (grow, num) = match text.strip_prefix('+') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let ok = num.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && num
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'K' | 'M' | 'G' | 'T'));
-    if !ok {
-        return None;
-    }
-    let bytes = parse_size(num)?;
-    Some(if grow {
-        current.saturating_add(bytes)
-    } else {
-        bytes
-    })
-}
-
 /// `PUT /nodes/{node}/lxc/{vmid}/resize`: checks at once (shrinking refused), then a `resize`
 /// task grows the volume (or fails when the storage is full). Same size: `null`, no task.
 fn resize(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
@@ -366,7 +345,7 @@ fn resize(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         return Err(ApiError::forbidden(&path, "Datastore.AllocateSpace"));
     }
     let current = vol.size;
-    let new = parse_resize(size_text, current)
+    let new = guest_ops::resize::requested_size(size_text, current)
         .ok_or_else(|| ApiError::param("size", "value does not match the regex pattern"))?;
     if new < current {
         return Err(ApiError::internal("unable to shrink disk size"));
@@ -397,34 +376,7 @@ fn grow(
     opts: &[(String, String)],
     new: u64,
 ) -> Result<Vec<String>, String> {
-    let Some(pos) = cluster.volumes.iter().position(|v| v.volid == volid) else {
-        return Err(format!("Size of volume {volid} couldn't be determined"));
-    };
-    let (storage, current) = (
-        cluster.volumes[pos].storage.clone(),
-        cluster.volumes[pos].size,
-    );
-    let name = volid.split_once(':').map_or(volid, |(_, n)| n);
-    let delta = new - current;
-    let avail = guest_ops::storage_avail(cluster, &storage, node);
-    if delta > avail {
-        let kind = cluster
-            .storages
-            .get(&storage)
-            .map(|s| s.kind.as_str())
-            .unwrap_or("");
-        return Err(if matches!(kind, "lvm" | "lvmthin") {
-            const EXTENT: u64 = 4 << 20;
-            format!(
-                "lvextend 'pve/{name}' error:   Insufficient free space: {} extents needed, but only {} available",
-                delta.div_ceil(EXTENT),
-                avail / EXTENT
-            )
-        } else {
-            format!("error resizing volume '{volid}': No space left on device")
-        });
-    }
-    cluster.volumes[pos].size = new;
+    let grown = guest_ops::resize::grow_volume(cluster, node, volid, new)?;
     let mut opts: Vec<(String, String)> =
         opts.iter().filter(|(k, _)| k != "size").cloned().collect();
     opts.push(("size".into(), format_size(new)));
@@ -433,19 +385,13 @@ fn grow(
         g.config.insert(disk.to_string(), Value::String(spec));
     }
     let word = kind_word(GuestKind::Lxc);
-    Ok(vec![
-        format!(
-            "  Size of logical volume pve/{name} changed from {} to {}.",
-            format_size(current),
-            format_size(new)
-        ),
-        format!("  Logical volume pve/{name} successfully resized."),
-        "resize2fs 1.47.2 (1-Jan-2025)".to_string(),
-        format!(
-            "Resizing the filesystem of {word} {vmid} ({disk}) to {} blocks",
-            new / 4096
-        ),
-    ])
+    let mut log = grown.log;
+    log.push("resize2fs 1.47.2 (1-Jan-2025)".to_string());
+    log.push(format!(
+        "Resizing the filesystem of {word} {vmid} ({disk}) to {} blocks",
+        new / 4096
+    ));
+    Ok(log)
 }
 
 #[cfg(test)]

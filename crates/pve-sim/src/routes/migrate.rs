@@ -1,5 +1,5 @@
 //! Migration: `GET /nodes/{node}/qemu/{vmid}/migrate` (the preconditions: allowed nodes, local
-//! disks and resources) and `POST .../qemu/{vmid}/migrate` / `.../lxc/{vmid}/migrate`, which
+//! disks and resources), `GET .../lxc/{vmid}/migrate` (running, allowed nodes) and `POST .../qemu/{vmid}/migrate` / `.../lxc/{vmid}/migrate`, which
 //! check what PVE checks before forking and then run a `qmigrate`/`vzmigrate` task (or
 //! `hamigrate` for HA-managed VMs) holding `lock: migrate`. When the task ends the guest and its
 //! volumes on local storages are on the target node; a running VM keeps running (`online`), a
@@ -16,7 +16,8 @@ use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Perm, Route, p};
 use crate::state::{Cluster, Guest, GuestKind, PowerState, SimTime, is_disk_key};
 use crate::tasks::TaskSpec;
 
-const QM_PRECOND: &[ParamSpec] = &[
+/// The parameters of both precondition calls (`qemu` and `lxc`).
+const PRECOND: &[ParamSpec] = &[
     p::node(),
     st("target", Some("pve-node"), None, true),
     p::vmid(),
@@ -60,8 +61,14 @@ pub fn routes() -> Vec<Route> {
         r(
             Method::Get,
             "/nodes/{node}/qemu/{vmid}/migrate",
-            QM_PRECOND,
+            PRECOND,
             precondition,
+        ),
+        r(
+            Method::Get,
+            "/nodes/{node}/lxc/{vmid}/migrate",
+            PRECOND,
+            ct_precondition,
         ),
         r(
             Method::Post,
@@ -154,24 +161,46 @@ fn unavailable_on(
         .collect()
 }
 
+/// The nodes a precondition call considers: the other online nodes, or only `target` if given.
+fn candidates<'a>(c: &'a Cluster, node: &str, target: Option<&str>) -> Vec<&'a str> {
+    c.nodes
+        .values()
+        .filter(|n| n.name != node && n.online)
+        .filter(|n| target.is_none_or(|t| t == n.name))
+        .map(|n| n.name.as_str())
+        .collect()
+}
+
+/// `GET /nodes/{node}/lxc/{vmid}/migrate` (PVE 9): whether the container runs and where it may
+/// go. Only HA resource-affinity rules make a node not allowed for a container (storages are
+/// checked by the migration itself); the simulator has no such rules, so every candidate node
+/// is allowed and no HA resource depends on the container.
+fn ct_precondition(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
+    let node = call.node()?;
+    let g = sim.guest_on(node, call.vmid()?, GuestKind::Lxc)?;
+    let allowed = candidates(&sim.cluster, node, call.str("target"));
+    Ok(json!({
+        "running": u8::from(g.status == PowerState::Running),
+        "allowed-nodes": allowed,
+        "not-allowed-nodes": {},
+        "dependent-ha-resources": [],
+    }))
+}
+
 /// `GET /nodes/{node}/qemu/{vmid}/migrate`: what would stand in the way of a migration.
 fn precondition(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     let node = call.node()?;
     let g = sim.guest_on(node, call.vmid()?, GuestKind::Qemu)?;
     let c = &sim.cluster;
-    let target = call.str("target");
     let mut allowed = Vec::new();
     let mut not_allowed = Map::new();
     let none = BTreeMap::new();
-    for n in c.nodes.values().filter(|n| n.name != node && n.online) {
-        if target.is_some_and(|t| t != n.name) {
-            continue;
-        }
-        let missing = unavailable_on(c, g, &n.name, &none);
+    for n in candidates(c, node, call.str("target")) {
+        let missing = unavailable_on(c, g, n, &none);
         if missing.is_empty() {
-            allowed.push(json!(n.name));
+            allowed.push(json!(n));
         } else {
-            not_allowed.insert(n.name.clone(), json!({ "unavailable_storages": missing }));
+            not_allowed.insert(n.to_string(), json!({ "unavailable_storages": missing }));
         }
     }
     let disks: Vec<Value> = local_disks(c, g)

@@ -391,3 +391,64 @@ fn container_migration() {
     assert_eq!(g(&sim, 205).node, "pve03");
     assert_eq!(g(&sim, 205).status, PowerState::Stopped);
 }
+
+#[test]
+fn container_preconditions() {
+    let mut sim = demo_sim();
+    let pre = get(&mut sim, "/nodes/pve01/lxc/205/migrate", &[]);
+    assert_eq!(
+        pre,
+        json!({
+            "running": 0,
+            "allowed-nodes": ["pve02", "pve03"],
+            "not-allowed-nodes": {},
+            "dependent-ha-resources": [],
+        })
+    );
+    let pre = get(
+        &mut sim,
+        "/nodes/pve01/lxc/200/migrate",
+        &[("target", "pve02")],
+    );
+    assert_eq!(pre["running"], 1);
+    assert_eq!(pre["allowed-nodes"], json!(["pve02"]));
+    // An offline node is no candidate.
+    sim.cluster.nodes.get_mut("pve03").unwrap().online = false;
+    let pre = get(&mut sim, "/nodes/pve01/lxc/205/migrate", &[]);
+    assert_eq!(pre["allowed-nodes"], json!(["pve02"]));
+    check(&[
+        (
+            Method::Get,
+            "/nodes/pve01/lxc/103/migrate",
+            &[],
+            500,
+            "Configuration file 'nodes/pve01/lxc/103.conf' does not exist",
+        ),
+        (
+            Method::Get,
+            "/nodes/pve02/lxc/205/migrate",
+            &[],
+            500,
+            "does not exist",
+        ),
+        (
+            Method::Get,
+            "/nodes/pve01/lxc/205/migrate",
+            &[("target", "no_such!")],
+            400,
+            "target: ",
+        ),
+    ]);
+    let nobody = who("ops@pve", Role::Vms(vec![101]));
+    assert_err(
+        req_as(
+            &mut sim,
+            &nobody,
+            Method::Get,
+            "/nodes/pve01/lxc/205/migrate",
+            &[],
+        ),
+        403,
+        "VM.Migrate",
+    );
+}

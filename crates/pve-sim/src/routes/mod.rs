@@ -8,6 +8,7 @@ pub mod lxc;
 pub mod migrate;
 pub mod nodes;
 pub mod qemu;
+pub mod qemu_resize;
 pub mod resources;
 pub mod snapshot;
 pub mod status;
@@ -28,6 +29,7 @@ pub fn all() -> Vec<Route> {
         nodes::routes(),
         tasks::routes(),
         qemu::routes(),
+        qemu_resize::routes(),
         status::routes(),
         agent::routes(),
         snapshot::routes(),
