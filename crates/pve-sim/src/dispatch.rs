@@ -60,6 +60,9 @@ pub fn run(
 ) -> Outcome {
     sim.attribs.clear();
     sim.raw_data = None;
+    if method.is_write() {
+        sim.facts.invalidate();
+    }
     let found = find(method, path);
     let route_tpl = found.as_ref().map(|(r, _)| r.path);
     let mut out = Outcome {

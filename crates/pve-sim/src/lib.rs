@@ -57,6 +57,9 @@ pub struct Sim {
     /// The current answer's `data` as JSON text, when the handler wrote it directly (see
     /// [`Sim::respond_raw`]). Cleared before each call.
     pub raw_data: Option<String>,
+    /// Figures derived from guest configs, reused by `/cluster/resources` until a write call
+    /// may have changed them (see [`metrics::FactsCache`]).
+    pub facts: metrics::FactsCache,
 }
 
 /// The root password `Sim::new` accepts unless told otherwise: a demo default.

@@ -159,6 +159,88 @@ pub fn disk_key(kind: GuestKind, key: &str) -> bool {
     }
 }
 
+/// [`GuestFacts`] with owned strings, kept between requests by [`FactsCache`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedFacts {
+    pub vmid: u32,
+    pub maxmem: u64,
+    pub cpus: u64,
+    pub maxdisk: u64,
+    pub name: Option<String>,
+    pub tags: Option<String>,
+    pub lock: Option<String>,
+    pub template: bool,
+}
+
+impl OwnedFacts {
+    fn read(g: &Guest) -> Self {
+        let f = guest_facts(g);
+        Self {
+            vmid: g.vmid,
+            maxmem: f.maxmem,
+            cpus: f.cpus,
+            maxdisk: f.maxdisk,
+            name: f.name.map(str::to_string),
+            tags: f.tags.map(str::to_string),
+            lock: f.lock.map(str::to_string),
+            template: f.template,
+        }
+    }
+
+    /// The borrowed view.
+    pub fn facts(&self) -> GuestFacts<'_> {
+        GuestFacts {
+            maxmem: self.maxmem,
+            cpus: self.cpus,
+            maxdisk: self.maxdisk,
+            name: self.name.as_deref(),
+            tags: self.tags.as_deref(),
+            lock: self.lock.as_deref(),
+            template: self.template,
+        }
+    }
+}
+
+/// Every guest's [`GuestFacts`], in VMID order, kept until something may have changed a
+/// config: reading 10,000 config maps per `/cluster/resources` is most of its cost. The
+/// dispatcher invalidates it on every write call and `SimServer::with_sim` after its closure;
+/// it also rebuilds itself when a task has ended or the set of guests differs. Code that
+/// changes guest configs in a `Sim` by hand calls [`FactsCache::invalidate`].
+#[derive(Debug, Default)]
+pub struct FactsCache {
+    valid: bool,
+    tasks_ended: u64,
+    entries: Vec<OwnedFacts>,
+}
+
+impl FactsCache {
+    /// Forgets the cached facts.
+    pub fn invalidate(&mut self) {
+        self.valid = false;
+    }
+
+    /// The facts of `cluster`'s guests (in `cluster.guests` order), re-read from the configs
+    /// when invalidated, when `tasks_ended` moved or when the guests are not the same VMIDs.
+    pub fn get(&mut self, cluster: &Cluster, tasks_ended: u64) -> &[OwnedFacts] {
+        let fresh = self.valid
+            && self.tasks_ended == tasks_ended
+            && self.entries.len() == cluster.guests.len()
+            && self
+                .entries
+                .iter()
+                .zip(cluster.guests.keys())
+                .all(|(e, vmid)| e.vmid == *vmid);
+        if !fresh {
+            self.entries.clear();
+            self.entries
+                .extend(cluster.guests.values().map(OwnedFacts::read));
+            self.valid = true;
+            self.tasks_ended = tasks_ended;
+        }
+        &self.entries
+    }
+}
+
 /// An integer config value stored as a number, a numeric string or a boolean.
 fn number(v: &Value) -> Option<u64> {
     match v {
@@ -389,6 +471,29 @@ mod tests {
             assert_eq!(f.lock.map(str::to_string), g.lock(), "{}", g.vmid);
             assert_eq!(f.name.map_or_else(|| g.name(), str::to_string), g.name());
         }
+    }
+
+    #[test]
+    fn facts_cache_follows_invalidation() {
+        let mut c = crate::seed::demo_at(1_790_000_000.0);
+        let mut cache = FactsCache::default();
+        assert_eq!(cache.get(&c, 0)[0].maxmem, 4096 << 20);
+        c.guests
+            .get_mut(&100)
+            .unwrap()
+            .config
+            .insert("memory".into(), json!("8192"));
+        assert_eq!(cache.get(&c, 0)[0].maxmem, 4096 << 20, "cached until told");
+        assert_eq!(cache.get(&c, 1)[0].maxmem, 8192 << 20, "a task ended");
+        c.guests
+            .get_mut(&100)
+            .unwrap()
+            .config
+            .insert("memory".into(), json!("1024"));
+        cache.invalidate();
+        assert_eq!(cache.get(&c, 1)[0].maxmem, 1024 << 20);
+        c.guests.remove(&101);
+        assert_eq!(cache.get(&c, 1).len(), c.guests.len(), "guests changed");
     }
 
     #[test]

@@ -211,7 +211,9 @@ impl SimServer {
     /// Runs `f` on the simulator under its lock, after settling it to the current time.
     pub fn with_sim<R>(&self, f: impl FnOnce(&mut Sim) -> R) -> R {
         let mut sim = self.shared.lock_settled();
-        f(&mut sim)
+        let out = f(&mut sim);
+        sim.facts.invalidate();
+        out
     }
 
     /// Arms a fault (see [`crate::faults`]).

@@ -83,6 +83,9 @@ pub struct Tasks {
     /// UPIDs in start order, for listing.
     pub order: Vec<String>,
     next_pid: u32,
+    /// How many tasks have ended (finished or stopped): a task's end may change the cluster,
+    /// which `metrics::FactsCache` watches.
+    pub ended: u64,
 }
 
 /// Formats a UPID as PVE does: `UPID:node:PID:PSTART:STARTTIME:type:id:user:`.
@@ -169,6 +172,7 @@ impl Tasks {
                     }
                 }
                 task.endtime = Some(ended as i64);
+                self.ended += 1;
             }
         }
     }
@@ -189,6 +193,7 @@ impl Tasks {
             .push("TASK ERROR: interrupted by signal".to_string());
         task.exitstatus = Some("interrupted by signal".to_string());
         task.endtime = Some(now as i64);
+        self.ended += 1;
         true
     }
 

@@ -6,6 +6,7 @@
 //! over the volumes, and no guest config is cloned.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde_json::{Map, Value};
 
@@ -48,7 +49,12 @@ pub fn routes() -> Vec<Route> {
 fn resources(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     let filter = call.str("type");
     let want = |t: &str| filter.is_none_or(|f| f == t);
-    let c = &sim.cluster;
+    let now = sim.now;
+    let tasks_ended = sim.tasks.ended;
+    let Sim {
+        cluster: c, facts, ..
+    } = sim;
+    let c = &*c;
     let id = &call.identity;
     let mut out = String::with_capacity(64 + 480 * c.guests.len() + 320 * c.nodes.len() * 4);
     out.push('[');
@@ -62,13 +68,20 @@ fn resources(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     // One pass over the guests: their entries, and the running ones summed per node.
     let (want_vm, want_node) = (want("vm"), want("node"));
     let all = sees_everything(id);
-    let mut sums: HashMap<&str, metrics::GuestSum> = HashMap::with_capacity(c.nodes.len());
+    let mut sums: FastMap<&str, metrics::GuestSum> = FastMap::default();
+    let online_nodes: FastMap<&str, bool> = c
+        .nodes
+        .values()
+        .map(|n| (n.name.as_str(), n.online))
+        .collect();
+    let all_online = c.nodes.values().all(|n| n.online);
     if want_vm || want_node {
-        for g in c.guests.values() {
-            let online = c.nodes.get(&g.node).is_some_and(|n| n.online);
-            let f = metrics::guest_facts(g);
+        let cached = facts.get(c, tasks_ended);
+        for (g, of) in c.guests.values().zip(cached) {
+            let f = of.facts();
+            let online = all_online || online_nodes.get(g.node.as_str()).copied().unwrap_or(false);
             let u = if online {
-                metrics::guest_usage_with(g, &f, sim.now)
+                metrics::guest_usage_with(g, &f, now)
             } else {
                 metrics::GuestUsage::default()
             };
@@ -78,7 +91,7 @@ fn resources(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
             if want_vm && (all || auth::allowed(id, &format!("/vms/{}", g.vmid), &["VM.Audit"], c))
             {
                 next(&mut out);
-                write_guest(&mut out, g, &f, &u, online, sim.now);
+                write_guest(&mut out, g, &f, &u, online, now);
             }
         }
     }
@@ -87,7 +100,7 @@ fn resources(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         for n in c.nodes.values() {
             let audit = auth::allowed(id, &format!("/nodes/{}", n.name), &["Sys.Audit"], c);
             let sum = sums.get(n.name.as_str()).copied().unwrap_or_default();
-            let usage = metrics::node_usage_from(n, sum, sim.now);
+            let usage = metrics::node_usage_from(n, sum, now);
             let mut e = node_entry(n, Some(&usage).filter(|_| audit));
             if n.online && audit {
                 e.insert("cgroup-mode".into(), Value::from(2));
@@ -108,6 +121,32 @@ fn resources(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     out.push(']');
     sim.respond_raw(out);
     Ok(Value::Null)
+}
+
+/// A hash map keyed by short strings (node names) with FNV-1a instead of SipHash: looked up
+/// once per guest on the hot path.
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a, 64 bits.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
 }
 
 /// Admins and auditors audit every guest: no per-guest ACL lookup needed.

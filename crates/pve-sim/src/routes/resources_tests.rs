@@ -175,6 +175,47 @@ fn resources_follow_permissions() {
 }
 
 #[test]
+fn resources_follow_changes_at_once() {
+    let mut sim = demo_sim();
+    let maxmem = |sim: &mut crate::Sim| {
+        let list = get(sim, "/cluster/resources", &[("type", "vm")]);
+        by_id(&list, "lxc/201")["maxmem"].as_u64().unwrap()
+    };
+    assert_eq!(maxmem(&mut sim), 1024 << 20);
+    crate::seed::testkit::req(
+        &mut sim,
+        Method::Put,
+        "/nodes/pve02/lxc/201/config",
+        &[("memory", "3072")],
+    )
+    .unwrap();
+    assert_eq!(maxmem(&mut sim), 3072 << 20, "a write call shows at once");
+    let upid = crate::seed::testkit::req(
+        &mut sim,
+        Method::Put,
+        "/nodes/pve02/lxc/201/resize",
+        &[("disk", "rootfs"), ("size", "+1G")],
+    )
+    .unwrap();
+    crate::seed::testkit::finish(&mut sim, &upid);
+    let list = get(&mut sim, "/cluster/resources", &[("type", "vm")]);
+    assert_eq!(
+        by_id(&list, "lxc/201")["maxdisk"].as_u64().unwrap(),
+        9 << 30,
+        "a task's effect shows"
+    );
+    sim.cluster
+        .guests
+        .get_mut(&201)
+        .unwrap()
+        .config
+        .insert("tags".into(), "edited".into());
+    sim.facts.invalidate();
+    let list = get(&mut sim, "/cluster/resources", &[("type", "vm")]);
+    assert_eq!(by_id(&list, "lxc/201")["tags"], "edited");
+}
+
+#[test]
 fn node_figures_agree_with_node_status() {
     let mut sim = demo_sim();
     let nodes = get(&mut sim, "/cluster/resources", &[("type", "node")]);
