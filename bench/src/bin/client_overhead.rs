@@ -17,9 +17,15 @@ const WARMUP: usize = 200;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: usize = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(2000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(2000);
     let _ = rustls::crypto::ring::default_provider().install_default();
-    println!("GET /version, {n} calls each after {WARMUP} warm-up, interleaved, one keep-alive connection each");
+    println!(
+        "GET /version, {n} calls each after {WARMUP} warm-up, interleaved, one keep-alive connection each"
+    );
     for tls in [false, true] {
         let server = pve_sim::spawn(
             SimConfig {
@@ -31,7 +37,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
         let (client_us, bare_us) = run(&server, tls, n).await?;
-        let label = if tls { "https (pinned fingerprint)" } else { "http" };
+        let label = if tls {
+            "https (pinned fingerprint)"
+        } else {
+            "http"
+        };
         println!(
             "{label}: median client {client_us:.1} µs, bare reqwest {bare_us:.1} µs, overhead {:.1} µs",
             client_us - bare_us
@@ -41,10 +51,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn run(server: &SimServer, tls: bool, n: usize) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+async fn run(
+    server: &SimServer,
+    tls: bool,
+    n: usize,
+) -> Result<(f64, f64), Box<dyn std::error::Error>> {
     let addr = server.addr();
-    let credentials = Credentials::Token { name: TOKEN_NAME.into(), value: Secret::new(SECRET) };
-    let mut cfg = ClientConfig::new(addr.ip().to_string(), USER, credentials).with_port(addr.port());
+    let credentials = Credentials::Token {
+        name: TOKEN_NAME.into(),
+        value: Secret::new(SECRET),
+    };
+    let mut cfg =
+        ClientConfig::new(addr.ip().to_string(), USER, credentials).with_port(addr.port());
     if tls {
         let fp = pve_client::config::parse_fingerprint(server.fingerprint())?;
         cfg = cfg.with_tls(TlsMode::Fingerprint(fp));
@@ -89,5 +107,7 @@ async fn run(server: &SimServer, tls: bool, n: usize) -> Result<(f64, f64), Box<
 
 fn median_us(samples: &mut [Duration]) -> f64 {
     samples.sort_unstable();
-    samples.get(samples.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    samples
+        .get(samples.len() / 2)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e6)
 }
