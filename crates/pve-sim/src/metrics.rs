@@ -62,8 +62,10 @@ pub struct GuestSum {
 
 /// A smooth wobble in -1..1 with the given period (seconds), phased by `seed`.
 fn wave(seed: u32, now: SimTime, period: f64) -> f64 {
-    let phase = f64::from(seed % 997) * 0.618_033_988_75 * std::f64::consts::TAU;
-    (now / period * std::f64::consts::TAU + phase).sin()
+    // The phase is a fraction of a turn; reducing time modulo the period first keeps the sine's
+    // argument small (epoch seconds would send `sin` down its slow range reduction).
+    let phase = (f64::from(seed % 997) * 0.618_033_988_75).fract();
+    ((now.rem_euclid(period) / period + phase) * std::f64::consts::TAU).sin()
 }
 
 /// A stable per-guest factor in 0.5..1.5, from the VMID (for network and disk rates).

@@ -218,10 +218,15 @@ pub fn write_guest(
 
 /// One entry per (node, storage available there) the caller may audit.
 fn storage_resources(c: &Cluster, id: &Identity) -> Vec<Value> {
-    let mut used: HashMap<(&str, &str), u64> = HashMap::new();
-    let mut shared_used: HashMap<&str, u64> = HashMap::new();
+    let mut used: FastMap<(&str, &str), u64> = FastMap::default();
+    let mut shared_used: FastMap<&str, u64> = FastMap::default();
+    let shared: FastMap<&str, bool> = c
+        .storages
+        .values()
+        .map(|s| (s.id.as_str(), s.shared))
+        .collect();
     for v in &c.volumes {
-        if c.storages.get(&v.storage).is_some_and(|s| s.shared) {
+        if shared.get(v.storage.as_str()).copied().unwrap_or(false) {
             *shared_used.entry(v.storage.as_str()).or_default() += v.size;
         } else {
             *used
