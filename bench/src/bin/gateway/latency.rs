@@ -183,7 +183,7 @@ async fn timed_direct(direct: &Direct) -> Res<Duration> {
     let body = direct.call().await?;
     let d = t.elapsed();
     let v: Value = serde_json::from_slice(&body)?;
-    if !v["data"].as_array().is_some_and(|a| !a.is_empty()) {
+    if v["data"].as_array().is_none_or(|a| a.is_empty()) {
         return Err("the simulator answered no guests".into());
     }
     Ok(d)

@@ -59,10 +59,10 @@ pub fn get_vms_request(id: u64) -> String {
 /// whose `data:` carries JSON).
 pub fn find_response(body: &[u8], id: u64) -> Res<Value> {
     let text = std::str::from_utf8(body)?;
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
-        if v["id"] == json!(id) {
-            return Ok(v);
-        }
+    if let Ok(v) = serde_json::from_str::<Value>(text)
+        && v["id"] == json!(id)
+    {
+        return Ok(v);
     }
     for event in text.split("\n\n") {
         let data: Vec<&str> = event
@@ -73,10 +73,10 @@ pub fn find_response(body: &[u8], id: u64) -> Res<Value> {
         if data.is_empty() {
             continue;
         }
-        if let Ok(v) = serde_json::from_str::<Value>(&data.join("\n")) {
-            if v["id"] == json!(id) {
-                return Ok(v);
-            }
+        if let Ok(v) = serde_json::from_str::<Value>(&data.join("\n"))
+            && v["id"] == json!(id)
+        {
+            return Ok(v);
         }
     }
     Err(format!("no JSON-RPC response with id {id} in: {}", clip(text)).into())
