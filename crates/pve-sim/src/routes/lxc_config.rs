@@ -298,3 +298,7 @@ fn put_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         Err(ApiError::params(errors))
     }
 }
+
+#[cfg(test)]
+#[path = "lxc_config_tests.rs"]
+mod tests;

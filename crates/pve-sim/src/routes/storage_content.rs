@@ -530,3 +530,7 @@ fn copy(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     };
     Ok(Value::String(sim.spawn_task(spec)))
 }
+
+#[cfg(test)]
+#[path = "storage_content_tests.rs"]
+mod tests;
