@@ -15,6 +15,7 @@ pub mod error;
 pub mod mcp;
 pub mod registry;
 pub mod rest;
+pub mod serve;
 pub mod tools;
 
 pub use app::App;

@@ -20,11 +20,9 @@ use axum::extract::{OriginalUri, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::serve::ListenerExt;
 use rmcp::transport::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::guard;
@@ -131,25 +129,6 @@ impl McpHttp {
 /// The MCP endpoint over `host`'s tools as a router; see [`McpHttp`] to also see its sessions.
 pub fn router(host: Arc<dyn ToolHost>, cfg: McpHttpConfig, shutdown: CancellationToken) -> Router {
     McpHttp::new(host, cfg, shutdown).router()
-}
-
-/// Serves `router` on `listener` until `shutdown` is cancelled, then drains open connections
-/// (event streams end on shutdown too).
-pub async fn serve_http(
-    listener: TcpListener,
-    router: Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    // No Nagle delay: a response written in several pieces (rmcp's SSE-framed answers) would
-    // otherwise wait for the client's delayed ACK (40 ms on Linux) before its last piece.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
 }
 
 async fn dispatch(State(mcp): State<Arc<McpHttp>>, req: Request) -> Response {

@@ -8,6 +8,7 @@ mod progress;
 pub mod sse;
 pub mod stdio;
 
+pub use crate::serve::serve_http;
 pub use handler::McpHandler;
-pub use http::{McpHttp, McpHttpConfig, router, serve_http};
+pub use http::{McpHttp, McpHttpConfig, router};
 pub use stdio::serve_stdio;

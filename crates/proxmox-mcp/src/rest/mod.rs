@@ -109,9 +109,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let router = router(app, cfg, shutdown.clone());
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    crate::serve::serve_http(listener, router, shutdown).await
 }
 
 /// CORS for `origins` (`*` allows any origin); `None` when the list is empty.
