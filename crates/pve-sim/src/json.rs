@@ -39,20 +39,43 @@ pub fn push_str(out: &mut String, s: &str) {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends an unsigned integer in decimal (without `core::fmt`).
-pub fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+pub fn push_u64(out: &mut String, v: u64) {
+    out.push_str(itoa::Buffer::new().format(v));
+}
+
+/// Appends a number with at most four decimals (as `round4` leaves it) the way `Display` writes
+/// it (`0`, `0.5`, `0.1234`, `12.03`), without `core::fmt`'s float formatting; non-finite values
+/// are written as `null`.
+pub fn push_fixed4(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        out.push_str("null");
+        return;
     }
-    for &d in &buf[i..] {
-        out.push(char::from(d));
+    let n = (v.abs() * 10_000.0).round() as u64;
+    if n == 0 {
+        out.push('0');
+        return;
     }
+    if v < 0.0 {
+        out.push('-');
+    }
+    push_u64(out, n / 10_000);
+    let mut frac = n % 10_000;
+    if frac == 0 {
+        return;
+    }
+    out.push('.');
+    let mut digits = 4;
+    while frac.is_multiple_of(10) {
+        frac /= 10;
+        digits -= 1;
+    }
+    let mut buf = itoa::Buffer::new();
+    let text = buf.format(frac);
+    for _ in text.len()..digits {
+        out.push('0');
+    }
+    out.push_str(text);
 }
 
 /// Writes one JSON object member by member; `end` closes it.
@@ -67,6 +90,15 @@ impl<'a> ObjWriter<'a> {
         out.push('{');
         Self { out, first: true }
     }
+
+    /// Goes on writing members of an object another writer began (each with a leading comma).
+    pub fn continued(out: &'a mut String) -> Self {
+        Self { out, first: false }
+    }
+
+    /// Stops writing without closing the object (another writer goes on with
+    /// [`ObjWriter::continued`]).
+    pub fn leave_open(self) {}
 
     /// Keys are the simulator's own ASCII names: written without escaping (debug builds check).
     fn key(&mut self, k: &str) {
@@ -163,6 +195,13 @@ mod tests {
         assert_eq!(v[0]["n"], 42);
         assert_eq!(v[0]["cpu"], 0.125);
         assert!(v[0]["nan"].is_null());
+        for x in [
+            0.0, 0.5, 0.1234, 0.0001, 0.05, 1.0, 12.03, 0.987, -0.25, 3.1,
+        ] {
+            let mut t = String::new();
+            push_fixed4(&mut t, x);
+            assert_eq!(t, x.to_string(), "{x}");
+        }
         assert_eq!(v[0]["tags"][0], "x");
     }
 }

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod dispatch;
+pub mod facts;
 pub mod faults;
 pub mod formats;
 pub mod guest_ops;
@@ -58,8 +59,8 @@ pub struct Sim {
     /// [`Sim::respond_raw`]). Cleared before each call.
     pub raw_data: Option<String>,
     /// Figures derived from guest configs, reused by `/cluster/resources` until a write call
-    /// may have changed them (see [`metrics::FactsCache`]).
-    pub facts: metrics::FactsCache,
+    /// may have changed them (see [`facts::FactsCache`]).
+    pub facts: facts::FactsCache,
 }
 
 /// The root password `Sim::new` accepts unless told otherwise: a demo default.

@@ -62,10 +62,44 @@ pub struct GuestSum {
 
 /// A smooth wobble in -1..1 with the given period (seconds), phased by `seed`.
 fn wave(seed: u32, now: SimTime, period: f64) -> f64 {
-    // The phase is a fraction of a turn; reducing time modulo the period first keeps the sine's
-    // argument small (epoch seconds would send `sin` down its slow range reduction).
+    wave_at(seed, turn(now, period))
+}
+
+/// How far into a period of `period` seconds `now` is, as a fraction of a turn. Reducing time
+/// modulo the period first keeps the sine's argument small (epoch seconds would send `sin` down
+/// its slow range reduction).
+fn turn(now: SimTime, period: f64) -> f64 {
+    now.rem_euclid(period) / period
+}
+
+/// [`wave`] with the time already reduced to a fraction of the period.
+fn wave_at(seed: u32, turn: f64) -> f64 {
     let phase = (f64::from(seed % 997) * 0.618_033_988_75).fract();
-    ((now.rem_euclid(period) / period + phase) * std::f64::consts::TAU).sin()
+    ((turn + phase) * std::f64::consts::TAU).sin()
+}
+
+/// An instant and where it falls in each period of the guests' figures, computed once when
+/// many guests are read at the same instant (see [`guest_usage_at`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phases {
+    now: SimTime,
+    t13: f64,
+    t97: f64,
+    t300: f64,
+    t3600: f64,
+}
+
+impl Phases {
+    /// The phases at `now`.
+    pub fn at(now: SimTime) -> Self {
+        Self {
+            now,
+            t13: turn(now, 13.0),
+            t97: turn(now, 97.0),
+            t300: turn(now, 300.0),
+            t3600: turn(now, 3600.0),
+        }
+    }
 }
 
 /// A stable per-guest factor in 0.5..1.5, from the VMID (for network and disk rates).
@@ -161,88 +195,6 @@ pub fn disk_key(kind: GuestKind, key: &str) -> bool {
     }
 }
 
-/// [`GuestFacts`] with owned strings, kept between requests by [`FactsCache`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct OwnedFacts {
-    pub vmid: u32,
-    pub maxmem: u64,
-    pub cpus: u64,
-    pub maxdisk: u64,
-    pub name: Option<String>,
-    pub tags: Option<String>,
-    pub lock: Option<String>,
-    pub template: bool,
-}
-
-impl OwnedFacts {
-    fn read(g: &Guest) -> Self {
-        let f = guest_facts(g);
-        Self {
-            vmid: g.vmid,
-            maxmem: f.maxmem,
-            cpus: f.cpus,
-            maxdisk: f.maxdisk,
-            name: f.name.map(str::to_string),
-            tags: f.tags.map(str::to_string),
-            lock: f.lock.map(str::to_string),
-            template: f.template,
-        }
-    }
-
-    /// The borrowed view.
-    pub fn facts(&self) -> GuestFacts<'_> {
-        GuestFacts {
-            maxmem: self.maxmem,
-            cpus: self.cpus,
-            maxdisk: self.maxdisk,
-            name: self.name.as_deref(),
-            tags: self.tags.as_deref(),
-            lock: self.lock.as_deref(),
-            template: self.template,
-        }
-    }
-}
-
-/// Every guest's [`GuestFacts`], in VMID order, kept until something may have changed a
-/// config: reading 10,000 config maps per `/cluster/resources` is most of its cost. The
-/// dispatcher invalidates it on every write call and `SimServer::with_sim` after its closure;
-/// it also rebuilds itself when a task has ended or the set of guests differs. Code that
-/// changes guest configs in a `Sim` by hand calls [`FactsCache::invalidate`].
-#[derive(Debug, Default)]
-pub struct FactsCache {
-    valid: bool,
-    tasks_ended: u64,
-    entries: Vec<OwnedFacts>,
-}
-
-impl FactsCache {
-    /// Forgets the cached facts.
-    pub fn invalidate(&mut self) {
-        self.valid = false;
-    }
-
-    /// The facts of `cluster`'s guests (in `cluster.guests` order), re-read from the configs
-    /// when invalidated, when `tasks_ended` moved or when the guests are not the same VMIDs.
-    pub fn get(&mut self, cluster: &Cluster, tasks_ended: u64) -> &[OwnedFacts] {
-        let fresh = self.valid
-            && self.tasks_ended == tasks_ended
-            && self.entries.len() == cluster.guests.len()
-            && self
-                .entries
-                .iter()
-                .zip(cluster.guests.keys())
-                .all(|(e, vmid)| e.vmid == *vmid);
-        if !fresh {
-            self.entries.clear();
-            self.entries
-                .extend(cluster.guests.values().map(OwnedFacts::read));
-            self.valid = true;
-            self.tasks_ended = tasks_ended;
-        }
-        &self.entries
-    }
-}
-
 /// An integer config value stored as a number, a numeric string or a boolean.
 fn number(v: &Value) -> Option<u64> {
     match v {
@@ -260,20 +212,25 @@ pub fn guest_usage(g: &Guest, now: SimTime) -> GuestUsage {
 
 /// [`guest_usage`] with the guest's facts already read.
 pub fn guest_usage_with(g: &Guest, f: &GuestFacts<'_>, now: SimTime) -> GuestUsage {
+    guest_usage_at(g, f, &Phases::at(now))
+}
+
+/// [`guest_usage`] with the guest's facts read and the instant's phases computed.
+pub fn guest_usage_at(g: &Guest, f: &GuestFacts<'_>, at: &Phases) -> GuestUsage {
     if g.status != PowerState::Running {
         return GuestUsage::default();
     }
-    let uptime = g.uptime(now) as f64;
+    let uptime = g.uptime(at.now) as f64;
     let cpu = (g.base_cpu
-        * (1.0 + 0.35 * wave(g.vmid, now, 97.0) + 0.15 * wave(g.vmid ^ 7, now, 13.0)))
+        * (1.0 + 0.35 * wave_at(g.vmid, at.t97) + 0.15 * wave_at(g.vmid ^ 7, at.t13)))
     .clamp(0.0, 1.0);
-    let mem_frac = (g.mem_fraction * (1.0 + 0.04 * wave(g.vmid ^ 3, now, 300.0))).clamp(0.02, 0.98);
+    let mem_frac = (g.mem_fraction * (1.0 + 0.04 * wave_at(g.vmid ^ 3, at.t300))).clamp(0.02, 0.98);
     let mem = (f.maxmem as f64 * mem_frac) as u64;
     let disk = match g.kind {
         GuestKind::Qemu => 0,
         GuestKind::Lxc => {
             let frac =
-                (g.disk_fraction * (1.0 + 0.01 * wave(g.vmid ^ 5, now, 3600.0))).clamp(0.0, 0.99);
+                (g.disk_fraction * (1.0 + 0.01 * wave_at(g.vmid ^ 5, at.t3600))).clamp(0.0, 0.99);
             (f.maxdisk as f64 * frac) as u64
         }
     };
@@ -473,29 +430,6 @@ mod tests {
             assert_eq!(f.lock.map(str::to_string), g.lock(), "{}", g.vmid);
             assert_eq!(f.name.map_or_else(|| g.name(), str::to_string), g.name());
         }
-    }
-
-    #[test]
-    fn facts_cache_follows_invalidation() {
-        let mut c = crate::seed::demo_at(1_790_000_000.0);
-        let mut cache = FactsCache::default();
-        assert_eq!(cache.get(&c, 0)[0].maxmem, 4096 << 20);
-        c.guests
-            .get_mut(&100)
-            .unwrap()
-            .config
-            .insert("memory".into(), json!("8192"));
-        assert_eq!(cache.get(&c, 0)[0].maxmem, 4096 << 20, "cached until told");
-        assert_eq!(cache.get(&c, 1)[0].maxmem, 8192 << 20, "a task ended");
-        c.guests
-            .get_mut(&100)
-            .unwrap()
-            .config
-            .insert("memory".into(), json!("1024"));
-        cache.invalidate();
-        assert_eq!(cache.get(&c, 1)[0].maxmem, 1024 << 20);
-        c.guests.remove(&101);
-        assert_eq!(cache.get(&c, 1).len(), c.guests.len(), "guests changed");
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub struct Tasks {
     pub order: Vec<String>,
     next_pid: u32,
     /// How many tasks have ended (finished or stopped): a task's end may change the cluster,
-    /// which `metrics::FactsCache` watches.
+    /// which `facts::FactsCache` watches.
     pub ended: u64,
 }
 
