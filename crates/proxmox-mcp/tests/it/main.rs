@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod docs;
+mod doctor;
 mod packaging;
 mod tidy;
 mod tools;
