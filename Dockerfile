@@ -38,10 +38,11 @@ ENV PROXMOX_MCP_LISTEN=0.0.0.0:8812 \
 EXPOSE 8811 8812
 
 USER 10001:10001
-# Alive = the MCP door answers HTTP at all (any status: a 401 or 405 is an answer; a refused
-# connection is not). Switch to `curl -fsS http://127.0.0.1:8812/healthz` once /healthz exists.
+# Alive = the MCP port answers HTTP at all: any status counts (404 until the server has a
+# /healthz route), a refused connection or a hang does not. Not /proxmox/mcp: a GET there opens a
+# legacy SSE stream that never ends. Add `-f` once /healthz exists.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["curl", "-sS", "-o", "/dev/null", "--max-time", "4", "http://127.0.0.1:8812/proxmox/mcp"]
+    CMD ["curl", "-sS", "-o", "/dev/null", "--max-time", "4", "http://127.0.0.1:8812/healthz"]
 
 ENTRYPOINT ["/usr/local/bin/proxmox-mcp"]
 CMD ["serve"]

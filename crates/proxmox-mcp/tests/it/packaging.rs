@@ -350,3 +350,70 @@ fn install_script_is_valid_sh_and_installs_files_that_exist() {
         );
     }
 }
+
+/// The compose healthcheck's command, with the MCP port replaced by `port`.
+fn healthcheck_argv(port: u16) -> Vec<String> {
+    let doc: Value = serde_norway::from_str(&read("docker-compose.yml")).unwrap();
+    doc["services"]["proxmox-mcp"]["healthcheck"]["test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|a| a.as_str().unwrap().replace(":8812/", &format!(":{port}/")))
+        .collect()
+}
+
+/// The health probe, run for real where curl exists: it succeeds against a running server (and
+/// does not hang on a stream), and fails when nothing listens.
+#[test]
+fn healthcheck_probe_passes_on_a_running_server_and_fails_on_a_closed_port() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("curl not found: skipped");
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"))
+        .args([
+            "serve",
+            "--demo",
+            "--mcp-listen",
+            "127.0.0.1:0",
+            "--rest-listen",
+            "off",
+        ])
+        .env_remove("PROXMOX_HOST")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut port = None;
+    for line in stderr.lines().map_while(Result::ok) {
+        if let Some(rest) = line.split("MCP listening on http://127.0.0.1:").nth(1) {
+            port = rest.split('/').next().and_then(|p| p.parse::<u16>().ok());
+            break;
+        }
+    }
+    let port = port.expect("the server printed its port");
+    let argv = healthcheck_argv(port);
+    let alive = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        alive.status.success(),
+        "{argv:?}: {:?} {}",
+        alive.status,
+        String::from_utf8_lossy(&alive.stderr)
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let argv = healthcheck_argv(port);
+    let dead = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
+    assert!(
+        !dead.status.success(),
+        "{argv:?} succeeded on a closed port"
+    );
+}
