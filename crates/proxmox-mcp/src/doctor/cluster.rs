@@ -258,6 +258,7 @@ async fn nodes(report: &mut Report, client: &PveClient) {
         );
         return;
     }
+    quorum(report, client).await;
     for n in list {
         if n.status == "online" {
             let uptime = n
@@ -275,6 +276,32 @@ async fn nodes(report: &mut Report, client: &PveClient) {
                     .to_string(),
             );
         }
+    }
+}
+
+/// `GET /cluster/status`: a cluster without quorum refuses every change. Silent when the
+/// identity may not read it or the node is standalone.
+async fn quorum(report: &mut Report, client: &PveClient) {
+    let Ok(status) = client.cluster_status().await else {
+        return;
+    };
+    let Some(cluster) = status.iter().find(|e| e.kind == "cluster") else {
+        return;
+    };
+    let nodes = cluster
+        .nodes
+        .map(|n| format!(", {n} nodes"))
+        .unwrap_or_default();
+    match cluster.quorate {
+        Some(true) => report.ok(format!("cluster {} is quorate{nodes}", cluster.name)),
+        Some(false) => report.fail(
+            format!(
+                "cluster {} has no quorum{nodes}: Proxmox VE refuses every change",
+                cluster.name
+            ),
+            "bring nodes back online (pvecm status shows the votes)".to_string(),
+        ),
+        None => {}
     }
 }
 
