@@ -197,7 +197,10 @@ pub async fn diagnose(args: &DoctorArgs, env: &HashMap<String, String>) -> Repor
         }
     };
     match &source {
-        Some(p) => report.ok(format!("config file {} parsed", p.display())),
+        Some(p) => {
+            report.ok(format!("config file {} parsed", p.display()));
+            secret_file_mode(&mut report, p);
+        }
         None => report.info("no config file: environment variables and defaults"),
     }
     describe_doors(&mut report, &settings);
@@ -227,6 +230,33 @@ pub async fn diagnose(args: &DoctorArgs, env: &HashMap<String, String>) -> Repor
     };
     cluster::check(&mut report, cfg).await;
     report
+}
+
+/// A config file holding a secret must not be readable by every local user.
+fn secret_file_mode(report: &mut Report, path: &std::path::Path) {
+    let Ok(file) = crate::config::FileConfig::load(path) else {
+        return;
+    };
+    if file.cluster.token_value.is_none() && file.cluster.password.is_none() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o004 != 0
+        {
+            report.warn(
+                format!(
+                    "{} holds a secret and every local user can read it",
+                    path.display()
+                ),
+                "chmod 600 it, or move the secret to a file named by \
+                 PROXMOX_TOKEN_VALUE_FILE (a Compose secret, a systemd credential)"
+                    .to_string(),
+            );
+        }
+    }
 }
 
 /// The listen addresses, with a warning for doors open beyond this machine.

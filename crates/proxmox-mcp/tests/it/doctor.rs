@@ -77,6 +77,11 @@ fn tools_at(report: &Report, level: Level) -> Vec<String> {
     out
 }
 
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 #[tokio::test]
 async fn good_setup_from_a_config_file_passes() {
     let s = sim().await;
@@ -97,6 +102,17 @@ async fn good_setup_from_a_config_file_passes() {
         demo: false,
         config: Some(path.clone()),
     };
+    // The file holds the token secret: world-readable is a warning, 0600 is fine.
+    set_mode(&path, 0o644);
+    let report = diagnose(&args, &HashMap::new()).await;
+    let warns = texts(&report, Level::Warn);
+    assert_eq!(warns.len(), 1, "{}", report.render());
+    assert!(
+        warns[0].contains("every local user can read it"),
+        "{}",
+        warns[0]
+    );
+    set_mode(&path, 0o600);
     let report = diagnose(&args, &HashMap::new()).await;
     let text = report.render();
     assert_eq!(report.problems(), 0, "{text}");
