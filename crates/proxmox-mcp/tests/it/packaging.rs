@@ -307,6 +307,23 @@ fn systemd_analyze_verify_accepts_the_unit() {
     };
     let said = complaints(&unit);
     assert!(said.is_empty(), "systemd-analyze verify: {said}");
+    // The hardening, as systemd scores it (0 = locked down, 10 = fully exposed), where this
+    // systemd can score a unit file offline (252 and newer).
+    let scored = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager"])
+        .arg(dir.join("proxmox-mcp.service"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&scored.stdout);
+    if let Some(rest) = text
+        .split("Overall exposure level for proxmox-mcp.service: ")
+        .nth(1)
+    {
+        let score: f64 = rest.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(score <= 2.0, "exposure {score}:\n{text}");
+    } else {
+        eprintln!("systemd-analyze security --offline unavailable: score not checked");
+    }
     let said = complaints(&unit.replace("ProtectSystem=", "ProtectSystm="));
     assert!(said.contains("ProtectSystm"), "{said:?}");
     std::fs::remove_dir_all(&dir).ok();
