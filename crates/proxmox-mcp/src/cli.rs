@@ -28,6 +28,8 @@ pub enum Command {
     Stdio(StdioArgs),
     /// Run the Proxmox VE simulator alone (a demo cluster over HTTPS).
     Sim(pve_sim::cli::SimArgs),
+    /// Check the configuration, the cluster, its certificate, the identity's privileges per tool, nodes and guest agents.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 /// Flags of `serve`.

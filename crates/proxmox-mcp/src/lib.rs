@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod docs;
+pub mod doctor;
 pub mod error;
 pub mod mcp;
 pub mod registry;

@@ -27,6 +27,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Stdio(args) => stdio(args).await,
         Command::Sim(args) => Ok(pve_sim::cli::run(args).await?),
+        Command::Doctor(args) => Ok(proxmox_mcp::doctor::main(args).await?),
     }
 }
 

@@ -6,6 +6,8 @@ mod common;
 
 mod cli;
 mod docs;
+mod doctor;
+mod packaging;
 mod tidy;
 mod tools;
 mod tools_errors;

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod lxc;
 pub mod migrate;
 pub mod nodes;
+pub mod permissions;
 pub mod qemu;
 pub mod qemu_resize;
 pub mod resources;
@@ -23,6 +24,7 @@ use crate::route::Route;
 pub fn all() -> Vec<Route> {
     [
         access::routes(),
+        permissions::routes(),
         version::routes(),
         cluster::routes(),
         resources::routes(),

@@ -1,0 +1,276 @@
+//! Which Proxmox VE privileges each tool needs, and what an identity's effective permissions
+//! (`GET /access/permissions`: ACL path -> privilege -> propagate flag) make of each tool:
+//! usable everywhere, only on some guests/nodes/storages, or not at all.
+//!
+//! The needs follow the PVE 9 API schema's `permissions` of the calls each tool makes; a tool
+//! missing from [`needs`] is reported as unknown (a test keeps the table complete).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// Where a privilege is checked: the ACL subtree a grant must cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `/` itself (`GET /cluster/status` checks `Sys.Audit` on `/`).
+    Root,
+    /// `/vms/<vmid>` (a grant on `/vms`, `/` or a pool covers guests).
+    Vms,
+    /// `/nodes/<node>`.
+    Nodes,
+    /// `/storage/<storage>`.
+    Storage,
+    /// `/sdn/zones/<zone>/<bridge>` (bridges a new VM's NIC uses).
+    Sdn,
+}
+
+impl Scope {
+    /// The ACL path whose grant covers the whole scope.
+    fn base(self) -> &'static str {
+        match self {
+            Scope::Root => "/",
+            Scope::Vms => "/vms",
+            Scope::Nodes => "/nodes",
+            Scope::Storage => "/storage",
+            Scope::Sdn => "/sdn",
+        }
+    }
+
+    /// Whether a grant on `path` covers part of the scope.
+    fn covers_part(self, path: &str) -> bool {
+        match self {
+            Scope::Root => false,
+            Scope::Vms => path.starts_with("/vms/") || path.starts_with("/pool/"),
+            other => path.starts_with(&format!("{}/", other.base())),
+        }
+    }
+}
+
+/// One requirement: any of these privileges on this scope.
+#[derive(Debug, Clone, Copy)]
+pub struct Need {
+    pub any_of: &'static [&'static str],
+    pub scope: Scope,
+}
+
+const fn need(any_of: &'static [&'static str], scope: Scope) -> Need {
+    Need { any_of, scope }
+}
+
+const VM_AUDIT: &[Need] = &[need(&["VM.Audit"], Scope::Vms)];
+const VM_POWER: &[Need] = &[need(&["VM.PowerMgmt"], Scope::Vms)];
+const NODE_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Nodes)];
+const CREATE_VM: &[Need] = &[
+    need(&["VM.Allocate"], Scope::Vms),
+    need(&["VM.Config.Disk"], Scope::Vms),
+    need(&["VM.Config.CDROM"], Scope::Vms),
+    need(&["VM.Config.CPU"], Scope::Vms),
+    need(&["VM.Config.Memory"], Scope::Vms),
+    need(&["VM.Config.Network"], Scope::Vms),
+    need(&["VM.Config.Options"], Scope::Vms),
+    need(&["Datastore.AllocateSpace"], Scope::Storage),
+    need(&["Datastore.Audit"], Scope::Storage),
+    need(&["SDN.Use"], Scope::Sdn),
+    need(&["Sys.Audit"], Scope::Nodes),
+];
+const DELETE_VM: &[Need] = &[need(&["VM.Allocate"], Scope::Vms)];
+/// PVE 9 names it VM.GuestAgent.Unrestricted; PVE 8 checked VM.Monitor.
+const EXEC: &[Need] = &[need(
+    &["VM.GuestAgent.Unrestricted", "VM.Monitor"],
+    Scope::Vms,
+)];
+const CT_RESOURCES: &[Need] = &[
+    need(&["VM.Config.CPU"], Scope::Vms),
+    need(&["VM.Config.Memory"], Scope::Vms),
+    need(&["VM.Config.Disk"], Scope::Vms),
+];
+const STORAGE_AUDIT: &[Need] = &[need(
+    &["Datastore.Audit", "Datastore.AllocateSpace"],
+    Scope::Storage,
+)];
+const ROOT_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Root)];
+
+/// The privileges `tool` needs, `None` for a tool this table does not know.
+pub fn needs(tool: &str) -> Option<&'static [Need]> {
+    Some(match tool {
+        "get_nodes" | "get_node_status" => NODE_AUDIT,
+        "get_vms" | "get_containers" => VM_AUDIT,
+        "start_vm" | "stop_vm" | "shutdown_vm" | "reset_vm" | "start_container"
+        | "stop_container" | "restart_container" => VM_POWER,
+        "create_vm" => CREATE_VM,
+        "delete_vm" => DELETE_VM,
+        "execute_vm_command" => EXEC,
+        "update_container_resources" => CT_RESOURCES,
+        "get_storage" => STORAGE_AUDIT,
+        "get_cluster_status" => ROOT_AUDIT,
+        // A task's owner may always read it.
+        "get_task" => &[],
+        _ => return None,
+    })
+}
+
+/// What the permissions make of one tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every privilege, on the whole scope.
+    Usable,
+    /// Some privileges only on parts of their scope: `(privilege, paths)`.
+    Limited(Vec<(String, Vec<String>)>),
+    /// These privileges nowhere: the tool fails with 403.
+    Missing(Vec<String>),
+    /// The tool is not in the table.
+    Unknown,
+}
+
+/// Effective permissions: ACL path -> privilege -> propagates to sub-paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Permissions(BTreeMap<String, BTreeMap<String, bool>>);
+
+impl Permissions {
+    /// Reads the `data` of `GET /access/permissions`.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        let obj = v.as_object()?;
+        let mut out = BTreeMap::new();
+        for (path, privs) in obj {
+            let privs = privs.as_object()?;
+            let map = privs
+                .iter()
+                .map(|(p, flag)| {
+                    let propagate = match flag {
+                        Value::Bool(b) => *b,
+                        Value::Number(n) => n.as_i64() != Some(0),
+                        Value::String(s) => s != "0",
+                        _ => true,
+                    };
+                    (p.clone(), propagate)
+                })
+                .collect();
+            out.insert(path.clone(), map);
+        }
+        Some(Self(out))
+    }
+
+    /// Whether nothing at all is granted.
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(BTreeMap::is_empty)
+    }
+
+    /// Whether `privilege` covers all of `scope`; else the paths where it covers part of it.
+    fn coverage(&self, privilege: &str, scope: Scope) -> Result<(), Vec<String>> {
+        let at = |path: &str| self.0.get(path).and_then(|m| m.get(privilege));
+        match at("/") {
+            Some(true) => return Ok(()),
+            Some(false) if scope == Scope::Root => return Ok(()),
+            _ => {}
+        }
+        if scope != Scope::Root && at(scope.base()).is_some() {
+            return Ok(());
+        }
+        Err(self
+            .0
+            .iter()
+            .filter(|(path, privs)| scope.covers_part(path) && privs.contains_key(privilege))
+            .map(|(path, _)| path.clone())
+            .collect())
+    }
+
+    /// The verdict for a tool with these needs.
+    pub fn verdict(&self, needs: &[Need]) -> Verdict {
+        let mut missing = Vec::new();
+        let mut limited = Vec::new();
+        for n in needs {
+            let mut partial: Vec<String> = Vec::new();
+            let mut full = false;
+            for p in n.any_of {
+                match self.coverage(p, n.scope) {
+                    Ok(()) => full = true,
+                    Err(paths) => partial.extend(paths),
+                }
+            }
+            if full {
+                continue;
+            }
+            let name = n.any_of.join(" or ");
+            if partial.is_empty() {
+                missing.push(name);
+            } else {
+                partial.sort();
+                partial.dedup();
+                limited.push((name, partial));
+            }
+        }
+        if !missing.is_empty() {
+            Verdict::Missing(missing)
+        } else if !limited.is_empty() {
+            Verdict::Limited(limited)
+        } else {
+            Verdict::Usable
+        }
+    }
+}
+
+/// The verdict for `tool` under `perms`.
+pub fn judge(tool: &str, perms: &Permissions) -> Verdict {
+    match needs(tool) {
+        Some(n) => perms.verdict(n),
+        None => Verdict::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_builtin_tool_has_its_needs_listed() {
+        let unknown: Vec<&str> = crate::tools::all()
+            .iter()
+            .map(|t| t.name)
+            .filter(|n| needs(n).is_none())
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "add these tools to doctor::privileges::needs: {unknown:?}"
+        );
+    }
+
+    #[test]
+    fn verdicts_follow_paths_and_propagation() {
+        let perms = Permissions::from_json(&json!({
+            "/": {"Sys.Audit": 1, "VM.Audit": 1, "Datastore.Audit": 0},
+            "/vms/100": {"VM.PowerMgmt": 1},
+            "/pool/dev": {"VM.PowerMgmt": 1},
+            "/storage/local": {"Datastore.Audit": 1},
+        }))
+        .unwrap();
+        assert_eq!(judge("get_vms", &perms), Verdict::Usable);
+        assert_eq!(judge("get_cluster_status", &perms), Verdict::Usable);
+        assert_eq!(judge("get_task", &perms), Verdict::Usable);
+        assert_eq!(
+            judge("start_vm", &perms),
+            Verdict::Limited(vec![(
+                "VM.PowerMgmt".into(),
+                vec!["/pool/dev".into(), "/vms/100".into()]
+            )])
+        );
+        // Not propagated from `/`: only /storage/local.
+        assert_eq!(
+            judge("get_storage", &perms),
+            Verdict::Limited(vec![(
+                "Datastore.Audit or Datastore.AllocateSpace".into(),
+                vec!["/storage/local".into()]
+            )])
+        );
+        assert_eq!(
+            judge("delete_vm", &perms),
+            Verdict::Missing(vec!["VM.Allocate".into()])
+        );
+        assert_eq!(judge("no_such_tool", &perms), Verdict::Unknown);
+        let exec_pve8 = Permissions::from_json(&json!({"/vms": {"VM.Monitor": 1}})).unwrap();
+        assert_eq!(judge("execute_vm_command", &exec_pve8), Verdict::Usable);
+        assert!(Permissions::from_json(&json!({})).unwrap().is_empty());
+        assert!(Permissions::from_json(&json!([1])).is_none());
+    }
+}
