@@ -7,10 +7,9 @@ use pve_client::{ErrorKind, GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{guest_error, guest_node, is_false};
+use super::common::{TaskOutcome, guest_error, guest_node, is_false, wait_for, wait_task};
 use super::guest_list::{self, GuestLine, GuestListParams};
 use super::power::guest_status;
-use super::wait::{TaskOutcome, wait_for, wait_task};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
