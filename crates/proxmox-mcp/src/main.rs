@@ -27,6 +27,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Stdio(args) => stdio(args).await,
         Command::Sim(args) => Ok(pve_sim::cli::run(args).await?),
+        Command::Audit(cmd) => Ok(proxmox_mcp::audit::run_cli(&cmd)?),
     }
 }
 
