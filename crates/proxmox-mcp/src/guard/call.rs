@@ -6,8 +6,10 @@
 //! - `dry_run: true`: the tool runs against a recording view of the client; reads happen,
 //!   writes are recorded and answered with a synthetic success; the answer is the plan.
 //!   A dry run needs no `confirm` (nothing happens).
-//! - Destructive without `confirm: true`: refused; the refusal says what the call would do
-//!   (from a dry run of it) and what would allow it.
+//! - Destructive without `confirm: true`: the call runs as a dry run first; if that fails (bad
+//!   parameters, no such guest, protected guest), its error is the answer, since confirming
+//!   would not help; otherwise the call is refused, saying what it would do (the plan) and
+//!   what would allow it.
 //! - Every write of every mutating call goes through [`Protection`]: a protected guest is
 //!   never changed, confirm or not.
 
@@ -259,9 +261,9 @@ where
     Fut: std::future::Future<Output = Result<Value, ToolError>>,
 {
     let would = match dry_run(spec, ctx, args, invoke).await {
-        // Protected guest, exec policy: confirm would not help; say that instead.
-        Err(e @ ToolError::Policy(_)) => return Err(e),
-        Err(e) => format!("a dry run of this call fails, so it would fail too: {e}"),
+        // The call would fail anyway (bad parameters, no such guest, protected guest, exec
+        // policy): confirm would not help, so that is the answer.
+        Err(e) => return Err(e),
         Ok(plan) => {
             let calls: Vec<String> = plan
                 .get("planned_calls")
@@ -276,9 +278,9 @@ where
         }
     };
     Err(ToolError::policy(format!(
-        "{} ({}) is destructive and needs confirm: true; nothing was done. With confirm: true, \
+        "{} is destructive and needs confirm: true; nothing was done. With confirm: true, \
          {would}. Pass confirm: true to do it, or dry_run: true to get this plan as data",
-        spec.name, spec.title
+        spec.name
     )))
 }
 
