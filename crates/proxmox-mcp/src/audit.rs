@@ -253,9 +253,8 @@ pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
     for line in BufReader::new(file).lines() {
         let line = line.map_err(read_err)?;
         n += 1;
-        let record: Record = serde_json::from_str(&line).map_err(|e| {
-            broken(n, format!("altered: not an audit record ({e})"))
-        })?;
+        let record: Record = serde_json::from_str(&line)
+            .map_err(|e| broken(n, format!("altered: not an audit record ({e})")))?;
         if record.prev != prev {
             let problem = if record.seq > expected_seq {
                 format!(
@@ -284,7 +283,10 @@ pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
         if record.seq != expected_seq {
             return Err(broken(
                 n,
-                format!("altered: seq is {} where {expected_seq} was expected", record.seq),
+                format!(
+                    "altered: seq is {} where {expected_seq} was expected",
+                    record.seq
+                ),
             ));
         }
         prev = sha256_hex(line.as_bytes());
@@ -364,6 +366,9 @@ mod tests {
         assert_eq!(rfc3339(1_795_971_795, 42), "2026-11-29T17:03:15.042Z");
         assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000Z");
         let m = mask_secrets(&json!({"vmid": 1, "password": "x", "nested": {"token": "y"}}));
-        assert_eq!(m, json!({"vmid": 1, "password": "********", "nested": {"token": "********"}}));
+        assert_eq!(
+            m,
+            json!({"vmid": 1, "password": "********", "nested": {"token": "********"}})
+        );
     }
 }

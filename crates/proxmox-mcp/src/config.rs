@@ -253,7 +253,10 @@ impl Settings {
             rest_listen,
             rest_listen_is_default,
             cors_origins,
-            guard: file.guard.clone().resolved(flags.audit_log.as_deref(), env)?,
+            guard: file
+                .guard
+                .clone()
+                .resolved(flags.audit_log.as_deref(), env)?,
         })
     }
 }

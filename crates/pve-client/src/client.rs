@@ -211,7 +211,8 @@ impl PveClient {
         params: Params,
     ) -> Result<Envelope<T>, Error> {
         if let Some(hook) = &self.hook
-            && let Intercepted::Answer(answers) = hook.intercept(self, method, path, &params).await?
+            && let Intercepted::Answer(answers) =
+                hook.intercept(self, method, path, &params).await?
         {
             return crate::dry_run::decode_answer(answers)
                 .map_err(|e| e.with_call(method.as_str(), path.as_str()));

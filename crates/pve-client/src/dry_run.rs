@@ -136,7 +136,9 @@ impl DryRun {
             return None;
         }
         if p.ends_with("/log") {
-            return Some(vec![json!([{"n": 1, "t": "TASK OK (dry run: nothing was done)"}])]);
+            return Some(vec![
+                json!([{"n": 1, "t": "TASK OK (dry run: nothing was done)"}]),
+            ]);
         }
         Some(vec![json!({
             "upid": "", "node": "", "status": "stopped", "exitstatus": "OK", "type": "dryrun",
@@ -184,9 +186,16 @@ impl PveClient {
 /// Whether a parameter holds a secret (`password`, `cipassword`, `token`, `secret`, `key`...).
 pub fn is_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["password", "secret", "token", "passphrase", "privkey", "private"]
-        .iter()
-        .any(|s| n.contains(s))
+    [
+        "password",
+        "secret",
+        "token",
+        "passphrase",
+        "privkey",
+        "private",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
         || n == "key"
         || n.ends_with("-key")
         || n.ends_with("_key")
@@ -205,7 +214,10 @@ fn synthetic_upid(path: &str, params: &Params, n: u32) -> String {
                 }
             }
             "qemu" | "lxc" => {
-                if let Some(v) = parts.next().filter(|v| v.chars().all(|c| c.is_ascii_digit())) {
+                if let Some(v) = parts
+                    .next()
+                    .filter(|v| v.chars().all(|c| c.is_ascii_digit()))
+                {
                     id = v.to_string();
                 }
             }
@@ -216,7 +228,10 @@ fn synthetic_upid(path: &str, params: &Params, n: u32) -> String {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
         .collect();
-    format!("UPID:{node}:{:08X}:00000000:00000000:dryrun:{id}:dry-run@pve:", n)
+    format!(
+        "UPID:{node}:{:08X}:00000000:00000000:dryrun:{id}:dry-run@pve:",
+        n
+    )
 }
 
 /// The first of `answers` that decodes as `T`, in PVE's envelope.

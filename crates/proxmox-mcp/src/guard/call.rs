@@ -195,10 +195,7 @@ where
 }
 
 /// A protection refusal replaces whatever error the tool made of it.
-fn refusal_first(
-    r: Result<Value, ToolError>,
-    protection: &Protection,
-) -> Result<Value, ToolError> {
+fn refusal_first(r: Result<Value, ToolError>, protection: &Protection) -> Result<Value, ToolError> {
     match (r, protection.refusal()) {
         (Err(_), Some(reason)) => Err(ToolError::Policy(reason)),
         (r, _) => r,
@@ -331,7 +328,11 @@ mod tests {
         assert_eq!(args, json!({"vmid": 1}));
         let mut args = json!({"confirm": true});
         take_flags(&mut args, Access::Write).unwrap();
-        assert_eq!(args, json!({"confirm": true}), "confirm stays for Write tools");
+        assert_eq!(
+            args,
+            json!({"confirm": true}),
+            "confirm stays for Write tools"
+        );
         let e = take_flags(&mut json!({"dry_run": "maybe"}), Access::Write).unwrap_err();
         assert!(matches!(e, ToolError::InvalidParams { param: Some(p), .. } if p == "dry_run"));
     }

@@ -76,7 +76,9 @@ impl Default for ExecPolicy {
 impl ExecPolicy {
     /// Compiles `cfg`; a bad pattern or bound is an error naming it.
     pub fn new(cfg: &ExecConfig) -> Result<Self, ConfigError> {
-        let max_timeout = cfg.max_timeout_seconds.unwrap_or(DEFAULT_MAX_TIMEOUT_SECONDS);
+        let max_timeout = cfg
+            .max_timeout_seconds
+            .unwrap_or(DEFAULT_MAX_TIMEOUT_SECONDS);
         if max_timeout == 0 || max_timeout > TIMEOUT_CEILING_SECONDS {
             return Err(ConfigError::Invalid(format!(
                 "guard.exec.max_timeout_seconds must be between 1 and {TIMEOUT_CEILING_SECONDS}"
@@ -151,15 +153,14 @@ fn compile(text: &str, allow: bool) -> Result<Pattern, regex::Error> {
 
 fn glob_regex(glob: &str, allow: bool) -> String {
     let (any, one) = if allow {
-        (format!("{NOT_SHELL_CONTROL}*"), NOT_SHELL_CONTROL.to_string())
+        (
+            format!("{NOT_SHELL_CONTROL}*"),
+            NOT_SHELL_CONTROL.to_string(),
+        )
     } else {
         ("(?s:.*)".to_string(), "(?s:.)".to_string())
     };
-    let mut out = String::from(if allow {
-        "^"
-    } else {
-        r"(?:^|[\s;&|()`])"
-    });
+    let mut out = String::from(if allow { "^" } else { r"(?:^|[\s;&|()`])" });
     let mut buf = [0u8; 4];
     for c in glob.chars() {
         match c {
@@ -194,7 +195,13 @@ mod tests {
         for ok in ["df -h", "uptime", "systemctl status nginx", "df /var/lib"] {
             assert!(p.check(ok).is_ok(), "{ok}");
         }
-        for bad in ["df -h; rm -rf /", "df $(reboot)", "uptimex", "ls", "df -h\nreboot"] {
+        for bad in [
+            "df -h; rm -rf /",
+            "df $(reboot)",
+            "uptimex",
+            "ls",
+            "df -h\nreboot",
+        ] {
             assert!(p.check(bad).is_err(), "{bad}");
         }
     }

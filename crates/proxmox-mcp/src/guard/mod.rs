@@ -107,9 +107,9 @@ impl Guard {
 
     /// Why guest `vmid` is protected by the configuration alone, if it is.
     fn configured_reason(&self, vmid: u32) -> Option<String> {
-        self.protected_vmids
-            .contains(&vmid)
-            .then(|| "its VMID is listed in guard.protected_vmids of the server's configuration".into())
+        self.protected_vmids.contains(&vmid).then(|| {
+            "its VMID is listed in guard.protected_vmids of the server's configuration".into()
+        })
     }
 
     /// Why a guest with this PVE config is protected, if it is.
@@ -168,7 +168,13 @@ impl Protection {
             .clone()
     }
 
-    async fn verdict(&self, client: &PveClient, node: &str, kind: &str, vmid: u32) -> Option<String> {
+    async fn verdict(
+        &self,
+        client: &PveClient,
+        node: &str,
+        kind: &str,
+        vmid: u32,
+    ) -> Option<String> {
         let known = self
             .verdicts
             .lock()
@@ -266,7 +272,10 @@ mod tests {
             guest_of("/nodes/pve1/qemu/101/status/stop"),
             Some(("pve1".into(), "qemu", 101))
         );
-        assert_eq!(guest_of("/nodes/pve1/lxc/200"), Some(("pve1".into(), "lxc", 200)));
+        assert_eq!(
+            guest_of("/nodes/pve1/lxc/200"),
+            Some(("pve1".into(), "lxc", 200))
+        );
         assert_eq!(guest_of("/nodes/pve1/qemu"), None);
         assert_eq!(guest_of("/cluster/resources"), None);
         let g = Guard::new(&GuardConfig {
@@ -276,8 +285,19 @@ mod tests {
         })
         .unwrap();
         assert!(g.configured_reason(7).is_some() && g.configured_reason(8).is_none());
-        assert!(g.config_reason(&json!({"protection": 1})).unwrap().contains("protection flag"));
-        assert!(g.config_reason(&json!({"tags": "web;prod"})).unwrap().contains("`prod`"));
-        assert!(g.config_reason(&json!({"tags": "web", "protection": 0})).is_none());
+        assert!(
+            g.config_reason(&json!({"protection": 1}))
+                .unwrap()
+                .contains("protection flag")
+        );
+        assert!(
+            g.config_reason(&json!({"tags": "web;prod"}))
+                .unwrap()
+                .contains("`prod`")
+        );
+        assert!(
+            g.config_reason(&json!({"tags": "web", "protection": 0}))
+                .is_none()
+        );
     }
 }

@@ -6,6 +6,10 @@ mod common;
 
 mod cli;
 mod docs;
+mod guard_audit;
+mod guard_confirm;
+mod guard_exec;
+mod guard_protect;
 mod tidy;
 mod tools;
 mod tools_errors;

@@ -146,7 +146,13 @@ async fn vm_power_tools_change_the_vm_state() {
             ("/upid", json!("*")),
         ])
     };
-    check(&d, "stop_vm", json!({"vmid": 100, "confirm": true}), done("stopped")).await;
+    check(
+        &d,
+        "stop_vm",
+        json!({"vmid": 100, "confirm": true}),
+        done("stopped"),
+    )
+    .await;
     assert_eq!(d.guest_status(100).as_deref(), Some("stopped"));
     check(&d, "start_vm", json!({"vmid": "100"}), done("running")).await;
     assert_eq!(d.guest_status(100).as_deref(), Some("running"));
