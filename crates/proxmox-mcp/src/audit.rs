@@ -248,52 +248,52 @@ pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
     };
     let file = File::open(path).map_err(read_err)?;
     let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1u64;
-    let mut n = 0u64;
-    for line in BufReader::new(file).lines() {
+    let mut records = 0u64;
+    // Line n must hold seq n: lines and records count up together.
+    for (n, line) in (1u64..).zip(BufReader::new(file).lines()) {
         let line = line.map_err(read_err)?;
-        n += 1;
+        records = n;
         let record: Record = serde_json::from_str(&line)
             .map_err(|e| broken(n, format!("altered: not an audit record ({e})")))?;
         if record.prev != prev {
-            let problem = if record.seq > expected_seq {
-                format!(
-                    "{} record(s) missing before this line (seq {} follows seq {})",
-                    record.seq - expected_seq,
-                    record.seq,
-                    expected_seq - 1
+            let (line_no, problem) = if record.seq > n {
+                (
+                    n,
+                    format!(
+                        "{} record(s) missing before this line (seq {} follows seq {})",
+                        record.seq - n,
+                        record.seq,
+                        n - 1
+                    ),
                 )
             } else if n == 1 {
-                "altered: the first line's prev is not the genesis hash (or lines before it \
-                 were removed)"
-                    .to_string()
-            } else {
-                format!(
-                    "line {} was altered: its SHA-256 does not match the prev of line {n}",
-                    n - 1
+                (
+                    n,
+                    "altered: the first line's prev is not the genesis hash (or lines before \
+                     it were removed)"
+                        .to_string(),
                 )
-            };
-            let line_no = if record.seq > expected_seq || n == 1 {
-                n
             } else {
-                n - 1
+                (
+                    n - 1,
+                    format!(
+                        "line {} was altered: its SHA-256 does not match the prev of line {n}",
+                        n - 1
+                    ),
+                )
             };
             return Err(broken(line_no, problem));
         }
-        if record.seq != expected_seq {
+        if record.seq != n {
             return Err(broken(
                 n,
-                format!(
-                    "altered: seq is {} where {expected_seq} was expected",
-                    record.seq
-                ),
+                format!("altered: seq is {} where {n} was expected", record.seq),
             ));
         }
         prev = sha256_hex(line.as_bytes());
-        expected_seq += 1;
     }
     Ok(Verified {
-        records: n,
+        records,
         last_hash: prev,
     })
 }
