@@ -4,8 +4,8 @@
 //! A pattern is a glob unless it starts with `re:` (a regular expression, searched anywhere in
 //! the line; anchor it with `^...$` yourself). Globs: `*` is any run of characters, `?` one.
 //! An **allow** glob must match the whole command line, and its `*`/`?` never match the shell's
-//! control characters (`; & | < > $ \` ( )` and newlines), so `df *` cannot let `df; rm -rf /`
-//! through. A **deny** glob matches anywhere the line starts a word (`rm *` catches
+//! control characters (`;`, `&`, `|`, `<`, `>`, `$`, the backtick, parentheses, newlines), so
+//! `df *` cannot let `df; rm -rf /` through. A **deny** glob matches anywhere the line starts a word (`rm *` catches
 //! `sudo rm -rf /` and `ls; rm x`), and its `*` matches anything.
 
 use regex::Regex;

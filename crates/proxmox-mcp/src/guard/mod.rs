@@ -300,4 +300,31 @@ mod tests {
                 .is_none()
         );
     }
+
+    #[test]
+    fn the_guard_section_parses_strictly_and_the_flag_wins() {
+        use crate::config::FileConfig;
+        let text = "[guard]\nprotected_vmids = [102]\naudit_log = \"file.jsonl\"\n\
+                    [guard.exec]\ndeny = [\"rm *\"]\nmax_timeout_seconds = 20\n";
+        let f = FileConfig::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(f.guard.protected_vmids, [102]);
+        assert_eq!(f.guard.exec.max_timeout_seconds, Some(20));
+        let e = FileConfig::parse("[guard]\nprotected = [1]\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("protected"), "{e}");
+        let env: HashMap<String, String> =
+            [(AUDIT_LOG_ENV.to_string(), "env.jsonl".to_string())].into();
+        let g = f.guard.clone().resolved(None, &env).unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("env.jsonl")));
+        let g = f
+            .guard
+            .clone()
+            .resolved(Some(Path::new("flag.jsonl")), &env)
+            .unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("flag.jsonl")));
+        let g = f.guard.clone().resolved(None, &HashMap::new()).unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("file.jsonl")));
+        let mut bad = f.guard.clone();
+        bad.exec.allow = vec!["re:[".into()];
+        assert!(bad.resolved(None, &HashMap::new()).is_err());
+    }
 }
