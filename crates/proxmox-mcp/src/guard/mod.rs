@@ -168,13 +168,16 @@ impl Protection {
             .clone()
     }
 
+    /// Why guest `vmid` is protected (`Ok(None)`: it is not). A guest that does not exist is
+    /// left to PVE (which answers the write itself); any other failure to read its config is an
+    /// error, so an unreadable guest is never written to blindly.
     async fn verdict(
         &self,
         client: &PveClient,
         node: &str,
         kind: &str,
         vmid: u32,
-    ) -> Option<String> {
+    ) -> Result<Option<String>, Error> {
         let known = self
             .verdicts
             .lock()
@@ -182,7 +185,7 @@ impl Protection {
             .get(&vmid)
             .cloned();
         if let Some(v) = known {
-            return v;
+            return Ok(v);
         }
         let verdict = match self.guard.configured_reason(vmid) {
             Some(r) => Some(r),
@@ -192,10 +195,10 @@ impl Protection {
                     .lit(kind)
                     .seg(vmid)
                     .lit("config");
-                // A guest that cannot be read is left to PVE, which answers the write itself.
                 match client.get::<Value>(&path, Params::new()).await {
                     Ok(config) => self.guard.config_reason(&config),
-                    Err(_) => None,
+                    Err(e) if e.kind() == ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
                 }
             }
         };
@@ -203,7 +206,7 @@ impl Protection {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(vmid, verdict.clone());
-        verdict
+        Ok(verdict)
     }
 }
 
@@ -222,7 +225,7 @@ impl RequestHook for Protection {
             let Some((node, kind, vmid)) = guest_of(path.as_str()) else {
                 return Ok(Intercepted::Pass);
             };
-            let Some(reason) = self.verdict(client, &node, kind, vmid).await else {
+            let Some(reason) = self.verdict(client, &node, kind, vmid).await? else {
                 return Ok(Intercepted::Pass);
             };
             let noun = if kind == "lxc" { "container" } else { "VM" };

@@ -134,4 +134,21 @@ async fn the_protection_flag_holds_without_any_configuration() {
     )
     .await;
     assert_eq!(d.guest_status(102).as_deref(), Some("running"));
+
+    // A guest whose config cannot be read is not written to blindly.
+    d.sim()
+        .inject(
+            pve_sim::faults::Fault::status(500, "config unavailable")
+                .path("^/nodes/pve01/qemu/100/config$"),
+        )
+        .unwrap();
+    d.sim().clear_requests();
+    let e = d
+        .call("stop_vm", json!({"vmid": 100, "confirm": true}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "pve", "{e}");
+    assert!(e.to_string().contains("config unavailable"), "{e}");
+    assert_eq!(writes(&d), Vec::<String>::new());
+    assert_eq!(d.guest_status(100).as_deref(), Some("running"));
 }
