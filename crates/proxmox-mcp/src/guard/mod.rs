@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::audit::AuditLog;
 use crate::config::ConfigError;
+use crate::registry::Caller;
 pub use exec::{ExecConfig, ExecPolicy};
 
 /// Environment variable naming the audit log file (`--audit-log` wins, the file loses).
@@ -103,6 +104,14 @@ impl Guard {
     /// made before the registry (scope, read-only).
     pub fn audit(&self) -> Option<&Arc<AuditLog>> {
         self.audit.as_ref()
+    }
+
+    /// Logs a call refused before the registry (key scope, read-only mode) to the audit log,
+    /// if one is configured: `registry.guard().refused(&caller, tool, args, reason)`.
+    pub fn refused(&self, caller: &Caller, tool: &str, args: Option<&Value>, reason: &str) {
+        if let Some(audit) = &self.audit {
+            audit.refused(caller, tool, args, reason);
+        }
     }
 
     /// Why guest `vmid` is protected by the configuration alone, if it is.

@@ -81,7 +81,7 @@ async fn mutating_and_refused_calls_are_chained_then_tampering_is_caught() {
         transport: "rest",
         key: Some("ci-bot".into()),
     };
-    d.app.registry().guard().audit().unwrap().refused(
+    d.app.registry().guard().refused(
         &door,
         "delete_vm",
         Some(&json!({"vmid": 100, "password": "hunter2"})),
