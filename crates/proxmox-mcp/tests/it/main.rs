@@ -8,6 +8,7 @@ mod cli;
 mod docs;
 mod guard_audit;
 mod guard_confirm;
+mod guard_doors;
 mod guard_exec;
 mod guard_protect;
 mod tidy;
