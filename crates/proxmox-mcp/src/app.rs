@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ClusterChoice, ConfigError, Settings};
 use crate::demo::{DemoCluster, DemoError};
+use crate::guard::Guard;
 use crate::mcp::McpHttpConfig;
 use crate::mcp::handler::ToolHost;
 use crate::registry::{Caller, DuplicateTool, Progress, PveClient, Registry, ToolCtx};
@@ -63,7 +64,7 @@ impl App {
     /// The built-in tools over the cluster `settings` names; in demo mode, starts the embedded
     /// simulator first (it stops when the app is dropped).
     pub async fn from_settings(settings: &Settings) -> Result<Self, AppError> {
-        let registry = Registry::builtin()?;
+        let registry = Registry::builtin()?.with_guard(Guard::new(&settings.guard)?);
         match &settings.cluster {
             ClusterChoice::Demo => {
                 let demo = DemoCluster::start().await?;
@@ -111,6 +112,7 @@ impl App {
             progress,
             cancel,
             caller,
+            guard: self.registry.guard().clone(),
         }
     }
 }

@@ -30,6 +30,9 @@ pub enum Command {
     Sim(pve_sim::cli::SimArgs),
     /// Check the configuration, the cluster, its certificate, the identity's privileges per tool, nodes and guest agents.
     Doctor(crate::doctor::DoctorArgs),
+    /// Audit log tools (`audit verify FILE`).
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCommand),
 }
 
 /// Flags of `serve`.
@@ -51,6 +54,9 @@ pub struct ServeArgs {
     /// Browser origin allowed to call the REST door (CORS); repeat for several, `*` for any.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     pub cors_origins: Vec<String>,
+    /// Append a hash-chained JSON line per mutating or refused call to FILE (or $PROXMOX_MCP_AUDIT_LOG).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Flags of `stdio`.
@@ -62,6 +68,9 @@ pub struct StdioArgs {
     /// TOML configuration file (default: $PROXMOX_MCP_CONFIG).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Append a hash-chained JSON line per mutating or refused call to FILE (or $PROXMOX_MCP_AUDIT_LOG).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Log line format.
@@ -80,6 +89,7 @@ impl ServeArgs {
             demo: self.demo,
             rest_listen: self.rest_listen.clone(),
             cors_origins: self.cors_origins.clone(),
+            audit_log: self.audit_log.clone(),
         }
     }
 }
@@ -91,6 +101,7 @@ impl StdioArgs {
             config: self.config.clone(),
             mcp_listen: None,
             demo: self.demo,
+            audit_log: self.audit_log.clone(),
             ..Overrides::default()
         }
     }

@@ -27,6 +27,9 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub rest: RestSection,
+    /// `[guard]`: protected guests, exec policy, audit log (see `guard::GuardConfig`).
+    #[serde(default)]
+    pub guard: crate::guard::GuardConfig,
 }
 
 /// `[cluster]`: where the Proxmox VE API is and how to log in.
@@ -103,6 +106,8 @@ pub struct Overrides {
     pub rest_listen: Option<String>,
     /// CORS origins of the REST door (replace the configured list when not empty).
     pub cors_origins: Vec<String>,
+    /// `--audit-log FILE`.
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Which cluster the server talks to.
@@ -127,6 +132,8 @@ pub struct Settings {
     pub rest_listen_is_default: bool,
     /// CORS origins of the REST door; empty: CORS off.
     pub cors_origins: Vec<String>,
+    /// Protected guests, exec policy, audit log.
+    pub guard: crate::guard::GuardConfig,
 }
 
 impl FileConfig {
@@ -246,6 +253,10 @@ impl Settings {
             rest_listen,
             rest_listen_is_default,
             cors_origins,
+            guard: file
+                .guard
+                .clone()
+                .resolved(flags.audit_log.as_deref(), env)?,
         })
     }
 }

@@ -54,6 +54,14 @@ Conventions shared by every tool:
   the operation. A task that fails is an error carrying Proxmox VE's exit status.
 - `access` is `read` (changes nothing), `write` (changes state, can be undone) or `destructive`
   (can lose data or interrupt work).
+- `destructive` tools need `confirm: true`; without it nothing is done and the refusal says which
+  Proxmox VE calls the call would make (or, when the call would fail anyway, why).
+- Every `write` and `destructive` tool takes `dry_run: true`: nothing is changed, the reads it
+  needs still happen, and the result is `{dry_run: true, planned_calls: [{method, path, params}],
+  note}` with secrets masked. A dry run needs no `confirm`.
+- Protected guests (Proxmox VE's `protection` flag, or a VMID or tag listed in the server's
+  `[guard]` configuration) are never changed by any tool, even with `confirm`; reading them is
+  fine. See [safety.md](safety.md).
 ";
 
 fn tool_section(t: &ToolSpec) -> String {

@@ -3,9 +3,11 @@
 //! `registry` defines what a tool is; `tools` holds every tool (one place each); `app` ties the
 //! registry to a Proxmox VE client (a real cluster, or the embedded simulator of `demo`);
 //! `mcp` is the MCP front door, `rest` the REST one (`auth` guards the HTTP doors); `docs`
-//! renders the tool reference from the registry.
+//! renders the tool reference from the registry; `guard` is the policy of mutating calls
+//! (confirmation, dry run, protected guests, exec policy) and `audit` its hash-chained log.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -13,6 +15,7 @@ pub mod demo;
 pub mod docs;
 pub mod doctor;
 pub mod error;
+pub mod guard;
 pub mod mcp;
 pub mod registry;
 pub mod rest;

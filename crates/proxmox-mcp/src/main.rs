@@ -28,6 +28,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stdio(args) => stdio(args).await,
         Command::Sim(args) => Ok(pve_sim::cli::run(args).await?),
         Command::Doctor(args) => Ok(proxmox_mcp::doctor::main(args).await?),
+        Command::Audit(cmd) => Ok(proxmox_mcp::audit::run_cli(&cmd)?),
     }
 }
 

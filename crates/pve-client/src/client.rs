@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 use crate::auth::{Auth, AuthHeaders};
 use crate::cache::GuestCache;
 use crate::config::ClientConfig;
+use crate::dry_run::{Intercepted, RequestHook};
 use crate::error::{Error, ErrorKind};
 use crate::params::{ApiPath, Params};
 
@@ -66,6 +67,8 @@ pub struct PveClient {
     pub(crate) inner: Arc<Inner>,
     /// Per-call timeout override (see [`PveClient::with_timeout`]).
     timeout: Option<Duration>,
+    /// Sees each request first (dry run, policy); see [`PveClient::with_hook`].
+    hook: Option<Arc<dyn RequestHook>>,
 }
 
 impl std::fmt::Debug for PveClient {
@@ -74,6 +77,7 @@ impl std::fmt::Debug for PveClient {
             .field("base", &self.inner.base)
             .field("user", &self.inner.config.user)
             .field("timeout", &self.timeout)
+            .field("hook", &self.hook.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +121,7 @@ impl PveClient {
         Ok(Self {
             inner: Arc::new(inner),
             timeout: None,
+            hook: None,
         })
     }
 
@@ -126,6 +131,17 @@ impl PveClient {
         Self {
             inner: self.inner.clone(),
             timeout: Some(timeout),
+            hook: self.hook.clone(),
+        }
+    }
+
+    /// The same client with `hook` seeing every request first (replacing any hook this view
+    /// had): see [`crate::dry_run`].
+    pub fn with_hook(&self, hook: Arc<dyn RequestHook>) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            timeout: self.timeout,
+            hook: Some(hook),
         }
     }
 
@@ -194,6 +210,13 @@ impl PveClient {
         path: &ApiPath,
         params: Params,
     ) -> Result<Envelope<T>, Error> {
+        if let Some(hook) = &self.hook
+            && let Intercepted::Answer(answers) =
+                hook.intercept(self, method, path, &params).await?
+        {
+            return crate::dry_run::decode_answer(answers)
+                .map_err(|e| e.with_call(method.as_str(), path.as_str()));
+        }
         let body = self.send_with_policy(method, path, &params).await?;
         serde_json::from_slice::<Envelope<T>>(&body).map_err(|e| {
             Error::protocol(format!("unexpected response shape: {e}"))

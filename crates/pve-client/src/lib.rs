@@ -25,6 +25,7 @@
 //! - [`PveClient`]: the client; raw [`PveClient::get`]/[`PveClient::post`]/... plus typed calls in
 //!   [`api`] (`cluster`, `nodes`, `qemu`, `lxc`, `guest` (kind-generic), `snapshot`, `agent`,
 //!   `storage`, `tasks`, `backup`, `access`).
+//! - [`dry_run`]: request hooks; [`PveClient::dry_run`] records writes instead of sending them.
 //! - [`task`]: [`PveClient::wait_task`] → [`task::TaskOutcome`]; [`exec`]: [`PveClient::exec`].
 //! - [`Error`] with [`ErrorKind`]: Auth, Permission, NotFound, Params, Unreachable, Timeout, Tls,
 //!   TaskFailed, Config, Protocol, Pve; `Display` is PVE's message plus the call.
@@ -43,6 +44,7 @@ mod cache;
 mod client;
 pub mod config;
 pub mod de;
+pub mod dry_run;
 mod error;
 pub mod exec;
 pub mod params;

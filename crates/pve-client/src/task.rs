@@ -1,6 +1,6 @@
 //! Waiting for a PVE task: poll `/tasks/{upid}/status` (quickly at first, then every
 //! `poll_interval`) until it stops or the wait times out, reporting progress; on failure fetch
-//! the tail of the task log. A timed-out wait is a normal outcome that still carries the UPID,
+//! the tail of the task log. This is the one task wait: the server's tools use it too. A timed-out wait is a normal outcome that still carries the UPID,
 //! so callers can hand it to the agent to poll later.
 
 use std::sync::Arc;
@@ -147,8 +147,15 @@ impl PveClient {
         let deadline = started + opts.timeout;
         let mut last: Option<TaskStatus> = None;
         let mut polls = 0u32;
+        let mut first = true;
         loop {
-            let polled = tokio::time::timeout_at(deadline, self.task_status(upid)).await;
+            // The first poll always happens (a zero timeout means "look once"); later ones end
+            // with the wait.
+            let polled = if std::mem::take(&mut first) {
+                Ok(self.task_status(upid).await)
+            } else {
+                tokio::time::timeout_at(deadline, self.task_status(upid)).await
+            };
             match polled {
                 Err(_elapsed) => break,
                 Ok(Ok(status)) => {

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::guard::Guard;
+
 /// The Proxmox VE API client type tools call.
 pub type PveClient = pve_client::PveClient;
 
@@ -17,8 +19,11 @@ pub struct ToolCtx {
     pub progress: Arc<dyn Progress>,
     /// Cancelled when the caller gives up or the server shuts down.
     pub cancel: CancellationToken,
-    /// Who is calling, for logs and (later) policy.
+    /// Who is calling, for logs, policy and the audit log.
     pub caller: Caller,
+    /// The server's guard (protected guests, exec policy, audit log); `Registry::call` sets it
+    /// to the registry's own before running a tool.
+    pub guard: Arc<Guard>,
 }
 
 impl std::fmt::Debug for ToolCtx {
@@ -37,6 +42,7 @@ impl ToolCtx {
             progress: Arc::new(NoProgress),
             cancel: CancellationToken::new(),
             caller: Caller::default(),
+            guard: Arc::new(Guard::default()),
         }
     }
 

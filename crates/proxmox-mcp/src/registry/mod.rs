@@ -12,6 +12,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::guard::{Guard, call as policy};
+
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use schemars::JsonSchema;
@@ -116,6 +118,11 @@ impl ToolSpec {
         O: Serialize + JsonSchema + Send + 'static,
         F: Fn(ToolCtx, P) -> BoxFuture<'static, Result<O, ToolError>> + Send + Sync + 'static,
     {
+        let mut input_schema = schema_for::<P>();
+        let mut output_schema = output_schema_for::<O>();
+        // `confirm` and `dry_run` come from `Access`, in this one place.
+        policy::augment_input(def.access, &mut input_schema);
+        policy::augment_output(def.access, &mut output_schema);
         ToolSpec {
             name: def.name,
             title: def.title,
@@ -123,8 +130,8 @@ impl ToolSpec {
             toolset: def.toolset,
             access: def.access,
             idempotent: def.idempotent,
-            input_schema: schema_for::<P>(),
-            output_schema: output_schema_for::<O>(),
+            input_schema,
+            output_schema,
             handler: typed::erase::<P, O, F>(f),
         }
     }
@@ -150,6 +157,8 @@ macro_rules! handler {
 pub struct Registry {
     tools: Vec<ToolSpec>,
     index: HashMap<&'static str, usize>,
+    /// Protected guests, exec policy and audit log, applied to every call.
+    guard: Arc<Guard>,
 }
 
 /// Building a registry failed (two tools with one name).
@@ -166,7 +175,22 @@ impl Registry {
                 return Err(DuplicateTool(t.name));
             }
         }
-        Ok(Registry { tools, index })
+        Ok(Registry {
+            tools,
+            index,
+            guard: Arc::new(Guard::default()),
+        })
+    }
+
+    /// This registry with `guard` applied to every call.
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = Arc::new(guard);
+        self
+    }
+
+    /// The guard applied to every call (doors use its audit log for their own refusals).
+    pub fn guard(&self) -> &Arc<Guard> {
+        &self.guard
     }
 
     /// Every built-in tool (see `tools::all`).
@@ -198,17 +222,23 @@ impl Registry {
     pub fn filtered(&self, keep: impl Fn(&ToolSpec) -> bool) -> Registry {
         let tools: Vec<ToolSpec> = self.tools.iter().filter(|t| keep(t)).cloned().collect();
         let index = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
-        Registry { tools, index }
+        Registry {
+            tools,
+            index,
+            guard: self.guard.clone(),
+        }
     }
 
     /// Calls a tool. Missing or `null` arguments count as `{}`; an unknown tool is
     /// `UnknownTool`; bad arguments are `InvalidParams` naming the parameter; a panic inside the
-    /// handler becomes `Internal`; cancellation of `ctx.cancel` ends the call.
+    /// handler becomes `Internal`; cancellation of `ctx.cancel` ends the call. A mutating tool
+    /// runs under the guard's policy (confirmation, dry run, protected guests, audit log: see
+    /// `guard::call`).
     pub async fn call(
         &self,
         name: &str,
         args: Option<Value>,
-        ctx: ToolCtx,
+        mut ctx: ToolCtx,
     ) -> Result<Value, ToolError> {
         let spec = self
             .get(name)
@@ -223,14 +253,13 @@ impl Registry {
                 });
             }
         };
+        ctx.guard = self.guard.clone();
         let started = Instant::now();
-        let cancel = ctx.cancel.clone();
         let transport = ctx.caller.transport;
-        let handler = spec.handler.clone();
-        let fut = AssertUnwindSafe(async move { handler(ctx, args).await }).catch_unwind();
-        let result = tokio::select! {
-            r = fut => r.unwrap_or_else(|panic| Err(ToolError::Internal(panic_text(&*panic)))),
-            () = cancel.cancelled() => Err(ToolError::Internal("the call was cancelled".into())),
+        let result = if spec.access == Access::Read {
+            invoke(spec, ctx, args).await
+        } else {
+            policy::call(spec, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
         };
         let ms = started.elapsed().as_millis();
         match &result {
@@ -240,6 +269,17 @@ impl Registry {
             }
         }
         result
+    }
+}
+
+/// Runs a tool's handler: a panic becomes `Internal`, cancellation of `ctx.cancel` ends it.
+async fn invoke(spec: &ToolSpec, ctx: ToolCtx, args: Value) -> Result<Value, ToolError> {
+    let cancel = ctx.cancel.clone();
+    let handler = spec.handler.clone();
+    let fut = AssertUnwindSafe(async move { handler(ctx, args).await }).catch_unwind();
+    tokio::select! {
+        r = fut => r.unwrap_or_else(|panic| Err(ToolError::Internal(panic_text(&*panic)))),
+        () = cancel.cancelled() => Err(ToolError::Internal("the call was cancelled".into())),
     }
 }
 

@@ -1,7 +1,11 @@
 //! What several tools share: finding a guest's node from its VMID, clear not-found messages,
-//! unit conversions for compact outputs, and the common parameter types.
+//! the bounded task wait (`wait_seconds`, over `pve_client`'s `wait_task`), unit conversions for
+//! compact outputs, and the common parameter types.
 
-use pve_client::{ErrorKind, GuestKind};
+use std::time::Duration;
+
+use pve_client::task::{TaskOutcome as Waited, WaitOptions};
+use pve_client::{ErrorKind, GuestKind, Upid};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +87,126 @@ fn wrong_kind(vmid: u32, wanted: GuestKind) -> ToolError {
     }
 }
 
+/// Default wait when `wait_seconds` is absent.
+pub const DEFAULT_WAIT_SECONDS: u32 = 20;
+/// Longest wait accepted (n8n gives up on a call after 60 s).
+pub const MAX_WAIT_SECONDS: u32 = 50;
+
+/// The `wait_seconds` parameter checked and turned into a duration.
+pub fn wait_for(wait_seconds: Option<u32>) -> Result<Duration, ToolError> {
+    let secs = wait_seconds.unwrap_or(DEFAULT_WAIT_SECONDS);
+    if secs > MAX_WAIT_SECONDS {
+        return Err(ToolError::invalid(
+            "wait_seconds",
+            format!(
+                "must be at most {MAX_WAIT_SECONDS} (clients give up after 60 s); \
+                 a longer task keeps running and get_task follows it"
+            ),
+        ));
+    }
+    Ok(Duration::from_secs(u64::from(secs)))
+}
+
+/// Whether the task finished within the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    /// The task finished successfully.
+    Done,
+    /// The task was still running when the wait ended; follow it with `get_task`.
+    Running,
+}
+
+/// The task a tool started and how far it got.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TaskOutcome {
+    /// The PVE task id; pass it to `get_task` to follow the task.
+    pub upid: String,
+    /// `done` or `running`.
+    pub task_status: TaskState,
+    /// PVE's exit status once finished (`OK`, `WARNINGS: n`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exitstatus: Option<String>,
+    /// What to do next when the task is still running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl TaskOutcome {
+    /// Finished successfully.
+    pub fn is_done(&self) -> bool {
+        self.task_status == TaskState::Done
+    }
+}
+
+/// Waits up to `wait` for task `upid` (pve-client's bounded wait), reporting progress to the
+/// caller; `what` names the operation in messages ("start of VM 101"). A failed task is a
+/// `ToolError::Pve` with PVE's exit status and the last log line.
+pub async fn wait_task(
+    ctx: &ToolCtx,
+    upid: &Upid,
+    wait: Duration,
+    what: &str,
+) -> Result<TaskOutcome, ToolError> {
+    let total = wait.as_secs_f64().max(1.0);
+    let progress = ctx.progress.clone();
+    let label = what.to_string();
+    let opts = WaitOptions {
+        poll_interval: Duration::from_secs(1),
+        log_tail: 3,
+        ..WaitOptions::with_timeout(wait)
+    }
+    .on_progress(move |p| {
+        let elapsed = p.elapsed.as_secs_f64();
+        progress.report(
+            elapsed.min(total),
+            Some(total),
+            Some(format!("waiting for {label} ({elapsed:.0}s)")),
+        );
+    });
+    let id = upid.as_str();
+    match ctx.client.wait_task(upid, &opts).await {
+        Ok(Waited::Succeeded { status }) => Ok(TaskOutcome {
+            upid: id.to_string(),
+            task_status: TaskState::Done,
+            exitstatus: status.exitstatus,
+            hint: None,
+        }),
+        Ok(Waited::Failed {
+            exitstatus,
+            log_tail,
+            ..
+        }) => {
+            let log = log_tail
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && l.as_str() != exitstatus)
+                .map(|l| format!("; log: {l}"))
+                .unwrap_or_default();
+            Err(ToolError::pve(format!(
+                "{what} failed: {exitstatus} (task {id}{log})"
+            )))
+        }
+        Ok(Waited::TimedOut { .. }) => Ok(TaskOutcome {
+            upid: id.to_string(),
+            task_status: TaskState::Running,
+            exitstatus: None,
+            hint: Some(format!(
+                "{what} is still running after {}s; call get_task with this upid to follow it \
+                 (do not repeat the operation)",
+                wait.as_secs()
+            )),
+        }),
+        Err(e) => Err(ToolError::Pve {
+            status: e.status(),
+            message: format!(
+                "{what} was started as task {id} but its status could not be read: {e}; \
+                 call get_task with this upid to check it"
+            ),
+        }),
+    }
+}
+
 /// Bytes to MiB (rounded down).
 pub fn mib(bytes: u64) -> u64 {
     bytes / (1024 * 1024)
@@ -121,6 +245,19 @@ pub fn is_false(b: &bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wait_seconds_is_bounded() {
+        assert_eq!(wait_for(None).ok(), Some(Duration::from_secs(20)));
+        assert_eq!(wait_for(Some(0)).ok(), Some(Duration::ZERO));
+        assert_eq!(wait_for(Some(50)).ok(), Some(Duration::from_secs(50)));
+        match wait_for(Some(51)) {
+            Err(ToolError::InvalidParams { param, .. }) => {
+                assert_eq!(param.as_deref(), Some("wait_seconds"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn units_are_compact() {

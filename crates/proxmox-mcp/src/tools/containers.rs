@@ -6,10 +6,9 @@ use pve_client::{GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{guest_error, guest_node};
+use super::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
 use super::guest_list::{self, GuestLine, GuestListParams};
 use super::power::{self, PowerOutput, PowerRequest};
-use super::wait::{TaskOutcome, wait_for, wait_task};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;

@@ -14,7 +14,6 @@ pub mod tasks;
 pub mod vm_exec;
 pub mod vm_power;
 pub mod vms;
-pub mod wait;
 
 use crate::registry::ToolSpec;
 

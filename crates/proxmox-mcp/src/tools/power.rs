@@ -6,8 +6,7 @@ use pve_client::api::guest::{ActionOptions, PowerAction};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::common::{guest_error, guest_node};
-use super::wait::{TaskOutcome, wait_for, wait_task};
+use super::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
 use crate::error::ToolError;
 use crate::registry::ToolCtx;
 

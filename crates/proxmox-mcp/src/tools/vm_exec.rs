@@ -1,5 +1,6 @@
 //! `execute_vm_command`: run a command inside a VM through the QEMU guest agent and return its
-//! exit code and output. Every agent failure is reported plainly (VM off, agent not enabled or
+//! exit code and output, within the server's exec policy (allow/deny patterns on the command
+//! line, timeout and output cap: `guard::exec`). Every agent failure is reported plainly (VM off, agent not enabled or
 //! not running, exec refused by the agent).
 
 use std::time::{Duration, Instant};
@@ -14,13 +15,6 @@ use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 
-/// Default time a command may run.
-const DEFAULT_TIMEOUT: u32 = 30;
-/// Longest time a command may run within one call.
-const MAX_TIMEOUT: u32 = 50;
-/// Output kept per stream (bytes); the rest is cut and flagged.
-const MAX_OUTPUT: usize = 64 * 1024;
-
 /// `execute_vm_command`.
 pub fn execute_vm_command() -> ToolSpec {
     ToolSpec::new(
@@ -30,7 +24,8 @@ pub fn execute_vm_command() -> ToolSpec {
             description: "Run a command inside a running VM through the QEMU guest agent and return \
                           its exit code, stdout and stderr. The VM must be running with \
                           qemu-guest-agent installed and enabled. Give the program in command and \
-                          its arguments in args, or set shell: true to run command with /bin/sh -c.",
+                          its arguments in args, or set shell: true to run command with /bin/sh -c. \
+                          Needs confirm: true; the server's exec policy may refuse some commands.",
             toolset: "core",
             access: Access::Destructive,
             idempotent: false,
@@ -55,9 +50,10 @@ pub struct ExecParams {
     /// args are given.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub shell: Option<bool>,
-    /// Seconds to wait for the command to finish (default 30, at most 50).
+    /// Seconds to wait for the command to finish (default 30, at most 50, unless the server's
+    /// exec policy says otherwise).
     #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(min = 1, max = 50))]
+    #[schemars(range(min = 1))]
     pub timeout_seconds: Option<u32>,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
@@ -81,10 +77,10 @@ pub struct ExecOutput {
     pub signal: Option<i64>,
     pub stdout: String,
     pub stderr: String,
-    /// stdout was cut (by the agent, or here at 64 KiB).
+    /// stdout was cut (by the agent, or here at the exec policy's cap, 64 KiB by default).
     #[serde(skip_serializing_if = "is_false")]
     pub stdout_truncated: bool,
-    /// stderr was cut (by the agent, or here at 64 KiB).
+    /// stderr was cut (by the agent, or here at the exec policy's cap, 64 KiB by default).
     #[serde(skip_serializing_if = "is_false")]
     pub stderr_truncated: bool,
     /// What happened when the command did not finish in time.
@@ -93,11 +89,16 @@ pub struct ExecOutput {
 }
 
 async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<ExecOutput, ToolError> {
-    let timeout = p.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT);
-    if timeout == 0 || timeout > MAX_TIMEOUT {
+    let policy = &ctx.guard.exec;
+    let timeout = p.timeout_seconds.unwrap_or(policy.default_timeout);
+    if timeout == 0 || timeout > policy.max_timeout {
         return Err(ToolError::invalid(
             "timeout_seconds",
-            format!("must be between 1 and {MAX_TIMEOUT} (clients give up after 60 s)"),
+            format!(
+                "must be between 1 and {} (the server's limit; clients such as n8n give up \
+                 after 60 s)",
+                policy.max_timeout
+            ),
         ));
     }
     let command = p.command.trim();
@@ -108,16 +109,23 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
     let shell = p
         .shell
         .unwrap_or(args.is_empty() && command.contains(char::is_whitespace));
+    // The command line as a shell would read it: what the exec policy judges.
+    let mut line = if shell {
+        command.to_string()
+    } else {
+        shell_quote(command)
+    };
+    for a in &args {
+        line.push(' ');
+        line.push_str(&shell_quote(a));
+    }
+    policy.check(&line).map_err(ToolError::policy)?;
     let argv: Vec<String> = if shell {
-        let mut line = command.to_string();
-        for a in &args {
-            line.push(' ');
-            line.push_str(&shell_quote(a));
-        }
         vec!["/bin/sh".into(), "-c".into(), line]
     } else {
         std::iter::once(command.to_string()).chain(args).collect()
     };
+    let max_output = policy.max_output;
 
     let vmid = p.vmid;
     let node = guest_node(ctx, vmid, p.node, GuestKind::Qemu).await?;
@@ -154,8 +162,8 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
             .await
             .map_err(|e| agent_error(e, vmid))?;
         if st.exited {
-            let (stdout, out_cut) = cut(st.out_data.unwrap_or_default());
-            let (stderr, err_cut) = cut(st.err_data.unwrap_or_default());
+            let (stdout, out_cut) = cut(st.out_data.unwrap_or_default(), max_output);
+            let (stderr, err_cut) = cut(st.err_data.unwrap_or_default(), max_output);
             return Ok(ExecOutput {
                 vmid,
                 node,
@@ -232,12 +240,12 @@ fn agent_error(e: pve_client::Error, vmid: u32) -> ToolError {
     }
 }
 
-/// Keeps at most MAX_OUTPUT bytes (on a char boundary); says whether it cut.
-fn cut(mut s: String) -> (String, bool) {
-    if s.len() <= MAX_OUTPUT {
+/// Keeps at most `max` bytes (on a char boundary); says whether it cut.
+fn cut(mut s: String, max: usize) -> (String, bool) {
+    if s.len() <= max {
         return (s, false);
     }
-    let mut end = MAX_OUTPUT;
+    let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
@@ -265,8 +273,8 @@ mod tests {
         assert_eq!(shell_quote("/etc"), "/etc");
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        let (s, c) = cut("é".repeat(MAX_OUTPUT));
-        assert!(c && s.len() <= MAX_OUTPUT);
-        assert_eq!(cut("ok".into()), ("ok".to_string(), false));
+        let (s, c) = cut("é".repeat(1000), 999);
+        assert!(c && s.len() <= 999);
+        assert_eq!(cut("ok".into(), 2), ("ok".to_string(), false));
     }
 }

@@ -1,5 +1,5 @@
 //! VM power tools: `start_vm`, `stop_vm` (hard stop), `shutdown_vm` (ACPI, with a timeout) and
-//! `reset_vm`. Each waits a bounded time for its task (see `wait.rs`).
+//! `reset_vm`. Each waits a bounded time for its task (see `common::wait_task`).
 
 use pve_client::GuestKind;
 use pve_client::api::guest::{ActionOptions, PowerAction};

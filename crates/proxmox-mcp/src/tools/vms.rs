@@ -7,10 +7,9 @@ use pve_client::{ErrorKind, GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{guest_error, guest_node, is_false};
+use super::common::{TaskOutcome, guest_error, guest_node, is_false, wait_for, wait_task};
 use super::guest_list::{self, GuestLine, GuestListParams};
 use super::power::guest_status;
-use super::wait::{TaskOutcome, wait_for, wait_task};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
@@ -248,8 +247,8 @@ pub fn delete_vm() -> ToolSpec {
         ToolDef {
             name: "delete_vm",
             title: "Delete VM",
-            description: "Delete a VM and its disks for good. Refused unless confirm is true. A \
-                          running VM is refused unless force is true, which stops it first.",
+            description: "Delete a VM and its disks for good (needs confirm: true). A running VM \
+                          is refused unless force is true, which stops it first.",
             toolset: "core",
             access: Access::Destructive,
             idempotent: false,
@@ -265,9 +264,6 @@ pub struct DeleteVmParams {
     /// VMID of the VM to delete.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
-    /// Must be true: deleting destroys the VM's disks.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub confirm: Option<bool>,
     /// Also remove the VM from backup jobs, replication, HA and permissions.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub purge: Option<bool>,
@@ -300,11 +296,6 @@ pub struct DeleteVmOutput {
 async fn delete_vm_handler(ctx: &ToolCtx, p: DeleteVmParams) -> Result<DeleteVmOutput, ToolError> {
     let wait = wait_for(p.wait_seconds)?;
     let vmid = p.vmid;
-    if p.confirm != Some(true) {
-        return Err(ToolError::policy(format!(
-            "deleting VM {vmid} destroys it and its disks for good; pass confirm: true to delete it"
-        )));
-    }
     let started = std::time::Instant::now();
     let node = guest_node(ctx, vmid, p.node, GuestKind::Qemu).await?;
     let status = guest_status(ctx, GuestKind::Qemu, &node, vmid).await?;

@@ -146,7 +146,7 @@ async fn proxmox_errors_keep_proxmox_words() {
         &r,
         Method::POST,
         "/reset_vm",
-        Some("{\"vmid\": 103}"),
+        Some("{\"vmid\": 103, \"confirm\": true}"),
         409,
         &[("/detail/kind", json!("pve"))],
     )

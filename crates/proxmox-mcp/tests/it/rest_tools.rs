@@ -82,7 +82,7 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     .await;
     post(
         "execute_vm_command",
-        json!({"vmid": 100, "command": "hostname"}),
+        json!({"vmid": 100, "command": "hostname", "confirm": true}),
         &[("/exit_code", json!(0)), ("/stdout", json!("web-01\n"))],
     )
     .await;
@@ -95,14 +95,14 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     assert_eq!(r.demo.guest_status(101).as_deref(), Some("stopped"));
     post(
         "reset_vm",
-        json!({"vmid": 100}),
+        json!({"vmid": 100, "confirm": true}),
         &[("/action", json!("reset"))],
     )
     .await;
     assert_eq!(r.demo.guest_status(100).as_deref(), Some("running"));
     post(
         "stop_vm",
-        json!({"vmid": "100"}),
+        json!({"vmid": "100", "confirm": true}),
         &[("/guest_status", json!("stopped"))],
     )
     .await;

@@ -146,14 +146,20 @@ async fn vm_power_tools_change_the_vm_state() {
             ("/upid", json!("*")),
         ])
     };
-    check(&d, "stop_vm", json!({"vmid": 100}), done("stopped")).await;
+    check(
+        &d,
+        "stop_vm",
+        json!({"vmid": 100, "confirm": true}),
+        done("stopped"),
+    )
+    .await;
     assert_eq!(d.guest_status(100).as_deref(), Some("stopped"));
     check(&d, "start_vm", json!({"vmid": "100"}), done("running")).await;
     assert_eq!(d.guest_status(100).as_deref(), Some("running"));
     check(
         &d,
         "reset_vm",
-        json!({"vmid": 100, "node": "pve01"}),
+        json!({"vmid": 100, "node": "pve01", "confirm": true}),
         done("running"),
     )
     .await;
@@ -295,7 +301,7 @@ async fn execute_vm_command_runs_through_the_agent() {
     let d = Demo::start().await;
     let cases = [
         (
-            json!({"vmid": 100, "command": "hostname"}),
+            json!({"vmid": 100, "command": "hostname", "confirm": true}),
             ok(&[
                 ("/exited", json!(true)),
                 ("/exit_code", json!(0)),
@@ -303,39 +309,39 @@ async fn execute_vm_command_runs_through_the_agent() {
             ]),
         ),
         (
-            json!({"vmid": 100, "command": "echo", "args": ["a b", "c"]}),
+            json!({"vmid": 100, "command": "echo", "args": ["a b", "c"], "confirm": true}),
             ok(&[("/stdout", json!("a b c\n"))]),
         ),
         (
-            json!({"vmid": "100", "command": "echo one && echo two"}),
+            json!({"vmid": "100", "command": "echo one && echo two", "confirm": true}),
             ok(&[("/stdout", json!("one\ntwo\n"))]),
         ),
         (
-            json!({"vmid": 100, "command": "no-such-program"}),
+            json!({"vmid": 100, "command": "no-such-program", "confirm": true}),
             ok(&[("/exit_code", json!(127)), ("/stderr", json!("*"))]),
         ),
         (
-            json!({"vmid": 103, "command": "hostname"}),
+            json!({"vmid": 103, "command": "hostname", "confirm": true}),
             Want::Err("pve", "not running"),
         ),
         (
-            json!({"vmid": 106, "command": "hostname"}),
+            json!({"vmid": 106, "command": "hostname", "confirm": true}),
             Want::Err("pve", "agent"),
         ),
         (
-            json!({"vmid": 109, "command": "hostname"}),
+            json!({"vmid": 109, "command": "hostname", "confirm": true}),
             Want::Err("pve", "agent"),
         ),
         (
-            json!({"vmid": 200, "command": "hostname"}),
+            json!({"vmid": 200, "command": "hostname", "confirm": true}),
             Want::Err("pve", "container"),
         ),
         (
-            json!({"vmid": 100, "command": "  "}),
+            json!({"vmid": 100, "command": "  ", "confirm": true}),
             Want::Err("invalid_params", "command"),
         ),
         (
-            json!({"vmid": 100, "command": "true", "timeout_seconds": 99}),
+            json!({"vmid": 100, "command": "true", "timeout_seconds": 99, "confirm": true}),
             Want::Err("invalid_params", "timeout_seconds"),
         ),
     ];
@@ -347,7 +353,7 @@ async fn execute_vm_command_runs_through_the_agent() {
     check(
         &d,
         "execute_vm_command",
-        json!({"vmid": 110, "command": "hostname"}),
+        json!({"vmid": 110, "command": "hostname", "confirm": true}),
         Want::Err("pve", "not enabled"),
     )
     .await;
@@ -429,7 +435,10 @@ async fn container_tools_change_the_container() {
 #[tokio::test]
 async fn get_task_reports_a_finished_task_with_its_log() {
     let d = Demo::start().await;
-    let out = d.call("stop_vm", json!({"vmid": 101})).await.unwrap();
+    let out = d
+        .call("stop_vm", json!({"vmid": 101, "confirm": true}))
+        .await
+        .unwrap();
     let upid = out["upid"].as_str().unwrap().to_string();
     let task = check(
         &d,

@@ -155,7 +155,7 @@ async fn pve_refusals_keep_pve_words() {
     check(
         &d,
         "stop_vm",
-        json!({"vmid": 105}),
+        json!({"vmid": 105, "confirm": true}),
         Want::Err("pve", "lock"),
     )
     .await;
@@ -208,7 +208,10 @@ async fn injected_faults_become_clear_errors_then_calls_recover() {
     fault.count = 1000;
     d.sim().inject(fault).unwrap();
     let e = d
-        .call("stop_vm", json!({"vmid": 100, "wait_seconds": 1}))
+        .call(
+            "stop_vm",
+            json!({"vmid": 100, "wait_seconds": 1, "confirm": true}),
+        )
         .await
         .unwrap_err();
     assert!(

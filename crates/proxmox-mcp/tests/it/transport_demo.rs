@@ -169,7 +169,7 @@ async fn start_vm_reports_progress_on_both_transports() {
     send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
     send(
         json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-        "name": "stop_vm", "arguments": {"vmid": 103}}}),
+        "name": "stop_vm", "arguments": {"vmid": 103, "confirm": true}}}),
     )
     .await;
     let msgs = messages_until_answer(&mut reader, 2).await;

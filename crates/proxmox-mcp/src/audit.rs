@@ -1,0 +1,374 @@
+//! The audit log: one JSON line per mutating call and per refused call (time, key name,
+//! transport, tool, arguments with secrets masked, outcome, UPID), each line carrying the
+//! SHA-256 of the line before it (`prev`) and a sequence number (`seq`), so that
+//! `proxmox-mcp audit verify FILE` finds the first altered or missing line.
+//!
+//! One writer per file: appends from concurrent calls of this process are serialized (each
+//! line is written whole, in one `write`); two processes must not share a file. Deleting the
+//! last lines of a file cannot be seen from the file alone: keep the last `hash` that
+//! `audit verify` prints somewhere else to check that later.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::registry::Caller;
+
+/// `prev` of the first line.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// How a call ended, as the audit log says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The call ran and succeeded.
+    Ok,
+    /// The call ran and failed (bad parameters, PVE error, timeout).
+    Error,
+    /// Policy refused it (confirmation missing, protected guest, exec policy, key scope).
+    Refused,
+    /// A dry run: nothing was changed.
+    DryRun,
+}
+
+/// One record, as written (field order is the line's order).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    /// UTC, RFC 3339 with milliseconds.
+    pub time: String,
+    /// Name of the API key used, when the door authenticates.
+    pub key: Option<String>,
+    /// `streamable-http`, `sse`, `stdio`, `rest`...
+    pub transport: String,
+    pub tool: String,
+    /// The arguments, secrets masked.
+    pub args: Value,
+    pub outcome: Outcome,
+    /// The error or refusal message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The PVE task the call started, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upid: Option<String>,
+    /// SHA-256 (hex) of the previous line, without its newline; [`GENESIS`] for the first.
+    pub prev: String,
+}
+
+/// What to log about one call.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub caller: &'a Caller,
+    pub tool: &'a str,
+    /// The arguments as received; secrets are masked here.
+    pub args: Option<&'a Value>,
+    pub outcome: Outcome,
+    pub message: Option<String>,
+    pub upid: Option<String>,
+}
+
+struct Tail {
+    file: File,
+    prev: String,
+    seq: u64,
+}
+
+/// An append-only, hash-chained audit log file.
+pub struct AuditLog {
+    path: PathBuf,
+    tail: Mutex<Tail>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Opens (or creates) `path` for appending; an existing file's chain is continued from its
+    /// last line.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let (prev, seq) = match File::open(path) {
+            Ok(f) => last_link(f)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (GENESIS.to_string(), 0),
+            Err(e) => return Err(e),
+        };
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            tail: Mutex::new(Tail { file, prev, seq }),
+        })
+    }
+
+    /// The file written to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record. A write failure is logged (the call itself is not failed for it).
+    pub fn record(&self, entry: Entry<'_>) {
+        let args = entry.args.map(mask_secrets).unwrap_or(Value::Null);
+        let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
+        let record = Record {
+            seq: tail.seq + 1,
+            time: rfc3339_now(),
+            key: entry.caller.key.clone(),
+            transport: entry.caller.transport.to_string(),
+            tool: entry.tool.to_string(),
+            args,
+            outcome: entry.outcome,
+            message: entry.message,
+            upid: entry.upid,
+            prev: tail.prev.clone(),
+        };
+        let mut line = match serde_json::to_string(&record) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialize an audit record");
+                return;
+            }
+        };
+        let hash = sha256_hex(line.as_bytes());
+        line.push('\n');
+        match tail.file.write_all(line.as_bytes()) {
+            Ok(()) => {
+                tail.prev = hash;
+                tail.seq += 1;
+            }
+            Err(e) => {
+                tracing::error!(path = %self.path.display(), error = %e, "cannot write to the audit log");
+            }
+        }
+    }
+
+    /// Logs a call refused outside the registry (a key scope refusal at a door, read-only
+    /// mode): `args` as received, `reason` as told to the caller.
+    pub fn refused(&self, caller: &Caller, tool: &str, args: Option<&Value>, reason: &str) {
+        self.record(Entry {
+            caller,
+            tool,
+            args,
+            outcome: Outcome::Refused,
+            message: Some(reason.to_string()),
+            upid: None,
+        });
+    }
+}
+
+/// `prev` and `seq` for the line after the last line of `f`.
+fn last_link(f: File) -> std::io::Result<(String, u64)> {
+    let mut last: Option<String> = None;
+    for line in BufReader::new(f).lines() {
+        let line = line?;
+        if !line.is_empty() {
+            last = Some(line);
+        }
+    }
+    Ok(match last {
+        None => (GENESIS.to_string(), 0),
+        Some(line) => {
+            let seq = serde_json::from_str::<Record>(&line)
+                .map(|r| r.seq)
+                .unwrap_or(0);
+            (sha256_hex(line.as_bytes()), seq)
+        }
+    })
+}
+
+/// A copy of `args` with the values of secret-looking keys (`password`, `token`, `secret`,
+/// `key`...) replaced by `********`, at any depth.
+pub fn mask_secrets(args: &Value) -> Value {
+    match args {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = if pve_client::dry_run::is_secret(k) && !v.is_null() {
+                        Value::from(pve_client::dry_run::MASK)
+                    } else {
+                        mask_secrets(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect::<Map<String, Value>>(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(mask_secrets).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A verified log: how many records, and the hash of the last line (keep it elsewhere to
+/// detect a later truncation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub records: u64,
+    pub last_hash: String,
+}
+
+/// Why a log does not verify: the 1-based line where the chain breaks, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: line {line}: {problem}")]
+    Broken {
+        path: PathBuf,
+        line: u64,
+        problem: String,
+    },
+}
+
+/// Checks the chain of the log at `path`: every line a record, `seq` counting up by one,
+/// every `prev` the SHA-256 of the line before. Reports the first line that breaks it.
+pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
+    let read_err = |source| VerifyError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let broken = |line: u64, problem: String| VerifyError::Broken {
+        path: path.to_path_buf(),
+        line,
+        problem,
+    };
+    let file = File::open(path).map_err(read_err)?;
+    let mut prev = GENESIS.to_string();
+    let mut records = 0u64;
+    // Line n must hold seq n: lines and records count up together.
+    for (n, line) in (1u64..).zip(BufReader::new(file).lines()) {
+        let line = line.map_err(read_err)?;
+        records = n;
+        let record: Record = serde_json::from_str(&line)
+            .map_err(|e| broken(n, format!("altered: not an audit record ({e})")))?;
+        if record.prev != prev {
+            let (line_no, problem) = if record.seq > n {
+                (
+                    n,
+                    format!(
+                        "{} record(s) missing before this line (seq {} follows seq {})",
+                        record.seq - n,
+                        record.seq,
+                        n - 1
+                    ),
+                )
+            } else if n == 1 {
+                (
+                    n,
+                    "altered: the first line's prev is not the genesis hash (or lines before \
+                     it were removed)"
+                        .to_string(),
+                )
+            } else {
+                (
+                    n - 1,
+                    format!(
+                        "line {} was altered: its SHA-256 does not match the prev of line {n}",
+                        n - 1
+                    ),
+                )
+            };
+            return Err(broken(line_no, problem));
+        }
+        if record.seq != n {
+            return Err(broken(
+                n,
+                format!("altered: seq is {} where {n} was expected", record.seq),
+            ));
+        }
+        prev = sha256_hex(line.as_bytes());
+    }
+    Ok(Verified {
+        records,
+        last_hash: prev,
+    })
+}
+
+/// `proxmox-mcp audit ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Check an audit log's hash chain; prints the first altered or missing line and exits
+    /// non-zero when it is broken.
+    Verify {
+        /// The audit log file (JSON lines).
+        file: PathBuf,
+    },
+}
+
+/// Runs an `audit` subcommand: prints the result on stdout; a broken chain is an `Err`.
+pub fn run_cli(cmd: &AuditCommand) -> Result<(), VerifyError> {
+    match cmd {
+        AuditCommand::Verify { file } => {
+            let v = verify(file)?;
+            println!(
+                "{}: {} records, chain intact; last hash {}",
+                file.display(),
+                v.records,
+                v.last_hash
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Now, UTC, `2026-11-29T17:03:15.123Z`.
+pub fn rfc3339_now() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(d.as_secs(), d.subsec_millis())
+}
+
+fn rfc3339(secs: u64, millis: u32) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn times_and_masks() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_971_795, 42), "2026-11-29T17:03:15.042Z");
+        assert_eq!(rfc3339(951_782_400, 0), "2000-02-29T00:00:00.000Z");
+        let m = mask_secrets(&json!({"vmid": 1, "password": "x", "nested": {"token": "y"}}));
+        assert_eq!(
+            m,
+            json!({"vmid": 1, "password": "********", "nested": {"token": "********"}})
+        );
+    }
+}

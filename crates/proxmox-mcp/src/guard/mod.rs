@@ -1,0 +1,342 @@
+//! The guard: what keeps an agent's mutating calls safe. Its `[guard]` configuration section
+//! (protected guests, guest-exec policy, audit log path), the compiled [`Guard`] every call's
+//! `ToolCtx` carries, and [`Protection`], the request hook that refuses any write to a protected
+//! guest, whichever tool makes it.
+//!
+//! The call-level flow (confirmation, dry run, audit) is in `call.rs`, run by `Registry::call`;
+//! the exec policy is in `exec.rs`; the audit log in `crate::audit`.
+
+pub mod call;
+pub mod exec;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::future::BoxFuture;
+use pve_client::dry_run::{Intercepted, RequestHook};
+use pve_client::{ApiPath, Error, ErrorKind, Method, Params, PveClient};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::audit::AuditLog;
+use crate::config::ConfigError;
+use crate::registry::Caller;
+pub use exec::{ExecConfig, ExecPolicy};
+
+/// Environment variable naming the audit log file (`--audit-log` wins, the file loses).
+pub const AUDIT_LOG_ENV: &str = "PROXMOX_MCP_AUDIT_LOG";
+
+/// The `[guard]` section of the configuration file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GuardConfig {
+    /// VMIDs no tool may change (reading is fine), on top of guests with PVE's `protection`
+    /// flag.
+    #[serde(default)]
+    pub protected_vmids: Vec<u32>,
+    /// Guest tags (PVE tags) that make a guest protected, compared without case.
+    #[serde(default)]
+    pub protected_tags: Vec<String>,
+    /// JSON-lines audit log of every mutating and every refused call (`--audit-log`,
+    /// `PROXMOX_MCP_AUDIT_LOG`).
+    #[serde(default)]
+    pub audit_log: Option<PathBuf>,
+    /// `[guard.exec]`: the `execute_vm_command` policy.
+    #[serde(default)]
+    pub exec: ExecConfig,
+}
+
+impl GuardConfig {
+    /// This section with the audit log path of the command line or the environment applied
+    /// (flag > environment > file), checked (patterns compile, bounds hold).
+    pub fn resolved(
+        mut self,
+        flag_audit_log: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let env_path = env
+            .get(AUDIT_LOG_ENV)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        if let Some(p) = flag_audit_log.map(Path::to_path_buf).or(env_path) {
+            self.audit_log = Some(p);
+        }
+        ExecPolicy::new(&self.exec)?;
+        Ok(self)
+    }
+}
+
+/// The compiled guard: cheap to share (`Arc`) between all calls.
+#[derive(Debug, Default)]
+pub struct Guard {
+    protected_vmids: HashSet<u32>,
+    protected_tags: HashSet<String>,
+    /// The `execute_vm_command` policy.
+    pub exec: ExecPolicy,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl Guard {
+    /// Compiles `cfg` and opens the audit log (appending, continuing its hash chain).
+    pub fn new(cfg: &GuardConfig) -> Result<Self, ConfigError> {
+        let audit = match &cfg.audit_log {
+            Some(path) => Some(Arc::new(AuditLog::open(path).map_err(|e| {
+                ConfigError::Invalid(format!("cannot open audit log {}: {e}", path.display()))
+            })?)),
+            None => None,
+        };
+        Ok(Guard {
+            protected_vmids: cfg.protected_vmids.iter().copied().collect(),
+            protected_tags: cfg
+                .protected_tags
+                .iter()
+                .map(|t| t.trim().to_ascii_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            exec: ExecPolicy::new(&cfg.exec)?,
+            audit,
+        })
+    }
+
+    /// The audit log, when one is configured. Doors call `audit().refused(...)` for refusals
+    /// made before the registry (scope, read-only).
+    pub fn audit(&self) -> Option<&Arc<AuditLog>> {
+        self.audit.as_ref()
+    }
+
+    /// Logs a call refused before the registry (key scope, read-only mode) to the audit log,
+    /// if one is configured: `registry.guard().refused(&caller, tool, args, reason)`.
+    pub fn refused(&self, caller: &Caller, tool: &str, args: Option<&Value>, reason: &str) {
+        if let Some(audit) = &self.audit {
+            audit.refused(caller, tool, args, reason);
+        }
+    }
+
+    /// Why guest `vmid` is protected by the configuration alone, if it is.
+    fn configured_reason(&self, vmid: u32) -> Option<String> {
+        self.protected_vmids.contains(&vmid).then(|| {
+            "its VMID is listed in guard.protected_vmids of the server's configuration".into()
+        })
+    }
+
+    /// Why a guest with this PVE config is protected, if it is.
+    fn config_reason(&self, config: &Value) -> Option<String> {
+        let flag = match config.get("protection") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Number(n)) => n.as_u64() == Some(1),
+            Some(Value::String(s)) => matches!(s.trim(), "1" | "true"),
+            _ => false,
+        };
+        if flag {
+            return Some(
+                "it has Proxmox VE's protection flag set (an operator can clear it under the \
+                 guest's Options in Proxmox VE)"
+                    .into(),
+            );
+        }
+        let tags = config.get("tags").and_then(Value::as_str).unwrap_or("");
+        tags.split([';', ',', ' '])
+            .map(|t| t.trim().to_ascii_lowercase())
+            .find(|t| self.protected_tags.contains(t))
+            .map(|t| format!("it carries the tag `{t}`, listed in guard.protected_tags of the server's configuration"))
+    }
+}
+
+/// The request hook of one mutating call: refuses every non-GET request aimed at a protected
+/// guest (`/nodes/{node}/{qemu|lxc}/{vmid}/...`), reading the guest's config once per call to
+/// see PVE's `protection` flag and its tags. GETs pass.
+pub struct Protection {
+    guard: Arc<Guard>,
+    verdicts: Mutex<HashMap<u32, Option<String>>>,
+    refusal: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Protection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Protection").finish_non_exhaustive()
+    }
+}
+
+impl Protection {
+    pub fn new(guard: Arc<Guard>) -> Self {
+        Self {
+            guard,
+            verdicts: Mutex::new(HashMap::new()),
+            refusal: Mutex::new(None),
+        }
+    }
+
+    /// The refusal this hook made during the call, if any (the registry turns the call's
+    /// error into this policy refusal).
+    pub fn refusal(&self) -> Option<String> {
+        self.refusal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Why guest `vmid` is protected (`Ok(None)`: it is not). A guest that does not exist is
+    /// left to PVE (which answers the write itself); any other failure to read its config is an
+    /// error, so an unreadable guest is never written to blindly.
+    async fn verdict(
+        &self,
+        client: &PveClient,
+        node: &str,
+        kind: &str,
+        vmid: u32,
+    ) -> Result<Option<String>, Error> {
+        let known = self
+            .verdicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&vmid)
+            .cloned();
+        if let Some(v) = known {
+            return Ok(v);
+        }
+        let verdict = match self.guard.configured_reason(vmid) {
+            Some(r) => Some(r),
+            None => {
+                let path = ApiPath::new("/nodes")
+                    .seg(node)
+                    .lit(kind)
+                    .seg(vmid)
+                    .lit("config");
+                match client.get::<Value>(&path, Params::new()).await {
+                    Ok(config) => self.guard.config_reason(&config),
+                    Err(e) if e.kind() == ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        self.verdicts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(vmid, verdict.clone());
+        Ok(verdict)
+    }
+}
+
+impl RequestHook for Protection {
+    fn intercept<'a>(
+        &'a self,
+        client: &'a PveClient,
+        method: Method,
+        path: &'a ApiPath,
+        _params: &'a Params,
+    ) -> BoxFuture<'a, Result<Intercepted, Error>> {
+        Box::pin(async move {
+            if method == Method::Get {
+                return Ok(Intercepted::Pass);
+            }
+            let Some((node, kind, vmid)) = guest_of(path.as_str()) else {
+                return Ok(Intercepted::Pass);
+            };
+            let Some(reason) = self.verdict(client, &node, kind, vmid).await? else {
+                return Ok(Intercepted::Pass);
+            };
+            let noun = if kind == "lxc" { "container" } else { "VM" };
+            let message = format!(
+                "{noun} {vmid} is protected: {reason}. No tool of this server changes a protected \
+                 guest, even with confirm: true; reading it is fine"
+            );
+            *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(message.clone());
+            Err(Error::new(ErrorKind::Permission, message))
+        })
+    }
+}
+
+/// `(node, "qemu"|"lxc", vmid)` of a path below `/nodes/{node}/{qemu|lxc}/{vmid}`.
+fn guest_of(path: &str) -> Option<(String, &'static str, u32)> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    if parts.next()? != "nodes" {
+        return None;
+    }
+    let node = parts.next()?;
+    let kind = match parts.next()? {
+        "qemu" => "qemu",
+        "lxc" => "lxc",
+        _ => return None,
+    };
+    let vmid = parts.next()?.parse().ok()?;
+    let node = percent_decode(node);
+    Some((node, kind, vmid))
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn guest_paths_and_reasons() {
+        assert_eq!(
+            guest_of("/nodes/pve1/qemu/101/status/stop"),
+            Some(("pve1".into(), "qemu", 101))
+        );
+        assert_eq!(
+            guest_of("/nodes/pve1/lxc/200"),
+            Some(("pve1".into(), "lxc", 200))
+        );
+        assert_eq!(guest_of("/nodes/pve1/qemu"), None);
+        assert_eq!(guest_of("/cluster/resources"), None);
+        let g = Guard::new(&GuardConfig {
+            protected_vmids: vec![7],
+            protected_tags: vec!["Prod".into()],
+            ..GuardConfig::default()
+        })
+        .unwrap();
+        assert!(g.configured_reason(7).is_some() && g.configured_reason(8).is_none());
+        assert!(
+            g.config_reason(&json!({"protection": 1}))
+                .unwrap()
+                .contains("protection flag")
+        );
+        assert!(
+            g.config_reason(&json!({"tags": "web;prod"}))
+                .unwrap()
+                .contains("`prod`")
+        );
+        assert!(
+            g.config_reason(&json!({"tags": "web", "protection": 0}))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_guard_section_parses_strictly_and_the_flag_wins() {
+        use crate::config::FileConfig;
+        let text = "[guard]\nprotected_vmids = [102]\naudit_log = \"file.jsonl\"\n\
+                    [guard.exec]\ndeny = [\"rm *\"]\nmax_timeout_seconds = 20\n";
+        let f = FileConfig::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(f.guard.protected_vmids, [102]);
+        assert_eq!(f.guard.exec.max_timeout_seconds, Some(20));
+        let e = FileConfig::parse("[guard]\nprotected = [1]\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("protected"), "{e}");
+        let env: HashMap<String, String> =
+            [(AUDIT_LOG_ENV.to_string(), "env.jsonl".to_string())].into();
+        let g = f.guard.clone().resolved(None, &env).unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("env.jsonl")));
+        let g = f
+            .guard
+            .clone()
+            .resolved(Some(Path::new("flag.jsonl")), &env)
+            .unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("flag.jsonl")));
+        let g = f.guard.clone().resolved(None, &HashMap::new()).unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("file.jsonl")));
+        let mut bad = f.guard.clone();
+        bad.exec.allow = vec!["re:[".into()];
+        assert!(bad.resolved(None, &HashMap::new()).is_err());
+    }
+}

@@ -1,0 +1,313 @@
+//! Confirmation and dry run: every destructive tool refuses without `confirm: true`, saying what
+//! it would do; every mutating tool answers `dry_run: true` with the exact PVE calls it would
+//! make. In both cases the simulator's request log shows no write at all.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use proxmox_mcp::demo::DemoCluster;
+use proxmox_mcp::guard::{Guard, GuardConfig};
+use proxmox_mcp::registry::Registry;
+use proxmox_mcp::{Access, App};
+use pve_client::PveClient;
+use serde_json::{Value, json};
+
+use crate::common::Demo;
+
+/// The demo cluster (tasks end at once) behind an app whose registry has `cfg` as its guard.
+pub async fn guarded(cfg: GuardConfig) -> Demo {
+    let demo = DemoCluster::spawn(pve_sim::seed::demo(), 0.0)
+        .await
+        .unwrap();
+    let mut client_cfg = demo.client_config().unwrap();
+    client_cfg.request_timeout = Duration::from_secs(3);
+    client_cfg.max_retries = 0;
+    client_cfg.guest_cache_ttl = Duration::ZERO;
+    let client = PveClient::new(client_cfg).unwrap();
+    let registry = Registry::builtin()
+        .unwrap()
+        .with_guard(Guard::new(&cfg).unwrap());
+    Demo {
+        demo,
+        app: Arc::new(App::new(registry, client)),
+    }
+}
+
+/// The write requests (anything but GET) the simulator received since the last clear.
+pub fn writes(d: &Demo) -> Vec<String> {
+    d.sim()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+/// `(method, path)` of each planned call of a dry-run answer.
+fn planned(out: &Value) -> Vec<(String, String)> {
+    out["planned_calls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no planned_calls in {out}"))
+        .iter()
+        .map(|c| {
+            (
+                c["method"].as_str().unwrap().to_string(),
+                c["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// One dry-run case: a tool, its arguments, and the calls it must plan (method, path, and
+/// parameters that must be among those planned).
+struct Case {
+    tool: &'static str,
+    args: Value,
+    calls: &'static [(&'static str, &'static str)],
+    params: &'static [(usize, &'static str, &'static str)],
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            tool: "create_vm",
+            args: json!({"name": "planned", "cores": 2, "memory_mb": 1024, "disk_gb": 8,
+                         "node": "pve02", "vmid": 4444, "storage": "local-lvm"}),
+            calls: &[("POST", "/nodes/pve02/qemu")],
+            params: &[
+                (0, "vmid", "4444"),
+                (0, "name", "planned"),
+                (0, "cores", "2"),
+            ],
+        },
+        Case {
+            tool: "start_vm",
+            args: json!({"vmid": 103}),
+            calls: &[("POST", "/nodes/pve01/qemu/103/status/start")],
+            params: &[],
+        },
+        Case {
+            tool: "stop_vm",
+            args: json!({"vmid": 100}),
+            calls: &[("POST", "/nodes/pve01/qemu/100/status/stop")],
+            params: &[],
+        },
+        Case {
+            tool: "shutdown_vm",
+            args: json!({"vmid": 101, "timeout_seconds": 30}),
+            calls: &[("POST", "/nodes/pve01/qemu/101/status/shutdown")],
+            params: &[(0, "timeout", "30")],
+        },
+        Case {
+            tool: "reset_vm",
+            args: json!({"vmid": 100}),
+            calls: &[("POST", "/nodes/pve01/qemu/100/status/reset")],
+            params: &[],
+        },
+        Case {
+            tool: "delete_vm",
+            args: json!({"vmid": 101, "force": true, "purge": true}),
+            calls: &[
+                ("POST", "/nodes/pve01/qemu/101/status/stop"),
+                ("DELETE", "/nodes/pve01/qemu/101"),
+            ],
+            params: &[(1, "purge", "1")],
+        },
+        Case {
+            tool: "execute_vm_command",
+            args: json!({"vmid": 100, "command": "hostname"}),
+            calls: &[("POST", "/nodes/pve01/qemu/100/agent/exec")],
+            params: &[(0, "command", "hostname")],
+        },
+        Case {
+            tool: "start_container",
+            args: json!({"vmid": 205}),
+            calls: &[("POST", "/nodes/pve01/lxc/205/status/start")],
+            params: &[],
+        },
+        Case {
+            tool: "stop_container",
+            args: json!({"vmid": 200}),
+            calls: &[("POST", "/nodes/pve01/lxc/200/status/shutdown")],
+            params: &[],
+        },
+        Case {
+            tool: "restart_container",
+            args: json!({"vmid": 200}),
+            calls: &[("POST", "/nodes/pve01/lxc/200/status/reboot")],
+            params: &[],
+        },
+        Case {
+            tool: "update_container_resources",
+            args: json!({"vmid": 200, "cores": 3, "disk_add_gb": 2}),
+            calls: &[
+                ("PUT", "/nodes/pve01/lxc/200/config"),
+                ("PUT", "/nodes/pve01/lxc/200/resize"),
+            ],
+            params: &[(0, "cores", "3"), (1, "disk", "rootfs"), (1, "size", "+2G")],
+        },
+    ]
+}
+
+/// A snapshot of what the cases could change: power states and a few config values.
+fn state(d: &Demo) -> Vec<[Option<String>; 3]> {
+    [100, 101, 103, 200, 205, 4444]
+        .into_iter()
+        .map(|v| {
+            [
+                d.guest_status(v),
+                d.guest_config(v, "cores"),
+                d.guest_config(v, "rootfs"),
+            ]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_mutating_tool_dry_runs_without_writing() {
+    let d = guarded(GuardConfig::default()).await;
+    let cases = cases();
+    // Every mutating tool of the registry has a case here (a new tool must add one).
+    let mutating: Vec<&str> = d
+        .app
+        .registry()
+        .tools()
+        .filter(|t| t.access != Access::Read)
+        .map(|t| t.name)
+        .collect();
+    let covered: Vec<&str> = cases.iter().map(|c| c.tool).collect();
+    assert_eq!(mutating, covered, "one dry-run case per mutating tool");
+
+    let before = state(&d);
+    for case in &cases {
+        d.sim().clear_requests();
+        let mut args = case.args.clone();
+        args["dry_run"] = json!(true);
+        // `Demo::call` checks the plan against the tool's output schema.
+        let out = d.call(case.tool, args).await.unwrap_or_else(|e| {
+            panic!("{} dry run: {e}", case.tool);
+        });
+        assert_eq!(out["dry_run"], json!(true), "{out}");
+        let want: Vec<(String, String)> = case
+            .calls
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(planned(&out), want, "{}: {out}", case.tool);
+        for (i, key, value) in case.params {
+            let got = &out["planned_calls"][*i]["params"][*key];
+            assert_eq!(
+                got,
+                &json!(value),
+                "{} call {i} param {key}: {out}",
+                case.tool
+            );
+        }
+        assert!(
+            out["note"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was changed"),
+            "{out}"
+        );
+        assert_eq!(writes(&d), Vec::<String>::new(), "{} wrote", case.tool);
+        assert!(
+            !d.sim().requests().is_empty(),
+            "{}: the reads still happen",
+            case.tool
+        );
+    }
+    assert_eq!(state(&d), before, "dry runs changed the cluster");
+}
+
+#[tokio::test]
+async fn destructive_tools_need_confirm_and_say_what_they_would_do() {
+    let d = guarded(GuardConfig::default()).await;
+    let destructive: Vec<&str> = d
+        .app
+        .registry()
+        .tools()
+        .filter(|t| t.access == Access::Destructive)
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(
+        destructive,
+        ["stop_vm", "reset_vm", "delete_vm", "execute_vm_command"]
+    );
+    let before = state(&d);
+    for case in cases().iter().filter(|c| destructive.contains(&c.tool)) {
+        for confirm in [None, Some(json!(false)), Some(json!("no"))] {
+            d.sim().clear_requests();
+            let mut args = case.args.clone();
+            if let Some(c) = &confirm {
+                args["confirm"] = c.clone();
+            }
+            let e = d.call(case.tool, args).await.unwrap_err();
+            assert_eq!(e.kind(), "policy", "{} {confirm:?}: {e}", case.tool);
+            let text = e.to_string();
+            assert!(text.contains("confirm: true"), "{text}");
+            assert!(text.contains("nothing was done"), "{text}");
+            // It says what it would do: the PVE calls, from a dry run.
+            for (method, path) in case.calls {
+                assert!(text.contains(&format!("{method} {path}")), "{text}");
+            }
+            assert_eq!(writes(&d), Vec::<String>::new(), "{} wrote", case.tool);
+        }
+        // A dry run needs no confirm.
+        let mut args = case.args.clone();
+        args["dry_run"] = json!("true");
+        d.call(case.tool, args).await.unwrap();
+        assert_eq!(writes(&d), Vec::<String>::new());
+    }
+    assert_eq!(state(&d), before);
+
+    // With confirm: true the call is made.
+    d.sim().clear_requests();
+    d.call("stop_vm", json!({"vmid": 100, "confirm": true}))
+        .await
+        .unwrap();
+    assert_eq!(writes(&d), ["POST /nodes/pve01/qemu/100/status/stop"]);
+    assert_eq!(d.guest_status(100).as_deref(), Some("stopped"));
+    // An unconfirmed call that would fail anyway says why, not "confirm".
+    let e = d.call("delete_vm", json!({"vmid": 999})).await.unwrap_err();
+    assert_eq!(e.kind(), "pve", "{e}");
+    assert!(e.to_string().contains("999 does not exist"), "{e}");
+    // `confirm` is not a parameter of non-destructive tools; `dry_run` not of read tools.
+    let e = d
+        .call("start_vm", json!({"vmid": 100, "confirm": true}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid_params", "{e}");
+    let e = d
+        .call("get_vms", json!({"dry_run": true}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid_params", "{e}");
+}
+
+#[tokio::test]
+async fn schemas_carry_confirm_and_dry_run_from_access() {
+    let d = guarded(GuardConfig::default()).await;
+    for t in d.app.registry().tools() {
+        let props = t.input_schema["properties"].as_object().unwrap();
+        assert_eq!(
+            props.contains_key("confirm"),
+            t.access == Access::Destructive,
+            "{}",
+            t.name
+        );
+        assert_eq!(
+            props.contains_key("dry_run"),
+            t.access != Access::Read,
+            "{}",
+            t.name
+        );
+        let required: Vec<&str> = t
+            .input_schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert!(!required.contains(&"confirm") && !required.contains(&"dry_run"));
+    }
+}
