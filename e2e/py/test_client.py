@@ -127,6 +127,25 @@ async def test_start_vm_get_task_then_running() -> None:
         assert vm is not None and vm["status"] == "running", vm
 
 
+async def test_stop_vm_dry_run_then_unconfirmed() -> None:
+    # Runs after the start test: VM 103 is running. The SDK validates structured content against
+    # the tool's output schema (the tool's output or a dry-run plan).
+    async with connect() as session:
+        await session.list_tools()
+        result = await session.call_tool("stop_vm", {"vmid": VMID, "dry_run": True})
+        assert not result.is_error, text_of(result)
+        plan = result.structured_content or {}
+        assert plan.get("dry_run") is True, plan
+        calls = plan["planned_calls"]
+        assert [(c["method"], c["path"]) for c in calls] == [("POST", f"/nodes/pve01/qemu/{VMID}/status/stop")]
+        refused = await session.call_tool("stop_vm", {"vmid": VMID})
+        assert refused.is_error is True
+        assert "confirm: true" in text_of(refused)
+        vms = await session.call_tool("get_vms", {})
+        vm = find_vm(vms.structured_content, VMID)
+        assert vm is not None and vm["status"] == "running", vm
+
+
 async def test_bad_parameters_tool_error() -> None:
     async with connect() as session:
         result = await session.call_tool("start_vm", {"vmid": "not-a-number"})

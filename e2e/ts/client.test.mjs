@@ -107,6 +107,27 @@ test(`${TRANSPORT}: start_vm starts VM ${VMID}, get_task follows it, get_vms sho
   assert.equal(findVm(vms.structuredContent, VMID)?.status, 'running');
 });
 
+test(`${TRANSPORT}: stop_vm dry run returns the planned PVE call, valid against its output schema`, async () => {
+  // The SDK validates structuredContent against the tool's outputSchema (anyOf: output or plan).
+  const res = await call('stop_vm', { vmid: VMID, dry_run: true });
+  assert.ok(!res.isError, `dry run failed: ${JSON.stringify(res.content)}`);
+  const plan = res.structuredContent;
+  assert.equal(plan.dry_run, true);
+  assert.equal(plan.planned_calls.length, 1, JSON.stringify(plan));
+  assert.equal(plan.planned_calls[0].method, 'POST');
+  assert.equal(plan.planned_calls[0].path, `/nodes/pve01/qemu/${VMID}/status/stop`);
+  const vms = await call('get_vms', {});
+  assert.equal(findVm(vms.structuredContent, VMID)?.status, 'running', 'a dry run changes nothing');
+});
+
+test(`${TRANSPORT}: stop_vm without confirm is refused and changes nothing`, async () => {
+  const res = await call('stop_vm', { vmid: VMID });
+  assert.equal(res.isError, true);
+  assert.match(res.content[0].text, /confirm: true/);
+  const vms = await call('get_vms', {});
+  assert.equal(findVm(vms.structuredContent, VMID)?.status, 'running');
+});
+
 test(`${TRANSPORT}: bad parameters give a tool error naming the parameter`, async () => {
   const res = await call('start_vm', { vmid: 'not-a-number' });
   assert.equal(res.isError, true);
