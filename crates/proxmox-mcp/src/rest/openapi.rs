@@ -127,10 +127,7 @@ Proxmox VE cannot be reached. Operations that start a Proxmox VE task wait a bou
 time, then return the task's `upid`: follow it with `get_task`.";
 
 fn toolset_text(toolset: &str) -> String {
-    match toolset {
-        "core" => "Nodes, VMs, containers, storage, cluster and tasks.".to_string(),
-        other => format!("Tools of the `{other}` toolset."),
-    }
+    crate::registry::toolsets::description(toolset)
 }
 
 fn response_name(code: &str) -> &'static str {
