@@ -12,10 +12,12 @@ pub mod config;
 pub mod demo;
 pub mod docs;
 pub mod error;
+pub mod keys;
 pub mod mcp;
 pub mod registry;
 pub mod rest;
 pub mod serve;
+pub mod tls;
 pub mod tools;
 
 pub use app::App;

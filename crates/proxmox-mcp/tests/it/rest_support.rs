@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use proxmox_mcp::auth::SingleKey;
+use proxmox_mcp::auth::{Gate, KeyRing, Scope};
 use proxmox_mcp::rest::{self, RestConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -34,7 +34,7 @@ impl Rest {
     /// ... guarded by the single key `key`.
     pub async fn with_key(key: &str) -> Rest {
         Self::with(RestConfig {
-            auth: Arc::new(SingleKey::new("default", key)),
+            gate: Gate::new(Arc::new(KeyRing::single("default", Scope::Admin, key))),
             ..RestConfig::default()
         })
         .await
