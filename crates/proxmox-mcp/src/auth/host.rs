@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header, uri::Authority};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -82,8 +83,6 @@ pub async fn check_host(
         }
     }
 }
-
-use axum::http::{HeaderMap, StatusCode, Uri, header, uri::Authority};
 
 /// Why a request was refused, with the status and text to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,5 +339,32 @@ mod tests {
                 "host {host:?} origin {origin:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn policies_add_to_loopback_and_star_opens() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let p = HostPolicy::new(&s(&["pve.lan", "localhost"]), &s(&["https://n8n.lan"]));
+        assert_eq!(
+            p.allowed_hosts,
+            s(&["localhost", "127.0.0.1", "::1", "pve.lan"])
+        );
+        assert_eq!(p.allowed_origins, s(&["https://n8n.lan"]));
+        let p = HostPolicy::new(&s(&["*"]), &s(&["*"]));
+        assert!(p.allowed_hosts.is_empty() && p.allowed_origins.is_empty());
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("anything.example"));
+        assert!(p.check(&Uri::from_static("/x"), &h).is_ok());
+        assert!(
+            HostPolicy::loopback()
+                .check(&Uri::from_static("/x"), &h)
+                .is_err()
+        );
     }
 }

@@ -305,3 +305,218 @@ fn num_var(env: &HashMap<String, String>, name: &str) -> Result<Option<u64>, Con
         .map(Some)
         .map_err(|_| ConfigError::Invalid(format!("{name}={v:?}: use a whole number")))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::path::Path;
+
+    use super::*;
+    use crate::auth::keys::digest;
+    use crate::config::{Overrides, Settings};
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> FileConfig {
+        FileConfig::parse(text, Path::new("c.toml")).unwrap()
+    }
+
+    fn resolve_with(
+        flags: &SecurityFlags,
+        env_: &[(&str, &str)],
+        text: &str,
+    ) -> Result<SecuritySettings, ConfigError> {
+        resolve(flags, &env(env_), &file(text))
+    }
+
+    #[test]
+    fn keys_come_from_the_file_and_the_environment() {
+        let sha = hex::encode(digest("k1"));
+        let text = format!(
+            "[[keys]]\nname = \"n8n\"\nscope = \"operate\"\nsha256 = \"{sha}\"\nrate_limit_per_minute = 30\n"
+        );
+        let s = resolve_with(&SecurityFlags::default(), &[(API_KEY_ENV, "k2")], &text).unwrap();
+        let names: Vec<_> = s.keys.iter().map(|k| (k.name.as_str(), k.scope)).collect();
+        assert_eq!(names, [("n8n", Scope::Operate), ("default", Scope::Admin)]);
+        assert_eq!(s.keys[0].rate_limit_per_minute, Some(30));
+        assert_eq!(s.keys[1].digest, digest("k2"));
+        // _FILE variant, trailing newline removed; both forms at once refused.
+        let dir = std::env::temp_dir().join(format!("pmcp-sec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kf = dir.join("key");
+        std::fs::write(&kf, "k3\n").unwrap();
+        let kf = kf.display().to_string();
+        let s = resolve_with(
+            &SecurityFlags::default(),
+            &[("PROXMOX_MCP_API_KEY_FILE", &kf)],
+            "",
+        )
+        .unwrap();
+        assert_eq!(s.keys[0].digest, digest("k3"));
+        let e = resolve_with(
+            &SecurityFlags::default(),
+            &[
+                (API_KEY_ENV, "zz-secret"),
+                ("PROXMOX_MCP_API_KEY_FILE", &kf),
+            ],
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("not both") && !e.to_string().contains("zz-secret"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        // The same key twice, an unknown scope, a bad digest.
+        let e = resolve_with(
+            &SecurityFlags::default(),
+            &[(API_KEY_ENV, "k1")],
+            &text.replace("n8n", "default"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
+        assert!(
+            FileConfig::parse(
+                "[[keys]]\nname = \"a\"\nscope = \"root\"\nsha256 = \"00\"\n",
+                Path::new("c.toml")
+            )
+            .is_err()
+        );
+        assert!(
+            resolve_with(
+                &SecurityFlags::default(),
+                &[],
+                "[[keys]]\nname = \"a\"\nscope = \"read\"\nsha256 = \"00\"\n"
+            )
+            .is_err()
+        );
+        // No keys at all: none.
+        assert!(
+            resolve_with(&SecurityFlags::default(), &[], "")
+                .unwrap()
+                .keys
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn filters_header_limits_and_tls_follow_the_precedence() {
+        let text = "[auth]\napi_key_header = \"X-From-File\"\n[tools]\nread_only = true\ntoolsets = [\"core\"]\nexclude_tools = [\"get_task\"]\n\
+                    [limits]\nrate_limit_per_minute = 60\nmax_sessions = 5\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
+        let s = resolve_with(&SecurityFlags::default(), &[], text).unwrap();
+        assert_eq!(s.api_key_header.as_deref(), Some("X-From-File"));
+        assert!(s.filter.read_only);
+        assert_eq!(
+            s.filter.toolsets.as_deref(),
+            Some(&["core".to_string()][..])
+        );
+        assert_eq!(s.filter.exclude_tools, ["get_task"]);
+        assert_eq!(s.limits.rate_limit_per_minute, Some(60));
+        assert_eq!(s.limits.max_sessions, 5);
+        assert_eq!(s.limits.session_idle_timeout, DEFAULT_SESSION_IDLE_TIMEOUT);
+        assert_eq!(s.tls.unwrap().cert, PathBuf::from("c.pem"));
+        let s = resolve_with(
+            &SecurityFlags::default(),
+            &[
+                ("PROXMOX_MCP_READ_ONLY", "false"),
+                ("PROXMOX_MCP_EXCLUDE_TOOLS", "delete_vm, reset_vm"),
+                ("PROXMOX_MCP_API_KEY_HEADER", "X-Env"),
+                ("PROXMOX_MCP_RATE_LIMIT", "10"),
+            ],
+            text,
+        )
+        .unwrap();
+        assert!(!s.filter.read_only);
+        assert_eq!(s.filter.exclude_tools, ["delete_vm", "reset_vm"]);
+        assert_eq!(s.api_key_header.as_deref(), Some("X-Env"));
+        assert_eq!(s.limits.rate_limit_per_minute, Some(10));
+        let flags = SecurityFlags {
+            read_only: true,
+            exclude_tools: Some(vec!["stop_vm".into()]),
+            api_key_header: Some("X-Flag".into()),
+            ..SecurityFlags::default()
+        };
+        let s = resolve_with(
+            &flags,
+            &[
+                ("PROXMOX_MCP_READ_ONLY", "false"),
+                ("PROXMOX_MCP_API_KEY_HEADER", "X-Env"),
+            ],
+            text,
+        )
+        .unwrap();
+        assert!(s.filter.read_only);
+        assert_eq!(s.filter.exclude_tools, ["stop_vm"]);
+        assert_eq!(s.api_key_header.as_deref(), Some("X-Flag"));
+        // Bad values are errors naming them.
+        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+            (
+                &[("PROXMOX_MCP_READ_ONLY", "maybe")],
+                "",
+                "PROXMOX_MCP_READ_ONLY",
+            ),
+            (
+                &[("PROXMOX_MCP_RATE_LIMIT", "lots")],
+                "",
+                "PROXMOX_MCP_RATE_LIMIT",
+            ),
+            (
+                &[("PROXMOX_MCP_API_KEY_HEADER", "Authorization")],
+                "",
+                "api_key_header",
+            ),
+            (
+                &[("PROXMOX_MCP_API_KEY_HEADER", "bad header")],
+                "",
+                "api_key_header",
+            ),
+            (&[], "[limits]\nmax_sessions = 0\n", "max_sessions"),
+            (&[], "[tls]\ncert = \"c.pem\"\n", "--tls-key"),
+        ];
+        for (e, text, want) in cases {
+            let err = resolve_with(&SecurityFlags::default(), e, text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{e:?} {text}: {err}");
+        }
+    }
+
+    #[test]
+    fn no_key_means_loopback_only_unless_allowed() {
+        let demo = |listen: &str, rest: &str| Overrides {
+            demo: true,
+            mcp_listen: Some(listen.into()),
+            rest_listen: Some(rest.into()),
+            ..Overrides::default()
+        };
+        let ok = |o: &Overrides, e: &[(&str, &str)]| {
+            Settings::resolve(o, &env(e)).unwrap().check_exposure()
+        };
+        assert!(ok(&demo("127.0.0.1:0", "[::1]:0"), &[]).is_ok());
+        let e = ok(&demo("0.0.0.0:0", "127.0.0.1:0"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("0.0.0.0:0") && e.contains("--allow-unauthenticated"),
+            "{e}"
+        );
+        assert!(ok(&demo("127.0.0.1:0", "0.0.0.0:0"), &[]).is_err());
+        assert!(ok(&demo("127.0.0.1:0", "off"), &[]).is_ok());
+        assert!(ok(&demo("0.0.0.0:0", "0.0.0.0:0"), &[(API_KEY_ENV, "k")]).is_ok());
+        assert!(
+            ok(
+                &demo("0.0.0.0:0", "0.0.0.0:0"),
+                &[("PROXMOX_MCP_ALLOW_UNAUTHENTICATED", "1")]
+            )
+            .is_ok()
+        );
+        let mut o = demo("0.0.0.0:0", "0.0.0.0:0");
+        o.security.allow_unauthenticated = true;
+        assert!(ok(&o, &[]).is_ok());
+    }
+}
