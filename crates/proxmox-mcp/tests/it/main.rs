@@ -4,6 +4,9 @@
 
 mod common;
 
+mod auth_matrix;
+mod security_doors;
+
 mod cli;
 mod docs;
 mod tidy;
