@@ -6,6 +6,7 @@ mod common;
 
 mod auth_matrix;
 mod security_doors;
+mod security_props;
 
 mod cli;
 mod docs;
