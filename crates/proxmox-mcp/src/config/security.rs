@@ -454,7 +454,8 @@ mod tests {
         assert_eq!(s.filter.exclude_tools, ["stop_vm"]);
         assert_eq!(s.api_key_header.as_deref(), Some("X-Flag"));
         // Bad values are errors naming them.
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
             (
                 &[("PROXMOX_MCP_READ_ONLY", "maybe")],
                 "",

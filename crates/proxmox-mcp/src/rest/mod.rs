@@ -33,8 +33,8 @@ pub use error::RestError;
 /// Default REST listen address (mcpo's port).
 pub const DEFAULT_REST_LISTEN: &str = "127.0.0.1:8811";
 
-/// Settings of the REST door.
-#[derive(Clone)]
+/// Settings of the REST door (default: no key, loopback `Host` names, no CORS, plain HTTP).
+#[derive(Clone, Default)]
 pub struct RestConfig {
     /// Who may call tools, and how often (`/openapi.json` and `/docs` stay public).
     pub gate: Gate,
@@ -54,17 +54,6 @@ impl std::fmt::Debug for RestConfig {
             .field("cors_origins", &self.cors_origins)
             .field("tls", &self.tls.is_some())
             .finish()
-    }
-}
-
-impl Default for RestConfig {
-    fn default() -> Self {
-        Self {
-            gate: Gate::default(),
-            hosts: HostPolicy::loopback(),
-            cors_origins: Vec::new(),
-            tls: None,
-        }
     }
 }
 
