@@ -395,6 +395,15 @@ mod tests {
             )
             .is_err()
         );
+        // Cluster secrets in the file never show in its Debug form.
+        let f = file(
+            "[cluster]\nhost = \"h\"\ntoken_value = \"tv-secret\"\npassword = \"pw-secret\"\n",
+        );
+        let dbg = format!("{f:?}");
+        assert!(
+            !dbg.contains("tv-secret") && !dbg.contains("pw-secret") && dbg.contains("<redacted>"),
+            "{dbg}"
+        );
         // No keys at all: none.
         assert!(
             resolve_with(&SecurityFlags::default(), &[], "")

@@ -298,7 +298,8 @@ fn run_bin(args: &[&str], env: &[(&str, &str)], until: &str) -> (Option<i32>, Ve
         }
     }
     cmd.envs(env.iter().copied());
-    let mut child = cmd.spawn().unwrap();
+    let mut guard = KillOnDrop(cmd.spawn().unwrap());
+    let child = &mut guard.0;
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -475,4 +476,97 @@ fn keys_new_prints_a_key_once_and_its_config_entry() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+}
+
+#[tokio::test]
+async fn keys_never_reach_the_logs() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let key = "pmcp_never-logged-0123456789abcdef";
+    let wrong = "pmcp_wrong-never-logged-0123456789";
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "serve",
+        "--demo",
+        "--mcp-listen",
+        "127.0.0.1:0",
+        "--rest-listen",
+        "127.0.0.1:0",
+    ])
+    .env("RUST_LOG", "debug")
+    .env("PROXMOX_MCP_API_KEY", key)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PROXMOX_") && k != "PROXMOX_MCP_API_KEY" {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut rest = None;
+    while rest.is_none() && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            rest = line
+                .split("REST listening on ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string);
+            seen.push(line);
+        }
+    }
+    let rest = rest.unwrap_or_else(|| panic!("no REST line: {seen:#?}"));
+    let http = reqwest::Client::new();
+    for (k, want) in [(key, 200), (wrong, 401)] {
+        let resp = http
+            .post(format!("{rest}/get_nodes"))
+            .bearer_auth(k)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), want);
+        let body = resp.text().await.unwrap();
+        assert!(!body.contains(k), "{body}");
+    }
+    let resp = http
+        .post(format!("{rest}/delete_vm"))
+        .bearer_auth(wrong)
+        .body("{\"vmid\": 100}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    drop(child);
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        seen.push(line);
+    }
+    let text = seen.join("\n");
+    assert!(
+        text.contains("refused an unauthenticated request"),
+        "the refusal is logged: {text}"
+    );
+    assert!(
+        !text.contains("never-logged"),
+        "a key reached the logs: {text}"
+    );
+}
+
+/// A child process killed when the test ends, even by a panic.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
