@@ -570,3 +570,69 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test]
+async fn host_and_origin_settings_reach_both_doors() {
+    use proxmox_mcp::config::{Overrides, Settings};
+    let flags = Overrides {
+        demo: true,
+        allowed_hosts: vec!["pve-mcp.lan".into()],
+        allowed_origins: vec!["https://n8n.lan".into()],
+        ..Overrides::default()
+    };
+    let settings = Settings::resolve(&flags, &HashMap::new()).unwrap();
+    let cfg = proxmox_mcp::rest::config_from(&settings, proxmox_mcp::auth::Gate::default(), None);
+    let r = Rest::with(cfg).await;
+    let mcp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mcp = format!("http://{}/mcp", mcp_listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app::serve(
+        r.demo.app.clone(),
+        mcp_listener,
+        app::mcp_http_config(&settings),
+        None,
+        shutdown.clone(),
+    ));
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    // (Host, Origin, expected status on REST, on MCP)
+    let cases: &[(Option<&str>, Option<&str>, u16)] = &[
+        (None, None, 200),
+        (Some("pve-mcp.lan:8811"), None, 200),
+        (Some("evil.example"), None, 403),
+        (Some("pve-mcp.lan"), Some("https://n8n.lan"), 200),
+        (Some("pve-mcp.lan"), Some("https://evil.example"), 403),
+    ];
+    for (host, origin, want) in cases {
+        let mut rest = r.http.post(r.url("/get_nodes")).body("{}");
+        let mut m = r
+            .http
+            .post(&mcp)
+            .header("accept", "application/json, text/event-stream")
+            .json(&init);
+        if let Some(h) = host {
+            rest = rest.header("host", *h);
+            m = m.header("host", *h);
+        }
+        if let Some(o) = origin {
+            rest = rest.header("origin", *o);
+            m = m.header("origin", *o);
+        }
+        let resp = rest.send().await.unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            *want,
+            "REST host {host:?} origin {origin:?}"
+        );
+        if *want == 403 {
+            let v: Value = resp.json().await.unwrap();
+            assert_eq!(v["detail"]["kind"], "host", "{v}");
+        }
+        assert_eq!(
+            m.send().await.unwrap().status().as_u16(),
+            *want,
+            "MCP host {host:?} origin {origin:?}"
+        );
+    }
+    shutdown.cancel();
+}
