@@ -5,6 +5,7 @@
 mod common;
 
 mod auth_matrix;
+mod security_binary;
 mod security_doors;
 mod security_props;
 
