@@ -1,6 +1,7 @@
 //! `App`: the registry of tools tied to a Proxmox VE client (a real cluster, or the embedded
 //! simulator in demo mode); builds each call's `ToolCtx`; `serve` runs the MCP HTTP door on a
-//! listener the caller binds (tests pass 127.0.0.1:0).
+//! listener the caller binds (tests pass 127.0.0.1:0). The registry it holds is already
+//! narrowed by the server-wide filters (toolsets, tools, read-only, exclusions).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,11 +9,13 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::HostPolicy;
 use crate::config::{ClusterChoice, ConfigError, Settings};
 use crate::demo::{DemoCluster, DemoError};
 use crate::guard::Guard;
 use crate::mcp::McpHttpConfig;
 use crate::mcp::handler::ToolHost;
+use crate::registry::filter::FilterError;
 use crate::registry::{Caller, DuplicateTool, Progress, PveClient, Registry, ToolCtx};
 
 /// Why the server could not start.
@@ -24,6 +27,8 @@ pub enum AppError {
     Client(#[from] pve_client::Error),
     #[error(transparent)]
     Registry(#[from] DuplicateTool),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
     #[error(transparent)]
     Demo(#[from] DemoError),
     #[error("cannot listen on {addr}: {source}")]
@@ -61,10 +66,14 @@ impl App {
         }
     }
 
-    /// The built-in tools over the cluster `settings` names; in demo mode, starts the embedded
-    /// simulator first (it stops when the app is dropped).
+    /// The built-in tools `settings` keep (server-wide filters) over the cluster they name; in
+    /// demo mode, starts the embedded simulator first (it stops when the app is dropped).
     pub async fn from_settings(settings: &Settings) -> Result<Self, AppError> {
-        let registry = Registry::builtin()?.with_guard(Guard::new(&settings.guard)?);
+        let registry = settings
+            .security
+            .filter
+            .apply(&Registry::builtin()?)?
+            .with_guard(Guard::new(&settings.guard)?);
         match &settings.cluster {
             ClusterChoice::Demo => {
                 let demo = DemoCluster::start().await?;
@@ -132,15 +141,15 @@ impl ToolHost for App {
     }
 }
 
-/// The MCP HTTP settings for `settings`: loopback `Host` names plus the configured ones.
+/// The MCP HTTP settings for `settings`: loopback `Host` names plus the configured ones (`*`:
+/// any), and the configured `Origin`s.
 pub fn mcp_http_config(settings: &Settings) -> McpHttpConfig {
-    let mut cfg = McpHttpConfig::default();
-    for h in &settings.allowed_hosts {
-        if !cfg.allowed_hosts.contains(h) {
-            cfg.allowed_hosts.push(h.clone());
-        }
+    let hosts = HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins);
+    McpHttpConfig {
+        allowed_hosts: hosts.allowed_hosts,
+        allowed_origins: hosts.allowed_origins,
+        ..McpHttpConfig::default()
     }
-    cfg
 }
 
 /// Binds `addr` (port 0 picks a free port).
@@ -150,14 +159,15 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
         .map_err(|source| AppError::Listen { addr, source })
 }
 
-/// Serves MCP (Streamable HTTP and legacy SSE on `/proxmox/mcp` and `/mcp`) on `listener`
-/// until `shutdown` is cancelled, then drains.
+/// Serves MCP (Streamable HTTP and legacy SSE on `/proxmox/mcp` and `/mcp`) on `listener`,
+/// over HTTPS when `tls` is given, until `shutdown` is cancelled, then drains.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
     cfg: McpHttpConfig,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let router = crate::mcp::router(app, cfg, shutdown.clone());
-    crate::mcp::serve_http(listener, router, shutdown).await
+    crate::serve::serve_router(listener, router, tls, shutdown).await
 }

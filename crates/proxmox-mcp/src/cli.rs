@@ -1,4 +1,4 @@
-//! The command line: `proxmox-mcp serve | stdio | sim`, and logging setup (stderr only).
+//! The command line: `proxmox-mcp serve | stdio | sim | keys`, and logging setup (stderr only).
 //!
 //! Subcommand and flag names are a contract (scripts and docs use them).
 
@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::Overrides;
+use crate::config::{Overrides, SecurityFlags};
+use crate::registry::Scope;
 
 /// MCP server for Proxmox VE, with an embedded Proxmox VE simulator for demos.
 #[derive(Debug, Parser)]
@@ -33,6 +34,58 @@ pub enum Command {
     /// Audit log tools (`audit verify FILE`).
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// Manage API keys of the HTTP doors.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new API key: prints the key once and the [[keys]] entry to add to the config.
+    New {
+        /// Name of the key (shown in logs and the audit log): letters, digits, `_`, `.`, `-`.
+        #[arg(long)]
+        name: String,
+        /// What the key may call: read, operate (adds non-destructive changes) or admin (all).
+        #[arg(long, value_parser = parse_scope)]
+        scope: Scope,
+    },
+}
+
+fn parse_scope(s: &str) -> Result<Scope, String> {
+    s.parse()
+        .map_err(|e: crate::registry::scope::UnknownScope| e.to_string())
+}
+
+/// Server-wide tool filters, applied in this order: toolsets, plus tools, minus non-read tools
+/// with --read-only, minus --exclude-tools.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Offer only tools that read (env PROXMOX_MCP_READ_ONLY).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Toolsets to offer, comma-separated (`all`, `default`, `core`, ...; env PROXMOX_MCP_TOOLSETS).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub toolsets: Option<Vec<String>>,
+    /// Tools added to the toolsets, comma-separated (env PROXMOX_MCP_TOOLS).
+    #[arg(long, value_name = "X,Y", value_delimiter = ',')]
+    pub tools: Option<Vec<String>>,
+    /// Tools removed, comma-separated; wins over everything (env PROXMOX_MCP_EXCLUDE_TOOLS).
+    #[arg(long, value_name = "X,Y", value_delimiter = ',')]
+    pub exclude_tools: Option<Vec<String>>,
+}
+
+impl FilterArgs {
+    fn flags(&self) -> SecurityFlags {
+        SecurityFlags {
+            read_only: self.read_only,
+            toolsets: self.toolsets.clone(),
+            tools: self.tools.clone(),
+            exclude_tools: self.exclude_tools.clone(),
+            ..SecurityFlags::default()
+        }
+    }
 }
 
 /// Flags of `serve`.
@@ -57,6 +110,27 @@ pub struct ServeArgs {
     /// Append a hash-chained JSON line per mutating or refused call to FILE (or $PROXMOX_MCP_AUDIT_LOG).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// `Host` value accepted by both doors besides loopback names (repeat; `*` for any; env
+    /// PROXMOX_MCP_ALLOWED_HOSTS).
+    #[arg(long = "allowed-host", value_name = "HOST[:PORT]")]
+    pub allowed_hosts: Vec<String>,
+    /// Browser `Origin` accepted by both doors (repeat; env PROXMOX_MCP_ALLOWED_ORIGINS).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// Listen on a non-loopback address even though no API key is configured.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
+    /// Header carrying the API key besides `Authorization: Bearer` (e.g. X-API-Key).
+    #[arg(long, value_name = "NAME")]
+    pub api_key_header: Option<String>,
+    /// Serve both doors over HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 /// Flags of `stdio`.
@@ -71,6 +145,8 @@ pub struct StdioArgs {
     /// Append a hash-chained JSON line per mutating or refused call to FILE (or $PROXMOX_MCP_AUDIT_LOG).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
 /// Log line format.
@@ -90,6 +166,15 @@ impl ServeArgs {
             rest_listen: self.rest_listen.clone(),
             cors_origins: self.cors_origins.clone(),
             audit_log: self.audit_log.clone(),
+            allowed_hosts: self.allowed_hosts.clone(),
+            allowed_origins: self.allowed_origins.clone(),
+            security: SecurityFlags {
+                allow_unauthenticated: self.allow_unauthenticated,
+                api_key_header: self.api_key_header.clone(),
+                tls_cert: self.tls_cert.clone(),
+                tls_key: self.tls_key.clone(),
+                ..self.filters.flags()
+            },
         }
     }
 }
@@ -102,6 +187,7 @@ impl StdioArgs {
             mcp_listen: None,
             demo: self.demo,
             audit_log: self.audit_log.clone(),
+            security: self.filters.flags(),
             ..Overrides::default()
         }
     }
@@ -156,5 +242,57 @@ mod tests {
             Command::Sim(_)
         ));
         assert!(Cli::try_parse_from(["proxmox-mcp", "serve", "--bogus"]).is_err());
+        let cli = Cli::try_parse_from([
+            "proxmox-mcp",
+            "serve",
+            "--read-only",
+            "--toolsets",
+            "core,all",
+            "--tools",
+            "get_vms",
+            "--tools",
+            "get_task",
+            "--exclude-tools",
+            "delete_vm",
+        ])
+        .unwrap();
+        let Command::Serve(a) = cli.command else {
+            panic!("serve")
+        };
+        let o = a.overrides().security;
+        assert!(o.read_only);
+        assert_eq!(o.toolsets.unwrap(), ["core", "all"]);
+        assert_eq!(o.tools.unwrap(), ["get_vms", "get_task"]);
+        assert_eq!(o.exclude_tools.unwrap(), ["delete_vm"]);
+        assert!(Cli::try_parse_from(["proxmox-mcp", "serve", "--tls-cert", "c.pem"]).is_err());
+        let cli = Cli::try_parse_from([
+            "proxmox-mcp",
+            "keys",
+            "new",
+            "--name",
+            "n8n",
+            "--scope",
+            "operate",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Keys(KeysCommand::New {
+                scope: Scope::Operate,
+                ..
+            })
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "proxmox-mcp",
+                "keys",
+                "new",
+                "--name",
+                "n",
+                "--scope",
+                "root"
+            ])
+            .is_err()
+        );
     }
 }

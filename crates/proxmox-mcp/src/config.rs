@@ -11,6 +11,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod security;
+
+use crate::auth::keys::KeyEntry;
+pub use security::{
+    AuthSection, Limits, LimitsSection, MAX_BODY_BYTES, SecurityFlags, SecuritySettings, TlsFiles,
+    TlsSection, ToolsSection, secret,
+};
+
 /// Default MCP listen address.
 pub const DEFAULT_MCP_LISTEN: &str = "127.0.0.1:8812";
 
@@ -30,10 +38,20 @@ pub struct FileConfig {
     /// `[guard]`: protected guests, exec policy, audit log (see `guard::GuardConfig`).
     #[serde(default)]
     pub guard: crate::guard::GuardConfig,
+    #[serde(default)]
+    pub auth: AuthSection,
+    #[serde(default)]
+    pub keys: Vec<KeyEntry>,
+    #[serde(default)]
+    pub tools: ToolsSection,
+    #[serde(default)]
+    pub limits: LimitsSection,
+    #[serde(default)]
+    pub tls: TlsSection,
 }
 
 /// `[cluster]`: where the Proxmox VE API is and how to log in.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSection {
     /// Host name or IP (may carry `https://` and `:port`).
@@ -43,7 +61,11 @@ pub struct ClusterSection {
     pub user: Option<String>,
     pub token_name: Option<String>,
     pub token_value: Option<String>,
+    /// File holding the token secret (instead of `token_value`).
+    pub token_value_file: Option<PathBuf>,
     pub password: Option<String>,
+    /// File holding the password (instead of `password`).
+    pub password_file: Option<PathBuf>,
     /// `false` accepts any certificate (insecure, logged as a warning).
     pub verify_ssl: Option<bool>,
     /// SHA-256 fingerprint of the cluster certificate (`AA:BB:...`).
@@ -54,6 +76,27 @@ pub struct ClusterSection {
     pub timeout: Option<u64>,
 }
 
+impl std::fmt::Debug for ClusterSection {
+    /// Secrets show as `<redacted>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ClusterSection")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("token_name", &self.token_name)
+            .field("token_value", &redact(&self.token_value))
+            .field("token_value_file", &self.token_value_file)
+            .field("password", &redact(&self.password))
+            .field("password_file", &self.password_file)
+            .field("verify_ssl", &self.verify_ssl)
+            .field("fingerprint", &self.fingerprint)
+            .field("ca_file", &self.ca_file)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 /// `[server]`: how the front doors listen.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +105,8 @@ pub struct ServerSection {
     pub mcp_listen: Option<String>,
     /// `Host` header values accepted besides loopback names (for n8n in Docker, a reverse proxy).
     pub allowed_hosts: Option<Vec<String>>,
+    /// Browser `Origin` values accepted by both doors (`https://n8n.lan`, `http://host:*`).
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// `[rest]`: the REST door (mcpo-compatible, port 8811).
@@ -108,6 +153,12 @@ pub struct Overrides {
     pub cors_origins: Vec<String>,
     /// `--audit-log FILE`.
     pub audit_log: Option<PathBuf>,
+    /// `Host` values accepted besides loopback names (replace the configured list when not empty).
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted (replace the configured list when not empty).
+    pub allowed_origins: Vec<String>,
+    /// Keys, filters, limits, TLS.
+    pub security: SecurityFlags,
 }
 
 /// Which cluster the server talks to.
@@ -134,6 +185,10 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Protected guests, exec policy, audit log.
     pub guard: crate::guard::GuardConfig,
+    /// Browser origins both doors accept; empty: no Origin check.
+    pub allowed_origins: Vec<String>,
+    /// Keys, filters, limits, TLS.
+    pub security: SecuritySettings,
 }
 
 impl FileConfig {
@@ -168,7 +223,15 @@ impl FileConfig {
         put("PROXMOX_USER", c.user.clone());
         put("PROXMOX_TOKEN_NAME", c.token_name.clone());
         put("PROXMOX_TOKEN_VALUE", c.token_value.clone());
+        put(
+            "PROXMOX_TOKEN_VALUE_FILE",
+            c.token_value_file.as_ref().map(|p| p.display().to_string()),
+        );
         put("PROXMOX_PASSWORD", c.password.clone());
+        put(
+            "PROXMOX_PASSWORD_FILE",
+            c.password_file.as_ref().map(|p| p.display().to_string()),
+        );
         put("PROXMOX_VERIFY_SSL", c.verify_ssl.map(|b| b.to_string()));
         put("PROXMOX_FINGERPRINT", c.fingerprint.clone());
         put(
@@ -201,14 +264,26 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_MCP_LISTEN.to_string());
         let mcp_listen = parse_listen(&listen_text)?;
 
-        let allowed_hosts = match env_get("PROXMOX_MCP_ALLOWED_HOSTS") {
-            Some(v) => v
-                .split(',')
-                .map(|h| h.trim().to_string())
-                .filter(|h| !h.is_empty())
-                .collect(),
-            None => file.server.allowed_hosts.clone().unwrap_or_default(),
+        let pick_list = |flag: &[String], var: &str, file: &Option<Vec<String>>| {
+            if !flag.is_empty() {
+                flag.iter().flat_map(|s| split_list(s)).collect()
+            } else if let Some(v) = env_get(var) {
+                split_list(v)
+            } else {
+                file.clone().unwrap_or_default()
+            }
         };
+        let allowed_hosts = pick_list(
+            &flags.allowed_hosts,
+            "PROXMOX_MCP_ALLOWED_HOSTS",
+            &file.server.allowed_hosts,
+        );
+        let allowed_origins = pick_list(
+            &flags.allowed_origins,
+            "PROXMOX_MCP_ALLOWED_ORIGINS",
+            &file.server.allowed_origins,
+        );
+        let security = security::resolve(&flags.security, env, &file)?;
 
         let rest_text = flags
             .rest_listen
@@ -233,6 +308,15 @@ impl Settings {
             ClusterChoice::Demo
         } else {
             let mut merged = file.cluster_env();
+            // A secret set in the environment, directly or as `_FILE`, replaces the file's
+            // (both forms at once would be refused as ambiguous).
+            for name in ["PROXMOX_TOKEN_VALUE", "PROXMOX_PASSWORD"] {
+                let file_var = format!("{name}_FILE");
+                if env_get(name).is_some() || env_get(&file_var).is_some() {
+                    merged.remove(name);
+                    merged.remove(&file_var);
+                }
+            }
             for (k, v) in env {
                 if k.starts_with("PROXMOX_") && !v.trim().is_empty() {
                     merged.insert(k.clone(), v.clone());
@@ -257,12 +341,21 @@ impl Settings {
                 .guard
                 .clone()
                 .resolved(flags.audit_log.as_deref(), env)?,
+            allowed_origins,
+            security,
         })
+    }
+
+    /// Refuses to expose a door without keys (see [`SecuritySettings::check_exposure`]).
+    pub fn check_exposure(&self) -> Result<(), ConfigError> {
+        let mut addrs = vec![self.mcp_listen];
+        addrs.extend(self.rest_listen);
+        self.security.check_exposure(&addrs)
     }
 }
 
 /// A comma-separated list, trimmed, without empty items.
-fn split_list(v: &str) -> Vec<String> {
+pub(crate) fn split_list(v: &str) -> Vec<String> {
     v.split(',')
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())

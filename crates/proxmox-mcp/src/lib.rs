@@ -16,10 +16,12 @@ pub mod docs;
 pub mod doctor;
 pub mod error;
 pub mod guard;
+pub mod keys;
 pub mod mcp;
 pub mod registry;
 pub mod rest;
 pub mod serve;
+pub mod tls;
 pub mod tools;
 
 pub use app::App;

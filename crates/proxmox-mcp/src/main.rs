@@ -1,5 +1,6 @@
 //! The `proxmox-mcp` binary: parses the command line and runs the library (kept thin).
-//! `serve` (MCP over HTTP, and the REST door), `stdio` (MCP over stdin/stdout) and `sim` (the simulator alone).
+//! `serve` (MCP over HTTP, and the REST door), `stdio` (MCP over stdin/stdout), `sim` (the
+//! simulator alone) and `keys new` (a new API key).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,9 +8,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use proxmox_mcp::app::{self, App};
-use proxmox_mcp::cli::{Cli, Command, ServeArgs, StdioArgs, init_tracing};
+use proxmox_mcp::auth::Gate;
+use proxmox_mcp::cli::{Cli, Command, KeysCommand, ServeArgs, StdioArgs, init_tracing};
 use proxmox_mcp::config::Settings;
-use proxmox_mcp::rest;
+use proxmox_mcp::keys::NewKey;
+use proxmox_mcp::{rest, tls};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> anyhow::Result<()> {
@@ -29,12 +32,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sim(args) => Ok(pve_sim::cli::run(args).await?),
         Command::Doctor(args) => Ok(proxmox_mcp::doctor::main(args).await?),
         Command::Audit(cmd) => Ok(proxmox_mcp::audit::run_cli(&cmd)?),
+        Command::Keys(KeysCommand::New { name, scope }) => {
+            print!("{}", NewKey::generate(&name, scope)?.report());
+            Ok(())
+        }
     }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let env = process_env();
     let settings = Settings::resolve(&args.overrides(), &env)?;
+    // Before anything starts: no door without a key on an address others can reach.
+    settings.check_exposure()?;
+    let tls = settings
+        .security
+        .tls
+        .as_ref()
+        .map(tls::server_config)
+        .transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let gate = Gate::from_settings(&settings);
     let shutdown = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);
     if let Some(demo) = app.demo() {
@@ -42,23 +59,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let listener = app::bind(settings.mcp_listen).await?;
     let local = listener.local_addr()?;
+    warn_if_exposed(&settings, local);
     if !local.ip().is_loopback() {
-        tracing::warn!(%local, "listening on a non-loopback address without authentication");
+        // Until the MCP door checks keys (issue 6, second half), say so.
+        tracing::warn!(%local, "the MCP door does not check API keys yet: keep it on a trusted network");
     }
     eprintln!(
-        "proxmox-mcp {}: MCP listening on http://{local}/proxmox/mcp (Streamable HTTP and legacy SSE; alias /mcp), {} tools",
+        "proxmox-mcp {}: MCP listening on {scheme}://{local}/proxmox/mcp (Streamable HTTP and legacy SSE; alias /mcp), {} tools",
         env!("CARGO_PKG_VERSION"),
         app.registry().len()
     );
     let rest_listener = bind_rest(&settings).await?;
-    let rest_cfg = rest::config_from(&settings, &env);
+    let rest_cfg = rest::config_from(&settings, gate, tls.clone());
     if let Some(l) = &rest_listener {
         let local = l.local_addr()?;
-        if !local.ip().is_loopback() && !rest_cfg.auth.enabled() {
-            tracing::warn!(%local, "REST door on a non-loopback address without an API key (set PROXMOX_MCP_API_KEY)");
-        }
+        warn_if_exposed(&settings, local);
         eprintln!(
-            "proxmox-mcp {}: REST listening on http://{local} (POST /<tool>; OpenAPI at /openapi.json, docs at /docs)",
+            "proxmox-mcp {}: REST listening on {scheme}://{local} (POST /<tool>; OpenAPI at /openapi.json, docs at /docs)",
             env!("CARGO_PKG_VERSION")
         );
     }
@@ -66,6 +83,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app.clone(),
         listener,
         app::mcp_http_config(&settings),
+        tls,
         shutdown.clone(),
     );
     let rest = async {
@@ -88,6 +106,13 @@ async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
     }
     proxmox_mcp::mcp::serve_stdio(app, shutdown).await?;
     Ok(())
+}
+
+/// Warns when a door listens beyond loopback with no key (allowed by `--allow-unauthenticated`).
+fn warn_if_exposed(settings: &Settings, local: std::net::SocketAddr) {
+    if !local.ip().is_loopback() && settings.security.keys.is_empty() {
+        tracing::warn!(%local, "listening on a non-loopback address WITHOUT AUTHENTICATION (--allow-unauthenticated): anyone who reaches it can run every tool offered");
+    }
 }
 
 /// The REST listener `settings` asks for; a busy *default* port only turns the door off (with a

@@ -4,7 +4,10 @@
 //! Must not import rmcp or axum: the registry knows nothing of transports.
 
 mod ctx;
+pub mod filter;
 pub mod lenient;
+pub mod scope;
+pub mod toolsets;
 mod typed;
 
 use std::collections::HashMap;
@@ -23,6 +26,8 @@ use serde_json::{Map, Value};
 
 pub use crate::error::ToolError;
 pub use ctx::{Caller, NoProgress, Progress, PveClient, ToolCtx};
+pub use filter::ToolFilter;
+pub use scope::Scope;
 pub use typed::{output_schema_for, parse_params, schema_for, to_output};
 
 /// How much a tool can change. Required on every tool, no default: the MCP annotations, the
@@ -91,6 +96,8 @@ pub struct ToolSpec {
     pub toolset: &'static str,
     pub access: Access,
     pub idempotent: bool,
+    /// Reserved to admin keys whatever `access` says (see [`ToolSpec::admin_only`]).
+    pub admin_only: bool,
     /// JSON Schema (draft 2020-12) of the parameters; always `type: object`.
     pub input_schema: Map<String, Value>,
     /// JSON Schema of the output; always `type: object`.
@@ -130,6 +137,7 @@ impl ToolSpec {
             toolset: def.toolset,
             access: def.access,
             idempotent: def.idempotent,
+            admin_only: false,
             input_schema,
             output_schema,
             handler: typed::erase::<P, O, F>(f),

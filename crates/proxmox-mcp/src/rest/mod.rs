@@ -4,7 +4,9 @@
 //!
 //! Everything here is derived from the registry: there is no per-tool code in this module.
 //! Calls go through `Registry::call` like every other door (caller transport `"rest"`).
-//! Authentication is `crate::auth`'s middleware; `/openapi.json` and `/docs` are public.
+//! The gate is `crate::auth`: a key (401), its rate (429) and, per tool, its scope (403);
+//! `Host`/`Origin` checks (403) cover every path. `/openapi.json` and `/docs` are public;
+//! `/openapi.json` called with a valid key lists only what that key may call.
 
 mod docs_page;
 mod error;
@@ -22,54 +24,57 @@ use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::app::App;
-use crate::auth::{Authenticator, NoAuth, require_identity};
+use crate::auth::host::check_host;
+use crate::auth::{Gate, HostPolicy, require_identity};
+use crate::registry::Scope;
 
 pub use error::RestError;
 
 /// Default REST listen address (mcpo's port).
 pub const DEFAULT_REST_LISTEN: &str = "127.0.0.1:8811";
 
-/// Settings of the REST door.
-#[derive(Clone)]
+/// Settings of the REST door (default: no key, loopback `Host` names, no CORS, plain HTTP).
+#[derive(Clone, Default)]
 pub struct RestConfig {
-    /// Who may call tools (`/openapi.json` and `/docs` stay public).
-    pub auth: Arc<dyn Authenticator>,
+    /// Who may call tools, and how often (`/openapi.json` and `/docs` stay public).
+    pub gate: Gate,
+    /// `Host` and `Origin` values accepted (the CORS origins are accepted too).
+    pub hosts: HostPolicy,
     /// Browser origins allowed by CORS (`https://host:port`, or `*` for any); empty: CORS off.
     pub cors_origins: Vec<String>,
+    /// Serve HTTPS with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl std::fmt::Debug for RestConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RestConfig")
-            .field("auth", &self.auth.enabled())
+            .field("gate", &self.gate)
+            .field("hosts", &self.hosts)
             .field("cors_origins", &self.cors_origins)
+            .field("tls", &self.tls.is_some())
             .finish()
-    }
-}
-
-impl Default for RestConfig {
-    fn default() -> Self {
-        Self {
-            auth: Arc::new(NoAuth),
-            cors_origins: Vec::new(),
-        }
     }
 }
 
 /// Shared state of the REST routes.
 pub(crate) struct RestState {
     pub app: Arc<App>,
-    /// The OpenAPI document, rendered once.
-    pub openapi: axum::body::Bytes,
+    /// The OpenAPI document for each scope (read, operate, admin), rendered once.
+    pub openapi: [axum::body::Bytes; 3],
+    /// To tell who asks for `/openapi.json`.
+    pub gate: Gate,
     /// Cancelled on shutdown: running calls end with it.
     pub shutdown: CancellationToken,
 }
 
 /// The REST door over `app`'s tools as an axum router.
 pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Router {
+    let openapi = Scope::ALL.map(|s| openapi::render(&s.view(app.registry())).into());
     let state = Arc::new(RestState {
-        openapi: openapi::render(app.registry()).into(),
+        openapi,
         app,
+        gate: cfg.gate.clone(),
         shutdown,
     });
     // One route per tool, so a path that is no tool is a 404 before any key is asked for.
@@ -85,7 +90,7 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
             )
         })
         .route_layer(axum::middleware::from_fn_with_state(
-            cfg.auth.clone(),
+            cfg.gate.clone(),
             require_identity,
         ));
     let router = Router::new()
@@ -94,7 +99,11 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
         .merge(docs_page::router())
         .merge(tools)
         .fallback(routes::not_found)
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(host_policy(&cfg)),
+            check_host,
+        ));
     match cors_layer(&cfg.cors_origins) {
         Some(cors) => router.layer(cors),
         None => router,
@@ -108,8 +117,20 @@ pub async fn serve(
     cfg: RestConfig,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let tls = cfg.tls.clone();
     let router = router(app, cfg, shutdown.clone());
-    crate::serve::serve_http(listener, router, shutdown).await
+    crate::serve::serve_router(listener, router, tls, shutdown).await
+}
+
+/// The Host/Origin policy of the REST door: the configured one, with the CORS origins accepted.
+fn host_policy(cfg: &RestConfig) -> HostPolicy {
+    let mut p = cfg.hosts.clone();
+    if cfg.cors_origins.iter().any(|o| o.trim() == "*") {
+        p.allowed_origins.clear();
+    } else if !p.allowed_origins.is_empty() || !cfg.cors_origins.is_empty() {
+        p.allowed_origins.extend(cfg.cors_origins.iter().cloned());
+    }
+    p
 }
 
 /// CORS for `origins` (`*` allows any origin); `None` when the list is empty.
@@ -145,14 +166,16 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// The REST settings `settings` and `env` (the process environment) ask for: the API key of
-/// `PROXMOX_MCP_API_KEY` (see `crate::auth`) and the CORS origins.
+/// The REST settings `settings` ask for, with the `gate` and TLS configuration both doors share.
 pub fn config_from(
     settings: &crate::config::Settings,
-    env: &std::collections::HashMap<String, String>,
+    gate: Gate,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> RestConfig {
     RestConfig {
-        auth: crate::auth::from_env(env),
+        gate,
+        hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
         cors_origins: settings.cors_origins.clone(),
+        tls,
     }
 }

@@ -4,8 +4,8 @@
 //! Per tool: `POST /<tool>` (operationId = the tool name, summary = the name title-cased as mcpo
 //! does, tags = its toolset, body = its input schema, 200 = its output schema), plus
 //! `GET /<tool>` with query parameters for read tools. MCP annotations ride along as
-//! `x-mcp-access`, `x-read-only-hint`, `x-destructive-hint`, `x-idempotent-hint`, and the
-//! registry's order as `x-mcp-order`.
+//! `x-mcp-access`, `x-read-only-hint`, `x-destructive-hint`, `x-idempotent-hint`, the key scope
+//! needed as `x-required-scope`, and the registry's order as `x-mcp-order`.
 //! Schemas are JSON Schema 2020-12 as the tools declare them; `$defs` move to
 //! `components/schemas` (as `<tool>.<role>.<Name>`) and their `$ref`s follow.
 
@@ -22,11 +22,11 @@ pub const SECURITY_SCHEME: &str = "bearerAuth";
 const ERRORS: &[(&str, &str)] = &[
     (
         "401",
-        "Missing API key (the server has one): send `Authorization: Bearer <key>`.",
+        "Missing or wrong API key (the server has keys): send `Authorization: Bearer <key>`.",
     ),
     (
         "403",
-        "Wrong API key, or refused by policy or by Proxmox VE permissions.",
+        "Refused: the API key's scope does not allow this tool (the message names the scope that would), another policy, a `Host`/`Origin` not allowed, or Proxmox VE permissions.",
     ),
     (
         "404",
@@ -39,6 +39,11 @@ const ERRORS: &[(&str, &str)] = &[
     (
         "409",
         "Proxmox VE refused the operation in the cluster's current state (not running, already running, locked, does not exist, no space, ...) or its task failed; `detail.message` carries Proxmox VE's message.",
+    ),
+    ("413", "The request body is larger than 1 MB."),
+    (
+        "429",
+        "The API key's rate limit is reached; `Retry-After` says how many seconds to wait.",
     ),
     ("500", "Internal error of the tool."),
     (
@@ -110,7 +115,7 @@ pub fn document(registry: &Registry) -> Value {
                 SECURITY_SCHEME: {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "The server's API key (`PROXMOX_MCP_API_KEY`). A server started without a key accepts calls without one.",
+                    "description": "An API key of the server (`proxmox-mcp keys new`, or `PROXMOX_MCP_API_KEY`); its scope (read, operate, admin) decides which tools it may call. A server started without keys accepts calls without one.",
                 }
             },
         },
@@ -127,10 +132,7 @@ Proxmox VE cannot be reached. Operations that start a Proxmox VE task wait a bou
 time, then return the task's `upid`: follow it with `get_task`.";
 
 fn toolset_text(toolset: &str) -> String {
-    match toolset {
-        "core" => "Nodes, VMs, containers, storage, cluster and tasks.".to_string(),
-        other => format!("Tools of the `{other}` toolset."),
-    }
+    crate::registry::toolsets::description(toolset)
 }
 
 fn response_name(code: &str) -> &'static str {
@@ -139,6 +141,8 @@ fn response_name(code: &str) -> &'static str {
         "403" => "Forbidden",
         "404" => "NotFound",
         "409" => "Conflict",
+        "413" => "TooLarge",
+        "429" => "RateLimited",
         "422" => "InvalidArguments",
         "500" => "InternalError",
         "502" => "ProxmoxError",
@@ -157,7 +161,7 @@ fn error_schema() -> Value {
                 "required": ["message"],
                 "properties": {
                     "message": {"type": "string", "description": "What went wrong, worded for the caller."},
-                    "kind": {"type": "string", "description": "Machine-readable reason: `invalid_params`, `malformed_json`, `unknown_tool`, `auth`, `policy`, `pve`, `timeout`, `internal`."},
+                    "kind": {"type": "string", "description": "Machine-readable reason: `invalid_params`, `malformed_json`, `unknown_tool`, `auth`, `policy`, `too_large`, `rate_limited`, `host`, `pve`, `timeout`, `internal`."},
                     "param": {"type": "string", "description": "The parameter at fault, when one is."},
                 }
             }
@@ -210,6 +214,10 @@ fn base_operation(
         Value::Bool(tool.idempotent_hint()),
     );
     // JSON objects have no order: the registry's (the documented order) travels as a number.
+    op.insert(
+        "x-required-scope".into(),
+        Value::from(tool.required_scope().as_str()),
+    );
     op.insert("x-mcp-order".into(), Value::from(order));
     op
 }

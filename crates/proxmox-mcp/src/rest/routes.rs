@@ -6,18 +6,17 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 
 use super::RestState;
 use super::error::RestError;
 use super::query;
-use crate::auth::Identity;
-use crate::registry::{Access, Caller, NoProgress};
-
-/// Largest request body accepted (tool arguments are small).
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+use crate::auth::{AuthError, Identity};
+use crate::config::MAX_BODY_BYTES;
+use crate::error::ToolError;
+use crate::registry::{Access, Caller, NoProgress, Scope};
 
 /// `POST /<tool>` (JSON body = arguments; empty or `null` = `{}`) and, for read tools,
 /// `GET /<tool>?param=value`. Answers the tool's output as JSON, or a [`RestError`].
@@ -37,11 +36,19 @@ async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestErr
     let spec = registry
         .get(tool)
         .ok_or_else(|| RestError::not_found(req.uri().path()))?;
-    let identity = req
-        .extensions()
-        .get::<Identity>()
-        .cloned()
-        .unwrap_or_default();
+    // The gate stored it; without one (a router built without the gate) nothing is allowed.
+    let identity = req.extensions().get::<Identity>().cloned().ok_or_else(|| {
+        RestError::from(ToolError::Internal("the request has no identity".into()))
+    })?;
+    if !identity.scope.allows(spec) {
+        let msg = identity.scope.refusal(spec, identity.key.as_deref());
+        tracing::info!(
+            tool,
+            key = identity.key.as_deref().unwrap_or("-"),
+            "refused: scope"
+        );
+        return Err(ToolError::policy(msg).into());
+    }
     let args = match *req.method() {
         Method::POST => body_args(req).await?,
         Method::GET | Method::HEAD if spec.access == Access::Read => {
@@ -86,7 +93,9 @@ async fn body_args(req: Request) -> Result<Value, RestError> {
             RestError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                format!(
+                    "the request body is larger than 1 MB ({MAX_BODY_BYTES} bytes): tool arguments must fit in 1 MB"
+                ),
             )
         })?;
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -101,11 +110,18 @@ async fn body_args(req: Request) -> Result<Value, RestError> {
     })
 }
 
-/// `GET /openapi.json`: the OpenAPI 3.1 document (public).
-pub(super) async fn openapi_json(State(st): State<Arc<RestState>>) -> Response {
+/// `GET /openapi.json`: the OpenAPI 3.1 document. Public (every tool the server offers); with a
+/// valid key, only the tools that key may call; with a wrong key, 401.
+pub(super) async fn openapi_json(State(st): State<Arc<RestState>>, headers: HeaderMap) -> Response {
+    let scope = match st.gate.auth.authenticate(&headers) {
+        Ok(identity) => identity.scope,
+        Err(AuthError::Missing) => Scope::Admin,
+        Err(e) => return e.into_response(),
+    };
+    let doc = &st.openapi[Scope::ALL.iter().position(|s| *s == scope).unwrap_or(2)];
     (
         [(header::CONTENT_TYPE, "application/json")],
-        Bytes::clone(&st.openapi),
+        Bytes::clone(doc),
     )
         .into_response()
 }

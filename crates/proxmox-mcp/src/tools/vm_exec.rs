@@ -32,6 +32,7 @@ pub fn execute_vm_command() -> ToolSpec {
         },
         handler!(execute_vm_command_handler),
     )
+    .admin_only()
 }
 
 /// Parameters of `execute_vm_command`.

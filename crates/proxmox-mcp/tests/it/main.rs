@@ -4,6 +4,11 @@
 
 mod common;
 
+mod auth_matrix;
+mod security_binary;
+mod security_doors;
+mod security_props;
+
 mod cli;
 mod docs;
 mod doctor;

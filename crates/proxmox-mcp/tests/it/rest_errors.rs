@@ -1,10 +1,7 @@
 //! REST failures in mcpo's shape `{"detail": {"message": ...}}` with DESIGN.md's statuses:
 //! bad bodies (422 naming the parameter), unknown tools (404), policy (403), Proxmox VE errors,
-//! API keys (401/403; `/openapi.json` and `/docs` public), and CORS (off unless configured).
+//! API keys (401; `/openapi.json` and `/docs` public), and CORS (off unless configured).
 
-use std::sync::Arc;
-
-use proxmox_mcp::auth::NoAuth;
 use proxmox_mcp::rest::RestConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -158,11 +155,11 @@ async fn the_api_key_guards_tools_but_not_the_documents() {
     let r = Rest::with_key("s3cret-key").await;
     let cases: &[(Method, &str, Option<&str>, u16)] = &[
         (Method::POST, "/get_vms", None, 401),
-        (Method::POST, "/get_vms", Some("wrong"), 403),
+        (Method::POST, "/get_vms", Some("wrong"), 401),
         (Method::POST, "/get_vms", Some("s3cret-key"), 200),
         (Method::GET, "/get_vms", None, 401),
         (Method::GET, "/get_vms", Some("s3cret-key "), 200),
-        (Method::POST, "/start_vm", Some("s3cret-ke"), 403),
+        (Method::POST, "/start_vm", Some("s3cret-ke"), 401),
         (Method::GET, "/openapi.json", None, 200),
         (Method::GET, "/docs", None, 200),
         (Method::GET, "/docs/docs.js", None, 200),
@@ -209,8 +206,8 @@ async fn cors_is_off_by_default_and_follows_the_configured_origins() {
     assert_eq!(preflight(&off, "http://ui.example").await.1, None);
 
     let on = Rest::with(RestConfig {
-        auth: Arc::new(NoAuth),
         cors_origins: vec!["http://ui.example".into()],
+        ..RestConfig::default()
     })
     .await;
     let (status, allow) = preflight(&on, "http://ui.example").await;

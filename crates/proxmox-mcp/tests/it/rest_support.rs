@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
-use proxmox_mcp::auth::SingleKey;
+use proxmox_mcp::App;
+use proxmox_mcp::auth::{Gate, KeyRing, KeySpec, RateLimiter, Scope};
+use proxmox_mcp::registry::Registry;
 use proxmox_mcp::rest::{self, RestConfig};
+use pve_client::PveClient;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +37,21 @@ impl Rest {
     /// ... guarded by the single key `key`.
     pub async fn with_key(key: &str) -> Rest {
         Self::with(RestConfig {
-            auth: Arc::new(SingleKey::new("default", key)),
+            gate: Gate::new(Arc::new(KeyRing::single("default", Scope::Admin, key))),
+            ..RestConfig::default()
+        })
+        .await
+    }
+
+    /// ... guarded by [`KEYS`] (also read from `X-API-Key`), with this rate limiter.
+    pub async fn with_keys(rate: RateLimiter) -> Rest {
+        let keys = KEYS
+            .iter()
+            .map(|(name, scope, key)| KeySpec::from_plain(*name, *scope, key))
+            .collect();
+        let ring = KeyRing::new(keys, Some("X-API-Key"));
+        Self::with(RestConfig {
+            gate: Gate::new(Arc::new(ring)).with_rate(rate),
             ..RestConfig::default()
         })
         .await
@@ -42,8 +59,17 @@ impl Rest {
 
     /// ... with this REST configuration.
     pub async fn with(cfg: RestConfig) -> Rest {
+        Self::with_registry(None, cfg).await
+    }
+
+    /// ... serving `registry` (the built-in tools when `None`) with this configuration.
+    pub async fn with_registry(registry: Option<Registry>, cfg: RestConfig) -> Rest {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let demo = Demo::start().await;
+        let mut demo = Demo::start().await;
+        if let Some(registry) = registry {
+            let client = PveClient::new(demo.demo.client_config().unwrap()).unwrap();
+            demo.app = Arc::new(App::new(registry, client));
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
@@ -107,6 +133,13 @@ impl Rest {
         (s, v)
     }
 }
+
+/// Keys of [`Rest::with_keys`]: name, scope, key.
+pub const KEYS: [(&str, Scope, &str); 3] = [
+    ("reader", Scope::Read, "key-read-0123456789"),
+    ("operator", Scope::Operate, "key-operate-0123456789"),
+    ("admin", Scope::Admin, "key-admin-0123456789"),
+];
 
 /// Sends `method path body` and checks the status and JSON-pointer fields (`"*"` = present);
 /// an error status also checks mcpo's body shape. Returns the body.

@@ -1,0 +1,532 @@
+//! The security part of the configuration: API keys (`[[keys]]`, `PROXMOX_MCP_API_KEY`), the
+//! key header, `allow_unauthenticated`, the server-wide tool filters (`[tools]`), limits
+//! (`[limits]`) and TLS for our own doors (`[tls]`). Same precedence as the rest: flags >
+//! environment > file > defaults. Every secret has a `_FILE` variant; secrets never appear in
+//! an error message.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, FileConfig, split_list};
+use crate::auth::API_KEY_ENV;
+use crate::auth::keys::{KeySpec, check_distinct};
+use crate::registry::{Scope, ToolFilter};
+
+/// Default cap on open MCP sessions (both transports together).
+pub const DEFAULT_MAX_SESSIONS: usize = 256;
+/// Default idle time after which an MCP session is closed.
+pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Largest request body a door reads (1 MB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// `[auth]`: how keys are presented and whether a server without keys may be exposed.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// A header carrying the key as its whole value, besides `Authorization: Bearer` (`X-API-Key`).
+    pub api_key_header: Option<String>,
+    /// Listen on a non-loopback address without any key (a warning is logged at start).
+    pub allow_unauthenticated: Option<bool>,
+}
+
+/// `[tools]`: server-wide filters (see `registry::filter` for the order they apply in).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsSection {
+    pub read_only: Option<bool>,
+    pub toolsets: Option<Vec<String>>,
+    pub tools: Option<Vec<String>>,
+    pub exclude_tools: Option<Vec<String>>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Calls per minute per key (tool calls; unlimited when absent).
+    pub rate_limit_per_minute: Option<u32>,
+    /// Open MCP sessions at most.
+    pub max_sessions: Option<usize>,
+    /// Seconds without traffic after which an MCP session is closed.
+    pub session_idle_timeout_secs: Option<u64>,
+}
+
+/// `[tls]`: serve both doors over HTTPS with this certificate chain and key (PEM files).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// The command-line flags of this part (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct SecurityFlags {
+    pub read_only: bool,
+    pub toolsets: Option<Vec<String>>,
+    pub tools: Option<Vec<String>>,
+    pub exclude_tools: Option<Vec<String>>,
+    pub allow_unauthenticated: bool,
+    pub api_key_header: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Limits of the doors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub rate_limit_per_minute: Option<u32>,
+    pub max_sessions: usize,
+    pub session_idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_minute: None,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// Certificate chain and private key files (PEM) for HTTPS on our doors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The merged security settings.
+#[derive(Debug, Clone, Default)]
+pub struct SecuritySettings {
+    /// Every key (config entries, then `PROXMOX_MCP_API_KEY` as `default`); empty: no auth.
+    pub keys: Vec<KeySpec>,
+    pub api_key_header: Option<String>,
+    pub allow_unauthenticated: bool,
+    pub filter: ToolFilter,
+    pub limits: Limits,
+    pub tls: Option<TlsFiles>,
+}
+
+impl SecuritySettings {
+    /// Refuses to expose a door without keys: with no key, every listen address must be
+    /// loopback unless `allow_unauthenticated` is set (then the caller logs a warning).
+    pub fn check_exposure(&self, addrs: &[SocketAddr]) -> Result<(), ConfigError> {
+        if !self.keys.is_empty() || self.allow_unauthenticated {
+            return Ok(());
+        }
+        match addrs.iter().find(|a| !a.ip().is_loopback()) {
+            None => Ok(()),
+            Some(a) => Err(ConfigError::Invalid(format!(
+                "refusing to listen on {a} without an API key: anyone who reaches it could run \
+                 every tool. Create a key (`proxmox-mcp keys new --name NAME --scope admin`, then \
+                 add the [[keys]] entry to the config, or set PROXMOX_MCP_API_KEY), or listen on \
+                 127.0.0.1, or pass --allow-unauthenticated if something else guards this address"
+            ))),
+        }
+    }
+}
+
+/// Merges this part from flags, environment and file.
+pub(super) fn resolve(
+    flags: &SecurityFlags,
+    env: &HashMap<String, String>,
+    file: &FileConfig,
+) -> Result<SecuritySettings, ConfigError> {
+    let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let list = |flag: &Option<Vec<String>>, var: &str, file: &Option<Vec<String>>| {
+        flag.clone()
+            .map(|v| v.iter().flat_map(|s| split_list(s)).collect())
+            .or_else(|| get(var).map(split_list))
+            .or_else(|| file.clone())
+    };
+
+    let mut keys = Vec::new();
+    for e in &file.keys {
+        keys.push(KeySpec::from_entry(e).map_err(ConfigError::Invalid)?);
+    }
+    if let Some(key) = secret(env, API_KEY_ENV)? {
+        keys.push(KeySpec::from_plain("default", Scope::Admin, &key));
+    }
+    check_distinct(&keys).map_err(ConfigError::Invalid)?;
+
+    let api_key_header = flags
+        .api_key_header
+        .clone()
+        .or_else(|| get("PROXMOX_MCP_API_KEY_HEADER").map(str::to_string))
+        .or_else(|| file.auth.api_key_header.clone());
+    if let Some(h) = &api_key_header {
+        let bad = axum::http::HeaderName::try_from(h.trim()).is_err()
+            || h.trim().eq_ignore_ascii_case("authorization");
+        if bad {
+            return Err(ConfigError::Invalid(format!(
+                "api_key_header {h:?} is not a usable header name (e.g. X-API-Key)"
+            )));
+        }
+    }
+    let allow_unauthenticated = flags.allow_unauthenticated
+        || bool_var(env, "PROXMOX_MCP_ALLOW_UNAUTHENTICATED")?
+            .or(file.auth.allow_unauthenticated)
+            .unwrap_or(false);
+
+    let t = &file.tools;
+    let filter = ToolFilter {
+        read_only: flags.read_only
+            || bool_var(env, "PROXMOX_MCP_READ_ONLY")?
+                .or(t.read_only)
+                .unwrap_or(false),
+        toolsets: list(&flags.toolsets, "PROXMOX_MCP_TOOLSETS", &t.toolsets),
+        tools: list(&flags.tools, "PROXMOX_MCP_TOOLS", &t.tools).unwrap_or_default(),
+        exclude_tools: list(
+            &flags.exclude_tools,
+            "PROXMOX_MCP_EXCLUDE_TOOLS",
+            &t.exclude_tools,
+        )
+        .unwrap_or_default(),
+    };
+
+    let l = &file.limits;
+    let rate = num_var(env, "PROXMOX_MCP_RATE_LIMIT")?.or(l.rate_limit_per_minute.map(u64::from));
+    let max_sessions =
+        num_var(env, "PROXMOX_MCP_MAX_SESSIONS")?.or(l.max_sessions.map(|n| n as u64));
+    let idle = num_var(env, "PROXMOX_MCP_SESSION_IDLE_TIMEOUT")?.or(l.session_idle_timeout_secs);
+    let limits = Limits {
+        rate_limit_per_minute: match rate {
+            None => None,
+            Some(n @ 1..=1_000_000) => Some(n as u32),
+            Some(n) => {
+                return Err(ConfigError::Invalid(format!(
+                    "rate_limit_per_minute {n}: use 1 to 1000000, or leave it out for no limit"
+                )));
+            }
+        },
+        max_sessions: match max_sessions {
+            None => DEFAULT_MAX_SESSIONS,
+            Some(0) => {
+                return Err(ConfigError::Invalid(
+                    "max_sessions must be at least 1".into(),
+                ));
+            }
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        },
+        session_idle_timeout: match idle {
+            None => DEFAULT_SESSION_IDLE_TIMEOUT,
+            Some(0) => {
+                return Err(ConfigError::Invalid(
+                    "session_idle_timeout_secs must be at least 1".into(),
+                ));
+            }
+            Some(n) => Duration::from_secs(n),
+        },
+    };
+
+    let cert = flags
+        .tls_cert
+        .clone()
+        .or_else(|| get("PROXMOX_MCP_TLS_CERT").map(PathBuf::from))
+        .or_else(|| file.tls.cert.clone());
+    let key = flags
+        .tls_key
+        .clone()
+        .or_else(|| get("PROXMOX_MCP_TLS_KEY").map(PathBuf::from))
+        .or_else(|| file.tls.key.clone());
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => {
+            return Err(ConfigError::Invalid(
+                "TLS needs both a certificate and a key: --tls-cert FILE --tls-key FILE".into(),
+            ));
+        }
+    };
+
+    Ok(SecuritySettings {
+        keys,
+        api_key_header,
+        allow_unauthenticated,
+        filter,
+        limits,
+        tls,
+    })
+}
+
+/// `NAME` or the contents of the file `NAME_FILE` (trailing newline removed); both set is an
+/// error. Messages name the variable and the file, never the value.
+pub fn secret(env: &HashMap<String, String>, name: &str) -> Result<Option<String>, ConfigError> {
+    let file_var = format!("{name}_FILE");
+    let direct = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let file = env
+        .get(&file_var)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty());
+    match (direct, file) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+            "set {name} or {file_var}, not both"
+        ))),
+        (Some(v), None) => Ok(Some(v.to_string())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::Invalid(format!("{file_var}: cannot read {path}: {e}"))
+            })?;
+            let v = text.trim().to_string();
+            if v.is_empty() {
+                Err(ConfigError::Invalid(format!("{file_var}: {path} is empty")))
+            } else {
+                Ok(Some(v))
+            }
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn bool_var(env: &HashMap<String, String>, name: &str) -> Result<Option<bool>, ConfigError> {
+    let Some(v) = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => Err(ConfigError::Invalid(format!(
+            "{name}={v:?}: use true or false"
+        ))),
+    }
+}
+
+fn num_var(env: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ConfigError> {
+    let Some(v) = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    v.parse()
+        .map(Some)
+        .map_err(|_| ConfigError::Invalid(format!("{name}={v:?}: use a whole number")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::path::Path;
+
+    use super::*;
+    use crate::auth::keys::digest;
+    use crate::config::{Overrides, Settings};
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> FileConfig {
+        FileConfig::parse(text, Path::new("c.toml")).unwrap()
+    }
+
+    fn resolve_with(
+        flags: &SecurityFlags,
+        env_: &[(&str, &str)],
+        text: &str,
+    ) -> Result<SecuritySettings, ConfigError> {
+        resolve(flags, &env(env_), &file(text))
+    }
+
+    #[test]
+    fn keys_come_from_the_file_and_the_environment() {
+        let sha = hex::encode(digest("k1"));
+        let text = format!(
+            "[[keys]]\nname = \"n8n\"\nscope = \"operate\"\nsha256 = \"{sha}\"\nrate_limit_per_minute = 30\n"
+        );
+        let s = resolve_with(&SecurityFlags::default(), &[(API_KEY_ENV, "k2")], &text).unwrap();
+        let names: Vec<_> = s.keys.iter().map(|k| (k.name.as_str(), k.scope)).collect();
+        assert_eq!(names, [("n8n", Scope::Operate), ("default", Scope::Admin)]);
+        assert_eq!(s.keys[0].rate_limit_per_minute, Some(30));
+        assert_eq!(s.keys[1].digest, digest("k2"));
+        // _FILE variant, trailing newline removed; both forms at once refused.
+        let dir = std::env::temp_dir().join(format!("pmcp-sec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kf = dir.join("key");
+        std::fs::write(&kf, "k3\n").unwrap();
+        let kf = kf.display().to_string();
+        let s = resolve_with(
+            &SecurityFlags::default(),
+            &[("PROXMOX_MCP_API_KEY_FILE", &kf)],
+            "",
+        )
+        .unwrap();
+        assert_eq!(s.keys[0].digest, digest("k3"));
+        let e = resolve_with(
+            &SecurityFlags::default(),
+            &[
+                (API_KEY_ENV, "zz-secret"),
+                ("PROXMOX_MCP_API_KEY_FILE", &kf),
+            ],
+            "",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("not both") && !e.to_string().contains("zz-secret"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        // The same key twice, an unknown scope, a bad digest.
+        let e = resolve_with(
+            &SecurityFlags::default(),
+            &[(API_KEY_ENV, "k1")],
+            &text.replace("n8n", "default"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
+        assert!(
+            FileConfig::parse(
+                "[[keys]]\nname = \"a\"\nscope = \"root\"\nsha256 = \"00\"\n",
+                Path::new("c.toml")
+            )
+            .is_err()
+        );
+        assert!(
+            resolve_with(
+                &SecurityFlags::default(),
+                &[],
+                "[[keys]]\nname = \"a\"\nscope = \"read\"\nsha256 = \"00\"\n"
+            )
+            .is_err()
+        );
+        // Cluster secrets in the file never show in its Debug form.
+        let f = file(
+            "[cluster]\nhost = \"h\"\ntoken_value = \"tv-secret\"\npassword = \"pw-secret\"\n",
+        );
+        let dbg = format!("{f:?}");
+        assert!(
+            !dbg.contains("tv-secret") && !dbg.contains("pw-secret") && dbg.contains("<redacted>"),
+            "{dbg}"
+        );
+        // No keys at all: none.
+        assert!(
+            resolve_with(&SecurityFlags::default(), &[], "")
+                .unwrap()
+                .keys
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn filters_header_limits_and_tls_follow_the_precedence() {
+        let text = "[auth]\napi_key_header = \"X-From-File\"\n[tools]\nread_only = true\ntoolsets = [\"core\"]\nexclude_tools = [\"get_task\"]\n\
+                    [limits]\nrate_limit_per_minute = 60\nmax_sessions = 5\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
+        let s = resolve_with(&SecurityFlags::default(), &[], text).unwrap();
+        assert_eq!(s.api_key_header.as_deref(), Some("X-From-File"));
+        assert!(s.filter.read_only);
+        assert_eq!(
+            s.filter.toolsets.as_deref(),
+            Some(&["core".to_string()][..])
+        );
+        assert_eq!(s.filter.exclude_tools, ["get_task"]);
+        assert_eq!(s.limits.rate_limit_per_minute, Some(60));
+        assert_eq!(s.limits.max_sessions, 5);
+        assert_eq!(s.limits.session_idle_timeout, DEFAULT_SESSION_IDLE_TIMEOUT);
+        assert_eq!(s.tls.unwrap().cert, PathBuf::from("c.pem"));
+        let s = resolve_with(
+            &SecurityFlags::default(),
+            &[
+                ("PROXMOX_MCP_READ_ONLY", "false"),
+                ("PROXMOX_MCP_EXCLUDE_TOOLS", "delete_vm, reset_vm"),
+                ("PROXMOX_MCP_API_KEY_HEADER", "X-Env"),
+                ("PROXMOX_MCP_RATE_LIMIT", "10"),
+            ],
+            text,
+        )
+        .unwrap();
+        assert!(!s.filter.read_only);
+        assert_eq!(s.filter.exclude_tools, ["delete_vm", "reset_vm"]);
+        assert_eq!(s.api_key_header.as_deref(), Some("X-Env"));
+        assert_eq!(s.limits.rate_limit_per_minute, Some(10));
+        let flags = SecurityFlags {
+            read_only: true,
+            exclude_tools: Some(vec!["stop_vm".into()]),
+            api_key_header: Some("X-Flag".into()),
+            ..SecurityFlags::default()
+        };
+        let s = resolve_with(
+            &flags,
+            &[
+                ("PROXMOX_MCP_READ_ONLY", "false"),
+                ("PROXMOX_MCP_API_KEY_HEADER", "X-Env"),
+            ],
+            text,
+        )
+        .unwrap();
+        assert!(s.filter.read_only);
+        assert_eq!(s.filter.exclude_tools, ["stop_vm"]);
+        assert_eq!(s.api_key_header.as_deref(), Some("X-Flag"));
+        // Bad values are errors naming them.
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
+            (
+                &[("PROXMOX_MCP_READ_ONLY", "maybe")],
+                "",
+                "PROXMOX_MCP_READ_ONLY",
+            ),
+            (
+                &[("PROXMOX_MCP_RATE_LIMIT", "lots")],
+                "",
+                "PROXMOX_MCP_RATE_LIMIT",
+            ),
+            (
+                &[("PROXMOX_MCP_API_KEY_HEADER", "Authorization")],
+                "",
+                "api_key_header",
+            ),
+            (
+                &[("PROXMOX_MCP_API_KEY_HEADER", "bad header")],
+                "",
+                "api_key_header",
+            ),
+            (&[], "[limits]\nmax_sessions = 0\n", "max_sessions"),
+            (&[], "[tls]\ncert = \"c.pem\"\n", "--tls-key"),
+        ];
+        for (e, text, want) in cases {
+            let err = resolve_with(&SecurityFlags::default(), e, text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{e:?} {text}: {err}");
+        }
+    }
+
+    #[test]
+    fn no_key_means_loopback_only_unless_allowed() {
+        let demo = |listen: &str, rest: &str| Overrides {
+            demo: true,
+            mcp_listen: Some(listen.into()),
+            rest_listen: Some(rest.into()),
+            ..Overrides::default()
+        };
+        let ok = |o: &Overrides, e: &[(&str, &str)]| {
+            Settings::resolve(o, &env(e)).unwrap().check_exposure()
+        };
+        assert!(ok(&demo("127.0.0.1:0", "[::1]:0"), &[]).is_ok());
+        let e = ok(&demo("0.0.0.0:0", "127.0.0.1:0"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("0.0.0.0:0") && e.contains("--allow-unauthenticated"),
+            "{e}"
+        );
+        assert!(ok(&demo("127.0.0.1:0", "0.0.0.0:0"), &[]).is_err());
+        assert!(ok(&demo("127.0.0.1:0", "off"), &[]).is_ok());
+        assert!(ok(&demo("0.0.0.0:0", "0.0.0.0:0"), &[(API_KEY_ENV, "k")]).is_ok());
+        assert!(
+            ok(
+                &demo("0.0.0.0:0", "0.0.0.0:0"),
+                &[("PROXMOX_MCP_ALLOW_UNAUTHENTICATED", "1")]
+            )
+            .is_ok()
+        );
+        let mut o = demo("0.0.0.0:0", "0.0.0.0:0");
+        o.security.allow_unauthenticated = true;
+        assert!(ok(&o, &[]).is_ok());
+    }
+}

@@ -1,0 +1,203 @@
+//! Server-wide tool filters, applied once at start to the registry every door serves (as
+//! github-mcp-server does), in this order:
+//!
+//! 1. `toolsets`: the toolsets named (keywords `all` and `default`); when absent, the default
+//!    toolsets, unless `tools` is given, in which case none.
+//! 2. `tools`: these tools are added, whatever their toolset.
+//! 3. `read_only`: every tool whose `Access` is not Read is removed (even one named in `tools`).
+//! 4. `exclude_tools`: these tools are removed; exclusion wins over everything.
+//!
+//! An unknown toolset or tool name is an error naming it, so a typo never silently widens or
+//! narrows what the server offers.
+
+use std::collections::BTreeSet;
+
+use super::toolsets::{self, TOOLSETS};
+use super::{Access, Registry};
+
+/// What the operator asked for (flags, environment or config file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolFilter {
+    /// Only tools that read.
+    pub read_only: bool,
+    /// Toolsets to serve; `None`: the default ones (or none when `tools` is given).
+    pub toolsets: Option<Vec<String>>,
+    /// Tools added to the toolsets.
+    pub tools: Vec<String>,
+    /// Tools removed at the end.
+    pub exclude_tools: Vec<String>,
+}
+
+/// A filter naming a toolset or tool that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("unknown toolset(s) {}: known toolsets are {}, plus the keywords `all` and `default`", list(.0), list(&known_toolsets()))]
+    UnknownToolsets(Vec<String>),
+    #[error("unknown tool(s) {}: see docs/tools.md for the tool names", list(.0))]
+    UnknownTools(Vec<String>),
+}
+
+impl ToolFilter {
+    /// Whether the filter keeps every tool (nothing asked).
+    pub fn is_empty(&self) -> bool {
+        *self == ToolFilter::default()
+    }
+
+    /// `registry` with this filter applied, or the unknown names.
+    pub fn apply(&self, registry: &Registry) -> Result<Registry, FilterError> {
+        let sets = self.toolset_names()?;
+        let mut unknown: Vec<String> = self
+            .tools
+            .iter()
+            .chain(&self.exclude_tools)
+            .filter(|n| registry.get(n).is_none())
+            .cloned()
+            .collect();
+        unknown.dedup();
+        if !unknown.is_empty() {
+            return Err(FilterError::UnknownTools(unknown));
+        }
+        Ok(registry.filtered(|t| {
+            let chosen = sets.contains(t.toolset) || self.tools.iter().any(|n| n == t.name);
+            let readable = !self.read_only || t.access == Access::Read;
+            let excluded = self.exclude_tools.iter().any(|n| n == t.name);
+            chosen && readable && !excluded
+        }))
+    }
+
+    /// The toolsets chosen, keywords expanded.
+    fn toolset_names(&self) -> Result<BTreeSet<&'static str>, FilterError> {
+        let defaults = || TOOLSETS.iter().filter(|t| t.default).map(|t| t.name);
+        let Some(names) = &self.toolsets else {
+            return Ok(if self.tools.is_empty() {
+                defaults().collect()
+            } else {
+                BTreeSet::new()
+            });
+        };
+        let mut out = BTreeSet::new();
+        let mut unknown = Vec::new();
+        for n in names {
+            match n.as_str() {
+                toolsets::ALL => out.extend(TOOLSETS.iter().map(|t| t.name)),
+                toolsets::DEFAULT => out.extend(defaults()),
+                other => match toolsets::get(other) {
+                    Some(t) => {
+                        out.insert(t.name);
+                    }
+                    None => unknown.push(other.to_string()),
+                },
+            }
+        }
+        if unknown.is_empty() {
+            Ok(out)
+        } else {
+            Err(FilterError::UnknownToolsets(unknown))
+        }
+    }
+}
+
+fn known_toolsets() -> Vec<String> {
+    TOOLSETS.iter().map(|t| t.name.to_string()).collect()
+}
+
+fn list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn names(r: &Registry) -> Vec<&'static str> {
+        r.tools().map(|t| t.name).collect()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn filters_apply_in_the_documented_order() {
+        let reg = Registry::builtin().unwrap();
+        let all = names(&reg);
+        let reads: Vec<_> = reg
+            .tools()
+            .filter(|t| t.access == Access::Read)
+            .map(|t| t.name)
+            .collect();
+        let f = |read_only, sets: Option<&[&str]>, tools: &[&str], ex: &[&str]| ToolFilter {
+            read_only,
+            toolsets: sets.map(strings),
+            tools: strings(tools),
+            exclude_tools: strings(ex),
+        };
+        type Case<'a> = (ToolFilter, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
+            (ToolFilter::default(), all.clone()),
+            (f(false, Some(&["core"]), &[], &[]), all.clone()),
+            (f(false, Some(&["all"]), &[], &[]), all.clone()),
+            (f(false, Some(&["default"]), &[], &[]), all.clone()),
+            (f(false, Some(&[]), &[], &[]), vec![]),
+            // Tools alone: only those.
+            (
+                f(false, None, &["get_vms", "start_vm"], &[]),
+                vec!["get_vms", "start_vm"],
+            ),
+            // Tools add to toolsets.
+            (f(false, Some(&[]), &["get_task"], &[]), vec!["get_task"]),
+            (f(true, None, &[], &[]), reads.clone()),
+            // Read-only removes a write tool even when named.
+            (
+                f(true, None, &["get_vms", "start_vm"], &[]),
+                vec!["get_vms"],
+            ),
+            // Exclusion wins.
+            (
+                f(false, None, &["get_vms", "start_vm"], &["start_vm"]),
+                vec!["get_vms"],
+            ),
+            (
+                f(false, None, &[], &["delete_vm", "execute_vm_command"]),
+                all.iter()
+                    .copied()
+                    .filter(|n| *n != "delete_vm" && *n != "execute_vm_command")
+                    .collect(),
+            ),
+        ];
+        for (filter, want) in cases {
+            assert_eq!(names(&filter.apply(&reg).unwrap()), want, "{filter:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_errors_naming_them() {
+        let reg = Registry::builtin().unwrap();
+        let e = ToolFilter {
+            toolsets: Some(strings(&["core", "snapshotz"])),
+            ..ToolFilter::default()
+        }
+        .apply(&reg)
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("`snapshotz`") && e.to_string().contains("`core`"),
+            "{e}"
+        );
+        let e = ToolFilter {
+            tools: strings(&["get_vm"]),
+            exclude_tools: strings(&["delete_vms"]),
+            ..ToolFilter::default()
+        }
+        .apply(&reg)
+        .unwrap_err();
+        assert_eq!(
+            e,
+            FilterError::UnknownTools(strings(&["get_vm", "delete_vms"]))
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Key scopes (`read` < `operate` < `admin`) and the scope each tool needs: derived from its
+//! `Access` (Read → read, Write → operate, Destructive → admin), raised to admin for tools
+//! marked [`ToolSpec::admin_only`] (guest exec).
+//!
+//! Must not import rmcp or axum: the doors ask here, they do not decide.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Access, Registry, ToolSpec};
+
+/// What an API key may do. Ordered: a scope allows everything a lower one allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Tools that only read (`Access::Read`).
+    Read,
+    /// Adds lifecycle and other non-destructive writes (`Access::Write`).
+    Operate,
+    /// Adds destructive tools and guest exec.
+    Admin,
+}
+
+impl Scope {
+    /// Every scope, lowest first.
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Operate, Scope::Admin];
+
+    /// The lowest scope allowed to call a tool of this `Access`.
+    pub fn for_access(access: Access) -> Scope {
+        match access {
+            Access::Read => Scope::Read,
+            Access::Write => Scope::Operate,
+            Access::Destructive => Scope::Admin,
+        }
+    }
+
+    /// `read`, `operate` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Operate => "operate",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// Whether a key of this scope may call `tool`.
+    pub fn allows(self, tool: &ToolSpec) -> bool {
+        self >= tool.required_scope()
+    }
+
+    /// The tools of `registry` a key of this scope may call (for `tools/list`, `/openapi.json`).
+    pub fn view(self, registry: &Registry) -> Registry {
+        registry.filtered(|t| self.allows(t))
+    }
+
+    /// The refusal message for a key named `key` (if any) of this scope calling `tool`.
+    pub fn refusal(self, tool: &ToolSpec, key: Option<&str>) -> String {
+        let who = match key {
+            Some(k) => format!("the API key `{k}` has the `{}` scope", self.as_str()),
+            None => format!("this caller has the `{}` scope", self.as_str()),
+        };
+        format!(
+            "`{}` needs the `{}` scope ({}); {who}: use a key with the `{}` scope",
+            tool.name,
+            tool.required_scope().as_str(),
+            why(tool),
+            tool.required_scope().as_str(),
+        )
+    }
+}
+
+fn why(tool: &ToolSpec) -> &'static str {
+    if tool.admin_only && tool.access != Access::Destructive {
+        "it is reserved to admin keys"
+    } else {
+        match tool.access {
+            Access::Read => "it reads",
+            Access::Write => "it changes state",
+            Access::Destructive if tool.admin_only => "it runs commands in a guest",
+            Access::Destructive => "it can destroy data",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scope name that is none of `read`, `operate`, `admin`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope `{0}`: use read, operate or admin")]
+pub struct UnknownScope(pub String);
+
+impl FromStr for Scope {
+    type Err = UnknownScope;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "read" => Ok(Scope::Read),
+            "operate" => Ok(Scope::Operate),
+            "admin" => Ok(Scope::Admin),
+            _ => Err(UnknownScope(s.to_string())),
+        }
+    }
+}
+
+impl ToolSpec {
+    /// Reserves this tool to admin keys whatever its `Access` (guest exec).
+    pub fn admin_only(mut self) -> Self {
+        self.admin_only = true;
+        self
+    }
+
+    /// The lowest key scope allowed to call this tool.
+    pub fn required_scope(&self) -> Scope {
+        if self.admin_only {
+            Scope::Admin
+        } else {
+            Scope::for_access(self.access)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn scopes_order_and_parse() {
+        assert!(Scope::Read < Scope::Operate && Scope::Operate < Scope::Admin);
+        for s in Scope::ALL {
+            assert_eq!(s.as_str().parse::<Scope>().unwrap(), s);
+        }
+        assert_eq!(" Admin ".parse::<Scope>().unwrap(), Scope::Admin);
+        assert!(
+            "root"
+                .parse::<Scope>()
+                .unwrap_err()
+                .to_string()
+                .contains("root")
+        );
+    }
+
+    #[test]
+    fn every_builtin_tool_needs_the_scope_its_access_says() {
+        let reg = Registry::builtin().unwrap();
+        for t in reg.tools() {
+            let want = if t.name == "execute_vm_command" {
+                Scope::Admin
+            } else {
+                Scope::for_access(t.access)
+            };
+            assert_eq!(t.required_scope(), want, "{}", t.name);
+        }
+        let exec = reg.get("execute_vm_command").unwrap();
+        assert!(exec.admin_only);
+        assert!(!Scope::Operate.allows(exec) && Scope::Admin.allows(exec));
+        let msg = Scope::Operate.refusal(exec, Some("n8n"));
+        assert!(
+            msg.contains("`admin` scope") && msg.contains("n8n"),
+            "{msg}"
+        );
+        let read = Scope::Read.view(&reg);
+        assert!(read.tools().all(|t| t.access == Access::Read));
+        assert_eq!(Scope::Admin.view(&reg).len(), reg.len());
+    }
+}

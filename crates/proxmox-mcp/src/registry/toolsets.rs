@@ -1,0 +1,80 @@
+//! The toolsets, declared in this one place: each tool names its toolset in its `ToolDef`, and
+//! this table says which toolsets exist, what they hold and which are on by default.
+//! A test checks that every built-in tool belongs to a declared toolset.
+//!
+//! Later groups (snapshots, backups, ...) add a row here and name it in their tools.
+
+/// A named group of tools that the operator turns on or off as a whole (`--toolsets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Toolset {
+    /// The name used in `--toolsets` and in each tool's `ToolDef::toolset`.
+    pub name: &'static str,
+    /// One line for the docs and the OpenAPI tags.
+    pub description: &'static str,
+    /// On when the operator names no toolset (the `default` keyword).
+    pub default: bool,
+}
+
+/// Every toolset, in the documented order.
+pub const TOOLSETS: &[Toolset] = &[Toolset {
+    name: "core",
+    description: "Nodes, VMs, containers, storage, cluster and tasks.",
+    default: true,
+}];
+
+/// Keyword for every toolset.
+pub const ALL: &str = "all";
+/// Keyword for the toolsets that are on by default.
+pub const DEFAULT: &str = "default";
+
+/// The toolset named `name`.
+pub fn get(name: &str) -> Option<&'static Toolset> {
+    TOOLSETS.iter().find(|t| t.name == name)
+}
+
+/// The description of toolset `name` (a generic line for an undeclared one).
+pub fn description(name: &str) -> String {
+    match get(name) {
+        Some(t) => t.description.to_string(),
+        None => format!("Tools of the `{name}` toolset."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::registry::Registry;
+
+    #[test]
+    fn every_tool_belongs_to_a_declared_toolset() {
+        let reg = Registry::builtin().unwrap();
+        for t in reg.tools() {
+            assert!(
+                get(t.toolset).is_some(),
+                "{}: toolset `{}` is not declared",
+                t.name,
+                t.toolset
+            );
+        }
+        for ts in TOOLSETS {
+            assert!(
+                ts.name != ALL && ts.name != DEFAULT,
+                "{} is a keyword",
+                ts.name
+            );
+        }
+    }
+
+    #[test]
+    fn core_is_the_seed_tools_plus_get_task() {
+        let reg = Registry::builtin().unwrap();
+        let core: Vec<&str> = reg
+            .tools()
+            .filter(|t| t.toolset == "core")
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(core.len(), 18, "{core:?}");
+        assert!(core.contains(&"get_task"));
+    }
+}
