@@ -90,6 +90,7 @@ say "python SDK mcp $("$PY" -c 'import importlib.metadata as m; print(m.version(
 # start_server NAME: starts the demo server, sets URL, waits until it answers MCP.
 start_server() {
   local log="$WORK/server-$1.log" i
+  : >"$log" # exists before the first poll below, whenever the background shell opens it
   "$BIN" serve --demo --mcp-listen 127.0.0.1:0 --rest-listen off >"$log" 2>&1 &
   SERVER_PID=$!
   URL=""

@@ -31,6 +31,10 @@ start_server() {
   local dir=$1 i port="" fp="" secret
   shift
   secret="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  # The logs exist before the processes start: the background shell may open them after the
+  # first poll below, and a failed read would end the script (set -e, pipefail).
+  : >"$dir/sim.log"
+  : >"$dir/server.log"
   "$BIN" sim --listen 127.0.0.1:0 --time-scale "${E2E_TIME_SCALE:-0.05}" \
     --api-token "root@pam!e2e=$secret" >"$dir/sim.log" 2>&1 &
   SIM_PID=$!

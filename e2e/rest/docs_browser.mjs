@@ -1,7 +1,7 @@
 // Browser test of the REST door's docs page: headless Chromium, driven over its DevTools protocol
 // (no npm package: Node's WebSocket), opens /docs of a running server with every request outside
 // 127.0.0.1 refused, and checks that the page lists every tool (get_vms among them), that "Try it"
-// answers 403 with a wrong key and 200 with the right one, and that the page logs no error.
+// answers 401 with a wrong key and 200 with the right one, and that the page logs no error.
 // Saves a screenshot. Usage: node docs_browser.mjs REST_URL API_KEY SCREENSHOT.png
 // Prints one "ok"/"not ok" line per check, then "N passed, M failed, 0 skipped"; exits 1 on failure.
 import { spawn } from "node:child_process";
@@ -92,8 +92,8 @@ async function main() {
       problems.push(msg.params.exceptionDetails.exception?.description || msg.params.exceptionDetails.text);
     } else if (msg.method === "Log.entryAdded" && msg.params.entry.level === "error") {
       const text = msg.params.entry.text;
-      // The 403 of the wrong-key call below is expected in the console; nothing else is.
-      if (!/status of 403/.test(text)) problems.push(text);
+      // The 401 of the wrong-key call below is expected in the console; nothing else is.
+      if (!/status of 401/.test(text)) problems.push(text);
     } else if (msg.method === "Runtime.consoleAPICalled" && msg.params.type === "error") {
       problems.push(msg.params.args.map((a) => a.value ?? a.description).join(" "));
     }
@@ -122,7 +122,7 @@ async function main() {
   const summary = await evaluate("document.querySelector('#tool-get_vms summary').textContent");
   check("get_vms shows its title and access", /List VMs|virtual machines/i.test(summary) && summary.includes("read"), summary);
 
-  // Try get_vms: first with a wrong key (403 shown), then with the right one (200 and the VMs).
+  // Try get_vms: first with a wrong key (401 shown), then with the right one (200 and the VMs).
   const tryIt = async (key) => {
     await evaluate(`(() => {
       const d = document.querySelector('#tool-get_vms'); d.open = true;
@@ -137,7 +137,7 @@ async function main() {
     })()`));
   };
   const wrong = await tryIt("not-the-key");
-  check("Try it with a wrong key shows 403", wrong.status === "403" && wrong.text.includes("detail"), JSON.stringify(wrong));
+  check("Try it with a wrong key shows 401", wrong.status === "401" && wrong.text.includes("detail"), JSON.stringify(wrong));
   const right = await tryIt(apiKey);
   let body = {};
   try { body = JSON.parse(right.text); } catch (_) { /* checked below */ }
