@@ -113,6 +113,13 @@ impl App {
         &self.client
     }
 
+    /// This app with other ops settings (`Ops::new(app.ops().metrics.clone())` keeps the
+    /// metrics the registry and the client feed).
+    pub fn with_ops(mut self, ops: Ops) -> Self {
+        self.ops = Arc::new(ops);
+        self
+    }
+
     /// Metrics, health and drain settings.
     pub fn ops(&self) -> &Arc<Ops> {
         &self.ops

@@ -146,7 +146,10 @@ pub enum ConfigError {
          (or a [cluster] section in --config FILE), or pass --demo to use the built-in simulator"
     )]
     NoCluster,
-    #[error("cluster configuration: {0}")]
+    #[error(
+        "cluster configuration: {0} (a PROXMOX_NAME variable is `name` in the [cluster] section \
+         of the config file)"
+    )]
     Cluster(String),
 }
 

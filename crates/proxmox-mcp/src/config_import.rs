@@ -75,6 +75,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
             }
         }
     }
+    ignored.sort();
     file.notes.push(format!(
         "{}: read as a ProxmoxMCP JSON configuration{}",
         path.display(),

@@ -111,13 +111,13 @@ impl Ops {
 /// `/healthz`, `/readyz` and `/metrics` over `app`, for either door to merge.
 pub fn router(app: &Arc<App>) -> Router {
     let ops = app.ops();
-    let mut guarded = Router::new()
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics_text));
+    let mut metrics = Router::new().route("/metrics", get(metrics_text));
     if ops.metrics_auth {
-        guarded = guarded.route_layer(from_fn_with_state(ops.gate.clone(), require_key));
+        metrics = metrics.route_layer(from_fn_with_state(ops.gate.clone(), require_key));
     }
-    let guarded = guarded
+    let guarded = Router::new()
+        .route("/readyz", get(health::readyz))
+        .merge(metrics)
         .with_state(app.clone())
         .layer(from_fn_with_state(Arc::new(ops.hosts.clone()), check_host));
     Router::new()

@@ -283,7 +283,7 @@ impl Registry {
             policy::call(spec, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
         };
         let elapsed = started.elapsed();
-        let ms = elapsed.as_millis();
+        let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let key = key.as_deref().unwrap_or("-");
         let outcome = match &result {
             Ok(_) => {

@@ -1,0 +1,655 @@
+//! Configuration: precedence (flags > environment > file > defaults) setting by setting, the
+//! import of ProxmoxMCP / ProxmoxMCP-Plus JSON files, and every configuration error message
+//! (each names the key or variable at fault, and never a secret).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use proxmox_mcp::cli::LogFormat;
+use proxmox_mcp::config::{ClusterChoice, Overrides, Settings};
+use pve_client::{Credentials, TlsMode};
+
+/// A config file in a fresh temporary directory (removed on drop).
+struct TempFile {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn temp_file(name: &str, text: &str) -> TempFile {
+    let dir = std::env::temp_dir().join(format!(
+        "pmcp-ops-config-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    TempFile { dir, path }
+}
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const CLUSTER: &str = "[cluster]\nhost = \"file-host\"\nuser = \"root@pam\"\ntoken_name = \"t\"\ntoken_value = \"file-secret\"\n";
+
+/// Resolves `flags` over `file_text` (a TOML file, when not empty) and `vars`.
+fn resolve(
+    flags: Overrides,
+    file_text: &str,
+    vars: &[(&str, &str)],
+) -> (Result<Settings, String>, Option<TempFile>) {
+    let file = (!file_text.is_empty()).then(|| temp_file("c.toml", file_text));
+    let flags = Overrides {
+        config: file.as_ref().map(|f| f.path.clone()),
+        ..flags
+    };
+    (
+        Settings::resolve(&flags, &env(vars)).map_err(|e| e.to_string()),
+        file,
+    )
+}
+
+fn host(s: &Settings) -> String {
+    match &s.cluster {
+        ClusterChoice::Remote(c) => c.host.clone(),
+        ClusterChoice::Demo => "demo".into(),
+    }
+}
+
+#[test]
+fn precedence_is_flags_then_env_then_file_then_defaults_for_each_setting() {
+    // (what, flag, env var and value, file text, reads the setting)
+    type Read = fn(&Settings) -> String;
+    struct Case {
+        what: &'static str,
+        flag: fn(&mut Overrides),
+        var: (&'static str, &'static str),
+        file: &'static str,
+        read: Read,
+        want: [&'static str; 4], // defaults, file, env, flag
+    }
+    let cases = [
+        Case {
+            what: "MCP listen address",
+            flag: |o| o.mcp_listen = Some("127.0.0.1:3".into()),
+            var: ("PROXMOX_MCP_LISTEN", "127.0.0.1:2"),
+            file: "[server]\nmcp_listen = \"127.0.0.1:1\"\n",
+            read: |s| s.mcp_listen.to_string(),
+            want: [
+                "127.0.0.1:8812",
+                "127.0.0.1:1",
+                "127.0.0.1:2",
+                "127.0.0.1:3",
+            ],
+        },
+        Case {
+            what: "REST listen address",
+            flag: |o| o.rest_listen = Some("off".into()),
+            var: ("PROXMOX_MCP_REST_LISTEN", "127.0.0.1:2"),
+            file: "[rest]\nlisten = \"127.0.0.1:1\"\n",
+            read: |s| format!("{:?}", s.rest_listen),
+            want: [
+                "Some(127.0.0.1:8811)",
+                "Some(127.0.0.1:1)",
+                "Some(127.0.0.1:2)",
+                "None",
+            ],
+        },
+        Case {
+            what: "metrics_auth",
+            flag: |o| o.metrics_auth = true,
+            var: ("PROXMOX_MCP_METRICS_AUTH", "false"),
+            file: "[server]\nmetrics_auth = true\n",
+            read: |s| s.metrics_auth.to_string(),
+            want: ["false", "true", "false", "true"],
+        },
+        Case {
+            what: "read-only",
+            flag: |o| o.security.read_only = true,
+            var: ("PROXMOX_MCP_READ_ONLY", "false"),
+            file: "[tools]\nread_only = true\n",
+            read: |s| s.security.filter.read_only.to_string(),
+            want: ["false", "true", "false", "true"],
+        },
+        Case {
+            what: "allowed hosts",
+            flag: |o| o.allowed_hosts = vec!["flag.lan".into()],
+            var: ("PROXMOX_MCP_ALLOWED_HOSTS", "env.lan"),
+            file: "[server]\nallowed_hosts = [\"file.lan\"]\n",
+            read: |s| s.allowed_hosts.join(","),
+            want: ["", "file.lan", "env.lan", "flag.lan"],
+        },
+        Case {
+            what: "audit log",
+            flag: |o| o.audit_log = Some("/flag.log".into()),
+            var: ("PROXMOX_MCP_AUDIT_LOG", "/env.log"),
+            file: "[guard]\naudit_log = \"/file.log\"\n",
+            read: |s| format!("{:?}", s.guard.audit_log),
+            want: [
+                "None",
+                "Some(\"/file.log\")",
+                "Some(\"/env.log\")",
+                "Some(\"/flag.log\")",
+            ],
+        },
+        Case {
+            what: "cluster host (no flag: --demo replaces the cluster)",
+            flag: |o| o.demo = true,
+            var: ("PROXMOX_HOST", "env-host"),
+            file: "",
+            read: host,
+            want: ["file-host", "file-host", "env-host", "demo"],
+        },
+    ];
+    // metrics_auth needs a key to check: every level has one.
+    let key = ("PROXMOX_MCP_API_KEY", "k-0123456789");
+    for c in &cases {
+        let with_file = format!("{CLUSTER}{}", c.file);
+        let mut flags = Overrides::default();
+        (c.flag)(&mut flags);
+        type Level<'a> = (&'a str, Overrides, &'a str, Vec<(&'a str, &'a str)>);
+        let levels: [Level; 4] = [
+            ("defaults", Overrides::default(), CLUSTER, vec![key]),
+            ("file", Overrides::default(), &with_file, vec![key]),
+            ("env", Overrides::default(), &with_file, vec![key, c.var]),
+            ("flag", flags, &with_file, vec![key, c.var]),
+        ];
+        for ((level, o, text, vars), want) in levels.into_iter().zip(c.want) {
+            let (s, _file) = resolve(o, text, &vars);
+            let s = s.unwrap_or_else(|e| panic!("{}: {level}: {e}", c.what));
+            assert_eq!((c.read)(&s), want, "{}: {level}", c.what);
+        }
+    }
+    // Log format and level come from the file (flag and variable are read by the command line).
+    let (s, _f) = resolve(
+        Overrides::default(),
+        &format!(
+            "{CLUSTER}[server]\nlog_format = \"json\"\nlog_level = \"proxmox_mcp=debug,warn\"\n"
+        ),
+        &[],
+    );
+    let s = s.unwrap();
+    assert_eq!(s.log_format, Some(LogFormat::Json));
+    assert_eq!(s.log_level.as_deref(), Some("proxmox_mcp=debug,warn"));
+}
+
+/// A ProxmoxMCP-Plus configuration, as its README shows it.
+const PLUS_JSON: &str = r#"{
+    "proxmox": {"host": "pve.lan", "port": 8006, "verify_ssl": false, "service": "PVE"},
+    "auth": {"user": "mcp@pve", "token_name": "mcp", "token_value": "json-secret-7f3e"},
+    "logging": {"level": "DEBUG", "format": "%(asctime)s - %(message)s", "file": "proxmox_mcp.log"},
+    "mcp": {"host": "0.0.0.0", "port": 8000, "transport": "STREAMABLE"}
+}"#;
+
+#[test]
+fn proxmoxmcp_json_configurations_are_imported_and_say_what_they_ignore() {
+    let f = temp_file("config.json", PLUS_JSON);
+    let flags = Overrides {
+        config: Some(f.path.clone()),
+        ..Overrides::default()
+    };
+    let s = Settings::resolve(&flags, &env(&[])).unwrap();
+    let ClusterChoice::Remote(c) = &s.cluster else {
+        panic!("demo")
+    };
+    assert_eq!(
+        (c.host.as_str(), c.port, c.user.as_str()),
+        ("pve.lan", 8006, "mcp@pve")
+    );
+    match &c.credentials {
+        Credentials::Token { name, value } => {
+            assert_eq!(name, "mcp");
+            assert_eq!(value.expose(), "json-secret-7f3e");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.tls, TlsMode::Insecure);
+    assert_eq!(s.log_level.as_deref(), Some("debug"));
+    let notes = s.notes.join("\n");
+    assert!(
+        notes.contains("read as a ProxmoxMCP JSON configuration")
+            && notes.contains("ignored (no equivalent here): logging.file, logging.format, mcp"),
+        "{notes}"
+    );
+    assert!(!notes.contains("json-secret"), "{notes}");
+    // The environment still wins over the file, and flags over both.
+    let s = Settings::resolve(
+        &flags,
+        &env(&[("PROXMOX_HOST", "env-host"), ("PROXMOX_VERIFY_SSL", "true")]),
+    )
+    .unwrap();
+    let ClusterChoice::Remote(c) = &s.cluster else {
+        panic!("demo")
+    };
+    assert_eq!((c.host.as_str(), &c.tls), ("env-host", &TlsMode::System));
+    // The plain ProxmoxMCP shape (no `mcp`, a string port, a `.conf` name): JSON by its first
+    // character; nothing ignored but the logging extras.
+    let f = temp_file(
+        "proxmox.conf",
+        r#" {"proxmox": {"host": "10.0.0.5", "port": "8007"}, "auth": {"user": "root@pam", "token_name": "t", "token_value": "v"}, "logging": {"level": "warning"}}"#,
+    );
+    let s = Settings::resolve(
+        &Overrides {
+            config: Some(f.path.clone()),
+            ..Overrides::default()
+        },
+        &env(&[]),
+    )
+    .unwrap();
+    let ClusterChoice::Remote(c) = &s.cluster else {
+        panic!("demo")
+    };
+    assert_eq!((c.host.as_str(), c.port), ("10.0.0.5", 8007));
+    assert_eq!(s.log_level.as_deref(), Some("warn"));
+    assert!(!s.notes.join("").contains("ignored"), "{:?}", s.notes);
+}
+
+#[test]
+fn every_configuration_error_names_what_is_wrong() {
+    let secret = "file-secret";
+    // (flags, file name, file text, env, words the message must hold)
+    type Case<'a> = (
+        Overrides,
+        &'a str,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a [&'a str],
+    );
+    let demo = || Overrides {
+        demo: true,
+        ..Overrides::default()
+    };
+    let none = Overrides::default;
+    let cases: Vec<Case> = vec![
+        // Unknown keys, in every section and at the top.
+        (demo(), "c.toml", "colour = 1\n", &[], &["c.toml", "colour"]),
+        (demo(), "c.toml", "[clutser]\n", &[], &["clutser"]),
+        (
+            none(),
+            "c.toml",
+            "[cluster]\nhots = \"x\"\n",
+            &[],
+            &["hots"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[server]\nmcp_lisen = \"x\"\n",
+            &[],
+            &["mcp_lisen"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[server]\nmetrics = true\n",
+            &[],
+            &["metrics"],
+        ),
+        (demo(), "c.toml", "[rest]\nport = 1\n", &[], &["port"]),
+        (
+            demo(),
+            "c.toml",
+            "[guard]\nprotect = [1]\n",
+            &[],
+            &["protect"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[guard.exec]\nallowed = []\n",
+            &[],
+            &["allowed"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[auth]\nheader = \"X\"\n",
+            &[],
+            &["header"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[tools]\nreadonly = true\n",
+            &[],
+            &["readonly"],
+        ),
+        (demo(), "c.toml", "[limits]\nrate = 1\n", &[], &["rate"]),
+        (demo(), "c.toml", "[tls]\ncrt = \"c\"\n", &[], &["crt"]),
+        (
+            demo(),
+            "c.toml",
+            "[[keys]]\nname = \"a\"\nscope = \"read\"\nsha256 = \"00\"\nkey = \"x\"\n",
+            &[],
+            &["key"],
+        ),
+        // Values of the wrong type or out of range name their key.
+        (
+            demo(),
+            "c.toml",
+            "[server]\nmcp_listen = 8812\n",
+            &[],
+            &["mcp_listen"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[server]\nmetrics_auth = \"yes\"\n",
+            &[],
+            &["metrics_auth"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[server]\nlog_format = \"xml\"\n",
+            &[],
+            &["log_format", "xml"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[server]\nlog_level = \"loud\"\n",
+            &[],
+            &["log_level", "loud"],
+        ),
+        (
+            none(),
+            "c.toml",
+            "[cluster]\nport = 70000\n",
+            &[],
+            &["port"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[limits]\nmax_sessions = 0\n",
+            &[],
+            &["max_sessions"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[limits]\nrate_limit_per_minute = 0\n",
+            &[],
+            &["rate_limit_per_minute"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[limits]\nsession_idle_timeout_secs = 0\n",
+            &[],
+            &["session_idle_timeout_secs"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[tls]\ncert = \"c.pem\"\n",
+            &[],
+            &["--tls-key"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[[keys]]\nname = \"a\"\nscope = \"root\"\nsha256 = \"00\"\n",
+            &[],
+            &["scope", "root"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[guard]\nprotected_vmids = [\"x\"]\n",
+            &[],
+            &["protected_vmids"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[guard.exec]\nmax_timeout_seconds = 0\n",
+            &[],
+            &["guard.exec.max_timeout_seconds"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[guard.exec]\ndefault_timeout_seconds = 0\n",
+            &[],
+            &["guard.exec.default_timeout_seconds"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[guard.exec]\nmax_output_bytes = 0\n",
+            &[],
+            &["guard.exec.max_output_bytes"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[auth]\napi_key_header = \"Authorization\"\n",
+            &[],
+            &["api_key_header"],
+        ),
+        (
+            demo(),
+            "c.toml",
+            "[server]\nmetrics_auth = true\n",
+            &[],
+            &["metrics_auth", "[[keys]]"],
+        ),
+        (demo(), "c.toml", "not toml at all", &[], &["c.toml"]),
+        // Addresses and variables.
+        (
+            Overrides {
+                mcp_listen: Some("8812".into()),
+                ..demo()
+            },
+            "",
+            "",
+            &[],
+            &["\"8812\"", "ADDR:PORT"],
+        ),
+        (
+            demo(),
+            "",
+            "",
+            &[("PROXMOX_MCP_LISTEN", "localhost")],
+            &["\"localhost\"", "ADDR:PORT"],
+        ),
+        (
+            demo(),
+            "",
+            "",
+            &[("PROXMOX_MCP_REST_LISTEN", "nowhere")],
+            &["\"nowhere\""],
+        ),
+        (
+            demo(),
+            "",
+            "",
+            &[("PROXMOX_MCP_METRICS_AUTH", "maybe")],
+            &["PROXMOX_MCP_METRICS_AUTH", "maybe"],
+        ),
+        (
+            demo(),
+            "",
+            "",
+            &[("PROXMOX_MCP_READ_ONLY", "maybe")],
+            &["PROXMOX_MCP_READ_ONLY"],
+        ),
+        (
+            demo(),
+            "",
+            "",
+            &[("PROXMOX_MCP_RATE_LIMIT", "lots")],
+            &["PROXMOX_MCP_RATE_LIMIT"],
+        ),
+        (
+            demo(),
+            "",
+            "",
+            &[("PROXMOX_MCP_MAX_SESSIONS", "-1")],
+            &["PROXMOX_MCP_MAX_SESSIONS"],
+        ),
+        (
+            demo(),
+            "",
+            "",
+            &[
+                ("PROXMOX_MCP_API_KEY", "a"),
+                ("PROXMOX_MCP_API_KEY_FILE", "/k"),
+            ],
+            &["PROXMOX_MCP_API_KEY", "not both"],
+        ),
+        (
+            demo(),
+            "",
+            "",
+            &[("PROXMOX_MCP_API_KEY_FILE", "/nonexistent/k")],
+            &["PROXMOX_MCP_API_KEY_FILE", "/nonexistent/k"],
+        ),
+        (
+            Overrides {
+                config: Some("/nonexistent/c.toml".into()),
+                ..demo()
+            },
+            "",
+            "",
+            &[],
+            &["/nonexistent/c.toml"],
+        ),
+        // The cluster: what is missing or malformed, by its name.
+        (none(), "", "", &[], &["PROXMOX_HOST", "--demo"]),
+        (
+            none(),
+            "c.toml",
+            "[cluster]\nhost = \"h\"\n",
+            &[],
+            &["PROXMOX_USER", "[cluster]"],
+        ),
+        (
+            none(),
+            "c.toml",
+            "[cluster]\nhost = \"h\"\nuser = \"root\"\npassword = \"p\"\n",
+            &[],
+            &["USER@REALM"],
+        ),
+        (
+            none(),
+            "c.toml",
+            "[cluster]\nhost = \"h\"\nuser = \"root@pam\"\ntoken_name = \"t\"\n",
+            &[],
+            &["PROXMOX_TOKEN_VALUE"],
+        ),
+        (
+            none(),
+            "c.toml",
+            CLUSTER,
+            &[("PROXMOX_VERIFY_SSL", "perhaps")],
+            &["PROXMOX_VERIFY_SSL"],
+        ),
+        (
+            none(),
+            "c.toml",
+            CLUSTER,
+            &[("PROXMOX_FINGERPRINT", "zz")],
+            &["ingerprint"],
+        ),
+        (
+            none(),
+            "c.toml",
+            CLUSTER,
+            &[("PROXMOX_TIMEOUT", "soon")],
+            &["PROXMOX_TIMEOUT"],
+        ),
+        (
+            none(),
+            "c.toml",
+            CLUSTER,
+            &[("PROXMOX_PORT", "http")],
+            &["PROXMOX_PORT"],
+        ),
+        // ProxmoxMCP JSON files: bad values name the JSON field.
+        (
+            none(),
+            "c.json",
+            "{\"proxmox\": {\"port\": \"abc\"}}",
+            &[],
+            &["proxmox.port"],
+        ),
+        (
+            none(),
+            "c.json",
+            "{\"proxmox\": {\"verify_ssl\": \"maybe\"}}",
+            &[],
+            &["proxmox.verify_ssl"],
+        ),
+        (
+            none(),
+            "c.json",
+            "{\"proxmox\": {\"host\": 5}}",
+            &[],
+            &["proxmox.host"],
+        ),
+        (
+            none(),
+            "c.json",
+            "{\"proxmox\": {\"service\": \"PBS\"}}",
+            &[],
+            &["proxmox.service", "PBS"],
+        ),
+        (
+            none(),
+            "c.json",
+            "{\"auth\": {\"user\": \"\"}}",
+            &[],
+            &["auth.user"],
+        ),
+        (none(), "c.json", "{\"auth\": [1]}", &[], &["auth"]),
+        (
+            none(),
+            "c.json",
+            "{\"logging\": {\"level\": \"LOUD\"}}",
+            &[],
+            &["logging.level"],
+        ),
+        (none(), "c.json", "[1, 2]", &[], &["c.json", "JSON object"]),
+        (
+            none(),
+            "c.json",
+            "{\"proxmox\": ",
+            &[],
+            &["c.json", "not valid JSON"],
+        ),
+    ];
+    for (flags, name, text, vars, words) in cases {
+        let file = (!name.is_empty()).then(|| temp_file(name, text));
+        let flags = Overrides {
+            config: file
+                .as_ref()
+                .map(|f| f.path.clone())
+                .or(flags.config.clone()),
+            ..flags
+        };
+        let err = match Settings::resolve(&flags, &env(vars)) {
+            Ok(_) => panic!("{text:?} {vars:?}: accepted"),
+            Err(e) => e.to_string(),
+        };
+        for w in words {
+            assert!(
+                err.contains(w),
+                "{text:?} {vars:?}: {w:?} missing from: {err}"
+            );
+        }
+        assert!(!err.contains(secret), "{err}");
+    }
+}
