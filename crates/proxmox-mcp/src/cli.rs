@@ -100,7 +100,7 @@ pub struct ServeArgs {
     /// Start the embedded Proxmox VE simulator and manage it (no real cluster needed).
     #[arg(long)]
     pub demo: bool,
-    /// TOML configuration file (default: $PROXMOX_MCP_CONFIG).
+    /// Configuration file: TOML, or ProxmoxMCP's JSON (default: $PROXMOX_MCP_CONFIG).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// MCP listen address (default 127.0.0.1:8812, or $PROXMOX_MCP_LISTEN).
@@ -148,7 +148,7 @@ pub struct StdioArgs {
     /// Start the embedded Proxmox VE simulator and manage it (no real cluster needed).
     #[arg(long)]
     pub demo: bool,
-    /// TOML configuration file (default: $PROXMOX_MCP_CONFIG).
+    /// Configuration file: TOML, or ProxmoxMCP's JSON (default: $PROXMOX_MCP_CONFIG).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Append a hash-chained JSON line per mutating or refused call to FILE (or $PROXMOX_MCP_AUDIT_LOG).

@@ -653,3 +653,51 @@ fn every_configuration_error_names_what_is_wrong() {
         assert!(!err.contains(secret), "{err}");
     }
 }
+
+#[test]
+fn the_configuration_guide_names_every_variable_and_flag() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/configuration.md")).unwrap();
+    let mut missing = Vec::new();
+    // Every PROXMOX_* variable the server or the client reads.
+    let re = regex::Regex::new(r"PROXMOX_[A-Z_]*[A-Z]").unwrap();
+    for file in [
+        "crates/proxmox-mcp/src/config.rs",
+        "crates/proxmox-mcp/src/config/security.rs",
+        "crates/proxmox-mcp/src/auth/mod.rs",
+        "crates/proxmox-mcp/src/guard/mod.rs",
+        "crates/proxmox-mcp/src/cli.rs",
+        "crates/pve-client/src/config.rs",
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        for m in re.find_iter(&text) {
+            let name = m.as_str();
+            let placeholder = name == "PROXMOX_NAME";
+            if !placeholder && !doc.contains(name) && !missing.contains(&name.to_string()) {
+                missing.push(name.to_string());
+            }
+        }
+    }
+    // Every flag of `serve` and `stdio`.
+    let flag = regex::Regex::new(r"--[a-z][a-z-]+").unwrap();
+    for cmd in ["serve", "stdio"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        for m in flag.find_iter(&help) {
+            let name = m.as_str();
+            if !["--help", "--version"].contains(&name)
+                && !doc.contains(name)
+                && !missing.contains(&name.to_string())
+            {
+                missing.push(name.to_string());
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md does not mention {missing:?}"
+    );
+}
