@@ -18,6 +18,7 @@ mod guard_doors;
 mod guard_exec;
 mod guard_protect;
 mod ops_config;
+mod ops_config_errors;
 mod ops_health;
 mod ops_logs;
 mod ops_shutdown;
