@@ -38,11 +38,10 @@ ENV PROXMOX_MCP_LISTEN=0.0.0.0:8812 \
 EXPOSE 8811 8812
 
 USER 10001:10001
-# Alive = the MCP port answers HTTP at all: any status counts (404 until the server has a
-# /healthz route), a refused connection or a hang does not. Not /proxmox/mcp: a GET there opens a
-# legacy SSE stream that never ends. Add `-f` once /healthz exists.
+# Alive = /healthz on the MCP port answers 200 (it calls nothing; /readyz also asks the cluster,
+# /metrics is for Prometheus). Not /proxmox/mcp: a GET there opens an SSE stream that never ends.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["curl", "-sS", "-o", "/dev/null", "--max-time", "4", "http://127.0.0.1:8812/healthz"]
+    CMD ["curl", "-fsS", "-o", "/dev/null", "--max-time", "4", "http://127.0.0.1:8812/healthz"]
 
 ENTRYPOINT ["/usr/local/bin/proxmox-mcp"]
 CMD ["serve"]

@@ -15,6 +15,7 @@ use crate::demo::{DemoCluster, DemoError};
 use crate::guard::Guard;
 use crate::mcp::McpHttpConfig;
 use crate::mcp::handler::ToolHost;
+use crate::ops::Ops;
 use crate::registry::filter::FilterError;
 use crate::registry::{Caller, DuplicateTool, Progress, PveClient, Registry, ToolCtx};
 
@@ -44,6 +45,8 @@ pub struct App {
     client: Arc<PveClient>,
     /// The embedded simulator, when in demo mode (kept alive as long as the app).
     demo: Option<DemoCluster>,
+    /// Metrics, health and drain settings (`ops`).
+    ops: Arc<Ops>,
 }
 
 impl std::fmt::Debug for App {
@@ -52,17 +55,21 @@ impl std::fmt::Debug for App {
             .field("tools", &self.registry.len())
             .field("client", &self.client)
             .field("demo", &self.demo.is_some())
+            .field("ops", &self.ops)
             .finish()
     }
 }
 
 impl App {
-    /// An app over these tools and this client.
+    /// An app over these tools and this client; its metrics see every call and PVE request.
     pub fn new(registry: Registry, client: PveClient) -> Self {
+        let ops = Ops::default();
+        client.set_observer(ops.metrics.clone());
         Self {
-            registry: Arc::new(registry),
+            registry: Arc::new(registry.with_metrics(ops.metrics.clone())),
             client: Arc::new(client),
             demo: None,
+            ops: Arc::new(ops),
         }
     }
 
@@ -74,16 +81,18 @@ impl App {
             .filter
             .apply(&Registry::builtin()?)?
             .with_guard(Guard::new(&settings.guard)?);
-        match &settings.cluster {
+        let mut app = match &settings.cluster {
             ClusterChoice::Demo => {
                 let demo = DemoCluster::start().await?;
-                Ok(Self::with_demo(registry, demo)?)
+                Self::with_demo(registry, demo)?
             }
             ClusterChoice::Remote(cfg) => {
                 let client = PveClient::new((**cfg).clone())?;
-                Ok(Self::new(registry, client))
+                Self::new(registry, client)
             }
-        }
+        };
+        app.ops = Arc::new(app.ops.configured(settings));
+        Ok(app)
     }
 
     /// An app over these tools and a running simulator (demo mode, tests).
@@ -102,6 +111,18 @@ impl App {
     /// The Proxmox VE client.
     pub fn client(&self) -> &Arc<PveClient> {
         &self.client
+    }
+
+    /// This app with other ops settings (`Ops::new(app.ops().metrics.clone())` keeps the
+    /// metrics the registry and the client feed).
+    pub fn with_ops(mut self, ops: Ops) -> Self {
+        self.ops = Arc::new(ops);
+        self
+    }
+
+    /// Metrics, health and drain settings.
+    pub fn ops(&self) -> &Arc<Ops> {
+        &self.ops
     }
 
     /// The embedded simulator, in demo mode.
@@ -159,8 +180,9 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
         .map_err(|source| AppError::Listen { addr, source })
 }
 
-/// Serves MCP (Streamable HTTP and legacy SSE on `/proxmox/mcp` and `/mcp`) on `listener`,
-/// over HTTPS when `tls` is given, until `shutdown` is cancelled, then drains.
+/// Serves MCP (Streamable HTTP and legacy SSE on `/proxmox/mcp` and `/mcp`) and the `ops`
+/// endpoints on `listener`, over HTTPS when `tls` is given. When `shutdown` is cancelled it stops
+/// accepting, lets calls in flight end (see [`Ops::drain_token`]), then closes sessions.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
@@ -168,6 +190,8 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let router = crate::mcp::router(app, cfg, shutdown.clone());
+    let mcp = crate::mcp::McpHttp::new(app.clone(), cfg, app.ops().drain_token(&shutdown));
+    app.ops().metrics.watch_sessions(Arc::downgrade(&mcp) as _);
+    let router = mcp.router().merge(crate::ops::router(&app));
     crate::serve::serve_router(listener, router, tls, shutdown).await
 }

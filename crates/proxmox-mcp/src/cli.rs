@@ -15,9 +15,15 @@ use crate::registry::Scope;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "PROXMOX_MCP_LOG_FORMAT")]
-    pub log_format: LogFormat,
+    /// Log format on stderr: text (default) or json [env: PROXMOX_MCP_LOG_FORMAT; config: [server] log_format].
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "PROXMOX_MCP_LOG_FORMAT",
+        hide_env = true
+    )]
+    pub log_format: Option<LogFormat>,
 }
 
 /// What to run.
@@ -94,7 +100,7 @@ pub struct ServeArgs {
     /// Start the embedded Proxmox VE simulator and manage it (no real cluster needed).
     #[arg(long)]
     pub demo: bool,
-    /// TOML configuration file (default: $PROXMOX_MCP_CONFIG).
+    /// Configuration file: TOML, or ProxmoxMCP's JSON (default: $PROXMOX_MCP_CONFIG).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// MCP listen address (default 127.0.0.1:8812, or $PROXMOX_MCP_LISTEN).
@@ -120,6 +126,9 @@ pub struct ServeArgs {
     /// Listen on a non-loopback address even though no API key is configured.
     #[arg(long)]
     pub allow_unauthenticated: bool,
+    /// Ask for an API key (any scope) on /metrics (env PROXMOX_MCP_METRICS_AUTH).
+    #[arg(long)]
+    pub metrics_auth: bool,
     /// Header carrying the API key besides `Authorization: Bearer` (e.g. X-API-Key).
     #[arg(long, value_name = "NAME")]
     pub api_key_header: Option<String>,
@@ -139,7 +148,7 @@ pub struct StdioArgs {
     /// Start the embedded Proxmox VE simulator and manage it (no real cluster needed).
     #[arg(long)]
     pub demo: bool,
-    /// TOML configuration file (default: $PROXMOX_MCP_CONFIG).
+    /// Configuration file: TOML, or ProxmoxMCP's JSON (default: $PROXMOX_MCP_CONFIG).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Append a hash-chained JSON line per mutating or refused call to FILE (or $PROXMOX_MCP_AUDIT_LOG).
@@ -150,7 +159,8 @@ pub struct StdioArgs {
 }
 
 /// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
@@ -168,6 +178,7 @@ impl ServeArgs {
             audit_log: self.audit_log.clone(),
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
+            metrics_auth: self.metrics_auth,
             security: SecurityFlags {
                 allow_unauthenticated: self.allow_unauthenticated,
                 api_key_header: self.api_key_header.clone(),
@@ -194,10 +205,12 @@ impl StdioArgs {
 }
 
 /// Sends `tracing` output to stderr (never stdout: in stdio mode stdout is the protocol).
-/// The level comes from `RUST_LOG` (default `info`).
-pub fn init_tracing(format: LogFormat) {
+/// The filter comes from `RUST_LOG`, else `level` (the config's `log_level`), else `info`.
+pub fn init_tracing(format: LogFormat, level: Option<&str>) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level.unwrap_or("info")))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -205,6 +218,22 @@ pub fn init_tracing(format: LogFormat) {
         LogFormat::Text => builder.with_ansi(false).try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Checks a log filter (`info`, `proxmox_mcp=debug,warn`): the reason when it is not one.
+pub fn check_log_filter(filter: &str) -> Result<(), String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let bare = !filter.contains(['=', ',', '[']);
+    if bare && !LEVELS.contains(&filter.trim().to_ascii_lowercase().as_str()) {
+        return Err(format!(
+            "use one of {}, or directives such as proxmox_mcp=debug",
+            LEVELS.join(", ")
+        ));
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(filter)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -48,6 +48,9 @@ pub struct FileConfig {
     pub limits: LimitsSection,
     #[serde(default)]
     pub tls: TlsSection,
+    /// What reading the file has to say (fields of an imported JSON file that were ignored).
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 /// `[cluster]`: where the Proxmox VE API is and how to log in.
@@ -107,6 +110,12 @@ pub struct ServerSection {
     pub allowed_hosts: Option<Vec<String>>,
     /// Browser `Origin` values accepted by both doors (`https://n8n.lan`, `http://host:*`).
     pub allowed_origins: Option<Vec<String>>,
+    /// `/metrics` asks for an API key (any scope); public by default.
+    pub metrics_auth: Option<bool>,
+    /// `text` (default) or `json` log lines on stderr.
+    pub log_format: Option<crate::cli::LogFormat>,
+    /// Log filter (`info`, `debug`, `proxmox_mcp=debug,info`...); `RUST_LOG` wins.
+    pub log_level: Option<String>,
 }
 
 /// `[rest]`: the REST door (mcpo-compatible, port 8811).
@@ -137,7 +146,10 @@ pub enum ConfigError {
          (or a [cluster] section in --config FILE), or pass --demo to use the built-in simulator"
     )]
     NoCluster,
-    #[error("cluster configuration: {0}")]
+    #[error(
+        "cluster configuration: {0} (a PROXMOX_NAME variable is `name` in the [cluster] section \
+         of the config file)"
+    )]
     Cluster(String),
 }
 
@@ -159,6 +171,8 @@ pub struct Overrides {
     pub allowed_origins: Vec<String>,
     /// Keys, filters, limits, TLS.
     pub security: SecurityFlags,
+    /// `--metrics-auth`.
+    pub metrics_auth: bool,
 }
 
 /// Which cluster the server talks to.
@@ -189,6 +203,14 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Keys, filters, limits, TLS.
     pub security: SecuritySettings,
+    /// `/metrics` asks for an API key.
+    pub metrics_auth: bool,
+    /// Log format from the file (`--log-format` and `PROXMOX_MCP_LOG_FORMAT` win).
+    pub log_format: Option<crate::cli::LogFormat>,
+    /// Log filter from the file (`RUST_LOG` wins).
+    pub log_level: Option<String>,
+    /// Lines to log once logging is set up (what an imported file's reading had to say).
+    pub notes: Vec<String>,
 }
 
 impl FileConfig {
@@ -206,6 +228,9 @@ impl FileConfig {
             path: path.to_path_buf(),
             source,
         })?;
+        if crate::config_import::is_json(path, &text) {
+            return crate::config_import::parse(&text, path);
+        }
         Self::parse(&text, path)
     }
 
@@ -284,6 +309,21 @@ impl Settings {
             &file.server.allowed_origins,
         );
         let security = security::resolve(&flags.security, env, &file)?;
+        let metrics_auth = flags.metrics_auth
+            || security::bool_var(env, "PROXMOX_MCP_METRICS_AUTH")?
+                .or(file.server.metrics_auth)
+                .unwrap_or(false);
+        if metrics_auth && security.keys.is_empty() {
+            return Err(ConfigError::Invalid(
+                "metrics_auth needs an API key to check: add a [[keys]] entry or set PROXMOX_MCP_API_KEY"
+                    .into(),
+            ));
+        }
+        if let Some(level) = &file.server.log_level {
+            crate::cli::check_log_filter(level).map_err(|e| {
+                ConfigError::Invalid(format!("log_level {level:?} is not a log filter: {e}"))
+            })?;
+        }
 
         let rest_text = flags
             .rest_listen
@@ -343,6 +383,10 @@ impl Settings {
                 .resolved(flags.audit_log.as_deref(), env)?,
             allowed_origins,
             security,
+            metrics_auth,
+            log_format: file.server.log_format,
+            log_level: file.server.log_level.clone(),
+            notes: file.notes.clone(),
         })
     }
 

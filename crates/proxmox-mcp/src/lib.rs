@@ -4,13 +4,16 @@
 //! registry to a Proxmox VE client (a real cluster, or the embedded simulator of `demo`);
 //! `mcp` is the MCP front door, `rest` the REST one (`auth` guards the HTTP doors); `docs`
 //! renders the tool reference from the registry; `guard` is the policy of mutating calls
-//! (confirmation, dry run, protected guests, exec policy) and `audit` its hash-chained log.
+//! (confirmation, dry run, protected guests, exec policy) and `audit` its hash-chained log;
+//! `ops` serves health and metrics and drains calls on shutdown; `config_import` reads the JSON
+//! configuration of the Python servers.
 
 pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod config_import;
 pub mod demo;
 pub mod docs;
 pub mod doctor;
@@ -18,6 +21,7 @@ pub mod error;
 pub mod guard;
 pub mod keys;
 pub mod mcp;
+pub mod ops;
 pub mod registry;
 pub mod rest;
 pub mod serve;

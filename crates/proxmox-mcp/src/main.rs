@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use proxmox_mcp::app::{self, App};
 use proxmox_mcp::auth::Gate;
-use proxmox_mcp::cli::{Cli, Command, KeysCommand, ServeArgs, StdioArgs, init_tracing};
+use proxmox_mcp::cli::{Cli, Command, KeysCommand, LogFormat, ServeArgs, StdioArgs, init_tracing};
 use proxmox_mcp::config::Settings;
 use proxmox_mcp::keys::NewKey;
 use proxmox_mcp::{rest, tls};
@@ -17,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -26,9 +25,15 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // `serve` and `stdio` set logging up once their configuration is read (it may choose the
+    // format and level); the others at once.
+    let log_format = cli.log_format;
+    if !matches!(cli.command, Command::Serve(_) | Command::Stdio(_)) {
+        init_tracing(log_format.unwrap_or(LogFormat::Text), None);
+    }
     match cli.command {
-        Command::Serve(args) => serve(args).await,
-        Command::Stdio(args) => stdio(args).await,
+        Command::Serve(args) => serve(args, log_format).await,
+        Command::Stdio(args) => stdio(args, log_format).await,
         Command::Sim(args) => Ok(pve_sim::cli::run(args).await?),
         Command::Doctor(args) => Ok(proxmox_mcp::doctor::main(args).await?),
         Command::Audit(cmd) => Ok(proxmox_mcp::audit::run_cli(&cmd)?),
@@ -39,9 +44,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     let env = process_env();
     let settings = Settings::resolve(&args.overrides(), &env)?;
+    start_logging(&settings, log_format);
     // Before anything starts: no door without a key on an address others can reach.
     settings.check_exposure()?;
     let tls = settings
@@ -92,13 +98,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None => Ok(()),
         }
     };
-    tokio::try_join!(mcp, rest)?;
+    // Bounded: a door that does not drain in time (a client that never lets go) is abandoned.
+    let limit = app.ops().drain_grace + std::time::Duration::from_secs(5);
+    let deadline = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(limit).await;
+    };
+    tokio::select! {
+        r = async { tokio::try_join!(mcp, rest) } => { r?; }
+        () = deadline => tracing::warn!("connections still open after the drain: closing them"),
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
+async fn stdio(args: StdioArgs, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     let settings = Settings::resolve(&args.overrides(), &process_env())?;
+    start_logging(&settings, log_format);
     let shutdown = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);
     if let Some(demo) = app.demo() {
@@ -106,6 +122,16 @@ async fn stdio(args: StdioArgs) -> anyhow::Result<()> {
     }
     proxmox_mcp::mcp::serve_stdio(app, shutdown).await?;
     Ok(())
+}
+
+/// Sets logging up: `--log-format`/`PROXMOX_MCP_LOG_FORMAT` > `[server] log_format` > text;
+/// `RUST_LOG` > `[server] log_level` > info. Then logs what reading the configuration noted.
+fn start_logging(settings: &Settings, flag: Option<LogFormat>) {
+    let format = flag.or(settings.log_format).unwrap_or(LogFormat::Text);
+    init_tracing(format, settings.log_level.as_deref());
+    for note in &settings.notes {
+        tracing::warn!("{note}");
+    }
 }
 
 /// Warns when a door listens beyond loopback with no key (allowed by `--allow-unauthenticated`).

@@ -18,6 +18,7 @@ use crate::cache::GuestCache;
 use crate::config::ClientConfig;
 use crate::dry_run::{Intercepted, RequestHook};
 use crate::error::{Error, ErrorKind};
+use crate::observe::RequestObserver;
 use crate::params::{ApiPath, Params};
 
 /// HTTP methods of the PVE API.
@@ -89,6 +90,8 @@ pub(crate) struct Inner {
     pub(crate) auth: Auth,
     limit: Semaphore,
     pub(crate) guests: GuestCache,
+    /// Told about every HTTP exchange once it ends (metrics); see [`PveClient::set_observer`].
+    observer: std::sync::OnceLock<Arc<dyn RequestObserver>>,
 }
 
 impl PveClient {
@@ -117,6 +120,7 @@ impl PveClient {
             limit: Semaphore::new(config.max_concurrent.max(1)),
             guests: GuestCache::new(config.guest_cache_ttl),
             config,
+            observer: std::sync::OnceLock::new(),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -143,6 +147,12 @@ impl PveClient {
             timeout: self.timeout,
             hook: Some(hook),
         }
+    }
+
+    /// Tells `observer` about every HTTP exchange of this client and of every view of it (all
+    /// share one observer). Only the first observer set counts: returns `false` if one was set.
+    pub fn set_observer(&self, observer: Arc<dyn RequestObserver>) -> bool {
+        self.inner.observer.set(observer).is_ok()
     }
 
     /// The configuration this client was built from.
@@ -311,20 +321,24 @@ impl PveClient {
         if let Some(v) = &auth.csrf {
             rb = rb.header(CSRF_HEADER, v.clone());
         }
-        let resp = rb
-            .send()
-            .await
-            .map_err(|e| self.map_transport(e, timeout))?;
+        let resp = match rb.send().await {
+            Ok(resp) => resp,
+            Err(e) => {
+                self.observe(method, None, started);
+                return Err(self.map_transport(e, timeout));
+            }
+        };
         let status = resp.status();
         let reason = resp
             .extensions()
             .get::<hyper::ext::ReasonPhrase>()
             .and_then(|r| std::str::from_utf8(r.as_bytes()).ok())
             .map(str::to_owned);
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| self.map_transport(e, timeout))?;
+        let body = resp.bytes().await.map_err(|e| {
+            self.observe(method, None, started);
+            self.map_transport(e, timeout)
+        })?;
+        self.observe(method, Some(status.as_u16()), started);
         tracing::debug!(
             method = method.as_str(),
             path,
@@ -340,6 +354,12 @@ impl PveClient {
                 reason.as_deref(),
                 &body,
             ))
+        }
+    }
+
+    fn observe(&self, method: Method, status: Option<u16>, started: Instant) {
+        if let Some(o) = self.inner.observer.get() {
+            o.observe(method, status, started.elapsed());
         }
     }
 

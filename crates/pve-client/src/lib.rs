@@ -25,6 +25,7 @@
 //! - [`PveClient`]: the client; raw [`PveClient::get`]/[`PveClient::post`]/... plus typed calls in
 //!   [`api`] (`cluster`, `nodes`, `qemu`, `lxc`, `guest` (kind-generic), `snapshot`, `agent`,
 //!   `storage`, `tasks`, `backup`, `access`).
+//! - [`observe`]: [`observe::RequestObserver`] sees every HTTP exchange (metrics).
 //! - [`dry_run`]: request hooks; [`PveClient::dry_run`] records writes instead of sending them.
 //! - [`task`]: [`PveClient::wait_task`] → [`task::TaskOutcome`]; [`exec`]: [`PveClient::exec`].
 //! - [`Error`] with [`ErrorKind`]: Auth, Permission, NotFound, Params, Unreachable, Timeout, Tls,
@@ -47,6 +48,7 @@ pub mod de;
 pub mod dry_run;
 mod error;
 pub mod exec;
+pub mod observe;
 pub mod params;
 pub mod task;
 pub mod tls;

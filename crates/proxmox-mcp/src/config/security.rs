@@ -284,7 +284,10 @@ pub fn secret(env: &HashMap<String, String>, name: &str) -> Result<Option<String
     }
 }
 
-fn bool_var(env: &HashMap<String, String>, name: &str) -> Result<Option<bool>, ConfigError> {
+pub(crate) fn bool_var(
+    env: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<bool>, ConfigError> {
     let Some(v) = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };

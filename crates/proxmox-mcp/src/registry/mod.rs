@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::guard::{Guard, call as policy};
+use crate::ops::Metrics;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -167,6 +168,8 @@ pub struct Registry {
     index: HashMap<&'static str, usize>,
     /// Protected guests, exec policy and audit log, applied to every call.
     guard: Arc<Guard>,
+    /// Counts every call (and those in flight, for the drain on shutdown).
+    metrics: Arc<Metrics>,
 }
 
 /// Building a registry failed (two tools with one name).
@@ -187,12 +190,19 @@ impl Registry {
             tools,
             index,
             guard: Arc::new(Guard::default()),
+            metrics: Metrics::new(),
         })
     }
 
     /// This registry with `guard` applied to every call.
     pub fn with_guard(mut self, guard: Guard) -> Self {
         self.guard = Arc::new(guard);
+        self
+    }
+
+    /// This registry with its calls counted in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -234,6 +244,7 @@ impl Registry {
             tools,
             index,
             guard: self.guard.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -262,20 +273,38 @@ impl Registry {
             }
         };
         ctx.guard = self.guard.clone();
+        let _in_flight = self.metrics.call_started();
         let started = Instant::now();
         let transport = ctx.caller.transport;
+        let key = ctx.caller.key.clone();
         let result = if spec.access == Access::Read {
             invoke(spec, ctx, args).await
         } else {
             policy::call(spec, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
         };
-        let ms = started.elapsed().as_millis();
-        match &result {
-            Ok(_) => tracing::info!(tool = name, transport, ms, "tool call ok"),
-            Err(e) => {
-                tracing::warn!(tool = name, transport, ms, kind = e.kind(), error = %e, "tool call failed")
+        let elapsed = started.elapsed();
+        let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let key = key.as_deref().unwrap_or("-");
+        let outcome = match &result {
+            Ok(_) => {
+                tracing::info!(
+                    tool = name,
+                    transport,
+                    key,
+                    ms,
+                    outcome = "ok",
+                    "tool call ok"
+                );
+                "ok"
             }
-        }
+            Err(e) => {
+                let kind = e.kind();
+                tracing::warn!(tool = name, transport, key, ms, outcome = kind, error = %e, "tool call failed");
+                kind
+            }
+        };
+        self.metrics
+            .tool_call(spec.name, transport, outcome, elapsed);
         result
     }
 }

@@ -110,7 +110,8 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
     }
 }
 
-/// Serves the REST door on `listener` until `shutdown` is cancelled, then drains.
+/// Serves the REST door and the `ops` endpoints on `listener`; when `shutdown` is cancelled it
+/// stops accepting and lets calls in flight end (see `ops::Ops::drain_token`).
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
@@ -118,7 +119,9 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let tls = cfg.tls.clone();
-    let router = router(app, cfg, shutdown.clone());
+    let ops = crate::ops::router(&app);
+    let calls_end = app.ops().drain_token(&shutdown);
+    let router = router(app, cfg, calls_end).merge(ops);
     crate::serve::serve_router(listener, router, tls, shutdown).await
 }
 

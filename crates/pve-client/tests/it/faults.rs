@@ -209,3 +209,53 @@ async fn concurrency_cap_serializes_requests() {
     );
     env.finish();
 }
+
+/// Records what a `RequestObserver` is told.
+#[derive(Default)]
+struct Seen(std::sync::Mutex<Vec<(&'static str, Option<u16>)>>);
+
+impl pve_client::observe::RequestObserver for Seen {
+    fn observe(&self, method: pve_client::Method, status: Option<u16>, _elapsed: Duration) {
+        self.0.lock().unwrap().push((method.as_str(), status));
+    }
+}
+
+#[tokio::test]
+async fn the_observer_sees_every_exchange_retries_included() {
+    let env = env().await;
+    let seen = std::sync::Arc::new(Seen::default());
+    assert!(env.client.set_observer(seen.clone()));
+    assert!(
+        !env.client.set_observer(seen.clone()),
+        "only the first observer counts"
+    );
+    env.sim
+        .inject(Fault::status(503, "busy").on(Method::Get, "^/version$"))
+        .unwrap();
+    env.client.version().await.unwrap();
+    env.sim
+        .inject(Fault::drop_connection().on(Method::Post, "/status/start$"))
+        .unwrap();
+    let node = env.client.find_guest(100).await.unwrap().node;
+    let e = env
+        .client
+        .with_timeout(Duration::from_secs(5))
+        .guest_action(
+            &node,
+            pve_client::GuestKind::Qemu,
+            100,
+            PowerAction::Start,
+            &ActionOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unreachable);
+    let seen = seen.0.lock().unwrap().clone();
+    assert_eq!(
+        &seen[..2],
+        &[("GET", Some(503)), ("GET", Some(200))],
+        "{seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&("POST", None)), "{seen:?}");
+    env.finish();
+}

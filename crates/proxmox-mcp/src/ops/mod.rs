@@ -1,0 +1,144 @@
+//! Operations endpoints both HTTP doors serve, and the drain on shutdown.
+//!
+//! - `GET /healthz`: the process is alive (no cluster call); answers whatever the `Host`.
+//! - `GET /readyz`: the cluster answers a cheap `GET /version` within [`READY_TIMEOUT`]; 503
+//!   with the reason otherwise (see `health.rs`).
+//! - `GET /metrics`: Prometheus text (see `metrics.rs`); public unless `[server] metrics_auth`
+//!   asks for an API key (any scope).
+//!
+//! `/readyz` and `/metrics` follow the door's `Host`/`Origin` rules. [`Ops::drain_token`] turns
+//! the shutdown signal into the later moment where calls in flight have ended (or the grace
+//! period is over): doors stop accepting at the signal and close sessions at that moment.
+
+mod health;
+pub mod metrics;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::auth::host::check_host;
+use crate::auth::{Gate, HostPolicy};
+pub use health::READY_TIMEOUT;
+pub use metrics::Metrics;
+
+/// How long calls in flight may run on after SIGTERM before they are cancelled.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
+
+/// The operations state of one server: its metrics and who may read them.
+#[derive(Debug)]
+pub struct Ops {
+    pub metrics: Arc<Metrics>,
+    /// `/metrics` asks for an API key (checked by `gate`).
+    pub metrics_auth: bool,
+    /// Keys of the HTTP doors (for `metrics_auth`).
+    pub gate: Gate,
+    /// `Host`/`Origin` rules of `/readyz` and `/metrics`.
+    pub hosts: HostPolicy,
+    /// How long calls in flight may run on after the shutdown signal.
+    pub drain_grace: Duration,
+}
+
+impl Default for Ops {
+    /// Fresh metrics, public, loopback `Host` names only, [`DRAIN_GRACE`].
+    fn default() -> Self {
+        Self::new(Metrics::new())
+    }
+}
+
+impl Ops {
+    /// Public metrics over `metrics`, loopback `Host` names, [`DRAIN_GRACE`].
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics,
+            metrics_auth: false,
+            gate: Gate::default(),
+            hosts: HostPolicy::default(),
+            drain_grace: DRAIN_GRACE,
+        }
+    }
+
+    /// This state configured as `settings` say (keeping `self.metrics`).
+    pub fn configured(&self, settings: &crate::config::Settings) -> Self {
+        Self {
+            metrics: self.metrics.clone(),
+            metrics_auth: settings.metrics_auth,
+            gate: Gate::from_settings(settings),
+            hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
+            drain_grace: self.drain_grace,
+        }
+    }
+
+    /// A token cancelled once `shutdown` is cancelled and then every tool call has ended, or
+    /// `drain_grace` has passed: the moment doors end sessions, streams and leftover calls.
+    pub fn drain_token(&self, shutdown: &CancellationToken) -> CancellationToken {
+        let done = CancellationToken::new();
+        let (shutdown, metrics, grace, out) = (
+            shutdown.clone(),
+            self.metrics.clone(),
+            self.drain_grace,
+            done.clone(),
+        );
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            let left = metrics.in_flight();
+            if left > 0 {
+                tracing::info!(
+                    calls = left,
+                    grace_s = grace.as_secs(),
+                    "waiting for calls in flight"
+                );
+            }
+            if !metrics.drained(grace).await {
+                tracing::warn!(
+                    calls = metrics.in_flight(),
+                    "calls still running after the grace period: cancelling them"
+                );
+            }
+            out.cancel();
+        });
+        done
+    }
+}
+
+/// `/healthz`, `/readyz` and `/metrics` over `app`, for either door to merge.
+pub fn router(app: &Arc<App>) -> Router {
+    let ops = app.ops();
+    let mut metrics = Router::new().route("/metrics", get(metrics_text));
+    if ops.metrics_auth {
+        metrics = metrics.route_layer(from_fn_with_state(ops.gate.clone(), require_key));
+    }
+    let guarded = Router::new()
+        .route("/readyz", get(health::readyz))
+        .merge(metrics)
+        .with_state(app.clone())
+        .layer(from_fn_with_state(Arc::new(ops.hosts.clone()), check_host));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .merge(guarded)
+}
+
+async fn metrics_text(State(app): State<Arc<App>>) -> Response {
+    let body = app.ops().metrics.render().await;
+    (
+        [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        body,
+    )
+        .into_response()
+}
+
+/// Refuses a request without a valid key (401), whatever its scope; no rate limit (scrapes
+/// must not eat a key's budget).
+async fn require_key(State(gate): State<Gate>, req: Request, next: Next) -> Response {
+    match gate.auth.authenticate(req.headers()) {
+        Ok(_) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
