@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use rmcp::model::{
     ProgressNotification, ProgressNotificationParam, ProgressToken, ServerJsonRpcMessage,
     ServerNotification,
@@ -22,8 +21,8 @@ type Report = (f64, Option<f64>, Option<String>);
 pub(crate) enum ProgressTarget {
     /// The peer of an rmcp service (stdio, Streamable HTTP).
     Peer(Peer<RoleServer>),
-    /// A legacy SSE session's stream of encoded events.
-    Stream(mpsc::Sender<Bytes>),
+    /// A legacy SSE session's stream.
+    Stream(super::sse::EventSender),
 }
 
 /// Forwards progress reports to one MCP peer for one progress token.
@@ -109,7 +108,7 @@ async fn send(target: &ProgressTarget, token: &ProgressToken, report: Report) {
                 ServerNotification::ProgressNotification(ProgressNotification::new(param)),
             );
             // A closed stream has no one left to tell.
-            let _ = events.send(super::sse::message_event(&message)).await;
+            events.send(&message).await;
         }
     }
 }

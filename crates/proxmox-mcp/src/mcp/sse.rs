@@ -6,13 +6,13 @@
 //! that URL hands one JSON-RPC message to the session and answers `202 Accepted`; the answer goes
 //! out on the stream. The session ends when the client goes away or the server shuts down.
 //!
-//! A session holds no rmcp service: an idle stream costs its connection, a channel of encoded
+//! A session holds no rmcp service: an idle stream costs its connection, a small queue of encoded
 //! events and the client's `initialize` parameters (10,000 idle sessions must fit in 200 MB).
 //! `initialize`, `ping`, `tools/list` and `tools/call` are answered here with the handler's own
 //! methods and rmcp's negotiation, as an rmcp service would answer them; any other message is
 //! served by a short-lived rmcp service over that one message (see [`Single`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ use rmcp::model::{
 use rmcp::service::{RoleServer, RxJsonRpcMessage, ServerInitializeError, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::McpHandler;
@@ -39,7 +39,7 @@ use super::progress::{ProgressForwarder, ProgressTarget};
 pub const SESSION_PREFIX: &str = "sse-";
 
 /// Encoded events queued for a stream before a sender waits.
-const CHANNEL_CAPACITY: usize = 32;
+const QUEUE_CAPACITY: usize = 32;
 
 /// The live legacy SSE sessions of one server.
 #[derive(Debug)]
@@ -50,10 +50,14 @@ pub struct SseSessions {
     keep_alive: Duration,
 }
 
-/// One session: where its events go, what ends it, and what the client said.
+/// One session: its queue of events for the stream, what ends it, and what the client said.
+/// One allocation with no channel: a tokio channel would cost ~1.5 kB per idle session.
 #[derive(Debug)]
 struct Session {
-    events: mpsc::Sender<Bytes>,
+    /// Wakes the stream when an event is queued.
+    ready: Notify,
+    /// Wakes senders waiting for room in the queue.
+    room: Notify,
     /// Cancelled when the stream ends; calls in flight are its children.
     cancel: CancellationToken,
     state: Mutex<State>,
@@ -61,6 +65,10 @@ struct Session {
 
 #[derive(Debug, Default)]
 struct State {
+    /// Encoded events not yet taken by the stream (at most [`QUEUE_CAPACITY`]).
+    queue: VecDeque<Bytes>,
+    /// The stream has ended: nothing more is queued.
+    closed: bool,
     /// The client's `initialize` parameters with the negotiated version, once initialized.
     client: Option<Box<InitializeRequestParams>>,
     /// Tool calls in flight, for `notifications/cancelled`.
@@ -81,7 +89,66 @@ impl Session {
 
     /// Queues `message` on the stream; a closed stream drops it.
     async fn send(&self, message: &ServerJsonRpcMessage) {
-        let _ = self.events.send(message_event(message)).await;
+        self.push(message_event(message)).await;
+    }
+
+    /// Queues an event, waiting while the queue is full; `false` once the stream has ended.
+    async fn push(&self, event: Bytes) -> bool {
+        loop {
+            // Registered before looking, so a `pop` in between is not missed.
+            let room = self.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut state = self.state();
+                if state.closed {
+                    return false;
+                }
+                if state.queue.len() < QUEUE_CAPACITY {
+                    state.queue.push_back(event);
+                    drop(state);
+                    // Stored as a permit when the stream is not waiting yet.
+                    self.ready.notify_one();
+                    return true;
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// The next queued event, if any.
+    fn pop(&self) -> Option<Bytes> {
+        let event = self.state().queue.pop_front();
+        if event.is_some() {
+            self.room.notify_waiters();
+        }
+        event
+    }
+
+    /// The stream has ended: drops what is queued and releases waiting senders.
+    fn close(&self) {
+        {
+            let mut state = self.state();
+            state.closed = true;
+            state.queue = VecDeque::new();
+        }
+        self.room.notify_waiters();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state().closed
+    }
+}
+
+/// A handle that queues server messages on one legacy session's stream (progress
+/// notifications of a call).
+#[derive(Debug, Clone)]
+pub(crate) struct EventSender(Arc<Session>);
+
+impl EventSender {
+    /// Queues `message`; dropped if the stream has ended.
+    pub(crate) async fn send(&self, message: &ServerJsonRpcMessage) {
+        self.0.send(message).await;
     }
 }
 
@@ -115,21 +182,20 @@ impl SseSessions {
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
         let key = u128::from_be_bytes(bytes);
-        let cancel = shutdown.child_token();
-        let (events, from_server) = mpsc::channel(CHANNEL_CAPACITY);
         let session = Arc::new(Session {
-            events,
-            cancel: cancel.clone(),
+            ready: Notify::new(),
+            room: Notify::new(),
+            cancel: shutdown.child_token(),
             state: Mutex::default(),
         });
-        self.lock().insert(key, session);
+        self.lock().insert(key, Arc::clone(&session));
         tracing::info!(session = %session_id(key), "legacy SSE session opened");
 
         let endpoint = format!("{path}?sessionId={}", session_id(key));
         let guard = SessionGuard {
             sessions: Arc::clone(self),
             key,
-            cancel: cancel.clone(),
+            session: Arc::clone(&session),
         };
         let mut keep_alive = tokio::time::interval_at(
             tokio::time::Instant::now() + self.keep_alive,
@@ -138,9 +204,8 @@ impl SseSessions {
         keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let events = EventStream {
             endpoint: Some(endpoint),
-            from_server,
+            session,
             keep_alive,
-            cancel,
             _guard: guard,
         };
         let body = stream::unfold(events, |mut s| async move {
@@ -175,7 +240,7 @@ impl SseSessions {
                     .into_response();
             }
         };
-        if session.events.is_closed() {
+        if session.is_closed() {
             return (StatusCode::NOT_FOUND, "Session not found").into_response();
         }
         match message {
@@ -242,7 +307,8 @@ impl SseSessions {
         let session = Arc::clone(session);
         tokio::spawn(async move {
             let forwarder = progress.map(|token| {
-                ProgressForwarder::start(ProgressTarget::Stream(session.events.clone()), token)
+                let events = EventSender(Arc::clone(&session));
+                ProgressForwarder::start(ProgressTarget::Stream(events), token)
             });
             let result = handler.run_call(params, forwarder, ct.clone()).await;
             session.state().calls.remove(&id);
@@ -266,7 +332,7 @@ impl SseSessions {
             first: Some(message),
             id,
             answered: false,
-            events: session.events.clone(),
+            events: EventSender(Arc::clone(session)),
         };
         let handler = self.handler.clone();
         let session = Arc::clone(session);
@@ -352,12 +418,13 @@ fn parse_session_id(id: &str) -> Option<u128> {
 struct SessionGuard {
     sessions: Arc<SseSessions>,
     key: u128,
-    cancel: CancellationToken,
+    session: Arc<Session>,
 }
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        self.cancel.cancel();
+        self.session.cancel.cancel();
+        self.session.close();
         self.sessions.lock().remove(&self.key);
         tracing::info!(session = %session_id(self.key), "legacy SSE session closed");
     }
@@ -366,9 +433,8 @@ impl Drop for SessionGuard {
 /// The state behind one session's event-stream body.
 struct EventStream {
     endpoint: Option<String>,
-    from_server: mpsc::Receiver<Bytes>,
+    session: Arc<Session>,
     keep_alive: tokio::time::Interval,
-    cancel: CancellationToken,
     _guard: SessionGuard,
 }
 
@@ -380,20 +446,23 @@ impl EventStream {
                 "event: endpoint\ndata: {endpoint}\n\n"
             )));
         }
-        tokio::select! {
-            biased;
-            event = self.from_server.recv() => {
+        loop {
+            if let Some(event) = self.session.pop() {
                 self.keep_alive.reset();
-                event
+                return Some(event);
             }
-            () = self.cancel.cancelled() => None,
-            _ = self.keep_alive.tick() => Some(Bytes::from_static(b": keep-alive\n\n")),
+            tokio::select! {
+                biased;
+                () = self.session.ready.notified() => {}
+                () = self.session.cancel.cancelled() => return None,
+                _ = self.keep_alive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
+            }
         }
     }
 }
 
 /// One server message as an SSE `message` event.
-pub(crate) fn message_event(message: &ServerJsonRpcMessage) -> Bytes {
+fn message_event(message: &ServerJsonRpcMessage) -> Bytes {
     let mut event = b"event: message\ndata: ".to_vec();
     // Serialized JSON has no raw newlines, so one `data:` line carries it.
     match serde_json::to_writer(&mut event, message) {
@@ -414,7 +483,7 @@ struct Single {
     first: Option<ClientJsonRpcMessage>,
     id: RequestId,
     answered: bool,
-    events: mpsc::Sender<Bytes>,
+    events: EventSender,
 }
 
 /// The event stream of a legacy session has closed.
@@ -436,8 +505,14 @@ impl Transport<RoleServer> for Single {
         };
         self.answered |= answers;
         let event = message_event(&item);
-        let tx = self.events.clone();
-        async move { tx.send(event).await.map_err(|_| StreamClosed) }
+        let events = self.events.clone();
+        async move {
+            if events.0.push(event).await {
+                Ok(())
+            } else {
+                Err(StreamClosed)
+            }
+        }
     }
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
@@ -460,6 +535,50 @@ impl Transport<RoleServer> for Single {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn session() -> Arc<Session> {
+        Arc::new(Session {
+            ready: Notify::new(),
+            room: Notify::new(),
+            cancel: CancellationToken::new(),
+            state: Mutex::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_makes_senders_wait_and_closing_releases_them() {
+        use futures_util::FutureExt;
+        let s = session();
+        for i in 0..QUEUE_CAPACITY {
+            assert!(s.push(Bytes::from(format!("{i}"))).await);
+        }
+        let waiting = tokio::spawn({
+            let s = Arc::clone(&s);
+            async move { s.push(Bytes::from_static(b"last")).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(s.state().queue.len(), QUEUE_CAPACITY, "the sender waits");
+        assert_eq!(s.pop().unwrap(), Bytes::from_static(b"0"));
+        assert!(waiting.await.unwrap(), "room made, the sender went on");
+        assert_eq!(
+            s.state().queue.back().unwrap(),
+            &Bytes::from_static(b"last")
+        );
+        // The stream was told (a stored permit), then the queue drains in order.
+        assert!(s.ready.notified().now_or_never().is_some());
+        assert_eq!(s.pop().unwrap(), Bytes::from_static(b"1"));
+
+        assert!(s.push(Bytes::from_static(b"full again")).await);
+        let waiting = tokio::spawn({
+            let s = Arc::clone(&s);
+            async move { s.push(Bytes::from_static(b"never")).await }
+        });
+        tokio::task::yield_now().await;
+        s.close();
+        assert!(!waiting.await.unwrap(), "closing releases waiting senders");
+        assert!(!s.push(Bytes::from_static(b"late")).await);
+        assert!(s.pop().is_none());
+    }
 
     #[test]
     fn session_ids_round_trip() {
