@@ -86,6 +86,9 @@ impl std::fmt::Debug for PveClient {
 pub(crate) struct Inner {
     http: reqwest::Client,
     base: String,
+    /// `base` parsed once: request URLs are built from it without parsing scheme and host
+    /// again (`None` if it does not parse; each request then reports the error).
+    base_url: Option<reqwest::Url>,
     pub(crate) config: ClientConfig,
     pub(crate) auth: Auth,
     limit: Semaphore,
@@ -116,6 +119,7 @@ impl PveClient {
         let inner = Inner {
             http,
             base: config.base_url(),
+            base_url: reqwest::Url::parse(&config.base_url()).ok(),
             auth: Auth::new(&config)?,
             limit: Semaphore::new(config.max_concurrent.max(1)),
             guests: GuestCache::new(config.guest_cache_ttl),
@@ -294,19 +298,25 @@ impl PveClient {
         timeout: Duration,
     ) -> Result<Bytes, Error> {
         let started = Instant::now();
-        let mut url = String::with_capacity(self.inner.base.len() + path.len() + 64);
-        url.push_str(&self.inner.base);
-        url.push_str(path);
         let has_body = matches!(method, Method::Post | Method::Put);
-        if !has_body && !params.is_empty() {
-            url.push('?');
-            url.push_str(&params.encode());
+        let query = (!has_body && !params.is_empty()).then(|| params.encode());
+        let mut rb = match &self.inner.base_url {
+            Some(base) => self.inner.http.request(
+                method.to_reqwest(),
+                request_url(base, path, query.as_deref()),
+            ),
+            None => {
+                let mut url = String::with_capacity(self.inner.base.len() + path.len() + 64);
+                url.push_str(&self.inner.base);
+                url.push_str(path);
+                if let Some(q) = &query {
+                    url.push('?');
+                    url.push_str(q);
+                }
+                self.inner.http.request(method.to_reqwest(), url)
+            }
         }
-        let mut rb = self
-            .inner
-            .http
-            .request(method.to_reqwest(), url)
-            .timeout(timeout);
+        .timeout(timeout);
         if has_body {
             rb = rb
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -396,6 +406,18 @@ fn retryable(e: &Error) -> bool {
     }
 }
 
+/// `base` + `path` (already percent-encoded) + `?query`, as parsing the joined string would
+/// give, without parsing scheme and host again.
+fn request_url(base: &reqwest::Url, path: &str, query: Option<&str>) -> reqwest::Url {
+    let mut url = base.clone();
+    let mut full = String::with_capacity(base.path().len() + path.len());
+    full.push_str(base.path());
+    full.push_str(path);
+    url.set_path(&full);
+    url.set_query(query);
+    url
+}
+
 /// `base * 2^(n-1)`, scaled by a random factor in [0.5, 1.0] so clients do not retry in step.
 fn backoff(base: Duration, n: u32) -> Duration {
     let exp = base.saturating_mul(1u32 << (n.saturating_sub(1)).min(10));
@@ -436,6 +458,36 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn request_urls_are_the_parsed_strings() {
+        for base in [
+            "https://pve.example:8006/api2/json",
+            "http://[::1]:8006/api2/json",
+        ] {
+            let parsed = reqwest::Url::parse(base).unwrap();
+            for (path, query) in [
+                ("/cluster/resources", Some("type=vm")),
+                ("/nodes/pve%2F1/qemu/100/status/current", None),
+                (
+                    "/nodes/n/tasks/UPID%3Apve%3A0001%3A%40root%40pam%3A/log",
+                    Some("limit=50&start=0"),
+                ),
+                ("/version", Some("a=%20b&c=%C3%A9")),
+                ("", None),
+            ] {
+                let joined = match query {
+                    Some(q) => format!("{base}{path}?{q}"),
+                    None => format!("{base}{path}"),
+                };
+                assert_eq!(
+                    request_url(&parsed, path, query).as_str(),
+                    reqwest::Url::parse(&joined).unwrap().as_str(),
+                    "{joined}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn retry_policy() {

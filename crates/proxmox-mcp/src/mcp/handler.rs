@@ -16,7 +16,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::progress::ProgressForwarder;
+use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::registry::{Caller, NoProgress, Progress, Registry, ToolCtx, ToolError, ToolSpec};
 
 /// What the MCP side needs from the server: the tools, and a way to build a call's context.
@@ -113,20 +113,33 @@ impl ServerHandler for McpHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let forwarder = context
+            .meta
+            .get_progress_token()
+            .map(|token| ProgressForwarder::start(ProgressTarget::Peer(context.peer), token));
+        self.run_call(request, forwarder, context.ct).await
+    }
+}
+
+impl McpHandler {
+    /// Runs one `tools/call`: progress through `forwarder` (drained before the answer), `ct`
+    /// cancels the call. Shared by rmcp's services and the legacy SSE sessions.
+    pub(crate) async fn run_call(
+        &self,
+        request: CallToolRequestParams,
+        forwarder: Option<ProgressForwarder>,
+        ct: CancellationToken,
+    ) -> Result<CallToolResponse, McpError> {
         let host = &self.shared.host;
         let name = request.name;
         if host.registry().get(&name).is_none() {
             return Err(unknown_tool(&name));
         }
-        let forwarder = context
-            .meta
-            .get_progress_token()
-            .map(|token| ProgressForwarder::start(context.peer.clone(), token));
         let progress: Arc<dyn Progress> = match &forwarder {
             Some(f) => f.sink(),
             None => Arc::new(NoProgress),
         };
-        let ctx = host.ctx(Caller::new(self.transport), progress, context.ct.clone());
+        let ctx = host.ctx(Caller::new(self.transport), progress, ct);
         let args = request.arguments.map(Value::Object);
         let result = host.registry().call(&name, args, ctx).await;
         if let Some(f) = forwarder {

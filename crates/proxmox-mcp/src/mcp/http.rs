@@ -61,7 +61,6 @@ impl Default for McpHttpConfig {
 
 /// The MCP HTTP endpoint: both transports and their sessions.
 pub struct McpHttp {
-    handler: McpHandler,
     streamable: StreamableHttpService<McpHandler, LocalSessionManager>,
     streamable_sessions: Arc<LocalSessionManager>,
     sse: Arc<SseSessions>,
@@ -91,6 +90,10 @@ impl McpHttp {
             .with_allowed_origins(cfg.allowed_origins.clone())
             .with_sse_keep_alive(Some(cfg.sse_keep_alive))
             .with_cancellation_token(shutdown.child_token());
+        let sse = Arc::new(SseSessions::new(
+            handler.for_transport("sse"),
+            cfg.sse_keep_alive,
+        ));
         let factory_handler = handler.clone();
         let streamable = StreamableHttpService::new(
             move || Ok(factory_handler.clone()),
@@ -98,10 +101,9 @@ impl McpHttp {
             rmcp_cfg,
         );
         Arc::new(Self {
-            handler,
             streamable,
             streamable_sessions,
-            sse: Arc::new(SseSessions::new(cfg.sse_keep_alive)),
+            sse,
             cfg,
             shutdown,
         })
@@ -150,8 +152,7 @@ fn open_legacy(mcp: &Arc<McpHttp>, req: Request) -> Response {
         .extensions()
         .get::<OriginalUri>()
         .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
-    mcp.sse
-        .open(mcp.handler.for_transport("sse"), &path, &mcp.shutdown)
+    mcp.sse.open(&path, &mcp.shutdown)
 }
 
 async fn post_legacy(mcp: &McpHttp, id: &str, req: Request) -> Response {

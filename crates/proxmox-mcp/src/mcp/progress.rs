@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::model::{
+    ProgressNotification, ProgressNotificationParam, ProgressToken, ServerJsonRpcMessage,
+    ServerNotification,
+};
 use rmcp::{Peer, RoleServer};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -13,6 +16,14 @@ use tokio::task::JoinHandle;
 use crate::registry::Progress;
 
 type Report = (f64, Option<f64>, Option<String>);
+
+/// Where the notifications go.
+pub(crate) enum ProgressTarget {
+    /// The peer of an rmcp service (stdio, Streamable HTTP).
+    Peer(Peer<RoleServer>),
+    /// A legacy SSE session's stream.
+    Stream(super::sse::EventSender),
+}
 
 /// Forwards progress reports to one MCP peer for one progress token.
 pub(crate) struct ProgressForwarder {
@@ -22,8 +33,8 @@ pub(crate) struct ProgressForwarder {
 }
 
 impl ProgressForwarder {
-    /// Starts the forwarding task for `token` on `peer`.
-    pub(crate) fn start(peer: Peer<RoleServer>, token: ProgressToken) -> Self {
+    /// Starts the forwarding task for `token` to `peer`.
+    pub(crate) fn start(peer: ProgressTarget, token: ProgressToken) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let (done, done_rx) = oneshot::channel();
         let task = tokio::spawn(forward(peer, token, rx, done_rx));
@@ -60,7 +71,7 @@ impl Progress for ChannelProgress {
 }
 
 async fn forward(
-    peer: Peer<RoleServer>,
+    peer: ProgressTarget,
     token: ProgressToken,
     mut rx: mpsc::UnboundedReceiver<Report>,
     mut done: oneshot::Receiver<()>,
@@ -81,12 +92,23 @@ async fn forward(
     }
 }
 
-async fn send(peer: &Peer<RoleServer>, token: &ProgressToken, report: Report) {
+async fn send(target: &ProgressTarget, token: &ProgressToken, report: Report) {
     let (progress, total, message) = report;
     let mut param = ProgressNotificationParam::new(token.clone(), progress);
     param.total = total;
     param.message = message;
-    if let Err(e) = peer.notify_progress(param).await {
-        tracing::debug!(error = %e, "could not send a progress notification");
+    match target {
+        ProgressTarget::Peer(peer) => {
+            if let Err(e) = peer.notify_progress(param).await {
+                tracing::debug!(error = %e, "could not send a progress notification");
+            }
+        }
+        ProgressTarget::Stream(events) => {
+            let message = ServerJsonRpcMessage::notification(
+                ServerNotification::ProgressNotification(ProgressNotification::new(param)),
+            );
+            // A closed stream has no one left to tell.
+            events.send(&message).await;
+        }
     }
 }

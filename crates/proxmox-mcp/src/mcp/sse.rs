@@ -1,13 +1,18 @@
 //! Legacy HTTP+SSE transport (MCP 2024-11-05), written here because rmcp 3 removed its own.
 //!
-//! A GET opens a session: an rmcp service runs the handler over a pair of channels, and the
-//! response is an endless `text/event-stream` whose first event is `event: endpoint` naming the
-//! POST URL (`<path>?sessionId=<id>`); every message the service sends goes out as
-//! `event: message`, and idle streams get `: keep-alive` comments. A POST to that URL feeds one
-//! JSON-RPC message to the service and answers `202 Accepted`. The session (and its service) ends
-//! when the client goes away, the service stops, or the server shuts down.
+//! A GET opens a session: the response is an endless `text/event-stream` whose first event is
+//! `event: endpoint` naming the POST URL (`<path>?sessionId=<id>`); every message the server
+//! sends goes out as `event: message`, and idle streams get `: keep-alive` comments. A POST to
+//! that URL hands one JSON-RPC message to the session and answers `202 Accepted`; the answer goes
+//! out on the stream. The session ends when the client goes away or the server shuts down.
+//!
+//! A session holds no rmcp service: an idle stream costs its connection, a small queue of encoded
+//! events and the client's `initialize` parameters (10,000 idle sessions must fit in 200 MB).
+//! `initialize`, `ping`, `tools/list` and `tools/call` are answered here with the handler's own
+//! methods and rmcp's negotiation, as an rmcp service would answer them; any other message is
+//! served by a short-lived rmcp service over that one message (see [`Single`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -16,37 +21,143 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use rand::RngCore;
-use rmcp::ServiceExt;
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
-use rmcp::service::{RoleServer, RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::model::{
+    CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetMeta,
+    InitializeRequestParams, JsonRpcMessage, JsonRpcRequest, ListToolsResult, RequestId,
+    ServerJsonRpcMessage, ServerResult,
+};
+use rmcp::service::{RoleServer, RxJsonRpcMessage, ServerInitializeError, TxJsonRpcMessage};
 use rmcp::transport::Transport;
-use tokio::sync::mpsc;
+use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::McpHandler;
+use super::progress::{ProgressForwarder, ProgressTarget};
 
 /// Prefix of legacy session ids; Streamable HTTP session ids (rmcp's) never start with it.
 pub const SESSION_PREFIX: &str = "sse-";
 
-/// Messages queued per direction before a sender waits.
-const CHANNEL_CAPACITY: usize = 64;
+/// Encoded events queued for a stream before a sender waits.
+const QUEUE_CAPACITY: usize = 32;
 
 /// The live legacy SSE sessions of one server.
 #[derive(Debug)]
 pub struct SseSessions {
-    sessions: Mutex<HashMap<String, Session>>,
+    handler: McpHandler,
+    /// Keyed by the 128 random bits of the session id.
+    sessions: Mutex<HashMap<u128, Arc<Session>>>,
     keep_alive: Duration,
 }
 
+/// One session: its queue of events for the stream, what ends it, and what the client said.
+/// One allocation with no channel: a tokio channel would cost ~1.5 kB per idle session.
 #[derive(Debug)]
 struct Session {
-    to_service: mpsc::Sender<ClientJsonRpcMessage>,
+    /// Wakes the stream when an event is queued.
+    ready: Notify,
+    /// Wakes senders waiting for room in the queue.
+    room: Notify,
+    /// Cancelled when the stream ends; calls in flight are its children.
+    cancel: CancellationToken,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Encoded events not yet taken by the stream (at most [`QUEUE_CAPACITY`]).
+    queue: VecDeque<Bytes>,
+    /// The stream has ended: nothing more is queued.
+    closed: bool,
+    /// The client's `initialize` parameters with the negotiated version, once initialized.
+    client: Option<Box<InitializeRequestParams>>,
+    /// Tool calls in flight, for `notifications/cancelled`.
+    calls: HashMap<RequestId, CancellationToken>,
+}
+
+impl Session {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Single inserts, removes and replacements: a poisoned lock is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn client(&self) -> Option<InitializeRequestParams> {
+        self.state().client.as_deref().cloned()
+    }
+
+    /// Queues `message` on the stream; a closed stream drops it.
+    async fn send(&self, message: &ServerJsonRpcMessage) {
+        self.push(message_event(message)).await;
+    }
+
+    /// Queues an event, waiting while the queue is full; `false` once the stream has ended.
+    async fn push(&self, event: Bytes) -> bool {
+        loop {
+            // Registered before looking, so a `pop` in between is not missed.
+            let room = self.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut state = self.state();
+                if state.closed {
+                    return false;
+                }
+                if state.queue.len() < QUEUE_CAPACITY {
+                    state.queue.push_back(event);
+                    drop(state);
+                    // Stored as a permit when the stream is not waiting yet.
+                    self.ready.notify_one();
+                    return true;
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// The next queued event, if any.
+    fn pop(&self) -> Option<Bytes> {
+        let event = self.state().queue.pop_front();
+        if event.is_some() {
+            self.room.notify_waiters();
+        }
+        event
+    }
+
+    /// The stream has ended: drops what is queued and releases waiting senders.
+    fn close(&self) {
+        {
+            let mut state = self.state();
+            state.closed = true;
+            state.queue = VecDeque::new();
+        }
+        self.room.notify_waiters();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state().closed
+    }
+}
+
+/// A handle that queues server messages on one legacy session's stream (progress
+/// notifications of a call).
+#[derive(Debug, Clone)]
+pub(crate) struct EventSender(Arc<Session>);
+
+impl EventSender {
+    /// Queues `message`; dropped if the stream has ended.
+    pub(crate) async fn send(&self, message: &ServerJsonRpcMessage) {
+        self.0.send(message).await;
+    }
 }
 
 impl SseSessions {
-    /// No sessions yet; idle streams get a keep-alive comment every `keep_alive`.
-    pub fn new(keep_alive: Duration) -> Self {
+    /// No sessions yet; `handler` answers their messages, idle streams get a keep-alive comment
+    /// every `keep_alive`.
+    pub fn new(handler: McpHandler, keep_alive: Duration) -> Self {
         Self {
+            handler,
             sessions: Mutex::new(HashMap::new()),
             keep_alive,
         }
@@ -57,7 +168,7 @@ impl SseSessions {
         self.lock().len()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u128, Arc<Session>>> {
         // A panic while holding this lock cannot leave the map inconsistent (single inserts
         // and removes), so a poisoned lock is still usable.
         self.sessions
@@ -67,48 +178,24 @@ impl SseSessions {
 
     /// Opens a session for a GET on `path` and returns the event-stream response.
     /// `shutdown` ends the session when the server stops.
-    pub fn open(
-        self: &Arc<Self>,
-        handler: McpHandler,
-        path: &str,
-        shutdown: &CancellationToken,
-    ) -> Response {
-        let id = new_session_id();
-        let cancel = shutdown.child_token();
-        let (to_service, from_client) = mpsc::channel(CHANNEL_CAPACITY);
-        let (to_client, from_service) = mpsc::channel(CHANNEL_CAPACITY);
-        self.lock().insert(id.clone(), Session { to_service });
-        tracing::info!(session = %id, "legacy SSE session opened");
-
-        let transport = ChannelTransport {
-            from_client,
-            to_client,
-        };
-        let service_cancel = cancel.clone();
-        let session_id = id.clone();
-        tokio::spawn(async move {
-            match handler
-                .serve_with_ct(transport, service_cancel.clone())
-                .await
-            {
-                Ok(running) => {
-                    if let Err(e) = running.waiting().await {
-                        tracing::warn!(session = %session_id, error = %e, "legacy SSE service failed");
-                    }
-                }
-                Err(e) => {
-                    tracing::debug!(session = %session_id, error = %e, "legacy SSE session ended before initialize")
-                }
-            }
-            // The service is over: end the event stream too.
-            service_cancel.cancel();
+    pub fn open(self: &Arc<Self>, path: &str, shutdown: &CancellationToken) -> Response {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        let key = u128::from_be_bytes(bytes);
+        let session = Arc::new(Session {
+            ready: Notify::new(),
+            room: Notify::new(),
+            cancel: shutdown.child_token(),
+            state: Mutex::default(),
         });
+        self.lock().insert(key, Arc::clone(&session));
+        tracing::info!(session = %session_id(key), "legacy SSE session opened");
 
-        let endpoint = format!("{path}?sessionId={id}");
+        let endpoint = format!("{path}?sessionId={}", session_id(key));
         let guard = SessionGuard {
             sessions: Arc::clone(self),
-            id,
-            cancel: cancel.clone(),
+            key,
+            session: Arc::clone(&session),
         };
         let mut keep_alive = tokio::time::interval_at(
             tokio::time::Instant::now() + self.keep_alive,
@@ -117,9 +204,8 @@ impl SseSessions {
         keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let events = EventStream {
             endpoint: Some(endpoint),
-            from_service,
+            session,
             keep_alive,
-            cancel,
             _guard: guard,
         };
         let body = stream::unfold(events, |mut s| async move {
@@ -137,9 +223,10 @@ impl SseSessions {
             .into_response()
     }
 
-    /// Feeds one client message (a POST body) to session `id`.
+    /// Hands one client message (a POST body) to session `id`.
     pub async fn post(&self, id: &str, body: &[u8]) -> Response {
-        let Some(sender) = self.lock().get(id).map(|s| s.to_service.clone()) else {
+        let session = parse_session_id(id).and_then(|key| self.lock().get(&key).cloned());
+        let Some(session) = session else {
             return (StatusCode::NOT_FOUND, "Session not found").into_response();
         };
         let message: ClientJsonRpcMessage = match serde_json::from_slice(body) {
@@ -153,42 +240,201 @@ impl SseSessions {
                     .into_response();
             }
         };
-        if sender.send(message).await.is_err() {
+        if session.is_closed() {
             return (StatusCode::NOT_FOUND, "Session not found").into_response();
+        }
+        match message {
+            JsonRpcMessage::Request(request) => self.request(&session, request).await,
+            JsonRpcMessage::Notification(n) => notification(&session, n.notification),
+            // We send the client no requests, so there is nothing to match an answer to.
+            JsonRpcMessage::Response(_) | JsonRpcMessage::Error(_) => {
+                tracing::debug!(session = %id, "ignored a client response");
+            }
         }
         (StatusCode::ACCEPTED, "Accepted").into_response()
     }
+
+    /// Answers a request, or starts the work that will answer it.
+    async fn request(&self, session: &Arc<Session>, request: JsonRpcRequest<ClientRequest>) {
+        let JsonRpcRequest { id, request, .. } = request;
+        let initialized = session.state().client.is_some();
+        // A request carrying its own protocol version (the 2026-07-28 lifecycle) goes to rmcp.
+        let inline = request.get_meta().protocol_version().is_some();
+        let progress = request.get_meta().get_progress_token();
+        let result = match request {
+            ClientRequest::InitializeRequest(init) => self.initialize(session, init.params),
+            ClientRequest::PingRequest(_) => Ok(ServerResult::empty(())),
+            ClientRequest::ListToolsRequest(_) if initialized && !inline => {
+                Ok(ServerResult::ListToolsResult(
+                    ListToolsResult::with_all_items(self.handler.tools().to_vec()),
+                ))
+            }
+            ClientRequest::CallToolRequest(call) if initialized && !inline => {
+                self.call(session, id, call.params, progress);
+                return;
+            }
+            other => {
+                self.single(session, JsonRpcMessage::request(other, id));
+                return;
+            }
+        };
+        session.send(&answer(result, id)).await;
+    }
+
+    /// `initialize`: rmcp's negotiation; the session remembers the client.
+    fn initialize(
+        &self,
+        session: &Session,
+        mut params: InitializeRequestParams,
+    ) -> Result<ServerResult, McpError> {
+        let result = self.handler.negotiate_initialize(&params)?;
+        params.protocol_version = result.protocol_version.clone();
+        session.state().client = Some(Box::new(params));
+        Ok(ServerResult::InitializeResult(result))
+    }
+
+    /// `tools/call`, in its own task; progress goes out on the session's stream.
+    fn call(
+        &self,
+        session: &Arc<Session>,
+        id: RequestId,
+        params: CallToolRequestParams,
+        progress: Option<rmcp::model::ProgressToken>,
+    ) {
+        let ct = session.cancel.child_token();
+        session.state().calls.insert(id.clone(), ct.clone());
+        let handler = self.handler.clone();
+        let session = Arc::clone(session);
+        tokio::spawn(async move {
+            let forwarder = progress.map(|token| {
+                let events = EventSender(Arc::clone(&session));
+                ProgressForwarder::start(ProgressTarget::Stream(events), token)
+            });
+            let result = handler.run_call(params, forwarder, ct.clone()).await;
+            session.state().calls.remove(&id);
+            // As rmcp does: a cancelled request gets no answer.
+            if ct.is_cancelled() {
+                tracing::debug!(%id, "dropping the answer of a cancelled call");
+                return;
+            }
+            session.send(&answer(result.map(Into::into), id)).await;
+        });
+    }
+
+    /// Serves one message with a short-lived rmcp service: the requests this module does not
+    /// answer itself, and anything before `initialize` (rmcp then ends the session, as it did
+    /// when every session had its own service).
+    fn single(&self, session: &Arc<Session>, message: ClientJsonRpcMessage) {
+        let Some(id) = request_id(&message) else {
+            return;
+        };
+        let transport = Single {
+            first: Some(message),
+            id,
+            answered: false,
+            events: EventSender(Arc::clone(session)),
+        };
+        let handler = self.handler.clone();
+        let session = Arc::clone(session);
+        tokio::spawn(async move {
+            let ct = session.cancel.child_token();
+            let running = match session.client() {
+                Some(client) => Ok(rmcp::service::serve_directly_with_ct(
+                    handler,
+                    transport,
+                    Some(client),
+                    ct,
+                )),
+                None => handler.serve_with_ct(transport, ct).await,
+            };
+            match running {
+                Ok(running) => {
+                    let _ = running.waiting().await;
+                }
+                Err(ServerInitializeError::ExpectedInitializeRequest(_)) => {
+                    tracing::debug!("legacy SSE session ended: a request before initialize");
+                    session.cancel.cancel();
+                }
+                Err(e) => tracing::debug!(error = %e, "legacy SSE request ended early"),
+            }
+        });
+    }
 }
 
-/// `sse-` followed by 128 random bits in hex.
-fn new_session_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("{SESSION_PREFIX}{}", hex::encode(bytes))
+/// A client notification: cancellations stop the call they name; the rest needs nothing here.
+fn notification(session: &Session, notification: ClientNotification) {
+    match notification {
+        ClientNotification::CancelledNotification(n) => {
+            let call = n
+                .params
+                .request_id
+                .and_then(|id| session.state().calls.remove(&id));
+            if let Some(ct) = call {
+                ct.cancel();
+            }
+        }
+        ClientNotification::InitializedNotification(_) => {
+            tracing::debug!("legacy SSE client initialized");
+        }
+        _ => {}
+    }
 }
 
-/// Removes the session and stops its service when the event stream is dropped (client gone,
-/// service over, or shutdown).
+/// The answer to request `id`, shaped as rmcp shapes it for peers before 2026-07-28 (legacy
+/// sessions never negotiate a later version).
+fn answer(result: Result<ServerResult, McpError>, id: RequestId) -> ServerJsonRpcMessage {
+    match result {
+        Ok(mut result) => {
+            result.strip_result_type_for_legacy_peer();
+            result.strip_non_object_output_for_legacy_peer();
+            ServerJsonRpcMessage::response(result, id)
+        }
+        Err(e) => ServerJsonRpcMessage::error(e, Some(id)),
+    }
+}
+
+fn request_id(message: &ClientJsonRpcMessage) -> Option<RequestId> {
+    match message {
+        JsonRpcMessage::Request(r) => Some(r.id.clone()),
+        _ => None,
+    }
+}
+
+/// `sse-` followed by the key's 128 bits in hex.
+fn session_id(key: u128) -> String {
+    format!("{SESSION_PREFIX}{key:032x}")
+}
+
+fn parse_session_id(id: &str) -> Option<u128> {
+    let hex = id.strip_prefix(SESSION_PREFIX)?;
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(hex, 16).ok()
+}
+
+/// Removes the session and cancels its calls when the event stream is dropped (client gone,
+/// session ended, or shutdown).
 struct SessionGuard {
     sessions: Arc<SseSessions>,
-    id: String,
-    cancel: CancellationToken,
+    key: u128,
+    session: Arc<Session>,
 }
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        self.cancel.cancel();
-        self.sessions.lock().remove(&self.id);
-        tracing::info!(session = %self.id, "legacy SSE session closed");
+        self.session.cancel.cancel();
+        self.session.close();
+        self.sessions.lock().remove(&self.key);
+        tracing::info!(session = %session_id(self.key), "legacy SSE session closed");
     }
 }
 
 /// The state behind one session's event-stream body.
 struct EventStream {
     endpoint: Option<String>,
-    from_service: mpsc::Receiver<ServerJsonRpcMessage>,
+    session: Arc<Session>,
     keep_alive: tokio::time::Interval,
-    cancel: CancellationToken,
     _guard: SessionGuard,
 }
 
@@ -200,35 +446,44 @@ impl EventStream {
                 "event: endpoint\ndata: {endpoint}\n\n"
             )));
         }
-        tokio::select! {
-            biased;
-            message = self.from_service.recv() => {
+        loop {
+            if let Some(event) = self.session.pop() {
                 self.keep_alive.reset();
-                message_event(&message?)
+                return Some(event);
             }
-            () = self.cancel.cancelled() => None,
-            _ = self.keep_alive.tick() => Some(Bytes::from_static(b": keep-alive\n\n")),
+            tokio::select! {
+                biased;
+                () = self.session.ready.notified() => {}
+                () = self.session.cancel.cancelled() => return None,
+                _ = self.keep_alive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
+            }
         }
     }
 }
 
-fn message_event(message: &ServerJsonRpcMessage) -> Option<Bytes> {
-    match serde_json::to_string(message) {
-        // Serialized JSON has no raw newlines, so one `data:` line carries it.
-        Ok(json) => Some(Bytes::from(format!("event: message\ndata: {json}\n\n"))),
+/// One server message as an SSE `message` event.
+fn message_event(message: &ServerJsonRpcMessage) -> Bytes {
+    let mut event = b"event: message\ndata: ".to_vec();
+    // Serialized JSON has no raw newlines, so one `data:` line carries it.
+    match serde_json::to_writer(&mut event, message) {
+        Ok(()) => {
+            event.extend_from_slice(b"\n\n");
+            Bytes::from(event)
+        }
         Err(e) => {
             tracing::error!(error = %e, "could not serialize a server message");
-            Some(Bytes::from_static(
-                b": dropped an unserializable message\n\n",
-            ))
+            Bytes::from_static(b": dropped an unserializable message\n\n")
         }
     }
 }
 
-/// The rmcp transport of one legacy session: client messages in, server messages out.
-struct ChannelTransport {
-    from_client: mpsc::Receiver<ClientJsonRpcMessage>,
-    to_client: mpsc::Sender<ServerJsonRpcMessage>,
+/// The rmcp transport of one message: yields it, sends what the service sends to the stream,
+/// and ends once the message is answered.
+struct Single {
+    first: Option<ClientJsonRpcMessage>,
+    id: RequestId,
+    answered: bool,
+    events: EventSender,
 }
 
 /// The event stream of a legacy session has closed.
@@ -236,23 +491,110 @@ struct ChannelTransport {
 #[error("the SSE stream of this session is closed")]
 pub struct StreamClosed;
 
-impl Transport<RoleServer> for ChannelTransport {
+impl Transport<RoleServer> for Single {
     type Error = StreamClosed;
 
     fn send(
         &mut self,
         item: TxJsonRpcMessage<RoleServer>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
-        let tx = self.to_client.clone();
-        async move { tx.send(item).await.map_err(|_| StreamClosed) }
+        let answers = match &item {
+            JsonRpcMessage::Response(r) => r.id == self.id,
+            JsonRpcMessage::Error(e) => e.id.as_ref() == Some(&self.id),
+            _ => false,
+        };
+        self.answered |= answers;
+        let event = message_event(&item);
+        let events = self.events.clone();
+        async move {
+            if events.0.push(event).await {
+                Ok(())
+            } else {
+                Err(StreamClosed)
+            }
+        }
     }
 
     async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
-        self.from_client.recv().await
+        if let Some(message) = self.first.take() {
+            return Some(message);
+        }
+        if self.answered {
+            return None;
+        }
+        // The service loop polls this again after each of its events, the answer included.
+        std::future::pending().await
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {
-        self.from_client.close();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn session() -> Arc<Session> {
+        Arc::new(Session {
+            ready: Notify::new(),
+            room: Notify::new(),
+            cancel: CancellationToken::new(),
+            state: Mutex::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_makes_senders_wait_and_closing_releases_them() {
+        use futures_util::FutureExt;
+        let s = session();
+        for i in 0..QUEUE_CAPACITY {
+            assert!(s.push(Bytes::from(format!("{i}"))).await);
+        }
+        let waiting = tokio::spawn({
+            let s = Arc::clone(&s);
+            async move { s.push(Bytes::from_static(b"last")).await }
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(s.state().queue.len(), QUEUE_CAPACITY, "the sender waits");
+        assert_eq!(s.pop().unwrap(), Bytes::from_static(b"0"));
+        assert!(waiting.await.unwrap(), "room made, the sender went on");
+        assert_eq!(
+            s.state().queue.back().unwrap(),
+            &Bytes::from_static(b"last")
+        );
+        // The stream was told (a stored permit), then the queue drains in order.
+        assert!(s.ready.notified().now_or_never().is_some());
+        assert_eq!(s.pop().unwrap(), Bytes::from_static(b"1"));
+
+        assert!(s.push(Bytes::from_static(b"full again")).await);
+        let waiting = tokio::spawn({
+            let s = Arc::clone(&s);
+            async move { s.push(Bytes::from_static(b"never")).await }
+        });
+        tokio::task::yield_now().await;
+        s.close();
+        assert!(!waiting.await.unwrap(), "closing releases waiting senders");
+        assert!(!s.push(Bytes::from_static(b"late")).await);
+        assert!(s.pop().is_none());
+    }
+
+    #[test]
+    fn session_ids_round_trip() {
+        let key = 0x0123_4567_89ab_cdef_0011_2233_4455_6677_u128;
+        let id = session_id(key);
+        assert_eq!(id, "sse-0123456789abcdef0011223344556677");
+        assert_eq!(parse_session_id(&id), Some(key));
+        assert_eq!(parse_session_id(&session_id(1)), Some(1));
+        for bad in [
+            "",
+            "sse-",
+            "nope",
+            "sse-0123",
+            "sse-+123456789abcdef001122334455667",
+        ] {
+            assert_eq!(parse_session_id(bad), None, "{bad}");
+        }
     }
 }

@@ -30,6 +30,7 @@ mod tools_errors;
 mod transport_demo;
 mod transport_http;
 mod transport_sse;
+mod transport_sse_answers;
 mod transport_stdio;
 mod transport_support;
 
