@@ -53,6 +53,21 @@ pub fn rustls_config(mode: &TlsMode) -> Result<rustls::ClientConfig, Error> {
     Ok(config)
 }
 
+/// A configuration that accepts any certificate, for reading what a server presents (its
+/// fingerprint) and never for sending requests: handshake signatures are still checked, the
+/// certificate is not. Logs nothing (unlike [`TlsMode::Insecure`]).
+pub fn inspection_config() -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(
+        rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::config(format!("TLS setup failed: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCert::new(&provider)))
+            .with_no_client_auth(),
+    )
+}
+
 /// A readable message for a rustls error (our fingerprint mismatch included, which rustls
 /// itself would print with `Debug`).
 pub fn describe_rustls_error(e: &rustls::Error) -> String {

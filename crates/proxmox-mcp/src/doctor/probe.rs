@@ -6,10 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
 /// What the probe found.
@@ -65,13 +62,7 @@ pub async fn probe(
         target: target.clone(),
         reason,
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_err(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(ReadOnly::new(&provider)))
-        .with_no_client_auth();
+    let config = pve_client::tls::inspection_config().map_err(|e| tls_err(e.to_string()))?;
     let name = ServerName::try_from(host.to_string()).map_err(|e| tls_err(e.to_string()))?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let stream = tokio::time::timeout(timeout, connector.connect(name, tcp))
@@ -84,54 +75,4 @@ pub async fn probe(
         .and_then(|certs| certs.first())
         .map(|der| pve_client::config::format_fingerprint(&pve_client::tls::cert_fingerprint(der)));
     Ok(Probe { peer, fingerprint })
-}
-
-/// Accepts any certificate so it can be read (handshake signatures are still checked). Used for
-/// this one handshake only; no request is sent over it.
-#[derive(Debug)]
-struct ReadOnly {
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl ReadOnly {
-    fn new(provider: &CryptoProvider) -> Self {
-        Self {
-            algs: provider.signature_verification_algorithms,
-        }
-    }
-}
-
-impl ServerCertVerifier for ReadOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
-    }
 }
