@@ -529,3 +529,29 @@ fn config_get_put_post() {
         "555.conf' does not exist",
     );
 }
+
+#[test]
+fn template_with_linked_clones_cannot_be_destroyed() {
+    let mut s = sim();
+    let up = ok(
+        &mut s,
+        Method::Post,
+        &format!("{Q}/9000/clone"),
+        &[("newid", "163")],
+    );
+    assert_eq!(finish(&mut s, &up), "OK");
+    let base = "local-lvm:base-9000-disk-0";
+    let up = ok(&mut s, Method::Delete, &format!("{Q}/9000"), &[]);
+    assert_eq!(
+        finish(&mut s, &up),
+        format!("base volume '{base}' is still in use by linked cloned")
+    );
+    assert!(s.cluster.guests.contains_key(&9000) && has_volume(&s, base));
+    // Once the linked clone is gone, the template goes too.
+    let up = ok(&mut s, Method::Delete, &format!("{Q}/163"), &[]);
+    assert_eq!(finish(&mut s, &up), "OK");
+    assert!(has_volume(&s, base), "deleting the clone keeps its base");
+    let up = ok(&mut s, Method::Delete, &format!("{Q}/9000"), &[]);
+    assert_eq!(finish(&mut s, &up), "OK");
+    assert!(!s.cluster.guests.contains_key(&9000) && !has_volume(&s, base));
+}
