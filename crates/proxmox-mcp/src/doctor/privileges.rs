@@ -89,6 +89,19 @@ const STORAGE_AUDIT: &[Need] = &[need(
     Scope::Storage,
 )];
 const ROOT_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Root)];
+const VM_CONFIG_UPDATE: &[Need] = &[
+    need(&["VM.Config.CPU"], Scope::Vms),
+    need(&["VM.Config.Memory"], Scope::Vms),
+    need(&["VM.Config.Options"], Scope::Vms),
+];
+const AGENT_AUDIT: &[Need] = &[need(
+    &[
+        "VM.GuestAgent.Audit",
+        "VM.GuestAgent.Unrestricted",
+        "VM.Monitor",
+    ],
+    Scope::Vms,
+)];
 
 /// The privileges `tool` needs, `None` for a tool this table does not know.
 pub fn needs(tool: &str) -> Option<&'static [Need]> {
@@ -105,6 +118,9 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
         "get_cluster_status" => ROOT_AUDIT,
         // A task's owner may always read it.
         "get_task" => &[],
+        "get_vm_config" => VM_AUDIT,
+        "update_vm_config" => VM_CONFIG_UPDATE,
+        "get_vm_ip_addresses" => AGENT_AUDIT,
         _ => return None,
     })
 }

@@ -11,6 +11,7 @@ pub mod nodes;
 pub mod power;
 pub mod storage;
 pub mod tasks;
+pub mod vm_config;
 pub mod vm_exec;
 pub mod vm_power;
 pub mod vms;
@@ -38,5 +39,8 @@ pub fn all() -> Vec<ToolSpec> {
         storage::get_storage(),
         cluster::get_cluster_status(),
         tasks::get_task(),
+        vm_config::get_vm_config(),
+        vm_config::update_vm_config(),
+        vm_config::get_vm_ip_addresses(),
     ]
 }

@@ -80,6 +80,9 @@ fn every_tool_is_documented_and_well_formed() {
             "get_storage",
             "get_cluster_status",
             "get_task",
+            "get_vm_config",
+            "update_vm_config",
+            "get_vm_ip_addresses",
         ]
     );
     for t in r.tools() {

@@ -146,6 +146,12 @@ fn cases() -> Vec<Case> {
             ],
             params: &[(0, "cores", "3"), (1, "disk", "rootfs"), (1, "size", "+2G")],
         },
+        Case {
+            tool: "update_vm_config",
+            args: json!({"vmid": 103, "cores": 3}),
+            calls: &[("PUT", "/nodes/pve01/qemu/103/config")],
+            params: &[(0, "cores", "3")],
+        },
     ]
 }
 
