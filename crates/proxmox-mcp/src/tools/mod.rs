@@ -6,9 +6,11 @@
 pub mod cluster;
 pub mod common;
 pub mod containers;
+pub mod containers_admin;
 pub mod guest_list;
 pub mod nodes;
 pub mod power;
+pub mod provisioning;
 pub mod storage;
 pub mod tasks;
 pub mod vm_config;
@@ -42,5 +44,11 @@ pub fn all() -> Vec<ToolSpec> {
         vm_config::get_vm_config(),
         vm_config::update_vm_config(),
         vm_config::get_vm_ip_addresses(),
+        provisioning::clone_vm(),
+        provisioning::convert_to_template(),
+        provisioning::create_vm_from_template(),
+        containers_admin::create_container(),
+        containers_admin::delete_container(),
+        containers_admin::get_container_config(),
     ]
 }

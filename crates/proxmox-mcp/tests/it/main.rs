@@ -20,7 +20,9 @@ mod guard_protect;
 mod packaging;
 mod tidy;
 mod tools;
+mod tools_containers_admin;
 mod tools_errors;
+mod tools_provisioning;
 mod tools_vm_config;
 
 mod transport_demo;
