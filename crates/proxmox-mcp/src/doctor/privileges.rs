@@ -121,6 +121,11 @@ const DELETE_CT: &[Need] = &[
     need(&["VM.Allocate"], Scope::Vms),
     need(&["VM.PowerMgmt"], Scope::Vms),
 ];
+const MIGRATE: &[Need] = &[
+    need(&["VM.Migrate"], Scope::Vms),
+    need(&["VM.Audit"], Scope::Vms),
+    need(&["Sys.Audit"], Scope::Nodes),
+];
 const AGENT_AUDIT: &[Need] = &[need(
     &[
         "VM.GuestAgent.Audit",
@@ -154,6 +159,7 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
         "create_container" => CREATE_CT,
         "delete_container" => DELETE_CT,
         "get_container_config" => VM_AUDIT,
+        "check_migration" | "migrate_guest" => MIGRATE,
         _ => return None,
     })
 }

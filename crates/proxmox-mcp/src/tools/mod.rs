@@ -8,6 +8,7 @@ pub mod common;
 pub mod containers;
 pub mod containers_admin;
 pub mod guest_list;
+pub mod migration;
 pub mod nodes;
 pub mod power;
 pub mod provisioning;
@@ -50,5 +51,7 @@ pub fn all() -> Vec<ToolSpec> {
         containers_admin::create_container(),
         containers_admin::delete_container(),
         containers_admin::get_container_config(),
+        migration::check_migration(),
+        migration::migrate_guest(),
     ]
 }

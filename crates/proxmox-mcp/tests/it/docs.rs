@@ -89,6 +89,8 @@ fn every_tool_is_documented_and_well_formed() {
             "create_container",
             "delete_container",
             "get_container_config",
+            "check_migration",
+            "migrate_guest",
         ]
     );
     for t in r.tools() {

@@ -188,6 +188,12 @@ fn cases() -> Vec<Case> {
             calls: &[("DELETE", "/nodes/pve01/lxc/205")],
             params: &[(0, "purge", "1")],
         },
+        Case {
+            tool: "migrate_guest",
+            args: json!({"vmid": 103, "target_node": "pve02"}),
+            calls: &[("POST", "/nodes/pve01/qemu/103/migrate")],
+            params: &[(0, "target", "pve02"), (0, "with-local-disks", "1")],
+        },
     ]
 }
 

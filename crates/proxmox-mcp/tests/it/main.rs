@@ -22,6 +22,7 @@ mod tidy;
 mod tools;
 mod tools_containers_admin;
 mod tools_errors;
+mod tools_migration;
 mod tools_provisioning;
 mod tools_vm_config;
 
