@@ -277,3 +277,62 @@ async fn migrate_guest_wait_is_bounded() {
     assert_eq!(node_of(&d, 103).as_deref(), Some("pve01"));
     assert_eq!(d.guest_config(103, "lock").as_deref(), Some("migrate"));
 }
+
+/// The new toolsets through a real MCP client over Streamable HTTP: listed with their
+/// annotations, called for real, errors as `isError` results.
+#[tokio::test]
+async fn new_tools_work_through_mcp() {
+    use proxmox_mcp::mcp::McpHttpConfig;
+    use rmcp::ServiceExt;
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::StreamableHttpClientTransport;
+
+    use crate::transport_support::{init_tls, start_with};
+
+    init_tls();
+    let d = Demo::start().await;
+    let server = start_with(d.app.clone(), McpHttpConfig::default()).await;
+    let transport = StreamableHttpClientTransport::from_uri(server.url("/proxmox/mcp"));
+    let client = ().serve(transport).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    let hints = |name: &str| {
+        let t = tools.iter().find(|t| t.name == name).unwrap();
+        let a = t.annotations.as_ref().unwrap();
+        (a.read_only_hint, a.destructive_hint)
+    };
+    assert_eq!(hints("check_migration"), (Some(true), Some(false)));
+    assert_eq!(hints("migrate_guest"), (Some(false), Some(false)));
+    assert_eq!(hints("convert_to_template"), (Some(false), Some(true)));
+    assert_eq!(hints("get_vm_config"), (Some(true), Some(false)));
+    let call = |name: &'static str, args: Value| {
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        client.call_tool(CallToolRequestParams::new(name).with_arguments(args))
+    };
+    let r = call(
+        "clone_vm",
+        json!({"vmid": 9000, "newid": 190, "name": "via-mcp"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.is_error, Some(false), "{r:?}");
+    assert_eq!(r.structured_content.unwrap()["vmid"], 190);
+    let r = call(
+        "migrate_guest",
+        json!({"vmid": 190, "target_node": "pve02"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.is_error, Some(false), "{r:?}");
+    assert_eq!(node_of(&d, 190).as_deref(), Some("pve02"));
+    let r = call("get_vm_config", json!({"vmid": 190})).await.unwrap();
+    assert_eq!(r.structured_content.unwrap()["config"]["name"], "via-mcp");
+    let r = call("convert_to_template", json!({"vmid": 190}))
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(true), "unconfirmed: {r:?}");
+    assert_eq!(d.guest_config(190, "template"), None);
+    client.cancel().await.unwrap();
+    server.stop().await.unwrap();
+}
