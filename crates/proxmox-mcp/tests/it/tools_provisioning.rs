@@ -112,6 +112,21 @@ async fn clone_vm_refuses_what_pve_refuses_and_dry_runs() {
         .unwrap_err();
     assert!(e.to_string().contains("VM uses local storage"), "{e}");
 
+    // Plain LVM cannot make linked clones: PVE's refusal, and what would work.
+    d.sim().with_sim(|s| {
+        s.cluster.storages.get_mut("local-lvm").unwrap().kind = "lvm".into();
+    });
+    let e = d.call("clone_vm", json!({"vmid": 9000})).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("Linked clone feature is not supported for drive 'scsi0'")
+            && text.contains("use full: true"),
+        "{text}"
+    );
+    d.sim().with_sim(|s| {
+        s.cluster.storages.get_mut("local-lvm").unwrap().kind = "lvmthin".into();
+    });
+
     d.sim().clear_requests();
     let out = d
         .call(

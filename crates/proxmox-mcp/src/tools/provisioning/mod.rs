@@ -207,7 +207,7 @@ pub(crate) async fn start_clone(ctx: &ToolCtx, r: CloneRequest) -> Result<Starte
         .client
         .qemu_clone(&node, r.vmid, &spec)
         .await
-        .map_err(|e| guest_error(e, r.vmid, KIND))?;
+        .map_err(|e| clone_error(e, r.vmid))?;
     Ok(StartedClone {
         vmid: newid,
         node: target.unwrap_or(node),
@@ -216,6 +216,23 @@ pub(crate) async fn start_clone(ctx: &ToolCtx, r: CloneRequest) -> Result<Starte
         upid,
         source,
     })
+}
+
+/// A clone refusal; PVE's "linked clone not supported" (a storage without snapshots of base
+/// volumes, such as plain LVM) says what would work.
+fn clone_error(e: pve_client::Error, vmid: u32) -> ToolError {
+    if e.message()
+        .contains("Linked clone feature is not supported")
+    {
+        return ToolError::Pve {
+            status: e.status(),
+            message: format!(
+                "{}: the template's storage cannot make linked clones; use full: true",
+                e.message()
+            ),
+        };
+    }
+    guest_error(e, vmid, KIND)
 }
 
 /// `wanted` checked as free, or the next free VMID.
