@@ -201,3 +201,48 @@ async fn delete_container_needs_confirm_and_purges() {
         .unwrap_err();
     assert!(e.to_string().contains("999 does not exist"), "{e}");
 }
+
+#[tokio::test]
+async fn container_waits_are_bounded() {
+    // Tasks take simulated time: a zero wait returns the running task to follow.
+    let d = Demo::with(pve_sim::seed::demo(), 1.0).await;
+    let out = d
+        .call(
+            "create_container",
+            json!({"template": TEMPLATE, "hostname": "slow-ct", "password": "hunter22",
+                   "node": "pve01", "vmid": 270, "wait_seconds": 0}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["task_status"], "running", "{out}");
+    assert!(out["upid"].as_str().unwrap().contains(":vzcreate:270:"));
+    assert!(out["hint"].as_str().unwrap().contains("get_task"));
+    assert!(out.get("guest_status").is_none());
+    let out = d
+        .call(
+            "delete_container",
+            json!({"vmid": 205, "confirm": true, "wait_seconds": 0}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (&out["task_status"], &out["deleted"]),
+        (&json!("running"), &json!(false))
+    );
+    for (tool, args) in [
+        (
+            "create_container",
+            json!({"template": TEMPLATE, "hostname": "x", "password": "hunter22",
+                   "wait_seconds": 51}),
+        ),
+        (
+            "delete_container",
+            json!({"vmid": 204, "confirm": true, "wait_seconds": 51}),
+        ),
+    ] {
+        let e = d.call(tool, args).await.unwrap_err();
+        assert_eq!(e.kind(), "invalid_params", "{tool}: {e}");
+        assert!(e.to_string().contains("`wait_seconds`"), "{tool}: {e}");
+    }
+    assert_eq!(d.guest_status(204).as_deref(), Some("running"));
+}

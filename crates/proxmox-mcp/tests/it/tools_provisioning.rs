@@ -408,4 +408,16 @@ async fn waits_are_bounded_and_say_how_to_follow() {
             .any(|w| w.as_str().unwrap().contains("NOT applied")),
         "{out}"
     );
+    let out = d
+        .call(
+            "convert_to_template",
+            json!({"vmid": 103, "confirm": true, "wait_seconds": 0}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (&out["task_status"], &out["template"]),
+        (&json!("running"), &json!(false))
+    );
+    assert!(out["upid"].as_str().unwrap().contains(":qmtemplate:103:"));
 }
