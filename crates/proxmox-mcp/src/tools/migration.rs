@@ -192,7 +192,11 @@ pub async fn preflight(
             pre.local_resources.join(", ")
         ));
     }
-    for d in local_disks.iter().filter(|d| d.cdrom) {
+    // A cloud-init drive is regenerated on the target; a local ISO blocks.
+    for d in local_disks
+        .iter()
+        .filter(|d| d.cdrom && !d.volid.contains("cloudinit"))
+    {
         blockers.push(format!(
             "a local ISO is in its CD drive ({}): eject it or use one on shared storage",
             d.volid

@@ -119,6 +119,22 @@ async fn check_migration_names_each_blocker() {
             "{args}: {says}: {out}"
         );
     }
+    // A cloud-init drive on local storage is regenerated on the target: no blocker.
+    d.sim().with_sim(|s| {
+        let g = s.cluster.guests.get_mut(&101).unwrap();
+        g.config.insert(
+            "ide0".into(),
+            json!("local-lvm:vm-101-cloudinit,media=cdrom"),
+        );
+    });
+    let out = d
+        .call(
+            "check_migration",
+            json!({"vmid": 101, "target_node": "pve02"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["can_migrate"], true, "{out}");
     let e = d
         .call("check_migration", json!({"vmid": 999}))
         .await

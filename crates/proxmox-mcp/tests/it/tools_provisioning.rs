@@ -265,6 +265,23 @@ async fn create_vm_from_template_writes_cloud_init_and_starts() {
         .unwrap();
     assert_eq!(ips["ipv4"], json!(["10.20.0.5"]), "{ips}");
 
+    // A template with a cloud-init drive: no warning.
+    d.sim().with_sim(|s| {
+        let g = s.cluster.guests.get_mut(&9000).unwrap();
+        g.config.insert(
+            "ide0".into(),
+            json!("local-lvm:vm-9000-cloudinit,media=cdrom"),
+        );
+    });
+    let out = d
+        .call(
+            "create_vm_from_template",
+            json!({"template_vmid": 9000, "name": "web-08", "ciuser": "ops"}),
+        )
+        .await
+        .unwrap();
+    assert!(out.get("warnings").is_none(), "{out}");
+
     // DHCP, linked, not started.
     let out = d
         .call(
