@@ -238,12 +238,15 @@ async fn create_vm_from_template_writes_cloud_init_and_starts() {
         json!({"ciuser": "ops", "password_set": true, "ssh_keys": 1,
                "ipconfig0": "ip=10.20.0.5/24,gw=10.20.0.1"})
     );
-    assert!(
-        out["warnings"][0]
-            .as_str()
-            .unwrap()
-            .contains("no cloud-init drive"),
+    // The template has no cloud-init drive: one is added so the guest sees the settings.
+    assert_eq!(
+        out["cloudinit_drive_added"], "ide0: local-lvm:cloudinit",
         "{out}"
+    );
+    assert!(out.get("warnings").is_none(), "{out}");
+    assert_eq!(
+        d.guest_config(140, "ide0").as_deref(),
+        Some("local-lvm:vm-140-cloudinit,media=cdrom")
     );
     assert!(!out.to_string().contains("s3cret-pw"));
     assert_eq!(d.guest_config(140, "ciuser").as_deref(), Some("ops"));
@@ -265,7 +268,24 @@ async fn create_vm_from_template_writes_cloud_init_and_starts() {
         .unwrap();
     assert_eq!(ips["ipv4"], json!(["10.20.0.5"]), "{ips}");
 
-    // A template with a cloud-init drive: no warning.
+    // Asked not to add a drive: a warning says the guest will not see the settings.
+    let out = d
+        .call(
+            "create_vm_from_template",
+            json!({"template_vmid": 9000, "name": "web-09", "ciuser": "ops",
+                   "add_cloudinit_drive": false}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        out["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("no cloud-init drive"),
+        "{out}"
+    );
+    assert!(out.get("cloudinit_drive_added").is_none());
+    // A template with a cloud-init drive: its clone gets its own, nothing is added.
     d.sim().with_sim(|s| {
         let g = s.cluster.guests.get_mut(&9000).unwrap();
         g.config.insert(
@@ -281,6 +301,12 @@ async fn create_vm_from_template_writes_cloud_init_and_starts() {
         .await
         .unwrap();
     assert!(out.get("warnings").is_none(), "{out}");
+    assert!(out.get("cloudinit_drive_added").is_none(), "{out}");
+    let id = out["vmid"].as_u64().unwrap() as u32;
+    assert_eq!(
+        d.guest_config(id, "ide0"),
+        Some(format!("local-lvm:vm-{id}-cloudinit,media=cdrom"))
+    );
 
     // DHCP, linked, not started.
     let out = d
@@ -379,6 +405,7 @@ async fn create_vm_from_template_masks_secrets_in_dry_run_and_audit() {
     let put = &out["planned_calls"][1]["params"];
     assert_eq!(put["cipassword"], "********", "{out}");
     assert_eq!(put["ipconfig0"], "ip=dhcp");
+    assert_eq!(put["ide0"], "local-lvm:cloudinit");
     assert!(
         put["sshkeys"]
             .as_str()

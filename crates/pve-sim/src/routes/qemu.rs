@@ -2,6 +2,8 @@
 //! the route table, the list, the index, destroy and template; create and clone live in
 //! `qemu_create.rs`, the config calls in `qemu_config.rs`, option parsing in `qemu_spec.rs`.
 
+#[path = "qemu_cloudinit.rs"]
+pub mod cloudinit;
 #[path = "qemu_config.rs"]
 mod config;
 #[path = "qemu_create.rs"]

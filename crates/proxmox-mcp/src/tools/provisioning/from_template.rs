@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use pve_client::api::guest::{ActionOptions, PowerAction};
+use pve_client::api::guest::{ActionOptions, GuestConfig, PowerAction};
 use pve_client::{GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -27,8 +27,9 @@ pub fn create_vm_from_template() -> ToolSpec {
             title: "Create VM from template",
             description: "Create a VM from a template (e.g. a cloud image) and set its cloud-init \
                           user, password, SSH public keys and IP (ip: dhcp, or ip: 10.0.0.5/24 \
-                          with gateway), optionally cores and memory, then start it. Linked clone \
-                          by default (fast; full: true for an independent copy).",
+                          with gateway), optionally cores and memory, then start it. Adds a \
+                          cloud-init drive when the template has none. Linked clone by default \
+                          (fast; full: true for an independent copy).",
             toolset: TOOLSET,
             access: Access::Write,
             idempotent: false,
@@ -107,6 +108,10 @@ pub struct FromTemplateParams {
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
     pub memory_mb: Option<u64>,
+    /// Add a cloud-init drive (on the VM's disk storage) when the template has none, so the
+    /// guest sees the settings (default true).
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub add_cloudinit_drive: Option<bool>,
     /// Start the VM once configured (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub start: Option<bool>,
@@ -146,6 +151,9 @@ pub struct FromTemplateOutput {
     /// still runs).
     pub configured: bool,
     pub cloud_init: CloudInit,
+    /// The cloud-init drive this call added (`ide0: local-lvm:cloudinit`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudinit_drive_added: Option<String>,
     /// The start task, when start: true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_task: Option<TaskOutcome>,
@@ -167,7 +175,8 @@ async fn create_vm_from_template_handler(
     if name.is_empty() {
         return Err(ToolError::invalid("name", "must not be empty"));
     }
-    let settings = cloud_init_params(&p)?;
+    let mut settings = cloud_init_params(&p)?;
+    let clone_storage = p.storage.clone().filter(|s| !s.trim().is_empty());
     let started = start_clone(
         ctx,
         CloneRequest {
@@ -190,12 +199,25 @@ async fn create_vm_from_template_handler(
     let has_drive = started.source.0.iter().any(|(k, v)| {
         v.as_str().is_some_and(|s| s.contains("cloudinit")) && !k.starts_with("unused")
     });
+    let mut drive_added = None;
     if !has_drive && settings.touches_cloud_init {
-        warnings.push(format!(
-            "template {} has no cloud-init drive: the settings are in the config but the guest \
-             will not see them until one is added (e.g. ide2: local-lvm:cloudinit)",
-            p.template_vmid
-        ));
+        let slot = free_ide_slot(&started.source);
+        let storage = match (started.full, clone_storage) {
+            (true, Some(st)) => Some(st.trim().to_string()),
+            _ => disk_storage(&started.source),
+        };
+        match (p.add_cloudinit_drive != Some(false), slot, storage) {
+            (true, Some(slot), Some(st)) => {
+                let value = format!("{st}:cloudinit");
+                drive_added = Some(format!("{slot}: {value}"));
+                settings.params = settings.params.set(slot, value);
+            }
+            _ => warnings.push(format!(
+                "template {} has no cloud-init drive: the settings are in the config but the \
+                 guest will not see them until one is added (e.g. ide0: local-lvm:cloudinit)",
+                p.template_vmid
+            )),
+        }
     }
     let mut out = FromTemplateOutput {
         vmid,
@@ -206,6 +228,7 @@ async fn create_vm_from_template_handler(
         clone_task,
         configured: false,
         cloud_init: settings.summary,
+        cloudinit_drive_added: drive_added,
         start_task: None,
         guest_status: None,
         warnings,
@@ -236,6 +259,29 @@ async fn create_vm_from_template_handler(
     }
     out.guest_status = guest_status(ctx, GuestKind::Qemu, &node, vmid).await.ok();
     Ok(out)
+}
+
+/// The first free IDE slot for a cloud-init drive (ide2 last: it is usually the CD drive).
+fn free_ide_slot(config: &GuestConfig) -> Option<&'static str> {
+    ["ide0", "ide1", "ide3", "ide2"]
+        .into_iter()
+        .find(|k| !config.0.contains_key(*k))
+}
+
+/// The storage of the first disk (not a CD) of a config: where its clone's disks are.
+fn disk_storage(config: &GuestConfig) -> Option<String> {
+    let prefixes = ["scsi", "virtio", "sata", "ide"];
+    prefixes.iter().find_map(|p| {
+        config
+            .numbered(p)
+            .into_iter()
+            .filter(|(_, v)| !v.contains("media=cdrom"))
+            .find_map(|(_, v)| {
+                let volid = v.split(',').next()?;
+                let (st, _) = volid.split_once(':')?;
+                Some(st.to_string())
+            })
+    })
 }
 
 /// The config changes of a request and what to report of them.
