@@ -50,6 +50,12 @@ pub fn check(format: &str, value: &str) -> Result<(), String> {
         }),
         "pve-volume-id" | "pve-volume-id-or-qm-path" => volume_id(value),
         "pve-poolid" => check_one(is_pool_id(value), &format!("invalid pool ID '{value}'")),
+        "urlencoded" => check_one(
+            value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-%_.!~*'()".contains(&b)),
+            &format!("invalid urlencoded string: {value}"),
+        ),
         _ => Ok(()),
     }
 }
@@ -202,6 +208,12 @@ mod tests {
             ("pve-storage-content", "movies", false),
             ("pve-userid", "root@pam", true),
             ("pve-userid", "root", false),
+            (
+                "urlencoded",
+                "ssh-ed25519%20AAAA%2B%2F%3D%20me%40host",
+                true,
+            ),
+            ("urlencoded", "ssh-ed25519 AAAA me@host", false),
             ("something-else", "anything", true),
         ];
         for (fmt, value, ok) in cases {

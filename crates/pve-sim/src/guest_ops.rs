@@ -11,6 +11,7 @@ use serde_json::Value;
 use sha1::{Digest, Sha1};
 
 use crate::route::{ApiError, Call};
+use crate::routes::qemu::cloudinit;
 use crate::state::{Cluster, Guest, GuestKind, Storage, Volume, format_size};
 
 /// PVE's answer when `digest` does not match the current config.
@@ -411,7 +412,7 @@ pub fn referenced_volumes(g: &Guest) -> Vec<String> {
             let is_disk = crate::state::is_disk_key(g.kind, k) || k.starts_with("unused");
             let vol = if k == "vmstate" {
                 Some(s)
-            } else if is_disk && !s.contains("media=cdrom") {
+            } else if is_disk && (!s.contains("media=cdrom") || cloudinit::is_drive(s)) {
                 disk_volid(s)
             } else {
                 None

@@ -89,6 +89,51 @@ const STORAGE_AUDIT: &[Need] = &[need(
     Scope::Storage,
 )];
 const ROOT_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Root)];
+const VM_CONFIG_UPDATE: &[Need] = &[
+    need(&["VM.Config.CPU"], Scope::Vms),
+    need(&["VM.Config.Memory"], Scope::Vms),
+    need(&["VM.Config.Options"], Scope::Vms),
+];
+const CLONE_VM: &[Need] = &[
+    need(&["VM.Clone"], Scope::Vms),
+    need(&["VM.Allocate"], Scope::Vms),
+    need(&["Datastore.AllocateSpace"], Scope::Storage),
+    need(&["SDN.Use"], Scope::Sdn),
+];
+const FROM_TEMPLATE: &[Need] = &[
+    need(&["VM.Clone"], Scope::Vms),
+    need(&["VM.Allocate"], Scope::Vms),
+    need(&["Datastore.AllocateSpace"], Scope::Storage),
+    need(&["SDN.Use"], Scope::Sdn),
+    need(&["VM.Config.Cloudinit"], Scope::Vms),
+    need(&["VM.Config.CPU"], Scope::Vms),
+    need(&["VM.Config.Memory"], Scope::Vms),
+    need(&["VM.PowerMgmt"], Scope::Vms),
+];
+const CREATE_CT: &[Need] = &[
+    need(&["VM.Allocate"], Scope::Vms),
+    need(&["Datastore.AllocateSpace"], Scope::Storage),
+    need(&["Datastore.Audit"], Scope::Storage),
+    need(&["SDN.Use"], Scope::Sdn),
+    need(&["Sys.Audit"], Scope::Nodes),
+];
+const DELETE_CT: &[Need] = &[
+    need(&["VM.Allocate"], Scope::Vms),
+    need(&["VM.PowerMgmt"], Scope::Vms),
+];
+const MIGRATE: &[Need] = &[
+    need(&["VM.Migrate"], Scope::Vms),
+    need(&["VM.Audit"], Scope::Vms),
+    need(&["Sys.Audit"], Scope::Nodes),
+];
+const AGENT_AUDIT: &[Need] = &[need(
+    &[
+        "VM.GuestAgent.Audit",
+        "VM.GuestAgent.Unrestricted",
+        "VM.Monitor",
+    ],
+    Scope::Vms,
+)];
 
 /// The privileges `tool` needs, `None` for a tool this table does not know.
 pub fn needs(tool: &str) -> Option<&'static [Need]> {
@@ -105,6 +150,16 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
         "get_cluster_status" => ROOT_AUDIT,
         // A task's owner may always read it.
         "get_task" => &[],
+        "get_vm_config" => VM_AUDIT,
+        "update_vm_config" => VM_CONFIG_UPDATE,
+        "get_vm_ip_addresses" => AGENT_AUDIT,
+        "clone_vm" => CLONE_VM,
+        "convert_to_template" => DELETE_VM,
+        "create_vm_from_template" => FROM_TEMPLATE,
+        "create_container" => CREATE_CT,
+        "delete_container" => DELETE_CT,
+        "get_container_config" => VM_AUDIT,
+        "check_migration" | "migrate_guest" => MIGRATE,
         _ => return None,
     })
 }

@@ -16,11 +16,31 @@ pub struct Toolset {
 }
 
 /// Every toolset, in the documented order.
-pub const TOOLSETS: &[Toolset] = &[Toolset {
-    name: "core",
-    description: "Nodes, VMs, containers, storage, cluster and tasks.",
-    default: true,
-}];
+pub const TOOLSETS: &[Toolset] = &[
+    Toolset {
+        name: "core",
+        description: "Nodes, VMs, containers, storage, cluster and tasks.",
+        default: true,
+    },
+    Toolset {
+        name: "vm_config",
+        description: "VM details: show and change a VM's config (with PVE's digest), its IP \
+                      addresses through the guest agent.",
+        default: false,
+    },
+    Toolset {
+        name: "provisioning",
+        description: "Clone VMs, templates, VMs from templates with cloud-init, containers \
+                      (create, delete, show config).",
+        default: false,
+    },
+    Toolset {
+        name: "migration",
+        description: "Move VMs and containers between nodes, with a preflight that says what \
+                      would block it.",
+        default: false,
+    },
+];
 
 /// Keyword for every toolset.
 pub const ALL: &str = "all";

@@ -6,11 +6,15 @@
 pub mod cluster;
 pub mod common;
 pub mod containers;
+pub mod containers_admin;
 pub mod guest_list;
+pub mod migration;
 pub mod nodes;
 pub mod power;
+pub mod provisioning;
 pub mod storage;
 pub mod tasks;
+pub mod vm_config;
 pub mod vm_exec;
 pub mod vm_power;
 pub mod vms;
@@ -38,5 +42,16 @@ pub fn all() -> Vec<ToolSpec> {
         storage::get_storage(),
         cluster::get_cluster_status(),
         tasks::get_task(),
+        vm_config::get_vm_config(),
+        vm_config::update_vm_config(),
+        vm_config::get_vm_ip_addresses(),
+        provisioning::clone_vm(),
+        provisioning::convert_to_template(),
+        provisioning::create_vm_from_template(),
+        containers_admin::create_container(),
+        containers_admin::delete_container(),
+        containers_admin::get_container_config(),
+        migration::check_migration(),
+        migration::migrate_guest(),
     ]
 }

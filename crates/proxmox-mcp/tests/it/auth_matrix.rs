@@ -28,6 +28,17 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("get_storage", "read", 200),
     ("get_cluster_status", "read", 200),
     ("get_task", "read", 422),
+    ("get_vm_config", "read", 422),
+    ("update_vm_config", "operate", 422),
+    ("get_vm_ip_addresses", "read", 422),
+    ("clone_vm", "operate", 422),
+    ("convert_to_template", "admin", 422),
+    ("create_vm_from_template", "operate", 422),
+    ("create_container", "operate", 422),
+    ("delete_container", "admin", 422),
+    ("get_container_config", "read", 422),
+    ("check_migration", "read", 422),
+    ("migrate_guest", "operate", 422),
 ];
 
 const RANK: [&str; 3] = ["read", "operate", "admin"];

@@ -80,6 +80,17 @@ fn every_tool_is_documented_and_well_formed() {
             "get_storage",
             "get_cluster_status",
             "get_task",
+            "get_vm_config",
+            "update_vm_config",
+            "get_vm_ip_addresses",
+            "clone_vm",
+            "convert_to_template",
+            "create_vm_from_template",
+            "create_container",
+            "delete_container",
+            "get_container_config",
+            "check_migration",
+            "migrate_guest",
         ]
     );
     for t in r.tools() {

@@ -146,6 +146,54 @@ fn cases() -> Vec<Case> {
             ],
             params: &[(0, "cores", "3"), (1, "disk", "rootfs"), (1, "size", "+2G")],
         },
+        Case {
+            tool: "update_vm_config",
+            args: json!({"vmid": 103, "cores": 3}),
+            calls: &[("PUT", "/nodes/pve01/qemu/103/config")],
+            params: &[(0, "cores", "3")],
+        },
+        Case {
+            tool: "clone_vm",
+            args: json!({"vmid": 9000, "newid": 4445}),
+            calls: &[("POST", "/nodes/pve01/qemu/9000/clone")],
+            params: &[(0, "newid", "4445"), (0, "full", "0")],
+        },
+        Case {
+            tool: "convert_to_template",
+            args: json!({"vmid": 103}),
+            calls: &[("POST", "/nodes/pve01/qemu/103/template")],
+            params: &[],
+        },
+        Case {
+            tool: "create_vm_from_template",
+            args: json!({"template_vmid": 9000, "name": "planned", "newid": 4446,
+                         "ciuser": "ops", "password": "pw-secret"}),
+            calls: &[
+                ("POST", "/nodes/pve01/qemu/9000/clone"),
+                ("PUT", "/nodes/pve01/qemu/4446/config"),
+            ],
+            params: &[(1, "ciuser", "ops"), (1, "cipassword", "********")],
+        },
+        Case {
+            tool: "create_container",
+            args: json!({"template": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+                         "hostname": "planned", "password": "pw-secret", "node": "pve01",
+                         "vmid": 4447, "storage": "local-lvm"}),
+            calls: &[("POST", "/nodes/pve01/lxc")],
+            params: &[(0, "password", "********"), (0, "unprivileged", "1")],
+        },
+        Case {
+            tool: "delete_container",
+            args: json!({"vmid": 205}),
+            calls: &[("DELETE", "/nodes/pve01/lxc/205")],
+            params: &[(0, "purge", "1")],
+        },
+        Case {
+            tool: "migrate_guest",
+            args: json!({"vmid": 103, "target_node": "pve02"}),
+            calls: &[("POST", "/nodes/pve01/qemu/103/migrate")],
+            params: &[(0, "target", "pve02"), (0, "with-local-disks", "1")],
+        },
     ]
 }
 
@@ -232,7 +280,14 @@ async fn destructive_tools_need_confirm_and_say_what_they_would_do() {
         .collect();
     assert_eq!(
         destructive,
-        ["stop_vm", "reset_vm", "delete_vm", "execute_vm_command"]
+        [
+            "stop_vm",
+            "reset_vm",
+            "delete_vm",
+            "execute_vm_command",
+            "convert_to_template",
+            "delete_container"
+        ]
     );
     let before = state(&d);
     for case in cases().iter().filter(|c| destructive.contains(&c.tool)) {

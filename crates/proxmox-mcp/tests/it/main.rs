@@ -25,7 +25,11 @@ mod ops_shutdown;
 mod packaging;
 mod tidy;
 mod tools;
+mod tools_containers_admin;
 mod tools_errors;
+mod tools_migration;
+mod tools_provisioning;
+mod tools_vm_config;
 
 mod transport_demo;
 mod transport_http;

@@ -155,6 +155,82 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     .await;
     assert_eq!(r.demo.guest_config(200, "cores").as_deref(), Some("2"));
 
+    // VM config, provisioning and migration toolsets.
+    post(
+        "get_vm_config",
+        json!({"vmid": 102}),
+        &[("/config/name", json!("db-01"))],
+    )
+    .await;
+    post(
+        "update_vm_config",
+        json!({"vmid": 103, "memory_mb": 2048}),
+        &[("/memory_mb", json!(2048))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_config(103, "memory").as_deref(), Some("2048"));
+    post(
+        "get_vm_ip_addresses",
+        json!({"vmid": 102}),
+        &[("/vmid", json!(102))],
+    )
+    .await;
+    post(
+        "clone_vm",
+        json!({"vmid": 9000, "newid": 4400}),
+        &[("/full", json!(false)), ("/task_status", json!("done"))],
+    )
+    .await;
+    post(
+        "create_vm_from_template",
+        json!({"template_vmid": 9000, "name": "rest-ci", "newid": 4401, "ip": "dhcp"}),
+        &[("/configured", json!(true))],
+    )
+    .await;
+    assert_eq!(
+        r.demo.guest_config(4401, "ipconfig0").as_deref(),
+        Some("ip=dhcp")
+    );
+    post(
+        "check_migration",
+        json!({"vmid": 4400, "target_node": "pve02"}),
+        &[("/can_migrate", json!(true))],
+    )
+    .await;
+    post(
+        "migrate_guest",
+        json!({"vmid": 4400, "target_node": "pve02"}),
+        &[("/migrated", json!(true))],
+    )
+    .await;
+    post(
+        "convert_to_template",
+        json!({"vmid": 4401, "confirm": true}),
+        &[("/template", json!(true))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_config(4401, "template").as_deref(), Some("1"));
+    post(
+        "create_container",
+        json!({"template": "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+               "hostname": "rest-ct", "password": "hunter22", "vmid": 4402, "node": "pve01"}),
+        &[("/task_status", json!("done"))],
+    )
+    .await;
+    post(
+        "get_container_config",
+        json!({"vmid": 4402}),
+        &[("/config/hostname", json!("rest-ct"))],
+    )
+    .await;
+    post(
+        "delete_container",
+        json!({"vmid": 4402, "confirm": true}),
+        &[("/deleted", json!(true))],
+    )
+    .await;
+    assert_eq!(r.demo.guest_status(4402), None);
+
     let all: BTreeSet<String> = r
         .demo
         .app

@@ -2,6 +2,8 @@
 //! the route table, the list, the index, destroy and template; create and clone live in
 //! `qemu_create.rs`, the config calls in `qemu_config.rs`, option parsing in `qemu_spec.rs`.
 
+#[path = "qemu_cloudinit.rs"]
+pub mod cloudinit;
 #[path = "qemu_config.rs"]
 mod config;
 #[path = "qemu_create.rs"]
@@ -339,6 +341,13 @@ fn destroy_now(
     if g.status == PowerState::Running {
         return Err(format!("VM {vmid} is running - destroy failed"));
     }
+    if g.is_template()
+        && let Some(base) = linked_base_in_use(cluster, &g)
+    {
+        return Err(format!(
+            "base volume '{base}' is still in use by linked cloned"
+        ));
+    }
     let gone = free_guest_volumes(cluster, &g, unreferenced);
     let mut log: Vec<String> = gone
         .iter()
@@ -354,6 +363,15 @@ fn destroy_now(
     }
     cluster.guests.remove(&vmid);
     Ok(log)
+}
+
+/// The first base volume of template `g` that a linked clone still uses (a linked clone's
+/// volume is named `BASE/vm-NEWID-disk-N`, see `qemu_create::clone_disk`).
+fn linked_base_in_use(cluster: &Cluster, g: &crate::state::Guest) -> Option<String> {
+    guest_ops::referenced_volumes(g).into_iter().find(|base| {
+        let prefix = format!("{base}/");
+        cluster.volumes.iter().any(|v| v.volid.starts_with(&prefix))
+    })
 }
 
 /// `POST .../template`: checks, marks the VM a template at once (as PVE writes it before

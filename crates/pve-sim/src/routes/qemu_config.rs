@@ -187,7 +187,10 @@ fn apply(cluster: &mut Cluster, u: &Update, now: i64) -> Result<Vec<String>, Str
                 None => log.push(format!(
                     "cannot delete '{d}' - not set in current configuration!"
                 )),
-                Some(v) if d.starts_with("unused") => {
+                Some(v)
+                    if d.starts_with("unused")
+                        || v.as_str().is_some_and(super::cloudinit::is_drive) =>
+                {
                     if let Some(volid) = v.as_str().and_then(disk_volid) {
                         freed.push(volid.to_string());
                     }

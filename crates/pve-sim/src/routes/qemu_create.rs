@@ -197,10 +197,20 @@ pub(super) fn clone(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         )));
     }
     let mut disks = Vec::new();
+    // Cloud-init drives: the clone gets its own (key, storage).
+    let mut ci_drives: Vec<(String, String)> = Vec::new();
     let mut newconf = BTreeMap::new();
     let seed = format!("{}:{}:{newid}", sim.now, sim.tasks.order.len());
     for (k, v) in &oldconf {
         let text = guest_ops::value_text(v);
+        if is_disk_key(GuestKind::Qemu, k) && super::cloudinit::is_drive(&text) {
+            let src_st = guest_ops::volid_storage(disk_volid(&text).unwrap_or(""))
+                .unwrap_or("")
+                .to_string();
+            let st = if full { storage.clone() } else { None };
+            ci_drives.push((k.clone(), st.unwrap_or(src_st)));
+            continue;
+        }
         let is_disk = is_disk_key(GuestKind::Qemu, k) && !text.contains("media=cdrom");
         if is_disk && let Some(volid) = disk_volid(&text).filter(|v| v.contains(':')) {
             let st_name = volid.split(':').next().unwrap_or("");
@@ -320,6 +330,20 @@ pub(super) fn clone(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                         let mut opts = d.opts.clone();
                         opts.push(("size".into(), format_size(d.size)));
                         newconf.insert(d.key.clone(), json!(print_disk(&volid, &opts)));
+                        made.push(volid);
+                    }
+                    Err(e) => {
+                        guest_ops::free_volumes(cluster, &made);
+                        cluster.guests.remove(&newid);
+                        return Err(format!("clone failed: {e}"));
+                    }
+                }
+            }
+            for (key, st) in &ci_drives {
+                match super::cloudinit::alloc(cluster, &target, st, newid, t as i64) {
+                    Ok((volid, value, lines)) => {
+                        log.extend(lines);
+                        newconf.insert(key.clone(), json!(value));
                         made.push(volid);
                     }
                     Err(e) => {

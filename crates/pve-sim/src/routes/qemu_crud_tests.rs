@@ -529,3 +529,70 @@ fn config_get_put_post() {
         "555.conf' does not exist",
     );
 }
+
+#[test]
+fn template_with_linked_clones_cannot_be_destroyed() {
+    let mut s = sim();
+    let up = ok(
+        &mut s,
+        Method::Post,
+        &format!("{Q}/9000/clone"),
+        &[("newid", "163")],
+    );
+    assert_eq!(finish(&mut s, &up), "OK");
+    let base = "local-lvm:base-9000-disk-0";
+    let up = ok(&mut s, Method::Delete, &format!("{Q}/9000"), &[]);
+    assert_eq!(
+        finish(&mut s, &up),
+        format!("base volume '{base}' is still in use by linked cloned")
+    );
+    assert!(s.cluster.guests.contains_key(&9000) && has_volume(&s, base));
+    // Once the linked clone is gone, the template goes too.
+    let up = ok(&mut s, Method::Delete, &format!("{Q}/163"), &[]);
+    assert_eq!(finish(&mut s, &up), "OK");
+    assert!(has_volume(&s, base), "deleting the clone keeps its base");
+    let up = ok(&mut s, Method::Delete, &format!("{Q}/9000"), &[]);
+    assert_eq!(finish(&mut s, &up), "OK");
+    assert!(!s.cluster.guests.contains_key(&9000) && !has_volume(&s, base));
+}
+
+#[test]
+fn cloud_init_drives_are_allocated_cloned_and_freed() {
+    let mut s = sim();
+    let put = |s: &mut Sim, vmid: u32, params: &[(&str, &str)]| {
+        call(s, Method::Put, &format!("{Q}/{vmid}/config"), params)
+    };
+    put(&mut s, 9000, &[("ide0", "local-lvm:cloudinit")]).unwrap();
+    assert_eq!(
+        cfg(&mut s, 9000)["ide0"],
+        "local-lvm:vm-9000-cloudinit,media=cdrom"
+    );
+    assert!(has_volume(&s, "local-lvm:vm-9000-cloudinit"));
+    assert_err(
+        put(&mut s, 9000, &[("ide1", "nope:cloudinit")]),
+        500,
+        "storage 'nope' does not exist",
+    );
+    // A clone (linked here) gets its own drive.
+    let up = ok(
+        &mut s,
+        Method::Post,
+        &format!("{Q}/9000/clone"),
+        &[("newid", "164")],
+    );
+    assert_eq!(finish(&mut s, &up), "OK");
+    assert_eq!(
+        cfg(&mut s, 164)["ide0"],
+        "local-lvm:vm-164-cloudinit,media=cdrom"
+    );
+    assert!(has_volume(&s, "local-lvm:vm-164-cloudinit"));
+    // Destroying the clone frees its drive, not the template's.
+    let up = ok(&mut s, Method::Delete, &format!("{Q}/164"), &[]);
+    assert_eq!(finish(&mut s, &up), "OK");
+    assert!(!has_volume(&s, "local-lvm:vm-164-cloudinit"));
+    assert!(has_volume(&s, "local-lvm:vm-9000-cloudinit"));
+    // Removing the drive from the config frees it.
+    put(&mut s, 9000, &[("delete", "ide0")]).unwrap();
+    assert!(cfg(&mut s, 9000).get("ide0").is_none());
+    assert!(!has_volume(&s, "local-lvm:vm-9000-cloudinit"));
+}

@@ -106,6 +106,10 @@ pub enum DiskReq {
         opts: Vec<(String, String)>,
     },
     Value(String),
+    /// A cloud-init drive to allocate on this storage (`STORAGE:cloudinit`).
+    CloudInit {
+        storage: String,
+    },
 }
 
 /// Options of a create or update call, checked and normalized.
@@ -309,6 +313,12 @@ fn disk(cluster: &Cluster, node: &str, key: &str, text: &str) -> Result<DiskReq,
     if volume == "none" || volume == "cdrom" || volume.starts_with('/') {
         return Ok(DiskReq::Value(print_disk(&volume, &opts)));
     }
+    if let Some(storage) = super::cloudinit::request(&volume) {
+        guest_ops::check_storage(cluster, storage, node, "images").map_err(Check::Fatal)?;
+        return Ok(DiskReq::CloudInit {
+            storage: storage.to_string(),
+        });
+    }
     if let Some((storage, size)) = new_volume_request(&volume).filter(|_| !cdrom) {
         let st = cluster
             .storages
@@ -381,6 +391,20 @@ pub fn alloc_disks(
     for (key, req) in disks {
         match req {
             DiskReq::Value(v) => values.push((key.clone(), v.clone())),
+            DiskReq::CloudInit { storage } => {
+                match super::cloudinit::alloc(cluster, node, storage, vmid, ctime) {
+                    Ok((volid, value, l)) => {
+                        log.extend(l);
+                        log.push(format!("{key}: successfully created disk '{value}'"));
+                        values.push((key.clone(), value));
+                        done.push(volid);
+                    }
+                    Err(e) => {
+                        guest_ops::free_volumes(cluster, &done);
+                        return Err(e);
+                    }
+                }
+            }
             DiskReq::New {
                 storage,
                 size,

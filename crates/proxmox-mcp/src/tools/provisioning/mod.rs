@@ -1,0 +1,355 @@
+//! Clone and templates (toolset `provisioning`): `clone_vm` (full or linked, as PVE: a linked
+//! clone needs a template source), `convert_to_template` (irreversible) and, in
+//! `from_template.rs`, `create_vm_from_template` (a clone plus cloud-init settings).
+//! Containers of the same toolset are in `containers_admin.rs`.
+
+pub(crate) mod from_template;
+
+pub use from_template::create_vm_from_template;
+
+use pve_client::api::guest::GuestConfig;
+use pve_client::api::qemu::QemuClone;
+use pve_client::{ErrorKind, GuestKind};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
+use crate::error::ToolError;
+use crate::handler;
+use crate::registry::lenient;
+use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+
+/// The toolset of these tools.
+pub const TOOLSET: &str = "provisioning";
+const KIND: GuestKind = GuestKind::Qemu;
+
+/// `clone_vm`.
+pub fn clone_vm() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef {
+            name: "clone_vm",
+            title: "Clone VM",
+            description: "Copy a VM or template into a new VM. full: true copies the disks (an \
+                          independent VM); full: false makes a linked clone sharing the template's \
+                          base disks (fast, small, only from a template; the template cannot be \
+                          deleted while linked clones exist). Default as PVE: linked from a \
+                          template, full otherwise. newid defaults to the next free VMID.",
+            toolset: TOOLSET,
+            access: Access::Write,
+            idempotent: false,
+        },
+        handler!(clone_vm_handler),
+    )
+}
+
+/// Parameters of `clone_vm`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloneVmParams {
+    /// VMID of the VM or template to copy (e.g. 9000).
+    #[serde(deserialize_with = "lenient::int")]
+    pub vmid: u32,
+    /// Node of the source; found from the VMID when absent.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// VMID of the new VM (default: the next free one).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(min = 100, max = 999_999_999))]
+    pub newid: Option<u32>,
+    /// Name of the new VM (a DNS name; default `Copy-of-VM-<source name>`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Full copy (true) or linked clone (false). Default: linked from a template, else full.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub full: Option<bool>,
+    /// Node to put the new VM on (default: the source's node; needs shared storage or a full
+    /// clone to a storage of that node).
+    #[serde(default)]
+    pub target_node: Option<String>,
+    /// Storage for the new disks; full clones only (default: the source's storage).
+    #[serde(default)]
+    pub storage: Option<String>,
+    /// Description (notes) of the new VM.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Seconds to wait for the clone task before returning its UPID (default 20, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 50))]
+    pub wait_seconds: Option<u32>,
+}
+
+/// Output of `clone_vm`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CloneVmOutput {
+    /// VMID of the new VM.
+    pub vmid: u32,
+    /// Node of the new VM.
+    pub node: String,
+    /// Name of the new VM, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The VM or template copied.
+    pub source_vmid: u32,
+    /// True for a full copy, false for a linked clone.
+    pub full: bool,
+    #[serde(flatten)]
+    pub task: TaskOutcome,
+}
+
+async fn clone_vm_handler(ctx: &ToolCtx, p: CloneVmParams) -> Result<CloneVmOutput, ToolError> {
+    let wait = wait_for(p.wait_seconds)?;
+    let req = CloneRequest {
+        vmid: p.vmid,
+        node: p.node,
+        newid: p.newid,
+        name: p.name,
+        full: p.full,
+        target_node: p.target_node,
+        storage: p.storage,
+        description: p.description,
+        need_template: false,
+    };
+    let started = start_clone(ctx, req).await?;
+    let what = format!("clone of VM {} to {}", p.vmid, started.vmid);
+    let task = wait_task(ctx, &started.upid, wait, &what).await?;
+    Ok(CloneVmOutput {
+        vmid: started.vmid,
+        node: started.node,
+        name: started.name,
+        source_vmid: p.vmid,
+        full: started.full,
+        task,
+    })
+}
+
+/// What a clone needs; shared by `clone_vm` and `create_vm_from_template`.
+pub(crate) struct CloneRequest {
+    pub vmid: u32,
+    pub node: Option<String>,
+    pub newid: Option<u32>,
+    pub name: Option<String>,
+    pub full: Option<bool>,
+    pub target_node: Option<String>,
+    pub storage: Option<String>,
+    pub description: Option<String>,
+    /// Refuse a source that is not a template (create_vm_from_template).
+    pub need_template: bool,
+}
+
+/// A clone task started.
+pub(crate) struct StartedClone {
+    pub vmid: u32,
+    pub node: String,
+    pub name: Option<String>,
+    pub full: bool,
+    pub upid: pve_client::Upid,
+    /// The source's config (cloud-init drive, cores...).
+    pub source: GuestConfig,
+}
+
+/// Checks a clone request (template rules as PVE), picks the VMID and starts the clone.
+pub(crate) async fn start_clone(ctx: &ToolCtx, r: CloneRequest) -> Result<StartedClone, ToolError> {
+    let name = trimmed(r.name);
+    if let Some(n) = &name
+        && !is_dns_name(n)
+    {
+        return Err(ToolError::invalid(
+            "name",
+            "must be a DNS name: letters, digits, `-` and `.`",
+        ));
+    }
+    let target = trimmed(r.target_node);
+    let storage = trimmed(r.storage);
+    let node = guest_node(ctx, r.vmid, r.node, KIND).await?;
+    let source = ctx
+        .client
+        .qemu_config(&node, r.vmid, None, None)
+        .await
+        .map_err(|e| guest_error(e, r.vmid, KIND))?;
+    let is_template = source.flag("template");
+    if r.need_template && !is_template {
+        return Err(ToolError::invalid(
+            "template_vmid",
+            format!(
+                "VM {} is not a template: use clone_vm to copy a VM, or convert_to_template first",
+                r.vmid
+            ),
+        ));
+    }
+    let full = r.full.unwrap_or(!is_template);
+    if !full && !is_template {
+        return Err(ToolError::invalid(
+            "full",
+            format!(
+                "a linked clone needs a template source and VM {} is not one: use full: true, \
+                 or convert_to_template first",
+                r.vmid
+            ),
+        ));
+    }
+    if !full && storage.is_some() {
+        return Err(ToolError::invalid(
+            "storage",
+            "applies to full clones only (a linked clone stays on the template's storage)",
+        ));
+    }
+    let newid = new_vmid(ctx, r.newid, "newid").await?;
+    let spec = QemuClone {
+        newid,
+        name: name.clone(),
+        description: r.description.filter(|d| !d.trim().is_empty()),
+        target: target.clone().filter(|t| *t != node),
+        full: Some(full),
+        storage,
+        ..QemuClone::default()
+    };
+    let upid = ctx
+        .client
+        .qemu_clone(&node, r.vmid, &spec)
+        .await
+        .map_err(|e| clone_error(e, r.vmid))?;
+    Ok(StartedClone {
+        vmid: newid,
+        node: target.unwrap_or(node),
+        name,
+        full,
+        upid,
+        source,
+    })
+}
+
+/// A clone refusal; PVE's "linked clone not supported" (a storage without snapshots of base
+/// volumes, such as plain LVM) says what would work.
+fn clone_error(e: pve_client::Error, vmid: u32) -> ToolError {
+    if e.message()
+        .contains("Linked clone feature is not supported")
+    {
+        return ToolError::Pve {
+            status: e.status(),
+            message: format!(
+                "{}: the template's storage cannot make linked clones; use full: true",
+                e.message()
+            ),
+        };
+    }
+    guest_error(e, vmid, KIND)
+}
+
+/// `wanted` checked as free, or the next free VMID.
+pub(crate) async fn new_vmid(
+    ctx: &ToolCtx,
+    wanted: Option<u32>,
+    param: &str,
+) -> Result<u32, ToolError> {
+    match wanted {
+        Some(v) => ctx.client.next_id(Some(v)).await.map_err(|e| {
+            if e.kind() == ErrorKind::Params {
+                ToolError::invalid(param, format!("VMID {v} is already in use ({e})"))
+            } else {
+                e.into()
+            }
+        }),
+        None => Ok(ctx.client.next_id(None).await?),
+    }
+}
+
+/// `Some(trimmed)` unless absent or blank.
+pub(crate) fn trimmed(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// A DNS name as PVE's `dns-name` format accepts it.
+pub(crate) fn is_dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// `convert_to_template`.
+pub fn convert_to_template() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef {
+            name: "convert_to_template",
+            title: "Convert VM to template",
+            description: "Turn a stopped VM into a template (irreversible: a template cannot be \
+                          started or turned back into a VM; its disks become read-only bases for \
+                          clones). The VM must be stopped and have no snapshots.",
+            toolset: TOOLSET,
+            access: Access::Destructive,
+            idempotent: false,
+        },
+        handler!(convert_to_template_handler),
+    )
+}
+
+/// Parameters of `convert_to_template`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateParams {
+    /// VMID of the VM to convert.
+    #[serde(deserialize_with = "lenient::int")]
+    pub vmid: u32,
+    /// Node of the VM; found from the VMID when absent.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 50))]
+    pub wait_seconds: Option<u32>,
+}
+
+/// Output of `convert_to_template`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TemplateOutput {
+    pub vmid: u32,
+    pub node: String,
+    /// True once the conversion finished.
+    pub template: bool,
+    #[serde(flatten)]
+    pub task: TaskOutcome,
+}
+
+async fn convert_to_template_handler(
+    ctx: &ToolCtx,
+    p: TemplateParams,
+) -> Result<TemplateOutput, ToolError> {
+    let wait = wait_for(p.wait_seconds)?;
+    let vmid = p.vmid;
+    let node = guest_node(ctx, vmid, p.node, KIND).await?;
+    let upid = ctx
+        .client
+        .qemu_template(&node, vmid, None)
+        .await
+        .map_err(|e| guest_error(e, vmid, KIND))?;
+    let what = format!("conversion of VM {vmid} to a template");
+    let task = wait_task(ctx, &upid, wait, &what).await?;
+    Ok(TemplateOutput {
+        vmid,
+        node,
+        template: task.is_done(),
+        task,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_names() {
+        for ok in ["web-04", "a.example.org", "x1"] {
+            assert!(is_dns_name(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "a..b", "web_04", "a b"] {
+            assert!(!is_dns_name(bad), "{bad}");
+        }
+    }
+}
