@@ -60,6 +60,7 @@ const fn need(any_of: &'static [&'static str], scope: Scope) -> Need {
 const VM_AUDIT: &[Need] = &[need(&["VM.Audit"], Scope::Vms)];
 const VM_POWER: &[Need] = &[need(&["VM.PowerMgmt"], Scope::Vms)];
 const NODE_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Nodes)];
+const NODE_MODIFY: &[Need] = &[need(&["Sys.Modify"], Scope::Nodes)];
 const CREATE_VM: &[Need] = &[
     need(&["VM.Allocate"], Scope::Vms),
     need(&["VM.Config.Disk"], Scope::Vms),
@@ -105,6 +106,10 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
         "get_cluster_status" => ROOT_AUDIT,
         // A task's owner may always read it.
         "get_task" => &[],
+        // Without Sys.Audit on a node, only the token's own tasks are listed.
+        "list_tasks" => NODE_AUDIT,
+        // Own tasks need nothing; others' (scheduled backups, the GUI's) Sys.Modify on the node.
+        "stop_task" => NODE_MODIFY,
         _ => return None,
     })
 }

@@ -129,6 +129,17 @@ mod tests {
         let reads: Vec<_> = reg
             .tools()
             .filter(|t| t.access == Access::Read)
+            .filter(|t| toolsets::get(t.toolset).is_some_and(|s| s.default))
+            .map(|t| t.name)
+            .collect();
+        let core: Vec<_> = reg
+            .tools()
+            .filter(|t| t.toolset == "core")
+            .map(|t| t.name)
+            .collect();
+        let defaults: Vec<_> = reg
+            .tools()
+            .filter(|t| toolsets::get(t.toolset).is_some_and(|s| s.default))
             .map(|t| t.name)
             .collect();
         let f = |read_only, sets: Option<&[&str]>, tools: &[&str], ex: &[&str]| ToolFilter {
@@ -139,10 +150,10 @@ mod tests {
         };
         type Case<'a> = (ToolFilter, Vec<&'a str>);
         let cases: Vec<Case> = vec![
-            (ToolFilter::default(), all.clone()),
-            (f(false, Some(&["core"]), &[], &[]), all.clone()),
+            (ToolFilter::default(), defaults.clone()),
+            (f(false, Some(&["core"]), &[], &[]), core),
             (f(false, Some(&["all"]), &[], &[]), all.clone()),
-            (f(false, Some(&["default"]), &[], &[]), all.clone()),
+            (f(false, Some(&["default"]), &[], &[]), defaults.clone()),
             (f(false, Some(&[]), &[], &[]), vec![]),
             // Tools alone: only those.
             (
@@ -164,7 +175,8 @@ mod tests {
             ),
             (
                 f(false, None, &[], &["delete_vm", "execute_vm_command"]),
-                all.iter()
+                defaults
+                    .iter()
                     .copied()
                     .filter(|n| *n != "delete_vm" && *n != "execute_vm_command")
                     .collect(),

@@ -16,11 +16,18 @@ pub struct Toolset {
 }
 
 /// Every toolset, in the documented order.
-pub const TOOLSETS: &[Toolset] = &[Toolset {
-    name: "core",
-    description: "Nodes, VMs, containers, storage, cluster and tasks.",
-    default: true,
-}];
+pub const TOOLSETS: &[Toolset] = &[
+    Toolset {
+        name: "core",
+        description: "Nodes, VMs, containers, storage, cluster and tasks.",
+        default: true,
+    },
+    Toolset {
+        name: "tasks",
+        description: "Recent tasks of the cluster (filter by node, guest, state, type); stop a running task.",
+        default: true,
+    },
+];
 
 /// Keyword for every toolset.
 pub const ALL: &str = "all";

@@ -11,6 +11,7 @@ pub mod nodes;
 pub mod power;
 pub mod storage;
 pub mod tasks;
+pub mod tasks_list;
 pub mod vm_exec;
 pub mod vm_power;
 pub mod vms;
@@ -38,5 +39,7 @@ pub fn all() -> Vec<ToolSpec> {
         storage::get_storage(),
         cluster::get_cluster_status(),
         tasks::get_task(),
+        tasks_list::list_tasks(),
+        tasks_list::stop_task(),
     ]
 }

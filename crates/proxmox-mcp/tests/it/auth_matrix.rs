@@ -28,6 +28,8 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("get_storage", "read", 200),
     ("get_cluster_status", "read", 200),
     ("get_task", "read", 422),
+    ("list_tasks", "read", 200),
+    ("stop_task", "operate", 422),
 ];
 
 const RANK: [&str; 3] = ["read", "operate", "admin"];

@@ -127,7 +127,10 @@ async fn good_setup_from_a_config_file_passes() {
     );
     assert!(text.contains("logged in as mcp@pve!admin"), "{text}");
     assert!(
-        text.contains("18 tools have every privilege they need"),
+        text.contains(&format!(
+            "{} tools have every privilege they need",
+            proxmox_mcp::tools::all().len()
+        )),
         "{text}"
     );
     for node in ["pve01", "pve02", "pve03"] {
@@ -217,9 +220,10 @@ async fn missing_privileges_name_the_tools_that_will_fail() {
         "{text}"
     );
     assert!(
-        text.contains(
-            "7 tools have every privilege they need: get_nodes, get_node_status, get_vms"
-        ),
+        text.contains(&format!(
+            "{} tools have every privilege they need: get_nodes, get_node_status, get_vms",
+            proxmox_mcp::tools::all().len() - writers.len()
+        )),
         "{text}"
     );
 

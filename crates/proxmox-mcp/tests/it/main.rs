@@ -12,15 +12,16 @@ mod security_props;
 mod cli;
 mod docs;
 mod doctor;
-mod packaging;
 mod guard_audit;
 mod guard_confirm;
 mod guard_doors;
 mod guard_exec;
 mod guard_protect;
+mod packaging;
 mod tidy;
 mod tools;
 mod tools_errors;
+mod tools_tasks;
 
 mod transport_demo;
 mod transport_http;

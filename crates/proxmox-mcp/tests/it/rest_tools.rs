@@ -155,6 +155,20 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     .await;
     assert_eq!(r.demo.guest_config(200, "cores").as_deref(), Some("2"));
 
+    let running = crate::tools_tasks::long_task(&r.demo);
+    post(
+        "list_tasks",
+        json!({"status": "running"}),
+        &[("/count", json!(1)), ("/tasks/0/upid", json!(running))],
+    )
+    .await;
+    post(
+        "stop_task",
+        json!({"upid": running}),
+        &[("/stopped", json!(true)), ("/status", json!("stopped"))],
+    )
+    .await;
+
     let all: BTreeSet<String> = r
         .demo
         .app
