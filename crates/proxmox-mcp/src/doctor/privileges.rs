@@ -61,6 +61,8 @@ const VM_AUDIT: &[Need] = &[need(&["VM.Audit"], Scope::Vms)];
 const VM_POWER: &[Need] = &[need(&["VM.PowerMgmt"], Scope::Vms)];
 const NODE_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Nodes)];
 const NODE_MODIFY: &[Need] = &[need(&["Sys.Modify"], Scope::Nodes)];
+const SNAPSHOT: &[Need] = &[need(&["VM.Snapshot"], Scope::Vms)];
+const ROLLBACK: &[Need] = &[need(&["VM.Snapshot", "VM.Snapshot.Rollback"], Scope::Vms)];
 const CREATE_VM: &[Need] = &[
     need(&["VM.Allocate"], Scope::Vms),
     need(&["VM.Config.Disk"], Scope::Vms),
@@ -110,6 +112,9 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
         "list_tasks" => NODE_AUDIT,
         // Own tasks need nothing; others' (scheduled backups, the GUI's) Sys.Modify on the node.
         "stop_task" => NODE_MODIFY,
+        "list_snapshots" => VM_AUDIT,
+        "create_snapshot" | "delete_snapshot" => SNAPSHOT,
+        "rollback_snapshot" => ROLLBACK,
         _ => return None,
     })
 }

@@ -27,6 +27,11 @@ pub const TOOLSETS: &[Toolset] = &[
         description: "Recent tasks of the cluster (filter by node, guest, state, type); stop a running task.",
         default: true,
     },
+    Toolset {
+        name: "snapshots",
+        description: "Snapshots of VMs and containers: list, create, roll back, delete.",
+        default: false,
+    },
 ];
 
 /// Keyword for every toolset.

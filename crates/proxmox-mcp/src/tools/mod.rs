@@ -9,6 +9,7 @@ pub mod containers;
 pub mod guest_list;
 pub mod nodes;
 pub mod power;
+pub mod snapshots;
 pub mod storage;
 pub mod tasks;
 pub mod tasks_list;
@@ -41,5 +42,9 @@ pub fn all() -> Vec<ToolSpec> {
         tasks::get_task(),
         tasks_list::list_tasks(),
         tasks_list::stop_task(),
+        snapshots::list_snapshots(),
+        snapshots::create_snapshot(),
+        snapshots::rollback_snapshot(),
+        snapshots::delete_snapshot(),
     ]
 }

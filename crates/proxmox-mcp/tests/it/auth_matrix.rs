@@ -30,6 +30,10 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("get_task", "read", 422),
     ("list_tasks", "read", 200),
     ("stop_task", "operate", 422),
+    ("list_snapshots", "read", 422),
+    ("create_snapshot", "operate", 422),
+    ("rollback_snapshot", "admin", 422),
+    ("delete_snapshot", "admin", 422),
 ];
 
 const RANK: [&str; 3] = ["read", "operate", "admin"];

@@ -21,6 +21,7 @@ mod packaging;
 mod tidy;
 mod tools;
 mod tools_errors;
+mod tools_snapshots;
 mod tools_tasks;
 
 mod transport_demo;

@@ -169,6 +169,37 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     )
     .await;
 
+    post(
+        "create_snapshot",
+        json!({"vmid": 103, "name": "rest-snap"}),
+        &[
+            ("/snapshot", json!("rest-snap")),
+            ("/task_status", json!("done")),
+        ],
+    )
+    .await;
+    post(
+        "list_snapshots",
+        json!({"vmid": 103}),
+        &[
+            ("/count", json!(1)),
+            ("/current_parent", json!("rest-snap")),
+        ],
+    )
+    .await;
+    post(
+        "rollback_snapshot",
+        json!({"vmid": 103, "name": "rest-snap", "confirm": true}),
+        &[("/guest_status", json!("stopped"))],
+    )
+    .await;
+    post(
+        "delete_snapshot",
+        json!({"vmid": 103, "name": "rest-snap", "confirm": true}),
+        &[("/task_status", json!("done"))],
+    )
+    .await;
+
     let all: BTreeSet<String> = r
         .demo
         .app
