@@ -335,7 +335,7 @@ async fn create_snapshot_handler(
         }
     }
     let names = snapshot_names(ctx, &node, kind, p.vmid).await?;
-    if names.iter().any(|n| *n == p.name) {
+    if names.contains(&p.name) {
         return Err(ToolError::invalid(
             "name",
             format!(
