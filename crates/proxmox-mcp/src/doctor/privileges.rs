@@ -63,6 +63,19 @@ const NODE_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Nodes)];
 const NODE_MODIFY: &[Need] = &[need(&["Sys.Modify"], Scope::Nodes)];
 const SNAPSHOT: &[Need] = &[need(&["VM.Snapshot"], Scope::Vms)];
 const ROLLBACK: &[Need] = &[need(&["VM.Snapshot", "VM.Snapshot.Rollback"], Scope::Vms)];
+/// vzdump: VM.Backup on the guest, Datastore.AllocateSpace on the backup storage; deleting a
+/// backup volume needs the same pair.
+const BACKUP: &[Need] = &[
+    need(&["VM.Backup"], Scope::Vms),
+    need(&["Datastore.AllocateSpace"], Scope::Storage),
+];
+/// A restore: VM.Allocate on the new guest (VM.Backup suffices over an existing one), plus
+/// access to the archive and space for the disks.
+const RESTORE: &[Need] = &[
+    need(&["VM.Allocate"], Scope::Vms),
+    need(&["VM.Backup"], Scope::Vms),
+    need(&["Datastore.AllocateSpace"], Scope::Storage),
+];
 const CREATE_VM: &[Need] = &[
     need(&["VM.Allocate"], Scope::Vms),
     need(&["VM.Config.Disk"], Scope::Vms),
@@ -115,6 +128,12 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
         "list_snapshots" => VM_AUDIT,
         "create_snapshot" | "delete_snapshot" => SNAPSHOT,
         "rollback_snapshot" => ROLLBACK,
+        "create_backup" | "delete_backup" => BACKUP,
+        // Listing needs only storage audit; PVE leaves out the backups of guests without
+        // VM.Backup.
+        "list_backups" => STORAGE_AUDIT,
+        "restore_backup" => RESTORE,
+        "list_storage_content" => STORAGE_AUDIT,
         _ => return None,
     })
 }

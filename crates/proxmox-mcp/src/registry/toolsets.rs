@@ -32,6 +32,11 @@ pub const TOOLSETS: &[Toolset] = &[
         description: "Snapshots of VMs and containers: list, create, roll back, delete.",
         default: false,
     },
+    Toolset {
+        name: "backups",
+        description: "Backups (vzdump): create, list, restore, delete; what a storage holds.",
+        default: false,
+    },
 ];
 
 /// Keyword for every toolset.

@@ -3,6 +3,8 @@
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
 
+pub mod backup_restore;
+pub mod backups;
 pub mod cluster;
 pub mod common;
 pub mod containers;
@@ -11,6 +13,7 @@ pub mod nodes;
 pub mod power;
 pub mod snapshots;
 pub mod storage;
+pub mod storage_content;
 pub mod tasks;
 pub mod tasks_list;
 pub mod vm_exec;
@@ -46,5 +49,10 @@ pub fn all() -> Vec<ToolSpec> {
         snapshots::create_snapshot(),
         snapshots::rollback_snapshot(),
         snapshots::delete_snapshot(),
+        backups::create_backup(),
+        backups::list_backups(),
+        backup_restore::restore_backup(),
+        backups::delete_backup(),
+        storage_content::list_storage_content(),
     ]
 }

@@ -34,6 +34,11 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("create_snapshot", "operate", 422),
     ("rollback_snapshot", "admin", 422),
     ("delete_snapshot", "admin", 422),
+    ("create_backup", "operate", 422),
+    ("list_backups", "read", 200),
+    ("restore_backup", "admin", 422),
+    ("delete_backup", "admin", 422),
+    ("list_storage_content", "read", 422),
 ];
 
 const RANK: [&str; 3] = ["read", "operate", "admin"];

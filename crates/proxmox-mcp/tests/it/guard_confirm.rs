@@ -171,6 +171,30 @@ fn cases() -> Vec<Case> {
             calls: &[("DELETE", "/nodes/pve01/qemu/103/snapshot/before")],
             params: &[],
         },
+        Case {
+            tool: "create_backup",
+            args: json!({"vmid": 103, "storage": "nfs-backup", "mode": "stop"}),
+            calls: &[("POST", "/nodes/pve01/vzdump")],
+            params: &[
+                (0, "vmid", "103"),
+                (0, "storage", "nfs-backup"),
+                (0, "mode", "stop"),
+            ],
+        },
+        Case {
+            // The archive (a seeded backup of VM 104 on pve02) is filled in at run time.
+            tool: "restore_backup",
+            args: json!({"vmid": 4321}),
+            calls: &[("POST", "/nodes/pve02/qemu")],
+            params: &[(0, "vmid", "4321")],
+        },
+        Case {
+            // The volid (a seeded backup of VM 102) is filled in at run time.
+            tool: "delete_backup",
+            args: json!({}),
+            calls: &[("DELETE", "/nodes/pve01/storage/nfs-backup/content/*")],
+            params: &[],
+        },
     ]
 }
 
@@ -182,9 +206,23 @@ fn run_args(d: &Demo, case: &Case) -> Value {
         "rollback_snapshot" | "delete_snapshot" => {
             crate::tools_snapshots::add_snapshot(d, 103, "before");
         }
+        "restore_backup" => args["archive"] = json!(seeded_backup(d, 104)),
+        "delete_backup" => args["volid"] = json!(seeded_backup(d, 102)),
         _ => {}
     }
     args
+}
+
+/// The volid of a seeded, unprotected backup of `vmid` (its name holds the seed's time).
+fn seeded_backup(d: &Demo, vmid: u32) -> String {
+    d.sim().with_sim(|s| {
+        s.cluster
+            .volumes
+            .iter()
+            .find(|v| v.content == "backup" && v.vmid == Some(vmid) && !v.protected)
+            .map(|v| v.volid.clone())
+            .unwrap()
+    })
 }
 
 /// Whether the planned calls are the wanted ones (a wanted path ending in `*` is a prefix).
@@ -299,6 +337,7 @@ async fn destructive_tools_need_confirm_and_say_what_they_would_do() {
             assert!(text.contains("nothing was done"), "{text}");
             // It says what it would do: the PVE calls, from a dry run.
             for (method, path) in case.calls {
+                let path = path.trim_end_matches('*');
                 assert!(text.contains(&format!("{method} {path}")), "{text}");
             }
             assert_eq!(writes(&d), Vec::<String>::new(), "{} wrote", case.tool);

@@ -20,6 +20,7 @@ mod guard_protect;
 mod packaging;
 mod tidy;
 mod tools;
+mod tools_backups;
 mod tools_errors;
 mod tools_snapshots;
 mod tools_tasks;

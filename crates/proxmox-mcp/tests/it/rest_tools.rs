@@ -200,6 +200,41 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     )
     .await;
 
+    let made = post(
+        "create_backup",
+        json!({"vmid": 103, "storage": "nfs-backup"}),
+        &[
+            ("/task_status", json!("done")),
+            ("/storage", json!("nfs-backup")),
+        ],
+    )
+    .await;
+    let volid = made["backup"].as_str().unwrap().to_string();
+    post(
+        "list_backups",
+        json!({"vmid": 103}),
+        &[("/count", json!(1)), ("/backups/0/volid", json!(volid))],
+    )
+    .await;
+    post(
+        "restore_backup",
+        json!({"archive": volid, "vmid": 4444, "confirm": true}),
+        &[("/vmid", json!(4444)), ("/kind", json!("qemu"))],
+    )
+    .await;
+    post(
+        "delete_backup",
+        json!({"volid": volid, "confirm": true}),
+        &[("/deleted", json!(true))],
+    )
+    .await;
+    post(
+        "list_storage_content",
+        json!({"storage": "local", "content": "iso"}),
+        &[("/volumes/0/content", json!("iso"))],
+    )
+    .await;
+
     let all: BTreeSet<String> = r
         .demo
         .app
