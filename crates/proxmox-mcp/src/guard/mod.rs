@@ -310,6 +310,25 @@ mod tests {
         );
         assert_eq!(guest_of("/nodes/pve1/qemu"), None);
         assert_eq!(guest_of("/cluster/resources"), None);
+        // A restore names its guest in the parameters; a plain create is nobody's yet.
+        let restore = Params::new()
+            .set("vmid", 103)
+            .set("archive", "nfs:backup/x.vma");
+        assert_eq!(
+            restored_guest("/nodes/pve1/qemu", &restore),
+            Some(("pve1".into(), "qemu", 103))
+        );
+        let ct = Params::new().set("vmid", 250).set("restore", true);
+        assert_eq!(
+            restored_guest("/nodes/pve1/lxc", &ct),
+            Some(("pve1".into(), "lxc", 250))
+        );
+        let create = Params::new().set("vmid", 103).set("name", "x");
+        assert_eq!(restored_guest("/nodes/pve1/qemu", &create), None);
+        assert_eq!(
+            restored_guest("/nodes/pve1/qemu/103/config", &restore),
+            None
+        );
         let g = Guard::new(&GuardConfig {
             protected_vmids: vec![7],
             protected_tags: vec!["Prod".into()],

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use super::backups::{archive_kind, volid_storage};
 use super::common::{TaskOutcome, is_false, wait_for, wait_task};
 use super::power::guest_status;
-use super::snapshots::kind_word;
 use super::storage_content::storage_node;
 use crate::error::ToolError;
 use crate::handler;
@@ -268,7 +267,7 @@ async fn restore_backup_handler(
     Ok(RestoreOutput {
         vmid,
         node,
-        kind: kind_word(kind).to_string(),
+        kind: kind.as_str().to_string(),
         archive,
         overwritten,
         guest_status,

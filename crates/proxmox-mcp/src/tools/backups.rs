@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{TaskOutcome, TaskState, is_false, mib, wait_for, wait_task};
-use super::snapshots::{kind_word, locate};
+use super::snapshots::locate;
 use super::storage_content::storage_node;
 use crate::error::ToolError;
 use crate::handler;
@@ -251,7 +251,7 @@ async fn create_backup_handler(
     let mut out = CreateBackupOutput {
         vmid: p.vmid,
         node: node.clone(),
-        kind: kind_word(kind).to_string(),
+        kind: kind.as_str().to_string(),
         storage: storage.clone(),
         backup: None,
         size_mb: None,
@@ -424,7 +424,7 @@ async fn list_backups_handler(
     for (s, n, shared, r) in answers {
         match r {
             Ok(list) => backups.extend(list.into_iter().map(|v| BackupLine {
-                kind: archive_kind(&v.volid).map(|k| kind_word(k).to_string()),
+                kind: archive_kind(&v.volid).map(|k| k.as_str().to_string()),
                 storage: s.clone(),
                 node: (!shared).then(|| n.clone()),
                 vmid: v.vmid,

@@ -34,14 +34,6 @@ fn def(
     }
 }
 
-/// `qemu` or `lxc`, as outputs show a guest's kind.
-pub fn kind_word(kind: GuestKind) -> &'static str {
-    match kind {
-        GuestKind::Qemu => "qemu",
-        GuestKind::Lxc => "lxc",
-    }
-}
-
 /// The kind and node of guest `vmid` (VM or container), from the cluster's guest list; `node`,
 /// when given, is where the guest must be.
 pub async fn locate(
@@ -188,7 +180,7 @@ async fn list_snapshots_handler(
     Ok(ListSnapshotsOutput {
         vmid: p.vmid,
         node,
-        kind: kind_word(kind).to_string(),
+        kind: kind.as_str().to_string(),
         count: snapshots.len(),
         snapshots,
         current_parent,
@@ -360,7 +352,7 @@ async fn create_snapshot_handler(
     Ok(SnapshotOutput {
         vmid: p.vmid,
         node,
-        kind: kind_word(kind).to_string(),
+        kind: kind.as_str().to_string(),
         snapshot: p.name,
         guest_status: None,
         task,
@@ -429,7 +421,7 @@ async fn rollback_snapshot_handler(
     Ok(SnapshotOutput {
         vmid: p.vmid,
         node,
-        kind: kind_word(kind).to_string(),
+        kind: kind.as_str().to_string(),
         snapshot: p.name,
         guest_status,
         task,
@@ -497,7 +489,7 @@ async fn delete_snapshot_handler(
     Ok(SnapshotOutput {
         vmid: p.vmid,
         node,
-        kind: kind_word(kind).to_string(),
+        kind: kind.as_str().to_string(),
         snapshot: p.name,
         guest_status: None,
         task,
