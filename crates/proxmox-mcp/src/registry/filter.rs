@@ -154,6 +154,14 @@ mod tests {
             (f(false, Some(&["core"]), &[], &[]), core),
             (f(false, Some(&["all"]), &[], &[]), all.clone()),
             (f(false, Some(&["default"]), &[], &[]), defaults.clone()),
+            // An optional toolset adds to the defaults, in registry order.
+            (
+                f(false, Some(&["snapshots", "default"]), &[], &[]),
+                reg.tools()
+                    .filter(|t| defaults.contains(&t.name) || t.toolset == "snapshots")
+                    .map(|t| t.name)
+                    .collect(),
+            ),
             (f(false, Some(&[]), &[], &[]), vec![]),
             // Tools alone: only those.
             (
