@@ -120,6 +120,12 @@ impl DryRun {
         });
         let upid = synthetic_upid(path.as_str(), params, n);
         lock(&self.upids).insert(ApiPath::new("").seg(&upid).as_str().to_string());
+        // A task "stopped" by this dry run reads as ended from now on.
+        if method == Method::Delete
+            && let Some((_, task)) = path.as_str().split_once("/tasks/")
+        {
+            lock(&self.upids).insert(format!("/{task}"));
+        }
         let pid = FIRST_PID.saturating_add(n);
         lock(&self.pids).insert(pid.to_string());
         vec![Value::from(upid), json!({ "pid": pid }), Value::Null]

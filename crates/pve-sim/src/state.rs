@@ -170,6 +170,8 @@ pub struct Cluster {
     pub guests: BTreeMap<u32, Guest>,
     pub storages: BTreeMap<String, Storage>,
     pub volumes: Vec<Volume>,
+    /// The guest config each backup archive holds, by volid (what a restore brings back).
+    pub backup_configs: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
 impl Guest {

@@ -60,6 +60,22 @@ const fn need(any_of: &'static [&'static str], scope: Scope) -> Need {
 const VM_AUDIT: &[Need] = &[need(&["VM.Audit"], Scope::Vms)];
 const VM_POWER: &[Need] = &[need(&["VM.PowerMgmt"], Scope::Vms)];
 const NODE_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Nodes)];
+const NODE_MODIFY: &[Need] = &[need(&["Sys.Modify"], Scope::Nodes)];
+const SNAPSHOT: &[Need] = &[need(&["VM.Snapshot"], Scope::Vms)];
+const ROLLBACK: &[Need] = &[need(&["VM.Snapshot", "VM.Snapshot.Rollback"], Scope::Vms)];
+/// vzdump: VM.Backup on the guest, Datastore.AllocateSpace on the backup storage; deleting a
+/// backup volume needs the same pair.
+const BACKUP: &[Need] = &[
+    need(&["VM.Backup"], Scope::Vms),
+    need(&["Datastore.AllocateSpace"], Scope::Storage),
+];
+/// A restore: VM.Allocate on the new guest (VM.Backup suffices over an existing one), plus
+/// access to the archive and space for the disks.
+const RESTORE: &[Need] = &[
+    need(&["VM.Allocate"], Scope::Vms),
+    need(&["VM.Backup"], Scope::Vms),
+    need(&["Datastore.AllocateSpace"], Scope::Storage),
+];
 const CREATE_VM: &[Need] = &[
     need(&["VM.Allocate"], Scope::Vms),
     need(&["VM.Config.Disk"], Scope::Vms),
@@ -150,6 +166,19 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
         "get_cluster_status" => ROOT_AUDIT,
         // A task's owner may always read it.
         "get_task" => &[],
+        // Without Sys.Audit on a node, only the token's own tasks are listed.
+        "list_tasks" => NODE_AUDIT,
+        // Own tasks need nothing; others' (scheduled backups, the GUI's) Sys.Modify on the node.
+        "stop_task" => NODE_MODIFY,
+        "list_snapshots" => VM_AUDIT,
+        "create_snapshot" | "delete_snapshot" => SNAPSHOT,
+        "rollback_snapshot" => ROLLBACK,
+        "create_backup" | "delete_backup" => BACKUP,
+        // Listing needs only storage audit; PVE leaves out the backups of guests without
+        // VM.Backup.
+        "list_backups" => STORAGE_AUDIT,
+        "restore_backup" => RESTORE,
+        "list_storage_content" => STORAGE_AUDIT,
         "get_vm_config" => VM_AUDIT,
         "update_vm_config" => VM_CONFIG_UPDATE,
         "get_vm_ip_addresses" => AGENT_AUDIT,

@@ -225,13 +225,15 @@ impl RequestHook for Protection {
         client: &'a PveClient,
         method: Method,
         path: &'a ApiPath,
-        _params: &'a Params,
+        params: &'a Params,
     ) -> BoxFuture<'a, Result<Intercepted, Error>> {
         Box::pin(async move {
             if method == Method::Get {
                 return Ok(Intercepted::Pass);
             }
-            let Some((node, kind, vmid)) = guest_of(path.as_str()) else {
+            let Some((node, kind, vmid)) =
+                guest_of(path.as_str()).or_else(|| restored_guest(path.as_str(), params))
+            else {
                 return Ok(Intercepted::Pass);
             };
             let Some(reason) = self.verdict(client, &node, kind, vmid).await? else {
@@ -265,6 +267,24 @@ fn guest_of(path: &str) -> Option<(String, &'static str, u32)> {
     Some((node, kind, vmid))
 }
 
+/// The guest a restore would overwrite: `POST /nodes/{node}/{qemu|lxc}` with an archive and a
+/// `vmid` (a guest that does not exist yet is no one's, see `verdict`).
+fn restored_guest(path: &str, params: &Params) -> Option<(String, &'static str, u32)> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (Some("nodes"), Some(node), Some(kind), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let kind = match kind {
+        "qemu" if params.get("archive").is_some() => "qemu",
+        "lxc" if params.get("restore").is_some() => "lxc",
+        _ => return None,
+    };
+    let vmid = params.get("vmid")?.parse().ok()?;
+    Some((percent_decode(node), kind, vmid))
+}
+
 fn percent_decode(s: &str) -> String {
     form_urlencoded::parse(format!("x={s}").as_bytes())
         .next()
@@ -290,6 +310,25 @@ mod tests {
         );
         assert_eq!(guest_of("/nodes/pve1/qemu"), None);
         assert_eq!(guest_of("/cluster/resources"), None);
+        // A restore names its guest in the parameters; a plain create is nobody's yet.
+        let restore = Params::new()
+            .set("vmid", 103)
+            .set("archive", "nfs:backup/x.vma");
+        assert_eq!(
+            restored_guest("/nodes/pve1/qemu", &restore),
+            Some(("pve1".into(), "qemu", 103))
+        );
+        let ct = Params::new().set("vmid", 250).set("restore", true);
+        assert_eq!(
+            restored_guest("/nodes/pve1/lxc", &ct),
+            Some(("pve1".into(), "lxc", 250))
+        );
+        let create = Params::new().set("vmid", 103).set("name", "x");
+        assert_eq!(restored_guest("/nodes/pve1/qemu", &create), None);
+        assert_eq!(
+            restored_guest("/nodes/pve1/qemu/103/config", &restore),
+            None
+        );
         let g = Guard::new(&GuardConfig {
             protected_vmids: vec![7],
             protected_tags: vec!["Prod".into()],

@@ -126,15 +126,20 @@ mod tests {
     fn filters_apply_in_the_documented_order() {
         let reg = Registry::builtin().unwrap();
         let all = names(&reg);
-        // The default toolsets (those on when none is named).
-        let default: Vec<_> = reg
-            .tools()
-            .filter(|t| super::super::toolsets::get(t.toolset).is_some_and(|s| s.default))
-            .map(|t| t.name)
-            .collect();
         let reads: Vec<_> = reg
             .tools()
-            .filter(|t| t.access == Access::Read && default.contains(&t.name))
+            .filter(|t| t.access == Access::Read)
+            .filter(|t| toolsets::get(t.toolset).is_some_and(|s| s.default))
+            .map(|t| t.name)
+            .collect();
+        let core: Vec<_> = reg
+            .tools()
+            .filter(|t| t.toolset == "core")
+            .map(|t| t.name)
+            .collect();
+        let defaults: Vec<_> = reg
+            .tools()
+            .filter(|t| toolsets::get(t.toolset).is_some_and(|s| s.default))
             .map(|t| t.name)
             .collect();
         let f = |read_only, sets: Option<&[&str]>, tools: &[&str], ex: &[&str]| ToolFilter {
@@ -145,9 +150,18 @@ mod tests {
         };
         type Case<'a> = (ToolFilter, Vec<&'a str>);
         let cases: Vec<Case> = vec![
-            (ToolFilter::default(), default.clone()),
+            (ToolFilter::default(), defaults.clone()),
+            (f(false, Some(&["core"]), &[], &[]), core),
             (f(false, Some(&["all"]), &[], &[]), all.clone()),
-            (f(false, Some(&["default"]), &[], &[]), default.clone()),
+            (f(false, Some(&["default"]), &[], &[]), defaults.clone()),
+            // An optional toolset adds to the defaults, in registry order.
+            (
+                f(false, Some(&["snapshots", "default"]), &[], &[]),
+                reg.tools()
+                    .filter(|t| defaults.contains(&t.name) || t.toolset == "snapshots")
+                    .map(|t| t.name)
+                    .collect(),
+            ),
             (f(false, Some(&[]), &[], &[]), vec![]),
             // Tools alone: only those.
             (
@@ -169,7 +183,7 @@ mod tests {
             ),
             (
                 f(false, None, &[], &["delete_vm", "execute_vm_command"]),
-                default
+                defaults
                     .iter()
                     .copied()
                     .filter(|n| *n != "delete_vm" && *n != "execute_vm_command")

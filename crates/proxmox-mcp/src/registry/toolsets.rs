@@ -23,6 +23,21 @@ pub const TOOLSETS: &[Toolset] = &[
         default: true,
     },
     Toolset {
+        name: "tasks",
+        description: "Recent tasks of the cluster (filter by node, guest, state, type); stop a running task.",
+        default: true,
+    },
+    Toolset {
+        name: "snapshots",
+        description: "Snapshots of VMs and containers: list, create, roll back, delete.",
+        default: false,
+    },
+    Toolset {
+        name: "backups",
+        description: "Backups (vzdump): create, list, restore, delete; what a storage holds.",
+        default: false,
+    },
+    Toolset {
         name: "vm_config",
         description: "VM details: show and change a VM's config (with PVE's digest), its IP \
                       addresses through the guest agent.",

@@ -3,6 +3,8 @@
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
 
+pub mod backup_restore;
+pub mod backups;
 pub mod cluster;
 pub mod common;
 pub mod containers;
@@ -12,8 +14,11 @@ pub mod migration;
 pub mod nodes;
 pub mod power;
 pub mod provisioning;
+pub mod snapshots;
 pub mod storage;
+pub mod storage_content;
 pub mod tasks;
+pub mod tasks_list;
 pub mod vm_config;
 pub mod vm_exec;
 pub mod vm_power;
@@ -42,6 +47,17 @@ pub fn all() -> Vec<ToolSpec> {
         storage::get_storage(),
         cluster::get_cluster_status(),
         tasks::get_task(),
+        tasks_list::list_tasks(),
+        tasks_list::stop_task(),
+        snapshots::list_snapshots(),
+        snapshots::create_snapshot(),
+        snapshots::rollback_snapshot(),
+        snapshots::delete_snapshot(),
+        backups::create_backup(),
+        backups::list_backups(),
+        backup_restore::restore_backup(),
+        backups::delete_backup(),
+        storage_content::list_storage_content(),
         vm_config::get_vm_config(),
         vm_config::update_vm_config(),
         vm_config::get_vm_ip_addresses(),

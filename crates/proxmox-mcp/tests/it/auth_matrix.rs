@@ -39,6 +39,17 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("get_container_config", "read", 422),
     ("check_migration", "read", 422),
     ("migrate_guest", "operate", 422),
+    ("list_tasks", "read", 200),
+    ("stop_task", "operate", 422),
+    ("list_snapshots", "read", 422),
+    ("create_snapshot", "operate", 422),
+    ("rollback_snapshot", "admin", 422),
+    ("delete_snapshot", "admin", 422),
+    ("create_backup", "operate", 422),
+    ("list_backups", "read", 200),
+    ("restore_backup", "admin", 422),
+    ("delete_backup", "admin", 422),
+    ("list_storage_content", "read", 422),
 ];
 
 const RANK: [&str; 3] = ["read", "operate", "admin"];

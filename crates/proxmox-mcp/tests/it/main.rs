@@ -25,10 +25,13 @@ mod ops_shutdown;
 mod packaging;
 mod tidy;
 mod tools;
+mod tools_backups;
 mod tools_containers_admin;
 mod tools_errors;
 mod tools_migration;
 mod tools_provisioning;
+mod tools_snapshots;
+mod tools_tasks;
 mod tools_vm_config;
 
 mod transport_demo;

@@ -231,6 +231,86 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     .await;
     assert_eq!(r.demo.guest_status(4402), None);
 
+    let running = crate::tools_tasks::long_task(&r.demo);
+    post(
+        "list_tasks",
+        json!({"status": "running"}),
+        &[("/count", json!(1)), ("/tasks/0/upid", json!(running))],
+    )
+    .await;
+    post(
+        "stop_task",
+        json!({"upid": running}),
+        &[("/stopped", json!(true)), ("/status", json!("stopped"))],
+    )
+    .await;
+
+    post(
+        "create_snapshot",
+        json!({"vmid": 103, "name": "rest-snap"}),
+        &[
+            ("/snapshot", json!("rest-snap")),
+            ("/task_status", json!("done")),
+        ],
+    )
+    .await;
+    post(
+        "list_snapshots",
+        json!({"vmid": 103}),
+        &[
+            ("/count", json!(1)),
+            ("/current_parent", json!("rest-snap")),
+        ],
+    )
+    .await;
+    post(
+        "rollback_snapshot",
+        json!({"vmid": 103, "name": "rest-snap", "confirm": true}),
+        &[("/guest_status", json!("stopped"))],
+    )
+    .await;
+    post(
+        "delete_snapshot",
+        json!({"vmid": 103, "name": "rest-snap", "confirm": true}),
+        &[("/task_status", json!("done"))],
+    )
+    .await;
+
+    let made = post(
+        "create_backup",
+        json!({"vmid": 103, "storage": "nfs-backup"}),
+        &[
+            ("/task_status", json!("done")),
+            ("/storage", json!("nfs-backup")),
+        ],
+    )
+    .await;
+    let volid = made["backup"].as_str().unwrap().to_string();
+    post(
+        "list_backups",
+        json!({"vmid": 103}),
+        &[("/count", json!(1)), ("/backups/0/volid", json!(volid))],
+    )
+    .await;
+    post(
+        "restore_backup",
+        json!({"archive": volid, "vmid": 4444, "confirm": true}),
+        &[("/vmid", json!(4444)), ("/kind", json!("qemu"))],
+    )
+    .await;
+    post(
+        "delete_backup",
+        json!({"volid": volid, "confirm": true}),
+        &[("/deleted", json!(true))],
+    )
+    .await;
+    post(
+        "list_storage_content",
+        json!({"storage": "local", "content": "iso"}),
+        &[("/volumes/0/content", json!("iso"))],
+    )
+    .await;
+
     let all: BTreeSet<String> = r
         .demo
         .app

@@ -162,12 +162,12 @@ fn unknown_filter_names_stop_the_start() {
     );
     let (code, seen) = run_bin(
         &["stdio", "--demo"],
-        &[("PROXMOX_MCP_TOOLSETS", "core,snapshots")],
+        &[("PROXMOX_MCP_TOOLSETS", "core,snapshotz")],
         "never",
     );
     let text = seen.join("\n");
     assert!(
-        code.is_some_and(|c| c != 0) && text.contains("`snapshots`"),
+        code.is_some_and(|c| c != 0) && text.contains("`snapshotz`"),
         "{text}"
     );
 }

@@ -42,6 +42,7 @@ async fn filters_shape_what_the_rest_door_offers() {
     assert_eq!(s, 200);
     let want: Vec<String> = builtin
         .tools()
+        .filter(|t| t.toolset == "core")
         .filter(|t| t.access == proxmox_mcp::Access::Read && t.name != "get_task")
         .filter(|t| t.toolset == "core")
         .map(|t| t.name.to_string())

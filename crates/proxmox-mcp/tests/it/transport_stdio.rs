@@ -3,7 +3,7 @@
 
 use std::process::Stdio;
 
-use proxmox_mcp::registry::Registry;
+use proxmox_mcp::registry::{Registry, toolsets};
 use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 use tokio::io::AsyncReadExt;
@@ -31,7 +31,7 @@ async fn stdio_demo_binary_serves_the_registry() {
     let want: Vec<String> = Registry::builtin()
         .unwrap()
         .tools()
-        .filter(|t| proxmox_mcp::registry::toolsets::get(t.toolset).is_some_and(|s| s.default))
+        .filter(|t| toolsets::get(t.toolset).is_some_and(|s| s.default))
         .map(|t| t.name.to_string())
         .collect();
     assert_eq!(names, want);

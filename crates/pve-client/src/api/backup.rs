@@ -1,8 +1,11 @@
 //! Backups: `POST /nodes/{node}/vzdump` (a task; may take minutes: call it through
 //! [`PveClient::with_timeout`] if the node is slow to answer, and wait with a long
 //! [`crate::task::WaitOptions::timeout`]). Backup files are listed with
-//! [`PveClient::storage_content`] (`content=backup`).
+//! [`PveClient::storage_content`] (`content=backup`) and deleted with
+//! [`PveClient::volume_delete`]; a restore is a create call with the archive
+//! ([`PveClient::qemu_restore`], [`PveClient::lxc_restore`]).
 
+use crate::cache::GuestKind;
 use crate::client::PveClient;
 use crate::error::{Error, ErrorKind};
 use crate::params::{Params, node_path};
@@ -59,6 +62,27 @@ pub struct VzdumpOptions {
     pub mailto: Option<String>,
 }
 
+/// Parameters of a restore (`POST /nodes/{node}/qemu` with `archive`, or
+/// `POST /nodes/{node}/lxc` with `restore=1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// VMID of the guest to create (or to overwrite, with `force`).
+    pub vmid: u32,
+    /// The backup volume: `nfs-backup:backup/vzdump-qemu-100-2026_01_01-02_00_00.vma.zst`.
+    pub archive: String,
+    /// Storage for the restored disks (default: the original ones for VMs, `local` for CTs).
+    pub storage: Option<String>,
+    /// Overwrite an existing guest with this VMID.
+    pub force: Option<bool>,
+    /// Give the network cards new MAC addresses.
+    pub unique: Option<bool>,
+    /// Start the guest once restored.
+    pub start: Option<bool>,
+    pub pool: Option<String>,
+    /// KiB/s.
+    pub bwlimit: Option<u64>,
+}
+
 fn join(ids: &[u32]) -> Option<String> {
     (!ids.is_empty()).then(|| ids.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
 }
@@ -88,5 +112,41 @@ impl PveClient {
             .opt("zstd", opts.zstd)
             .opt("mailto", opts.mailto.as_deref());
         self.post(&path, params).await
+    }
+
+    /// Restores a VM from a vzdump archive: `POST /nodes/{node}/qemu` with `archive` → task
+    /// `qmrestore`. Drops the guest cache.
+    pub async fn qemu_restore(&self, node: &str, opts: &RestoreOptions) -> Result<Upid, Error> {
+        self.restore(node, GuestKind::Qemu, opts).await
+    }
+
+    /// Restores a container from a vzdump archive: `POST /nodes/{node}/lxc` with `restore=1`
+    /// and the archive as `ostemplate` → task `vzrestore`. Drops the guest cache.
+    pub async fn lxc_restore(&self, node: &str, opts: &RestoreOptions) -> Result<Upid, Error> {
+        self.restore(node, GuestKind::Lxc, opts).await
+    }
+
+    async fn restore(
+        &self,
+        node: &str,
+        kind: GuestKind,
+        opts: &RestoreOptions,
+    ) -> Result<Upid, Error> {
+        let base = Params::new().set("vmid", opts.vmid);
+        let params = match kind {
+            GuestKind::Qemu => base.set("archive", opts.archive.as_str()),
+            GuestKind::Lxc => base
+                .set("ostemplate", opts.archive.as_str())
+                .set("restore", true),
+        }
+        .opt("storage", opts.storage.as_deref())
+        .opt("force", opts.force)
+        .opt("unique", opts.unique)
+        .opt("start", opts.start)
+        .opt("pool", opts.pool.as_deref())
+        .opt("bwlimit", opts.bwlimit);
+        let upid = self.post(&node_path(node).lit(kind.as_str()), params).await;
+        self.invalidate_guest_cache();
+        upid
     }
 }

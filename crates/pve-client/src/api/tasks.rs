@@ -108,6 +108,8 @@ pub struct TaskListQuery {
     pub userfilter: Option<String>,
     /// Only failed tasks.
     pub errors: Option<bool>,
+    /// Only tasks ending in these states: `ok`, `warning`, `error`, `unknown` (comma-separated).
+    pub statusfilter: Option<String>,
     /// `archive` (finished, default), `active`, `all`.
     pub source: Option<String>,
     /// Unix times.
@@ -133,6 +135,7 @@ impl PveClient {
             .opt("typefilter", q.typefilter.as_deref())
             .opt("userfilter", q.userfilter.as_deref())
             .opt("errors", q.errors)
+            .opt("statusfilter", q.statusfilter.as_deref())
             .opt("source", q.source.as_deref())
             .opt("since", q.since)
             .opt("until", q.until);

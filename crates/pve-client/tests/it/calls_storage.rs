@@ -1,6 +1,6 @@
 //! Typed calls on storage, volumes, backups, snapshots and task listings.
 
-use pve_client::api::backup::{BackupMode, VzdumpOptions};
+use pve_client::api::backup::{BackupMode, RestoreOptions, VzdumpOptions};
 use pve_client::api::snapshot::SnapshotCreate;
 use pve_client::api::storage::{NodeStorageQuery, VolumeAlloc};
 use pve_client::api::tasks::TaskListQuery;
@@ -163,6 +163,56 @@ async fn vzdump_then_the_backup_is_listed() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Params);
+
+    // The newest archive comes back as a new VM, then over it with force.
+    let newest = after.iter().max_by_key(|v| v.ctime).unwrap().volid.clone();
+    let opts = RestoreOptions {
+        vmid: 4242,
+        archive: newest.clone(),
+        storage: Some("local-lvm".into()),
+        unique: Some(true),
+        ..RestoreOptions::default()
+    };
+    let upid = c.qemu_restore("pve01", &opts).await.unwrap();
+    assert_eq!(upid.task_type, "qmrestore");
+    ok_task(c, &upid).await;
+    assert_eq!(c.find_guest(4242).await.unwrap().kind, GuestKind::Qemu);
+    let again = RestoreOptions {
+        force: Some(true),
+        ..opts
+    };
+    ok_task(c, &c.qemu_restore("pve01", &again).await.unwrap()).await;
+    // A container archive through the lxc endpoint.
+    let ct = c
+        .vzdump(
+            "pve01",
+            &VzdumpOptions {
+                vmids: vec![205],
+                storage: Some("nfs-backup".into()),
+                ..VzdumpOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    ok_task(c, &ct).await;
+    let ct_archive = c
+        .storage_content("pve01", "nfs-backup", Some("backup"), Some(205))
+        .await
+        .unwrap()
+        .into_iter()
+        .max_by_key(|v| v.ctime)
+        .unwrap()
+        .volid;
+    let opts = RestoreOptions {
+        vmid: 4343,
+        archive: ct_archive,
+        storage: Some("local-lvm".into()),
+        ..RestoreOptions::default()
+    };
+    let upid = c.lxc_restore("pve01", &opts).await.unwrap();
+    assert_eq!(upid.task_type, "vzrestore");
+    ok_task(c, &upid).await;
+    assert_eq!(c.find_guest(4343).await.unwrap().kind, GuestKind::Lxc);
     env.finish();
 }
 

@@ -11,6 +11,7 @@ pub mod permissions;
 pub mod qemu;
 pub mod qemu_resize;
 pub mod resources;
+pub mod restore;
 pub mod snapshot;
 pub mod status;
 pub mod storage;
@@ -22,7 +23,7 @@ use crate::route::Route;
 
 /// All routes the simulator serves.
 pub fn all() -> Vec<Route> {
-    [
+    let mut routes = [
         access::routes(),
         permissions::routes(),
         version::routes(),
@@ -40,5 +41,8 @@ pub fn all() -> Vec<Route> {
         migrate::routes(),
         storage::routes(),
     ]
-    .concat()
+    .concat();
+    // Restores share the create endpoints: the restore module wraps those two routes.
+    restore::wrap(&mut routes);
+    routes
 }

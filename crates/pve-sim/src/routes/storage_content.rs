@@ -460,6 +460,7 @@ fn delete(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                 ));
             }
             cluster.volumes.remove(pos);
+            cluster.backup_configs.remove(&target);
             Ok(vec![format!("Removed volume '{target}'")])
         }),
     };

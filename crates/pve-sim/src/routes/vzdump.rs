@@ -378,6 +378,11 @@ fn backup_one(
     if job.protected {
         log.push("INFO: marking backup as protected".into());
     }
+    let mut saved = g.config.clone();
+    saved.remove("lock");
+    cluster
+        .backup_configs
+        .insert(format!("{}:backup/{name}", job.storage), saved);
     cluster.volumes.push(Volume {
         volid: format!("{}:backup/{name}", job.storage),
         storage: job.storage.clone(),
@@ -426,6 +431,9 @@ fn prune(cluster: &mut Cluster, job: &Job, vmid: u32, keep: usize, log: &mut Vec
     }
     log.push(format!("INFO: pruned {} backup(s)", doomed.len()));
     guest_ops::free_volumes(cluster, &doomed);
+    for v in &doomed {
+        cluster.backup_configs.remove(v);
+    }
 }
 
 /// Helper for tests and other routes: the backups of a guest on a storage, newest last.
