@@ -87,13 +87,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
             env!("CARGO_PKG_VERSION")
         );
     }
-    let mcp = app::serve(
-        app.clone(),
-        listener,
-        mcp_cfg,
-        tls,
-        shutdown.clone(),
-    );
+    let mcp = app::serve(app.clone(), listener, mcp_cfg, tls, shutdown.clone());
     let rest = async {
         match rest_listener {
             Some(l) => rest::serve(app.clone(), l, rest_cfg, shutdown.clone()).await,

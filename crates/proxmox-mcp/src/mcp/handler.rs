@@ -233,7 +233,11 @@ impl McpHandler {
         args: Option<&Value>,
     ) -> Result<(), ToolError> {
         let Some(identity) = identity else {
-            tracing::error!(tool = spec.name, transport = self.transport, "a call without an identity");
+            tracing::error!(
+                tool = spec.name,
+                transport = self.transport,
+                "a call without an identity"
+            );
             return Err(ToolError::Internal("the request has no identity".into()));
         };
         let key = identity.key.as_deref();

@@ -163,13 +163,21 @@ impl McpHttp {
         if open < self.cfg.max_sessions {
             return None;
         }
-        tracing::warn!(open, max = self.cfg.max_sessions, "refused a new MCP session: too many open");
+        tracing::warn!(
+            open,
+            max = self.cfg.max_sessions,
+            "refused a new MCP session: too many open"
+        );
         let message = format!(
             "too many open MCP sessions ({open}; the server allows {}): close unused sessions, \
              retry later, or raise [limits] max_sessions",
             self.cfg.max_sessions
         );
-        Some(refusal(StatusCode::SERVICE_UNAVAILABLE, "too_many_sessions", message))
+        Some(refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_sessions",
+            message,
+        ))
     }
 }
 
@@ -222,13 +230,15 @@ fn open_legacy(mcp: &Arc<McpHttp>, req: Request) -> Response {
 
 /// A POST body, at most 1 MB (413 otherwise, whatever `Content-Length` says or omits).
 async fn read_body(body: Body) -> Result<axum::body::Bytes, Response> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        let message = format!(
-            "the request body is larger than 1 MB ({MAX_BODY_BYTES} bytes): a JSON-RPC message \
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            let message = format!(
+                "the request body is larger than 1 MB ({MAX_BODY_BYTES} bytes): a JSON-RPC message \
              must fit in 1 MB"
-        );
-        refusal(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
-    })
+            );
+            refusal(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+        })
 }
 
 /// Whether a POST body is an `initialize` request (which opens a Streamable HTTP session).

@@ -23,8 +23,7 @@ use futures_util::stream;
 use rand::RngCore;
 use rmcp::model::{
     CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions,
-    GetMeta,
-    InitializeRequestParams, JsonRpcMessage, JsonRpcRequest, ListToolsResult, RequestId,
+    GetMeta, InitializeRequestParams, JsonRpcMessage, JsonRpcRequest, ListToolsResult, RequestId,
     ServerJsonRpcMessage, ServerResult,
 };
 use rmcp::service::{RoleServer, RxJsonRpcMessage, ServerInitializeError, TxJsonRpcMessage};
@@ -34,8 +33,8 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::McpHandler;
-use crate::auth::Identity;
 use super::progress::{ProgressForwarder, ProgressTarget};
+use crate::auth::Identity;
 
 /// Prefix of legacy session ids; Streamable HTTP session ids (rmcp's) never start with it.
 pub const SESSION_PREFIX: &str = "sse-";
