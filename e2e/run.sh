@@ -87,18 +87,21 @@ say "python SDK mcp $("$PY" -c 'import importlib.metadata as m; print(m.version(
 # 3. A fresh server per client run, on port 0: its banner on stderr names the address it got,
 #    "proxmox-mcp X.Y.Z: MCP listening on http://127.0.0.1:PORT/proxmox/mcp (...)".
 
-# start_server NAME: starts the demo server, sets URL, waits until it answers MCP.
+# start_server NAME: starts the demo server (plus the arguments in SERVER_ARGS), sets URL, waits
+# until it answers MCP.
+SERVER_ARGS=()
 start_server() {
   local log="$WORK/server-$1.log" i
   : >"$log" # exists before the first poll below, whenever the background shell opens it
-  "$BIN" serve --demo --mcp-listen 127.0.0.1:0 --rest-listen off >"$log" 2>&1 &
+  "$BIN" serve --demo --mcp-listen 127.0.0.1:0 --rest-listen off ${SERVER_ARGS[@]+"${SERVER_ARGS[@]}"} \
+    >"$log" 2>&1 &
   SERVER_PID=$!
   URL=""
   for i in $(seq 1 600); do
     if [ -z "$URL" ]; then
       URL="$(sed -n 's|.*MCP listening on \(http://127\.0\.0\.1:[0-9]*/proxmox/mcp\).*|\1|p' "$log" | head -n 1)"
     fi
-    # A POST of an empty JSON object is not MCP: any HTTP answer means the server is up.
+    # A POST of an empty JSON object is not MCP: any HTTP answer (401 too) means the server is up.
     if [ -n "$URL" ] && curl -s -o /dev/null -m 2 -X POST -H 'Content-Type: application/json' \
       -H 'Accept: application/json, text/event-stream' -d '{}' "$URL"; then
       return 0
@@ -139,6 +142,22 @@ for transport in streamable-http sse; do
     add "$(python3 tally.py tap "$report")"
   else add "0 1 0"; fi
 done
+
+# The TypeScript SDK again, with an API key of the `read` scope sent as n8n's Bearer credential does
+# (`requestInit: { headers }`): a config file holding that one key (its SHA-256, as `keys new` prints).
+E2E_KEY="pmcp_$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+printf '[[keys]]\nname = "e2e-read"\nscope = "read"\nsha256 = "%s"\n' \
+  "$(printf %s "$E2E_KEY" | sha256sum | cut -d' ' -f1)" >"$WORK/keys.toml"
+SERVER_ARGS=(--config "$WORK/keys.toml")
+for transport in streamable-http sse; do
+  report="$WORK/ts-keyed-$transport.tap"
+  if run_client "typescript-sdk-keyed-$transport" env E2E_TRANSPORT="$transport" E2E_KEY="$E2E_KEY" \
+    "$NODE" --test --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$report" ts/keyed.test.mjs; then
+    add "$(python3 tally.py tap "$report")"
+  else add "0 1 0"; fi
+done
+SERVER_ARGS=()
 
 for transport in streamable-http sse; do
   report="$WORK/py-$transport.xml"

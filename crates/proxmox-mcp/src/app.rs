@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::HostPolicy;
+use crate::auth::{Gate, HostPolicy};
 use crate::config::{ClusterChoice, ConfigError, Settings};
 use crate::demo::{DemoCluster, DemoError};
 use crate::guard::Guard;
@@ -163,12 +163,17 @@ impl ToolHost for App {
 }
 
 /// The MCP HTTP settings for `settings`: loopback `Host` names plus the configured ones (`*`:
-/// any), and the configured `Origin`s.
+/// any), the configured `Origin`s, keys and rate limits (a gate of its own: set `gate` to the
+/// REST door's so that a key's calls count once across doors), session cap and idle timeout.
 pub fn mcp_http_config(settings: &Settings) -> McpHttpConfig {
     let hosts = HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins);
+    let limits = &settings.security.limits;
     McpHttpConfig {
         allowed_hosts: hosts.allowed_hosts,
         allowed_origins: hosts.allowed_origins,
+        gate: Gate::from_settings(settings),
+        max_sessions: limits.max_sessions,
+        session_idle_timeout: limits.session_idle_timeout,
         ..McpHttpConfig::default()
     }
 }

@@ -12,6 +12,7 @@ use proxmox_mcp::auth::Gate;
 use proxmox_mcp::cli::{Cli, Command, KeysCommand, LogFormat, ServeArgs, StdioArgs, init_tracing};
 use proxmox_mcp::config::Settings;
 use proxmox_mcp::keys::NewKey;
+use proxmox_mcp::mcp::McpHttpConfig;
 use proxmox_mcp::{rest, tls};
 use tokio_util::sync::CancellationToken;
 
@@ -66,16 +67,17 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
     let listener = app::bind(settings.mcp_listen).await?;
     let local = listener.local_addr()?;
     warn_if_exposed(&settings, local);
-    if !local.ip().is_loopback() {
-        // Until the MCP door checks keys (issue 6, second half), say so.
-        tracing::warn!(%local, "the MCP door does not check API keys yet: keep it on a trusted network");
-    }
     eprintln!(
         "proxmox-mcp {}: MCP listening on {scheme}://{local}/proxmox/mcp (Streamable HTTP and legacy SSE; alias /mcp), {} tools",
         env!("CARGO_PKG_VERSION"),
         app.registry().len()
     );
     let rest_listener = bind_rest(&settings).await?;
+    // One gate for both doors: a key's calls count once whatever door they use.
+    let mcp_cfg = McpHttpConfig {
+        gate: gate.clone(),
+        ..app::mcp_http_config(&settings)
+    };
     let rest_cfg = rest::config_from(&settings, gate, tls.clone());
     if let Some(l) = &rest_listener {
         let local = l.local_addr()?;
@@ -85,13 +87,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
             env!("CARGO_PKG_VERSION")
         );
     }
-    let mcp = app::serve(
-        app.clone(),
-        listener,
-        app::mcp_http_config(&settings),
-        tls,
-        shutdown.clone(),
-    );
+    let mcp = app::serve(app.clone(), listener, mcp_cfg, tls, shutdown.clone());
     let rest = async {
         match rest_listener {
             Some(l) => rest::serve(app.clone(), l, rest_cfg, shutdown.clone()).await,

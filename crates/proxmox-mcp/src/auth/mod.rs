@@ -164,6 +164,23 @@ impl Gate {
     }
 }
 
+/// axum middleware: authenticates the request and stores its [`Identity`] in the extensions, or
+/// answers 401. No rate check: the MCP door counts `tools/call` messages, not HTTP requests
+/// (an MCP session also sends `initialize`, `tools/list`, pings and stream GETs). Mount with
+/// `axum::middleware::from_fn_with_state(gate, require_key)`.
+pub async fn require_key(State(gate): State<Gate>, mut req: Request, next: Next) -> Response {
+    match gate.auth.authenticate(req.headers()) {
+        Ok(identity) => {
+            req.extensions_mut().insert(identity);
+            next.run(req).await
+        }
+        Err(e) => {
+            tracing::info!(path = %req.uri().path(), method = %req.method(), error = %e, "refused an unauthenticated request");
+            e.into_response()
+        }
+    }
+}
+
 /// axum middleware: authenticates the request, checks the caller's rate, and stores its
 /// [`Identity`] in the extensions; or answers the refusal (401, 429). Mount with
 /// `axum::middleware::from_fn_with_state(gate, require_identity)`.

@@ -88,14 +88,21 @@ impl RateLimiter {
     }
 }
 
+impl RateLimited {
+    /// What the caller is told (REST: the 429's message; MCP: the tool error's text).
+    pub fn message(&self) -> String {
+        format!(
+            "rate limit reached: this API key may make {} calls per minute; retry in {} s",
+            self.per_minute, self.retry_after
+        )
+    }
+}
+
 impl IntoResponse for RateLimited {
     /// 429 in mcpo's error shape with `Retry-After`.
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "detail": {
-            "message": format!(
-                "rate limit reached: this API key may make {} calls per minute; retry in {} s",
-                self.per_minute, self.retry_after
-            ),
+            "message": self.message(),
             "kind": "rate_limited",
         }});
         let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();

@@ -3,6 +3,12 @@
 //!
 //! Derived, never hand-written: a tool's MCP annotations come from its `Access` (and its
 //! `idempotent` flag), its schemas from its parameter and output structs.
+//!
+//! Per caller: the HTTP door's gate stores the caller's [`Identity`] in the HTTP request, which
+//! rmcp hands over in the request context (`http::request::Parts` in its extensions; the legacy
+//! SSE door passes it directly). `tools/list` shows only what the key's scope allows; a
+//! `tools/call` above it, or over the key's rate limit, is a tool error (`isError: true`)
+//! saying what would allow it, and the audit log records the refusal. stdio has no keys.
 
 use std::sync::Arc;
 
@@ -17,7 +23,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::progress::{ProgressForwarder, ProgressTarget};
-use crate::registry::{Caller, NoProgress, Progress, Registry, ToolCtx, ToolError, ToolSpec};
+use crate::auth::{Identity, RateLimiter};
+use crate::registry::{
+    Caller, NoProgress, Progress, Registry, Scope, ToolCtx, ToolError, ToolSpec,
+};
 
 /// What the MCP side needs from the server: the tools, and a way to build a call's context.
 /// Implemented by `App`; tests may implement it over a bare registry.
@@ -49,25 +58,47 @@ pub struct McpHandler {
 
 struct Shared {
     host: Arc<dyn ToolHost>,
-    tools: Vec<Tool>,
+    /// The tools each scope may call (read, operate, admin), in the registry's order.
+    tools: [Vec<Tool>; 3],
+    /// Calls per minute per key (`tools/call` only).
+    rate: Arc<RateLimiter>,
 }
 
 impl std::fmt::Debug for McpHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("McpHandler")
             .field("transport", &self.transport)
-            .field("tools", &self.shared.tools.len())
+            .field("tools", &self.tools().len())
             .finish()
     }
 }
 
 impl McpHandler {
     /// A handler over `host`'s tools, for the transport named `transport`
-    /// (`"streamable-http"`, `"sse"`, `"stdio"`). Builds the tool list once.
+    /// (`"streamable-http"`, `"sse"`, `"stdio"`), with no rate limit. Builds the tool lists once.
     pub fn new(host: Arc<dyn ToolHost>, transport: &'static str) -> Self {
-        let tools = host.registry().tools().map(mcp_tool).collect();
+        Self::with_rate(host, transport, Arc::new(RateLimiter::unlimited()))
+    }
+
+    /// The same, counting each key's `tools/call` messages against `rate`.
+    pub fn with_rate(
+        host: Arc<dyn ToolHost>,
+        transport: &'static str,
+        rate: Arc<RateLimiter>,
+    ) -> Self {
+        let all: Vec<(Scope, Tool)> = host
+            .registry()
+            .tools()
+            .map(|t| (t.required_scope(), mcp_tool(t)))
+            .collect();
+        let tools = Scope::ALL.map(|scope| {
+            all.iter()
+                .filter(|(needs, _)| *needs <= scope)
+                .map(|(_, t)| t.clone())
+                .collect()
+        });
         Self {
-            shared: Arc::new(Shared { host, tools }),
+            shared: Arc::new(Shared { host, tools, rate }),
             transport,
         }
     }
@@ -82,7 +113,31 @@ impl McpHandler {
 
     /// The tools as MCP describes them, in the registry's order.
     pub fn tools(&self) -> &[Tool] {
-        &self.shared.tools
+        self.tools_for(Scope::Admin)
+    }
+
+    /// The tools a key of `scope` may call.
+    pub fn tools_for(&self, scope: Scope) -> &[Tool] {
+        let i = Scope::ALL.iter().position(|s| *s == scope).unwrap_or(0);
+        &self.shared.tools[i]
+    }
+
+    /// The tools `identity` may call (none without an identity).
+    pub(crate) fn tools_of(&self, identity: Option<&Identity>) -> Vec<Tool> {
+        identity.map_or_else(Vec::new, |id| self.tools_for(id.scope).to_vec())
+    }
+
+    /// Who sent a request: the [`Identity`] the HTTP door's gate stored (directly in `ext`, or
+    /// in the HTTP request's parts rmcp put there); over stdio, the anonymous caller. `None`
+    /// when an HTTP request carries none (a router without the gate): nothing is allowed then.
+    pub(crate) fn identity(&self, ext: &rmcp::model::Extensions) -> Option<Identity> {
+        if let Some(id) = ext.get::<Identity>() {
+            return Some(id.clone());
+        }
+        if let Some(parts) = ext.get::<axum::http::request::Parts>() {
+            return parts.extensions.get::<Identity>().cloned();
+        }
+        (self.transport == "stdio").then(Identity::anonymous)
     }
 }
 
@@ -99,13 +154,16 @@ impl ServerHandler for McpHandler {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.shared.tools.clone()))
+        let identity = self.identity(&context.extensions);
+        Ok(ListToolsResult::with_all_items(
+            self.tools_of(identity.as_ref()),
+        ))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.shared.tools.iter().find(|t| t.name == name).cloned()
+        self.tools().iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(
@@ -113,34 +171,48 @@ impl ServerHandler for McpHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let identity = self.identity(&context.extensions);
         let forwarder = context
             .meta
             .get_progress_token()
             .map(|token| ProgressForwarder::start(ProgressTarget::Peer(context.peer), token));
-        self.run_call(request, forwarder, context.ct).await
+        self.run_call(request, identity, forwarder, context.ct)
+            .await
     }
 }
 
 impl McpHandler {
-    /// Runs one `tools/call`: progress through `forwarder` (drained before the answer), `ct`
-    /// cancels the call. Shared by rmcp's services and the legacy SSE sessions.
+    /// Runs one `tools/call` for `identity` (scope and rate checked first): progress through
+    /// `forwarder` (drained before the answer), `ct` cancels the call. Shared by rmcp's
+    /// services and the legacy SSE sessions.
     pub(crate) async fn run_call(
         &self,
         request: CallToolRequestParams,
+        identity: Option<Identity>,
         forwarder: Option<ProgressForwarder>,
         ct: CancellationToken,
     ) -> Result<CallToolResponse, McpError> {
         let host = &self.shared.host;
         let name = request.name;
-        if host.registry().get(&name).is_none() {
+        let Some(spec) = host.registry().get(&name) else {
             return Err(unknown_tool(&name));
+        };
+        let args = request.arguments.map(Value::Object);
+        if let Err(refusal) = self.admit(spec, identity.as_ref(), args.as_ref()) {
+            if let Some(f) = forwarder {
+                f.finish().await;
+            }
+            return Ok(tool_error(&refusal));
         }
         let progress: Arc<dyn Progress> = match &forwarder {
             Some(f) => f.sink(),
             None => Arc::new(NoProgress),
         };
-        let ctx = host.ctx(Caller::new(self.transport), progress, ct);
-        let args = request.arguments.map(Value::Object);
+        let caller = Caller {
+            transport: self.transport,
+            key: identity.and_then(|id| id.key),
+        };
+        let ctx = host.ctx(caller, progress, ct);
         let result = host.registry().call(&name, args, ctx).await;
         if let Some(f) = forwarder {
             f.finish().await;
@@ -148,9 +220,58 @@ impl McpHandler {
         match result {
             Ok(value) => Ok(CallToolResult::structured(value).into()),
             Err(ToolError::UnknownTool(_)) => Err(unknown_tool(&name)),
-            Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into()),
+            Err(e) => Ok(tool_error(&e)),
         }
     }
+
+    /// Whether `identity` may call `spec` now: its scope allows the tool and its key is within
+    /// its rate. A refusal is logged, written to the audit log, and returned as the tool error.
+    fn admit(
+        &self,
+        spec: &ToolSpec,
+        identity: Option<&Identity>,
+        args: Option<&Value>,
+    ) -> Result<(), ToolError> {
+        let Some(identity) = identity else {
+            tracing::error!(
+                tool = spec.name,
+                transport = self.transport,
+                "a call without an identity"
+            );
+            return Err(ToolError::Internal("the request has no identity".into()));
+        };
+        let key = identity.key.as_deref();
+        let refusal = if !identity.scope.allows(spec) {
+            ToolError::policy(identity.scope.refusal(spec, key))
+        } else if let Err(limited) = self.shared.rate.check(key) {
+            ToolError::policy(limited.message())
+        } else {
+            return Ok(());
+        };
+        tracing::info!(
+            tool = spec.name,
+            transport = self.transport,
+            key = key.unwrap_or("-"),
+            scope = identity.scope.as_str(),
+            error = %refusal,
+            "call refused"
+        );
+        let caller = Caller {
+            transport: self.transport,
+            key: identity.key.clone(),
+        };
+        self.shared
+            .host
+            .registry()
+            .guard()
+            .refused(&caller, spec.name, args, &refusal.to_string());
+        Err(refusal)
+    }
+}
+
+/// A tool result with `isError: true` and the error's text.
+fn tool_error(e: &ToolError) -> CallToolResponse {
+    CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into()
 }
 
 fn unknown_tool(name: &str) -> McpError {

@@ -1,7 +1,6 @@
 //! The MCP front doors: one rmcp `ServerHandler` over the tool registry, served over stdio,
 //! Streamable HTTP and legacy HTTP+SSE. This is the only module of the crate that imports rmcp.
 
-mod guard;
 pub mod handler;
 pub mod http;
 mod progress;

@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use rand::RngCore;
 use rmcp::model::{
-    CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetMeta,
-    InitializeRequestParams, JsonRpcMessage, JsonRpcRequest, ListToolsResult, RequestId,
+    CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions,
+    GetMeta, InitializeRequestParams, JsonRpcMessage, JsonRpcRequest, ListToolsResult, RequestId,
     ServerJsonRpcMessage, ServerResult,
 };
 use rmcp::service::{RoleServer, RxJsonRpcMessage, ServerInitializeError, TxJsonRpcMessage};
@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::McpHandler;
 use super::progress::{ProgressForwarder, ProgressTarget};
+use crate::auth::Identity;
 
 /// Prefix of legacy session ids; Streamable HTTP session ids (rmcp's) never start with it.
 pub const SESSION_PREFIX: &str = "sse-";
@@ -48,6 +49,9 @@ pub struct SseSessions {
     /// Keyed by the 128 random bits of the session id.
     sessions: Mutex<HashMap<u128, Arc<Session>>>,
     keep_alive: Duration,
+    /// A session with no POST for this long and no call in flight is closed (checked at each
+    /// keep-alive).
+    idle_timeout: Duration,
 }
 
 /// One session: its queue of events for the stream, what ends it, and what the client said.
@@ -73,6 +77,8 @@ struct State {
     client: Option<Box<InitializeRequestParams>>,
     /// Tool calls in flight, for `notifications/cancelled`.
     calls: HashMap<RequestId, CancellationToken>,
+    /// When the client last posted a message (`None`: not yet; the stream knows its start).
+    active: Option<tokio::time::Instant>,
 }
 
 impl Session {
@@ -160,7 +166,14 @@ impl SseSessions {
             handler,
             sessions: Mutex::new(HashMap::new()),
             keep_alive,
+            idle_timeout: Duration::MAX,
         }
+    }
+
+    /// Closes sessions idle for `idle` (no POST, no call in flight).
+    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = idle;
+        self
     }
 
     /// Number of open legacy SSE sessions.
@@ -206,6 +219,8 @@ impl SseSessions {
             endpoint: Some(endpoint),
             session,
             keep_alive,
+            opened: tokio::time::Instant::now(),
+            idle_timeout: self.idle_timeout,
             _guard: guard,
         };
         let body = stream::unfold(events, |mut s| async move {
@@ -223,8 +238,8 @@ impl SseSessions {
             .into_response()
     }
 
-    /// Hands one client message (a POST body) to session `id`.
-    pub async fn post(&self, id: &str, body: &[u8]) -> Response {
+    /// Hands one client message (a POST body) from `identity` to session `id`.
+    pub async fn post(&self, id: &str, body: &[u8], identity: Identity) -> Response {
         let session = parse_session_id(id).and_then(|key| self.lock().get(&key).cloned());
         let Some(session) = session else {
             return (StatusCode::NOT_FOUND, "Session not found").into_response();
@@ -243,8 +258,9 @@ impl SseSessions {
         if session.is_closed() {
             return (StatusCode::NOT_FOUND, "Session not found").into_response();
         }
+        session.state().active = Some(tokio::time::Instant::now());
         match message {
-            JsonRpcMessage::Request(request) => self.request(&session, request).await,
+            JsonRpcMessage::Request(request) => self.request(&session, request, identity).await,
             JsonRpcMessage::Notification(n) => notification(&session, n.notification),
             // We send the client no requests, so there is nothing to match an answer to.
             JsonRpcMessage::Response(_) | JsonRpcMessage::Error(_) => {
@@ -255,7 +271,12 @@ impl SseSessions {
     }
 
     /// Answers a request, or starts the work that will answer it.
-    async fn request(&self, session: &Arc<Session>, request: JsonRpcRequest<ClientRequest>) {
+    async fn request(
+        &self,
+        session: &Arc<Session>,
+        request: JsonRpcRequest<ClientRequest>,
+        identity: Identity,
+    ) {
         let JsonRpcRequest { id, request, .. } = request;
         let initialized = session.state().client.is_some();
         // A request carrying its own protocol version (the 2026-07-28 lifecycle) goes to rmcp.
@@ -266,14 +287,16 @@ impl SseSessions {
             ClientRequest::PingRequest(_) => Ok(ServerResult::empty(())),
             ClientRequest::ListToolsRequest(_) if initialized && !inline => {
                 Ok(ServerResult::ListToolsResult(
-                    ListToolsResult::with_all_items(self.handler.tools().to_vec()),
+                    ListToolsResult::with_all_items(self.handler.tools_of(Some(&identity))),
                 ))
             }
             ClientRequest::CallToolRequest(call) if initialized && !inline => {
-                self.call(session, id, call.params, progress);
+                self.call(session, id, call.params, progress, identity);
                 return;
             }
-            other => {
+            mut other => {
+                // The rmcp service finds the caller there (`McpHandler::identity`).
+                other.extensions_mut().insert(identity);
                 self.single(session, JsonRpcMessage::request(other, id));
                 return;
             }
@@ -300,6 +323,7 @@ impl SseSessions {
         id: RequestId,
         params: CallToolRequestParams,
         progress: Option<rmcp::model::ProgressToken>,
+        identity: Identity,
     ) {
         let ct = session.cancel.child_token();
         session.state().calls.insert(id.clone(), ct.clone());
@@ -310,7 +334,9 @@ impl SseSessions {
                 let events = EventSender(Arc::clone(&session));
                 ProgressForwarder::start(ProgressTarget::Stream(events), token)
             });
-            let result = handler.run_call(params, forwarder, ct.clone()).await;
+            let result = handler
+                .run_call(params, Some(identity), forwarder, ct.clone())
+                .await;
             session.state().calls.remove(&id);
             // As rmcp does: a cancelled request gets no answer.
             if ct.is_cancelled() {
@@ -435,6 +461,8 @@ struct EventStream {
     endpoint: Option<String>,
     session: Arc<Session>,
     keep_alive: tokio::time::Interval,
+    opened: tokio::time::Instant,
+    idle_timeout: Duration,
     _guard: SessionGuard,
 }
 
@@ -455,9 +483,22 @@ impl EventStream {
                 biased;
                 () = self.session.ready.notified() => {}
                 () = self.session.cancel.cancelled() => return None,
-                _ = self.keep_alive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
+                _ = self.keep_alive.tick() => {
+                    if self.is_idle() {
+                        tracing::info!("closing an idle legacy SSE session");
+                        return None;
+                    }
+                    return Some(Bytes::from_static(b": keep-alive\n\n"));
+                }
             }
         }
+    }
+
+    /// No POST for the idle timeout and no call in flight.
+    fn is_idle(&self) -> bool {
+        let state = self.session.state();
+        let since = state.active.unwrap_or(self.opened);
+        state.calls.is_empty() && since.elapsed() >= self.idle_timeout
     }
 }
 

@@ -41,13 +41,26 @@ async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestErr
         RestError::from(ToolError::Internal("the request has no identity".into()))
     })?;
     if !identity.scope.allows(spec) {
-        let msg = identity.scope.refusal(spec, identity.key.as_deref());
+        let refusal = ToolError::policy(identity.scope.refusal(spec, identity.key.as_deref()));
         tracing::info!(
             tool,
             key = identity.key.as_deref().unwrap_or("-"),
+            scope = identity.scope.as_str(),
             "refused: scope"
         );
-        return Err(ToolError::policy(msg).into());
+        // The audit line shows what was asked, when the arguments can be read.
+        let args = match *req.method() {
+            Method::POST => body_args(req).await.ok(),
+            _ => query::to_args(req.uri().query(), &spec.input_schema).ok(),
+        };
+        let caller = Caller {
+            transport: "rest",
+            key: identity.key,
+        };
+        registry
+            .guard()
+            .refused(&caller, tool, args.as_ref(), &refusal.to_string());
+        return Err(refusal.into());
     }
     let args = match *req.method() {
         Method::POST => body_args(req).await?,

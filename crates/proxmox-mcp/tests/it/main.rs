@@ -5,6 +5,9 @@
 mod common;
 
 mod auth_matrix;
+mod auth_mcp;
+mod auth_mcp_limits;
+mod auth_mcp_support;
 mod security_binary;
 mod security_doors;
 mod security_props;

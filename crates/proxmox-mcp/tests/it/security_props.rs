@@ -1,6 +1,7 @@
-//! Property tests at the REST door: malformed bodies, random query strings and random tool
-//! arguments never panic the server nor make it answer a 5xx (no fault is injected here, so a
-//! 5xx could only be ours), and the server still answers afterwards.
+//! Property tests at the REST door (malformed bodies, random query strings and random tool
+//! arguments) and at both MCP transports (malformed and random JSON-RPC, random tool arguments):
+//! they never panic the server nor make it answer a 5xx (no fault is injected here, so a 5xx
+//! could only be ours), and the server still answers afterwards.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -211,4 +212,147 @@ fn random_input_never_makes_the_rest_door_fail() {
     );
     assert_eq!(status, 200, "{text}");
     assert!(serde_json::from_str::<Value>(&text).unwrap().is_object());
+}
+
+/// Statuses the MCP door may answer to anything a caller throws at it.
+const MCP_EXPECTED: &[u16] = &[200, 202, 400, 401, 404, 405, 406, 413, 415, 422];
+
+/// A JSON-RPC message of the shapes MCP clients send, with random parts: known and unknown
+/// methods, random ids and params, `tools/call` of real tools with random arguments.
+fn json_rpc(tools: Vec<String>) -> impl Strategy<Value = Value> {
+    let method = prop_oneof![
+        Just("initialize".to_string()),
+        Just("ping".to_string()),
+        Just("tools/list".to_string()),
+        Just("tools/call".to_string()),
+        Just("resources/list".to_string()),
+        Just("notifications/cancelled".to_string()),
+        Just("notifications/initialized".to_string()),
+        "[a-z/_]{0,16}",
+    ];
+    let id = prop_oneof![
+        Just(None),
+        any::<i64>().prop_map(|i| Some(Value::from(i))),
+        "[a-z0-9-]{0,8}".prop_map(|s| Some(Value::from(s))),
+        json_value().prop_map(Some),
+    ];
+    let call = |tools: Vec<String>| {
+        (prop::sample::select(tools), json_value()).prop_map(|(name, args)| {
+            let mut p = Map::new();
+            p.insert("name".into(), Value::from(name));
+            p.insert("arguments".into(), args);
+            Value::Object(p)
+        })
+    };
+    let params = prop_oneof![json_value(), call(tools.clone())];
+    let v2 = prop::bool::weighted(0.9);
+    let any_message = (method, id, prop::option::of(params), v2);
+    // Half of them: a well-formed `tools/call` of a real tool with random arguments.
+    let tool_call = (1i64..1000, call(tools)).prop_map(|(id, call)| {
+        (
+            "tools/call".to_string(),
+            Some(Value::from(id)),
+            Some(call),
+            true,
+        )
+    });
+    prop_oneof![any_message, tool_call].prop_map(|(method, id, params, v2)| {
+        let mut m = Map::new();
+        m.insert(
+            "jsonrpc".into(),
+            Value::from(if v2 { "2.0" } else { "1.0" }),
+        );
+        m.insert("method".into(), Value::from(method));
+        if let Some(id) = id {
+            m.insert("id".into(), id);
+        }
+        if let Some(p) = params {
+            m.insert("params".into(), p);
+        }
+        Value::Object(m)
+    })
+}
+
+#[test]
+fn random_json_rpc_never_makes_the_mcp_doors_fail() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let door = rt.block_on(crate::auth_mcp_support::Door::with_keys());
+    let admin = KEYS[2].2;
+    let tools: Vec<String> = door
+        .demo
+        .app
+        .registry()
+        .tools()
+        .map(|t| t.name.to_string())
+        .chain(["no_such_tool".to_string()])
+        .collect();
+    let sid = rt.block_on(door.session(admin));
+    let legacy = rt.block_on(door.legacy(admin));
+    let body = prop_oneof![
+        1 => prop::collection::vec(any::<u8>(), 0..256).prop_map(Body::Raw),
+        1 => "\\PC{0,64}".prop_map(|s| Body::Raw(s.into_bytes())),
+        1 => json_value().prop_map(|v| Body::Raw(v.to_string().into_bytes())),
+        6 => json_rpc(tools.clone()).prop_map(Body::Json),
+        1 => json_rpc(tools).prop_map(|v| {
+            let s = v.to_string().into_bytes();
+            Body::Raw(s[..s.len() / 2].to_vec())
+        }),
+    ];
+    // Where: 0 Streamable HTTP without a session, 1 with the live session, 2 the legacy
+    // session's POST URL; and with the admin key or a random one.
+    let target = (0u8..3, prop::option::weighted(0.9, Just(admin)));
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&(target, body), |((to, key), body)| {
+            let bytes = match &body {
+                Body::Raw(b) => b.clone(),
+                Body::Json(v) => v.to_string().into_bytes(),
+            };
+            let mut req = match to {
+                2 => door.http.post(&legacy.endpoint),
+                _ => door
+                    .request(Method::POST, "/proxmox/mcp", None)
+                    .header("content-type", "application/json"),
+            };
+            if to == 1 {
+                req = req
+                    .header("mcp-session-id", &sid)
+                    .header("mcp-protocol-version", "2025-06-18");
+            }
+            req = req.bearer_auth(key.unwrap_or("not-a-key"));
+            let (status, text) = rt.block_on(async move {
+                let resp = req.body(bytes).send().await.unwrap();
+                let status = resp.status().as_u16();
+                (status, resp.text().await.unwrap_or_default())
+            });
+            prop_assert!(
+                MCP_EXPECTED.contains(&status),
+                "to {to}: {body:?}: {status} {text}"
+            );
+            Ok(())
+        })
+        .unwrap();
+
+    // Both transports still answer, correctly.
+    rt.block_on(async {
+        let client = door.client(admin).await;
+        assert_eq!(client.list_all_tools().await.unwrap().len(), 18);
+        let mut legacy = door.legacy(admin).await;
+        assert_eq!(legacy.tool_names().await.len(), 18);
+    });
+}
+
+/// A body to send: raw bytes, or a JSON-RPC message (shown as JSON when a case fails).
+#[derive(Debug, Clone)]
+enum Body {
+    Raw(Vec<u8>),
+    Json(Value),
 }
