@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::extract::State;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
@@ -113,7 +113,10 @@ pub fn router(app: &Arc<App>) -> Router {
     let ops = app.ops();
     let mut metrics = Router::new().route("/metrics", get(metrics_text));
     if ops.metrics_auth {
-        metrics = metrics.route_layer(from_fn_with_state(ops.gate.clone(), require_key));
+        metrics = metrics.route_layer(from_fn_with_state(
+            ops.gate.clone(),
+            crate::auth::require_key,
+        ));
     }
     let guarded = Router::new()
         .route("/readyz", get(health::readyz))
@@ -132,13 +135,4 @@ async fn metrics_text(State(app): State<Arc<App>>) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Refuses a request without a valid key (401), whatever its scope; no rate limit (scrapes
-/// must not eat a key's budget).
-async fn require_key(State(gate): State<Gate>, req: Request, next: Next) -> Response {
-    match gate.auth.authenticate(req.headers()) {
-        Ok(_) => next.run(req).await,
-        Err(e) => e.into_response(),
-    }
 }

@@ -34,8 +34,27 @@ fn tools_for(scope: &str) -> Vec<String> {
         "get_storage",
         "get_cluster_status",
         "get_task",
+        "get_vm_config",
+        "get_vm_ip_addresses",
+        "get_container_config",
+        "check_migration",
+        "list_tasks",
+        "list_snapshots",
+        "list_backups",
+        "list_storage_content",
     ];
-    const ADMIN: &[&str] = &["stop_vm", "reset_vm", "delete_vm", "execute_vm_command"];
+    const ADMIN: &[&str] = &[
+        "stop_vm",
+        "reset_vm",
+        "delete_vm",
+        "execute_vm_command",
+        "convert_to_template",
+        "delete_container",
+        "rollback_snapshot",
+        "delete_snapshot",
+        "restore_backup",
+        "delete_backup",
+    ];
     let registry = proxmox_mcp::Registry::builtin().unwrap();
     registry
         .tools()

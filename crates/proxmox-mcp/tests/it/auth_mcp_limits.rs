@@ -161,11 +161,21 @@ async fn idle_sessions_are_closed_on_both_transports() {
     assert!(ended.is_ok(), "the idle legacy stream was never closed");
     let ping = json!({"jsonrpc": "2.0", "id": 8, "method": "ping"});
     assert_eq!(legacy.send(&ping, None).await, 404);
-    // The Streamable HTTP session is gone too: its id is unknown (404).
-    eventually("the idle Streamable HTTP session is closed", async || {
-        d.post("/proxmox/mcp", None, Some(&sid), &ping).await.0 == 404
-    })
-    .await;
+    // The Streamable HTTP session is gone too: its id is unknown (404). Every request resets the
+    // idle timer, so each try waits longer than the timeout first (a tight poll would keep the
+    // session alive for ever).
+    let mut status = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        status = d.post("/proxmox/mcp", None, Some(&sid), &ping).await.0;
+        if status == 404 {
+            break;
+        }
+    }
+    assert_eq!(
+        status, 404,
+        "the idle Streamable HTTP session is still open"
+    );
 }
 
 #[tokio::test]
