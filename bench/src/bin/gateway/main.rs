@@ -35,10 +35,14 @@ struct Opts {
     sim_tls: bool,
     build: bool,
     bin: Option<PathBuf>,
+    /// Run the server with this API key (`PROXMOX_MCP_API_KEY`) and present it on every call,
+    /// to measure what checking keys costs.
+    api_key: Option<String>,
 }
 
 const USAGE: &str = "gateway [--calls N (2000)] [--warmup N (200)] [--starts N (10)] \
-                     [--sessions N (10000)] [--sim-http] [--no-build] [--bin PATH]";
+                     [--sessions N (10000)] [--sim-http] [--no-build] [--bin PATH] \
+                     [--api-key KEY]";
 
 fn parse_opts() -> Res<Opts> {
     let mut o = Opts {
@@ -49,6 +53,7 @@ fn parse_opts() -> Res<Opts> {
         sim_tls: true,
         build: true,
         bin: None,
+        api_key: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -62,6 +67,7 @@ fn parse_opts() -> Res<Opts> {
             "--starts" => o.starts = value()?.parse()?,
             "--sessions" => o.sessions = value()?.parse()?,
             "--bin" => o.bin = Some(PathBuf::from(value()?)),
+            "--api-key" => o.api_key = Some(value()?),
             "--sim-http" => o.sim_tls = false,
             "--no-build" => o.build = false,
             _ => return Err(format!("unknown argument {a}; usage: {USAGE}").into()),
@@ -113,9 +119,17 @@ async fn main() -> Res<()> {
         sim.port,
         workdir.display()
     );
+    let mut env = sim.server_env();
+    if let Some(key) = &opts.api_key {
+        env.push(("PROXMOX_MCP_API_KEY".to_string(), key.clone()));
+        wire::set_api_key(key);
+        println!(
+            "server under test requires an API key (PROXMOX_MCP_API_KEY); every call sends it"
+        );
+    }
     let cmd = ServerCmd {
         bin: bin.clone(),
-        env: sim.server_env(),
+        env,
         log: workdir.join("server.log"),
     };
 

@@ -3,6 +3,7 @@
 //! returns the answer's bytes as soon as they have arrived (the caller times it), and checking the
 //! answer happens afterwards, outside the timed window.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -16,6 +17,15 @@ pub const PROTOCOL_VERSION: &str = "2025-06-18";
 /// Longest wait for any single answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The API key the server under test requires (`--api-key`), sent as `Authorization: Bearer`
+/// by every client of [`http_client`] (requests to the simulator set their own header).
+static API_KEY: OnceLock<String> = OnceLock::new();
+
+/// Makes every later [`http_client`] present `key`.
+pub fn set_api_key(key: &str) {
+    let _ = API_KEY.set(key.to_string());
+}
+
 /// An HTTP/1.1 keep-alive client without proxies; `cert_pem` is trusted when given.
 pub fn http_client(cert_pem: Option<&str>) -> Res<reqwest::Client> {
     let mut b = reqwest::Client::builder()
@@ -23,6 +33,14 @@ pub fn http_client(cert_pem: Option<&str>) -> Res<reqwest::Client> {
         .tcp_nodelay(true)
         .no_proxy()
         .pool_max_idle_per_host(usize::MAX);
+    if let Some(key) = API_KEY.get() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}").parse()?,
+        );
+        b = b.default_headers(headers);
+    }
     if let Some(pem) = cert_pem {
         b = b.tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes())?]);
     }
