@@ -120,6 +120,11 @@ async fn main() -> Res<()> {
         workdir.display()
     );
     let mut env = sim.server_env();
+    // The default cap on open sessions (256) is a safety default; the sessions figure needs more.
+    env.push((
+        "PROXMOX_MCP_MAX_SESSIONS".to_string(),
+        (opts.sessions + 256).to_string(),
+    ));
     if let Some(key) = &opts.api_key {
         env.push(("PROXMOX_MCP_API_KEY".to_string(), key.clone()));
         wire::set_api_key(key);
