@@ -15,9 +15,9 @@ use super::{Level, Report};
 /// Running VMs whose guest agent is pinged at most (a big cluster stays quick to check).
 const MAX_AGENT_PINGS: usize = 64;
 
-/// Checks the cluster `cfg` describes.
-pub(super) async fn check(report: &mut Report, cfg: ClientConfig) {
-    report.section("Cluster");
+/// Checks the cluster `cfg` describes, under a section titled `title`.
+pub(super) async fn check(report: &mut Report, title: String, cfg: ClientConfig) {
+    report.section(title);
     let https = cfg.scheme == Scheme::Https;
     let identity = identity(&cfg);
     report.info(format!(

@@ -6,6 +6,7 @@
 pub mod backup_restore;
 pub mod backups;
 pub mod cluster;
+pub mod clusters;
 pub mod common;
 pub mod containers;
 pub mod containers_admin;
@@ -46,6 +47,7 @@ pub fn all() -> Vec<ToolSpec> {
         containers::update_container_resources(),
         storage::get_storage(),
         cluster::get_cluster_status(),
+        clusters::list_clusters(),
         tasks::get_task(),
         vm_config::get_vm_config(),
         vm_config::update_vm_config(),
