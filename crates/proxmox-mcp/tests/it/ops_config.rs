@@ -264,6 +264,7 @@ fn the_configuration_guide_names_every_variable_and_flag() {
     for file in [
         "crates/proxmox-mcp/src/config.rs",
         "crates/proxmox-mcp/src/config/security.rs",
+        "crates/proxmox-mcp/src/config/clusters.rs",
         "crates/proxmox-mcp/src/auth/mod.rs",
         "crates/proxmox-mcp/src/guard/mod.rs",
         "crates/proxmox-mcp/src/cli.rs",
