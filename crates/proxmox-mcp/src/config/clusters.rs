@@ -91,9 +91,8 @@ pub(super) fn resolve(
         if section.host.is_none() {
             return Err(ConfigError::Invalid(format!("{at}: missing key `host`")));
         }
-        let cfg = pve_client::ClientConfig::from_env_map(&section.as_env()).map_err(|e| {
-            ConfigError::Invalid(format!("{at}: {}", as_file_keys(&e.to_string())))
-        })?;
+        let cfg = pve_client::ClientConfig::from_env_map(&section.as_env())
+            .map_err(|e| ConfigError::Invalid(format!("{at}: {}", as_file_keys(&e.to_string()))))?;
         out.push(NamedCluster {
             name,
             choice: ClusterChoice::Remote(Box::new(cfg)),

@@ -95,12 +95,7 @@ async fn ask(c: &ClusterEntry, default: bool) -> ClusterInfo {
     })
     .await;
     match asked {
-        Err(_) => {
-            info.error = Some(format!(
-                "no answer within {} s",
-                ANSWER_TIMEOUT.as_secs()
-            ))
-        }
+        Err(_) => info.error = Some(format!("no answer within {} s", ANSWER_TIMEOUT.as_secs())),
         Ok(Err(e)) => info.error = Some(e.to_string()),
         Ok(Ok((version, nodes))) => {
             info.answers = true;

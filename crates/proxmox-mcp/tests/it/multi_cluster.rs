@@ -52,8 +52,12 @@ struct Two {
 impl Two {
     async fn start(name: &str) -> Two {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let first = DemoCluster::spawn(pve_sim::seed::demo(), 0.0).await.unwrap();
-        let second = DemoCluster::spawn(pve_sim::seed::demo(), 0.0).await.unwrap();
+        let first = DemoCluster::spawn(pve_sim::seed::demo(), 0.0)
+            .await
+            .unwrap();
+        let second = DemoCluster::spawn(pve_sim::seed::demo(), 0.0)
+            .await
+            .unwrap();
         let dir = temp_dir(name);
         let audit = dir.join("audit.jsonl");
         let config = dir.join("proxmox-mcp.toml");
@@ -169,11 +173,19 @@ async fn the_first_cluster_is_the_default_and_cluster_reaches_the_other() {
     assert_eq!(first, default);
 
     // A write on the default cluster is audited with its name.
-    call(&app, "start_vm", json!({"vmid": default[0], "dry_run": true}))
-        .await
-        .unwrap();
+    call(
+        &app,
+        "start_vm",
+        json!({"vmid": default[0], "dry_run": true}),
+    )
+    .await
+    .unwrap();
     let rec = last_record(&two.audit);
-    assert_eq!((&rec["cluster"], &rec["outcome"]), (&json!("first"), &json!("dry_run")), "{rec}");
+    assert_eq!(
+        (&rec["cluster"], &rec["outcome"]),
+        (&json!("first"), &json!("dry_run")),
+        "{rec}"
+    );
 
     // Metrics carry the cluster label.
     let metrics = app.ops().metrics.render().await;
@@ -204,7 +216,9 @@ async fn an_unknown_cluster_is_a_bad_parameter_listing_the_names() {
         text.contains("cluster") && text.contains("\"third\"") && text.contains("first, second"),
         "{text}"
     );
-    let e = call(&app, "get_vms", json!({"cluster": 2})).await.unwrap_err();
+    let e = call(&app, "get_vms", json!({"cluster": 2}))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), "invalid_params", "{e}");
 
     // Through a front door (REST), where the schema also shows the parameter.
@@ -251,7 +265,12 @@ async fn list_clusters_says_which_answer() {
     assert_eq!(c[1]["nodes"], 3, "{out}");
     assert!(c[1]["pve_version"].as_str().unwrap().starts_with('9'));
     let port = two.second().server().addr().port();
-    assert!(c[1]["address"].as_str().unwrap().ends_with(&format!(":{port}")));
+    assert!(
+        c[1]["address"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":{port}"))
+    );
 
     // Stop the second simulator; a fresh server (no pooled connection) finds it down.
     let second = two.second.take().unwrap();

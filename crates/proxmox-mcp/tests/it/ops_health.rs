@@ -230,7 +230,9 @@ async fn metrics_count_calls_pve_requests_and_sessions() {
             .unwrap_or_else(|| panic!("{k} missing from:\n{text}"))
     };
     assert_eq!(
-        get(r#"proxmox_mcp_tool_calls_total{tool="get_vms",transport="rest",cluster="default",outcome="ok"}"#),
+        get(
+            r#"proxmox_mcp_tool_calls_total{tool="get_vms",transport="rest",cluster="default",outcome="ok"}"#
+        ),
         2.0
     );
     assert_eq!(
