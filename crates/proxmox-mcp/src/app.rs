@@ -78,6 +78,9 @@ impl App {
         for c in clusters.iter() {
             c.client.set_observer(ops.metrics.clone());
         }
+        registry
+            .guard()
+            .set_default_cluster(clusters.first().name.clone());
         Self {
             registry: Arc::new(registry.with_metrics(ops.metrics.clone())),
             clusters: Arc::new(clusters),

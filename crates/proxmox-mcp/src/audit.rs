@@ -47,8 +47,7 @@ pub struct Record {
     pub key: Option<String>,
     /// `streamable-http`, `sse`, `stdio`, `rest`...
     pub transport: String,
-    /// The configured name of the cluster the call acted on (absent: a refusal at a door of a
-    /// call that named none, i.e. the default cluster).
+    /// The configured name of the cluster the call acted on (or would have).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
     pub tool: String,

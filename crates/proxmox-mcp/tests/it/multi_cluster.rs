@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use proxmox_mcp::App;
+use proxmox_mcp::auth::{Gate, KeyRing, Scope};
 use proxmox_mcp::config::{Overrides, Settings};
 use proxmox_mcp::demo::DemoCluster;
 use proxmox_mcp::doctor::{DoctorArgs, Level, diagnose};
@@ -221,32 +222,52 @@ async fn an_unknown_cluster_is_a_bad_parameter_listing_the_names() {
         .unwrap_err();
     assert_eq!(e.kind(), "invalid_params", "{e}");
 
-    // Through a front door (REST), where the schema also shows the parameter.
+    // Through a front door (REST), where the schema also shows the parameter; a read key.
     let tool = app.registry().get("get_vms").unwrap();
     assert_eq!(tool.input_schema["properties"]["cluster"]["type"], "string");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(rest::serve(
-        app.clone(),
-        listener,
-        RestConfig::default(),
-        shutdown.clone(),
-    ));
+    const KEY: &str = "key-read-multi-0123456789";
+    let ring = KeyRing::single("reader", Scope::Read, KEY);
+    let cfg = RestConfig {
+        gate: Gate::new(Arc::new(ring)),
+        ..RestConfig::default()
+    };
+    tokio::spawn(rest::serve(app.clone(), listener, cfg, shutdown.clone()));
     let http = reqwest::Client::new();
-    let answer = |args: Value| {
-        let http = http.clone();
-        let url = format!("{base}/get_storage");
+    let answer = |tool: &str, args: Value| {
+        let req = http
+            .post(format!("{base}/{tool}"))
+            .bearer_auth(KEY)
+            .json(&args);
         async move {
-            let r = http.post(url).json(&args).send().await.unwrap();
+            let r = req.send().await.unwrap();
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
-    let (status, body) = answer(json!({"cluster": "second"})).await;
+    let (status, body) = answer("get_storage", json!({"cluster": "second"})).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = answer(json!({"cluster": "nope"})).await;
+    let (status, body) = answer("get_storage", json!({"cluster": "nope"})).await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("first, second"), "{body}");
+    // Refused at the door (scope): the audit line names the cluster asked for, else the default.
+    let (status, body) = answer("start_vm", json!({"vmid": 100, "cluster": "second"})).await;
+    assert_eq!(status, 403, "{body}");
+    let rec = last_record(&two.audit);
+    assert_eq!(
+        (&rec["outcome"], &rec["cluster"]),
+        (&json!("refused"), &json!("second")),
+        "{rec}"
+    );
+    let (status, _) = answer("start_vm", json!({"vmid": 100})).await;
+    assert_eq!(status, 403);
+    let rec = last_record(&two.audit);
+    assert_eq!(
+        (&rec["outcome"], &rec["cluster"]),
+        (&json!("refused"), &json!("first")),
+        "{rec}"
+    );
     shutdown.cancel();
 }
 
