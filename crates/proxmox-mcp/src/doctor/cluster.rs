@@ -15,9 +15,14 @@ use super::{Level, Report};
 /// Running VMs whose guest agent is pinged at most (a big cluster stays quick to check).
 const MAX_AGENT_PINGS: usize = 64;
 
-/// Checks the cluster `cfg` describes, under a section titled `title`.
-pub(super) async fn check(report: &mut Report, title: String, cfg: ClientConfig) {
-    report.section(title);
+/// Checks the cluster `cfg` describes; `name`, when several clusters are configured, goes into
+/// the section titles (`Cluster prod`, `Nodes (prod)`).
+pub(super) async fn check(report: &mut Report, name: Option<&str>, cfg: ClientConfig) {
+    let of = name.map(|n| format!(" ({n})")).unwrap_or_default();
+    report.section(match name {
+        Some(n) => format!("Cluster {n}"),
+        None => "Cluster".to_string(),
+    });
     let https = cfg.scheme == Scheme::Https;
     let identity = identity(&cfg);
     report.info(format!(
@@ -74,11 +79,11 @@ pub(super) async fn check(report: &mut Report, title: String, cfg: ClientConfig)
         version.version
     ));
 
-    report.section(format!("Privileges of {identity}"));
+    report.section(format!("Privileges of {identity}{of}"));
     privileges_per_tool(report, &client).await;
-    report.section("Nodes");
+    report.section(format!("Nodes{of}"));
     nodes(report, &client).await;
-    report.section("Guest agents (running VMs)");
+    report.section(format!("Guest agents (running VMs){of}"));
     agents(report, &client).await;
 }
 

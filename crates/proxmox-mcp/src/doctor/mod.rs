@@ -237,18 +237,14 @@ pub async fn diagnose(args: &DoctorArgs, env: &HashMap<String, String>) -> Repor
     }
     let titled = settings.clusters.len() > 1;
     for c in chosen {
-        let title = if titled {
-            format!("Cluster {}", c.name)
-        } else {
-            "Cluster".to_string()
-        };
-        check_one(&mut report, title, &c.choice).await;
+        let name = titled.then_some(c.name.as_str());
+        check_one(&mut report, name, &c.choice).await;
     }
     report
 }
 
 /// Checks one cluster (starting the simulator for the demo one).
-async fn check_one(report: &mut Report, title: String, choice: &ClusterChoice) {
+async fn check_one(report: &mut Report, name: Option<&str>, choice: &ClusterChoice) {
     let demo;
     let cfg = match choice {
         ClusterChoice::Remote(cfg) => (**cfg).clone(),
@@ -273,7 +269,7 @@ async fn check_one(report: &mut Report, title: String, choice: &ClusterChoice) {
             }
         }
     };
-    cluster::check(report, title, cfg).await;
+    cluster::check(report, name, cfg).await;
 }
 
 /// A config file holding a secret must not be readable by every local user.

@@ -330,6 +330,8 @@ async fn the_doctor_checks_every_cluster_or_the_one_named() {
         t.contains(&"Cluster first".to_string()) && t.contains(&"Cluster second".to_string()),
         "{t:?}"
     );
+    assert!(t.contains(&"Nodes (second)".to_string()), "{t:?}");
+    assert_eq!(all.problems(), 0, "{}", all.render());
     let one = diagnose(&args(Some("second")), &env).await;
     let t = titles(&one);
     assert!(
