@@ -240,6 +240,30 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_reads_its_secret_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("pmcp-clusters-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("b-password");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let text = TWO.replace(
+            "password = \"p\"",
+            &format!("password_file = \"{}\"", secret.display()),
+        );
+        let got = resolve(false, &parse(&text), &HashMap::new()).unwrap();
+        let ClusterChoice::Remote(b) = &got[1].choice else {
+            panic!("demo")
+        };
+        let pve_client::Credentials::Password(p) = &b.credentials else {
+            panic!("password expected")
+        };
+        assert_eq!(p.expose(), "from-file");
+        let both = text.replace("password_file", "password = \"x\"\npassword_file");
+        let e = resolve(false, &parse(&both), &HashMap::new()).unwrap_err();
+        assert!(e.to_string().contains("\"b\""), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn the_single_cluster_is_named_default_or_as_told() {
         let env: HashMap<String, String> = [
             ("PROXMOX_HOST", "h"),

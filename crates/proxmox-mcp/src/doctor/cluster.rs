@@ -37,11 +37,16 @@ pub(super) async fn check(report: &mut Report, name: Option<&str>, cfg: ClientCo
             p.fingerprint
         }
         Err(e @ ProbeError::Connect { .. }) => {
+            let keys = match name {
+                Some(n) => format!("`host` and `port` of its [[clusters]] entry ({n})"),
+                None => "PROXMOX_HOST and PROXMOX_PORT".to_string(),
+            };
             report.fail(
                 e.to_string(),
-                "check PROXMOX_HOST and PROXMOX_PORT (8006), that this machine may reach it \
-                 (firewall, Docker network), and that pveproxy runs on the node"
-                    .to_string(),
+                format!(
+                    "check {keys} (8006), that this machine may reach it (firewall, Docker \
+                     network), and that pveproxy runs on the node"
+                ),
             );
             return;
         }
