@@ -1,5 +1,5 @@
-//! `App`: the registry of tools tied to a Proxmox VE client (a real cluster, or the embedded
-//! simulator in demo mode); builds each call's `ToolCtx`; `serve` runs the MCP HTTP door on a
+//! `App`: the registry of tools tied to the configured clusters' Proxmox VE clients (real
+//! clusters, or the embedded simulator in demo mode); builds each call's `ToolCtx`; `serve` runs the MCP HTTP door on a
 //! listener the caller binds (tests pass 127.0.0.1:0). The registry it holds is already
 //! narrowed by the server-wide filters (toolsets, tools, read-only, exclusions).
 
@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Gate, HostPolicy};
+use crate::clusters::{ClusterEntry, Clusters};
 use crate::config::{ClusterChoice, ConfigError, Settings};
 use crate::demo::{DemoCluster, DemoError};
 use crate::guard::Guard;
@@ -39,10 +40,11 @@ pub enum AppError {
     },
 }
 
-/// The server's shared state: tools and the cluster they act on.
+/// The server's shared state: tools and the clusters they act on.
 pub struct App {
     registry: Arc<Registry>,
-    client: Arc<PveClient>,
+    /// Every configured cluster; the first is the default.
+    clusters: Arc<Clusters>,
     /// The embedded simulator, when in demo mode (kept alive as long as the app).
     demo: Option<DemoCluster>,
     /// Metrics, health and drain settings (`ops`).
@@ -53,7 +55,7 @@ impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("tools", &self.registry.len())
-            .field("client", &self.client)
+            .field("clusters", &self.clusters)
             .field("demo", &self.demo.is_some())
             .field("ops", &self.ops)
             .finish()
@@ -61,13 +63,27 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// An app over these tools and this client; its metrics see every call and PVE request.
+    /// An app over these tools and this client (one cluster named `default`); its metrics see
+    /// every call and PVE request.
     pub fn new(registry: Registry, client: PveClient) -> Self {
+        Self::over(
+            registry,
+            Clusters::single(crate::clusters::DEFAULT_NAME, Arc::new(client)),
+        )
+    }
+
+    /// An app over these tools and these clusters (the first is the default).
+    pub fn over(registry: Registry, clusters: Clusters) -> Self {
         let ops = Ops::default();
-        client.set_observer(ops.metrics.clone());
+        for c in clusters.iter() {
+            c.client.set_observer(ops.metrics.clone());
+        }
+        registry
+            .guard()
+            .set_default_cluster(clusters.first().name.clone());
         Self {
             registry: Arc::new(registry.with_metrics(ops.metrics.clone())),
-            client: Arc::new(client),
+            clusters: Arc::new(clusters),
             demo: None,
             ops: Arc::new(ops),
         }
@@ -81,24 +97,38 @@ impl App {
             .filter
             .apply(&Registry::builtin()?)?
             .with_guard(Guard::new(&settings.guard)?);
-        let mut app = match &settings.cluster {
-            ClusterChoice::Demo => {
-                let demo = DemoCluster::start().await?;
-                Self::with_demo(registry, demo)?
-            }
-            ClusterChoice::Remote(cfg) => {
-                let client = PveClient::new((**cfg).clone())?;
-                Self::new(registry, client)
-            }
-        };
+        let mut demo = None;
+        let mut entries = Vec::with_capacity(settings.clusters.len());
+        for c in &settings.clusters {
+            let client = match &c.choice {
+                ClusterChoice::Demo => {
+                    let d = DemoCluster::start().await?;
+                    let client = PveClient::new(d.client_config()?)?;
+                    demo = Some(d);
+                    client
+                }
+                ClusterChoice::Remote(cfg) => PveClient::new((**cfg).clone())?,
+            };
+            let client = Arc::new(client);
+            entries.push(ClusterEntry {
+                name: c.name.as_str().into(),
+                address: crate::clusters::address_of(&client),
+                client,
+            });
+        }
+        let clusters = Clusters::new(entries).ok_or(ConfigError::NoCluster)?;
+        let mut app = Self::over(registry, clusters);
+        app.demo = demo;
         app.ops = Arc::new(app.ops.configured(settings));
         Ok(app)
     }
 
-    /// An app over these tools and a running simulator (demo mode, tests).
+    /// An app over these tools and a running simulator (demo mode, tests): one cluster named
+    /// `demo`.
     pub fn with_demo(registry: Registry, demo: DemoCluster) -> Result<Self, AppError> {
         let client = PveClient::new(demo.client_config()?)?;
-        let mut app = Self::new(registry, client);
+        let clusters = Clusters::single(crate::clusters::DEMO_NAME, Arc::new(client));
+        let mut app = Self::over(registry, clusters);
         app.demo = Some(demo);
         Ok(app)
     }
@@ -108,9 +138,14 @@ impl App {
         &self.registry
     }
 
-    /// The Proxmox VE client.
+    /// The Proxmox VE client of the default cluster (the first configured).
     pub fn client(&self) -> &Arc<PveClient> {
-        &self.client
+        &self.clusters.first().client
+    }
+
+    /// Every configured cluster.
+    pub fn clusters(&self) -> &Arc<Clusters> {
+        &self.clusters
     }
 
     /// This app with other ops settings (`Ops::new(app.ops().metrics.clone())` keeps the
@@ -138,11 +173,11 @@ impl App {
         cancel: CancellationToken,
     ) -> ToolCtx {
         ToolCtx {
-            client: self.client.clone(),
             progress,
             cancel,
             caller,
             guard: self.registry.guard().clone(),
+            ..ToolCtx::over(self.clusters.clone())
         }
     }
 }

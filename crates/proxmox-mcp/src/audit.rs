@@ -47,6 +47,9 @@ pub struct Record {
     pub key: Option<String>,
     /// `streamable-http`, `sse`, `stdio`, `rest`...
     pub transport: String,
+    /// The configured name of the cluster the call acted on (or would have).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     pub tool: String,
     /// The arguments, secrets masked.
     pub args: Value,
@@ -65,6 +68,8 @@ pub struct Record {
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
     pub caller: &'a Caller,
+    /// The cluster the call acted on.
+    pub cluster: Option<&'a str>,
     pub tool: &'a str,
     /// The arguments as received; secrets are masked here.
     pub args: Option<&'a Value>,
@@ -123,6 +128,7 @@ impl AuditLog {
             time: rfc3339_now(),
             key: entry.caller.key.clone(),
             transport: entry.caller.transport.to_string(),
+            cluster: entry.cluster.map(str::to_string),
             tool: entry.tool.to_string(),
             args,
             outcome: entry.outcome,
@@ -153,8 +159,10 @@ impl AuditLog {
     /// Logs a call refused outside the registry (a key scope refusal at a door, read-only
     /// mode): `args` as received, `reason` as told to the caller.
     pub fn refused(&self, caller: &Caller, tool: &str, args: Option<&Value>, reason: &str) {
+        let cluster = crate::clusters::named_in(args);
         self.record(Entry {
             caller,
+            cluster: cluster.as_deref(),
             tool,
             args,
             outcome: Outcome::Refused,

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod clusters;
 mod security;
 
 use crate::auth::keys::KeyEntry;
+pub use clusters::{CLUSTER_NAME_ENV, NamedCluster};
 pub use security::{
     AuthSection, Limits, LimitsSection, MAX_BODY_BYTES, SecurityFlags, SecuritySettings, TlsFiles,
     TlsSection, ToolsSection, secret,
@@ -31,6 +33,9 @@ pub const CONFIG_ENV: &str = "PROXMOX_MCP_CONFIG";
 pub struct FileConfig {
     #[serde(default)]
     pub cluster: ClusterSection,
+    /// `[[clusters]]`: several clusters, each named (instead of `[cluster]`).
+    #[serde(default)]
+    pub clusters: Vec<ClusterSection>,
     #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
@@ -53,10 +58,13 @@ pub struct FileConfig {
     pub notes: Vec<String>,
 }
 
-/// `[cluster]`: where the Proxmox VE API is and how to log in.
+/// `[cluster]` (or one `[[clusters]]` entry): where the Proxmox VE API is and how to log in.
 #[derive(Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSection {
+    /// The cluster's name in tool calls (`cluster`), audit lines and metrics; required in
+    /// `[[clusters]]`, `default` for `[cluster]`.
+    pub name: Option<String>,
     /// Host name or IP (may carry `https://` and `:port`).
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -84,6 +92,7 @@ impl std::fmt::Debug for ClusterSection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("ClusterSection")
+            .field("name", &self.name)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("user", &self.user)
@@ -175,7 +184,7 @@ pub struct Overrides {
     pub metrics_auth: bool,
 }
 
-/// Which cluster the server talks to.
+/// How the server reaches one cluster.
 #[derive(Debug, Clone)]
 pub enum ClusterChoice {
     /// The embedded simulator, started by the server.
@@ -187,7 +196,8 @@ pub enum ClusterChoice {
 /// The merged, validated configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub cluster: ClusterChoice,
+    /// Every configured cluster, in order (never empty; the first is the default).
+    pub clusters: Vec<NamedCluster>,
     pub mcp_listen: SocketAddr,
     pub allowed_hosts: Vec<String>,
     /// REST listen address; `None`: no REST door (`off`).
@@ -232,39 +242,6 @@ impl FileConfig {
             return crate::config_import::parse(&text, path);
         }
         Self::parse(&text, path)
-    }
-
-    /// The `[cluster]` section as `PROXMOX_*` variables.
-    fn cluster_env(&self) -> HashMap<String, String> {
-        let c = &self.cluster;
-        let mut m = HashMap::new();
-        let mut put = |k: &str, v: Option<String>| {
-            if let Some(v) = v {
-                m.insert(k.to_string(), v);
-            }
-        };
-        put("PROXMOX_HOST", c.host.clone());
-        put("PROXMOX_PORT", c.port.map(|p| p.to_string()));
-        put("PROXMOX_USER", c.user.clone());
-        put("PROXMOX_TOKEN_NAME", c.token_name.clone());
-        put("PROXMOX_TOKEN_VALUE", c.token_value.clone());
-        put(
-            "PROXMOX_TOKEN_VALUE_FILE",
-            c.token_value_file.as_ref().map(|p| p.display().to_string()),
-        );
-        put("PROXMOX_PASSWORD", c.password.clone());
-        put(
-            "PROXMOX_PASSWORD_FILE",
-            c.password_file.as_ref().map(|p| p.display().to_string()),
-        );
-        put("PROXMOX_VERIFY_SSL", c.verify_ssl.map(|b| b.to_string()));
-        put("PROXMOX_FINGERPRINT", c.fingerprint.clone());
-        put(
-            "PROXMOX_CA_FILE",
-            c.ca_file.as_ref().map(|p| p.display().to_string()),
-        );
-        put("PROXMOX_TIMEOUT", c.timeout.map(|t| t.to_string()));
-        m
     }
 }
 
@@ -344,34 +321,10 @@ impl Settings {
             file.rest.cors_origins.clone().unwrap_or_default()
         };
 
-        let cluster = if flags.demo {
-            ClusterChoice::Demo
-        } else {
-            let mut merged = file.cluster_env();
-            // A secret set in the environment, directly or as `_FILE`, replaces the file's
-            // (both forms at once would be refused as ambiguous).
-            for name in ["PROXMOX_TOKEN_VALUE", "PROXMOX_PASSWORD"] {
-                let file_var = format!("{name}_FILE");
-                if env_get(name).is_some() || env_get(&file_var).is_some() {
-                    merged.remove(name);
-                    merged.remove(&file_var);
-                }
-            }
-            for (k, v) in env {
-                if k.starts_with("PROXMOX_") && !v.trim().is_empty() {
-                    merged.insert(k.clone(), v.clone());
-                }
-            }
-            if !merged.contains_key("PROXMOX_HOST") {
-                return Err(ConfigError::NoCluster);
-            }
-            let cfg = pve_client::ClientConfig::from_env_map(&merged)
-                .map_err(|e| ConfigError::Cluster(e.to_string()))?;
-            ClusterChoice::Remote(Box::new(cfg))
-        };
+        let clusters = clusters::resolve(flags.demo, &file, env)?;
 
         Ok(Settings {
-            cluster,
+            clusters,
             mcp_listen,
             allowed_hosts,
             rest_listen,
@@ -388,6 +341,12 @@ impl Settings {
             log_level: file.server.log_level.clone(),
             notes: file.notes.clone(),
         })
+    }
+
+    /// The default cluster's client settings (the first configured).
+    pub fn cluster(&self) -> &ClusterChoice {
+        // `clusters::resolve` never returns an empty list.
+        &self.clusters[0].choice
     }
 
     /// Refuses to expose a door without keys (see [`SecuritySettings::check_exposure`]).
@@ -454,7 +413,7 @@ mod tests {
         let s = Settings::resolve(&flags, &env(&[])).unwrap();
         assert_eq!(s.mcp_listen.port(), 9000);
         assert_eq!(s.allowed_hosts, vec!["n8n".to_string()]);
-        match &s.cluster {
+        match s.cluster() {
             ClusterChoice::Remote(c) => assert_eq!(c.host, "file-host"),
             ClusterChoice::Demo => panic!("demo"),
         }
@@ -467,7 +426,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.mcp_listen.port(), 9001);
-        match &s.cluster {
+        match s.cluster() {
             ClusterChoice::Remote(c) => assert_eq!(c.host, "env-host"),
             ClusterChoice::Demo => panic!("demo"),
         }
@@ -490,7 +449,7 @@ mod tests {
             ..Overrides::default()
         };
         let s = Settings::resolve(&flags, &env(&[])).unwrap();
-        assert!(matches!(s.cluster, ClusterChoice::Demo));
+        assert!(matches!(s.cluster(), ClusterChoice::Demo));
         assert_eq!(s.mcp_listen.to_string(), DEFAULT_MCP_LISTEN);
         assert_eq!(
             s.rest_listen.map(|a| a.to_string()).as_deref(),

@@ -12,6 +12,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod clusters;
 pub mod config;
 pub mod config_import;
 pub mod demo;

@@ -15,9 +15,14 @@ use super::{Level, Report};
 /// Running VMs whose guest agent is pinged at most (a big cluster stays quick to check).
 const MAX_AGENT_PINGS: usize = 64;
 
-/// Checks the cluster `cfg` describes.
-pub(super) async fn check(report: &mut Report, cfg: ClientConfig) {
-    report.section("Cluster");
+/// Checks the cluster `cfg` describes; `name`, when several clusters are configured, goes into
+/// the section titles (`Cluster prod`, `Nodes (prod)`).
+pub(super) async fn check(report: &mut Report, name: Option<&str>, cfg: ClientConfig) {
+    let of = name.map(|n| format!(" ({n})")).unwrap_or_default();
+    report.section(match name {
+        Some(n) => format!("Cluster {n}"),
+        None => "Cluster".to_string(),
+    });
     let https = cfg.scheme == Scheme::Https;
     let identity = identity(&cfg);
     report.info(format!(
@@ -32,11 +37,16 @@ pub(super) async fn check(report: &mut Report, cfg: ClientConfig) {
             p.fingerprint
         }
         Err(e @ ProbeError::Connect { .. }) => {
+            let keys = match name {
+                Some(n) => format!("`host` and `port` of its [[clusters]] entry ({n})"),
+                None => "PROXMOX_HOST and PROXMOX_PORT".to_string(),
+            };
             report.fail(
                 e.to_string(),
-                "check PROXMOX_HOST and PROXMOX_PORT (8006), that this machine may reach it \
-                 (firewall, Docker network), and that pveproxy runs on the node"
-                    .to_string(),
+                format!(
+                    "check {keys} (8006), that this machine may reach it (firewall, Docker \
+                     network), and that pveproxy runs on the node"
+                ),
             );
             return;
         }
@@ -74,11 +84,11 @@ pub(super) async fn check(report: &mut Report, cfg: ClientConfig) {
         version.version
     ));
 
-    report.section(format!("Privileges of {identity}"));
+    report.section(format!("Privileges of {identity}{of}"));
     privileges_per_tool(report, &client).await;
-    report.section("Nodes");
+    report.section(format!("Nodes{of}"));
     nodes(report, &client).await;
-    report.section("Guest agents (running VMs)");
+    report.section(format!("Guest agents (running VMs){of}"));
     agents(report, &client).await;
 }
 

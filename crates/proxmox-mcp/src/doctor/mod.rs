@@ -3,7 +3,8 @@
 //! the identity and which tools its privileges let it call, the nodes, and which running VMs
 //! have a working guest agent. Exits non-zero when it finds a problem.
 //!
-//! Same `--config` and `--demo` options as `serve`. It only reads: the calls it makes are GETs
+//! Same `--config` and `--demo` options as `serve`; every configured cluster is checked, or the
+//! one `--cluster NAME` names. It only reads: the calls it makes are GETs
 //! and guest-agent pings, never a change.
 
 mod cluster;
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::config::{CONFIG_ENV, ClusterChoice, Overrides, Settings};
+use crate::config::{CONFIG_ENV, ClusterChoice, NamedCluster, Overrides, Settings};
 use crate::demo::DemoCluster;
 
 /// Flags of `doctor`.
@@ -28,6 +29,9 @@ pub struct DoctorArgs {
     /// TOML configuration file (default: $PROXMOX_MCP_CONFIG).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Check only the configured cluster of this name (default: every configured cluster).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
 }
 
 /// How bad a finding is.
@@ -204,15 +208,52 @@ pub async fn diagnose(args: &DoctorArgs, env: &HashMap<String, String>) -> Repor
         None => report.info("no config file: environment variables and defaults"),
     }
     describe_doors(&mut report, &settings);
+    let chosen: Vec<&NamedCluster> = match &args.cluster {
+        None => settings.clusters.iter().collect(),
+        Some(name) => settings
+            .clusters
+            .iter()
+            .filter(|c| c.name == name.trim())
+            .collect(),
+    };
+    if chosen.is_empty() {
+        let names: Vec<&str> = settings.clusters.iter().map(|c| c.name.as_str()).collect();
+        report.fail(
+            format!(
+                "no cluster named {:?} is configured",
+                args.cluster.as_deref().unwrap_or("")
+            ),
+            format!("configured clusters: {}", names.join(", ")),
+        );
+        return report;
+    }
+    if settings.clusters.len() > 1 {
+        let names: Vec<&str> = settings.clusters.iter().map(|c| c.name.as_str()).collect();
+        report.info(format!(
+            "{} clusters configured: {} (the first is the default)",
+            names.len(),
+            names.join(", ")
+        ));
+    }
+    let titled = settings.clusters.len() > 1;
+    for c in chosen {
+        let name = titled.then_some(c.name.as_str());
+        check_one(&mut report, name, &c.choice).await;
+    }
+    report
+}
+
+/// Checks one cluster (starting the simulator for the demo one).
+async fn check_one(report: &mut Report, name: Option<&str>, choice: &ClusterChoice) {
     let demo;
-    let cfg = match &settings.cluster {
+    let cfg = match choice {
         ClusterChoice::Remote(cfg) => (**cfg).clone(),
         ClusterChoice::Demo => {
             demo = match DemoCluster::start().await {
                 Ok(d) => d,
                 Err(e) => {
                     report.fail(e.to_string(), None);
-                    return report;
+                    return;
                 }
             };
             report.info(format!(
@@ -223,13 +264,12 @@ pub async fn diagnose(args: &DoctorArgs, env: &HashMap<String, String>) -> Repor
                 Ok(c) => c,
                 Err(e) => {
                     report.fail(e.to_string(), None);
-                    return report;
+                    return;
                 }
             }
         }
     };
-    cluster::check(&mut report, cfg).await;
-    report
+    cluster::check(report, name, cfg).await;
 }
 
 /// A config file holding a secret must not be readable by every local user.
@@ -237,7 +277,10 @@ fn secret_file_mode(report: &mut Report, path: &std::path::Path) {
     let Ok(file) = crate::config::FileConfig::load(path) else {
         return;
     };
-    if file.cluster.token_value.is_none() && file.cluster.password.is_none() {
+    let holds_secret = std::iter::once(&file.cluster)
+        .chain(&file.clusters)
+        .any(|c| c.token_value.is_some() || c.password.is_some());
+    if !holds_secret {
         return;
     }
     #[cfg(unix)]

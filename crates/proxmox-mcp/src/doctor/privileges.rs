@@ -164,6 +164,8 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
         "update_container_resources" => CT_RESOURCES,
         "get_storage" => STORAGE_AUDIT,
         "get_cluster_status" => ROOT_AUDIT,
+        // `GET /version` needs only a login; `/nodes` lists the nodes the token may see.
+        "list_clusters" => &[],
         // A task's owner may always read it.
         "get_task" => &[],
         // Without Sys.Audit on a node, only the token's own tasks are listed.

@@ -156,6 +156,7 @@ where
 {
     let guard = ctx.guard.clone();
     let caller = ctx.caller.clone();
+    let cluster = ctx.cluster.clone();
     let shown_args = guard.audit().map(|_| args.clone());
     let mut dry = false;
     let result = match take_flags(&mut args, spec.access) {
@@ -184,6 +185,7 @@ where
         };
         audit.record(Entry {
             caller: &caller,
+            cluster: Some(&cluster),
             tool: spec.name,
             args: shown_args.as_ref(),
             outcome,

@@ -76,6 +76,9 @@ pub struct Guard {
     /// The `execute_vm_command` policy.
     pub exec: ExecPolicy,
     audit: Option<Arc<AuditLog>>,
+    /// The default cluster's name, for door refusals of calls that name none (set once by
+    /// the app).
+    default_cluster: std::sync::OnceLock<Arc<str>>,
 }
 
 impl Guard {
@@ -97,6 +100,7 @@ impl Guard {
                 .collect(),
             exec: ExecPolicy::new(&cfg.exec)?,
             audit,
+            default_cluster: std::sync::OnceLock::new(),
         })
     }
 
@@ -110,8 +114,26 @@ impl Guard {
     /// if one is configured: `registry.guard().refused(&caller, tool, args, reason)`.
     pub fn refused(&self, caller: &Caller, tool: &str, args: Option<&Value>, reason: &str) {
         if let Some(audit) = &self.audit {
-            audit.refused(caller, tool, args, reason);
+            let named = crate::clusters::named_in(args);
+            let cluster = named
+                .as_deref()
+                .or_else(|| self.default_cluster.get().map(|c| &**c));
+            audit.record(crate::audit::Entry {
+                caller,
+                cluster,
+                tool,
+                args,
+                outcome: crate::audit::Outcome::Refused,
+                message: Some(reason.to_string()),
+                upid: None,
+            });
         }
+    }
+
+    /// Names the default cluster for door refusals (the first call wins; later ones are
+    /// ignored: one guard serves one app).
+    pub fn set_default_cluster(&self, name: Arc<str>) {
+        let _ = self.default_cluster.set(name);
     }
 
     /// Why guest `vmid` is protected by the configuration alone, if it is.

@@ -1,5 +1,5 @@
 //! The server's metrics, rendered in the Prometheus text format (version 0.0.4) by hand: tool
-//! calls (count by tool, transport and outcome; errors by kind; latency histogram per tool),
+//! calls (count by tool, transport, cluster and outcome; errors by kind; latency histogram per tool),
 //! tool calls in flight, Proxmox VE requests (latency histogram by method and status class, fed
 //! by pve-client's `RequestObserver`), and open MCP sessions by transport (read from the doors
 //! when scraped).
@@ -31,11 +31,14 @@ pub trait SessionSource: Send + Sync {
     fn open_sessions(&self) -> BoxFuture<'_, Vec<(&'static str, usize)>>;
 }
 
+/// (tool, transport, cluster, outcome).
+type CallKey = (&'static str, &'static str, Arc<str>, &'static str);
+
 /// Every metric of one server. Cheap to share (`Arc`); recording takes a short lock.
 #[derive(Default)]
 pub struct Metrics {
-    /// Calls by (tool, transport, outcome: `ok` or the error kind).
-    calls: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
+    /// Calls by (tool, transport, cluster, outcome: `ok` or the error kind).
+    calls: Mutex<BTreeMap<CallKey, u64>>,
     /// Latency of calls by tool.
     tool_latency: Mutex<BTreeMap<&'static str, Histogram>>,
     /// Proxmox VE requests by (method, status class).
@@ -101,16 +104,17 @@ impl Metrics {
         }
     }
 
-    /// Records one finished tool call; `outcome` is `ok` or the error kind.
+    /// Records one finished tool call on `cluster`; `outcome` is `ok` or the error kind.
     pub fn tool_call(
         &self,
         tool: &'static str,
         transport: &'static str,
+        cluster: &Arc<str>,
         outcome: &'static str,
         elapsed: Duration,
     ) {
         *lock(&self.calls)
-            .entry((tool, transport, outcome))
+            .entry((tool, transport, cluster.clone(), outcome))
             .or_default() += 1;
         lock(&self.tool_latency)
             .entry(tool)
@@ -166,18 +170,19 @@ impl Metrics {
             &mut out,
             "proxmox_mcp_tool_calls_total",
             "counter",
-            "Tool calls by tool, transport and outcome (ok, or the error kind).",
+            "Tool calls by tool, transport, cluster and outcome (ok, or the error kind).",
         );
-        for ((tool, transport, outcome), n) in &calls {
+        for ((tool, transport, cluster, outcome), n) in &calls {
             let labels = [
                 ("tool", *tool),
                 ("transport", *transport),
+                ("cluster", &**cluster),
                 ("outcome", *outcome),
             ];
             sample(&mut out, "proxmox_mcp_tool_calls_total", &labels, *n);
         }
         let mut errors: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-        for ((tool, _, outcome), n) in &calls {
+        for ((tool, _, _, outcome), n) in &calls {
             if *outcome != "ok" {
                 *errors.entry((tool, outcome)).or_default() += n;
             }
@@ -356,14 +361,15 @@ mod tests {
     #[tokio::test]
     async fn histograms_are_cumulative_and_labels_escaped() {
         let m = Metrics::new();
-        m.tool_call("get_vms", "rest", "ok", Duration::from_millis(3));
-        m.tool_call("get_vms", "rest", "ok", Duration::from_millis(700));
-        m.tool_call("get_vms", "sse", "pve", Duration::from_secs(500));
+        let c: Arc<str> = "default".into();
+        m.tool_call("get_vms", "rest", &c, "ok", Duration::from_millis(3));
+        m.tool_call("get_vms", "rest", &c, "ok", Duration::from_millis(700));
+        m.tool_call("get_vms", "sse", &c, "pve", Duration::from_secs(500));
         m.pve_request("GET", Some(596), Duration::from_millis(1));
         m.pve_request("POST", None, Duration::from_millis(1));
         let text = m.render().await;
         for line in [
-            "proxmox_mcp_tool_calls_total{tool=\"get_vms\",transport=\"rest\",outcome=\"ok\"} 2",
+            "proxmox_mcp_tool_calls_total{tool=\"get_vms\",transport=\"rest\",cluster=\"default\",outcome=\"ok\"} 2",
             "proxmox_mcp_tool_errors_total{tool=\"get_vms\",kind=\"pve\"} 1",
             "proxmox_mcp_tool_call_duration_seconds_bucket{tool=\"get_vms\",le=\"0.005\"} 1",
             "proxmox_mcp_tool_call_duration_seconds_bucket{tool=\"get_vms\",le=\"1\"} 2",

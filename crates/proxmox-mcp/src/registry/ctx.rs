@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::clusters::Clusters;
 use crate::guard::Guard;
 
 /// The Proxmox VE API client type tools call.
@@ -13,8 +14,13 @@ pub type PveClient = pve_client::PveClient;
 /// Everything a tool handler may use. Cheap to clone (all `Arc`s).
 #[derive(Clone)]
 pub struct ToolCtx {
-    /// The Proxmox VE API client (a real cluster, or the embedded simulator in demo mode).
+    /// The Proxmox VE API client (a real cluster, or the embedded simulator in demo mode): the
+    /// client of the cluster the call acts on (`Registry::call` sets it from `cluster`).
     pub client: Arc<PveClient>,
+    /// Name of the cluster `client` reaches.
+    pub cluster: Arc<str>,
+    /// Every configured cluster (the first is the default).
+    pub clusters: Arc<Clusters>,
     /// Where progress goes while a handler waits on a PVE task.
     pub progress: Arc<dyn Progress>,
     /// Cancelled when the caller gives up or the server shuts down.
@@ -30,15 +36,28 @@ impl std::fmt::Debug for ToolCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ToolCtx")
             .field("caller", &self.caller)
+            .field("cluster", &self.cluster)
             .finish_non_exhaustive()
     }
 }
 
 impl ToolCtx {
-    /// A context with no progress sink, a fresh cancellation token and an anonymous caller.
+    /// A context with no progress sink, a fresh cancellation token and an anonymous caller,
+    /// over one cluster named `default`.
     pub fn new(client: Arc<PveClient>) -> Self {
-        Self {
+        Self::over(Arc::new(Clusters::single(
+            crate::clusters::DEFAULT_NAME,
             client,
+        )))
+    }
+
+    /// A context acting on the first of `clusters` (see [`ToolCtx::new`]).
+    pub fn over(clusters: Arc<Clusters>) -> Self {
+        let first = clusters.first().clone();
+        Self {
+            client: first.client,
+            cluster: first.name,
+            clusters,
             progress: Arc::new(NoProgress),
             cancel: CancellationToken::new(),
             caller: Caller::default(),

@@ -128,8 +128,10 @@ impl ToolSpec {
     {
         let mut input_schema = schema_for::<P>();
         let mut output_schema = output_schema_for::<O>();
-        // `confirm` and `dry_run` come from `Access`, in this one place.
+        // `confirm` and `dry_run` come from `Access`, `cluster` is every tool's: in this one
+        // place.
         policy::augment_input(def.access, &mut input_schema);
+        crate::clusters::augment_input(&mut input_schema);
         policy::augment_output(def.access, &mut output_schema);
         ToolSpec {
             name: def.name,
@@ -248,7 +250,8 @@ impl Registry {
         }
     }
 
-    /// Calls a tool. Missing or `null` arguments count as `{}`; an unknown tool is
+    /// Calls a tool. The `cluster` argument (any tool) picks the cluster it acts on (see
+    /// `clusters`), the first configured by default. Missing or `null` arguments count as `{}`; an unknown tool is
     /// `UnknownTool`; bad arguments are `InvalidParams` naming the parameter; a panic inside the
     /// handler becomes `Internal`; cancellation of `ctx.cancel` ends the call. A mutating tool
     /// runs under the guard's policy (confirmation, dry run, protected guests, audit log: see
@@ -262,7 +265,7 @@ impl Registry {
         let spec = self
             .get(name)
             .ok_or_else(|| ToolError::UnknownTool(name.to_string()))?;
-        let args = match args {
+        let mut args = match args {
             None | Some(Value::Null) => Value::Object(Map::new()),
             Some(v @ Value::Object(_)) => v,
             Some(other) => {
@@ -277,7 +280,18 @@ impl Registry {
         let started = Instant::now();
         let transport = ctx.caller.transport;
         let key = ctx.caller.key.clone();
-        let result = if spec.access == Access::Read {
+        let clusters = ctx.clusters.clone();
+        let picked = clusters.take_from(&mut args);
+        if let Ok(Some(entry)) = &picked
+            && entry.name != ctx.cluster
+        {
+            ctx.client = entry.client.clone();
+            ctx.cluster = entry.name.clone();
+        }
+        let cluster = ctx.cluster.clone();
+        let result = if let Err(e) = picked {
+            Err(e)
+        } else if spec.access == Access::Read {
             invoke(spec, ctx, args).await
         } else {
             policy::call(spec, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
@@ -291,6 +305,7 @@ impl Registry {
                     tool = name,
                     transport,
                     key,
+                    cluster = &*cluster,
                     ms,
                     outcome = "ok",
                     "tool call ok"
@@ -299,12 +314,12 @@ impl Registry {
             }
             Err(e) => {
                 let kind = e.kind();
-                tracing::warn!(tool = name, transport, key, ms, outcome = kind, error = %e, "tool call failed");
+                tracing::warn!(tool = name, transport, key, cluster = &*cluster, ms, outcome = kind, error = %e, "tool call failed");
                 kind
             }
         };
         self.metrics
-            .tool_call(spec.name, transport, outcome, elapsed);
+            .tool_call(spec.name, transport, &cluster, outcome, elapsed);
         result
     }
 }

@@ -102,14 +102,14 @@ mod tests {
     }
 
     #[test]
-    fn core_is_the_seed_tools_plus_get_task() {
+    fn core_is_the_seed_tools_plus_get_task_and_list_clusters() {
         let reg = Registry::builtin().unwrap();
         let core: Vec<&str> = reg
             .tools()
             .filter(|t| t.toolset == "core")
             .map(|t| t.name)
             .collect();
-        assert_eq!(core.len(), 18, "{core:?}");
-        assert!(core.contains(&"get_task"));
+        assert_eq!(core.len(), 19, "{core:?}");
+        assert!(core.contains(&"get_task") && core.contains(&"list_clusters"));
     }
 }

@@ -6,6 +6,7 @@
 pub mod backup_restore;
 pub mod backups;
 pub mod cluster;
+pub mod clusters;
 pub mod common;
 pub mod containers;
 pub mod containers_admin;
@@ -47,6 +48,7 @@ pub fn all() -> Vec<ToolSpec> {
         storage::get_storage(),
         cluster::get_cluster_status(),
         tasks::get_task(),
+        clusters::list_clusters(),
         vm_config::get_vm_config(),
         vm_config::update_vm_config(),
         vm_config::get_vm_ip_addresses(),

@@ -28,6 +28,7 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("get_storage", "read", 200),
     ("get_cluster_status", "read", 200),
     ("get_task", "read", 422),
+    ("list_clusters", "read", 200),
     ("get_vm_config", "read", 422),
     ("update_vm_config", "operate", 422),
     ("get_vm_ip_addresses", "read", 422),

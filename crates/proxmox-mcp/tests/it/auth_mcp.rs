@@ -34,6 +34,7 @@ fn tools_for(scope: &str) -> Vec<String> {
         "get_storage",
         "get_cluster_status",
         "get_task",
+        "list_clusters",
         "get_vm_config",
         "get_vm_ip_addresses",
         "get_container_config",

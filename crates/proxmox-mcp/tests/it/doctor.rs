@@ -56,6 +56,7 @@ async fn run(env: &HashMap<String, String>) -> Report {
     let args = DoctorArgs {
         demo: false,
         config: None,
+        cluster: None,
     };
     diagnose(&args, env).await
 }
@@ -101,6 +102,7 @@ async fn good_setup_from_a_config_file_passes() {
     let args = DoctorArgs {
         demo: false,
         config: Some(path.clone()),
+        cluster: None,
     };
     // The file holds the token secret: world-readable is a warning, 0600 is fine.
     set_mode(&path, 0o644);

@@ -60,7 +60,7 @@ fn resolve(
 }
 
 fn host(s: &Settings) -> String {
-    match &s.cluster {
+    match s.cluster() {
         ClusterChoice::Remote(c) => c.host.clone(),
         ClusterChoice::Demo => "demo".into(),
     }
@@ -199,7 +199,7 @@ fn proxmoxmcp_json_configurations_are_imported_and_say_what_they_ignore() {
         ..Overrides::default()
     };
     let s = Settings::resolve(&flags, &env(&[])).unwrap();
-    let ClusterChoice::Remote(c) = &s.cluster else {
+    let ClusterChoice::Remote(c) = s.cluster() else {
         panic!("demo")
     };
     assert_eq!(
@@ -228,7 +228,7 @@ fn proxmoxmcp_json_configurations_are_imported_and_say_what_they_ignore() {
         &env(&[("PROXMOX_HOST", "env-host"), ("PROXMOX_VERIFY_SSL", "true")]),
     )
     .unwrap();
-    let ClusterChoice::Remote(c) = &s.cluster else {
+    let ClusterChoice::Remote(c) = s.cluster() else {
         panic!("demo")
     };
     assert_eq!((c.host.as_str(), &c.tls), ("env-host", &TlsMode::System));
@@ -246,7 +246,7 @@ fn proxmoxmcp_json_configurations_are_imported_and_say_what_they_ignore() {
         &env(&[]),
     )
     .unwrap();
-    let ClusterChoice::Remote(c) = &s.cluster else {
+    let ClusterChoice::Remote(c) = s.cluster() else {
         panic!("demo")
     };
     assert_eq!((c.host.as_str(), c.port), ("10.0.0.5", 8007));
@@ -264,6 +264,7 @@ fn the_configuration_guide_names_every_variable_and_flag() {
     for file in [
         "crates/proxmox-mcp/src/config.rs",
         "crates/proxmox-mcp/src/config/security.rs",
+        "crates/proxmox-mcp/src/config/clusters.rs",
         "crates/proxmox-mcp/src/auth/mod.rs",
         "crates/proxmox-mcp/src/guard/mod.rs",
         "crates/proxmox-mcp/src/cli.rs",

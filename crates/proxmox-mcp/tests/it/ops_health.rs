@@ -230,7 +230,9 @@ async fn metrics_count_calls_pve_requests_and_sessions() {
             .unwrap_or_else(|| panic!("{k} missing from:\n{text}"))
     };
     assert_eq!(
-        get(r#"proxmox_mcp_tool_calls_total{tool="get_vms",transport="rest",outcome="ok"}"#),
+        get(
+            r#"proxmox_mcp_tool_calls_total{tool="get_vms",transport="rest",cluster="default",outcome="ok"}"#
+        ),
         2.0
     );
     assert_eq!(
@@ -259,7 +261,7 @@ async fn metrics_count_calls_pve_requests_and_sessions() {
     let (status, body) = d.get(format!("{}/metrics", d.rest), &[]).await;
     assert_eq!(status, 200);
     assert_eq!(
-        parse_metrics(&body)[r#"proxmox_mcp_tool_calls_total{tool="get_vms",transport="rest",outcome="ok"}"#],
+        parse_metrics(&body)[r#"proxmox_mcp_tool_calls_total{tool="get_vms",transport="rest",cluster="default",outcome="ok"}"#],
         2.0
     );
     // The session closes with its stream.

@@ -57,6 +57,16 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
         &[("/quorate", json!(true))],
     )
     .await;
+    post(
+        "list_clusters",
+        json!({}),
+        &[
+            ("/answering", json!(1)),
+            ("/clusters/0/name", json!("default")),
+            ("/clusters/0/nodes", json!(3)),
+        ],
+    )
+    .await;
 
     // VM power: the simulator's state follows.
     let started = post(
