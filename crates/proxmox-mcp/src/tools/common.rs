@@ -207,6 +207,16 @@ pub async fn wait_task(
     }
 }
 
+/// The `upid` parameter as a task id, or a bad-parameter error showing the expected shape.
+pub fn parse_upid(text: &str) -> Result<Upid, ToolError> {
+    text.trim().parse().map_err(|_| {
+        ToolError::invalid(
+            "upid",
+            "is not a task id (expected UPID:node:pid:pstart:starttime:type:id:user:)",
+        )
+    })
+}
+
 /// Bytes to MiB (rounded down).
 pub fn mib(bytes: u64) -> u64 {
     bytes / (1024 * 1024)

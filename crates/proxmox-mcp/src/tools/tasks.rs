@@ -1,7 +1,6 @@
 //! `get_task`: status, exit status and log tail of a PVE task, to follow what a long operation
 //! left running.
 
-use pve_client::Upid;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -79,12 +78,7 @@ async fn get_task_handler(ctx: &ToolCtx, p: TaskParams) -> Result<TaskOutput, To
             format!("must be at most {MAX_LOG_LINES}"),
         ));
     }
-    let upid: Upid = p.upid.trim().parse().map_err(|_| {
-        ToolError::invalid(
-            "upid",
-            "is not a task id (expected UPID:node:pid:pstart:starttime:type:id:user:)",
-        )
-    })?;
+    let upid = super::common::parse_upid(&p.upid)?;
     let status = ctx.client.task_status(&upid).await?;
     let log = if lines == 0 {
         Vec::new()

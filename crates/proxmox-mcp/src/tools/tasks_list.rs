@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use pve_client::Upid;
 use pve_client::api::tasks::{TaskListQuery, TaskSummary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -287,12 +286,7 @@ async fn stop_task_handler(ctx: &ToolCtx, p: StopTaskParams) -> Result<StopTaskO
             format!("must be at most {MAX_WAIT_SECONDS}"),
         ));
     }
-    let upid: Upid = p.upid.trim().parse().map_err(|_| {
-        ToolError::invalid(
-            "upid",
-            "is not a task id (expected UPID:node:pid:pstart:starttime:type:id:user:)",
-        )
-    })?;
+    let upid = super::common::parse_upid(&p.upid)?;
     let before = ctx.client.task_status(&upid).await?;
     if !before.is_running() {
         return Ok(StopTaskOutput {
