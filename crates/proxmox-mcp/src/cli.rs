@@ -24,6 +24,18 @@ pub struct Cli {
         hide_env = true
     )]
     pub log_format: Option<LogFormat>,
+    /// Threads that run requests: 1 (default) runs everything on one thread, which costs the
+    /// least CPU and memory per call; raise it (up to the number of cores) when many clients
+    /// call at once against a large cluster [env: PROXMOX_MCP_THREADS].
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u16).range(1..=1024),
+        env = "PROXMOX_MCP_THREADS",
+        hide_env = true
+    )]
+    pub threads: u16,
 }
 
 /// What to run.

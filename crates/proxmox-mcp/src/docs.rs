@@ -141,8 +141,8 @@ pub fn schema_snapshot(registry: &Registry) -> String {
         entry.insert("idempotent".into(), Value::from(t.idempotent_hint()));
         entry.insert("toolset".into(), Value::from(t.toolset));
         entry.insert("description".into(), Value::from(t.description));
-        entry.insert("input".into(), Value::Object(t.input_schema.clone()));
-        entry.insert("output".into(), Value::Object(t.output_schema.clone()));
+        entry.insert("input".into(), Value::Object((*t.input_schema).clone()));
+        entry.insert("output".into(), Value::Object((*t.output_schema).clone()));
         tools.insert(t.name.to_string(), Value::Object(entry));
     }
     let mut text = serde_json::to_string_pretty(&Value::Object(tools)).unwrap_or_default();

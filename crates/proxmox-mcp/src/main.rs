@@ -18,7 +18,17 @@ use tokio_util::sync::CancellationToken;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread by default: a call costs the gateway a fraction of a millisecond against the
+    // cluster's own tens, and handing work between threads costs more CPU than it saves
+    // (docs/PERFORMANCE.md). `--threads N` spreads the work over N threads.
+    let mut builder = if cli.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(usize::from(cli.threads));
+        b
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -157,35 +167,66 @@ fn process_env() -> HashMap<String, String> {
     std::env::vars().collect()
 }
 
-/// The root cancellation token, cancelled on Ctrl-C or SIGTERM.
+/// The root cancellation token, cancelled on Ctrl-C or SIGTERM. The handlers are installed
+/// before this returns (not when the spawned task first runs, which on the one-thread runtime
+/// is only at the next await): a SIGTERM right after the listen line still drains.
 fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
+    let signals = Signals::install();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.wait().await;
         tracing::info!("shutting down");
         t.cancel();
     });
     token
 }
 
+/// SIGINT and SIGTERM, registered with the runtime.
 #[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(int), Ok(term)) => Self(Some((int, term))),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "cannot install the signal handlers; falling back to Ctrl-C only");
+                Self(None)
             }
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+    }
+
+    async fn wait(self) {
+        match self.0 {
+            Some((mut int, mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> Self {
+        Self
+    }
+
+    async fn wait(self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

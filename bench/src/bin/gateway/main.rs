@@ -38,11 +38,13 @@ struct Opts {
     /// Run the server with this API key (`PROXMOX_MCP_API_KEY`) and present it on every call,
     /// to measure what checking keys costs.
     api_key: Option<String>,
+    /// Run the server with `--threads N` (`PROXMOX_MCP_THREADS`; default: the server's, 1).
+    threads: Option<u16>,
 }
 
 const USAGE: &str = "gateway [--calls N (2000)] [--warmup N (200)] [--starts N (10)] \
                      [--sessions N (10000)] [--sim-http] [--no-build] [--bin PATH] \
-                     [--api-key KEY]";
+                     [--api-key KEY] [--threads N]";
 
 fn parse_opts() -> Res<Opts> {
     let mut o = Opts {
@@ -54,6 +56,7 @@ fn parse_opts() -> Res<Opts> {
         build: true,
         bin: None,
         api_key: None,
+        threads: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -68,6 +71,7 @@ fn parse_opts() -> Res<Opts> {
             "--sessions" => o.sessions = value()?.parse()?,
             "--bin" => o.bin = Some(PathBuf::from(value()?)),
             "--api-key" => o.api_key = Some(value()?),
+            "--threads" => o.threads = Some(value()?.parse()?),
             "--sim-http" => o.sim_tls = false,
             "--no-build" => o.build = false,
             _ => return Err(format!("unknown argument {a}; usage: {USAGE}").into()),
@@ -125,6 +129,10 @@ async fn main() -> Res<()> {
         "PROXMOX_MCP_MAX_SESSIONS".to_string(),
         (opts.sessions + 256).to_string(),
     ));
+    if let Some(n) = opts.threads {
+        env.push(("PROXMOX_MCP_THREADS".to_string(), n.to_string()));
+        println!("server under test runs {n} request threads (PROXMOX_MCP_THREADS)");
+    }
     if let Some(key) = &opts.api_key {
         env.push(("PROXMOX_MCP_API_KEY".to_string(), key.clone()));
         wire::set_api_key(key);

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
     ToolAnnotations,
 };
 use rmcp::service::RequestContext;
@@ -286,12 +286,8 @@ fn mcp_tool(spec: &ToolSpec) -> Tool {
         .destructive(spec.access.destructive_hint())
         .idempotent(spec.idempotent_hint())
         .open_world(false);
-    Tool::new(spec.name, spec.description, schema(&spec.input_schema))
+    Tool::new(spec.name, spec.description, Arc::clone(&spec.input_schema))
         .with_title(spec.title)
-        .with_raw_output_schema(schema(&spec.output_schema))
+        .with_raw_output_schema(Arc::clone(&spec.output_schema))
         .with_annotations(annotations)
-}
-
-fn schema(map: &serde_json::Map<String, Value>) -> Arc<JsonObject> {
-    Arc::new(map.clone())
 }

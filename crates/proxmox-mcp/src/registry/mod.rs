@@ -99,10 +99,11 @@ pub struct ToolSpec {
     pub idempotent: bool,
     /// Reserved to admin keys whatever `access` says (see [`ToolSpec::admin_only`]).
     pub admin_only: bool,
-    /// JSON Schema (draft 2020-12) of the parameters; always `type: object`.
-    pub input_schema: Map<String, Value>,
+    /// JSON Schema (draft 2020-12) of the parameters; always `type: object`. Shared, not
+    /// copied, by the registry's views and the MCP tool list.
+    pub input_schema: Arc<Map<String, Value>>,
     /// JSON Schema of the output; always `type: object`.
-    pub output_schema: Map<String, Value>,
+    pub output_schema: Arc<Map<String, Value>>,
     pub handler: ErasedHandler,
 }
 
@@ -141,8 +142,8 @@ impl ToolSpec {
             access: def.access,
             idempotent: def.idempotent,
             admin_only: false,
-            input_schema,
-            output_schema,
+            input_schema: Arc::new(input_schema),
+            output_schema: Arc::new(output_schema),
             handler: typed::erase::<P, O, F>(f),
         }
     }

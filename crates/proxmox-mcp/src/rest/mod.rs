@@ -26,7 +26,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::app::App;
 use crate::auth::host::check_host;
 use crate::auth::{Gate, HostPolicy, require_identity};
-use crate::registry::Scope;
 
 pub use error::RestError;
 
@@ -60,8 +59,10 @@ impl std::fmt::Debug for RestConfig {
 /// Shared state of the REST routes.
 pub(crate) struct RestState {
     pub app: Arc<App>,
-    /// The OpenAPI document for each scope (read, operate, admin), rendered once.
-    pub openapi: [axum::body::Bytes; 3],
+    /// The OpenAPI document for each scope (read, operate, admin), rendered on its first
+    /// request: building one takes about 1 MB of heap for a moment, which a server that is never
+    /// asked for it should not keep (docs/PERFORMANCE.md, idle RSS).
+    pub openapi: [std::sync::OnceLock<axum::body::Bytes>; 3],
     /// To tell who asks for `/openapi.json`.
     pub gate: Gate,
     /// Cancelled on shutdown: running calls end with it.
@@ -70,9 +71,8 @@ pub(crate) struct RestState {
 
 /// The REST door over `app`'s tools as an axum router.
 pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Router {
-    let openapi = Scope::ALL.map(|s| openapi::render(&s.view(app.registry())).into());
     let state = Arc::new(RestState {
-        openapi,
+        openapi: Default::default(),
         app,
         gate: cfg.gate.clone(),
         shutdown,

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,7 +11,7 @@ use serde_json::Value;
 
 use super::RestState;
 use super::error::RestError;
-use super::query;
+use super::{openapi, query};
 use crate::auth::{AuthError, Identity};
 use crate::config::MAX_BODY_BYTES;
 use crate::error::ToolError;
@@ -131,12 +130,11 @@ pub(super) async fn openapi_json(State(st): State<Arc<RestState>>, headers: Head
         Err(AuthError::Missing) => Scope::Admin,
         Err(e) => return e.into_response(),
     };
-    let doc = &st.openapi[Scope::ALL.iter().position(|s| *s == scope).unwrap_or(2)];
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        Bytes::clone(doc),
-    )
-        .into_response()
+    let slot = Scope::ALL.iter().position(|s| *s == scope).unwrap_or(2);
+    let doc = st.openapi[slot]
+        .get_or_init(|| openapi::render(&scope.view(st.app.registry())).into())
+        .clone();
+    ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 
 /// `GET /`: to the docs page; other methods: 404 as for any path that is no tool.

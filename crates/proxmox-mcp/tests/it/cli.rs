@@ -1,5 +1,5 @@
-//! The built binary: `serve --demo` starts and says where it listens; without a cluster it
-//! fails with a message saying what to set.
+//! The built binary: `serve --demo` starts, says where it listens and serves on one thread or
+//! several; without a cluster it fails with a message saying what to set.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -9,9 +9,36 @@ const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
 
 #[test]
 fn serve_demo_starts_and_prints_its_address() {
+    serve_demo_answers_then_drains(&[]);
+}
+
+/// The multi-thread runtime (`--threads 2`) serves the same way as the default one-thread one.
+#[test]
+fn serve_demo_runs_on_several_threads() {
+    serve_demo_answers_then_drains(&["--threads", "2"]);
+}
+
+#[test]
+fn a_thread_count_of_zero_is_refused() {
+    let out = Command::new(BIN)
+        .args(["serve", "--demo", "--mcp-listen", "127.0.0.1:0"])
+        .env("PROXMOX_MCP_THREADS", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--threads") && err.contains('0'), "{err}");
+}
+
+/// Starts `serve --demo` with `extra` arguments, reads the listen line, asks `/healthz` over a
+/// real socket, then sends SIGTERM right away: the process must drain and exit 0 (the signal
+/// handlers are in place once the listen line is printed).
+fn serve_demo_answers_then_drains(extra: &[&str]) {
     let mut child = Command::new(BIN)
         .args(["serve", "--demo", "--mcp-listen", "127.0.0.1:0"])
+        .args(extra)
         .env_remove("PROXMOX_HOST")
+        .env_remove("PROXMOX_MCP_THREADS")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -50,8 +77,9 @@ fn serve_demo_starts_and_prints_its_address() {
         .parse()
         .unwrap();
     assert_ne!(port, 0);
-    // It really listens there.
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    // It really serves there.
+    let answer = http_get(port, "/healthz");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // SIGTERM drains and exits cleanly.
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -60,6 +88,21 @@ fn serve_demo_starts_and_prints_its_address() {
     assert!(killed.success());
     let status = wait_exit(&mut child);
     assert!(status.success(), "exit after SIGTERM: {status:?}");
+}
+
+/// One `GET path` over a plain socket with `Connection: close`; the whole answer.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        tcp,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    answer
 }
 
 /// Waits for the child to exit (killing it after 30 s so a hang fails instead of blocking).

@@ -57,11 +57,11 @@ fn every_tool_is_an_operation_with_its_schemas_and_annotations() {
         assert_eq!(post["x-mcp-order"], i);
         assert_eq!(
             post["requestBody"]["content"]["application/json"]["schema"],
-            Value::Object(t.input_schema.clone())
+            Value::Object((*t.input_schema).clone())
         );
         assert_eq!(
             post["responses"]["200"]["content"]["application/json"]["schema"],
-            Value::Object(t.output_schema.clone())
+            Value::Object((*t.output_schema).clone())
         );
         for code in ["401", "403", "404", "409", "422", "500", "502", "504"] {
             assert!(

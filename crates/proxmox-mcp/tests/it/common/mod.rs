@@ -81,7 +81,7 @@ impl Demo {
 /// Panics unless `out` validates against the output schema `tool` declares.
 pub fn assert_conforms(app: &App, tool: &str, out: &Value) {
     let spec = app.registry().get(tool).expect("tool exists");
-    let schema = Value::Object(spec.output_schema.clone());
+    let schema = Value::Object((*spec.output_schema).clone());
     let validator = jsonschema::validator_for(&schema).expect("output schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(out)
