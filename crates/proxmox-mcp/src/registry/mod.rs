@@ -87,6 +87,27 @@ pub struct ToolDef {
     pub idempotent: bool,
 }
 
+impl ToolDef {
+    /// The facts of tool `name` of `toolset`, in the order the fields are declared.
+    pub const fn new(
+        toolset: &'static str,
+        name: &'static str,
+        title: &'static str,
+        description: &'static str,
+        access: Access,
+        idempotent: bool,
+    ) -> Self {
+        Self {
+            name,
+            title,
+            description,
+            toolset,
+            access,
+            idempotent,
+        }
+    }
+}
+
 /// One tool: its facts, its schemas and its handler.
 #[derive(Clone)]
 pub struct ToolSpec {

@@ -17,22 +17,8 @@ use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 
-fn def(
-    name: &'static str,
-    title: &'static str,
-    description: &'static str,
-    access: Access,
-    idempotent: bool,
-) -> ToolDef {
-    ToolDef {
-        name,
-        title,
-        description,
-        toolset: "backups",
-        access,
-        idempotent,
-    }
-}
+/// The toolset of this file's tools.
+const TOOLSET: &str = "backups";
 
 /// The guest kind a vzdump archive holds, from its name (`vzdump-qemu-...`, `vzdump-lxc-...`).
 pub fn archive_kind(volid: &str) -> Option<GuestKind> {
@@ -66,7 +52,8 @@ pub fn volid_storage(volid: &str) -> Result<&str, ToolError> {
 /// `create_backup`.
 pub fn create_backup() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "create_backup",
             "Back up a guest",
             "Back up one VM or container with vzdump to a backup storage (default: the node's \
@@ -298,7 +285,8 @@ async fn backup_failure(ctx: &ToolCtx, upid: &Upid, what: &str, e: ToolError) ->
 /// `list_backups`.
 pub fn list_backups() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "list_backups",
             "List backups",
             "Backups (vzdump archives), newest first: volid, guest, kind, time, size, notes, \
@@ -453,7 +441,8 @@ async fn list_backups_handler(
 /// `delete_backup`.
 pub fn delete_backup() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "delete_backup",
             "Delete backup",
             "Delete a backup archive for good (needs confirm: true). A backup protected in \

@@ -14,27 +14,14 @@ use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 
-fn def(
-    name: &'static str,
-    title: &'static str,
-    description: &'static str,
-    access: Access,
-    idempotent: bool,
-) -> ToolDef {
-    ToolDef {
-        name,
-        title,
-        description,
-        toolset: "core",
-        access,
-        idempotent,
-    }
-}
+/// The toolset of this file's tools.
+const TOOLSET: &str = "core";
 
 /// `get_containers`.
 pub fn get_containers() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "get_containers",
             "List containers",
             "List LXC containers of the whole cluster (one request): VMID, name, node, status, CPU, \
@@ -105,7 +92,8 @@ pub struct CtStopParams {
 /// `start_container`.
 pub fn start_container() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "start_container",
             "Start container",
             "Start an LXC container. Waits up to wait_seconds, else returns the task's upid to \
@@ -138,7 +126,8 @@ async fn start_container_handler(
 /// `stop_container`.
 pub fn stop_container() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "stop_container",
             "Stop container",
             "Stop an LXC container: a clean shutdown by default (timeout_seconds), or at once with \
@@ -186,7 +175,8 @@ async fn stop_container_handler(ctx: &ToolCtx, p: CtStopParams) -> Result<PowerO
 /// `restart_container`.
 pub fn restart_container() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "restart_container",
             "Restart container",
             "Reboot a running LXC container cleanly (timeout_seconds for its shutdown).",
@@ -227,7 +217,8 @@ async fn restart_container_handler(
 /// `update_container_resources`.
 pub fn update_container_resources() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "update_container_resources",
             "Resize container",
             "Change a container's CPU cores, memory or swap, and/or grow its root disk by \

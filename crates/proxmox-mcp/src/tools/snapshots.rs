@@ -17,22 +17,8 @@ use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 
-fn def(
-    name: &'static str,
-    title: &'static str,
-    description: &'static str,
-    access: Access,
-    idempotent: bool,
-) -> ToolDef {
-    ToolDef {
-        name,
-        title,
-        description,
-        toolset: "snapshots",
-        access,
-        idempotent,
-    }
-}
+/// The toolset of this file's tools.
+const TOOLSET: &str = "snapshots";
 
 /// The kind and node of guest `vmid` (VM or container), from the cluster's guest list; `node`,
 /// when given, is where the guest must be.
@@ -94,7 +80,8 @@ pub fn check_name(name: &str) -> Result<(), ToolError> {
 /// `list_snapshots`.
 pub fn list_snapshots() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "list_snapshots",
             "List snapshots",
             "Snapshots of a VM or container, oldest first: name, description, time, parent (the \
@@ -249,7 +236,8 @@ async fn require_snapshot(
 /// `create_snapshot`.
 pub fn create_snapshot() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "create_snapshot",
             "Create snapshot",
             "Take a snapshot of a VM or container (e.g. before an upgrade), with a description. \
@@ -365,7 +353,8 @@ async fn create_snapshot_handler(
 /// `rollback_snapshot`.
 pub fn rollback_snapshot() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "rollback_snapshot",
             "Roll back to snapshot",
             "Roll a VM or container back to a snapshot (needs confirm: true): its disks and \
@@ -434,7 +423,8 @@ async fn rollback_snapshot_handler(
 /// `delete_snapshot`.
 pub fn delete_snapshot() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "delete_snapshot",
             "Delete snapshot",
             "Delete a snapshot of a VM or container (needs confirm: true); the guest's current \

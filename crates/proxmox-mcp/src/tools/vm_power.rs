@@ -47,27 +47,14 @@ pub struct ShutdownVmParams {
     pub wait_seconds: Option<u32>,
 }
 
-fn def(
-    name: &'static str,
-    title: &'static str,
-    description: &'static str,
-    access: Access,
-    idempotent: bool,
-) -> ToolDef {
-    ToolDef {
-        name,
-        title,
-        description,
-        toolset: "core",
-        access,
-        idempotent,
-    }
-}
+/// The toolset of this file's tools.
+const TOOLSET: &str = "core";
 
 /// `start_vm`.
 pub fn start_vm() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "start_vm",
             "Start VM",
             "Start a QEMU virtual machine. Waits up to wait_seconds for it to be running, else \
@@ -86,7 +73,8 @@ async fn start_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutpu
 /// `stop_vm`.
 pub fn stop_vm() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "stop_vm",
             "Stop VM (hard)",
             "Stop a VM immediately, like pulling the power plug (unsaved data in the guest is lost). \
@@ -105,7 +93,8 @@ async fn stop_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput
 /// `reset_vm`.
 pub fn reset_vm() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "reset_vm",
             "Reset VM",
             "Hard-reset a running VM, like pressing its reset button (the guest OS does not shut \
@@ -143,7 +132,8 @@ async fn action(
 /// `shutdown_vm`.
 pub fn shutdown_vm() -> ToolSpec {
     ToolSpec::new(
-        def(
+        ToolDef::new(
+            TOOLSET,
             "shutdown_vm",
             "Shut down VM",
             "Ask the guest OS to shut down cleanly (ACPI power button, or the guest agent). \
