@@ -11,7 +11,7 @@ use proxmox_mcp_bench::{Summary, summarize};
 use serde_json::Value;
 
 use crate::Res;
-use crate::procs::{CpuTime, SECRET, Server, Sim, TOKEN_NAME, USER};
+use crate::procs::{CpuTime, Relay, SECRET, Server, Sim, TOKEN_NAME, USER};
 use crate::wire::{
     Direct, Legacy, Rest, Streamable, check_get_vms, check_vm_list, find_response, http_client,
 };
@@ -69,12 +69,16 @@ enum Door {
     Streamable(Streamable),
     Legacy(Legacy),
     Rest(Rest),
+    /// The bare relay (the floor): same request as REST, answered with the simulator's body.
+    Relay(Rest),
 }
 
 /// What came back, checked after the timed window.
 enum Answer {
     Mcp(u64, bytes::Bytes),
     Json(bytes::Bytes),
+    /// PVE's `{"data": [...]}` envelope, as the relay passes it on.
+    Pve(bytes::Bytes),
 }
 
 impl Door {
@@ -89,6 +93,7 @@ impl Door {
                 Answer::Mcp(id, bytes::Bytes::from(json))
             }
             Door::Rest(r) => Answer::Json(r.call().await?),
+            Door::Relay(r) => Answer::Pve(r.call().await?),
         })
     }
 }
@@ -98,9 +103,20 @@ impl Answer {
         match self {
             Answer::Mcp(id, body) => check_get_vms(&find_response(body, *id)?),
             Answer::Json(body) => check_vm_list(&serde_json::from_slice::<Value>(body)?),
+            Answer::Pve(body) => check_guest_data(body),
         }
     }
 }
+
+/// The floor: the same measurement through the bare relay (see `bench/src/bin/relay.rs`), whose
+/// process stands in for the server.
+pub async fn run_relay(sim: &Sim, relay: &Relay, n: usize, warmup: usize) -> Res<TransportFigures> {
+    let door = Door::Relay(Rest::new(http_client(None)?, relay.url()));
+    measure(RELAY, door, sim, relay.guard.pid(), n, warmup).await
+}
+
+/// The name of the relay's figures.
+pub const RELAY: &str = "bare relay (floor)";
 
 pub async fn run(
     sim: &Sim,
@@ -118,7 +134,7 @@ pub async fn run(
             "legacy SSE" => Door::Legacy(Legacy::connect(client, &server.mcp_url()).await?),
             _ => Door::Rest(Rest::new(client, server.rest_url("get_vms"))),
         };
-        out.push(measure(transport, door, sim, server, n, warmup).await?);
+        out.push(measure(transport, door, sim, server.guard.pid(), n, warmup).await?);
     }
     Ok(out)
 }
@@ -127,7 +143,7 @@ async fn measure(
     transport: &'static str,
     mut door: Door,
     sim: &Sim,
-    server: &Server,
+    server_pid: u32,
     n: usize,
     warmup: usize,
 ) -> Res<TransportFigures> {
@@ -136,7 +152,7 @@ async fn measure(
         sim.resources_url(),
         format!("PVEAPIToken={USER}!{TOKEN_NAME}={SECRET}"),
     );
-    let (server_pid, sim_pid) = (server.guard.pid(), sim.guard.pid());
+    let sim_pid = sim.guard.pid();
     let mut through = Vec::with_capacity(n);
     let mut straight = Vec::with_capacity(n);
     let mut cpu_start = None;
@@ -182,9 +198,15 @@ async fn timed_direct(direct: &Direct) -> Res<Duration> {
     let t = Instant::now();
     let body = direct.call().await?;
     let d = t.elapsed();
-    let v: Value = serde_json::from_slice(&body)?;
+    check_guest_data(&body)?;
+    Ok(d)
+}
+
+/// PVE's envelope holds a non-empty guest list.
+fn check_guest_data(body: &[u8]) -> Res<()> {
+    let v: Value = serde_json::from_slice(body)?;
     if v["data"].as_array().is_none_or(|a| a.is_empty()) {
         return Err("the simulator answered no guests".into());
     }
-    Ok(d)
+    Ok(())
 }

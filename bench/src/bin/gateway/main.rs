@@ -3,6 +3,7 @@
 //! `proxmox-mcp sim` process (demo cluster), and reports in one run, each next to its target:
 //! the added median latency of `tools/call get_vms` over Streamable HTTP, legacy SSE and the REST
 //! door against the same request sent straight to the simulator; the server's CPU time per call;
+//! the same two figures for a bare relay on the same stack (`relay`, the floor any gateway pays);
 //! its idle resident memory (MCP and REST doors open); start-to-first-initialize time; the
 //! memory of many idle legacy SSE sessions; and the binary size.
 //!
@@ -98,9 +99,14 @@ async fn main() -> Res<()> {
         .bin
         .clone()
         .unwrap_or_else(|| target.join("release").join("proxmox-mcp"));
-    if opts.build && opts.bin.is_none() {
-        build_server(&root)?;
+    if opts.build {
+        build(&root, opts.bin.is_none())?;
     }
+    // The relay (the floor) is a binary of this package, next to this one.
+    let relay_bin = std::env::current_exe()?
+        .parent()
+        .ok_or("no directory for the benchmark binary")?
+        .join("relay");
     if !bin.exists() {
         return Err(format!(
             "{} not found: cargo build --release -p proxmox-mcp",
@@ -159,7 +165,25 @@ async fn main() -> Res<()> {
     );
 
     let mut rows = Vec::new();
-    let lat = latency::run(&sim, &server, opts.calls, opts.warmup).await?;
+    let mut lat = latency::run(&sim, &server, opts.calls, opts.warmup).await?;
+    // Not a target: what the calls leave resident (code paged in, allocator caches).
+    let (anon, file) = procs::rss_parts(pid)?;
+    println!(
+        "server RSS after {} calls over the three doors: {:.2} MB ({:.2} MB anonymous, {:.2} MB file-backed)",
+        3 * (opts.calls + opts.warmup),
+        (anon + file) as f64 / MB,
+        anon as f64 / MB,
+        file as f64 / MB
+    );
+    if relay_bin.exists() {
+        let relay = procs::Relay::start(&relay_bin, &sim)?;
+        lat.push(latency::run_relay(&sim, &relay, opts.calls, opts.warmup).await?);
+    } else {
+        println!(
+            "floor skipped: {} not found (cargo build --release -p proxmox-mcp-bench --bin relay)",
+            relay_bin.display()
+        );
+    }
     for t in &lat {
         println!("{t}");
     }
@@ -248,21 +272,23 @@ async fn main() -> Res<()> {
     Ok(())
 }
 
-/// `cargo build --release -p proxmox-mcp --bin proxmox-mcp` in the workspace.
-fn build_server(root: &Path) -> Res<()> {
+/// `cargo build --release` in the workspace: the relay (the floor), and the server unless
+/// `--bin` names another binary.
+fn build(root: &Path, server: bool) -> Res<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    println!("building: cargo build --release -p proxmox-mcp --bin proxmox-mcp");
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "proxmox-mcp",
-            "--bin",
-            "proxmox-mcp",
-        ])
-        .current_dir(root)
-        .status()?;
+    let mut args = vec![
+        "build",
+        "--release",
+        "-p",
+        "proxmox-mcp-bench",
+        "--bin",
+        "relay",
+    ];
+    if server {
+        args.extend(["-p", "proxmox-mcp", "--bin", "proxmox-mcp"]);
+    }
+    println!("building: cargo {}", args.join(" "));
+    let status = Command::new(cargo).args(&args).current_dir(root).status()?;
     if !status.success() {
         return Err(format!("cargo build failed: {status}").into());
     }

@@ -55,6 +55,8 @@ pub struct Sim {
     pub fingerprint: Option<String>,
     /// Its certificate in PEM (HTTPS only), for the direct client.
     pub cert_pem: Option<String>,
+    /// The file holding that certificate (HTTPS only), for the relay.
+    pub cert_path: Option<PathBuf>,
     /// Kept open: the simulator may still write to stdout.
     _stdout: BufReader<ChildStdout>,
 }
@@ -107,6 +109,7 @@ impl Sim {
             scheme: if tls { "https" } else { "http" },
             fingerprint: if tls { fingerprint } else { None },
             cert_pem,
+            cert_path: tls.then_some(cert_path),
             _stdout: reader,
         })
     }
@@ -180,6 +183,46 @@ impl Server {
 
     pub fn rest_url(&self, tool: &str) -> String {
         format!("http://127.0.0.1:{}/{tool}", self.rest_port)
+    }
+}
+
+/// The floor: `relay` (see `bench/src/bin/relay.rs`) forwarding `POST /get_vms` to `sim`.
+#[derive(Debug)]
+pub struct Relay {
+    pub guard: ChildGuard,
+    pub port: u16,
+}
+
+impl Relay {
+    /// Spawns `bin` and waits until its port accepts connections.
+    pub fn start(bin: &Path, sim: &Sim) -> Res<Self> {
+        let port = free_port()?;
+        let mut cmd = Command::new(bin);
+        cmd.arg(format!("127.0.0.1:{port}"))
+            .arg(sim.resources_url())
+            .arg(format!("PVEAPIToken={USER}!{TOKEN_NAME}={SECRET}"));
+        if let Some(cert) = &sim.cert_path {
+            cmd.arg(cert);
+        }
+        let child = cmd
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let mut guard = ChildGuard { child };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if guard.exited() || std::time::Instant::now() > deadline {
+                return Err(format!("{} did not start listening", bin.display()).into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        Ok(Self { guard, port })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/get_vms", self.port)
     }
 }
 

@@ -30,6 +30,7 @@ use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tokio_util::sync::CancellationToken;
 
+use super::coalesce;
 use super::handler::{McpHandler, ToolHost};
 use super::sse::SseSessions;
 use crate::auth::host::check_host;
@@ -213,7 +214,8 @@ async fn dispatch(State(mcp): State<Arc<McpHttp>>, req: Request) -> Response {
                 return refused;
             }
             let req = Request::from_parts(parts, Body::from(body));
-            mcp.streamable.handle(req).await.map(Body::new)
+            let resp = mcp.streamable.handle(req).await.map(Body::new);
+            coalesce::with_first_message(resp, coalesce::HOLD).await
         }
         _ => mcp.streamable.handle(req).await.map(Body::new),
     }

@@ -1,6 +1,7 @@
 //! The MCP front doors: one rmcp `ServerHandler` over the tool registry, served over stdio,
 //! Streamable HTTP and legacy HTTP+SSE. This is the only module of the crate that imports rmcp.
 
+mod coalesce;
 pub mod handler;
 pub mod http;
 mod progress;
