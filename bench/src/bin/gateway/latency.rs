@@ -1,8 +1,8 @@
-//! Gateway-added latency and CPU per call: for each door (Streamable HTTP, legacy SSE, REST), one
-//! client at a time alternates `get_vms` through the server with the same request straight to the
-//! simulator (`GET /cluster/resources?type=vm`, token auth, the order swapped every pair), on
-//! keep-alive connections; after the warm-up, the server's and the simulator's CPU time are read
-//! before and after the measured pairs.
+//! Gateway-added latency and CPU per call: for each door (Streamable HTTP, legacy SSE, REST, and
+//! the bare relay that stands for the floor), one client at a time alternates `get_vms` through
+//! the server with the same request straight to the simulator (`GET /cluster/resources?type=vm`,
+//! token auth, the order swapped every pair), on keep-alive connections; after the warm-up, the
+//! server's and the simulator's CPU time are read before and after the measured pairs.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -116,7 +116,7 @@ pub async fn run_relay(sim: &Sim, relay: &Relay, n: usize, warmup: usize) -> Res
 }
 
 /// The name of the relay's figures.
-pub const RELAY: &str = "bare relay (floor)";
+const RELAY: &str = "bare relay (floor)";
 
 pub async fn run(
     sim: &Sim,
