@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::Res;
 
@@ -42,6 +43,23 @@ pub fn free_port() -> Res<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// Probes `addr` every 100 µs until it accepts a connection: `false` once `within` has passed
+/// or `gave_up()` says the process behind it is gone.
+pub fn wait_listening(
+    addr: std::net::SocketAddr,
+    within: Duration,
+    mut gave_up: impl FnMut() -> bool,
+) -> bool {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        if started.elapsed() > within || gave_up() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    true
 }
 
 /// A running simulator (`proxmox-mcp sim`, demo cluster, tasks instant).
@@ -211,12 +229,9 @@ impl Relay {
             .stderr(Stdio::inherit())
             .spawn()?;
         let mut guard = ChildGuard { child };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if guard.exited() || std::time::Instant::now() > deadline {
-                return Err(format!("{} did not start listening", bin.display()).into());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        if !wait_listening(addr, Duration::from_secs(10), || guard.exited()) {
+            return Err(format!("{} did not start listening", bin.display()).into());
         }
         Ok(Self { guard, port })
     }

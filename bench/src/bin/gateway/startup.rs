@@ -7,7 +7,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::Res;
-use crate::procs::{Server, ServerCmd, rss_bytes, rss_parts, threads};
+use crate::procs::{Server, ServerCmd, rss_bytes, rss_parts, threads, wait_listening};
 use crate::wire::{find_response, http_client, initialize_request, post_mcp};
 
 /// Longest wait for a server to answer its first initialize.
@@ -98,15 +98,10 @@ pub async fn wait_initialized(url: &str) -> Res<()> {
         .next()
         .ok_or("bad URL")?
         .parse()?;
-    let t = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        if t.elapsed() > START_TIMEOUT {
-            return Err(format!(
-                "the server did not listen on {addr} within 10 s (see server.log)"
-            )
-            .into());
-        }
-        std::thread::sleep(Duration::from_micros(100));
+    if !wait_listening(addr, START_TIMEOUT, || false) {
+        return Err(
+            format!("the server did not listen on {addr} within 10 s (see server.log)").into(),
+        );
     }
     let client = http_client(None)?;
     let resp = post_mcp(&client, url, None, initialize_request(1)).await?;
