@@ -36,6 +36,8 @@ pub enum ErrorKind {
     Protocol,
     /// Any other PVE error (mostly 500 with PVE's message: `VM 100 is running - destroy failed`).
     Pve,
+    /// The caller's cancellation token fired before the call started anything.
+    Cancelled,
 }
 
 /// An error from the PVE client. See the module docs.

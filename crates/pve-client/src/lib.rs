@@ -29,7 +29,7 @@
 //! - [`dry_run`]: request hooks; [`PveClient::dry_run`] records writes instead of sending them.
 //! - [`task`]: [`PveClient::wait_task`] → [`task::TaskOutcome`]; [`exec`]: [`PveClient::exec`].
 //! - [`Error`] with [`ErrorKind`]: Auth, Permission, NotFound, Params, Unreachable, Timeout, Tls,
-//!   TaskFailed, Config, Protocol, Pve; `Display` is PVE's message plus the call.
+//!   TaskFailed, Config, Protocol, Pve, Cancelled; `Display` is PVE's message plus the call.
 //! - [`de`]: tolerant serde helpers; [`Params`]/[`ApiPath`]: how requests are encoded; [`Upid`].
 //!
 //! # Behaviour
