@@ -38,6 +38,9 @@ pub enum ErrorKind {
     Pve,
     /// The caller's cancellation token fired before the call started anything.
     Cancelled,
+    /// SSH: the node's host key is not trusted (unknown, changed or revoked); the message names
+    /// the fingerprint it presented.
+    HostKey,
 }
 
 /// An error from the PVE client. See the module docs.
