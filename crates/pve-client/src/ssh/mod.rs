@@ -26,8 +26,9 @@
 //!   nothing in an argument is read by a shell. [`command_line`] is the exact line sent.
 //! - One connection per node, opened on first use and shared by every call (channels on it);
 //!   reopened when it died; at most `max_channels_per_node` commands at once per node.
-//! - Timeouts and cancellation hang the command up (SIGHUP through OpenSSH's `signal` request,
-//!   then the channel closes); dropping the call's future does the same.
+//! - Timeouts and cancellation hang the command up: the channel closes and the command's process
+//!   group gets SIGHUP (see [`session_line`] for how, with OpenSSH and root logins); dropping the
+//!   call's future does the same.
 //! - Node addresses: `SshConfig::addresses`, else the node's `ip` in `/cluster/status`, else
 //!   (a node with no address there, the one that answered the API) the API's host.
 //!
@@ -48,7 +49,7 @@ use tokio::time::Instant;
 
 pub use config::{HostKeyFingerprint, NodeAddress, SshConfig};
 pub use quote::{command_line, pct_exec_argv, quote};
-pub use run::{RunOptions, RunOutput};
+pub use run::{RunOptions, RunOutput, session_line};
 
 use crate::client::PveClient;
 use crate::error::{Error, ErrorKind, human_duration};

@@ -1,8 +1,15 @@
 //! Running one command on an open session channel: `exec` the command line, collect stdout and
 //! stderr (each capped, the rest read and dropped so the command is never blocked on a full
-//! pipe), the exit status or signal, and the duration. A timeout, a cancellation or the caller
-//! dropping the future hangs the command up: a `signal HUP` request (OpenSSH delivers it to the
-//! command's process group) then the channel's close.
+//! pipe), the exit status, and the duration. A timeout, a cancellation or the caller dropping the
+//! future hangs the command up by closing the channel.
+//!
+//! How the command gets SIGHUP: OpenSSH refuses the protocol's `signal` request for root logins
+//! ("session signalling requires privilege separation"), and closing a channel without a pty
+//! only closes the command's pipes. A pty would merge stderr into stdout and start pagers, so the
+//! line sent ([`session_line`]) runs the command behind a one-line POSIX prologue: a watcher
+//! reads the channel's input, which this client never writes nor ends while the command runs;
+//! when the channel closes, sshd closes that input and the watcher sends SIGHUP to the session's
+//! process group (the shell, the command and its children), as a terminal hang-up would.
 
 use std::time::Duration;
 
@@ -62,11 +69,13 @@ impl RunOptions {
 /// What a command over SSH did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOutput {
-    /// The command line sent (every argument quoted), as the node's shell read it.
+    /// The command line run (every argument quoted), as the node's shell read it; it travels
+    /// inside [`session_line`].
     pub command_line: String,
     /// Exit status, once the command exited by itself.
     pub exit_code: Option<u32>,
-    /// Signal that ended it (`HUP`, `KILL`, `TERM`, ...), when one did.
+    /// Signal that ended the session's shell, when sshd reports one (a command killed by a
+    /// signal inside it shows as exit status 128+N).
     pub signal: Option<String>,
     /// Standard output (UTF-8; invalid bytes replaced), at most `max_output` bytes.
     pub stdout: String,
@@ -89,6 +98,16 @@ impl RunOutput {
     }
 }
 
+/// The line sent for `command` (a [`super::command_line`]): the hang-up prologue, then the
+/// command with stdin from /dev/null, its exit status passed on (a command killed by signal N
+/// exits 128+N, as in a shell).
+pub fn session_line(command: &str) -> String {
+    format!(
+        "exec 3<&0 </dev/null 4>&2 2>/dev/null; {{ read -r _ <&3; kill -s HUP 0; }} >/dev/null & \
+         w=$!; {command} 3<&- 2>&4 4>&-; r=$?; kill $w; exit $r"
+    )
+}
+
 /// Runs `line` on `channel` until it ends, `deadline` passes or `cancel` fires. `at` names the
 /// node in errors.
 pub(crate) async fn drive(
@@ -104,9 +123,10 @@ pub(crate) async fn drive(
     let started = Instant::now();
     let lost = |e: russh::Error| super::conn::ssh_error(at, e);
     if let Some(w) = &hangup.0 {
-        w.exec(true, line.as_bytes()).await.map_err(lost)?;
-        // No input: a command that reads stdin sees its end at once.
-        w.eof().await.map_err(lost)?;
+        // The channel's input stays open (and empty) until the hang-up: see `session_line`.
+        w.exec(true, session_line(line).as_bytes())
+            .await
+            .map_err(lost)?;
     }
     let mut stdout = Capped::new(max_output);
     let mut stderr = Capped::new(max_output);
@@ -189,10 +209,10 @@ impl Drop for Hangup {
     }
 }
 
-/// SIGHUP to the command (OpenSSH's `signal` request reaches its process group), then close.
+/// Ends the channel's input and closes it: the prologue of `session_line` sends SIGHUP.
 async fn hang_up(w: ChannelWriteHalf<Msg>) {
-    if let Err(e) = w.signal(Sig::HUP).await {
-        tracing::debug!(error = %e, "could not send SIGHUP over SSH");
+    if let Err(e) = w.eof().await {
+        tracing::debug!(error = %e, "could not end the SSH channel's input");
     }
     let _ = w.close().await;
 }
