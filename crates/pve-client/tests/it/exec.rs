@@ -9,7 +9,7 @@ use pve_client::exec::ExecRequest;
 use pve_sim::{Fault, Method};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Opts, env, env_with};
+use crate::support::{env, env_with, realtime};
 
 #[tokio::test]
 async fn exec_returns_output_and_exit_codes() {
@@ -99,11 +99,7 @@ async fn output_is_capped_and_flagged() {
 
 #[tokio::test]
 async fn exec_times_out_but_reports_the_pid() {
-    let env = env_with(Opts {
-        time_scale: 1.0,
-        ..Opts::default()
-    })
-    .await;
+    let env = env_with(realtime()).await;
     let req = ExecRequest::argv(["sleep", "600"]).with_timeout(Duration::from_millis(300));
     let o = env.client.exec("pve01", 100, &req).await.unwrap();
     assert!(o.timed_out && !o.exited && o.pid > 0, "{o:?}");
@@ -181,11 +177,7 @@ async fn other_agent_calls() {
 
 #[tokio::test]
 async fn exec_reports_progress_while_the_process_runs() {
-    let env = env_with(Opts {
-        time_scale: 1.0,
-        ..Opts::default()
-    })
-    .await;
+    let env = env_with(realtime()).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let req = ExecRequest::argv(["sleep", "600"])
@@ -226,11 +218,7 @@ async fn exec_reports_progress_while_the_process_runs() {
 
 #[tokio::test]
 async fn exec_wait_ends_when_cancelled_and_keeps_the_pid() {
-    let env = env_with(Opts {
-        time_scale: 1.0,
-        ..Opts::default()
-    })
-    .await;
+    let env = env_with(realtime()).await;
     let token = CancellationToken::new();
     // Cancel from the first progress report: the wait then stops at its next select.
     let trigger = token.clone();
