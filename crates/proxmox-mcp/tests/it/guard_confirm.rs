@@ -237,7 +237,7 @@ fn cases() -> Vec<Case> {
             params: &[(0, "vmid", "4321")],
         },
         Case {
-            // The volid (a seeded backup of VM 102) is filled in at run time.
+            // The volid (a seeded backup of VM 100) is filled in at run time.
             tool: "delete_backup",
             args: json!({}),
             calls: &[("DELETE", "/nodes/pve01/storage/nfs-backup/content/*")],
@@ -255,14 +255,14 @@ fn run_args(d: &Demo, case: &Case) -> Value {
             crate::tools_snapshots::add_snapshot(d, 103, "before");
         }
         "restore_backup" => args["archive"] = json!(seeded_backup(d, 104)),
-        "delete_backup" => args["volid"] = json!(seeded_backup(d, 102)),
+        "delete_backup" => args["volid"] = json!(seeded_backup(d, 100)),
         _ => {}
     }
     args
 }
 
 /// The volid of a seeded, unprotected backup of `vmid` (its name holds the seed's time).
-fn seeded_backup(d: &Demo, vmid: u32) -> String {
+pub fn seeded_backup(d: &Demo, vmid: u32) -> String {
     d.sim().with_sim(|s| {
         s.cluster
             .volumes
