@@ -125,21 +125,37 @@ fn take_flags(args: &mut Value, access: Access) -> Result<Flags, ToolError> {
     let Value::Object(map) = args else {
         return Ok(Flags::default());
     };
-    let mut take = |name: &str| -> Result<bool, ToolError> {
-        match map.remove(name) {
-            None => Ok(false),
-            Some(v) => lenient::opt_bool(v)
-                .map(|b| b.unwrap_or(false))
-                .map_err(|e| ToolError::invalid(name, e.to_string())),
-        }
+    let dry_run = match map.remove(DRY_RUN) {
+        None => false,
+        Some(v) => lenient::opt_bool(v)
+            .map(|b| b.unwrap_or(false))
+            .map_err(|e| ToolError::invalid(DRY_RUN, e.to_string()))?,
     };
-    let dry_run = take(DRY_RUN)?;
     let confirm = if access == Access::Destructive {
-        take(CONFIRM)?
+        map.remove(CONFIRM).map_or(Ok(false), confirmed)?
     } else {
         false
     };
     Ok(Flags { confirm, dry_run })
+}
+
+/// `confirm` is strict, unlike other booleans: only JSON `true` and the string `"true"` (which
+/// some agent frameworks send) confirm; `false`, `"false"` and `null` do not; anything else
+/// (`1`, `"yes"`, `"on"`...) is an error rather than a guess.
+fn confirmed(v: Value) -> Result<bool, ToolError> {
+    match v {
+        Value::Bool(b) => Ok(b),
+        Value::Null => Ok(false),
+        Value::String(s) if s == "true" => Ok(true),
+        Value::String(s) if s == "false" => Ok(false),
+        other => Err(ToolError::invalid(
+            CONFIRM,
+            format!(
+                "must be true (the JSON boolean, or the string \"true\") to confirm, not {other}; \
+                 nothing was done"
+            ),
+        )),
+    }
 }
 
 /// Runs a mutating call under the policy, and audits it. `invoke` runs the tool's handler
@@ -323,10 +339,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flags_are_taken_out_leniently() {
+    fn flags_are_taken_out_and_confirm_is_strict() {
         let mut args = json!({"vmid": 1, "confirm": "true", "dry_run": false});
         let f = take_flags(&mut args, Access::Destructive).unwrap();
         assert!(f.confirm && !f.dry_run);
+        for loose in [
+            json!(1),
+            json!("yes"),
+            json!("on"),
+            json!("1"),
+            json!("True"),
+        ] {
+            let e = take_flags(&mut json!({"confirm": loose}), Access::Destructive).unwrap_err();
+            assert!(matches!(e, ToolError::InvalidParams { param: Some(p), .. } if p == "confirm"));
+        }
+        let f = take_flags(
+            &mut json!({"confirm": "false", "dry_run": "1"}),
+            Access::Destructive,
+        )
+        .unwrap();
+        assert!(!f.confirm && f.dry_run, "dry_run stays lenient");
         assert_eq!(args, json!({"vmid": 1}));
         let mut args = json!({"confirm": true});
         take_flags(&mut args, Access::Write).unwrap();
