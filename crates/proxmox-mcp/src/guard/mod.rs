@@ -10,6 +10,7 @@
 pub mod call;
 pub mod exec;
 mod protect;
+mod shell;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
