@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditKey, AuditLog};
 use crate::config::ConfigError;
 use crate::registry::Caller;
 pub use exec::{ExecConfig, ExecPolicy};
@@ -27,6 +27,8 @@ pub use protect::Protection;
 
 /// Environment variable naming the audit log file (`--audit-log` wins, the file loses).
 pub const AUDIT_LOG_ENV: &str = "PROXMOX_MCP_AUDIT_LOG";
+/// Environment variable naming the audit key file (wins over `[audit] key_file`).
+pub const AUDIT_KEY_FILE_ENV: &str = "PROXMOX_MCP_AUDIT_KEY_FILE";
 
 /// The `[guard]` section of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -46,6 +48,10 @@ pub struct GuardConfig {
     /// `[guard.exec]`: the `execute_vm_command` policy.
     #[serde(default)]
     pub exec: ExecConfig,
+    /// The audit key file (`[audit] key_file`, `PROXMOX_MCP_AUDIT_KEY_FILE`): every audit line
+    /// then carries its HMAC.
+    #[serde(skip)]
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl GuardConfig {
@@ -63,6 +69,20 @@ impl GuardConfig {
             .map(PathBuf::from);
         if let Some(p) = flag_audit_log.map(Path::to_path_buf).or(env_path) {
             self.audit_log = Some(p);
+        }
+        if let Some(k) = env
+            .get(AUDIT_KEY_FILE_ENV)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
+            self.audit_key_file = Some(PathBuf::from(k));
+        }
+        if self.audit_key_file.is_some() && self.audit_log.is_none() {
+            return Err(ConfigError::Invalid(
+                "[audit] key_file is set but no audit log is: set guard.audit_log (or \
+                 --audit-log, PROXMOX_MCP_AUDIT_LOG) too"
+                    .into(),
+            ));
         }
         ExecPolicy::new(&self.exec)?;
         Ok(self)
@@ -85,8 +105,14 @@ pub struct Guard {
 impl Guard {
     /// Compiles `cfg` and opens the audit log (appending, continuing its hash chain).
     pub fn new(cfg: &GuardConfig) -> Result<Self, ConfigError> {
+        let key = cfg
+            .audit_key_file
+            .as_deref()
+            .map(AuditKey::load)
+            .transpose()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let audit = match &cfg.audit_log {
-            Some(path) => Some(Arc::new(AuditLog::open(path).map_err(|e| {
+            Some(path) => Some(Arc::new(AuditLog::open_keyed(path, key).map_err(|e| {
                 ConfigError::Invalid(format!("cannot open audit log {}: {e}", path.display()))
             })?)),
             None => None,
