@@ -180,6 +180,7 @@ impl App {
         ToolCtx {
             progress,
             cancel,
+            stop_waiting: self.ops.stop_waiting.clone(),
             caller,
             guard: self.registry.guard().clone(),
             ..ToolCtx::over(self.clusters.clone())

@@ -292,9 +292,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Now, UTC, `2026-11-29T17:03:15.123Z`.
 pub fn rfc3339_now() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    rfc3339_at(SystemTime::now())
+}
+
+/// `t`, UTC, `2026-11-29T17:03:15.123Z`.
+pub fn rfc3339_at(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     rfc3339(d.as_secs(), d.subsec_millis())
 }
 

@@ -188,8 +188,9 @@ where
             let protection = Arc::new(Protection::new(guard.clone()));
             let mut ctx = ctx;
             ctx.client = Arc::new(ctx.client.with_hook(protection.clone()));
+            let started = ctx.started.clone();
             let r = invoke(ctx, args).await;
-            refusal_first(r, &protection)
+            may_have_applied(refusal_first(r, &protection), &started.list())
         }
     };
     if let Some(audit) = guard.audit() {
@@ -210,6 +211,41 @@ where
         });
     }
     result
+}
+
+/// A mutating call that timed out may have changed the cluster anyway (PVE may have received
+/// the request, a task it started may still run): its error says so, naming the tasks.
+fn may_have_applied(r: Result<Value, ToolError>, started: &[String]) -> Result<Value, ToolError> {
+    match r {
+        Err(ToolError::Timeout(m)) => Err(ToolError::Timeout(if started.is_empty() {
+            format!(
+                "{m}; the change may have been applied anyway (Proxmox VE may have received the \
+                 request): check the guest's state, or list_tasks, before repeating the call"
+            )
+        } else {
+            format!(
+                "{m}; the change may have been applied anyway{}",
+                tasks_note(started)
+            )
+        })),
+        other => other,
+    }
+}
+
+/// `; task UPID:... may still be running: ...` for the tasks a call started (empty if none).
+pub fn tasks_note(started: &[String]) -> String {
+    match started {
+        [] => String::new(),
+        [one] => format!(
+            "; task {one} it started may still be running: call get_task with this upid before \
+             repeating the operation"
+        ),
+        many => format!(
+            "; tasks {} it started may still be running: call get_task with each upid before \
+             repeating the operation",
+            many.join(", ")
+        ),
+    }
 }
 
 /// A protection refusal replaces whatever error the tool made of it.
@@ -235,6 +271,8 @@ where
     let recorder = Arc::new(DryRun::after(protection.clone()));
     let mut ctx = ctx;
     ctx.client = Arc::new(ctx.client.with_hook(recorder.clone()));
+    // The synthetic tasks of a dry run are no one's to follow.
+    ctx.started = Arc::default();
     refusal_first(invoke(ctx, args).await, &protection)?;
     let planned_calls: Vec<PlannedCall> = recorder
         .calls()

@@ -37,6 +37,7 @@ mod tools_provisioning;
 mod tools_snapshots;
 mod tools_tasks;
 mod tools_vm_config;
+mod tools_waits;
 
 mod transport_demo;
 mod transport_http;
