@@ -6,6 +6,7 @@
 mod ctx;
 pub mod filter;
 pub mod lenient;
+mod refusals;
 pub mod scope;
 pub mod toolsets;
 mod typed;
@@ -28,6 +29,7 @@ use serde_json::{Map, Value};
 pub use crate::error::ToolError;
 pub use ctx::{Caller, NoProgress, Progress, PveClient, StartedTasks, ToolCtx};
 pub use filter::ToolFilter;
+pub use refusals::{Hidden, Refusal};
 pub use scope::Scope;
 pub use typed::{output_schema_for, parse_params, schema_for, to_output};
 
@@ -194,6 +196,8 @@ pub struct Registry {
     guard: Arc<Guard>,
     /// Counts every call (and those in flight, for the drain on shutdown).
     metrics: Arc<Metrics>,
+    /// Tools the server-wide filters removed, so that calls to them are refused on the record.
+    hidden: refusals::HiddenTools,
 }
 
 /// Building a registry failed (two tools with one name).
@@ -215,6 +219,7 @@ impl Registry {
             index,
             guard: Arc::new(Guard::default()),
             metrics: Metrics::new(),
+            hidden: Arc::default(),
         })
     }
 
@@ -269,6 +274,7 @@ impl Registry {
             index,
             guard: self.guard.clone(),
             metrics: self.metrics.clone(),
+            hidden: self.hidden.clone(),
         }
     }
 
