@@ -280,6 +280,19 @@ fn verify_cli_with(path: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Asserts that a verification failed at `line`, saying `what`.
+fn broken_at(r: Result<audit::Verified, VerifyError>, line: u64, what: &str) {
+    match r {
+        Err(VerifyError::Broken {
+            line: l, problem, ..
+        }) => {
+            assert_eq!(l, line, "{problem}");
+            assert!(problem.contains(what), "{problem}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// `line` re-chained after `prev_line`: `prev` set to its SHA-256 (what anyone can compute).
 fn rechain(line: &str, prev_line: &str) -> String {
     let mut r: Value = serde_json::from_str(line).unwrap();
@@ -339,13 +352,7 @@ async fn a_keyed_chain_cannot_be_extended_or_rewritten_without_the_key() {
         4,
         "the bare chain holds"
     );
-    match audit::verify_with(&path, &opts(Some(&key))) {
-        Err(VerifyError::Broken { line, problem, .. }) => {
-            assert_eq!(line, 4, "{problem}");
-            assert!(problem.contains("no HMAC"), "{problem}");
-        }
-        other => panic!("{other:?}"),
-    }
+    broken_at(audit::verify_with(&path, &opts(Some(&key))), 4, "no HMAC");
     let (ok, text) = verify_cli_with(&path, &["--key-file", key.to_str().unwrap()]);
     assert!(!ok && text.contains("line 4"), "{text}");
 
@@ -360,13 +367,7 @@ async fn a_keyed_chain_cannot_be_extended_or_rewritten_without_the_key() {
         3,
         "the bare chain holds"
     );
-    match audit::verify_with(&path, &opts(Some(&key))) {
-        Err(VerifyError::Broken { line, problem, .. }) => {
-            assert_eq!(line, 2, "{problem}");
-            assert!(problem.contains("HMAC"), "{problem}");
-        }
-        other => panic!("{other:?}"),
-    }
+    broken_at(audit::verify_with(&path, &opts(Some(&key))), 2, "HMAC");
 
     // The whole file rewritten without any HMAC, and the wrong key: both refused.
     std::fs::write(&path, &original).unwrap();

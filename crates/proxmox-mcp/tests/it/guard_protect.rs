@@ -20,15 +20,22 @@ async fn refused(d: &Demo, tool: &str, args: Value, why: &str) {
     assert_eq!(writes(d), Vec::<String>::new(), "{tool} {args} wrote");
 }
 
-#[tokio::test]
-async fn protected_guests_are_never_changed() {
-    let d = guarded(GuardConfig {
-        protected_vmids: vec![101, 200],
-        protected_tags: vec!["DEV".into()],
-        ..GuardConfig::default()
-    })
-    .await;
-    // VM 102 has PVE's protection flag set in the demo cluster.
+/// [`refused`] as called, as a dry run (its plan would be a lie), and without confirm when it
+/// has one (confirming would not help).
+async fn refused_every_way(d: &Demo, tool: &str, args: Value, why: &str) {
+    refused(d, tool, args.clone(), why).await;
+    let mut dry = args.clone();
+    dry["dry_run"] = json!(true);
+    refused(d, tool, dry, why).await;
+    if args.get("confirm").is_some() {
+        let mut unconfirmed = args.clone();
+        unconfirmed.as_object_mut().unwrap().remove("confirm");
+        refused(d, tool, unconfirmed, why).await;
+    }
+}
+
+/// Sets PVE's protection flag on CT 201 (VM 102 has it in the demo cluster).
+fn protect_201(d: &Demo) {
     d.sim().with_sim(|s| {
         s.cluster
             .guests
@@ -37,6 +44,17 @@ async fn protected_guests_are_never_changed() {
             .config
             .insert("protection".into(), json!(1));
     });
+}
+
+#[tokio::test]
+async fn protected_guests_are_never_changed() {
+    let d = guarded(GuardConfig {
+        protected_vmids: vec![101, 200],
+        protected_tags: vec!["DEV".into()],
+        ..GuardConfig::default()
+    })
+    .await;
+    protect_201(&d);
     let flag = "protection flag";
     let listed = "guard.protected_vmids";
     let tagged = "tag `dev`";
@@ -79,17 +97,7 @@ async fn protected_guests_are_never_changed() {
         ("start_container", json!({"vmid": 205}), tagged),
     ];
     for (tool, args, why) in cases {
-        refused(&d, tool, args.clone(), why).await;
-        // A dry run is refused the same way (its plan would be a lie), and so is a call
-        // without confirm: confirming would not help.
-        let mut dry = args.clone();
-        dry["dry_run"] = json!(true);
-        refused(&d, tool, dry, why).await;
-        if args.get("confirm").is_some() {
-            let mut unconfirmed = args.clone();
-            unconfirmed.as_object_mut().unwrap().remove("confirm");
-            refused(&d, tool, unconfirmed, why).await;
-        }
+        refused_every_way(&d, tool, args, why).await;
     }
     assert_eq!(d.guest_status(102).as_deref(), Some("running"));
     assert_eq!(d.guest_status(101).as_deref(), Some("running"));
@@ -164,14 +172,7 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
         ..GuardConfig::default()
     })
     .await;
-    d.sim().with_sim(|s| {
-        s.cluster
-            .guests
-            .get_mut(&201)
-            .unwrap()
-            .config
-            .insert("protection".into(), json!(1));
-    });
+    protect_201(&d);
     crate::tools_snapshots::add_snapshot(&d, 103, "before");
     let flag = "protection flag";
     let listed = "guard.protected_vmids";
@@ -321,15 +322,7 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
         "one protection case per guest-affecting tool"
     );
     for (tool, args, why) in cases {
-        refused(&d, tool, args.clone(), why).await;
-        let mut dry = args.clone();
-        dry["dry_run"] = json!(true);
-        refused(&d, tool, dry, why).await;
-        if args.get("confirm").is_some() {
-            let mut unconfirmed = args.clone();
-            unconfirmed.as_object_mut().unwrap().remove("confirm");
-            refused(&d, tool, unconfirmed, why).await;
-        }
+        refused_every_way(&d, tool, args, why).await;
     }
     assert_eq!(d.guest_status(102).as_deref(), Some("running"));
     assert_eq!(d.guest_status(101).as_deref(), Some("running"));

@@ -5,17 +5,19 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use proxmox_mcp::App;
 use proxmox_mcp::auth::{Gate, KeyRing, KeySpec, Scope};
 use proxmox_mcp::demo::DemoCluster;
 use proxmox_mcp::guard::{Guard, GuardConfig};
 use proxmox_mcp::mcp::McpHttpConfig;
 use proxmox_mcp::registry::{Registry, ToolFilter};
-use proxmox_mcp::rest::{self, RestConfig};
-use proxmox_mcp::{App, app};
+use proxmox_mcp::rest::RestConfig;
 use pve_client::PveClient;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::common::serve_doors;
+use crate::ops_health::parse_metrics;
 use crate::transport_http::post;
 
 const READER: &str = "reader-key-0123456789";
@@ -39,7 +41,6 @@ impl Drop for Doors {
 
 impl Doors {
     async fn start(name: &str, filter: ToolFilter) -> Doors {
-        crate::transport_support::init_tls();
         let dir = std::env::temp_dir().join(format!("pmcp-refusals-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let audit = dir.join(format!("{name}.jsonl"));
@@ -65,23 +66,18 @@ impl Doors {
         ];
         let gate = Gate::new(Arc::new(KeyRing::new(keys, None)));
         let shutdown = CancellationToken::new();
-        let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let mcp = format!("http://{}/mcp", l.local_addr().unwrap());
-        let cfg = McpHttpConfig {
+        let mcp_cfg = McpHttpConfig {
             gate: gate.clone(),
             ..McpHttpConfig::default()
         };
-        tokio::spawn(app::serve(app.clone(), l, cfg, None, shutdown.clone()));
-        let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let rest = format!("http://{}", l.local_addr().unwrap());
-        let cfg = RestConfig {
+        let rest_cfg = RestConfig {
             gate,
             ..RestConfig::default()
         };
-        tokio::spawn(rest::serve(app, l, cfg, shutdown.clone()));
+        let (mcp, rest) = serve_doors(&app, mcp_cfg, rest_cfg, &shutdown).await;
         Doors {
             _demo: demo,
-            mcp,
+            mcp: format!("{mcp}/mcp"),
             rest,
             audit,
             http: reqwest::Client::new(),
@@ -132,18 +128,17 @@ impl Doors {
 
     /// The value of one sample of `/metrics` (0 when absent).
     async fn metric(&self, sample: &str) -> f64 {
+        let url = format!("{}/metrics", self.rest);
         let text = self
             .http
-            .get(format!("{}/metrics", self.rest))
+            .get(url)
             .send()
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix(sample)?.trim().parse().ok())
-            .unwrap_or(0.0)
+        parse_metrics(&text).get(sample).copied().unwrap_or(0.0)
     }
 }
 

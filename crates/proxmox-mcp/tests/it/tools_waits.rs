@@ -6,18 +6,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use proxmox_mcp::App;
 use proxmox_mcp::demo::DemoCluster;
 use proxmox_mcp::mcp::McpHttpConfig;
 use proxmox_mcp::ops::Ops;
 use proxmox_mcp::registry::Registry;
-use proxmox_mcp::rest::{self, RestConfig};
-use proxmox_mcp::{App, app};
+use proxmox_mcp::rest::RestConfig;
 use pve_client::PveClient;
 use pve_sim::faults::Fault;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::Demo;
+use crate::common::{Demo, serve_doors};
 
 /// Both doors over a demo cluster whose tasks take `time_scale` times their simulated time,
 /// with a drain grace of `grace`.
@@ -31,7 +31,6 @@ struct Doors {
 
 impl Doors {
     async fn start(time_scale: f64, grace: Duration) -> Doors {
-        crate::transport_support::init_tls();
         let demo = DemoCluster::spawn(pve_sim::seed::demo(), time_scale)
             .await
             .unwrap();
@@ -45,27 +44,17 @@ impl Doors {
         };
         let app = Arc::new(app.with_ops(ops));
         let shutdown = CancellationToken::new();
-        let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let mcp = format!("http://{}/mcp", l.local_addr().unwrap());
-        tokio::spawn(app::serve(
-            app.clone(),
-            l,
+        let (mcp, rest) = serve_doors(
+            &app,
             McpHttpConfig::default(),
-            None,
-            shutdown.clone(),
-        ));
-        let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let rest = format!("http://{}", l.local_addr().unwrap());
-        tokio::spawn(rest::serve(
-            app.clone(),
-            l,
             RestConfig::default(),
-            shutdown.clone(),
-        ));
+            &shutdown,
+        )
+        .await;
         Doors {
             _demo: demo,
             app,
-            mcp,
+            mcp: format!("{mcp}/mcp"),
             rest,
             shutdown,
         }
@@ -141,10 +130,8 @@ async fn a_call_interrupted_by_the_drain_answers_with_its_task() {
     assert_cut_short(&result["structuredContent"]);
 }
 
-#[tokio::test]
-async fn a_proxmox_outage_during_a_wait_is_an_error_naming_the_task() {
-    let d = Demo::with(pve_sim::seed::demo(), 200.0).await;
-    // Every status poll fails (the API is gone) once the backup has started.
+/// From now on, every task status poll fails as if the API were gone.
+fn api_gone(d: &Demo) {
     d.sim()
         .inject(
             Fault::drop_connection()
@@ -152,6 +139,13 @@ async fn a_proxmox_outage_during_a_wait_is_an_error_naming_the_task() {
                 .times(10_000),
         )
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_proxmox_outage_during_a_wait_is_an_error_naming_the_task() {
+    let d = Demo::with(pve_sim::seed::demo(), 200.0).await;
+    // Every status poll fails (the API is gone) once the backup has started.
+    api_gone(&d);
     let started = std::time::SystemTime::now();
     let e = d
         .call(
@@ -177,13 +171,7 @@ async fn a_proxmox_outage_during_a_wait_is_an_error_naming_the_task() {
     d.sim().clear_faults();
     let outage = async {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        d.sim()
-            .inject(
-                Fault::drop_connection()
-                    .path("/tasks/.*/status")
-                    .times(10_000),
-            )
-            .unwrap();
+        api_gone(&d);
     };
     let call = d.call(
         "create_backup",
