@@ -40,17 +40,7 @@ fn records(path: &Path) -> Vec<Value> {
 
 /// Runs `proxmox-mcp audit verify FILE`: (success, stdout + stderr).
 fn verify_cli(path: &Path) -> (bool, String) {
-    let out = Command::new(BIN)
-        .args(["audit", "verify"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    verify_cli_with(path, &[])
 }
 
 fn rewrite(path: &Path, f: impl FnOnce(&mut Vec<String>)) {
