@@ -211,7 +211,7 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
         );
         tokio::select! {
             () = tokio::time::sleep(delay.min(deadline.saturating_duration_since(now))) => {}
-            () = ctx.cancel.cancelled() => break,
+            () = ctx.interrupted() => break,
         }
         delay = (delay * 2).min(Duration::from_millis(500));
     }
@@ -226,11 +226,18 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
         stderr: String::new(),
         stdout_truncated: false,
         stderr_truncated: false,
-        hint: Some(format!(
-            "the command was still running after {timeout}s (pid {pid} in the guest); it goes on \
-             running, but its output is not collected. Run long jobs in the background \
-             (nohup ... &) and read their output with a later command"
-        )),
+        hint: Some(if ctx.stop_waiting.is_cancelled() {
+            format!(
+                "the server is shutting down, so it stopped waiting: the command goes on running \
+                 in the guest (pid {pid}), but its output is not collected"
+            )
+        } else {
+            format!(
+                "the command was still running after {timeout}s (pid {pid} in the guest); it goes \
+                 on running, but its output is not collected. Run long jobs in the background \
+                 (nohup ... &) and read their output with a later command"
+            )
+        }),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Task waits when things go wrong: a call interrupted by the shutdown drain answers as a wait
-//! timeout does (the UPID, still running, how to follow it) on both doors; a Proxmox VE that
+//! timeout does (the UPID, still running, how to follow it) on both doors, and so does a guest
+//! command; a Proxmox VE that
 //! stops answering during a wait is an error saying since when and naming the task; a mutating
 //! call that timed out says the change may have been applied, with the task when known.
 
@@ -116,7 +117,18 @@ async fn a_call_interrupted_by_the_drain_answers_with_its_task() {
             crate::transport_http::post(&http, &url, &headers, call).await
         }
     });
-    d.in_flight(2).await;
+    // A command in a guest, waited for the same way.
+    let exec = tokio::spawn({
+        let (http, url) = (http.clone(), format!("{}/execute_vm_command", d.rest));
+        async move {
+            let args = json!({"vmid": 100, "command": "sleep", "args": ["5"],
+                              "timeout_seconds": 40, "confirm": true});
+            let resp = http.post(url).json(&args).send().await?;
+            let status = resp.status().as_u16();
+            Ok::<_, reqwest::Error>((status, resp.json::<Value>().await?))
+        }
+    });
+    d.in_flight(3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     d.shutdown.cancel();
 
@@ -128,6 +140,13 @@ async fn a_call_interrupted_by_the_drain_answers_with_its_task() {
     let result = &msgs.last().unwrap()["result"];
     assert_eq!(result["isError"], json!(false), "{result}");
     assert_cut_short(&result["structuredContent"]);
+    let (status, out) = exec.await.unwrap().unwrap();
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["exited"], false, "{out}");
+    assert!(
+        out["hint"].as_str().unwrap().contains("shutting down"),
+        "{out}"
+    );
 }
 
 /// From now on, every task status poll fails as if the API were gone.
