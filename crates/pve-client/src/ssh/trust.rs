@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, KeyInit, Mac};
+use ring::hmac;
 use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
 use russh::keys::{Algorithm, PublicKey};
 
@@ -168,9 +168,8 @@ impl Line {
     fn matches(&self, names: &[String]) -> bool {
         match &self.hosts {
             HostPatterns::HashedName { salt, hash } => names.iter().any(|n| {
-                Hmac::<sha1_0_11::Sha1>::new_from_slice(salt)
-                    .map(|m| m.chain_update(n.as_bytes()).verify_slice(hash).is_ok())
-                    .unwrap_or(false)
+                let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, salt);
+                hmac::verify(&key, n.as_bytes(), hash).is_ok()
             }),
             HostPatterns::Patterns(patterns) => names.iter().any(|n| {
                 let mut hit = false;
@@ -268,13 +267,10 @@ mod tests {
     fn hashed(name: &str) -> String {
         use base64::Engine;
         let salt = [7u8; 20];
-        let mac = Hmac::<sha1_0_11::Sha1>::new_from_slice(&salt)
-            .unwrap()
-            .chain_update(name.as_bytes())
-            .finalize()
-            .into_bytes();
+        let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &salt);
+        let mac = hmac::sign(&key, name.as_bytes());
         let b64 = base64::engine::general_purpose::STANDARD;
-        format!("|1|{}|{}", b64.encode(salt), b64.encode(mac))
+        format!("|1|{}|{}", b64.encode(salt), b64.encode(mac.as_ref()))
     }
 
     struct File(PathBuf);
