@@ -10,7 +10,6 @@ mod errors;
 mod faults;
 mod request_log;
 mod samples;
-mod schema;
 mod support;
 mod tasks;
 mod transport;
