@@ -3,7 +3,8 @@
 #   - the official TypeScript SDK client (as n8n embeds it) over Streamable HTTP and over legacy SSE,
 #   - the official Python SDK client over both,
 #   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
-#   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest).
+#   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest),
+#   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh).
 # Each client run gets a fresh `proxmox-mcp serve --demo` on 127.0.0.1 (a new demo cluster, so every
 # run starts the same stopped VM). Dependencies install from e2e/package-lock.json (npm ci) and
 # e2e/requirements.txt (pip, into e2e/.venv), once; later runs reuse them while the lock files match.
@@ -187,6 +188,19 @@ if [ -n "$REST_LINE" ]; then
   add "$(awk '{print $1, $3, $5}' <<<"$REST_LINE")"
 else
   echo "e2e: the REST checks gave no summary line" >&2
+  add "0 1 0"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 5. SSH to the nodes (e2e/ssh/run.sh): pve-client against a real OpenSSH server on loopback.
+say "SSH (pve-client against OpenSSH)"
+SSH_OUT="$WORK/ssh.out"
+"$E2E/ssh/run.sh" 2>&1 | tee "$SSH_OUT" || true
+SSH_LINE="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$SSH_OUT" | tail -n 1 || true)"
+if [ -n "$SSH_LINE" ]; then
+  add "$(awk '{print $1, $3, $5}' <<<"$SSH_LINE")"
+else
+  echo "e2e: the SSH checks gave no summary line" >&2
   add "0 1 0"
 fi
 

@@ -9,6 +9,8 @@ mod calls_storage;
 mod contract;
 mod exec;
 mod faults;
+mod openssh;
+mod ssh;
 mod support;
 mod tasks;
 mod tls;
