@@ -38,6 +38,8 @@ pub enum SimError {
     Token(String),
     #[error("invalid fault: {0}")]
     Fault(String),
+    #[error("SSH: {0}")]
+    Ssh(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -210,6 +212,11 @@ impl SimServer {
     /// The certificate in PEM.
     pub fn cert_pem(&self) -> &str {
         &self.identity.cert_pem
+    }
+
+    /// The state the connection tasks share (the SSH servers serve it too).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Runs `f` on the simulator under its lock, after settling it to the current time.
