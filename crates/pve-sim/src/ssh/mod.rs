@@ -52,14 +52,13 @@ use russh::keys::PrivateKey;
 use russh::{MethodKind, MethodSet};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 pub use keys::DEFAULT_HOST_KEY_SEED;
 pub(crate) use keys::key_source;
 pub use line::{PROLOGUE_HEAD, PROLOGUE_TAIL};
 pub use log::{Ran, SSH_LOG_CAPACITY, SshRecord};
 
-use crate::server::{Shared, SimError, SimServer, lock};
+use crate::server::{Shared, SimError, SimServer, accept_until_stopped, lock};
 use log::SshLog;
 use session::{Conn, Logins};
 
@@ -279,43 +278,23 @@ fn server_config(key: PrivateKey) -> russh::server::Config {
     }
 }
 
+/// Serves one node's listener; an offline node closes connections at once.
 async fn accept_loop(
     listener: TcpListener,
     config: Arc<russh::server::Config>,
     ctx: Arc<NodeCtx>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    let online = lock(&ctx.sim.sim)
-                        .cluster
-                        .nodes
-                        .get(&ctx.node)
-                        .is_some_and(|n| n.online);
-                    if online {
-                        conns.spawn(serve(stream, config.clone(), ctx.clone(), stop.clone()));
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, node = %ctx.node, "SSH accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let drain = async { while conns.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(5), drain)
-        .await
-        .is_err()
-    {
-        conns.abort_all();
-    }
+    let conn_stop = stop.clone();
+    accept_until_stopped(listener, stop, move |stream| {
+        let online = lock(&ctx.sim.sim)
+            .cluster
+            .nodes
+            .get(&ctx.node)
+            .is_some_and(|n| n.online);
+        online.then(|| serve(stream, config.clone(), ctx.clone(), conn_stop.clone()))
+    })
+    .await;
 }
 
 /// One connection, until it ends or the server stops.

@@ -297,20 +297,9 @@ async fn process(
 
 /// The signal's name without `SIG`, as the protocol carries it.
 fn signal_name(sig: &Sig) -> String {
-    let name = match sig {
-        Sig::ABRT => "ABRT",
-        Sig::ALRM => "ALRM",
-        Sig::FPE => "FPE",
-        Sig::HUP => "HUP",
-        Sig::ILL => "ILL",
-        Sig::INT => "INT",
-        Sig::KILL => "KILL",
-        Sig::PIPE => "PIPE",
-        Sig::QUIT => "QUIT",
-        Sig::SEGV => "SEGV",
-        Sig::TERM => "TERM",
-        Sig::USR1 => "USR1",
-        Sig::Custom(name) => name,
-    };
-    name.to_owned()
+    match sig {
+        Sig::Custom(name) => name.clone(),
+        // The other variants are named as the protocol names them.
+        named => format!("{named:?}"),
+    }
 }
