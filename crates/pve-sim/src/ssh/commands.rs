@@ -38,13 +38,19 @@ impl Reply {
         }
     }
 
-    /// A guest command's outcome; its waits (`sleep`) happen in wall-clock time.
+    /// A guest command's outcome; its waits (`sleep`) happen in wall-clock time (`sleep
+    /// infinity` until it is hung up).
     pub(super) fn from_outcome(o: Outcome) -> Self {
+        let endless = if o.waited > 0.0 {
+            Duration::MAX
+        } else {
+            Duration::ZERO
+        };
         Self {
             status: o.exitcode.clamp(0, 255) as u32,
             out: o.out,
             err: o.err,
-            wait: Duration::try_from_secs_f64(o.waited).unwrap_or(Duration::ZERO),
+            wait: Duration::try_from_secs_f64(o.waited).unwrap_or(endless),
         }
     }
 }

@@ -137,6 +137,8 @@ fn container_commands_sleep_in_wall_clock_time() {
     assert_eq!((r.status, r.wait.as_secs_f64()), (0, 2.5));
     let (r, _) = on_node(&s, "pve1", "pct exec 200 -- hostname");
     assert!(r.wait.is_zero());
+    let (r, _) = on_node(&s, "pve1", "pct exec 200 -- sleep infinity");
+    assert_eq!(r.wait, std::time::Duration::MAX);
 }
 
 #[test]

@@ -21,7 +21,7 @@ async fn started(sim: &super::SshSim, line: &str) {
 async fn the_end_of_input_hangs_up_a_command_in_the_prologue() {
     let sim = start_ssh().await;
     let conn = sim.login("pve01").await;
-    let line = in_prologue("pct exec 200 -- sleep 30");
+    let line = in_prologue("pct exec 200 -- sleep infinity");
     let channel = conn.start(&line).await;
     started(&sim, &line).await;
     channel.eof().await.unwrap();
