@@ -15,7 +15,7 @@ use crate::route::{ApiError, Identity, Method, Role};
 use crate::state::{Cluster, SimTime};
 
 /// Ticket lifetime in seconds, as PVE's.
-pub const TICKET_LIFETIME: i64 = 7200;
+pub(crate) const TICKET_LIFETIME: i64 = 7200;
 
 /// A user with a password (`root@pam`).
 #[derive(Debug, Clone)]
@@ -218,7 +218,7 @@ impl AuthDb {
 }
 
 /// Splits `USER@REALM!TOKENID=SECRET`.
-pub fn parse_token_spec(spec: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_token_spec(spec: &str) -> Result<(String, String), String> {
     let (id, secret) = spec.split_once('=').ok_or_else(|| {
         "invalid API token format (expected USER@REALM!TOKENID=SECRET)".to_string()
     })?;
@@ -247,7 +247,7 @@ fn token_name(id: &str) -> &str {
 /// privilege on those VMIDs plus `Sys.Audit`, `Datastore.Audit` and `Datastore.AllocateSpace`
 /// everywhere; `Pool(name)` the same on the guests whose pool is `name` (and `Pool.Audit` on
 /// `/pool/name`); `None` nothing.
-pub fn allowed(identity: &Identity, path: &str, privs: &[&str], cluster: &Cluster) -> bool {
+pub(crate) fn allowed(identity: &Identity, path: &str, privs: &[&str], cluster: &Cluster) -> bool {
     privs
         .iter()
         .any(|p| has_priv(&identity.role, path, p, cluster))

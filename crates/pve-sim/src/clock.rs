@@ -7,7 +7,7 @@ use crate::state::SimTime;
 
 /// Simulated time in epoch seconds. Starts at the real time; `advance` jumps it forward.
 #[derive(Debug)]
-pub struct Clock {
+pub(crate) struct Clock {
     base: SimTime,
     started: Instant,
     offset: Mutex<f64>,
@@ -20,7 +20,7 @@ impl Default for Clock {
 }
 
 impl Clock {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let base = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
@@ -33,13 +33,13 @@ impl Clock {
     }
 
     /// Current simulated epoch time in seconds.
-    pub fn now(&self) -> SimTime {
+    pub(crate) fn now(&self) -> SimTime {
         let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
         self.base + self.started.elapsed().as_secs_f64() + offset
     }
 
     /// Moves simulated time forward by `secs` seconds.
-    pub fn advance(&self, secs: f64) {
+    pub(crate) fn advance(&self, secs: f64) {
         let mut offset = self.offset.lock().unwrap_or_else(|e| e.into_inner());
         *offset += secs.max(0.0);
     }

@@ -3,7 +3,7 @@
 //! with `invalid format - `. Unknown format names are accepted (the simulator is lenient there).
 
 /// Checks `value` against the named format; `Err` holds PVE's reason (without trailing newline).
-pub fn check(format: &str, value: &str) -> Result<(), String> {
+pub(crate) fn check(format: &str, value: &str) -> Result<(), String> {
     match format {
         "pve-node" => check_one(
             is_node_name(value),

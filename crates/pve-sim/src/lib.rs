@@ -1,32 +1,35 @@
 //! pve-sim: a Proxmox VE API simulator. A stateful fake cluster served over HTTPS at
 //! `/api2/json`, with PVE's semantics (UPIDs and tasks, locks, templates, guest agent, auth and
-//! privileges, 400 `errors` maps), seeded with a demo cluster and faults to inject.
+//! privileges, 400 `errors` maps), seeded with a demo cluster and faults to inject; its nodes
+//! also answer SSH (`pct exec` and diagnostic commands, see [`ssh`]).
 //!
 //! It must know nothing of `pve-client` or `proxmox-mcp`: it is the oracle the client is tested
 //! against, so it is written from the PVE API schema and documentation only.
+#![deny(unreachable_pub)]
 
-mod admin;
-pub mod agent;
-pub mod auth;
+mod agent;
+mod auth;
 pub mod cli;
-pub mod clock;
+mod clock;
 pub mod dispatch;
-pub mod facts;
+mod facts;
 pub mod faults;
-pub mod formats;
-pub mod guest_ops;
-mod http;
-pub mod json;
-pub mod metrics;
-pub mod params;
+mod formats;
+mod guest;
+mod json;
+mod metrics;
+mod params;
 pub mod route;
 pub mod routes;
 pub mod seed;
 pub mod server;
+pub mod ssh;
 pub mod state;
 pub mod tasks;
-pub mod tls;
+#[cfg(test)]
+mod testkit;
 
+pub use auth::{AuthDb, Credentials};
 pub use dispatch::dispatch;
 pub use faults::{Fault, FaultKind};
 pub use params::RawParams;

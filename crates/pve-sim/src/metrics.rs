@@ -13,7 +13,7 @@ use crate::state::{Cluster, Guest, GuestKind, Node, PowerState, SimTime, disk_si
 
 /// What a guest uses right now. All zeros when it is stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct GuestUsage {
+pub(crate) struct GuestUsage {
     /// CPU use as a fraction of the guest's own CPUs (0..1).
     pub cpu: f64,
     /// Memory used in bytes, within `maxmem`.
@@ -32,7 +32,7 @@ pub struct GuestUsage {
 
 /// What a node uses right now, its guests included.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodeUsage {
+pub(crate) struct NodeUsage {
     /// CPU use as a fraction of the node's logical CPUs (0..1).
     pub cpu: f64,
     /// Memory used in bytes, within `maxmem`.
@@ -51,7 +51,7 @@ pub struct NodeUsage {
 
 /// The running guests' contribution to a node, summed in one pass (see [`node_usages`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct GuestSum {
+pub(crate) struct GuestSum {
     /// Busy CPUs (sum of guest cpu fraction times guest cpus).
     pub busy_cpus: f64,
     /// Memory used by guests, bytes.
@@ -81,7 +81,7 @@ fn wave_at(seed: u32, turn: f64) -> f64 {
 /// An instant and where it falls in each period of the guests' figures, computed once when
 /// many guests are read at the same instant (see [`guest_usage_at`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Phases {
+pub(crate) struct Phases {
     now: SimTime,
     t13: f64,
     t97: f64,
@@ -91,7 +91,7 @@ pub struct Phases {
 
 impl Phases {
     /// The phases at `now`.
-    pub fn at(now: SimTime) -> Self {
+    pub(crate) fn at(now: SimTime) -> Self {
         Self {
             now,
             t13: turn(now, 13.0),
@@ -123,7 +123,7 @@ pub struct GuestFacts<'a> {
 }
 
 /// Reads a guest's [`GuestFacts`] in one pass over its config.
-pub fn guest_facts(g: &Guest) -> GuestFacts<'_> {
+pub(crate) fn guest_facts(g: &Guest) -> GuestFacts<'_> {
     let mut mem_mib: Option<u64> = None;
     let (mut cores, mut sockets) = (1, 1);
     let mut f = GuestFacts {
@@ -178,7 +178,7 @@ pub fn guest_facts(g: &Guest) -> GuestFacts<'_> {
 
 /// [`crate::state::is_disk_key`] with the prefixes tested by first byte: this runs for every config key of
 /// every guest in `/cluster/resources`, where a loop of prefix comparisons is measurable.
-pub fn disk_key(kind: GuestKind, key: &str) -> bool {
+pub(crate) fn disk_key(kind: GuestKind, key: &str) -> bool {
     let b = key.as_bytes();
     let digits = |rest: &[u8]| rest.iter().all(u8::is_ascii_digit);
     match (kind, b.first()) {
@@ -206,17 +206,17 @@ fn number(v: &Value) -> Option<u64> {
 }
 
 /// The live figures of a guest at `now`.
-pub fn guest_usage(g: &Guest, now: SimTime) -> GuestUsage {
+pub(crate) fn guest_usage(g: &Guest, now: SimTime) -> GuestUsage {
     guest_usage_with(g, &guest_facts(g), now)
 }
 
 /// [`guest_usage`] with the guest's facts already read.
-pub fn guest_usage_with(g: &Guest, f: &GuestFacts<'_>, now: SimTime) -> GuestUsage {
+pub(crate) fn guest_usage_with(g: &Guest, f: &GuestFacts<'_>, now: SimTime) -> GuestUsage {
     guest_usage_at(g, f, &Phases::at(now))
 }
 
 /// [`guest_usage`] with the guest's facts read and the instant's phases computed.
-pub fn guest_usage_at(g: &Guest, f: &GuestFacts<'_>, at: &Phases) -> GuestUsage {
+pub(crate) fn guest_usage_at(g: &Guest, f: &GuestFacts<'_>, at: &Phases) -> GuestUsage {
     if g.status != PowerState::Running {
         return GuestUsage::default();
     }
@@ -254,7 +254,7 @@ pub fn guest_usage_at(g: &Guest, f: &GuestFacts<'_>, at: &Phases) -> GuestUsage 
 
 /// The live figures of a node at `now`: its own base use plus the guests running on it.
 /// Walks all guests; to answer for every node at once use [`node_usages`].
-pub fn node_usage(cluster: &Cluster, node: &Node, now: SimTime) -> NodeUsage {
+pub(crate) fn node_usage(cluster: &Cluster, node: &Node, now: SimTime) -> NodeUsage {
     let mut sum = GuestSum::default();
     for g in cluster.guests.values().filter(|g| g.node == node.name) {
         add_guest(&mut sum, g, now);
@@ -263,7 +263,7 @@ pub fn node_usage(cluster: &Cluster, node: &Node, now: SimTime) -> NodeUsage {
 }
 
 /// The live figures of every node, in one pass over the guests.
-pub fn node_usages(cluster: &Cluster, now: SimTime) -> HashMap<String, NodeUsage> {
+pub(crate) fn node_usages(cluster: &Cluster, now: SimTime) -> HashMap<String, NodeUsage> {
     let sums = guest_sums(cluster, now);
     cluster
         .nodes
@@ -276,7 +276,7 @@ pub fn node_usages(cluster: &Cluster, now: SimTime) -> HashMap<String, NodeUsage
 }
 
 /// Sums the running guests per node name, in one pass.
-pub fn guest_sums(cluster: &Cluster, now: SimTime) -> HashMap<&str, GuestSum> {
+pub(crate) fn guest_sums(cluster: &Cluster, now: SimTime) -> HashMap<&str, GuestSum> {
     let mut sums: HashMap<&str, GuestSum> = HashMap::with_capacity(cluster.nodes.len());
     for g in cluster.guests.values() {
         if g.status == PowerState::Running {
@@ -297,7 +297,7 @@ fn add_guest(sum: &mut GuestSum, g: &Guest, now: SimTime) {
 
 impl GuestSum {
     /// Adds a running guest's usage (its facts and figures already computed).
-    pub fn add(&mut self, f: &GuestFacts<'_>, u: &GuestUsage) {
+    pub(crate) fn add(&mut self, f: &GuestFacts<'_>, u: &GuestUsage) {
         self.busy_cpus += u.cpu * f.cpus as f64;
         // The host sees a little more than the guest reports (QEMU overhead).
         self.mem += u.mem + 48 * 1024 * 1024;
@@ -306,7 +306,7 @@ impl GuestSum {
 }
 
 /// A node's figures from its base and the sum of its running guests.
-pub fn node_usage_from(node: &Node, sum: GuestSum, now: SimTime) -> NodeUsage {
+pub(crate) fn node_usage_from(node: &Node, sum: GuestSum, now: SimTime) -> NodeUsage {
     let seed = node.nodeid.wrapping_add(10_000);
     if !node.online {
         return NodeUsage {

@@ -93,7 +93,7 @@ impl From<Vec<(&str, &str)>> for RawParams {
 }
 
 /// A value's text: strings as they are, anything else as JSON.
-pub fn value_text(v: &Value) -> String {
+pub(crate) fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -101,7 +101,7 @@ pub fn value_text(v: &Value) -> String {
 }
 
 /// The schema ranges of numbered parameter families (`net[n]` is `net0`..`net31`).
-pub fn family_max(prefix: &str) -> Option<u32> {
+pub(crate) fn family_max(prefix: &str) -> Option<u32> {
     Some(match prefix {
         "net" | "ipconfig" => 31,
         "scsi" => 30,
@@ -117,7 +117,7 @@ pub fn family_max(prefix: &str) -> Option<u32> {
 }
 
 /// Whether a concrete key (`net3`) is an instance of a spec name (`net3`, or `net[n]`).
-pub fn name_matches(spec_name: &str, key: &str) -> bool {
+pub(crate) fn name_matches(spec_name: &str, key: &str) -> bool {
     match spec_name.strip_suffix("[n]") {
         None => spec_name == key,
         Some(prefix) => {
@@ -138,7 +138,10 @@ pub fn name_matches(spec_name: &str, key: &str) -> bool {
 
 /// Validates `raw` against `specs`, collecting every error as PVE does; returns the coerced
 /// parameters (`Array` parameters as JSON arrays of strings).
-pub fn validate(specs: &[ParamSpec], raw: &RawParams) -> Result<BTreeMap<String, Value>, ApiError> {
+pub(crate) fn validate(
+    specs: &[ParamSpec],
+    raw: &RawParams,
+) -> Result<BTreeMap<String, Value>, ApiError> {
     let mut grouped: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for (k, v) in &raw.0 {
         grouped.entry(k.as_str()).or_default().push(v);
@@ -306,7 +309,7 @@ fn as_number(v: &Value) -> Option<f64> {
 }
 
 /// PVE's boolean words: 1/0, true/false, yes/no, on/off (any case), or a JSON bool.
-pub fn as_bool(v: &Value) -> Option<bool> {
+pub(crate) fn as_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_i64() {

@@ -11,6 +11,7 @@ mod exec;
 mod faults;
 mod openssh;
 mod ssh;
+mod ssh_sim;
 mod support;
 mod tasks;
 mod tls;

@@ -373,7 +373,13 @@ async fn openssh_exit_codes_signals_and_stderr() {
             "",
             "Configuration file 'nodes/pve/lxc/999.conf' does not exist",
         ),
-        (998, &["true"], Some(255), "", "CT 998 not running"),
+        (
+            998,
+            &["true"],
+            Some(255),
+            "",
+            "container '998' not running!",
+        ),
     ];
     for (vmid, argv, code, out, err) in cases {
         let o = pct(&c, *vmid, argv).await;

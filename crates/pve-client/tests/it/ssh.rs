@@ -14,15 +14,15 @@ use russh::keys::ssh_key::private::Ed25519Keypair;
 use crate::support::env;
 
 /// A private key file (OpenSSH format) in a temp dir, removed on drop.
-struct KeyFile(PathBuf);
+pub(crate) struct KeyFile(pub(crate) PathBuf);
 
 impl KeyFile {
-    fn new(name: &str, text: &str) -> Self {
+    pub(crate) fn new(name: &str, text: &str) -> Self {
         let p = std::env::temp_dir().join(format!("pve-client-it-{}-{name}", std::process::id()));
         std::fs::write(&p, text).unwrap();
         Self(p)
     }
-    fn ed25519(name: &str) -> Self {
+    pub(crate) fn ed25519(name: &str) -> Self {
         let key = PrivateKey::from(Ed25519Keypair::from_seed(&[42; 32]));
         Self::new(name, &key.to_openssh(LineEnding::LF).unwrap())
     }

@@ -34,7 +34,7 @@ const TICKET_PARAMS: &[crate::route::ParamSpec] = &[
 ];
 
 /// The routes of this module.
-pub fn routes() -> Vec<Route> {
+pub(super) fn routes() -> Vec<Route> {
     vec![
         Route {
             method: Method::Post,

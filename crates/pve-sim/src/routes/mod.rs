@@ -1,23 +1,22 @@
 //! The route table: every PVE endpoint the simulator serves, one module per API area.
 //! Each module exposes `routes()`; this file only gathers them (no module edits it).
 
-pub mod access;
-pub mod agent;
-pub mod cluster;
-pub mod lxc;
-pub mod migrate;
-pub mod nodes;
-pub mod permissions;
-pub mod qemu;
-pub mod qemu_resize;
-pub mod resources;
-pub mod restore;
-pub mod snapshot;
-pub mod status;
-pub mod storage;
-pub mod tasks;
-pub mod version;
-pub mod vzdump;
+mod access;
+mod agent;
+mod cluster;
+mod lxc;
+mod migrate;
+mod nodes;
+mod permissions;
+pub(crate) mod power;
+pub(crate) mod qemu;
+pub(crate) mod resources;
+mod restore;
+mod snapshot;
+pub(crate) mod storage;
+mod tasks;
+mod version;
+pub(crate) mod vzdump;
 
 use crate::route::Route;
 
@@ -32,8 +31,8 @@ pub fn all() -> Vec<Route> {
         nodes::routes(),
         tasks::routes(),
         qemu::routes(),
-        qemu_resize::routes(),
-        status::routes(),
+        qemu::resize::routes(),
+        power::routes(),
         agent::routes(),
         snapshot::routes(),
         vzdump::routes(),

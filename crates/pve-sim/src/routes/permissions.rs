@@ -12,7 +12,7 @@ use crate::auth::allowed;
 use crate::route::{ApiError, Call, Identity, Method, Perm, Role, Route, p};
 
 /// Every privilege of Proxmox VE 9 (`pveum privileges list`).
-pub const PRIVILEGES: &[&str] = &[
+pub(super) const PRIVILEGES: &[&str] = &[
     "Datastore.Allocate",
     "Datastore.AllocateSpace",
     "Datastore.AllocateTemplate",
@@ -65,7 +65,7 @@ pub const PRIVILEGES: &[&str] = &[
 const PARAMS: &[crate::route::ParamSpec] = &[p::string("path", true), p::string("userid", true)];
 
 /// The routes of this module.
-pub fn routes() -> Vec<Route> {
+pub(super) fn routes() -> Vec<Route> {
     vec![Route {
         method: Method::Get,
         path: "/access/permissions",

@@ -43,7 +43,7 @@ const LOG_PARAMS: &[ParamSpec] = &[
 ];
 
 /// The routes of this module.
-pub fn routes() -> Vec<Route> {
+pub(super) fn routes() -> Vec<Route> {
     let r = |method, path, params, handler| Route {
         method,
         path,
@@ -241,7 +241,7 @@ fn find_task<'a>(sim: &'a Sim, call: &Call, privilege: &str) -> Result<&'a Task,
 }
 
 /// The node of a well-formed UPID (`UPID:node:pid:pstart:starttime:type:id:user:`).
-pub fn parse_upid_node(upid: &str) -> Option<&str> {
+pub(super) fn parse_upid_node(upid: &str) -> Option<&str> {
     let rest = upid.strip_prefix("UPID:")?.strip_suffix(':')?;
     let fields: Vec<&str> = rest.split(':').collect();
     if fields.len() != 7 {

@@ -6,7 +6,7 @@ use crate::Sim;
 use crate::route::{ApiError, Call, Method, Perm, Route};
 
 /// The routes of this module.
-pub fn routes() -> Vec<Route> {
+pub(super) fn routes() -> Vec<Route> {
     vec![Route {
         method: Method::Get,
         path: "/version",

@@ -6,7 +6,7 @@
 use pve_sim::route::{ParamType, Perm};
 use serde_json::Value;
 
-use crate::schema;
+use crate::support::schema;
 
 #[test]
 fn every_route_exists_in_the_schema() {
@@ -150,18 +150,4 @@ fn permissions_point_at_the_schema_path() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-/// `cargo test -p pve-sim --test it -- --ignored --nocapture list_routes` prints the table.
-#[test]
-#[ignore = "prints the route table; run by hand"]
-fn list_routes() {
-    for r in pve_sim::routes::all() {
-        let params: Vec<String> = r
-            .params
-            .iter()
-            .map(|p| format!("{}{}", p.name, if p.optional { "?" } else { "" }))
-            .collect();
-        println!("{:6} {} [{}]", r.method.as_str(), r.path, params.join(" "));
-    }
 }

@@ -1,5 +1,5 @@
-//! The endpoints issue 2 lists are all in the route table (a fixed list: a route lost or
-//! renamed fails here).
+//! The endpoints pve-client and the server's tools call are all in the route table (a fixed
+//! list, so a route lost or renamed fails here even if the schema-driven tests still pass).
 
 use std::collections::BTreeSet;
 

@@ -66,11 +66,15 @@ async fn expired_ticket_fault_hits_ticket_requests_only() {
     assert_eq!(sim.call("GET", "/version", &auth, &[]).await.status, 200);
 }
 
+/// A delayed request must not hold up the others: once the slow request has taken its latency
+/// fault (it is then sleeping), a fast request is answered before it, which the request log
+/// (written as each answer leaves) shows in that order.
 #[tokio::test]
 async fn latency_is_slept_outside_the_lock() {
+    const LATENCY: Duration = Duration::from_secs(2);
     let sim = start().await;
     sim.server
-        .inject(Fault::latency(1500).on(Method::Get, "^/version$"))
+        .inject(Fault::latency(LATENCY.as_millis() as u64).on(Method::Get, "^/version$"))
         .unwrap();
     let slow = {
         let client = sim.client.clone();
@@ -89,17 +93,25 @@ async fn latency_is_slept_outside_the_lock() {
             (r.status().as_u16(), started.elapsed())
         })
     };
-    // Wait until the slow request is in the log's future (it is logged once served), then
-    // check that another request is answered while it sleeps.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The latch: the fault is consumed when the slow request reaches it, right before its sleep.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sim.server.faults().is_empty() {
+        assert!(Instant::now() < deadline, "the slow request never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(sim.get("/cluster/status", &[]).await.status, 200);
-    assert!(
-        !slow.is_finished(),
-        "the delayed request should still be sleeping"
+    let served: Vec<String> = sim.server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        served,
+        ["/cluster/status"],
+        "answered while /version sleeps"
     );
+    assert!(!slow.is_finished());
     let (status, elapsed) = slow.await.unwrap();
     assert_eq!(status, 200);
-    assert!(elapsed >= Duration::from_millis(1500));
+    assert!(elapsed >= LATENCY);
+    let served: Vec<String> = sim.server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(served, ["/cluster/status", "/version"]);
 }
 
 #[tokio::test]

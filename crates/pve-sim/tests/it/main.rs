@@ -10,7 +10,7 @@ mod errors;
 mod faults;
 mod request_log;
 mod samples;
-mod schema;
+mod ssh;
 mod support;
 mod tasks;
 mod transport;

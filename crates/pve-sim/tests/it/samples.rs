@@ -13,7 +13,7 @@ use pve_sim::route::{Method, Route};
 use pve_sim::state::{AgentState, GuestKind, PowerState, Snapshot};
 use pve_sim::tasks::TaskSpec;
 
-use crate::schema;
+use crate::support::schema;
 use crate::support::{Auth, Resp, TestSim, start};
 
 /// Values the samples use.

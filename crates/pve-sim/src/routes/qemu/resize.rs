@@ -1,0 +1,203 @@
+//! `PUT /nodes/{node}/qemu/{vmid}/resize`: grows a VM disk (`+NG` relative or `NG` absolute).
+//!
+//! Since PVE 8 the call is asynchronous: after the parameter checks it answers a `resize` task
+//! at once, and everything else (digest, lock, disk, shrinking, storage permission and space)
+//! is checked by the task, which fails with PVE's message. The same size again is a task that
+//! ends `OK` without a change. The shared volume growth is `guest::resize`.
+
+use serde_json::Value;
+
+use crate::Sim;
+use crate::auth;
+use crate::guest::{self, resize};
+use crate::route::{ApiError, Call, Identity, Method, ParamSpec, Perm, Route, p};
+use crate::routes::storage::st;
+use crate::state::{Cluster, GuestKind};
+use crate::tasks::TaskSpec;
+
+/// The disks the schema's `disk` enum lists.
+const DISKS: &[&str] = &[
+    "ide0",
+    "ide1",
+    "ide2",
+    "ide3",
+    "scsi0",
+    "scsi1",
+    "scsi2",
+    "scsi3",
+    "scsi4",
+    "scsi5",
+    "scsi6",
+    "scsi7",
+    "scsi8",
+    "scsi9",
+    "scsi10",
+    "scsi11",
+    "scsi12",
+    "scsi13",
+    "scsi14",
+    "scsi15",
+    "scsi16",
+    "scsi17",
+    "scsi18",
+    "scsi19",
+    "scsi20",
+    "scsi21",
+    "scsi22",
+    "scsi23",
+    "scsi24",
+    "scsi25",
+    "scsi26",
+    "scsi27",
+    "scsi28",
+    "scsi29",
+    "scsi30",
+    "virtio0",
+    "virtio1",
+    "virtio2",
+    "virtio3",
+    "virtio4",
+    "virtio5",
+    "virtio6",
+    "virtio7",
+    "virtio8",
+    "virtio9",
+    "virtio10",
+    "virtio11",
+    "virtio12",
+    "virtio13",
+    "virtio14",
+    "virtio15",
+    "sata0",
+    "sata1",
+    "sata2",
+    "sata3",
+    "sata4",
+    "sata5",
+    "efidisk0",
+    "tpmstate0",
+];
+
+const RESIZE: &[ParamSpec] = &[
+    st("digest", None, Some(40), true),
+    p::one_of("disk", DISKS, false),
+    p::node(),
+    p::string("size", false),
+    p::bool("skiplock", true),
+    p::vmid(),
+];
+
+/// The routes of this module.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![Route {
+        method: Method::Put,
+        path: "/nodes/{node}/qemu/{vmid}/resize",
+        params: RESIZE,
+        perm: Perm::Vm(&["VM.Config.Disk"]),
+        allow_token: true,
+        handler: resize_vm,
+    }]
+}
+
+/// What the `resize` task was asked to do.
+struct Request {
+    node: String,
+    vmid: u32,
+    disk: String,
+    size: String,
+    digest: Option<String>,
+    skiplock: bool,
+    identity: Identity,
+}
+
+/// `PUT /nodes/{node}/qemu/{vmid}/resize`: the parameter checks (the `size` pattern, `skiplock`
+/// for root only), the VM must exist, then a `resize` task does the rest.
+fn resize_vm(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
+    let node = call.node()?.to_string();
+    let vmid = call.vmid()?;
+    let disk = call.req_str("disk")?.to_string();
+    let size = call.req_str("size")?.to_string();
+    if resize::requested_size(&size, 0).is_none() {
+        return Err(ApiError::param(
+            "size",
+            "value does not match the regex pattern",
+        ));
+    }
+    let skiplock = guest::skiplock(call)?;
+    sim.guest_on(&node, vmid, GuestKind::Qemu)?;
+    let req = Request {
+        node: node.clone(),
+        vmid,
+        disk,
+        size,
+        digest: call.str("digest").map(str::to_string),
+        skiplock,
+        identity: call.identity.clone(),
+    };
+    let upid = sim.spawn_task(TaskSpec {
+        node,
+        kind: "resize".into(),
+        id: vmid.to_string(),
+        user: guest::task_user(call),
+        duration: 2.0,
+        log: Vec::new(),
+        lock_vmid: None,
+        finish: Box::new(move |cluster, _| resize_now(cluster, &req)),
+    });
+    Ok(Value::String(upid))
+}
+
+/// The task's work, under the config lock as PVE's `resize_vm` worker: checks, grows the volume,
+/// writes the new `size=` into the drive.
+fn resize_now(cluster: &mut Cluster, req: &Request) -> Result<Vec<String>, String> {
+    let (vmid, disk) = (req.vmid, req.disk.as_str());
+    let g = cluster
+        .guests
+        .get(&vmid)
+        .filter(|g| g.node == req.node && g.kind == GuestKind::Qemu)
+        .ok_or_else(|| crate::missing_config_message(&req.node, vmid, GuestKind::Qemu))?;
+    guest::check_digest(g, req.digest.as_deref()).map_err(|e| e.message)?;
+    guest::check_lock(g, req.skiplock).map_err(|e| e.message)?;
+    let spec = g
+        .config
+        .get(disk)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("disk '{disk}' does not exist"))?
+        .to_string();
+    let volid = guest::disk_volid(&spec)
+        .filter(|v| !v.is_empty() && *v != "none")
+        .ok_or_else(|| format!("disk '{disk}' has no associated volume"))?
+        .to_string();
+    if guest::prop(&spec, "media") == Some("cdrom") {
+        return Err("you can't resize a cdrom".into());
+    }
+    let storage = guest::volid_storage(&volid).unwrap_or_default();
+    let path = format!("/storage/{storage}");
+    if !auth::allowed(&req.identity, &path, &["Datastore.AllocateSpace"], cluster) {
+        return Err(ApiError::forbidden(&path, "Datastore.AllocateSpace").message);
+    }
+    let node = g.node.clone();
+    let current = cluster
+        .volumes
+        .iter()
+        .find(|v| v.volid == volid && v.node == node)
+        .or_else(|| cluster.volumes.iter().find(|v| v.volid == volid))
+        .map(|v| v.size)
+        .ok_or_else(|| format!("Could not determine current size of volume '{volid}'"))?;
+    let new = resize::requested_size(&req.size, current)
+        .ok_or_else(|| format!("invalid size string '{}'", req.size))?;
+    if new < current {
+        return Err("shrinking disks is not supported".into());
+    }
+    if new == current {
+        return Ok(Vec::new());
+    }
+    let grown = resize::grow_volume(cluster, &node, &volid, new)?;
+    if let Some(g) = cluster.guests.get_mut(&vmid) {
+        g.config.insert(
+            disk.to_string(),
+            Value::String(resize::with_size(&spec, new)),
+        );
+    }
+    Ok(grown.log)
+}
