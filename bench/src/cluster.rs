@@ -12,11 +12,17 @@ pub const USER: &str = "root@pam";
 pub const TOKEN_NAME: &str = "bench";
 pub const SECRET: &str = "00000000-0000-0000-0000-00000000beef";
 
-/// The shape of a built cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The shape of a built cluster (also the command-line flags that set it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct Shape {
+    /// Nodes of the large simulated cluster (1 to 50).
+    #[arg(long, default_value_t = Shape::LARGE.nodes)]
     pub nodes: usize,
+    /// VMs of the large simulated cluster.
+    #[arg(long, default_value_t = Shape::LARGE.vms)]
     pub vms: usize,
+    /// Containers of the large simulated cluster.
+    #[arg(long, default_value_t = Shape::LARGE.cts)]
     pub cts: usize,
 }
 

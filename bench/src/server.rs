@@ -85,6 +85,44 @@ fn after(line: &str, marker: &str) -> Option<String> {
     rest.split_whitespace().next().map(str::to_string)
 }
 
+/// Which server binary to run (command-line flags shared by the benchmarks that run one).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BinArgs {
+    /// The proxmox-mcp binary to run (default: build it with cargo and run that).
+    #[arg(long = "bin", value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Run the binary already in the target directory without building it.
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+impl BinArgs {
+    /// The binary: `--bin`, else `target/<debug|release>/proxmox-mcp`, built first unless
+    /// `--no-build`.
+    pub fn resolve(&self, release: bool) -> Res<PathBuf> {
+        if let Some(p) = &self.path {
+            return exists(p.clone());
+        }
+        if !self.no_build {
+            let mut args = vec!["-p", "proxmox-mcp", "--bin", "proxmox-mcp"];
+            if release {
+                args.insert(0, "--release");
+            }
+            cargo_build(&args)?;
+        }
+        let profile = if release { "release" } else { "debug" };
+        exists(target_dir()?.join(profile).join("proxmox-mcp"))
+    }
+}
+
+fn exists(bin: PathBuf) -> Res<PathBuf> {
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!("{} not found: cargo build -p proxmox-mcp", bin.display()).into())
+    }
+}
+
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> Res<PathBuf> {
     Ok(Path::new(env!("CARGO_MANIFEST_DIR"))

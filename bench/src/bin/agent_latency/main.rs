@@ -9,62 +9,33 @@
 
 mod python;
 
-use std::path::PathBuf;
-
+use clap::Parser;
 use proxmox_mcp_bench::cluster::{self, Shape};
-use proxmox_mcp_bench::server::{ServerProc, cargo_build, target_dir};
+use proxmox_mcp_bench::server::{BinArgs, ServerProc, target_dir};
 use proxmox_mcp_bench::{Res, Summary, summarize};
 
 use python::DriverRun;
 
-const USAGE: &str = "agent_latency [--calls N (30)] [--warmup N (3)] [--rounds N (3)] \
-                     [--bin PATH] [--no-build] [--python PATH (python3)] \
-                     [--nodes N (10)] [--vms N (1600)] [--cts N (400)]";
-
-#[derive(Debug)]
+/// proxmox-mcp against ProxmoxMCP-Plus, seen from the MCP Python SDK client (see bench/README.md).
+#[derive(Debug, Parser)]
+#[command(name = "agent_latency")]
 struct Opts {
-    calls: usize,
-    warmup: usize,
-    rounds: usize,
-    bin: Option<PathBuf>,
-    build: bool,
+    /// Timed calls per round and server.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    calls: u32,
+    /// Untimed calls before them.
+    #[arg(long, default_value_t = 3)]
+    warmup: u32,
+    /// Rounds (each runs the driver once per server, alternating which goes first).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
+    /// The Python (3.11 or later) that makes the virtual environments.
+    #[arg(long, default_value = "python3")]
     python: String,
+    #[command(flatten)]
+    bin: BinArgs,
+    #[command(flatten)]
     shape: Shape,
-}
-
-fn parse_opts() -> Res<Opts> {
-    let mut o = Opts {
-        calls: 30,
-        warmup: 3,
-        rounds: 3,
-        bin: None,
-        build: true,
-        python: "python3".into(),
-        shape: Shape::LARGE,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or(format!("{a} needs a value; usage: {USAGE}"))
-        };
-        match a.as_str() {
-            "--calls" => o.calls = value()?.parse()?,
-            "--warmup" => o.warmup = value()?.parse()?,
-            "--rounds" => o.rounds = value()?.parse()?,
-            "--bin" => o.bin = Some(PathBuf::from(value()?)),
-            "--no-build" => o.build = false,
-            "--python" => o.python = value()?,
-            "--nodes" => o.shape.nodes = value()?.parse()?,
-            "--vms" => o.shape.vms = value()?.parse()?,
-            "--cts" => o.shape.cts = value()?.parse()?,
-            _ => return Err(format!("unknown argument {a}; usage: {USAGE}").into()),
-        }
-    }
-    if o.calls == 0 || o.rounds == 0 {
-        return Err("--calls and --rounds must be at least 1".into());
-    }
-    Ok(o)
 }
 
 /// One server's runs.
@@ -77,20 +48,9 @@ struct Side {
 
 #[tokio::main]
 async fn main() -> Res<()> {
-    let opts = parse_opts()?;
+    let opts = Opts::parse();
+    let bin = opts.bin.resolve(true)?;
     let target = target_dir()?;
-    let bin = match &opts.bin {
-        Some(b) => b.clone(),
-        None => {
-            if opts.build {
-                cargo_build(&["--release", "-p", "proxmox-mcp", "--bin", "proxmox-mcp"])?;
-            }
-            target.join("release").join("proxmox-mcp")
-        }
-    };
-    if !bin.exists() {
-        return Err(format!("{} not found", bin.display()).into());
-    }
     let workdir = target.join("bench-agent-latency");
     std::fs::create_dir_all(&workdir)?;
     let py = python::py_dir();

@@ -122,7 +122,7 @@ pub struct DriverRun {
 }
 
 /// Runs the driver against `url` (blocking: call it off the async runtime).
-pub fn drive(python: &Path, url: &str, calls: usize, warmup: usize) -> Res<DriverRun> {
+pub fn drive(python: &Path, url: &str, calls: u32, warmup: u32) -> Res<DriverRun> {
     let out = Command::new(python)
         .arg(py_dir().join("agent_latency.py"))
         .args(["--url", url])

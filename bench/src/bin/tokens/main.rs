@@ -18,9 +18,10 @@ mod surface;
 
 use std::path::PathBuf;
 
+use clap::Parser;
 use proxmox_mcp_bench::cluster::{self, Shape};
 use proxmox_mcp_bench::mcp::Session;
-use proxmox_mcp_bench::server::{ServerProc, cargo_build, target_dir};
+use proxmox_mcp_bench::server::{BinArgs, ServerProc, target_dir};
 use serde_json::Value;
 
 pub use proxmox_mcp_bench::Res;
@@ -28,72 +29,37 @@ pub use proxmox_mcp_bench::Res;
 use count::Counter;
 use report::{Config, Report};
 
-const USAGE: &str = "tokens [--bin PATH] [--no-build] [--toolsets A,B] \
-                     [--nodes N (10)] [--vms N (1600)] [--cts N (400)]";
-
-/// Command-line options.
-#[derive(Debug)]
+/// Token benchmark of proxmox-mcp (see bench/README.md).
+#[derive(Debug, Parser)]
+#[command(name = "tokens")]
 struct Opts {
-    bin: Option<PathBuf>,
-    build: bool,
-    /// Another `--toolsets` value to measure besides the default and `all`.
+    #[command(flatten)]
+    bin: BinArgs,
+    /// One more `--toolsets` value to measure besides the default and `all`.
+    #[arg(long, value_name = "A,B")]
     toolsets: Option<String>,
+    #[command(flatten)]
     shape: Shape,
-}
-
-fn parse_opts() -> Res<Opts> {
-    let mut o = Opts {
-        bin: None,
-        build: true,
-        toolsets: None,
-        shape: Shape::LARGE,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or(format!("{a} needs a value; usage: {USAGE}"))
-        };
-        match a.as_str() {
-            "--bin" => o.bin = Some(PathBuf::from(value()?)),
-            "--no-build" => o.build = false,
-            "--toolsets" => o.toolsets = Some(value()?),
-            "--nodes" => o.shape.nodes = value()?.parse()?,
-            "--vms" => o.shape.vms = value()?.parse()?,
-            "--cts" => o.shape.cts = value()?.parse()?,
-            _ => return Err(format!("unknown argument {a}; usage: {USAGE}").into()),
-        }
-    }
-    Ok(o)
 }
 
 #[tokio::main]
 async fn main() -> Res<()> {
-    let opts = parse_opts()?;
+    let opts = Opts::parse();
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let target = target_dir()?;
     // Token figures do not depend on the optimisation level: a debug build is enough.
-    let bin = match &opts.bin {
-        Some(b) => b.clone(),
-        None => {
-            if opts.build {
-                cargo_build(&["-p", "proxmox-mcp", "--bin", "proxmox-mcp"])?;
-            }
-            target.join("debug").join("proxmox-mcp")
-        }
-    };
-    if !bin.exists() {
-        return Err(format!("{} not found: cargo build -p proxmox-mcp", bin.display()).into());
-    }
+    let bin = opts.bin.resolve(false)?;
+    let target = target_dir()?;
     let workdir = target.join("bench-tokens");
     std::fs::create_dir_all(&workdir)?;
     println!("binary: {}", bin.display());
     println!("logs: {}", workdir.display());
     let counter = Counter::new()?;
+    let client = reqwest::Client::builder().http1_only().no_proxy().build()?;
     let bench = Bench {
         bin,
         workdir,
         counter,
+        client,
     };
     let mut report = Report::default();
 
@@ -110,8 +76,12 @@ async fn main() -> Res<()> {
         .configs
         .push(default.config("default", &bench.counter)?);
     let all = bench.demo(Some("all")).await?;
-    let openapi: Value = reqwest::get(format!("{}/openapi.json", all.proc.rest_url))
+    let openapi: Value = bench
+        .client
+        .get(format!("{}/openapi.json", all.proc.rest_url))
+        .send()
         .await?
+        .error_for_status()?
         .json()
         .await?;
     report.shared = surface::shared_params(&bench.counter, &all.tools)?;
@@ -119,6 +89,7 @@ async fn main() -> Res<()> {
     let names: Vec<&str> = all_config.surface.names().collect();
     report.toolsets = surface::toolsets(&openapi, &names);
     report.configs.push(all_config);
+    drop((default, all));
     if let Some(extra) = &opts.toolsets {
         let s = bench.demo(Some(extra)).await?;
         report
@@ -152,11 +123,12 @@ async fn main() -> Res<()> {
     Ok(())
 }
 
-/// What every run shares: the binary, where logs go, the tokenizer.
+/// What every run shares: the binary, where logs go, the tokenizer, an HTTP client.
 struct Bench {
     bin: PathBuf,
     workdir: PathBuf,
     counter: Counter,
+    client: reqwest::Client,
 }
 
 /// A started server (stopped when dropped), its session and the tools it listed.
@@ -181,8 +153,7 @@ impl Bench {
         let log = self.workdir.join(format!("server-{label}.log"));
         let _ = std::fs::remove_file(&log);
         let proc = ServerProc::start(&self.bin, args, env, &log)?;
-        let client = reqwest::Client::builder().http1_only().no_proxy().build()?;
-        let mut session = Session::connect(client, proc.mcp_url.clone()).await?;
+        let mut session = Session::connect(self.client.clone(), proc.mcp_url.clone()).await?;
         let tools = session.list_tools().await?;
         Ok(Served {
             proc,
