@@ -84,7 +84,6 @@ async fn main() -> Res<()> {
         .error_for_status()?
         .json()
         .await?;
-    report.shared = surface::shared_params(&bench.counter, &all.tools)?;
     let all_config = all.config("--toolsets all", &bench.counter)?;
     let names: Vec<&str> = all_config.surface.names().collect();
     report.toolsets = surface::toolsets(&openapi, &names);
@@ -168,6 +167,7 @@ impl Served {
         Ok(Config {
             label: label.to_string(),
             surface: surface::measure(counter, &self.tools)?,
+            shared: surface::shared_params(counter, &self.tools)?,
         })
     }
 }

@@ -22,6 +22,8 @@ const BUDGET_GET_VMS: usize = 8_000;
 pub struct Config {
     pub label: String,
     pub surface: Surface,
+    /// The parameters several of its tools declare.
+    pub shared: Vec<ParamCost>,
 }
 
 /// Everything measured.
@@ -33,7 +35,6 @@ pub struct Report {
     pub toolsets: BTreeMap<String, Vec<String>>,
     /// Toolset → the list served with `--toolsets <it>` alone.
     pub alone: BTreeMap<String, Surface>,
-    pub shared: Vec<ParamCost>,
     pub instructions: Option<Cost>,
     pub demo_answers: Vec<Answer>,
     pub large_answers: Vec<Answer>,
@@ -210,19 +211,31 @@ impl Report {
         }
     }
 
+    /// The shared parameters of the `all` list, with their cost in the default list beside.
     fn print_shared(&self) {
-        let label = self.configs.get(1).map_or("", |c| c.label.as_str());
+        let (Some(default), Some(all)) = (self.configs.first(), self.configs.get(1)) else {
+            return;
+        };
         println!();
-        println!("### Parameters declared by several tools ({label})");
+        println!("### Parameters declared by several tools");
         println!();
-        println!("The sum of each `\"name\":{{schema}}` member across the tools that declare it.");
+        println!(
+            "The sum of each `\"name\":{{schema}}` member across the tools that declare it, in the \
+             {} list and in the {} list.",
+            default.label, all.label
+        );
         println!();
-        println!("| parameter | tools | bytes | o200k | cl100k |");
-        println!("|---|---:|---:|---:|---:|");
-        for p in &self.shared {
+        println!(
+            "| parameter | {0}: tools | bytes | o200k | {1}: tools | bytes | o200k | cl100k |",
+            default.label, all.label
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        for p in &all.shared {
+            let d = default.shared.iter().find(|d| d.name == p.name);
+            let (n, c) = d.map_or((0, Cost::default()), |d| (d.tools, d.cost));
             println!(
-                "| {} | {} | {} | {} | {} |",
-                p.name, p.tools, p.cost.bytes, p.cost.o200k, p.cost.cl100k
+                "| {} | {n} | {} | {} | {} | {} | {} | {} |",
+                p.name, c.bytes, c.o200k, p.tools, p.cost.bytes, p.cost.o200k, p.cost.cl100k
             );
         }
     }
