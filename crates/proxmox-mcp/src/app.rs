@@ -208,6 +208,7 @@ pub fn mcp_http_config(settings: &Settings) -> McpHttpConfig {
         allowed_origins: hosts.allowed_origins,
         gate: Gate::from_settings(settings),
         max_sessions: limits.max_sessions,
+        max_sessions_per_key: limits.max_sessions_per_key,
         session_idle_timeout: limits.session_idle_timeout,
         ..McpHttpConfig::default()
     }
