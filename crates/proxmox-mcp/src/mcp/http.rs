@@ -42,6 +42,7 @@ use super::sse::SseSessions;
 use crate::auth::host::check_host;
 use crate::auth::{AuthError, Gate, HostPolicy, Identity, require_key};
 use crate::config::{Limits, MAX_BODY_BYTES};
+use crate::conns::Connections;
 
 /// The paths the MCP endpoint answers on.
 pub const PATHS: [&str; 2] = ["/proxmox/mcp", "/mcp"];
@@ -67,6 +68,8 @@ pub struct McpHttpConfig {
     pub max_sessions_per_key: usize,
     /// A session without messages for this long is closed.
     pub session_idle_timeout: Duration,
+    /// The connection budget (caps, timeouts), shared with the REST door by `serve`.
+    pub conns: Arc<Connections>,
 }
 
 impl Default for McpHttpConfig {
@@ -80,6 +83,7 @@ impl Default for McpHttpConfig {
             max_sessions: limits.max_sessions,
             max_sessions_per_key: limits.max_sessions_per_key,
             session_idle_timeout: limits.session_idle_timeout,
+            conns: Arc::default(),
         }
     }
 }

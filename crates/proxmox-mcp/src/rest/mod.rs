@@ -26,6 +26,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::app::App;
 use crate::auth::host::check_host;
 use crate::auth::{Gate, HostPolicy, require_identity};
+use crate::conns::{ConnLimits, Connections};
 
 pub use error::RestError;
 
@@ -45,6 +46,8 @@ pub struct RestConfig {
     pub api_key_header: Option<String>,
     /// Serve HTTPS with this configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The connection budget (caps, timeouts), shared with the MCP door by `serve`.
+    pub conns: Arc<Connections>,
 }
 
 impl std::fmt::Debug for RestConfig {
@@ -122,10 +125,11 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let tls = cfg.tls.clone();
+    let conns = Arc::clone(&cfg.conns);
     let ops = crate::ops::router(&app);
     let calls_end = app.ops().drain_token(&shutdown);
     let router = router(app, cfg, calls_end).merge(ops);
-    crate::serve::serve_router(listener, router, tls, shutdown).await
+    crate::serve::serve_router(listener, router, tls, conns, shutdown).await
 }
 
 /// The Host/Origin policy of the REST door: the configured one, with the CORS origins accepted.
@@ -171,7 +175,8 @@ fn cors_layer(origins: &[String], key_header: Option<&str>) -> Option<CorsLayer>
     )
 }
 
-/// The REST settings `settings` ask for, with the `gate` and TLS configuration both doors share.
+/// The REST settings `settings` ask for, with the `gate` and TLS configuration both doors share
+/// (and a connection budget of its own: set `conns` to the MCP door's to share one).
 pub fn config_from(
     settings: &crate::config::Settings,
     gate: Gate,
@@ -183,5 +188,8 @@ pub fn config_from(
         cors_origins: settings.cors_origins.clone(),
         api_key_header: settings.security.api_key_header.clone(),
         tls,
+        conns: Arc::new(Connections::new(ConnLimits::from_limits(
+            &settings.security.limits,
+        ))),
     }
 }

@@ -8,6 +8,7 @@ mod auth_matrix;
 mod auth_mcp;
 mod auth_mcp_limits;
 mod auth_mcp_support;
+mod harden_conns;
 mod harden_doors;
 mod harden_sessions;
 mod security_binary;
