@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Gate, HostPolicy};
 use crate::clusters::{ClusterEntry, Clusters};
 use crate::config::{ClusterChoice, ConfigError, Settings};
+use crate::conns::{ConnLimits, Connections};
 use crate::demo::{DemoCluster, DemoError};
 use crate::guard::Guard;
 use crate::mcp::McpHttpConfig;
@@ -205,7 +206,8 @@ impl ToolHost for App {
 
 /// The MCP HTTP settings for `settings`: loopback `Host` names plus the configured ones (`*`:
 /// any), the configured `Origin`s, keys and rate limits (a gate of its own: set `gate` to the
-/// REST door's so that a key's calls count once across doors), session cap and idle timeout.
+/// REST door's so that a key's calls count once across doors), session caps and idle timeout,
+/// and a connection budget of its own (set `conns` to the REST door's to share one).
 pub fn mcp_http_config(settings: &Settings) -> McpHttpConfig {
     let hosts = HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins);
     let limits = &settings.security.limits;
@@ -214,7 +216,9 @@ pub fn mcp_http_config(settings: &Settings) -> McpHttpConfig {
         allowed_origins: hosts.allowed_origins,
         gate: Gate::from_settings(settings),
         max_sessions: limits.max_sessions,
+        max_sessions_per_key: limits.max_sessions_per_key,
         session_idle_timeout: limits.session_idle_timeout,
+        conns: Arc::new(Connections::new(ConnLimits::from_limits(limits))),
         ..McpHttpConfig::default()
     }
 }
@@ -236,8 +240,9 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let conns = Arc::clone(&cfg.conns);
     let mcp = crate::mcp::McpHttp::new(app.clone(), cfg, app.ops().drain_token(&shutdown));
     app.ops().metrics.watch_sessions(Arc::downgrade(&mcp) as _);
     let router = mcp.router().merge(crate::ops::router(&app));
-    crate::serve::serve_router(listener, router, tls, shutdown).await
+    crate::serve::serve_router(listener, router, tls, conns, shutdown).await
 }

@@ -325,6 +325,7 @@ impl Settings {
         };
 
         let clusters = clusters::resolve(flags.demo, &file, env)?;
+        let notes = file.notes.iter().chain(&security.notes).cloned().collect();
 
         Ok(Settings {
             clusters,
@@ -343,7 +344,7 @@ impl Settings {
             metrics_auth,
             log_format: file.server.log_format,
             log_level: file.server.log_level.clone(),
-            notes: file.notes.clone(),
+            notes,
         })
     }
 

@@ -6,7 +6,8 @@
 //! renders the tool reference from the registry; `guard` is the policy of mutating calls
 //! (confirmation, dry run, protected guests, exec policy) and `audit` its hash-chained log;
 //! `ops` serves health and metrics and drains calls on shutdown; `config_import` reads the JSON
-//! configuration of the Python servers.
+//! configuration of the Python servers; `serve` runs a door's connections within the budget of
+//! `conns`.
 
 pub mod app;
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod clusters;
 pub mod config;
 pub mod config_import;
+pub mod conns;
 pub mod demo;
 pub mod docs;
 pub mod doctor;

@@ -59,6 +59,17 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
     let env = process_env();
     let settings = Settings::resolve(&args.overrides(), &env)?;
     start_logging(&settings, log_format);
+    match proxmox_mcp::conns::raise_open_files_limit() {
+        Some((before, after)) if after > before => {
+            tracing::info!(
+                before,
+                after,
+                "raised the open-files limit to the hard limit"
+            );
+        }
+        Some((_, limit)) => tracing::info!(limit, "open-files limit"),
+        None => {}
+    }
     // Before anything starts: no door without a key on an address others can reach.
     settings.check_exposure()?;
     let tls = settings
@@ -88,7 +99,16 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         gate: gate.clone(),
         ..app::mcp_http_config(&settings)
     };
-    let rest_cfg = rest::config_from(&settings, gate, tls.clone());
+    // One connection budget for both doors, sized after the open-files limit was raised.
+    let rest_cfg = rest::RestConfig {
+        conns: mcp_cfg.conns.clone(),
+        ..rest::config_from(&settings, gate, tls.clone())
+    };
+    tracing::info!(
+        max_connections = mcp_cfg.conns.limits().max_connections,
+        per_client = mcp_cfg.conns.limits().max_per_client,
+        "connection limits"
+    );
     if let Some(l) = &rest_listener {
         let local = l.local_addr()?;
         warn_if_exposed(&settings, local);

@@ -123,11 +123,15 @@ async fn main() -> Res<()> {
         workdir.display()
     );
     let mut env = sim.server_env();
-    // The default cap on open sessions (256) is a safety default; the sessions figure needs more.
-    env.push((
-        "PROXMOX_MCP_MAX_SESSIONS".to_string(),
-        (opts.sessions + 256).to_string(),
-    ));
+    // The default caps on open sessions (256, 64 per key) and on connections from one address
+    // (256) are safety defaults; the sessions figure needs more, all from 127.0.0.1.
+    for var in [
+        "PROXMOX_MCP_MAX_SESSIONS",
+        "PROXMOX_MCP_MAX_SESSIONS_PER_KEY",
+        "PROXMOX_MCP_MAX_CONNECTIONS_PER_CLIENT",
+    ] {
+        env.push((var.to_string(), (opts.sessions + 256).to_string()));
+    }
     if let Some(n) = opts.threads {
         env.push(("PROXMOX_MCP_THREADS".to_string(), n.to_string()));
         println!("server under test runs {n} request threads (PROXMOX_MCP_THREADS)");

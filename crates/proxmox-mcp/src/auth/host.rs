@@ -1,10 +1,15 @@
-//! DNS-rebinding protection for the HTTP doors: `Host` and `Origin` checks (403 when refused).
+//! DNS-rebinding and cross-site protection for the HTTP doors: `Host` and `Origin` checks (403
+//! when refused, 400 for a malformed `Host`).
 //!
 //! Rules: an empty `allowed_hosts` list (or one holding `*`) allows every host; an entry without
-//! a port matches any port, `host:port` only that port. An empty `allowed_origins` list disables
-//! the Origin check; a request without `Origin` passes; an entry `scheme://host` matches any
-//! port, `:*` any port, `scheme://host:port` that port (the scheme's default port when the Origin
-//! has none); `null` matches `Origin: null`; `*` matches every Origin.
+//! a port matches any port, `host:port` only that port. A `Host` carrying user info
+//! (`evil.example@127.0.0.1`) is malformed, and so is an absolute-form request target whose
+//! authority differs from `Host`. A request without `Origin` passes (n8n, scripts, mcpo
+//! clients); a browser's `Origin` passes when it is the server's own (same host and port as
+//! `Host`: the `/docs` page) or matches an `allowed_origins` entry: `scheme://host` matches that
+//! scheme's default port only, `scheme://host:port` that port, `scheme://host:*` any port, `null`
+//! matches `Origin: null` and `*` every Origin. Any other Origin is refused, also when the list is
+//! empty: a web page the operator opens must not reach the doors.
 
 use std::sync::Arc;
 
@@ -18,12 +23,12 @@ use axum::response::{IntoResponse, Response};
 pub struct HostPolicy {
     /// `host` (any port) or `host:port`; empty or `*`: any host.
     pub allowed_hosts: Vec<String>,
-    /// Browser origins; empty: no Origin check.
+    /// Browser origins accepted besides the server's own; `*` among them: any origin.
     pub allowed_origins: Vec<String>,
 }
 
 impl Default for HostPolicy {
-    /// Loopback names only, no Origin check.
+    /// Loopback names only, no browser origin but the server's own.
     fn default() -> Self {
         Self::loopback()
     }
@@ -33,7 +38,7 @@ impl HostPolicy {
     /// The loopback names, which every policy accepts.
     pub const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
-    /// Loopback `Host` names only, no Origin check.
+    /// Loopback `Host` names only, no browser origin but the server's own.
     pub fn loopback() -> Self {
         Self {
             allowed_hosts: Self::LOOPBACK.iter().map(|s| s.to_string()).collect(),
@@ -41,7 +46,8 @@ impl HostPolicy {
         }
     }
 
-    /// Loopback names plus `hosts` (`*` among them: any host), and `origins`.
+    /// Loopback names plus `hosts` (`*` among them: any host), and `origins` (`*` among them:
+    /// any origin).
     pub fn new(hosts: &[String], origins: &[String]) -> Self {
         let mut p = Self::loopback();
         if hosts.iter().any(|h| h.trim() == "*") {
@@ -54,7 +60,7 @@ impl HostPolicy {
             }
         }
         p.allowed_origins = if origins.iter().any(|o| o.trim() == "*") {
-            Vec::new()
+            vec!["*".to_string()]
         } else {
             origins.to_vec()
         };
@@ -107,8 +113,8 @@ impl Refusal {
     }
 }
 
-/// Checks `Host` (or the URI authority) against `allowed_hosts` and `Origin` against
-/// `allowed_origins`.
+/// Checks `Host` (or the URI authority) against `allowed_hosts` and `Origin` against the
+/// request's own origin and `allowed_origins`.
 pub fn check(
     uri: &Uri,
     headers: &HeaderMap,
@@ -125,9 +131,6 @@ pub fn check(
         tracing::warn!(%host, "refused a request with a Host that is not allowed");
         return Err(Refusal::forbidden("Forbidden: Host header is not allowed"));
     }
-    if allowed_origins.is_empty() {
-        return Ok(());
-    }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
@@ -136,36 +139,70 @@ pub fn check(
         .ok()
         .and_then(parse_origin)
         .ok_or(Refusal::forbidden("Forbidden: Invalid Origin header"))?;
-    if allowed_origins
-        .iter()
-        .filter_map(|a| parse_allowed_origin(a))
-        .any(|a| a.matches(&origin))
+    let own = match &origin {
+        Origin::Tuple {
+            scheme,
+            host: h,
+            port: p,
+        } => {
+            *h == host
+                && p.or_else(|| default_port(scheme)) == port.or_else(|| default_port(scheme))
+        }
+        Origin::Null => false,
+    };
+    if own
+        || allowed_origins
+            .iter()
+            .filter_map(|a| parse_allowed_origin(a))
+            .any(|a| a.matches(&origin))
     {
         Ok(())
     } else {
         tracing::warn!(
             ?origin,
-            "refused a request with an Origin that is not allowed"
+            "refused a request with an Origin that is not allowed (a web page on another site?)"
         );
         Err(Refusal::forbidden(
-            "Forbidden: Origin header is not allowed",
+            "Forbidden: Origin header is not allowed (list the browser origins that may call with \
+             --allowed-origin)",
         ))
     }
 }
 
+/// The `Host` header's name and port, or the request target's authority when there is no
+/// `Host` (HTTP/2). User info in either, or a target authority that is not the `Host`, is a 400.
 fn request_host(uri: &Uri, headers: &HeaderMap) -> Result<(String, Option<u16>), Refusal> {
-    if let Some(host) = headers.get(header::HOST) {
-        let host = host
-            .to_str()
-            .map_err(|_| Refusal::bad_request("Bad Request: Invalid Host header encoding"))?;
-        let authority = Authority::try_from(host)
-            .map_err(|_| Refusal::bad_request("Bad Request: Invalid Host header"))?;
-        return Ok((normalize(authority.host()), authority.port_u16()));
+    let target = uri.authority();
+    if target.is_some_and(|a| a.as_str().contains('@')) {
+        return Err(Refusal::bad_request(
+            "Bad Request: the request target carries user info",
+        ));
     }
-    let authority = uri
-        .authority()
-        .ok_or(Refusal::bad_request("Bad Request: missing Host header"))?;
-    Ok((normalize(authority.host()), authority.port_u16()))
+    let Some(host) = headers.get(header::HOST) else {
+        let authority = target.ok_or(Refusal::bad_request("Bad Request: missing Host header"))?;
+        return Ok((normalize(authority.host()), authority.port_u16()));
+    };
+    let host = host
+        .to_str()
+        .map_err(|_| Refusal::bad_request("Bad Request: Invalid Host header encoding"))?;
+    if host.contains('@') {
+        tracing::warn!(%host, "refused a Host header with user info");
+        return Err(Refusal::bad_request(
+            "Bad Request: Invalid Host header (user info is not allowed)",
+        ));
+    }
+    let authority = Authority::try_from(host)
+        .map_err(|_| Refusal::bad_request("Bad Request: Invalid Host header"))?;
+    let named = (normalize(authority.host()), authority.port_u16());
+    if let Some(t) = target
+        && (normalize(t.host()), t.port_u16()) != named
+    {
+        tracing::warn!(%host, target = %t, "refused an absolute-form target naming another host");
+        return Err(Refusal::bad_request(
+            "Bad Request: the request target's host differs from the Host header",
+        ));
+    }
+    Ok(named)
 }
 
 fn normalize(host: &str) -> String {
@@ -200,6 +237,9 @@ fn parse_origin(value: &str) -> Option<Origin> {
     }
     let uri = Uri::try_from(value).ok()?;
     let authority = uri.authority()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
     Some(Origin::Tuple {
         scheme: uri.scheme_str()?.to_ascii_lowercase(),
         host: normalize(authority.host()),
@@ -209,19 +249,20 @@ fn parse_origin(value: &str) -> Option<Origin> {
 
 #[derive(Debug)]
 enum AllowedOrigin {
+    Any,
     Null,
     Tuple {
         scheme: String,
         host: String,
-        /// `None`: any port.
-        port: Option<u16>,
+        /// `None`: any port (`:*`); else the port (the scheme's default when the entry has none).
+        port: Option<Option<u16>>,
     },
 }
 
 impl AllowedOrigin {
     fn matches(&self, origin: &Origin) -> bool {
         match (self, origin) {
-            (AllowedOrigin::Null, Origin::Null) => true,
+            (AllowedOrigin::Any, _) | (AllowedOrigin::Null, Origin::Null) => true,
             (
                 AllowedOrigin::Tuple { scheme, host, port },
                 Origin::Tuple {
@@ -232,7 +273,7 @@ impl AllowedOrigin {
             ) => {
                 scheme == s
                     && host == h
-                    && port.is_none_or(|port| p.or_else(|| default_port(s)) == Some(port))
+                    && port.is_none_or(|port| p.or_else(|| default_port(s)) == port)
             }
             _ => false,
         }
@@ -249,6 +290,9 @@ fn default_port(scheme: &str) -> Option<u16> {
 
 fn parse_allowed_origin(value: &str) -> Option<AllowedOrigin> {
     let value = value.trim();
+    if value == "*" {
+        return Some(AllowedOrigin::Any);
+    }
     let (base, any_port) = match value.strip_suffix(":*") {
         Some(base) => (base, true),
         None => (value, false),
@@ -257,7 +301,10 @@ fn parse_allowed_origin(value: &str) -> Option<AllowedOrigin> {
         Origin::Null if !any_port => Some(AllowedOrigin::Null),
         Origin::Null => None,
         Origin::Tuple { port: Some(_), .. } if any_port => None,
-        Origin::Tuple { scheme, host, port } => Some(AllowedOrigin::Tuple { scheme, host, port }),
+        Origin::Tuple { scheme, host, port } => {
+            let port = (!any_port).then(|| port.or_else(|| default_port(&scheme)));
+            Some(AllowedOrigin::Tuple { scheme, host, port })
+        }
     }
 }
 
@@ -306,8 +353,38 @@ mod tests {
                 Some("http://evil.example"),
                 &lo,
                 &[],
+                403,
+            ),
+            (
+                Some("127.0.0.1:8811"),
+                Some("http://127.0.0.1:8811"),
+                &lo,
+                &[],
                 200,
             ),
+            (
+                Some("127.0.0.1:8811"),
+                Some("http://127.0.0.1:8812"),
+                &lo,
+                &[],
+                403,
+            ),
+            (
+                Some("localhost"),
+                Some("https://n8n.lan:8443"),
+                &lo,
+                &["https://n8n.lan"],
+                403,
+            ),
+            (
+                Some("localhost"),
+                Some("http://any.example"),
+                &lo,
+                &["*"],
+                200,
+            ),
+            (Some("evil.example@127.0.0.1"), None, &lo, &[], 400),
+            (Some("evil.example@127.0.0.1"), None, &[], &[], 400),
             (
                 Some("localhost"),
                 Some("http://evil.example"),
@@ -357,7 +434,7 @@ mod policy_tests {
         );
         assert_eq!(p.allowed_origins, s(&["https://n8n.lan"]));
         let p = HostPolicy::new(&s(&["*"]), &s(&["*"]));
-        assert!(p.allowed_hosts.is_empty() && p.allowed_origins.is_empty());
+        assert!(p.allowed_hosts.is_empty() && p.allowed_origins == ["*"]);
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("anything.example"));
         assert!(p.check(&Uri::from_static("/x"), &h).is_ok());

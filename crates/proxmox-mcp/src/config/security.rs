@@ -18,6 +18,14 @@ use crate::registry::{Scope, ToolFilter};
 
 /// Default cap on open MCP sessions (both transports together).
 pub const DEFAULT_MAX_SESSIONS: usize = 256;
+/// Default cap on open MCP sessions per API key (both transports together).
+pub const DEFAULT_MAX_SESSIONS_PER_KEY: usize = 64;
+/// Default time a client has to send a complete request head.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a kept-alive connection may wait for its next request.
+pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default cap on open connections from one client address (both doors together).
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
 /// Default idle time after which an MCP session is closed.
 pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Largest request body a door reads (1 MB).
@@ -53,6 +61,16 @@ pub struct LimitsSection {
     pub max_sessions: Option<usize>,
     /// Seconds without traffic after which an MCP session is closed.
     pub session_idle_timeout_secs: Option<u64>,
+    /// Open MCP sessions at most per API key.
+    pub max_sessions_per_key: Option<usize>,
+    /// Seconds a client has to send a complete request head.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a kept-alive connection may wait for its next request.
+    pub keep_alive_timeout_secs: Option<u64>,
+    /// Open connections at most, both doors together (lowered to fit the open-files limit).
+    pub max_connections: Option<usize>,
+    /// Open connections at most from one client address, both doors together.
+    pub max_connections_per_client: Option<usize>,
 }
 
 /// `[tls]`: serve both doors over HTTPS with this certificate chain and key (PEM files).
@@ -81,7 +99,14 @@ pub struct SecurityFlags {
 pub struct Limits {
     pub rate_limit_per_minute: Option<u32>,
     pub max_sessions: usize,
+    pub max_sessions_per_key: usize,
     pub session_idle_timeout: Duration,
+    /// Connections: timeouts and caps (`serve::ConnLimits`).
+    pub header_read_timeout: Duration,
+    pub keep_alive_timeout: Duration,
+    /// `None`: as many as the open-files limit allows, less a reserve.
+    pub max_connections: Option<usize>,
+    pub max_connections_per_client: usize,
 }
 
 impl Default for Limits {
@@ -89,7 +114,12 @@ impl Default for Limits {
         Self {
             rate_limit_per_minute: None,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_sessions_per_key: DEFAULT_MAX_SESSIONS_PER_KEY,
             session_idle_timeout: DEFAULT_SESSION_IDLE_TIMEOUT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE_TIMEOUT,
+            max_connections: None,
+            max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
         }
     }
 }
@@ -111,6 +141,8 @@ pub struct SecuritySettings {
     pub filter: ToolFilter,
     pub limits: Limits,
     pub tls: Option<TlsFiles>,
+    /// Warnings to log once logging is set up (a short key).
+    pub notes: Vec<String>,
 }
 
 impl SecuritySettings {
@@ -150,7 +182,9 @@ pub(super) fn resolve(
     for e in &file.keys {
         keys.push(KeySpec::from_entry(e).map_err(ConfigError::Invalid)?);
     }
+    let mut notes = Vec::new();
     if let Some(key) = secret(env, API_KEY_ENV)? {
+        notes.extend(check_key_length(&key)?);
         keys.push(KeySpec::from_plain("default", Scope::Admin, &key));
     }
     check_distinct(&keys).map_err(ConfigError::Invalid)?;
@@ -195,6 +229,49 @@ pub(super) fn resolve(
     let max_sessions =
         num_var(env, "PROXMOX_MCP_MAX_SESSIONS")?.or(l.max_sessions.map(|n| n as u64));
     let idle = num_var(env, "PROXMOX_MCP_SESSION_IDLE_TIMEOUT")?.or(l.session_idle_timeout_secs);
+    let count =
+        |var: &str, file: Option<usize>, name: &str| -> Result<Option<usize>, ConfigError> {
+            match num_var(env, var)?.or(file.map(|n| n as u64)) {
+                None => Ok(None),
+                Some(0) => Err(ConfigError::Invalid(format!("{name} must be at least 1"))),
+                Some(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+            }
+        };
+    let secs =
+        |var: &str, file: Option<u64>, name: &str| -> Result<Option<Duration>, ConfigError> {
+            match num_var(env, var)?.or(file) {
+                None => Ok(None),
+                Some(0) => Err(ConfigError::Invalid(format!(
+                    "{name} must be at least 1 (seconds)"
+                ))),
+                Some(n) => Ok(Some(Duration::from_secs(n))),
+            }
+        };
+    let per_key = count(
+        "PROXMOX_MCP_MAX_SESSIONS_PER_KEY",
+        l.max_sessions_per_key,
+        "max_sessions_per_key",
+    )?;
+    let header_read_timeout = secs(
+        "PROXMOX_MCP_HEADER_READ_TIMEOUT",
+        l.header_read_timeout_secs,
+        "header_read_timeout_secs",
+    )?;
+    let keep_alive_timeout = secs(
+        "PROXMOX_MCP_KEEP_ALIVE_TIMEOUT",
+        l.keep_alive_timeout_secs,
+        "keep_alive_timeout_secs",
+    )?;
+    let max_connections = count(
+        "PROXMOX_MCP_MAX_CONNECTIONS",
+        l.max_connections,
+        "max_connections",
+    )?;
+    let per_client = count(
+        "PROXMOX_MCP_MAX_CONNECTIONS_PER_CLIENT",
+        l.max_connections_per_client,
+        "max_connections_per_client",
+    )?;
     let limits = Limits {
         rate_limit_per_minute: match rate {
             None => None,
@@ -223,6 +300,11 @@ pub(super) fn resolve(
             }
             Some(n) => Duration::from_secs(n),
         },
+        max_sessions_per_key: per_key.unwrap_or(DEFAULT_MAX_SESSIONS_PER_KEY),
+        header_read_timeout: header_read_timeout.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT),
+        keep_alive_timeout: keep_alive_timeout.unwrap_or(DEFAULT_KEEP_ALIVE_TIMEOUT),
+        max_connections,
+        max_connections_per_client: per_client.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
     };
 
     let cert = flags
@@ -246,6 +328,7 @@ pub(super) fn resolve(
     };
 
     Ok(SecuritySettings {
+        notes,
         keys,
         api_key_header,
         allow_unauthenticated,
@@ -253,6 +336,30 @@ pub(super) fn resolve(
         limits,
         tls,
     })
+}
+
+/// Shortest plain-text key accepted (characters).
+pub const MIN_KEY_CHARS: usize = 16;
+/// Keys shorter than this are accepted with a warning.
+pub const GOOD_KEY_CHARS: usize = 32;
+
+/// Refuses a plain-text key under [`MIN_KEY_CHARS`]; a warning under [`GOOD_KEY_CHARS`]. The
+/// messages name the variable, never the key.
+fn check_key_length(key: &str) -> Result<Option<String>, ConfigError> {
+    let n = key.chars().count();
+    let make = "`proxmox-mcp keys new --name NAME --scope SCOPE` makes a 256-bit key";
+    if n < MIN_KEY_CHARS {
+        return Err(ConfigError::Invalid(format!(
+            "{API_KEY_ENV} is {n} characters long: a key needs at least {MIN_KEY_CHARS} (a short \
+             key can be guessed); {make}"
+        )));
+    }
+    Ok((n < GOOD_KEY_CHARS).then(|| {
+        format!(
+            "{API_KEY_ENV} is shorter than {GOOD_KEY_CHARS} characters ({n}): use a longer \
+             random key; {make}"
+        )
+    }))
 }
 
 /// `NAME` or the contents of the file `NAME_FILE` (trailing newline removed); both set is an
@@ -339,20 +446,25 @@ mod tests {
 
     #[test]
     fn keys_come_from_the_file_and_the_environment() {
-        let sha = hex::encode(digest("k1"));
+        let sha = hex::encode(digest("k1-0123456789abcdef"));
         let text = format!(
             "[[keys]]\nname = \"n8n\"\nscope = \"operate\"\nsha256 = \"{sha}\"\nrate_limit_per_minute = 30\n"
         );
-        let s = resolve_with(&SecurityFlags::default(), &[(API_KEY_ENV, "k2")], &text).unwrap();
+        let s = resolve_with(
+            &SecurityFlags::default(),
+            &[(API_KEY_ENV, "k2-0123456789abcdef")],
+            &text,
+        )
+        .unwrap();
         let names: Vec<_> = s.keys.iter().map(|k| (k.name.as_str(), k.scope)).collect();
         assert_eq!(names, [("n8n", Scope::Operate), ("default", Scope::Admin)]);
         assert_eq!(s.keys[0].rate_limit_per_minute, Some(30));
-        assert_eq!(s.keys[1].digest, digest("k2"));
+        assert_eq!(s.keys[1].digest, digest("k2-0123456789abcdef"));
         // _FILE variant, trailing newline removed; both forms at once refused.
         let dir = std::env::temp_dir().join(format!("pmcp-sec-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let kf = dir.join("key");
-        std::fs::write(&kf, "k3\n").unwrap();
+        std::fs::write(&kf, "k3-0123456789abcdef\n").unwrap();
         let kf = kf.display().to_string();
         let s = resolve_with(
             &SecurityFlags::default(),
@@ -360,7 +472,7 @@ mod tests {
             "",
         )
         .unwrap();
-        assert_eq!(s.keys[0].digest, digest("k3"));
+        assert_eq!(s.keys[0].digest, digest("k3-0123456789abcdef"));
         let e = resolve_with(
             &SecurityFlags::default(),
             &[
@@ -378,7 +490,7 @@ mod tests {
         // The same key twice, an unknown scope, a bad digest.
         let e = resolve_with(
             &SecurityFlags::default(),
-            &[(API_KEY_ENV, "k1")],
+            &[(API_KEY_ENV, "k1-0123456789abcdef")],
             &text.replace("n8n", "default"),
         )
         .unwrap_err();
@@ -520,7 +632,13 @@ mod tests {
         );
         assert!(ok(&demo("127.0.0.1:0", "0.0.0.0:0"), &[]).is_err());
         assert!(ok(&demo("127.0.0.1:0", "off"), &[]).is_ok());
-        assert!(ok(&demo("0.0.0.0:0", "0.0.0.0:0"), &[(API_KEY_ENV, "k")]).is_ok());
+        assert!(
+            ok(
+                &demo("0.0.0.0:0", "0.0.0.0:0"),
+                &[(API_KEY_ENV, "k-0123456789abcdef")]
+            )
+            .is_ok()
+        );
         assert!(
             ok(
                 &demo("0.0.0.0:0", "0.0.0.0:0"),

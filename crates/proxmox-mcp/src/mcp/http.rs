@@ -11,11 +11,15 @@
 //! Before any of that, on every request of both transports: `Host`/`Origin` (403,
 //! `auth::host`), then the API key (401 with `WWW-Authenticate: Bearer`, `auth::require_key`);
 //! the caller's `Identity` rides in the request's extensions to the handler, which filters
-//! `tools/list` and checks scope and rate on `tools/call`. Then the limits: a POST body over 1 MB
-//! is a 413; a request that would open a session (legacy GET, `initialize`) while
-//! `max_sessions` are open is a 503; sessions idle for `session_idle_timeout` are closed.
-//! Event streams are never compressed or buffered.
+//! `tools/list` and checks scope and rate on `tools/call`. A session belongs to the key that
+//! opened it: for any other key its id is unknown (404), on both transports. Then the limits: a
+//! POST body over 1 MB is a 413; a POST body that is not one JSON-RPC message is a 400 with a
+//! JSON-RPC error (`jsonrpc.rs`); a request that would open a session (legacy GET,
+//! `initialize`) is a 429 when its key already holds `max_sessions_per_key`, a 503 when
+//! `max_sessions` are open; sessions idle for `session_idle_timeout` are closed. A session
+//! `DELETE` answers 204. Event streams are never compressed or buffered.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,10 +36,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::coalesce;
 use super::handler::{McpHandler, ToolHost};
+use super::jsonrpc;
+use super::owners::{Opening, Owners};
 use super::sse::SseSessions;
 use crate::auth::host::check_host;
 use crate::auth::{AuthError, Gate, HostPolicy, Identity, require_key};
 use crate::config::{Limits, MAX_BODY_BYTES};
+use crate::conns::Connections;
 
 /// The paths the MCP endpoint answers on.
 pub const PATHS: [&str; 2] = ["/proxmox/mcp", "/mcp"];
@@ -47,8 +54,8 @@ pub struct McpHttpConfig {
     /// Loopback names by default: a server reached from another machine or a Docker network
     /// must list the names it is reached by.
     pub allowed_hosts: Vec<String>,
-    /// Browser `Origin`s accepted (`http://host:port`, `http://host:*`, `null`); empty turns the
-    /// check off (requests without `Origin`, such as n8n's, always pass).
+    /// Browser `Origin`s accepted besides the server's own (`http://host:port`, `http://host:*`,
+    /// `null`, `*` for any); requests without `Origin`, such as n8n's, always pass.
     pub allowed_origins: Vec<String>,
     /// Interval of keep-alive comments on idle event streams (both transports).
     pub sse_keep_alive: Duration,
@@ -56,8 +63,13 @@ pub struct McpHttpConfig {
     pub gate: Gate,
     /// Open sessions at most, both transports together.
     pub max_sessions: usize,
+    /// Open sessions at most per key (both transports together); callers without a key (a
+    /// door with no keys) share `max_sessions` only.
+    pub max_sessions_per_key: usize,
     /// A session without messages for this long is closed.
     pub session_idle_timeout: Duration,
+    /// The connection budget (caps, timeouts), shared with the REST door by `serve`.
+    pub conns: Arc<Connections>,
 }
 
 impl Default for McpHttpConfig {
@@ -69,7 +81,9 @@ impl Default for McpHttpConfig {
             sse_keep_alive: Duration::from_secs(15),
             gate: Gate::default(),
             max_sessions: limits.max_sessions,
+            max_sessions_per_key: limits.max_sessions_per_key,
             session_idle_timeout: limits.session_idle_timeout,
+            conns: Arc::default(),
         }
     }
 }
@@ -79,6 +93,8 @@ pub struct McpHttp {
     streamable: StreamableHttpService<McpHandler, LocalSessionManager>,
     streamable_sessions: Arc<LocalSessionManager>,
     sse: Arc<SseSessions>,
+    /// Who opened each Streamable HTTP session.
+    owners: Arc<Owners>,
     cfg: McpHttpConfig,
     shutdown: CancellationToken,
 }
@@ -102,9 +118,11 @@ impl McpHttp {
         let mut sessions = LocalSessionManager::default();
         sessions.session_config.keep_alive = Some(cfg.session_idle_timeout);
         let streamable_sessions = Arc::new(sessions);
+        // `Origin` is checked by `auth::host` on every request of both transports (rmcp's own
+        // check would let an entry without a port match any port).
         let rmcp_cfg = StreamableHttpServerConfig::default()
             .with_allowed_hosts(cfg.allowed_hosts.clone())
-            .with_allowed_origins(cfg.allowed_origins.clone())
+            .disable_allowed_origins()
             .with_sse_keep_alive(Some(cfg.sse_keep_alive))
             .with_max_request_body_bytes(MAX_BODY_BYTES)
             .with_cancellation_token(shutdown.child_token());
@@ -122,6 +140,7 @@ impl McpHttp {
             streamable,
             streamable_sessions,
             sse,
+            owners: Arc::default(),
             cfg,
             shutdown,
         })
@@ -158,27 +177,61 @@ impl McpHttp {
         self.streamable_sessions.sessions.read().await.len()
     }
 
-    /// The 503 refusing a new session while `max_sessions` are open (both transports).
-    async fn session_cap(&self) -> Option<Response> {
-        let open = self.sse_session_count() + self.streamable_session_count().await;
-        if open < self.cfg.max_sessions {
-            return None;
+    /// Admits a new session for `key`, or answers the refusal: 429 when the key holds its
+    /// quota of sessions, 503 when the server holds `max_sessions` (both transports, sessions
+    /// being opened included). The place is held until the guard is dropped.
+    async fn admit(&self, key: Option<&str>) -> Result<Opening, Response> {
+        let live: HashSet<Arc<str>> = self
+            .streamable_sessions
+            .sessions
+            .read()
+            .await
+            .keys()
+            .cloned()
+            .collect();
+        let (held, opening) = self.owners.count(key, &live);
+        let open = self.sse_session_count() + live.len() + opening;
+        if open >= self.cfg.max_sessions {
+            tracing::warn!(
+                open,
+                max = self.cfg.max_sessions,
+                "refused a new MCP session: too many open"
+            );
+            let message = format!(
+                "too many open MCP sessions ({open}; the server allows {}): close unused sessions, \
+                 retry later, or raise [limits] max_sessions",
+                self.cfg.max_sessions
+            );
+            return Err(refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_sessions",
+                message,
+            ));
         }
-        tracing::warn!(
-            open,
-            max = self.cfg.max_sessions,
-            "refused a new MCP session: too many open"
-        );
-        let message = format!(
-            "too many open MCP sessions ({open}; the server allows {}): close unused sessions, \
-             retry later, or raise [limits] max_sessions",
-            self.cfg.max_sessions
-        );
-        Some(refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_sessions",
-            message,
-        ))
+        if let Some(name) = key {
+            let held = held + self.sse.count_of(key);
+            let quota = self.cfg.max_sessions_per_key;
+            if held >= quota {
+                tracing::warn!(
+                    key = name,
+                    held,
+                    quota,
+                    "refused a new MCP session: the key holds its quota"
+                );
+                let message = format!(
+                    "the API key `{name}` already holds {held} open MCP sessions, its quota of \
+                     {quota}: close the sessions it no longer uses (DELETE with its \
+                     Mcp-Session-Id, or end the legacy event stream), retry later, or raise \
+                     [limits] max_sessions_per_key"
+                );
+                return Err(refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "session_quota",
+                    message,
+                ));
+            }
+        }
+        Ok(self.owners.opening(key))
     }
 }
 
@@ -188,12 +241,29 @@ pub fn router(host: Arc<dyn ToolHost>, cfg: McpHttpConfig, shutdown: Cancellatio
 }
 
 async fn dispatch(State(mcp): State<Arc<McpHttp>>, req: Request) -> Response {
+    // `require_key` stored it; without one (a router built without the gate) nothing is allowed.
+    let Some(identity) = req.extensions().get::<Identity>().cloned() else {
+        return AuthError::Missing.into_response();
+    };
+    let key = identity.key.as_deref();
     let legacy_id = legacy_session_id(req.uri().query());
-    let has_session_header = req.headers().contains_key("mcp-session-id");
+    let session = req
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(id) = &session
+        && !mcp.owners.may_use(id, key)
+    {
+        tracing::info!(
+            key = key.unwrap_or("-"),
+            "refused a session opened by another key"
+        );
+        return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
+    }
     match (req.method(), legacy_id) {
-        (&Method::GET, None) if !has_session_header => match mcp.session_cap().await {
-            Some(refused) => refused,
-            None => open_legacy(&mcp, req),
+        (&Method::GET, None) if session.is_none() => match mcp.admit(key).await {
+            Err(refused) => refused,
+            Ok(_opening) => open_legacy(&mcp, req, key),
         },
         (&Method::POST, legacy_id) => {
             let (parts, body) = req.into_parts();
@@ -202,32 +272,62 @@ async fn dispatch(State(mcp): State<Arc<McpHttp>>, req: Request) -> Response {
                 Err(too_large) => return too_large,
             };
             if let Some(id) = legacy_id {
-                let Some(identity) = parts.extensions.get::<Identity>().cloned() else {
-                    return AuthError::Missing.into_response();
-                };
+                if let Some(refused) = jsonrpc::content_type_refusal(&parts.headers) {
+                    return refused;
+                }
                 return mcp.sse.post(&id, &body, identity).await;
             }
-            if !has_session_header
-                && is_initialize(&body)
-                && let Some(refused) = mcp.session_cap().await
+            // Not JSON at all: rmcp answers (415).
+            if jsonrpc::content_type_refusal(&parts.headers).is_none()
+                && let Some(refused) = jsonrpc::message_refusal(&body)
             {
                 return refused;
             }
+            let opening = if session.is_none() && is_initialize(&body) {
+                match mcp.admit(key).await {
+                    Ok(opening) => Some(opening),
+                    Err(refused) => return refused,
+                }
+            } else {
+                None
+            };
             let req = Request::from_parts(parts, Body::from(body));
             let resp = mcp.streamable.handle(req).await.map(Body::new);
+            if let Some(opening) = opening {
+                if let Some(id) = resp
+                    .headers()
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    mcp.owners.opened(id, key);
+                }
+                drop(opening);
+            }
             coalesce::with_first_message(resp, coalesce::HOLD).await
+        }
+        (&Method::DELETE, _) => {
+            let resp = mcp.streamable.handle(req).await.map(Body::new);
+            if resp.status() != StatusCode::ACCEPTED {
+                return resp;
+            }
+            if let Some(id) = &session {
+                mcp.owners.closed(id);
+            }
+            // The session is gone and there is nothing to say: 204, which clients (the Python
+            // SDK) expect of a clean close.
+            StatusCode::NO_CONTENT.into_response()
         }
         _ => mcp.streamable.handle(req).await.map(Body::new),
     }
 }
 
-fn open_legacy(mcp: &Arc<McpHttp>, req: Request) -> Response {
+fn open_legacy(mcp: &Arc<McpHttp>, req: Request, key: Option<&str>) -> Response {
     // The public path as the client sent it, even when this router is nested under a prefix.
     let path = req
         .extensions()
         .get::<OriginalUri>()
         .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
-    mcp.sse.open(&path, &mcp.shutdown)
+    mcp.sse.open(&path, key, &mcp.shutdown)
 }
 
 /// A POST body, at most 1 MB (413 otherwise, whatever `Content-Length` says or omits).
@@ -258,7 +358,7 @@ fn is_initialize(body: &[u8]) -> bool {
 fn refusal(status: StatusCode, kind: &str, message: String) -> Response {
     let body = serde_json::json!({ "detail": { "message": message, "kind": kind } });
     let mut resp = (status, axum::Json(body)).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
     }

@@ -4,6 +4,8 @@
 mod coalesce;
 pub mod handler;
 pub mod http;
+mod jsonrpc;
+mod owners;
 mod progress;
 pub mod sse;
 pub mod stdio;

@@ -64,6 +64,8 @@ struct Session {
     room: Notify,
     /// Cancelled when the stream ends; calls in flight are its children.
     cancel: CancellationToken,
+    /// The key that opened the session (`None`: a door without keys); only it may post.
+    owner: Option<Box<str>>,
     state: Mutex<State>,
 }
 
@@ -191,6 +193,14 @@ impl SseSessions {
         self.lock().len()
     }
 
+    /// Number of open legacy SSE sessions opened with `key`.
+    pub fn count_of(&self, key: Option<&str>) -> usize {
+        self.lock()
+            .values()
+            .filter(|s| s.owner.as_deref() == key)
+            .count()
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<u128, Arc<Session>>> {
         // A panic while holding this lock cannot leave the map inconsistent (single inserts
         // and removes), so a poisoned lock is still usable.
@@ -199,9 +209,14 @@ impl SseSessions {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Opens a session for a GET on `path` and returns the event-stream response.
-    /// `shutdown` ends the session when the server stops.
-    pub fn open(self: &Arc<Self>, path: &str, shutdown: &CancellationToken) -> Response {
+    /// Opens a session for a GET on `path` by `owner` (the caller's key) and returns the
+    /// event-stream response. `shutdown` ends the session when the server stops.
+    pub fn open(
+        self: &Arc<Self>,
+        path: &str,
+        owner: Option<&str>,
+        shutdown: &CancellationToken,
+    ) -> Response {
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
         let key = u128::from_be_bytes(bytes);
@@ -209,6 +224,7 @@ impl SseSessions {
             ready: Notify::new(),
             room: Notify::new(),
             cancel: shutdown.child_token(),
+            owner: owner.map(Box::from),
             state: Mutex::default(),
         });
         self.lock().insert(key, Arc::clone(&session));
@@ -248,12 +264,19 @@ impl SseSessions {
             .into_response()
     }
 
-    /// Hands one client message (a POST body) from `identity` to session `id`.
+    /// Hands one client message (a POST body) from `identity` to session `id`. A session
+    /// opened with another key does not exist for this caller (404), so nobody can have answers
+    /// sent to someone else's stream.
     pub async fn post(&self, id: &str, body: &[u8], identity: Identity) -> Response {
-        let session = parse_session_id(id).and_then(|key| self.lock().get(&key).cloned());
+        let session = parse_session_id(id)
+            .and_then(|key| self.lock().get(&key).cloned())
+            .filter(|s| s.owner.as_deref() == identity.key.as_deref());
         let Some(session) = session else {
             return (StatusCode::NOT_FOUND, "Session not found").into_response();
         };
+        if let Some(refused) = super::jsonrpc::message_refusal(body) {
+            return refused;
+        }
         let message: ClientJsonRpcMessage = match serde_json::from_slice(body) {
             Ok(m) => m,
             Err(e) => {

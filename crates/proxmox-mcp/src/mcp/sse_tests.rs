@@ -7,6 +7,7 @@ fn session() -> Arc<Session> {
         ready: Notify::new(),
         room: Notify::new(),
         cancel: CancellationToken::new(),
+        owner: None,
         state: Mutex::default(),
     })
 }

@@ -26,6 +26,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::app::App;
 use crate::auth::host::check_host;
 use crate::auth::{Gate, HostPolicy, require_identity};
+use crate::conns::{ConnLimits, Connections};
 
 pub use error::RestError;
 
@@ -41,8 +42,12 @@ pub struct RestConfig {
     pub hosts: HostPolicy,
     /// Browser origins allowed by CORS (`https://host:port`, or `*` for any); empty: CORS off.
     pub cors_origins: Vec<String>,
+    /// The header carrying a key besides `Authorization` (`X-API-Key`), allowed by CORS.
+    pub api_key_header: Option<String>,
     /// Serve HTTPS with this configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The connection budget (caps, timeouts), shared with the MCP door by `serve`.
+    pub conns: Arc<Connections>,
 }
 
 impl std::fmt::Debug for RestConfig {
@@ -51,6 +56,7 @@ impl std::fmt::Debug for RestConfig {
             .field("gate", &self.gate)
             .field("hosts", &self.hosts)
             .field("cors_origins", &self.cors_origins)
+            .field("api_key_header", &self.api_key_header)
             .field("tls", &self.tls.is_some())
             .finish()
     }
@@ -106,7 +112,7 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
             Arc::new(host_policy(&cfg)),
             check_host,
         ));
-    match cors_layer(&cfg.cors_origins) {
+    match cors_layer(&cfg.cors_origins, cfg.api_key_header.as_deref()) {
         Some(cors) => router.layer(cors),
         None => router,
     }
@@ -121,28 +127,32 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let tls = cfg.tls.clone();
+    let conns = Arc::clone(&cfg.conns);
     let ops = crate::ops::router(&app);
     let calls_end = app.ops().drain_token(&shutdown);
     let router = router(app, cfg, calls_end).merge(ops);
-    crate::serve::serve_router(listener, router, tls, shutdown).await
+    crate::serve::serve_router(listener, router, tls, conns, shutdown).await
 }
 
 /// The Host/Origin policy of the REST door: the configured one, with the CORS origins accepted.
 fn host_policy(cfg: &RestConfig) -> HostPolicy {
     let mut p = cfg.hosts.clone();
-    if cfg.cors_origins.iter().any(|o| o.trim() == "*") {
-        p.allowed_origins.clear();
-    } else if !p.allowed_origins.is_empty() || !cfg.cors_origins.is_empty() {
-        p.allowed_origins.extend(cfg.cors_origins.iter().cloned());
-    }
+    p.allowed_origins.extend(cfg.cors_origins.iter().cloned());
     p
 }
 
-/// CORS for `origins` (`*` allows any origin); `None` when the list is empty.
-fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+/// CORS for `origins` (`*` allows any origin), allowing the headers a caller sends: the key
+/// (`Authorization`, or `key_header`) and `Content-Type`; `None` when the list is empty.
+fn cors_layer(origins: &[String], key_header: Option<&str>) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
+    let mut allow_headers = vec![
+        header::AUTHORIZATION,
+        header::CONTENT_TYPE,
+        HeaderName::from_static("x-requested-with"),
+    ];
+    allow_headers.extend(key_header.and_then(|h| HeaderName::try_from(h.trim()).ok()));
     let allow = if origins.iter().any(|o| o.trim() == "*") {
         AllowOrigin::any()
     } else {
@@ -162,16 +172,13 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                HeaderName::from_static("x-requested-with"),
-            ])
+            .allow_headers(allow_headers)
             .max_age(std::time::Duration::from_secs(600)),
     )
 }
 
-/// The REST settings `settings` ask for, with the `gate` and TLS configuration both doors share.
+/// The REST settings `settings` ask for, with the `gate` and TLS configuration both doors share
+/// (and a connection budget of its own: set `conns` to the MCP door's to share one).
 pub fn config_from(
     settings: &crate::config::Settings,
     gate: Gate,
@@ -181,6 +188,10 @@ pub fn config_from(
         gate,
         hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
         cors_origins: settings.cors_origins.clone(),
+        api_key_header: settings.security.api_key_header.clone(),
         tls,
+        conns: Arc::new(Connections::new(ConnLimits::from_limits(
+            &settings.security.limits,
+        ))),
     }
 }

@@ -42,6 +42,10 @@ const ERRORS: &[(&str, &str)] = &[
     ),
     ("413", "The request body is larger than 1 MB."),
     (
+        "415",
+        "A request body not sent as `Content-Type: application/json`.",
+    ),
+    (
         "429",
         "The API key's rate limit is reached; `Retry-After` says how many seconds to wait.",
     ),
@@ -142,6 +146,7 @@ fn response_name(code: &str) -> &'static str {
         "404" => "NotFound",
         "409" => "Conflict",
         "413" => "TooLarge",
+        "415" => "UnsupportedMediaType",
         "429" => "RateLimited",
         "422" => "InvalidArguments",
         "500" => "InternalError",

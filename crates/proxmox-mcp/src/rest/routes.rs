@@ -110,8 +110,15 @@ async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestErr
     Ok(registry.call(tool, Some(args), ctx).await?)
 }
 
-/// The JSON body as arguments: empty means `{}` (so does `null`, in `Registry::call`).
+/// The JSON body as arguments: empty means `{}` (so does `null`, in `Registry::call`). A body
+/// must come as `application/json`: the content types a web page may send to another site
+/// without asking first (`text/plain`, forms) are refused with 415, and so is a body without
+/// a type.
 async fn body_args(req: Request) -> Result<Value, RestError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
         .await
         .map_err(|_| {
@@ -126,6 +133,17 @@ async fn body_args(req: Request) -> Result<Value, RestError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
+    if !content_type.as_deref().is_some_and(is_json) {
+        let got = content_type.map_or_else(|| "none".to_string(), |t| format!("`{t}`"));
+        return Err(RestError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "the body must be sent with `Content-Type: application/json` (got {got}): send the \
+                 tool's arguments as a JSON object with that header"
+            ),
+        ));
+    }
     serde_json::from_slice(&body).map_err(|e| {
         RestError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -133,6 +151,12 @@ async fn body_args(req: Request) -> Result<Value, RestError> {
             format!("the body is not valid JSON ({e}): send the tool's arguments as a JSON object"),
         )
     })
+}
+
+/// Whether a `Content-Type` value is `application/json` (parameters such as `charset` aside).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
 }
 
 /// `GET /openapi.json`: the OpenAPI 3.1 document. Public (every tool the server offers); with a

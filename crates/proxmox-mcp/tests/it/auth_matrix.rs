@@ -194,6 +194,7 @@ async fn the_key_header_works_like_bearer() {
         r.http
             .post(r.url("/get_nodes"))
             .header(header, key)
+            .header("content-type", "application/json")
             .body("{}")
             .send()
     };
@@ -204,6 +205,7 @@ async fn the_key_header_works_like_bearer() {
         .http
         .post(r.url("/start_vm"))
         .header("x-api-key", KEYS[0].2)
+        .header("content-type", "application/json")
         .body("{\"vmid\": 103}")
         .send()
         .await

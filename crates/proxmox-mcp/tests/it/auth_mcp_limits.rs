@@ -119,7 +119,7 @@ async fn new_sessions_over_the_cap_are_refused_with_503() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 202);
+    assert_eq!(resp.status(), 204);
     eventually("a session can open again", async || {
         d.post("/proxmox/mcp", None, None, &init(3)).await.0 == 200
     })

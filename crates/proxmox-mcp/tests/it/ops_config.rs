@@ -152,7 +152,7 @@ fn precedence_is_flags_then_env_then_file_then_defaults_for_each_setting() {
         },
     ];
     // metrics_auth needs a key to check: every level has one.
-    let key = ("PROXMOX_MCP_API_KEY", "k-0123456789");
+    let key = ("PROXMOX_MCP_API_KEY", "k-0123456789abcdef");
     for c in &cases {
         let with_file = format!("{CLUSTER}{}", c.file);
         let mut flags = Overrides::default();

@@ -217,6 +217,7 @@ async fn cors_is_off_by_default_and_follows_the_configured_origins() {
         .http
         .post(on.url("/get_nodes"))
         .header("origin", "http://ui.example")
+        .header("content-type", "application/json")
         .body("{}")
         .send()
         .await

@@ -130,7 +130,7 @@ fn the_binary_refuses_to_expose_a_door_without_a_key() {
             "--rest-listen",
             "0.0.0.0:0",
         ],
-        &[("PROXMOX_MCP_API_KEY", "k-0123456789")],
+        &[("PROXMOX_MCP_API_KEY", "k-0123456789abcdef")],
         "REST listening",
     );
     let text = seen.join("\n");
@@ -139,6 +139,54 @@ fn the_binary_refuses_to_expose_a_door_without_a_key() {
         text.contains("REST listening") && !text.contains("WITHOUT AUTHENTICATION"),
         "{text}"
     );
+}
+
+#[test]
+fn short_api_keys_are_refused_and_keys_under_32_characters_warned() {
+    let serve = [
+        "serve",
+        "--demo",
+        "--mcp-listen",
+        "127.0.0.1:0",
+        "--rest-listen",
+        "off",
+    ];
+    // 15 characters: refused before anything starts, with a way out; the key is not shown.
+    let (code, seen) = run_bin(
+        &serve,
+        &[("PROXMOX_MCP_API_KEY", "zz-short-secret")],
+        "MCP listening",
+    );
+    let text = seen.join("\n");
+    assert!(code.is_some_and(|c| c != 0), "{text}");
+    assert!(
+        text.contains("PROXMOX_MCP_API_KEY")
+            && text.contains("16")
+            && text.contains("keys new")
+            && !text.contains("zz-short-secret"),
+        "{text}"
+    );
+    // 16 to 31 characters: it starts, with a warning.
+    let (code, seen) = run_bin(
+        &serve,
+        &[("PROXMOX_MCP_API_KEY", "k-0123456789abcdef")],
+        "MCP listening",
+    );
+    let text = seen.join("\n");
+    assert_eq!(code, None, "{text}");
+    assert!(
+        text.contains("shorter than 32") && text.contains("keys new"),
+        "{text}"
+    );
+    // 32 and more: no warning.
+    let (code, seen) = run_bin(
+        &serve,
+        &[("PROXMOX_MCP_API_KEY", "k-0123456789abcdef0123456789abcdef")],
+        "MCP listening",
+    );
+    let text = seen.join("\n");
+    assert_eq!(code, None, "{text}");
+    assert!(!text.contains("shorter than 32"), "{text}");
 }
 
 #[test]
@@ -253,6 +301,7 @@ async fn keys_never_reach_the_logs() {
         let resp = http
             .post(format!("{rest}/get_nodes"))
             .bearer_auth(k)
+            .header("content-type", "application/json")
             .body("{}")
             .send()
             .await
@@ -264,6 +313,7 @@ async fn keys_never_reach_the_logs() {
     let resp = http
         .post(format!("{rest}/delete_vm"))
         .bearer_auth(wrong)
+        .header("content-type", "application/json")
         .body("{\"vmid\": 100}")
         .send()
         .await

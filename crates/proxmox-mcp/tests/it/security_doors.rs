@@ -209,6 +209,7 @@ async fn both_doors_serve_https_with_the_configured_certificate() {
     let https = r.base.replace("http://", "https://");
     let resp = client
         .post(format!("{https}/get_nodes"))
+        .header("content-type", "application/json")
         .body("{}")
         .send()
         .await
@@ -314,7 +315,11 @@ async fn host_and_origin_settings_reach_both_doors() {
         (Some("pve-mcp.lan"), Some("https://evil.example"), 403),
     ];
     for (host, origin, want) in cases {
-        let mut rest = r.http.post(r.url("/get_nodes")).body("{}");
+        let mut rest = r
+            .http
+            .post(r.url("/get_nodes"))
+            .header("content-type", "application/json")
+            .body("{}");
         let mut m = r
             .http
             .post(&mcp)
