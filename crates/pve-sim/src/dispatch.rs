@@ -3,8 +3,6 @@
 //! the `{node}` lookup with 500/595, parameter validation with the 400 `errors` map) and finally
 //! the handler. No HTTP here: the server and the handler tests both call it.
 
-use std::sync::OnceLock;
-
 use serde_json::Value;
 
 use crate::Sim;
@@ -212,8 +210,7 @@ pub fn check_node(sim: &Sim, node: &str) -> Result<(), ApiError> {
 
 /// The route table, built once.
 pub fn table() -> &'static [Route] {
-    static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
-    TABLE.get_or_init(crate::routes::all)
+    crate::routes::all()
 }
 
 /// Finds the route for `method` and a concrete `path`, with its percent-decoded path

@@ -7,14 +7,12 @@ use crate::route::{ApiError, Call, Method, Perm, Route};
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Get,
-        path: "/cluster/status",
-        params: &[],
-        perm: Perm::Root(&["Sys.Audit"]),
-        allow_token: true,
-        handler: status,
-    }]
+    vec![Route::new(
+        Method::Get,
+        "/cluster/status",
+        Perm::Root(&["Sys.Audit"]),
+        status,
+    )]
 }
 
 /// The first node (by name) is the one answering (`local: 1`).

@@ -18,10 +18,17 @@ mod tasks;
 mod version;
 pub(crate) mod vzdump;
 
+use std::sync::OnceLock;
+
 use crate::route::Route;
 
-/// All routes the simulator serves.
-pub fn all() -> Vec<Route> {
+/// All routes the simulator serves, with their declared parameters; built once.
+pub fn all() -> &'static [Route] {
+    static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
+    TABLE.get_or_init(build)
+}
+
+fn build() -> Vec<Route> {
     let mut routes = [
         access::routes(),
         permissions::routes(),
@@ -43,5 +50,8 @@ pub fn all() -> Vec<Route> {
     .concat();
     // Restores share the create endpoints: the restore module wraps those two routes.
     restore::wrap(&mut routes);
+    for r in &mut routes {
+        r.params = crate::params::decl::params_for(r.method, r.path);
+    }
     routes
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Sim;
 use crate::auth::allowed;
-use crate::route::{ApiError, Call, Identity, Method, Perm, Role, Route, p};
+use crate::route::{ApiError, Call, Identity, Method, Perm, Role, Route};
 
 /// Every privilege of Proxmox VE 9 (`pveum privileges list`).
 pub(super) const PRIVILEGES: &[&str] = &[
@@ -62,18 +62,14 @@ pub(super) const PRIVILEGES: &[&str] = &[
     "VM.Snapshot.Rollback",
 ];
 
-const PARAMS: &[crate::route::ParamSpec] = &[p::string("path", true), p::string("userid", true)];
-
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Get,
-        path: "/access/permissions",
-        params: PARAMS,
-        perm: Perm::All,
-        allow_token: true,
-        handler: permissions,
-    }]
+    vec![Route::new(
+        Method::Get,
+        "/access/permissions",
+        Perm::All,
+        permissions,
+    )]
 }
 
 fn permissions(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {

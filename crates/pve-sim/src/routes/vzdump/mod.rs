@@ -10,49 +10,19 @@ use serde_json::{Value, json};
 use crate::Sim;
 use crate::auth;
 use crate::guest::{self, kind_word, lock_message};
-use crate::route::{ApiError, Call, Method, ParamSpec, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::seed::backup_stamp;
 use crate::state::{Cluster, GuestKind, PowerState, SimTime, Volume};
 use crate::tasks::TaskSpec;
 
-const PARAMS: &[ParamSpec] = &[
-    p::fmt("node", "pve-node", true),
-    p::fmt("vmid", "pve-vmid-list", true),
-    p::bool("all", true),
-    p::fmt("exclude", "pve-vmid-list", true),
-    p::string("pool", true),
-    p::fmt("storage", "pve-storage-id", true),
-    p::one_of("mode", &["snapshot", "suspend", "stop"], true),
-    p::one_of("compress", &["0", "1", "gzip", "lzo", "zstd"], true),
-    p::bool("remove", true),
-    p::fmt("prune-backups", "prune-backups", true),
-    p::maxlen("notes-template", 1024, true),
-    p::bool("protected", true),
-    p::int("zstd", None, None, true),
-    p::int("bwlimit", Some(0), None, true),
-    p::int("ionice", Some(0), Some(8), true),
-    p::int("lockwait", Some(0), None, true),
-    p::int("stopwait", Some(0), None, true),
-    p::fmt("mailto", "email-or-username-list", true),
-    p::one_of("mailnotification", &["always", "failure"], true),
-    p::one_of(
-        "notification-mode",
-        &["auto", "legacy-sendmail", "notification-system"],
-        true,
-    ),
-    p::bool("quiet", true),
-];
-
 /// The routes of this module.
 pub(crate) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Post,
-        path: "/nodes/{node}/vzdump",
-        params: PARAMS,
-        perm: Perm::All,
-        allow_token: true,
-        handler: vzdump,
-    }]
+    vec![Route::new(
+        Method::Post,
+        "/nodes/{node}/vzdump",
+        Perm::All,
+        vzdump,
+    )]
 }
 
 fn split_ids(s: Option<&str>) -> Vec<u32> {
