@@ -98,6 +98,16 @@ impl Sim {
         self.tasks.spawn(spec, self.now, self.time_scale)
     }
 
+    /// Starts a task that also changes the cluster while it runs (see [`tasks::Step`]).
+    pub(crate) fn spawn_task_with_steps(
+        &mut self,
+        spec: TaskSpec,
+        steps: Vec<tasks::Step>,
+    ) -> String {
+        self.tasks
+            .spawn_with_steps(spec, steps, self.now, self.time_scale)
+    }
+
     /// The guest with this VMID on this node, failing as PVE fails for an unknown VMID:
     /// `Configuration file 'nodes/NODE/qemu-server/VMID.conf' does not exist`.
     pub fn guest_on(

@@ -3,11 +3,13 @@
 
 mod access;
 mod agent;
+mod backup_jobs;
 mod cluster;
 mod lxc;
 mod migrate;
+mod network;
 mod nodes;
-mod permissions;
+mod pools;
 pub(crate) mod power;
 pub(crate) mod qemu;
 pub(crate) mod resources;
@@ -31,7 +33,9 @@ pub fn all() -> &'static [Route] {
 fn build() -> Vec<Route> {
     let mut routes = [
         access::routes(),
-        permissions::routes(),
+        pools::routes(),
+        backup_jobs::routes(),
+        network::routes(),
         version::routes(),
         cluster::routes(),
         resources::routes(),

@@ -245,6 +245,8 @@ impl ClusterBuilder {
             push(&mut c, GuestKind::Qemu, &spec, epoch);
         }
         self.size_storages(&mut c);
+        super::datacenter::define_guest_pools(&mut c);
+        super::datacenter::builder_jobs(&mut c);
         c
     }
 

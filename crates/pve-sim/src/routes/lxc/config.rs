@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::create::normalize_net;
 use super::{alloc_ct_volume, parse_mount};
@@ -58,16 +58,13 @@ fn get_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         }
         None => g.config.clone(),
     };
-    let mut m: Map<String, Value> = config.into_iter().collect();
+    let mut m = guest::shown_config(&config);
     m.insert("digest".into(), json!(guest::config_digest(g)));
     Ok(Value::Object(m))
 }
 
 /// A mount point to allocate: config key, storage, size in bytes, options.
 type NewMount = (String, String, u64, Vec<(String, String)>);
-
-/// Parameters that are not config keys.
-const NOT_KEYS: &[&str] = &["node", "vmid", "digest", "delete", "revert"];
 
 /// `PUT .../config`: checks, then applies deletions and changes; `null`.
 fn put_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
@@ -85,7 +82,7 @@ fn put_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     let sets: Vec<(&String, &Value)> = call
         .params
         .iter()
-        .filter(|(k, _)| !NOT_KEYS.contains(&k.as_str()))
+        .filter(|(k, _)| super::is_config_key(k))
         .collect();
     let mut errors = BTreeMap::new();
     for d in &deletes {
@@ -179,7 +176,7 @@ fn put_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                 config.insert(key.to_string(), json!(guest::print_disk(&volume, &opts)));
             }
         } else {
-            config.insert(key.to_string(), guest::config_value(value));
+            config.insert(key.to_string(), super::config_value(key, value));
         }
     }
     if !errors.is_empty() {

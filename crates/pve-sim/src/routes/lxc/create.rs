@@ -25,31 +25,6 @@ pub(super) fn routes() -> Vec<Route> {
     )]
 }
 
-/// Config keys copied as they are from the create parameters.
-const PLAIN_KEYS: &[&str] = &[
-    "arch",
-    "cmode",
-    "console",
-    "cores",
-    "cpulimit",
-    "cpuunits",
-    "description",
-    "features",
-    "hostname",
-    "memory",
-    "nameserver",
-    "onboot",
-    "ostype",
-    "protection",
-    "searchdomain",
-    "startup",
-    "swap",
-    "tags",
-    "timezone",
-    "tty",
-    "unprivileged",
-];
-
 /// A disk to allocate when the task runs: config key, storage, size, mount options.
 struct NewDisk {
     key: String,
@@ -118,8 +93,8 @@ fn create(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                     errors.insert(key.clone(), e);
                 }
             }
-        } else if PLAIN_KEYS.contains(&key.as_str()) {
-            config.insert(key.clone(), guest::config_value(value));
+        } else if key != "rootfs" && super::is_config_key(key) {
+            config.insert(key.clone(), super::config_value(key, value));
         }
     }
     if !errors.is_empty() {

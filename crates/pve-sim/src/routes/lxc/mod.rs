@@ -5,6 +5,7 @@
 //! on directory storages `VMID/vm-VMID-disk-N.raw` through `guest::alloc_disk`.
 
 mod config;
+mod copy;
 mod create;
 
 use serde_json::{Value, json};
@@ -41,6 +42,25 @@ const CT_DIRS: &[&str] = &[
     "mtunnelwebsocket",
 ];
 
+/// Parameters of `PUT .../config` that are not container options.
+const UPDATE_CONTROLS: &[&str] = &["node", "vmid", "digest", "delete", "revert"];
+
+/// Whether `key` is a container option (what `PUT .../config` declares besides its controls).
+pub(super) fn is_config_key(key: &str) -> bool {
+    !UPDATE_CONTROLS.contains(&key)
+        && crate::params::decl::params_for(Method::Put, "/nodes/{node}/lxc/{vmid}/config")
+            .iter()
+            .any(|s| crate::params::name_matches(s.name, key))
+}
+
+/// A parameter value as the container's config stores it (tags in PVE's canonical form).
+pub(super) fn config_value(key: &str, value: &Value) -> Value {
+    match (key, value) {
+        ("tags", Value::String(t)) => Value::String(guest::unique_tags(t)),
+        _ => guest::config_value(value),
+    }
+}
+
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
     let r = Route::new;
@@ -62,6 +82,7 @@ pub(super) fn routes() -> Vec<Route> {
     ];
     v.extend(create::routes());
     v.extend(config::routes());
+    v.extend(copy::routes());
     v
 }
 

@@ -25,7 +25,7 @@ pub(super) fn get(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                 g.snapshots.iter().find(|s| s.name == name).ok_or_else(|| {
                     ApiError::internal(format!("snapshot '{name}' does not exist"))
                 })?;
-            let mut m: Map<String, Value> = s.config.clone().into_iter().collect();
+            let mut m = guest::shown_config(&s.config);
             m.insert("snaptime".into(), json!(s.snaptime));
             if !s.description.is_empty() {
                 m.insert("description".into(), json!(s.description));
@@ -36,7 +36,7 @@ pub(super) fn get(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
             m
         }
         None => {
-            let mut m: Map<String, Value> = g.config.clone().into_iter().collect();
+            let mut m = guest::shown_config(&g.config);
             if let Some(p) = &g.parent_snapshot {
                 m.entry("parent").or_insert_with(|| json!(p));
             }
@@ -96,6 +96,8 @@ fn prepare(sim: &Sim, call: &Call) -> Result<Update, ApiError> {
             return Err(ApiError::param("delete", format!("unknown option '{d}'")));
         }
     }
+    spec::check_root_only(call, delete.iter().map(String::as_str))?;
+    spec::check_root_only(call, call.params.keys().map(String::as_str))?;
     let seed = format!("{}:{}", sim.now, sim.tasks.order.len());
     let opts = spec::options_from_call(call, &sim.cluster, &node, vmid, &seed)?;
     if opts.plain.is_empty() && opts.disks.is_empty() && delete.is_empty() {

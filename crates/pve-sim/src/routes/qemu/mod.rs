@@ -6,6 +6,7 @@
 pub(crate) mod cloudinit;
 mod config;
 mod create;
+mod disks;
 pub(crate) mod resize;
 pub(crate) mod spec;
 
@@ -71,6 +72,9 @@ pub(crate) fn routes() -> Vec<Route> {
             template,
         ),
     ]
+    .into_iter()
+    .chain(disks::routes())
+    .collect()
 }
 
 /// `GET /nodes/{node}/qemu`: the VMs of a node the caller may audit, by VMID.
