@@ -87,7 +87,10 @@ pub struct Pattern {
 impl Pattern {
     /// Compiles PVE's (Perl) pattern; one Rust's regex engine cannot take matches anything.
     pub(crate) fn new(source: &'static str) -> Self {
-        let rust = source.replace("(?^:", "(?:").replace("{,", "{0,");
+        let rust = source
+            .replace("(?^:", "(?:")
+            .replace("{,", "{0,")
+            .replace("\\0", "\\x00");
         Self {
             source,
             regex: Regex::new(&format!("^(?:{rust})$")).ok(),

@@ -9,6 +9,7 @@ mod endpoints;
 mod errors;
 mod faults;
 mod request_log;
+mod rules;
 mod samples;
 mod support;
 mod tasks;

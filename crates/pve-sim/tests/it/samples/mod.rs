@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-mod values;
+pub(crate) mod values;
 
 use pve_sim::route::{Method, Route};
 use pve_sim::state::PowerState;

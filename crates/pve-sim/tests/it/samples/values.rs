@@ -10,27 +10,25 @@ use crate::support::TestSim;
 
 /// Values the samples use.
 #[derive(Debug, Clone)]
-pub(super) struct Ctx {
-    pub(super) qemu: (String, u32),
-    pub(super) lxc: (String, u32),
+pub(crate) struct Ctx {
+    pub(crate) qemu: (String, u32),
+    pub(crate) lxc: (String, u32),
     other_node: String,
-    pub(super) storage_volume: (String, String),
+    pub(crate) storage_volume: (String, String),
     upid: String,
     exec_pid: Option<String>,
     iso: String,
     vztmpl: String,
     /// A storage holding disk images on the VM's node (for allocating a volume).
-    pub(super) images_storage: String,
+    pub(crate) images_storage: String,
     /// A storage holding backups.
-    pub(super) backup_storage: String,
-    /// A second images storage on the VM's node, added for the samples (disk moves).
-    pub(super) scratch_storage: String,
+    pub(crate) backup_storage: String,
 }
 
-pub(super) const SNAP: &str = "contract";
+pub(crate) const SNAP: &str = "contract";
 
 /// Picks the guests and things the samples use, adds a snapshot to each and a finished task.
-pub(super) async fn prepare(sim: &TestSim) -> Ctx {
+pub(crate) async fn prepare(sim: &TestSim) -> Ctx {
     let mut ctx = sim.server.with_sim(|s| {
         let c = &s.cluster;
         let qemu = c
@@ -117,6 +115,7 @@ pub(super) async fn prepare(sim: &TestSim) -> Ctx {
             lock_vmid: None,
             finish: Box::new(|_, _| Ok(vec![])),
         });
+        // A second images storage on every node, for disk moves.
         let scratch_storage = "scratch".to_string();
         s.cluster.storages.insert(
             scratch_storage.clone(),
@@ -142,7 +141,6 @@ pub(super) async fn prepare(sim: &TestSim) -> Ctx {
             vztmpl,
             images_storage,
             backup_storage,
-            scratch_storage,
         }
     });
     // A process for exec-status, if the exec route exists.
@@ -155,7 +153,7 @@ pub(super) async fn prepare(sim: &TestSim) -> Ctx {
 }
 
 /// The concrete path for a template (`method` picks an object the call may remove).
-pub(super) fn fill(method: Method, template: &str, ctx: &Ctx) -> String {
+pub(crate) fn fill(method: Method, template: &str, ctx: &Ctx) -> String {
     let poolid = if method == Method::Delete {
         "lab"
     } else {
@@ -230,7 +228,7 @@ fn value_for(route: &Route, name: &str, ctx: &Ctx) -> Option<Vec<String>> {
 }
 
 /// Builds the parameters of a sample: every required non-path parameter.
-pub(super) fn params_for(route: &Route, ctx: &Ctx) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn params_for(route: &Route, ctx: &Ctx) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     for p in route
         .params
@@ -258,7 +256,7 @@ type Extras = (
     &'static [(&'static str, &'static str)],
 );
 
-pub(super) const WRITE_EXTRAS: &[Extras] = &[
+pub(crate) const WRITE_EXTRAS: &[Extras] = &[
     (
         "POST",
         "/nodes/{node}/qemu/{vmid}/migrate",
@@ -324,7 +322,7 @@ pub(super) const WRITE_EXTRAS: &[Extras] = &[
 ];
 
 /// Extra GET requests covering telling optional parameters.
-pub(super) const VARIANTS: &[(&str, &[(&str, &str)])] = &[
+pub(crate) const VARIANTS: &[(&str, &[(&str, &str)])] = &[
     ("/cluster/resources", &[("type", "vm")]),
     ("/cluster/resources", &[("type", "storage")]),
     ("/cluster/resources", &[("type", "node")]),
