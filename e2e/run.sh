@@ -3,7 +3,8 @@
 #   - the official TypeScript SDK client (as n8n embeds it) over Streamable HTTP and over legacy SSE,
 #   - the official Python SDK client over both,
 #   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
-#   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest).
+#   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest),
+#   - independent Proxmox VE clients against the simulator (e2e/pve-clients).
 # Each client run gets a fresh `proxmox-mcp serve --demo` on 127.0.0.1 (a new demo cluster, so every
 # run starts the same stopped VM). Dependencies install from e2e/package-lock.json (npm ci) and
 # e2e/requirements.txt (pip, into e2e/.venv), once; later runs reuse them while the lock files match.
@@ -187,6 +188,20 @@ if [ -n "$REST_LINE" ]; then
   add "$(awk '{print $1, $3, $5}' <<<"$REST_LINE")"
 else
   echo "e2e: the REST checks gave no summary line" >&2
+  add "0 1 0"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 5. Independent Proxmox VE clients (proxmoxer, prometheus-pve-exporter) against the simulator
+#    itself (e2e/pve-clients).
+say "independent PVE clients (proxmoxer, prometheus-pve-exporter)"
+PVE_OUT="$WORK/pve-clients.out"
+E2E_BIN="$BIN" "$E2E/pve-clients/run.sh" 2>&1 | tee "$PVE_OUT" || true
+PVE_LINE="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$PVE_OUT" | tail -n 1)"
+if [ -n "$PVE_LINE" ]; then
+  add "$(awk '{print $1, $3, $5}' <<<"$PVE_LINE")"
+else
+  echo "e2e: the PVE client checks gave no summary line" >&2
   add "0 1 0"
 fi
 

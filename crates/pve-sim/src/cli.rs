@@ -18,6 +18,9 @@ pub struct SimArgs {
     /// API token with admin privileges, as USER@REALM!TOKENID=SECRET (repeatable).
     #[arg(long = "api-token", value_name = "USER@REALM!TOKENID=SECRET")]
     pub api_tokens: Vec<String>,
+    /// API token with read-only (PVEAuditor) privileges, same form (repeatable).
+    #[arg(long = "audit-token", value_name = "USER@REALM!TOKENID=SECRET")]
+    pub audit_tokens: Vec<String>,
     /// Write the generated certificate (PEM) to this file.
     #[arg(long, value_name = "FILE")]
     pub cert_out: Option<PathBuf>,
@@ -36,6 +39,7 @@ impl SimArgs {
             tls: !self.plain_http,
             root_password: self.root_password.clone(),
             api_tokens: self.api_tokens.clone(),
+            audit_tokens: self.audit_tokens.clone(),
             time_scale: self.time_scale,
         }
     }
@@ -84,6 +88,9 @@ pub fn banner(args: &SimArgs, server: &SimServer) -> String {
     }
     for t in &args.api_tokens {
         out.push(format!("API token (admin): {t}"));
+    }
+    for t in &args.audit_tokens {
+        out.push(format!("API token (read-only): {t}"));
     }
     out.push(format!("task time scale: {}", args.time_scale));
     out.join("\n")

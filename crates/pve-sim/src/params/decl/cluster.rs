@@ -10,4 +10,5 @@ type? str enum=vm|storage|node|sdn
 [GET /cluster/status]
 
 [GET /version]
+[GET /cluster/config/qdevice]
 "##;

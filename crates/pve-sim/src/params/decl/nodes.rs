@@ -48,4 +48,10 @@ type? str enum=bridge|bond|eth|alias|vlan|fabric|OVSBridge|OVSBond|OVSPort|OVSIn
 [GET /nodes/{node}/network/{iface}]
 iface str len=2..20 fmt=pve-iface
 node str fmt=pve-node
+[GET /nodes/{node}/replication]
+guest? int 100..999999999 fmt=pve-vmid
+node str fmt=pve-node
+
+[GET /nodes/{node}/subscription]
+node str fmt=pve-node
 "##;

@@ -23,7 +23,33 @@ pub(super) fn routes() -> Vec<Route> {
             Perm::Node(&["Sys.Audit"]),
             status,
         ),
+        Route::new(
+            Method::Get,
+            "/nodes/{node}/subscription",
+            Perm::All,
+            subscription,
+        ),
+        Route::new(
+            Method::Get,
+            "/nodes/{node}/replication",
+            Perm::All,
+            |_, _| Ok(Value::Array(Vec::new())),
+        ),
     ]
+}
+
+/// `GET /nodes/{node}/subscription`: the simulated nodes run without a subscription key (as a
+/// homelab does); the server id is the node's own.
+fn subscription(_: &mut Sim, call: &Call) -> Result<Value, ApiError> {
+    let node = call.node()?;
+    let serverid = hex::encode(crate::guest::seeded_bytes(node))[..32].to_uppercase();
+    Ok(json!({
+        "status": "notfound",
+        "message": "There is no subscription key",
+        "serverid": serverid,
+        "url": "https://www.proxmox.com/en/proxmox-virtual-environment/pricing",
+        "level": "",
+    }))
 }
 
 /// The subdirectories PVE lists under `/nodes/{node}`.
