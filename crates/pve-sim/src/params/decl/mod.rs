@@ -433,4 +433,28 @@ product? str re=[A-Za-z0-9\\-_\\s]{,16}
     fn the_declarations_parse() {
         assert!(errors().is_empty(), "{:#?}", errors());
     }
+
+    #[test]
+    fn every_declared_pattern_compiles() {
+        let d = decls();
+        let mut bad = Vec::new();
+        let mut check = |ty: &ParamType| {
+            if let Some(p) = ty.str_spec().and_then(|s| s.pattern)
+                && p.regex.is_none()
+            {
+                bad.push(p.source);
+            }
+        };
+        for specs in d.routes.values() {
+            for s in specs.iter() {
+                check(&s.ty);
+            }
+        }
+        for p in d.props.values() {
+            for k in &p.keys {
+                check(&k.ty);
+            }
+        }
+        assert!(bad.is_empty(), "patterns Rust's regex cannot take: {bad:?}");
+    }
 }
