@@ -1,10 +1,77 @@
 //! The simulator's command line (`pve-sim --listen 127.0.0.1:8006`), as a `clap::Args` struct
 //! so `proxmox-mcp sim` can reuse it, and [`run`], which serves until Ctrl-C or SIGTERM.
+//! [`ClusterArgs`] (`--nodes`, `--vms`, `--containers`, `--seed`) chooses the cluster; other
+//! commands that start a simulator (`proxmox-mcp serve --demo`) can flatten it too.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::seed::ClusterBuilder;
 use crate::server::{SimConfig, SimError, SimServer, spawn};
+use crate::state::Cluster;
+
+/// Which cluster to simulate: the demo cluster, or, when any size is given, a built one of that
+/// shape (deterministic for the same flags).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// Build a cluster of this many nodes (1-50) instead of the demo cluster.
+    #[arg(long, value_name = "N", env = "PVE_SIM_NODES")]
+    pub nodes: Option<usize>,
+    /// Build a cluster with this many QEMU VMs (at most 10,000 guests in all).
+    #[arg(long, value_name = "N", env = "PVE_SIM_VMS")]
+    pub vms: Option<usize>,
+    /// Build a cluster with this many LXC containers.
+    #[arg(long, value_name = "N", env = "PVE_SIM_CONTAINERS")]
+    pub containers: Option<usize>,
+    /// Vary the built cluster's guests (names, sizes, which run): the same seed gives the same
+    /// cluster.
+    #[arg(long, value_name = "N", env = "PVE_SIM_SEED")]
+    pub seed: Option<u64>,
+}
+
+impl ClusterArgs {
+    /// Whether the flags ask for a built cluster rather than the demo one.
+    pub fn is_built(&self) -> bool {
+        self.nodes.is_some()
+            || self.vms.is_some()
+            || self.containers.is_some()
+            || self.seed.is_some()
+    }
+
+    /// The cluster the flags describe: the demo cluster without any of them; otherwise a
+    /// `ClusterBuilder` cluster (3 nodes, no guests, seed 0 unless given), named `sim-cluster`.
+    pub fn cluster(&self) -> Cluster {
+        if !self.is_built() {
+            return crate::seed::demo();
+        }
+        ClusterBuilder::new()
+            .name("sim-cluster")
+            .nodes(self.nodes.unwrap_or(3))
+            .vms(self.vms.unwrap_or(0))
+            .cts(self.containers.unwrap_or(0))
+            .seed(self.seed.unwrap_or(0))
+            .build()
+    }
+
+    /// A line saying what the flags chose, for banners.
+    pub fn describe(&self, cluster: &Cluster) -> String {
+        let vms = cluster
+            .guests
+            .values()
+            .filter(|g| g.kind == crate::state::GuestKind::Qemu)
+            .count();
+        let cts = cluster.guests.len() - vms;
+        let what = if self.is_built() {
+            format!("built cluster (seed {})", self.seed.unwrap_or(0))
+        } else {
+            "demo cluster".to_string()
+        };
+        format!(
+            "{what}: {} nodes, {vms} VMs, {cts} containers",
+            cluster.nodes.len()
+        )
+    }
+}
 
 /// Flags of `pve-sim` (and `proxmox-mcp sim`).
 #[derive(Debug, Clone, clap::Args)]
@@ -30,6 +97,8 @@ pub struct SimArgs {
     /// Multiplier on task durations: 1 is realistic, 0.1 ten times faster, 0 instant.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 impl SimArgs {
@@ -45,13 +114,16 @@ impl SimArgs {
     }
 }
 
-/// Starts the simulator with the demo cluster, prints the banner, serves until Ctrl-C/SIGTERM.
+/// Starts the simulator with the chosen cluster, prints the banner, serves until
+/// Ctrl-C/SIGTERM.
 pub async fn run(args: SimArgs) -> Result<(), SimError> {
-    let server = spawn(args.config(), crate::seed::demo()).await?;
+    let cluster = args.cluster.cluster();
+    let described = args.cluster.describe(&cluster);
+    let server = spawn(args.config(), cluster).await?;
     if let Some(path) = &args.cert_out {
         std::fs::write(path, server.cert_pem())?;
     }
-    println!("{}", banner(&args, &server));
+    println!("{}\n{described}", banner(&args, &server));
     wait_for_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await;

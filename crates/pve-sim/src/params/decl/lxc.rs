@@ -262,4 +262,12 @@ volume str fmt=pve-lxc-mp-string key
 
 [props lxc-unused]
 volume str fmt=pve-volume-id key
+
+[POST /nodes/{node}/lxc/{vmid}/status/suspend]
+node str fmt=pve-node
+vmid int 100..999999999 fmt=pve-vmid
+
+[POST /nodes/{node}/lxc/{vmid}/status/resume]
+node str fmt=pve-node
+vmid int 100..999999999 fmt=pve-vmid
 "##;

@@ -23,7 +23,11 @@
 mod access;
 mod backup;
 mod cluster;
+mod firewall;
+mod ha;
 mod lxc;
+mod monitor;
+mod node_admin;
 mod nodes;
 mod pools;
 mod qemu;
@@ -42,7 +46,11 @@ const SOURCES: &[&str] = &[
     access::DECL,
     backup::DECL,
     cluster::DECL,
+    firewall::DECL,
+    ha::DECL,
     lxc::DECL,
+    monitor::DECL,
+    node_admin::DECL,
     nodes::DECL,
     pools::DECL,
     qemu::DECL,

@@ -416,4 +416,17 @@ virtiofs[n]? str props=qemu-virtiofs
 vmgenid? str re=(?:[a-fA-F0-9]{8}(?:-[a-fA-F0-9]{4}){3}-[a-fA-F0-9]{12}|[01])
 vmstatestorage? str fmt=pve-storage-id
 watchdog? str fmt=pve-qm-watchdog
+
+[GET /nodes/{node}/qemu/{vmid}/cloudinit]
+node str fmt=pve-node
+vmid int 100..999999999 fmt=pve-vmid
+
+[PUT /nodes/{node}/qemu/{vmid}/cloudinit]
+node str fmt=pve-node
+vmid int 100..999999999 fmt=pve-vmid
+
+[GET /nodes/{node}/qemu/{vmid}/cloudinit/dump]
+node str fmt=pve-node
+type str enum=user|network|meta
+vmid int 100..999999999 fmt=pve-vmid
 "##;

@@ -188,4 +188,15 @@ default? num 0..
 migration? num 0..
 move? num 0..
 restore? num 0..
+
+[POST /nodes/{node}/storage/{storage}/download-url]
+checksum? str requires=checksum-algorithm
+checksum-algorithm? str enum=md5|sha1|sha224|sha256|sha384|sha512 requires=checksum
+compression? str
+content str enum=iso|vztmpl|import fmt=pve-storage-content
+filename str len=..255
+node str fmt=pve-node
+storage str fmt=pve-storage-id
+url str re=https?://.*
+verify-certificates? bool
 "##;
