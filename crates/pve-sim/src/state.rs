@@ -121,6 +121,9 @@ pub struct Guest {
     pub pid: u32,
     pub pool: Option<String>,
     pub hastate: Option<String>,
+    /// The cloud-init options the guest's cloud-init drive was last generated from (PVE keeps
+    /// them in the config's `[special:cloudinit]` section); `None` before the first time.
+    pub cloudinit: Option<BTreeMap<String, Value>>,
 }
 
 /// A storage as defined cluster-wide (`/storage`), with its capacity.
@@ -219,6 +222,12 @@ pub struct Cluster {
     pub backup_jobs: BTreeMap<String, BTreeMap<String, Value>>,
     /// Users, groups and ACLs besides the credentials.
     pub access: Access,
+    /// HA rules by id (PVE 9: `node-affinity` and `resource-affinity` rules replace groups),
+    /// as `rules.cfg` holds them.
+    pub ha_rules: BTreeMap<String, BTreeMap<String, Value>>,
+    /// System services started or stopped by hand, by `(node, service)`: whether it runs now
+    /// (the others are as installed).
+    pub services: BTreeMap<(String, String), bool>,
 }
 
 impl Cluster {

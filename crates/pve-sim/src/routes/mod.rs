@@ -5,9 +5,13 @@ mod access;
 mod agent;
 mod backup_jobs;
 mod cluster;
+mod firewall;
+mod ha;
 mod lxc;
 mod migrate;
+mod monitor;
 mod network;
+mod node_admin;
 mod nodes;
 mod pools;
 pub(crate) mod power;
@@ -24,6 +28,12 @@ use std::sync::OnceLock;
 
 use crate::route::Route;
 
+/// The `digest` PVE returns with a section-config object: SHA-1 hex of its text.
+pub(crate) fn digest(text: &str) -> String {
+    use sha1::{Digest, Sha1};
+    hex::encode(Sha1::digest(text.as_bytes()))
+}
+
 /// All routes the simulator serves, with their declared parameters; built once.
 pub fn all() -> &'static [Route] {
     static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
@@ -36,6 +46,10 @@ fn build() -> Vec<Route> {
         pools::routes(),
         backup_jobs::routes(),
         network::routes(),
+        monitor::routes(),
+        node_admin::routes(),
+        ha::routes(),
+        firewall::routes(),
         version::routes(),
         cluster::routes(),
         resources::routes(),

@@ -78,6 +78,28 @@ pub(crate) fn demo(c: &mut Cluster) {
             ("comment", json!("Paused while the ERP is migrated")),
         ]),
     );
+    c.ha_rules.insert(
+        "db-prefer-pve01".into(),
+        job(&[
+            ("type", json!("node-affinity")),
+            ("resources", json!("vm:102,vm:104")),
+            ("nodes", json!("pve01:2,pve02:1")),
+            ("strict", json!(0)),
+            (
+                "comment",
+                json!("Databases prefer the node with the fast disks"),
+            ),
+        ]),
+    );
+    c.ha_rules.insert(
+        "db-apart".into(),
+        job(&[
+            ("type", json!("resource-affinity")),
+            ("resources", json!("vm:102,vm:104")),
+            ("affinity", json!("negative")),
+            ("comment", json!("Primary and replica never share a node")),
+        ]),
+    );
     let user = |first: &str, last: &str, email: &str, groups: &[&str]| DirUser {
         enable: true,
         expire: 0,

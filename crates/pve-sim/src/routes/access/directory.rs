@@ -252,7 +252,7 @@ fn domain(_: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         .iter()
         .find(|(r, _, _)| *r == realm)
         .ok_or_else(|| ApiError::internal(format!("domain '{realm}' does not exist")))?;
-    Ok(json!({"type": ty, "comment": comment, "digest": roles::digest(realm)}))
+    Ok(json!({"type": ty, "comment": comment, "digest": crate::routes::digest(realm)}))
 }
 
 /// `GET /access/roles`.

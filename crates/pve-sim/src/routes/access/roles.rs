@@ -1,7 +1,5 @@
 //! PVE's built-in roles and the privileges each grants (PVE 9 names).
 
-use sha1::{Digest, Sha1};
-
 /// A role: its id, whether PVE marks it special (built in, not editable), and its
 /// privileges, or every privilege.
 #[derive(Debug)]
@@ -199,9 +197,4 @@ pub(crate) fn privileges(r: &RoleDef) -> Vec<&'static str> {
             .collect(),
         Privs::Only(p) => p.to_vec(),
     }
-}
-
-/// A stable config digest for a read-only object (what PVE returns with section configs).
-pub(crate) fn digest(what: &str) -> String {
-    hex::encode(Sha1::digest(what.as_bytes()))
 }

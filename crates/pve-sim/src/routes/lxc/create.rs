@@ -272,6 +272,7 @@ fn new_guest(vmid: u32, node: &str, config: BTreeMap<String, Value>, pool: Optio
         pid: 0,
         pool: pool.map(str::to_string),
         hastate: None,
+        cloudinit: None,
     }
 }
 

@@ -110,6 +110,18 @@ pub(crate) fn routes() -> Vec<Route> {
             POWER,
             |s, c| power_call(s, c, GuestKind::Lxc, Action::Reboot),
         ),
+        r(
+            Post,
+            "/nodes/{node}/lxc/{vmid}/status/suspend",
+            POWER,
+            |s, c| power_call(s, c, GuestKind::Lxc, Action::Suspend),
+        ),
+        r(
+            Post,
+            "/nodes/{node}/lxc/{vmid}/status/resume",
+            POWER,
+            |s, c| power_call(s, c, GuestKind::Lxc, Action::Resume),
+        ),
     ]
 }
 

@@ -51,6 +51,7 @@ fn placeholder(vmid: u32, node: &str, lock: &str, pool: Option<String>) -> Guest
         pid: 0,
         pool,
         hastate: None,
+        cloudinit: None,
     }
 }
 

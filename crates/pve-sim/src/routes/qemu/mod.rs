@@ -4,6 +4,7 @@
 //! growth in `resize.rs`.
 
 pub(crate) mod cloudinit;
+pub(crate) mod cloudinit_api;
 mod config;
 mod create;
 mod disks;
@@ -74,6 +75,7 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
     .into_iter()
     .chain(disks::routes())
+    .chain(cloudinit_api::routes())
     .collect()
 }
 

@@ -309,6 +309,7 @@ fn blank(
         pid: 0,
         pool,
         hastate: None,
+        cloudinit: None,
     }
 }
 

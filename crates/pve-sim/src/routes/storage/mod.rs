@@ -6,6 +6,7 @@
 //! them for a shared one), so creating disks fills the storage.
 
 mod content;
+mod download;
 mod status;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,7 @@ pub(crate) fn routes() -> Vec<Route> {
     ];
     v.extend(content::routes());
     v.extend(status::routes());
+    v.extend(download::routes());
     v
 }
 

@@ -115,6 +115,27 @@ pub(crate) async fn prepare(sim: &TestSim) -> Ctx {
             lock_vmid: None,
             finish: Box::new(|_, _| Ok(vec![])),
         });
+        // A cloud-init drive on the sample VM.
+        let ci = format!("local-lvm:vm-{}-cloudinit", qemu.1);
+        if let Some(g) = s.cluster.guests.get_mut(&qemu.1) {
+            g.config.insert(
+                "ide0".into(),
+                serde_json::json!(format!("{ci},media=cdrom")),
+            );
+            g.config.insert("ciuser".into(), serde_json::json!("admin"));
+        }
+        s.cluster.volumes.push(pve_sim::state::Volume {
+            volid: ci,
+            storage: "local-lvm".into(),
+            node: qemu.0.clone(),
+            content: "images".into(),
+            format: "raw".into(),
+            size: 4 << 20,
+            ctime: 1_700_000_000,
+            vmid: Some(qemu.1),
+            notes: None,
+            protected: false,
+        });
         // A second images storage on every node, for disk moves.
         let scratch_storage = "scratch".to_string();
         s.cluster.storages.insert(
@@ -154,6 +175,13 @@ pub(crate) async fn prepare(sim: &TestSim) -> Ctx {
 
 /// The concrete path for a template (`method` picks an object the call may remove).
 pub(crate) fn fill(method: Method, template: &str, ctx: &Ctx) -> String {
+    let guest_fw = template.contains("/firewall/") && template.contains("{vmid}");
+    let firewall_name = match (template.contains("/aliases/"), guest_fw) {
+        (true, true) => "self",
+        (true, false) => "gateway",
+        (false, true) => "ipfilter-net0",
+        (false, false) => "management",
+    };
     let poolid = if method == Method::Delete {
         "lab"
     } else {
@@ -185,6 +213,12 @@ pub(crate) fn fill(method: Method, template: &str, ctx: &Ctx) -> String {
         .replace("{poolid}", poolid)
         .replace("{id}", "backup-prod-nightly")
         .replace("{iface}", "vmbr0")
+        .replace("{service}", "pveproxy")
+        .replace("{sid}", "vm:102")
+        .replace("{rule}", "db-prefer-pve01")
+        .replace("{pos}", "0")
+        .replace("{group}", "webserver")
+        .replace("{name}", firewall_name)
 }
 
 /// Values for required (and some telling optional) parameters, by route and name.
@@ -197,6 +231,11 @@ fn value_for(route: &Route, name: &str, ctx: &Ctx) -> Option<Vec<String>> {
         (Method::Put, "poolid") => v("production"),
         (Method::Delete, "poolid") => v("lab"),
         (_, "idlist") => v("scsi0"),
+        (_, "timeframe") => v("hour"),
+        (_, "type") if t.ends_with("/cloudinit/dump") => v("user"),
+        (_, "url") => v("https://images.example.com/contract-1.0.iso"),
+        (_, "filename") if t.ends_with("/download-url") => v("contract-1.0.iso"),
+        (_, "template") => v("debian-13-standard_13.1-2_amd64.tar.zst"),
         (_, "volume") if t.ends_with("/move_volume") => v("rootfs"),
         (Method::Post, "storage") if t == "/storage" => v("contract-store"),
         (Method::Post, "type") if t == "/storage" => v("dir"),

@@ -128,6 +128,7 @@ pub fn pattern(p: &str) -> Option<Regex> {
 
 const CANDIDATES: &[&str] = &[
     "a",
+    "https://example.com/a.iso",
     "x1",
     "1",
     "10",
