@@ -9,6 +9,7 @@ mod contract;
 mod endpoints;
 mod errors;
 mod faults;
+mod operations;
 mod request_log;
 mod rules;
 mod samples;
