@@ -482,6 +482,19 @@ pub(crate) fn free_volumes(cluster: &mut Cluster, volids: &[String]) -> usize {
     before - cluster.volumes.len()
 }
 
+/// Undoes a clone that failed part-way: frees the volumes it made and drops the new guest;
+/// returns PVE's `clone failed: ...` message.
+pub(crate) fn abandon_clone(
+    cluster: &mut Cluster,
+    made: &[String],
+    newid: u32,
+    error: &str,
+) -> String {
+    free_volumes(cluster, made);
+    cluster.guests.remove(&newid);
+    format!("clone failed: {error}")
+}
+
 /// Removes the volumes a destroyed guest owned: those its config refers to, and with
 /// `unreferenced` also every other disk image owned by its VMID (never backups or ISOs).
 /// Returns the removed volume ids.

@@ -154,9 +154,7 @@ fn normalize_schedule(job: &mut BTreeMap<String, Value>) {
 /// `POST /cluster/backup`: a new job (with `Sys.Modify` on `/`, and `VM.Backup` on what it
 /// selects by VMID).
 fn create(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
-    if !crate::auth::allowed(&call.identity, "/", &["Sys.Modify"], &sim.cluster) {
-        return Err(ApiError::forbidden("/", "Sys.Modify"));
-    }
+    crate::auth::require(&call.identity, "/", "Sys.Modify", &sim.cluster)?;
     let mut job = options(call);
     normalize_schedule(&mut job);
     check_selection(&job)?;

@@ -28,6 +28,18 @@ use std::sync::OnceLock;
 
 use crate::route::Route;
 
+/// The node a `/nodes/{node}/...` call names (the dispatcher has checked it exists).
+pub(crate) fn node_of<'a>(
+    sim: &'a crate::Sim,
+    call: &crate::route::Call,
+) -> Result<&'a crate::state::Node, crate::route::ApiError> {
+    let name = call.node()?;
+    sim.cluster
+        .nodes
+        .get(name)
+        .ok_or_else(|| crate::dispatch::unknown_node(name))
+}
+
 /// The `digest` PVE returns with a section-config object: SHA-1 hex of its text.
 pub(crate) fn digest(text: &str) -> String {
     use sha1::{Digest, Sha1};

@@ -94,16 +94,8 @@ fn matches(kind: Option<&str>, iface_type: &str) -> bool {
     }
 }
 
-fn node_of<'a>(sim: &'a Sim, call: &Call) -> Result<&'a Node, ApiError> {
-    let name = call.node()?;
-    sim.cluster
-        .nodes
-        .get(name)
-        .ok_or_else(|| crate::dispatch::unknown_node(name))
-}
-
 fn list(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
-    let node = node_of(sim, call)?;
+    let node = crate::routes::node_of(sim, call)?;
     let kind = call.str("type");
     Ok(Value::Array(
         interfaces(node)
@@ -115,7 +107,7 @@ fn list(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
 }
 
 fn read(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
-    let node = node_of(sim, call)?;
+    let node = crate::routes::node_of(sim, call)?;
     let name = call.req_str("iface")?;
     let mut iface = interfaces(node)
         .into_iter()

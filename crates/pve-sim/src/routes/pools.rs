@@ -173,9 +173,7 @@ fn update(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         .collect();
     for vmid in &vmids {
         let path = format!("/vms/{vmid}");
-        if !auth::allowed(&call.identity, &path, &["VM.Allocate"], c) {
-            return Err(ApiError::forbidden(&path, "VM.Allocate"));
-        }
+        auth::require(&call.identity, &path, "VM.Allocate", c)?;
         let g = c
             .guests
             .get(vmid)

@@ -176,9 +176,7 @@ fn new_disk(
     }
     guest::check_storage(c, storage, node, "rootdir").map_err(ApiError::internal)?;
     let path = format!("/storage/{storage}");
-    if !auth::allowed(&call.identity, &path, &["Datastore.AllocateSpace"], c) {
-        return Err(ApiError::forbidden(&path, "Datastore.AllocateSpace"));
-    }
+    auth::require(&call.identity, &path, "Datastore.AllocateSpace", c)?;
     Ok(NewDisk {
         key: key.to_string(),
         storage: storage.to_string(),

@@ -296,14 +296,12 @@ fn resize(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     }
     let storage = vol.storage.clone();
     let path = format!("/storage/{storage}");
-    if !auth::allowed(
+    auth::require(
         &call.identity,
         &path,
-        &["Datastore.AllocateSpace"],
+        "Datastore.AllocateSpace",
         &sim.cluster,
-    ) {
-        return Err(ApiError::forbidden(&path, "Datastore.AllocateSpace"));
-    }
+    )?;
     let current = vol.size;
     let new = guest::resize::requested_size(size_text, current)
         .ok_or_else(|| ApiError::param("size", "value does not match the regex pattern"))?;

@@ -140,18 +140,10 @@ fn entries(sim: &Sim, node: &Node, from: i64, to: i64) -> Vec<Entry> {
     out
 }
 
-fn node_of<'a>(sim: &'a Sim, call: &Call) -> Result<&'a Node, ApiError> {
-    let name = call.node()?;
-    sim.cluster
-        .nodes
-        .get(name)
-        .ok_or_else(|| crate::dispatch::unknown_node(name))
-}
-
 /// `GET /nodes/{node}/syslog`: `{n, t}` lines, paged with `start` and `limit` (default 50),
 /// the total as `total`.
 pub(super) fn syslog(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
-    let node = node_of(sim, call)?;
+    let node = crate::routes::node_of(sim, call)?;
     let now = sim.now as i64;
     let since = match call.str("since") {
         Some(s) => parse_datetime(s).ok_or_else(|| ApiError::param("since", "invalid time"))?,
@@ -218,7 +210,7 @@ fn iso(t: i64) -> String {
 /// `GET /nodes/{node}/journal`: lines in short ISO form between a first and a last cursor
 /// (`since`/`until` in epoch seconds, `lastentries` for the newest N, cursors to continue).
 pub(super) fn journal(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
-    let node = node_of(sim, call)?;
+    let node = crate::routes::node_of(sim, call)?;
     let now = sim.now as i64;
     let since = call
         .str("startcursor")

@@ -113,12 +113,7 @@ pub(super) fn guest(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
 
 /// `GET /nodes/{node}/rrddata`.
 pub(super) fn node(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
-    let name = call.node()?;
-    let node = sim
-        .cluster
-        .nodes
-        .get(name)
-        .ok_or_else(|| crate::dispatch::unknown_node(name))?;
+    let node = crate::routes::node_of(sim, call)?;
     let s = step(call.str("timeframe").unwrap_or("hour"));
     let max = is_max(call);
     let c = &sim.cluster;

@@ -332,9 +332,7 @@ pub(super) fn clone(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                         made.push(volid);
                     }
                     Err(e) => {
-                        guest::free_volumes(cluster, &made);
-                        cluster.guests.remove(&newid);
-                        return Err(format!("clone failed: {e}"));
+                        return Err(guest::abandon_clone(cluster, &made, newid, &e));
                     }
                 }
             }
@@ -346,9 +344,7 @@ pub(super) fn clone(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                         made.push(volid);
                     }
                     Err(e) => {
-                        guest::free_volumes(cluster, &made);
-                        cluster.guests.remove(&newid);
-                        return Err(format!("clone failed: {e}"));
+                        return Err(guest::abandon_clone(cluster, &made, newid, &e));
                     }
                 }
             }

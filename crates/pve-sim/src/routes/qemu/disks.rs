@@ -137,14 +137,12 @@ fn move_disk(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         .unwrap_or(0);
     guest::check_storage(&sim.cluster, &storage, &node, "images").map_err(ApiError::internal)?;
     let spath = format!("/storage/{storage}");
-    if !auth::allowed(
+    auth::require(
         &call.identity,
         &spath,
-        &["Datastore.AllocateSpace"],
+        "Datastore.AllocateSpace",
         &sim.cluster,
-    ) {
-        return Err(ApiError::forbidden(&spath, "Datastore.AllocateSpace"));
-    }
+    )?;
     let running = g.status == crate::state::PowerState::Running;
     let upid = sim.spawn_task(TaskSpec {
         node: node.clone(),

@@ -96,20 +96,16 @@ fn vzdump(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     }
     for v in &vmids {
         let path = format!("/vms/{v}");
-        if !auth::allowed(&call.identity, &path, &["VM.Backup"], &sim.cluster) {
-            return Err(ApiError::forbidden(&path, "VM.Backup"));
-        }
+        auth::require(&call.identity, &path, "VM.Backup", &sim.cluster)?;
     }
     let storage = call.str("storage").unwrap_or("local").to_string();
     let spath = format!("/storage/{storage}");
-    if !auth::allowed(
+    auth::require(
         &call.identity,
         &spath,
-        &["Datastore.AllocateSpace"],
+        "Datastore.AllocateSpace",
         &sim.cluster,
-    ) {
-        return Err(ApiError::forbidden(&spath, "Datastore.AllocateSpace"));
-    }
+    )?;
     let remove = call.bool("remove").unwrap_or(true);
     let prune = call.str("prune-backups").map(str::to_string).or_else(|| {
         sim.cluster
