@@ -40,72 +40,56 @@ pos? int 0..
 node str fmt=pve-node
 
 [GET /nodes/{node}/qemu/{vmid}/firewall]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/firewall/rules]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/firewall/rules/{pos}]
-node str fmt=pve-node
+@node-vmid
 pos? int 0..
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/firewall/options]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/firewall/aliases]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/firewall/aliases/{name}]
+@node-vmid
 name str len=2..64 re=[A-Za-z][A-Za-z0-9\-\_]+
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/firewall/ipset]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/firewall/ipset/{name}]
+@node-vmid
 name str len=2..64 re=[A-Za-z][A-Za-z0-9\-\_]+
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/firewall]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/firewall/rules]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/firewall/rules/{pos}]
-node str fmt=pve-node
+@node-vmid
 pos? int 0..
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/firewall/options]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/firewall/aliases]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/firewall/aliases/{name}]
+@node-vmid
 name str len=2..64 re=[A-Za-z][A-Za-z0-9\-\_]+
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/firewall/ipset]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/firewall/ipset/{name}]
+@node-vmid
 name str len=2..64 re=[A-Za-z][A-Za-z0-9\-\_]+
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 "##;

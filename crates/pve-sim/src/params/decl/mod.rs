@@ -10,7 +10,7 @@
 //! net[n]? str props=qemu-net       a property string declared in a `[props ...]` block
 //! force? bool requires=archive     another parameter this one needs
 //! product? str re=[A-Za-z0-9]{,16} a pattern (takes the rest of the line)
-//! @qemu-options                    every parameter of a `[group ...]` block
+//! @qemu-options                    every line of a `[group ...]` block (also in `[props]`)
 //!
 //! [props qemu-net]                 the keys of a property string; `key` marks the default
 //! model str enum=virtio|e1000 key  key, `alias=` a synonym (`keyalias=` stores the name)
@@ -42,7 +42,16 @@ use crate::route::Method;
 
 /// Every declaration text, parsed together (groups and property formats may be used across
 /// texts).
+/// Groups every area uses.
+const COMMON: &str = r"
+# The path parameters of most guest routes.
+[group node-vmid]
+node str fmt=pve-node
+vmid int 100..999999999 fmt=pve-vmid
+";
+
 const SOURCES: &[&str] = &[
+    COMMON,
     access::DECL,
     backup::DECL,
     cluster::DECL,
@@ -134,11 +143,20 @@ pub(crate) fn parse(sources: &[&'static str]) -> Decls {
             }
         }
     }
+    let groups: HashMap<&str, &Vec<&'static str>> = blocks
+        .iter()
+        .filter_map(|(k, lines)| match k {
+            Kind::Group(n) => Some((*n, lines)),
+            _ => None,
+        })
+        .collect();
     // Property formats first: parameters refer to them by name.
     for (kind, lines) in &blocks {
         if let Kind::Props(name) = kind {
             let mut keys = Vec::new();
-            for line in lines {
+            let mut flat = Vec::new();
+            flatten(&groups, lines, &mut flat, &mut d.errors, 0);
+            for line in &flat {
                 match sub_key(line) {
                     Ok(k) => keys.push(k),
                     Err(e) => d.errors.push(format!("[props {name}] {line}: {e}")),
@@ -164,19 +182,12 @@ pub(crate) fn parse(sources: &[&'static str]) -> Decls {
             }
         }
     }
-    let groups: HashMap<&str, &Vec<&'static str>> = blocks
-        .iter()
-        .filter_map(|(k, lines)| match k {
-            Kind::Group(n) => Some((*n, lines)),
-            _ => None,
-        })
-        .collect();
     for (kind, lines) in &blocks {
         let Kind::Route(method, path) = *kind else {
             continue;
         };
         let mut specs = Vec::new();
-        expand(&d.props, &groups, lines, &mut specs, &mut d.errors, 0);
+        expand(&d.props, &groups, lines, &mut specs, &mut d.errors);
         specs.sort_by_key(|s| s.name);
         if specs.windows(2).any(|w| w[0].name == w[1].name) {
             d.errors.push(format!(
@@ -212,22 +223,35 @@ fn header(head: &'static str) -> Option<Kind> {
     })
 }
 
+/// The lines of a block with each `@group` replaced by the group's lines.
+fn flatten(
+    groups: &HashMap<&str, &Vec<&'static str>>,
+    lines: &[&'static str],
+    out: &mut Vec<&'static str>,
+    errors: &mut Vec<String>,
+    depth: usize,
+) {
+    for line in lines {
+        match line.strip_prefix('@') {
+            Some(name) => match groups.get(name.trim()) {
+                Some(g) if depth < 8 => flatten(groups, g, out, errors, depth + 1),
+                _ => errors.push(format!("unknown group in: {line}")),
+            },
+            None => out.push(line),
+        }
+    }
+}
+
 fn expand(
     props: &HashMap<&'static str, &'static PropFormat>,
     groups: &HashMap<&str, &Vec<&'static str>>,
     lines: &[&'static str],
     out: &mut Vec<ParamSpec>,
     errors: &mut Vec<String>,
-    depth: usize,
 ) {
-    for line in lines {
-        if let Some(name) = line.strip_prefix('@') {
-            match groups.get(name.trim()) {
-                Some(g) if depth < 8 => expand(props, groups, g, out, errors, depth + 1),
-                _ => errors.push(format!("unknown group in: {line}")),
-            }
-            continue;
-        }
+    let mut flat = Vec::new();
+    flatten(groups, lines, &mut flat, errors, 0);
+    for line in flat {
         match param(line, props) {
             Ok(p) => out.push(p),
             Err(e) => errors.push(format!("{line}: {e}")),

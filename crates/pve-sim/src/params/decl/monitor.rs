@@ -8,16 +8,14 @@ node str fmt=pve-node
 timeframe str enum=hour|day|week|month|year|decade
 
 [GET /nodes/{node}/qemu/{vmid}/rrddata]
+@node-vmid
 cf? str enum=AVERAGE|MAX
-node str fmt=pve-node
 timeframe str enum=hour|day|week|month|year
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/lxc/{vmid}/rrddata]
+@node-vmid
 cf? str enum=AVERAGE|MAX
-node str fmt=pve-node
 timeframe str enum=hour|day|week|month|year
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/storage/{storage}/rrddata]
 cf? str enum=AVERAGE|MAX

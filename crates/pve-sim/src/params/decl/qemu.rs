@@ -7,332 +7,278 @@ full? bool
 node str fmt=pve-node
 
 [POST /nodes/{node}/qemu]
+@node-vmid
 archive? str len=..255
 bwlimit? int 0..
 force? bool requires=archive
 ha-managed? bool
 import-working-storage? str fmt=pve-storage-id
 live-restore? bool
-node str fmt=pve-node
 pool? str fmt=pve-poolid
 start? bool
 storage? str fmt=pve-storage-id
 unique? bool requires=archive
-vmid int 100..999999999 fmt=pve-vmid
 @qemu-options
 
 [DELETE /nodes/{node}/qemu/{vmid}]
+@node-vmid
 destroy-unreferenced-disks? bool
-node str fmt=pve-node
 purge? bool
 skiplock? bool
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent]
+@node-vmid
 command str enum=fsfreeze-freeze|fsfreeze-status|fsfreeze-thaw|fstrim|get-fsinfo|get-host-name|get-memory-block-info|get-memory-blocks|get-osinfo|get-time|get-timezone|get-users|get-vcpus|info|network-get-interfaces|ping|shutdown|suspend-disk|suspend-hybrid|suspend-ram
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/exec]
+@node-vmid
 command array
 input-data? str len=..65536
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/exec-status]
-node str fmt=pve-node
+@node-vmid
 pid int
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/file-read]
+@node-vmid
 count? int 1..16777216
 decode? bool
 file str
-node str fmt=pve-node
 offset? int 0..
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/fsfreeze-freeze]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/fsfreeze-status]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/fsfreeze-thaw]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/fstrim]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-fsinfo]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-host-name]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-memory-block-info]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-memory-blocks]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-osinfo]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-time]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-timezone]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-users]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/get-vcpus]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/info]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/ping]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/shutdown]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/suspend-disk]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/suspend-hybrid]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/agent/suspend-ram]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/clone]
+@node-vmid
 bwlimit? int 0..
 description? str
 format? str enum=raw|qcow2|vmdk
 full? bool
 name? str fmt=dns-name
 newid int 100..999999999 fmt=pve-vmid
-node str fmt=pve-node
 pool? str fmt=pve-poolid
 snapname? str len=..40 fmt=pve-configid
 storage? str fmt=pve-storage-id
 target? str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/config]
+@node-vmid
 current? bool
-node str fmt=pve-node
 snapshot? str len=..40 fmt=pve-configid
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/config]
+@node-vmid
 background_delay? int 1..30
 delete? str fmt=pve-configid-list
 digest? str len=..40
 force? bool requires=delete
 import-working-storage? str fmt=pve-storage-id
-node str fmt=pve-node
 revert? str fmt=pve-configid-list
 skiplock? bool
-vmid int 100..999999999 fmt=pve-vmid
 @qemu-options
 
 [PUT /nodes/{node}/qemu/{vmid}/config]
+@node-vmid
 delete? str fmt=pve-configid-list
 digest? str len=..40
 force? bool requires=delete
-node str fmt=pve-node
 revert? str fmt=pve-configid-list
 skiplock? bool
-vmid int 100..999999999 fmt=pve-vmid
 @qemu-options
 
 [GET /nodes/{node}/qemu/{vmid}/migrate]
-node str fmt=pve-node
+@node-vmid
 target? str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/migrate]
+@node-vmid
 bwlimit? int 0..
 force? bool
 migration_network? str fmt=CIDR
 migration_type? str enum=secure|insecure
-node str fmt=pve-node
 online? bool
 target str fmt=pve-node
 targetstorage? str fmt=storage-pair-list
-vmid int 100..999999999 fmt=pve-vmid
 with-conntrack-state? bool
 with-local-disks? bool
 
 [PUT /nodes/{node}/qemu/{vmid}/resize]
+@node-vmid
 digest? str len=..40
 disk str enum=ide0|ide1|ide2|ide3|scsi0|scsi1|scsi2|scsi3|scsi4|scsi5|scsi6|scsi7|scsi8|scsi9|scsi10|scsi11|scsi12|scsi13|scsi14|scsi15|scsi16|scsi17|scsi18|scsi19|scsi20|scsi21|scsi22|scsi23|scsi24|scsi25|scsi26|scsi27|scsi28|scsi29|scsi30|virtio0|virtio1|virtio2|virtio3|virtio4|virtio5|virtio6|virtio7|virtio8|virtio9|virtio10|virtio11|virtio12|virtio13|virtio14|virtio15|sata0|sata1|sata2|sata3|sata4|sata5|efidisk0|tpmstate0
-node str fmt=pve-node
 size str re=\+?\d+(\.\d+)?[KMGT]?
 skiplock? bool
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/snapshot]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/snapshot]
+@node-vmid
 description? str
-node str fmt=pve-node
 snapname str len=..40 fmt=pve-configid
-vmid int 100..999999999 fmt=pve-vmid
 vmstate? bool
 
 [DELETE /nodes/{node}/qemu/{vmid}/snapshot/{snapname}]
+@node-vmid
 force? bool
-node str fmt=pve-node
 snapname str len=..40 fmt=pve-configid
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/snapshot/{snapname}]
-node str fmt=pve-node
+@node-vmid
 snapname str len=..40 fmt=pve-configid
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config]
-node str fmt=pve-node
+@node-vmid
 snapname str len=..40 fmt=pve-configid
-vmid int 100..999999999 fmt=pve-vmid
 
 [PUT /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/config]
+@node-vmid
 description? str
-node str fmt=pve-node
 snapname str len=..40 fmt=pve-configid
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/snapshot/{snapname}/rollback]
-node str fmt=pve-node
+@node-vmid
 snapname str len=..40 fmt=pve-configid
 start? bool
-vmid int 100..999999999 fmt=pve-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/status]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/status/current]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/status/reboot]
-node str fmt=pve-node
+@node-vmid
 timeout? int 0..
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/status/reset]
-node str fmt=pve-node
+@node-vmid
 skiplock? bool
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/status/resume]
+@node-vmid
 nocheck? bool
-node str fmt=pve-node
 skiplock? bool
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/status/shutdown]
+@node-vmid
 forceStop? bool
 keepActive? bool
-node str fmt=pve-node
 skiplock? bool
 timeout? int 0..
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/status/start]
+@node-vmid
 force-cpu? str
 machine? str props=qemu-machine
 migratedfrom? str fmt=pve-node
 migration_network? str fmt=CIDR
 migration_type? str enum=secure|insecure
 nets-host-mtu? str re=net\d+=\d+(,net\d+=\d+)*
-node str fmt=pve-node
 skiplock? bool
 stateuri? str len=..128
 targetstorage? str fmt=storage-pair-list
 timeout? int 0..
-vmid int 100..999999999 fmt=pve-vmid
 with-conntrack-state? bool
 
 [POST /nodes/{node}/qemu/{vmid}/status/stop]
+@node-vmid
 keepActive? bool
 migratedfrom? str fmt=pve-node
-node str fmt=pve-node
 overrule-shutdown? bool
 skiplock? bool
 timeout? int 0..
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/status/suspend]
-node str fmt=pve-node
+@node-vmid
 skiplock? bool
 statestorage? str fmt=pve-storage-id requires=todisk
 todisk? bool
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/template]
+@node-vmid
 disk? str enum=ide0|ide1|ide2|ide3|scsi0|scsi1|scsi2|scsi3|scsi4|scsi5|scsi6|scsi7|scsi8|scsi9|scsi10|scsi11|scsi12|scsi13|scsi14|scsi15|scsi16|scsi17|scsi18|scsi19|scsi20|scsi21|scsi22|scsi23|scsi24|scsi25|scsi26|scsi27|scsi28|scsi29|scsi30|virtio0|virtio1|virtio2|virtio3|virtio4|virtio5|virtio6|virtio7|virtio8|virtio9|virtio10|virtio11|virtio12|virtio13|virtio14|virtio15|sata0|sata1|sata2|sata3|sata4|sata5|efidisk0|tpmstate0
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [PUT /nodes/{node}/qemu/{vmid}/unlink]
+@node-vmid
 force? bool
 idlist str fmt=pve-configid-list
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/qemu/{vmid}/move_disk]
+@node-vmid
 bwlimit? int 0..
 delete? bool
 digest? str len=..40
 disk str enum=ide0|ide1|ide2|ide3|scsi0|scsi1|scsi2|scsi3|scsi4|scsi5|scsi6|scsi7|scsi8|scsi9|scsi10|scsi11|scsi12|scsi13|scsi14|scsi15|scsi16|scsi17|scsi18|scsi19|scsi20|scsi21|scsi22|scsi23|scsi24|scsi25|scsi26|scsi27|scsi28|scsi29|scsi30|virtio0|virtio1|virtio2|virtio3|virtio4|virtio5|virtio6|virtio7|virtio8|virtio9|virtio10|virtio11|virtio12|virtio13|virtio14|virtio15|sata0|sata1|sata2|sata3|sata4|sata5|efidisk0|tpmstate0|unused0|unused1|unused2|unused3|unused4|unused5|unused6|unused7|unused8|unused9|unused10|unused11|unused12|unused13|unused14|unused15|unused16|unused17|unused18|unused19|unused20|unused21|unused22|unused23|unused24|unused25|unused26|unused27|unused28|unused29|unused30|unused31|unused32|unused33|unused34|unused35|unused36|unused37|unused38|unused39|unused40|unused41|unused42|unused43|unused44|unused45|unused46|unused47|unused48|unused49|unused50|unused51|unused52|unused53|unused54|unused55|unused56|unused57|unused58|unused59|unused60|unused61|unused62|unused63|unused64|unused65|unused66|unused67|unused68|unused69|unused70|unused71|unused72|unused73|unused74|unused75|unused76|unused77|unused78|unused79|unused80|unused81|unused82|unused83|unused84|unused85|unused86|unused87|unused88|unused89|unused90|unused91|unused92|unused93|unused94|unused95|unused96|unused97|unused98|unused99|unused100|unused101|unused102|unused103|unused104|unused105|unused106|unused107|unused108|unused109|unused110|unused111|unused112|unused113|unused114|unused115|unused116|unused117|unused118|unused119|unused120|unused121|unused122|unused123|unused124|unused125|unused126|unused127|unused128|unused129|unused130|unused131|unused132|unused133|unused134|unused135|unused136|unused137|unused138|unused139|unused140|unused141|unused142|unused143|unused144|unused145|unused146|unused147|unused148|unused149|unused150|unused151|unused152|unused153|unused154|unused155|unused156|unused157|unused158|unused159|unused160|unused161|unused162|unused163|unused164|unused165|unused166|unused167|unused168|unused169|unused170|unused171|unused172|unused173|unused174|unused175|unused176|unused177|unused178|unused179|unused180|unused181|unused182|unused183|unused184|unused185|unused186|unused187|unused188|unused189|unused190|unused191|unused192|unused193|unused194|unused195|unused196|unused197|unused198|unused199|unused200|unused201|unused202|unused203|unused204|unused205|unused206|unused207|unused208|unused209|unused210|unused211|unused212|unused213|unused214|unused215|unused216|unused217|unused218|unused219|unused220|unused221|unused222|unused223|unused224|unused225|unused226|unused227|unused228|unused229|unused230|unused231|unused232|unused233|unused234|unused235|unused236|unused237|unused238|unused239|unused240|unused241|unused242|unused243|unused244|unused245|unused246|unused247|unused248|unused249|unused250|unused251|unused252|unused253|unused254|unused255
 format? str enum=raw|qcow2|vmdk
-node str fmt=pve-node
 storage? str fmt=pve-storage-id
 target-digest? str len=..40
 target-disk? str enum=ide0|ide1|ide2|ide3|scsi0|scsi1|scsi2|scsi3|scsi4|scsi5|scsi6|scsi7|scsi8|scsi9|scsi10|scsi11|scsi12|scsi13|scsi14|scsi15|scsi16|scsi17|scsi18|scsi19|scsi20|scsi21|scsi22|scsi23|scsi24|scsi25|scsi26|scsi27|scsi28|scsi29|scsi30|virtio0|virtio1|virtio2|virtio3|virtio4|virtio5|virtio6|virtio7|virtio8|virtio9|virtio10|virtio11|virtio12|virtio13|virtio14|virtio15|sata0|sata1|sata2|sata3|sata4|sata5|efidisk0|tpmstate0|unused0|unused1|unused2|unused3|unused4|unused5|unused6|unused7|unused8|unused9|unused10|unused11|unused12|unused13|unused14|unused15|unused16|unused17|unused18|unused19|unused20|unused21|unused22|unused23|unused24|unused25|unused26|unused27|unused28|unused29|unused30|unused31|unused32|unused33|unused34|unused35|unused36|unused37|unused38|unused39|unused40|unused41|unused42|unused43|unused44|unused45|unused46|unused47|unused48|unused49|unused50|unused51|unused52|unused53|unused54|unused55|unused56|unused57|unused58|unused59|unused60|unused61|unused62|unused63|unused64|unused65|unused66|unused67|unused68|unused69|unused70|unused71|unused72|unused73|unused74|unused75|unused76|unused77|unused78|unused79|unused80|unused81|unused82|unused83|unused84|unused85|unused86|unused87|unused88|unused89|unused90|unused91|unused92|unused93|unused94|unused95|unused96|unused97|unused98|unused99|unused100|unused101|unused102|unused103|unused104|unused105|unused106|unused107|unused108|unused109|unused110|unused111|unused112|unused113|unused114|unused115|unused116|unused117|unused118|unused119|unused120|unused121|unused122|unused123|unused124|unused125|unused126|unused127|unused128|unused129|unused130|unused131|unused132|unused133|unused134|unused135|unused136|unused137|unused138|unused139|unused140|unused141|unused142|unused143|unused144|unused145|unused146|unused147|unused148|unused149|unused150|unused151|unused152|unused153|unused154|unused155|unused156|unused157|unused158|unused159|unused160|unused161|unused162|unused163|unused164|unused165|unused166|unused167|unused168|unused169|unused170|unused171|unused172|unused173|unused174|unused175|unused176|unused177|unused178|unused179|unused180|unused181|unused182|unused183|unused184|unused185|unused186|unused187|unused188|unused189|unused190|unused191|unused192|unused193|unused194|unused195|unused196|unused197|unused198|unused199|unused200|unused201|unused202|unused203|unused204|unused205|unused206|unused207|unused208|unused209|unused210|unused211|unused212|unused213|unused214|unused215|unused216|unused217|unused218|unused219|unused220|unused221|unused222|unused223|unused224|unused225|unused226|unused227|unused228|unused229|unused230|unused231|unused232|unused233|unused234|unused235|unused236|unused237|unused238|unused239|unused240|unused241|unused242|unused243|unused244|unused245|unused246|unused247|unused248|unused249|unused250|unused251|unused252|unused253|unused254|unused255
 target-vmid? int 100..999999999 fmt=pve-vmid
-vmid int 100..999999999 fmt=pve-vmid
 
 [group qemu-options]
 acpi? bool
@@ -418,15 +364,12 @@ vmstatestorage? str fmt=pve-storage-id
 watchdog? str fmt=pve-qm-watchdog
 
 [GET /nodes/{node}/qemu/{vmid}/cloudinit]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [PUT /nodes/{node}/qemu/{vmid}/cloudinit]
-node str fmt=pve-node
-vmid int 100..999999999 fmt=pve-vmid
+@node-vmid
 
 [GET /nodes/{node}/qemu/{vmid}/cloudinit/dump]
-node str fmt=pve-node
+@node-vmid
 type str enum=user|network|meta
-vmid int 100..999999999 fmt=pve-vmid
 "##;

@@ -25,7 +25,8 @@ pre-enrolled-keys? bool
 size? str fmt=disk-size
 volume alias=file
 
-[props qemu-ide]
+# The keys every disk bus (ide, sata, scsi, virtio) accepts.
+[group qemu-drive]
 aio? str enum=native|threads|io_uring
 backup? bool
 bps? int
@@ -60,16 +61,19 @@ mbps_rd_max? num
 mbps_wr? num
 mbps_wr_max? num
 media? str enum=cdrom|disk
-model? str len=..120 fmt=urlencoded
 replicate? bool
 rerror? str enum=ignore|report|stop
 serial? str len=..60 fmt=urlencoded
 shared? bool
 size? str fmt=disk-size
 snapshot? bool
-ssd? bool
 volume alias=file
 werror? str enum=enospc|ignore|report|stop
+
+[props qemu-ide]
+@qemu-drive
+model? str len=..120 fmt=urlencoded
+ssd? bool
 wwn? str re=(?^:^(0x)[0-9a-fA-F]{16})
 
 [props qemu-ivshmem]
@@ -119,101 +123,19 @@ memory? num
 policy? str enum=preferred|bind|interleave
 
 [props qemu-sata]
-aio? str enum=native|threads|io_uring
-backup? bool
-bps? int
-bps_max_length? int 1..
-bps_rd? int
-bps_rd_length alias=bps_rd_max_length
-bps_rd_max_length? int 1..
-bps_wr? int
-bps_wr_length alias=bps_wr_max_length
-bps_wr_max_length? int 1..
-cache? str enum=none|writethrough|writeback|unsafe|directsync
-detect_zeroes? bool
-discard? str enum=ignore|on
-file str fmt=pve-volume-id-or-qm-path key
-format? str enum=raw|qcow|qed|qcow2|vmdk|cloop
-import-from? str fmt=pve-volume-id-or-absolute-path
-iops? int
-iops_max? int
-iops_max_length? int 1..
-iops_rd? int
-iops_rd_length alias=iops_rd_max_length
-iops_rd_max? int
-iops_rd_max_length? int 1..
-iops_wr? int
-iops_wr_length alias=iops_wr_max_length
-iops_wr_max? int
-iops_wr_max_length? int 1..
-mbps? num
-mbps_max? num
-mbps_rd? num
-mbps_rd_max? num
-mbps_wr? num
-mbps_wr_max? num
-media? str enum=cdrom|disk
-replicate? bool
-rerror? str enum=ignore|report|stop
-serial? str len=..60 fmt=urlencoded
-shared? bool
-size? str fmt=disk-size
-snapshot? bool
+@qemu-drive
 ssd? bool
-volume alias=file
-werror? str enum=enospc|ignore|report|stop
 wwn? str re=(?^:^(0x)[0-9a-fA-F]{16})
 
 [props qemu-scsi]
-aio? str enum=native|threads|io_uring
-backup? bool
-bps? int
-bps_max_length? int 1..
-bps_rd? int
-bps_rd_length alias=bps_rd_max_length
-bps_rd_max_length? int 1..
-bps_wr? int
-bps_wr_length alias=bps_wr_max_length
-bps_wr_max_length? int 1..
-cache? str enum=none|writethrough|writeback|unsafe|directsync
-detect_zeroes? bool
-discard? str enum=ignore|on
-file str fmt=pve-volume-id-or-qm-path key
-format? str enum=raw|qcow|qed|qcow2|vmdk|cloop
-import-from? str fmt=pve-volume-id-or-absolute-path
-iops? int
-iops_max? int
-iops_max_length? int 1..
-iops_rd? int
-iops_rd_length alias=iops_rd_max_length
-iops_rd_max? int
-iops_rd_max_length? int 1..
-iops_wr? int
-iops_wr_length alias=iops_wr_max_length
-iops_wr_max? int
-iops_wr_max_length? int 1..
+@qemu-drive
 iothread? bool
-mbps? num
-mbps_max? num
-mbps_rd? num
-mbps_rd_max? num
-mbps_wr? num
-mbps_wr_max? num
-media? str enum=cdrom|disk
 product? str re=[A-Za-z0-9\-_\s]{,16}
 queues? int 2..
-replicate? bool
-rerror? str enum=ignore|report|stop
 ro? bool
 scsiblock? bool
-serial? str len=..60 fmt=urlencoded
-shared? bool
-size? str fmt=disk-size
-snapshot? bool
 ssd? bool
 vendor? str re=[A-Za-z0-9\-_\s]{,8}
-volume alias=file
-werror? str enum=enospc|ignore|report|stop
 wwn? str re=(?^:^(0x)[0-9a-fA-F]{16})
 
 [props qemu-spice_enhancements]
@@ -243,50 +165,9 @@ memory? int 4..512
 type? str enum=cirrus|qxl|qxl2|qxl3|qxl4|none|serial0|serial1|serial2|serial3|std|virtio|virtio-gl|vmware key
 
 [props qemu-virtio]
-aio? str enum=native|threads|io_uring
-backup? bool
-bps? int
-bps_max_length? int 1..
-bps_rd? int
-bps_rd_length alias=bps_rd_max_length
-bps_rd_max_length? int 1..
-bps_wr? int
-bps_wr_length alias=bps_wr_max_length
-bps_wr_max_length? int 1..
-cache? str enum=none|writethrough|writeback|unsafe|directsync
-detect_zeroes? bool
-discard? str enum=ignore|on
-file str fmt=pve-volume-id-or-qm-path key
-format? str enum=raw|qcow|qed|qcow2|vmdk|cloop
-import-from? str fmt=pve-volume-id-or-absolute-path
-iops? int
-iops_max? int
-iops_max_length? int 1..
-iops_rd? int
-iops_rd_length alias=iops_rd_max_length
-iops_rd_max? int
-iops_rd_max_length? int 1..
-iops_wr? int
-iops_wr_length alias=iops_wr_max_length
-iops_wr_max? int
-iops_wr_max_length? int 1..
+@qemu-drive
 iothread? bool
-mbps? num
-mbps_max? num
-mbps_rd? num
-mbps_rd_max? num
-mbps_wr? num
-mbps_wr_max? num
-media? str enum=cdrom|disk
-replicate? bool
-rerror? str enum=ignore|report|stop
 ro? bool
-serial? str len=..60 fmt=urlencoded
-shared? bool
-size? str fmt=disk-size
-snapshot? bool
-volume alias=file
-werror? str enum=enospc|ignore|report|stop
 
 [props qemu-virtiofs]
 cache? str enum=auto|always|metadata|never

@@ -21,12 +21,11 @@ storage str fmt=pve-storage-id
 vmid? int 100..999999999 fmt=pve-vmid
 
 [POST /nodes/{node}/storage/{storage}/content]
+@node-vmid
 filename str
 format? str enum=raw|qcow2|subvol|vmdk requires=size
-node str fmt=pve-node
 size str re=\d+[MG]?
 storage str fmt=pve-storage-id
-vmid int 100..999999999 fmt=pve-vmid
 
 [DELETE /nodes/{node}/storage/{storage}/content/{volume}]
 delay? int 1..30
