@@ -4,6 +4,7 @@
 #   - the official Python SDK client over both,
 #   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
 #   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest),
+#   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh),
 #   - independent Proxmox VE clients against the simulator (e2e/pve-clients).
 # Each client run gets a fresh `proxmox-mcp serve --demo` on 127.0.0.1 (a new demo cluster, so every
 # run starts the same stopped VM). Dependencies install from e2e/package-lock.json (npm ci) and
@@ -192,12 +193,25 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-# 5. Independent Proxmox VE clients (proxmoxer, prometheus-pve-exporter) against the simulator
+# 5. SSH to the nodes (e2e/ssh/run.sh): pve-client against a real OpenSSH server on loopback.
+say "SSH (pve-client against OpenSSH)"
+SSH_OUT="$WORK/ssh.out"
+"$E2E/ssh/run.sh" 2>&1 | tee "$SSH_OUT" || true
+SSH_LINE="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$SSH_OUT" | tail -n 1 || true)"
+if [ -n "$SSH_LINE" ]; then
+  add "$(awk '{print $1, $3, $5}' <<<"$SSH_LINE")"
+else
+  echo "e2e: the SSH checks gave no summary line" >&2
+  add "0 1 0"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 6. Independent Proxmox VE clients (proxmoxer, prometheus-pve-exporter) against the simulator
 #    itself (e2e/pve-clients).
 say "independent PVE clients (proxmoxer, prometheus-pve-exporter)"
 PVE_OUT="$WORK/pve-clients.out"
 E2E_BIN="$BIN" "$E2E/pve-clients/run.sh" 2>&1 | tee "$PVE_OUT" || true
-PVE_LINE="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$PVE_OUT" | tail -n 1)"
+PVE_LINE="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$PVE_OUT" | tail -n 1 || true)"
 if [ -n "$PVE_LINE" ]; then
   add "$(awk '{print $1, $3, $5}' <<<"$PVE_LINE")"
 else

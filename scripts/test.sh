@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The OpenSSH client: pve-sim's tests check that a real `ssh` interoperates with its SSH server.
+if ! command -v ssh >/dev/null 2>&1; then
+  echo "== apt-get install openssh-client"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-client
+fi
+
 echo "== cargo test (workspace)"
 cargo test --workspace --locked
 

@@ -1,6 +1,15 @@
-//! Shared helpers of the benchmark binaries: percentiles and a summary line.
+//! Shared helpers of the benchmark binaries: percentiles and a summary line, CPU clocks, and the
+//! modules below (child processes, the server under test, simulated clusters, an MCP client).
 
 use std::time::Duration;
+
+pub mod child;
+pub mod cluster;
+pub mod mcp;
+pub mod server;
+
+/// The benchmarks' result type.
+pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Latency summary of a run, in milliseconds.
 #[derive(Debug, Clone, PartialEq)]

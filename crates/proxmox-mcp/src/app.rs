@@ -97,6 +97,11 @@ impl App {
             .filter
             .apply(&Registry::builtin()?)?
             .with_guard(Guard::new(&settings.guard)?);
+        if let Some((warning, hint)) =
+            crate::tools::vm_exec::deny_only_warning(&registry, &registry.guard().exec)
+        {
+            tracing::warn!("{warning}: {hint}");
+        }
         let mut demo = None;
         let mut entries = Vec::with_capacity(settings.clusters.len());
         for c in &settings.clusters {
@@ -175,6 +180,7 @@ impl App {
         ToolCtx {
             progress,
             cancel,
+            stop_waiting: self.ops.stop_waiting.clone(),
             caller,
             guard: self.registry.guard().clone(),
             ..ToolCtx::over(self.clusters.clone())

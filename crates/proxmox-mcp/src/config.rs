@@ -43,6 +43,9 @@ pub struct FileConfig {
     /// `[guard]`: protected guests, exec policy, audit log (see `guard::GuardConfig`).
     #[serde(default)]
     pub guard: crate::guard::GuardConfig,
+    /// `[audit]`: the audit key (see `audit::AuditSection`).
+    #[serde(default)]
+    pub audit: crate::audit::AuditSection,
     #[serde(default)]
     pub auth: AuthSection,
     #[serde(default)]
@@ -330,10 +333,11 @@ impl Settings {
             rest_listen,
             rest_listen_is_default,
             cors_origins,
-            guard: file
-                .guard
-                .clone()
-                .resolved(flags.audit_log.as_deref(), env)?,
+            guard: crate::guard::GuardConfig {
+                audit_key_file: file.audit.key_file.clone(),
+                ..file.guard.clone()
+            }
+            .resolved(flags.audit_log.as_deref(), env)?,
             allowed_origins,
             security,
             metrics_auth,

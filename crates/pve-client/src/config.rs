@@ -261,7 +261,7 @@ impl ClientConfig {
 }
 
 /// Reads `NAME` or `NAME_FILE` (not both).
-fn secret(env: &HashMap<String, String>, name: &str) -> Result<Option<Secret>, Error> {
+pub(crate) fn secret(env: &HashMap<String, String>, name: &str) -> Result<Option<Secret>, Error> {
     let direct = env.get(name).filter(|v| !v.is_empty());
     let file_var = format!("{name}_FILE");
     let file = env
@@ -351,7 +351,7 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-fn parse_secs(name: &str, s: &str) -> Result<Duration, Error> {
+pub(crate) fn parse_secs(name: &str, s: &str) -> Result<Duration, Error> {
     s.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v > 0.0)

@@ -36,6 +36,11 @@ pub enum ErrorKind {
     Protocol,
     /// Any other PVE error (mostly 500 with PVE's message: `VM 100 is running - destroy failed`).
     Pve,
+    /// The caller's cancellation token fired before the call started anything.
+    Cancelled,
+    /// SSH: the node's host key is not trusted (unknown, changed or revoked); the message names
+    /// the fingerprint it presented.
+    HostKey,
 }
 
 /// An error from the PVE client. See the module docs.

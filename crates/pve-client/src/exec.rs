@@ -2,18 +2,42 @@
 //! `agent/exec-status` until the process exits or the timeout passes; output capped.
 //!
 //! The command is an argv: no shell unless asked (`shell: true` runs `/bin/sh -c <command>`),
-//! so arguments are never re-interpreted by accident.
+//! so arguments are never re-interpreted by accident. The wait reports progress after every poll
+//! that finds the process still running, rides out transient poll failures, and ends early when
+//! the request's cancellation token fires (the process goes on in the guest; the agent has no
+//! kill).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::client::PveClient;
 use crate::error::{Error, ErrorKind};
 
+/// Progress callback of a guest command's wait: called after every poll that found the process
+/// still running.
+pub type ExecProgressFn = Arc<dyn Fn(&ExecProgress<'_>) + Send + Sync>;
+
+/// What an exec progress callback sees.
+#[derive(Debug)]
+pub struct ExecProgress<'a> {
+    pub node: &'a str,
+    pub vmid: u32,
+    /// Guest process id.
+    pub pid: u64,
+    /// Time since the command was sent.
+    pub elapsed: Duration,
+    /// The request's timeout (the wait ends at `timeout`).
+    pub timeout: Duration,
+    /// Status polls so far (from 1).
+    pub polls: u32,
+}
+
 /// What to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ExecRequest {
     /// Program and arguments (with `shell`, the words are joined by spaces into one script).
     pub command: Vec<String>,
@@ -27,6 +51,25 @@ pub struct ExecRequest {
     pub poll_interval: Duration,
     /// Bytes kept of stdout and of stderr each (default 64 KiB); the rest is dropped and flagged.
     pub max_output: usize,
+    /// Called after every poll that found the process still running.
+    pub progress: Option<ExecProgressFn>,
+    /// Ends the wait early (`cancelled: true`); when already cancelled, nothing is started.
+    pub cancel: Option<CancellationToken>,
+}
+
+impl std::fmt::Debug for ExecRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecRequest")
+            .field("command", &self.command)
+            .field("shell", &self.shell)
+            .field("input_data", &self.input_data.as_ref().map(String::len))
+            .field("timeout", &self.timeout)
+            .field("poll_interval", &self.poll_interval)
+            .field("max_output", &self.max_output)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
 }
 
 impl ExecRequest {
@@ -39,6 +82,8 @@ impl ExecRequest {
             timeout: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
             max_output: 64 * 1024,
+            progress: None,
+            cancel: None,
         }
     }
 
@@ -53,6 +98,24 @@ impl ExecRequest {
     /// Sets the timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets the output cap (bytes per stream).
+    pub fn with_max_output(mut self, max_output: usize) -> Self {
+        self.max_output = max_output;
+        self
+    }
+
+    /// Sets the progress callback.
+    pub fn on_progress(mut self, f: impl Fn(&ExecProgress<'_>) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Ends the wait when `token` is cancelled.
+    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
+        self.cancel = Some(token);
         self
     }
 
@@ -79,6 +142,8 @@ pub struct ExecOutput {
     pub exited: bool,
     /// The wait gave up before the process finished.
     pub timed_out: bool,
+    /// The wait was cancelled before the process finished.
+    pub cancelled: bool,
     pub exit_code: Option<i64>,
     /// Signal that killed the process, if any.
     pub signal: Option<i64>,
@@ -99,7 +164,11 @@ impl ExecOutput {
 impl PveClient {
     /// Runs a command in VM `vmid` on `node` through the guest agent and waits for it.
     /// Agent errors (not running, not enabled) come back as `Err` with PVE's message; a
-    /// timeout is `Ok` with `timed_out: true`.
+    /// timeout is `Ok` with `timed_out: true`, a cancelled wait `Ok` with `cancelled: true`
+    /// (both keep the pid). Poll failures that may pass (node briefly unreachable, 502/503) are
+    /// retried until the timeout. A token cancelled before the call is an `ErrorKind::Cancelled`
+    /// error and nothing runs; one cancelled while `agent/exec` is in flight lets that POST end
+    /// (the process may have started) and reports its pid.
     pub async fn exec(
         &self,
         node: &str,
@@ -109,15 +178,32 @@ impl PveClient {
         if req.command.iter().all(|w| w.trim().is_empty()) {
             return Err(Error::new(ErrorKind::Params, "exec needs a command"));
         }
+        let cancel = req.cancel.clone().unwrap_or_default();
+        if cancel.is_cancelled() {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                format!("exec in VM {vmid} cancelled before it started"),
+            ));
+        }
         let started = Instant::now();
         let deadline = started + req.timeout;
         let pid = self
             .agent_exec(node, vmid, &req.effective_argv(), req.input_data.as_deref())
             .await?;
+        let unfinished = |timed_out: bool| ExecOutput {
+            pid,
+            timed_out,
+            cancelled: !timed_out,
+            ..ExecOutput::default()
+        };
         let mut polls = 0u32;
         loop {
-            let polled =
-                tokio::time::timeout_at(deadline, self.agent_exec_status(node, vmid, pid)).await;
+            let polled = tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Ok(unfinished(false)),
+                polled = tokio::time::timeout_at(deadline, self.agent_exec_status(node, vmid, pid)) => polled,
+            };
+            polls += 1;
             match polled {
                 Err(_elapsed) => break,
                 Ok(Err(e)) if e.is_transient() => {
@@ -131,6 +217,7 @@ impl PveClient {
                         pid,
                         exited: true,
                         timed_out: false,
+                        cancelled: false,
                         exit_code: st.exitcode,
                         signal: st.signal,
                         stdout,
@@ -139,21 +226,32 @@ impl PveClient {
                         stderr_truncated: st.err_truncated || err_cut,
                     });
                 }
-                Ok(Ok(_running)) => {}
+                Ok(Ok(_running)) => {
+                    if let Some(cb) = &req.progress {
+                        cb(&ExecProgress {
+                            node,
+                            vmid,
+                            pid,
+                            elapsed: started.elapsed(),
+                            timeout: req.timeout,
+                            polls,
+                        });
+                    }
+                }
             }
-            polls += 1;
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
             let ramp = Duration::from_millis(50).saturating_mul(1 << polls.min(8));
-            tokio::time::sleep(ramp.min(req.poll_interval).min(deadline - now)).await;
+            let pause = ramp.min(req.poll_interval).min(deadline - now);
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Ok(unfinished(false)),
+                () = tokio::time::sleep(pause) => {}
+            }
         }
-        Ok(ExecOutput {
-            pid,
-            timed_out: true,
-            ..ExecOutput::default()
-        })
+        Ok(unfinished(true))
     }
 }
 

@@ -29,7 +29,8 @@
 //! - [`dry_run`]: request hooks; [`PveClient::dry_run`] records writes instead of sending them.
 //! - [`task`]: [`PveClient::wait_task`] → [`task::TaskOutcome`]; [`exec`]: [`PveClient::exec`].
 //! - [`Error`] with [`ErrorKind`]: Auth, Permission, NotFound, Params, Unreachable, Timeout, Tls,
-//!   TaskFailed, Config, Protocol, Pve; `Display` is PVE's message plus the call.
+//!   TaskFailed, Config, Protocol, Pve, Cancelled, HostKey; `Display` is PVE's message plus the call.
+//! - [`ssh`]: the nodes over SSH ([`ssh::SshClient`]: `pct exec`, node commands, host-key probes).
 //! - [`de`]: tolerant serde helpers; [`Params`]/[`ApiPath`]: how requests are encoded; [`Upid`].
 //!
 //! # Behaviour
@@ -50,6 +51,7 @@ mod error;
 pub mod exec;
 pub mod observe;
 pub mod params;
+pub mod ssh;
 pub mod task;
 pub mod tls;
 mod upid;

@@ -1,13 +1,16 @@
 //! Waiting for a PVE task: poll `/tasks/{upid}/status` (quickly at first, then every
 //! `poll_interval`) until it stops or the wait times out, reporting progress; on failure fetch
-//! the tail of the task log. This is the one task wait: the server's tools use it too. A timed-out wait is a normal outcome that still carries the UPID,
-//! so callers can hand it to the agent to poll later.
+//! the tail of the task log. This is the one task wait: the server's tools use it too, including
+//! [`PveClient::stop_task_and_wait`] (stop a task, then wait for it to end). A timed-out or
+//! cancelled wait is a normal outcome that still carries the UPID, so callers can hand it to the
+//! agent to poll later.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::api::tasks::TaskStatus;
 use crate::client::PveClient;
@@ -39,6 +42,8 @@ pub struct WaitOptions {
     pub progress: Option<ProgressFn>,
     /// Log lines to fetch when the task failed (default 20).
     pub log_tail: u64,
+    /// Ends the wait early (a `TimedOut` outcome with `cancelled: true`); the task keeps running.
+    pub cancel: Option<CancellationToken>,
 }
 
 impl Default for WaitOptions {
@@ -48,6 +53,7 @@ impl Default for WaitOptions {
             timeout: Duration::from_secs(300),
             progress: None,
             log_tail: 20,
+            cancel: None,
         }
     }
 }
@@ -59,6 +65,7 @@ impl std::fmt::Debug for WaitOptions {
             .field("timeout", &self.timeout)
             .field("progress", &self.progress.is_some())
             .field("log_tail", &self.log_tail)
+            .field("cancel", &self.cancel)
             .finish()
     }
 }
@@ -76,6 +83,11 @@ impl WaitOptions {
         self.progress = Some(Arc::new(f));
         self
     }
+    /// Ends the wait when `token` is cancelled.
+    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
 }
 
 /// How a wait ended.
@@ -91,18 +103,52 @@ pub enum TaskOutcome {
         exitstatus: String,
         log_tail: Vec<String>,
     },
-    /// Still running when the wait gave up; poll `upid` again later.
+    /// Still running when the wait gave up (its timeout passed, or it was `cancelled`); poll
+    /// `upid` again later.
     TimedOut {
         upid: Upid,
         last: Option<TaskStatus>,
         waited_secs: f64,
+        cancelled: bool,
     },
+}
+
+/// How [`PveClient::stop_task_and_wait`] ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopOutcome {
+    /// This call asked PVE to stop the task (false: it had already ended, nothing was sent).
+    pub requested: bool,
+    /// The wait for the task to end after the request (or its status when it had ended).
+    pub outcome: TaskOutcome,
 }
 
 impl TaskOutcome {
     /// Whether the task finished successfully.
     pub fn is_success(&self) -> bool {
         matches!(self, TaskOutcome::Succeeded { .. })
+    }
+
+    /// The task's last known status: the final one once it stopped, the last poll's while it
+    /// runs (`None` when no poll answered).
+    pub fn last_status(&self) -> Option<&TaskStatus> {
+        match self {
+            TaskOutcome::Succeeded { status } | TaskOutcome::Failed { status, .. } => Some(status),
+            TaskOutcome::TimedOut { last, .. } => last.as_ref(),
+        }
+    }
+
+    /// Whether the task is still running (as far as the wait saw).
+    pub fn is_running(&self) -> bool {
+        matches!(self, TaskOutcome::TimedOut { .. })
+    }
+
+    /// PVE's exit status once stopped (`OK`, `WARNINGS: n`, the error); `None` while running.
+    pub fn exitstatus(&self) -> Option<&str> {
+        match self {
+            TaskOutcome::Succeeded { status } => status.exitstatus.as_deref(),
+            TaskOutcome::Failed { exitstatus, .. } => Some(exitstatus),
+            TaskOutcome::TimedOut { .. } => None,
+        }
     }
 
     /// `Ok(status)` on success; a TaskFailed error (with the exit status) or a Timeout error
@@ -117,15 +163,25 @@ impl TaskOutcome {
                 format!("task {} failed: {exitstatus}", describe(&status)),
             )),
             TaskOutcome::TimedOut {
-                upid, waited_secs, ..
-            } => Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "task {upid} still running after {}; it continues on node {}",
-                    human_duration(Duration::from_secs_f64(waited_secs)),
-                    upid.node
-                ),
-            )),
+                upid,
+                waited_secs,
+                cancelled,
+                ..
+            } => {
+                let (kind, ended) = if cancelled {
+                    (ErrorKind::Cancelled, "wait cancelled")
+                } else {
+                    (ErrorKind::Timeout, "still running")
+                };
+                Err(Error::new(
+                    kind,
+                    format!(
+                        "task {upid} {ended} after {}; it continues on node {}",
+                        human_duration(Duration::from_secs_f64(waited_secs)),
+                        upid.node
+                    ),
+                ))
+            }
         }
     }
 }
@@ -140,24 +196,31 @@ fn describe(s: &TaskStatus) -> String {
 }
 
 impl PveClient {
-    /// Polls a task until it stops or `opts.timeout` passes. Transport errors that may pass
-    /// (node briefly unreachable) are ridden out; others end the wait with `Err`.
+    /// Polls a task until it stops, `opts.timeout` passes or `opts.cancel` fires. Transport
+    /// errors that may pass (node briefly unreachable) are ridden out; others end the wait with
+    /// `Err`. The first poll always happens (a zero timeout means "look once").
     pub async fn wait_task(&self, upid: &Upid, opts: &WaitOptions) -> Result<TaskOutcome, Error> {
         let started = Instant::now();
         let deadline = started + opts.timeout;
+        let cancel = opts.cancel.clone().unwrap_or_default();
         let mut last: Option<TaskStatus> = None;
         let mut polls = 0u32;
         let mut first = true;
-        loop {
-            // The first poll always happens (a zero timeout means "look once"); later ones end
-            // with the wait.
-            let polled = if std::mem::take(&mut first) {
-                Ok(self.task_status(upid).await)
-            } else {
-                tokio::time::timeout_at(deadline, self.task_status(upid)).await
+        let cancelled = loop {
+            let poll = async {
+                if std::mem::take(&mut first) {
+                    Ok(self.task_status(upid).await)
+                } else {
+                    tokio::time::timeout_at(deadline, self.task_status(upid)).await
+                }
+            };
+            let polled = tokio::select! {
+                biased;
+                () = cancel.cancelled() => break true,
+                polled = poll => polled,
             };
             match polled {
-                Err(_elapsed) => break,
+                Err(_elapsed) => break false,
                 Ok(Ok(status)) => {
                     polls += 1;
                     if let Some(cb) = &opts.progress {
@@ -180,16 +243,55 @@ impl PveClient {
             }
             let now = Instant::now();
             if now >= deadline {
-                break;
+                break false;
             }
             let ramp = Duration::from_millis(100).saturating_mul(1 << polls.min(8));
             let pause = ramp.min(opts.poll_interval).min(deadline - now);
-            tokio::time::sleep(pause).await;
-        }
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => break true,
+                () = tokio::time::sleep(pause) => {}
+            }
+        };
         Ok(TaskOutcome::TimedOut {
             upid: upid.clone(),
             last,
             waited_secs: started.elapsed().as_secs_f64(),
+            cancelled,
+        })
+    }
+
+    /// Stops a running task (`DELETE /nodes/{node}/tasks/{upid}`), then waits for it to end with
+    /// [`PveClient::wait_task`] and `opts` (PVE signals the worker; it ends shortly after, with
+    /// an exit status such as `interrupted by signal`). A task that has already ended is left
+    /// alone: `requested: false` and its final status, no DELETE sent. A token already cancelled
+    /// before the DELETE is an `ErrorKind::Cancelled` error and nothing is sent.
+    pub async fn stop_task_and_wait(
+        &self,
+        upid: &Upid,
+        opts: &WaitOptions,
+    ) -> Result<StopOutcome, Error> {
+        let before = self.task_status(upid).await?;
+        if !before.is_running() {
+            return Ok(StopOutcome {
+                requested: false,
+                outcome: self.finished(upid, before, opts.log_tail).await,
+            });
+        }
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(CancellationToken::is_cancelled)
+        {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                format!("stop of task {upid} cancelled before it was sent"),
+            ));
+        }
+        self.task_stop(upid).await?;
+        Ok(StopOutcome {
+            requested: true,
+            outcome: self.wait_task(upid, opts).await?,
         })
     }
 
@@ -250,9 +352,10 @@ mod tests {
             .parse()
             .unwrap();
         let e = TaskOutcome::TimedOut {
-            upid,
+            upid: upid.clone(),
             last: None,
             waited_secs: 30.0,
+            cancelled: false,
         }
         .into_result()
         .unwrap_err();
@@ -260,6 +363,19 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "task UPID:pve1:000003E8:00001B58:6B05BE88:vzdump:101:root@pam: still running after 30 s; it continues on node pve1"
+        );
+        let e = TaskOutcome::TimedOut {
+            upid,
+            last: None,
+            waited_secs: 2.5,
+            cancelled: true,
+        }
+        .into_result()
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled);
+        assert_eq!(
+            e.to_string(),
+            "task UPID:pve1:000003E8:00001B58:6B05BE88:vzdump:101:root@pam: wait cancelled after 2.5 s; it continues on node pve1"
         );
     }
 }

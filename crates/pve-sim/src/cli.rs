@@ -1,13 +1,15 @@
-//! The simulator's command line (`pve-sim --listen 127.0.0.1:8006`), as a `clap::Args` struct
-//! so `proxmox-mcp sim` can reuse it, and [`run`], which serves until Ctrl-C or SIGTERM.
-//! [`ClusterArgs`] (`--nodes`, `--vms`, `--containers`, `--seed`) chooses the cluster; other
-//! commands that start a simulator (`proxmox-mcp serve --demo`) can flatten it too.
+//! The simulator's command line (`pve-sim --listen 127.0.0.1:8006`, with `--ssh-listen` for the
+//! nodes' SSH servers), as a `clap::Args` struct so `proxmox-mcp sim` can reuse it, and [`run`],
+//! which serves until Ctrl-C or SIGTERM. [`ClusterArgs`] (`--nodes`, `--vms`, `--containers`,
+//! `--seed`) chooses the cluster; other commands that start a simulator (`proxmox-mcp serve
+//! --demo`) can flatten it too.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::seed::ClusterBuilder;
 use crate::server::{SimConfig, SimError, SimServer, spawn};
+use crate::ssh::{DEFAULT_HOST_KEY_SEED, SshConfig};
 use crate::state::Cluster;
 
 /// Which cluster to simulate: the demo cluster, or, when any size is given, a built one of that
@@ -97,6 +99,24 @@ pub struct SimArgs {
     /// Multiplier on task durations: 1 is realistic, 0.1 ten times faster, 0 instant.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Serve SSH for the nodes too: the first node listens here, the others on the next ports
+    /// (port 0: a free port each). Needs --ssh-authorized-keys.
+    #[arg(long, value_name = "ADDR", env = "PVE_SIM_SSH_LISTEN")]
+    pub ssh_listen: Option<SocketAddr>,
+    /// Public key allowed to log in over SSH: an authorized_keys file, or the key text itself
+    /// (`ssh-ed25519 AAAA...`). Repeatable.
+    #[arg(
+        long = "ssh-authorized-keys",
+        value_name = "FILE|KEY",
+        env = "PVE_SIM_SSH_AUTHORIZED_KEYS"
+    )]
+    pub ssh_authorized_keys: Vec<String>,
+    /// SSH login user.
+    #[arg(long, default_value = "root", env = "PVE_SIM_SSH_USER")]
+    pub ssh_user: String,
+    /// Seed of the nodes' SSH host keys: the same seed gives the same fingerprints.
+    #[arg(long, default_value = DEFAULT_HOST_KEY_SEED, env = "PVE_SIM_SSH_HOST_KEY_SEED")]
+    pub ssh_host_key_seed: String,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -112,20 +132,65 @@ impl SimArgs {
             time_scale: self.time_scale,
         }
     }
+
+    /// The SSH settings, when `--ssh-listen` asks for SSH (authorized key files read here).
+    pub fn ssh_config(&self) -> Result<Option<SshConfig>, SimError> {
+        let Some(listen) = self.ssh_listen else {
+            if self.ssh_authorized_keys.is_empty() {
+                return Ok(None);
+            }
+            return Err(SimError::Ssh(
+                "--ssh-authorized-keys needs --ssh-listen".into(),
+            ));
+        };
+        if self.ssh_authorized_keys.is_empty() {
+            return Err(SimError::Ssh(
+                "--ssh-listen needs --ssh-authorized-keys (a public key file or key text)".into(),
+            ));
+        }
+        let keys = self
+            .ssh_authorized_keys
+            .iter()
+            .map(|v| crate::ssh::key_source(v))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(SimError::Ssh)?;
+        if !listen.ip().is_loopback() && self.ssh_host_key_seed == DEFAULT_HOST_KEY_SEED {
+            tracing::warn!(
+                %listen,
+                "SSH listens beyond loopback with host keys from the default, public seed: set \
+                 --ssh-host-key-seed"
+            );
+        }
+        let mut config = SshConfig::new(listen, keys);
+        config.user = self.ssh_user.clone();
+        config.host_key_seed = self.ssh_host_key_seed.clone();
+        Ok(Some(config))
+    }
 }
 
 /// Starts the simulator with the chosen cluster, prints the banner, serves until
 /// Ctrl-C/SIGTERM.
 pub async fn run(args: SimArgs) -> Result<(), SimError> {
+    let ssh_config = args.ssh_config()?;
     let cluster = args.cluster.cluster();
     let described = args.cluster.describe(&cluster);
     let server = spawn(args.config(), cluster).await?;
     if let Some(path) = &args.cert_out {
         std::fs::write(path, server.cert_pem())?;
     }
+    let ssh = match ssh_config {
+        Some(config) => Some(crate::ssh::spawn(&server, config).await?),
+        None => None,
+    };
     println!("{}\n{described}", banner(&args, &server));
+    if let Some(ssh) = &ssh {
+        println!("{}", ssh.banner());
+    }
     wait_for_signal().await;
     tracing::info!("shutting down");
+    if let Some(ssh) = ssh {
+        ssh.shutdown().await;
+    }
     server.shutdown().await;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! pve-sim: a Proxmox VE API simulator. A stateful fake cluster served over HTTPS at
 //! `/api2/json`, with PVE's semantics (UPIDs and tasks, locks, templates, guest agent, auth and
-//! privileges, 400 `errors` maps), seeded with a demo cluster and faults to inject.
+//! privileges, 400 `errors` maps), seeded with a demo cluster and faults to inject; its nodes
+//! also answer SSH (`pct exec` and diagnostic commands, see [`ssh`]).
 //!
 //! It must know nothing of `pve-client` or `proxmox-mcp`: it is the oracle the client is tested
 //! against, so it is written from the PVE API schema and documentation only.
@@ -22,6 +23,7 @@ pub mod route;
 pub mod routes;
 pub mod seed;
 pub mod server;
+pub mod ssh;
 pub mod state;
 pub mod tasks;
 #[cfg(test)]

@@ -18,11 +18,10 @@ mod startup;
 mod wire;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use procs::{ServerCmd, Sim};
-
-pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub use proxmox_mcp_bench::Res;
+use proxmox_mcp_bench::server::{cargo_build, target_dir};
 
 const MB: f64 = 1_000_000.0;
 
@@ -88,19 +87,13 @@ fn parse_opts() -> Res<Opts> {
 async fn main() -> Res<()> {
     let opts = parse_opts()?;
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("no workspace root")?
-        .to_path_buf();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = target_dir()?;
     let bin = opts
         .bin
         .clone()
         .unwrap_or_else(|| target.join("release").join("proxmox-mcp"));
     if opts.build {
-        build(&root, opts.bin.is_none())?;
+        build(opts.bin.is_none())?;
     }
     // The relay (the floor) is a binary of this package, next to this one.
     let relay_bin = std::env::current_exe()?
@@ -274,25 +267,12 @@ async fn main() -> Res<()> {
 
 /// `cargo build --release` in the workspace: the relay (the floor), and the server unless
 /// `--bin` names another binary.
-fn build(root: &Path, server: bool) -> Res<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut args = vec![
-        "build",
-        "--release",
-        "-p",
-        "proxmox-mcp-bench",
-        "--bin",
-        "relay",
-    ];
+fn build(server: bool) -> Res<()> {
+    let mut args = vec!["--release", "-p", "proxmox-mcp-bench", "--bin", "relay"];
     if server {
         args.extend(["-p", "proxmox-mcp", "--bin", "proxmox-mcp"]);
     }
-    println!("building: cargo {}", args.join(" "));
-    let status = Command::new(cargo).args(&args).current_dir(root).status()?;
-    if !status.success() {
-        return Err(format!("cargo build failed: {status}").into());
-    }
-    Ok(())
+    cargo_build(&args)
 }
 
 fn print_machine(bin: &Path) -> Res<()> {

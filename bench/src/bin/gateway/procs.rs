@@ -4,63 +4,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+pub use proxmox_mcp_bench::child::{ChildGuard, free_port, log_file, wait_listening};
 
 use crate::Res;
 
 /// The simulator's admin token (user, token id, secret).
-pub const USER: &str = "root@pam";
-pub const TOKEN_NAME: &str = "bench";
-pub const SECRET: &str = "00000000-0000-0000-0000-00000000beef";
-
-/// A child process killed (SIGKILL) and reaped when dropped, so no error path leaves one behind.
-#[derive(Debug)]
-pub struct ChildGuard {
-    child: Child,
-}
-
-impl ChildGuard {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Whether the process has exited.
-    pub fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A free loopback port (bound, read, released: a small race, acceptable in a benchmark).
-pub fn free_port() -> Res<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// Probes `addr` every 100 µs until it accepts a connection: `false` once `within` has passed
-/// or `gave_up()` says the process behind it is gone.
-pub fn wait_listening(
-    addr: std::net::SocketAddr,
-    within: Duration,
-    mut gave_up: impl FnMut() -> bool,
-) -> bool {
-    let started = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        if started.elapsed() > within || gave_up() {
-            return false;
-        }
-        std::thread::sleep(Duration::from_micros(100));
-    }
-    true
-}
+pub use proxmox_mcp_bench::cluster::{SECRET, TOKEN_NAME, USER};
 
 /// A running simulator (`proxmox-mcp sim`, demo cluster, tasks instant).
 #[derive(Debug)]
@@ -100,7 +52,7 @@ impl Sim {
             .stderr(log_file(&workdir.join("sim.log"))?)
             .spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-        let guard = ChildGuard { child };
+        let guard = ChildGuard::new(child);
         let mut reader = BufReader::new(stdout);
         let mut fingerprint = None;
         loop {
@@ -189,7 +141,7 @@ impl Server {
             .stderr(log_file(&cmd.log)?)
             .spawn()?;
         Ok(Self {
-            guard: ChildGuard { child },
+            guard: ChildGuard::new(child),
             mcp_port,
             rest_port,
         })
@@ -228,7 +180,7 @@ impl Relay {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()?;
-        let mut guard = ChildGuard { child };
+        let mut guard = ChildGuard::new(child);
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         if !wait_listening(addr, Duration::from_secs(10), || guard.exited()) {
             return Err(format!("{} did not start listening", bin.display()).into());
@@ -239,13 +191,6 @@ impl Relay {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/get_vms", self.port)
     }
-}
-
-fn log_file(path: &Path) -> Res<std::fs::File> {
-    Ok(std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?)
 }
 
 /// Resident memory of `pid` in bytes (`VmRSS` of `/proc/<pid>/status`).

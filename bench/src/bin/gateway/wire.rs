@@ -4,18 +4,14 @@
 //! answer happens afterwards, outside the timed window.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
+pub use proxmox_mcp_bench::mcp::{
+    ANSWER_TIMEOUT, INITIALIZED, Session, clip, find_response, initialize_request, post_mcp,
+};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 
 use crate::Res;
-
-/// The protocol version the MCP clients ask for (initialize-based, as n8n and Claude Desktop).
-pub const PROTOCOL_VERSION: &str = "2025-06-18";
-
-/// Longest wait for any single answer.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The API key the server under test requires (`--api-key`), sent as `Authorization: Bearer`
 /// by every client of [`http_client`] (requests to the simulator set their own header).
@@ -47,22 +43,6 @@ pub fn http_client(cert_pem: Option<&str>) -> Res<reqwest::Client> {
     Ok(b.build()?)
 }
 
-pub fn initialize_request(id: u64) -> String {
-    json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": PROTOCOL_VERSION,
-            "capabilities": {},
-            "clientInfo": {"name": "proxmox-mcp-bench", "version": "0"}
-        }
-    })
-    .to_string()
-}
-
-pub const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-
 pub fn get_vms_request(id: u64) -> String {
     json!({
         "jsonrpc": "2.0",
@@ -71,33 +51,6 @@ pub fn get_vms_request(id: u64) -> String {
         "params": {"name": "get_vms", "arguments": {}}
     })
     .to_string()
-}
-
-/// The JSON-RPC response with `id` in a Streamable HTTP answer body (plain JSON, or SSE events
-/// whose `data:` carries JSON).
-pub fn find_response(body: &[u8], id: u64) -> Res<Value> {
-    let text = std::str::from_utf8(body)?;
-    if let Ok(v) = serde_json::from_str::<Value>(text)
-        && v["id"] == json!(id)
-    {
-        return Ok(v);
-    }
-    for event in text.split("\n\n") {
-        let data: Vec<&str> = event
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(str::trim_start)
-            .collect();
-        if data.is_empty() {
-            continue;
-        }
-        if let Ok(v) = serde_json::from_str::<Value>(&data.join("\n"))
-            && v["id"] == json!(id)
-        {
-            return Ok(v);
-        }
-    }
-    Err(format!("no JSON-RPC response with id {id} in: {}", clip(text)).into())
 }
 
 /// Fails unless `response` is a successful `get_vms` result listing VMs.
@@ -115,10 +68,6 @@ pub fn check_vm_list(output: &Value) -> Res<()> {
         Some(vms) if !vms.is_empty() => Ok(()),
         _ => Err(format!("not a VM list: {}", clip(&output.to_string())).into()),
     }
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(300).collect()
 }
 
 /// `GET /api2/json/cluster/resources?type=vm` straight to the simulator, with the token.
@@ -149,74 +98,24 @@ impl Direct {
     }
 }
 
-/// A Streamable HTTP session (initialized, with its `Mcp-Session-Id`).
+/// A Streamable HTTP session (initialized).
 #[derive(Debug)]
 pub struct Streamable {
-    client: reqwest::Client,
-    url: String,
-    session: String,
-    next_id: u64,
+    session: Session,
 }
 
 impl Streamable {
     pub async fn connect(client: reqwest::Client, url: String) -> Res<Self> {
-        let resp = post_mcp(&client, &url, None, initialize_request(1)).await?;
-        let session = resp
-            .headers()
-            .get("mcp-session-id")
-            .ok_or("initialize answered without Mcp-Session-Id")?
-            .to_str()?
-            .to_string();
-        let body = resp.bytes().await?;
-        find_response(&body, 1)?;
-        let resp = post_mcp(&client, &url, Some(&session), INITIALIZED.to_string()).await?;
-        resp.bytes().await?;
         Ok(Self {
-            client,
-            url,
-            session,
-            next_id: 2,
+            session: Session::connect(client, url).await?,
         })
     }
 
     /// Sends `tools/call get_vms`; returns the request id and the answer body.
     pub async fn call(&mut self) -> Res<(u64, bytes::Bytes)> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let resp = post_mcp(
-            &self.client,
-            &self.url,
-            Some(&self.session),
-            get_vms_request(id),
-        )
-        .await?;
-        Ok((id, resp.bytes().await?))
+        let id = self.session.next_id();
+        Ok((id, self.session.post_raw(get_vms_request(id)).await?))
     }
-}
-
-/// One MCP POST (Streamable HTTP); fails on a non-2xx status.
-pub async fn post_mcp(
-    client: &reqwest::Client,
-    url: &str,
-    session: Option<&str>,
-    body: String,
-) -> Res<reqwest::Response> {
-    let mut req = client
-        .post(url)
-        .header(ACCEPT, "application/json, text/event-stream")
-        .header(CONTENT_TYPE, "application/json")
-        .timeout(ANSWER_TIMEOUT)
-        .body(body);
-    if let Some(s) = session {
-        req = req
-            .header("Mcp-Session-Id", s)
-            .header("MCP-Protocol-Version", PROTOCOL_VERSION);
-    }
-    let resp = req.send().await?;
-    if !resp.status().is_success() {
-        return Err(format!("MCP POST answered {}", resp.status()).into());
-    }
-    Ok(resp)
 }
 
 /// One server-sent event.
@@ -284,7 +183,7 @@ impl SseReader {
             }
             let chunk = tokio::time::timeout(ANSWER_TIMEOUT, self.resp.chunk())
                 .await
-                .map_err(|_| "no event within 10 s")??
+                .map_err(|_| format!("no event within {} s", ANSWER_TIMEOUT.as_secs()))??
                 .ok_or("the event stream ended")?;
             self.buf.extend_from_slice(&chunk);
         }
@@ -401,15 +300,6 @@ impl Rest {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn finds_the_response_in_plain_json_and_in_sse_framing() {
-        let plain = br#"{"jsonrpc":"2.0","id":7,"result":{}}"#;
-        assert_eq!(find_response(plain, 7).unwrap()["id"], 7);
-        let sse = b"id: 0\nretry: 3000\ndata: \n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"x\":1}}\n\n";
-        assert_eq!(find_response(sse, 7).unwrap()["result"]["x"], 1);
-        assert!(find_response(sse, 8).is_err());
-    }
 
     #[test]
     fn a_tool_error_is_not_a_vm_list() {

@@ -208,6 +208,7 @@ pub async fn diagnose(args: &DoctorArgs, env: &HashMap<String, String>) -> Repor
         None => report.info("no config file: environment variables and defaults"),
     }
     describe_doors(&mut report, &settings);
+    describe_exec(&mut report, &settings);
     let chosen: Vec<&NamedCluster> = match &args.cluster {
         None => settings.clusters.iter().collect(),
         Some(name) => settings
@@ -299,6 +300,27 @@ fn secret_file_mode(report: &mut Report, path: &std::path::Path) {
                     .to_string(),
             );
         }
+    }
+}
+
+/// The guest exec policy, with a warning when a deny list alone guards an offered tool.
+fn describe_exec(report: &mut Report, settings: &Settings) {
+    let (Ok(registry), Ok(policy)) = (
+        crate::registry::Registry::builtin()
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                settings
+                    .security
+                    .filter
+                    .apply(&r)
+                    .map_err(|e| e.to_string())
+            }),
+        crate::guard::ExecPolicy::new(&settings.guard.exec),
+    ) else {
+        return;
+    };
+    if let Some((warning, hint)) = crate::tools::vm_exec::deny_only_warning(&registry, &policy) {
+        report.warn(warning, hint);
     }
 }
 

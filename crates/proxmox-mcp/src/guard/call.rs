@@ -125,21 +125,37 @@ fn take_flags(args: &mut Value, access: Access) -> Result<Flags, ToolError> {
     let Value::Object(map) = args else {
         return Ok(Flags::default());
     };
-    let mut take = |name: &str| -> Result<bool, ToolError> {
-        match map.remove(name) {
-            None => Ok(false),
-            Some(v) => lenient::opt_bool(v)
-                .map(|b| b.unwrap_or(false))
-                .map_err(|e| ToolError::invalid(name, e.to_string())),
-        }
+    let dry_run = match map.remove(DRY_RUN) {
+        None => false,
+        Some(v) => lenient::opt_bool(v)
+            .map(|b| b.unwrap_or(false))
+            .map_err(|e| ToolError::invalid(DRY_RUN, e.to_string()))?,
     };
-    let dry_run = take(DRY_RUN)?;
     let confirm = if access == Access::Destructive {
-        take(CONFIRM)?
+        map.remove(CONFIRM).map_or(Ok(false), confirmed)?
     } else {
         false
     };
     Ok(Flags { confirm, dry_run })
+}
+
+/// `confirm` is strict, unlike other booleans: only JSON `true` and the string `"true"` (which
+/// some agent frameworks send) confirm; `false`, `"false"` and `null` do not; anything else
+/// (`1`, `"yes"`, `"on"`...) is an error rather than a guess.
+fn confirmed(v: Value) -> Result<bool, ToolError> {
+    match v {
+        Value::Bool(b) => Ok(b),
+        Value::Null => Ok(false),
+        Value::String(s) if s == "true" => Ok(true),
+        Value::String(s) if s == "false" => Ok(false),
+        other => Err(ToolError::invalid(
+            CONFIRM,
+            format!(
+                "must be true (the JSON boolean, or the string \"true\") to confirm, not {other}; \
+                 nothing was done"
+            ),
+        )),
+    }
 }
 
 /// Runs a mutating call under the policy, and audits it. `invoke` runs the tool's handler
@@ -172,8 +188,9 @@ where
             let protection = Arc::new(Protection::new(guard.clone()));
             let mut ctx = ctx;
             ctx.client = Arc::new(ctx.client.with_hook(protection.clone()));
+            let started = ctx.started.clone();
             let r = invoke(ctx, args).await;
-            refusal_first(r, &protection)
+            may_have_applied(refusal_first(r, &protection), &started.list())
         }
     };
     if let Some(audit) = guard.audit() {
@@ -194,6 +211,41 @@ where
         });
     }
     result
+}
+
+/// A mutating call that timed out may have changed the cluster anyway (PVE may have received
+/// the request, a task it started may still run): its error says so, naming the tasks.
+fn may_have_applied(r: Result<Value, ToolError>, started: &[String]) -> Result<Value, ToolError> {
+    match r {
+        Err(ToolError::Timeout(m)) => Err(ToolError::Timeout(if started.is_empty() {
+            format!(
+                "{m}; the change may have been applied anyway (Proxmox VE may have received the \
+                 request): check the guest's state, or list_tasks, before repeating the call"
+            )
+        } else {
+            format!(
+                "{m}; the change may have been applied anyway{}",
+                tasks_note(started)
+            )
+        })),
+        other => other,
+    }
+}
+
+/// `; task UPID:... may still be running: ...` for the tasks a call started (empty if none).
+pub fn tasks_note(started: &[String]) -> String {
+    match started {
+        [] => String::new(),
+        [one] => format!(
+            "; task {one} it started may still be running: call get_task with this upid before \
+             repeating the operation"
+        ),
+        many => format!(
+            "; tasks {} it started may still be running: call get_task with each upid before \
+             repeating the operation",
+            many.join(", ")
+        ),
+    }
 }
 
 /// A protection refusal replaces whatever error the tool made of it.
@@ -219,6 +271,8 @@ where
     let recorder = Arc::new(DryRun::after(protection.clone()));
     let mut ctx = ctx;
     ctx.client = Arc::new(ctx.client.with_hook(recorder.clone()));
+    // The synthetic tasks of a dry run are no one's to follow.
+    ctx.started = Arc::default();
     refusal_first(invoke(ctx, args).await, &protection)?;
     let planned_calls: Vec<PlannedCall> = recorder
         .calls()
@@ -323,10 +377,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flags_are_taken_out_leniently() {
+    fn flags_are_taken_out_and_confirm_is_strict() {
         let mut args = json!({"vmid": 1, "confirm": "true", "dry_run": false});
         let f = take_flags(&mut args, Access::Destructive).unwrap();
         assert!(f.confirm && !f.dry_run);
+        for loose in [
+            json!(1),
+            json!("yes"),
+            json!("on"),
+            json!("1"),
+            json!("True"),
+        ] {
+            let e = take_flags(&mut json!({"confirm": loose}), Access::Destructive).unwrap_err();
+            assert!(matches!(e, ToolError::InvalidParams { param: Some(p), .. } if p == "confirm"));
+        }
+        let f = take_flags(
+            &mut json!({"confirm": "false", "dry_run": "1"}),
+            Access::Destructive,
+        )
+        .unwrap();
+        assert!(!f.confirm && f.dry_run, "dry_run stays lenient");
         assert_eq!(args, json!({"vmid": 1}));
         let mut args = json!({"confirm": true});
         take_flags(&mut args, Access::Write).unwrap();

@@ -5,12 +5,22 @@
 //! the line; anchor it with `^...$` yourself). Globs: `*` is any run of characters, `?` one.
 //! An **allow** glob must match the whole command line, and its `*`/`?` never match the shell's
 //! control characters (`;`, `&`, `|`, `<`, `>`, `$`, the backtick, parentheses, newlines), so
-//! `df *` cannot let `df; rm -rf /` through. A **deny** glob matches anywhere the line starts a word (`rm *` catches
-//! `sudo rm -rf /` and `ls; rm x`), and its `*` matches anything.
+//! `df *` cannot let `df; rm -rf /` through. An allow list is the safe mode: what it does not
+//! name does not run.
+//!
+//! A **deny** glob matches anywhere a word starts (`rm *` catches `sudo rm -rf /` and
+//! `ls; rm x`), and its `*` matches anything. Deny patterns are matched against the line as
+//! written and against each simple command as a shell would read it (`shell.rs`): quotes and
+//! escapes removed, any whitespace, the program's path reduced to its name (`/bin/rm` is
+//! `rm`), and the payloads of `sh -c`, `bash -c` and `eval`. When a deny list is the only
+//! policy, lines whose program the server cannot know are refused too: command substitution
+//! (`$(...)`, backticks, `<(...)`), a program taken from a variable, a line a shell could not
+//! read. A deny list stays best-effort (an interpreter such as `python3 -c` can run anything).
 
 use regex::Regex;
 use serde::Deserialize;
 
+use super::shell;
 use crate::config::ConfigError;
 
 /// Default time a command may run (seconds).
@@ -116,14 +126,29 @@ impl ExecPolicy {
         })
     }
 
+    /// Whether the policy is a deny list alone (best-effort; see the module documentation).
+    pub fn deny_only(&self) -> bool {
+        self.allow.is_empty() && !self.deny.is_empty()
+    }
+
     /// `Ok` when `line` may run; else the refusal, saying which rule refused it.
     pub fn check(&self, line: &str) -> Result<(), String> {
-        if let Some(p) = self.deny.iter().find(|p| p.re.is_match(line)) {
+        if self.deny.is_empty() && self.allow.is_empty() {
+            return Ok(());
+        }
+        let reading = shell::read(line);
+        let denied = std::iter::once(line.to_string())
+            .chain(reading.texts())
+            .find_map(|text| self.deny.iter().find(|p| p.re.is_match(&text)));
+        if let Some(p) = denied {
             return Err(format!(
                 "the command line matches the deny pattern {:?} of the server's exec policy \
                  (guard.exec.deny); it is never run",
                 p.text
             ));
+        }
+        if self.deny_only() {
+            deny_only_refusal(line, &reading)?;
         }
         if !self.allow.is_empty() && !self.allow.iter().any(|p| p.re.is_match(line)) {
             let list: Vec<&str> = self.allow.iter().map(|p| p.text.as_str()).collect();
@@ -135,6 +160,31 @@ impl ExecPolicy {
         }
         Ok(())
     }
+}
+
+/// Under a deny list alone: refuses what the deny patterns cannot judge.
+fn deny_only_refusal(line: &str, reading: &shell::Reading) -> Result<(), String> {
+    const ONLY_DENY: &str = "the server's exec policy is a deny list alone (guard.exec.deny), \
+                             which cannot judge";
+    const ALLOW: &str = "run the program directly, or have the operator add an allow list \
+                         (guard.exec.allow)";
+    if let Some(e) = &reading.error {
+        return Err(format!(
+            "{ONLY_DENY} a command line a shell could not read ({e}); fix the line or {ALLOW}"
+        ));
+    }
+    if ["$(", "`", "<(", ">("].iter().any(|s| line.contains(s)) {
+        return Err(format!(
+            "{ONLY_DENY} command substitution ($(...), backticks, <(...) or >(...), even quoted): \
+             what it runs is only known when it runs; {ALLOW}"
+        ));
+    }
+    if let Some(v) = &reading.variable_program {
+        return Err(format!(
+            "{ONLY_DENY} a program named by a variable ({v}); {ALLOW}"
+        ));
+    }
+    Ok(())
 }
 
 /// A character an allow glob's wildcards match: anything but the shell's control characters.

@@ -1,31 +1,34 @@
 //! The guard: what keeps an agent's mutating calls safe. Its `[guard]` configuration section
 //! (protected guests, guest-exec policy, audit log path), the compiled [`Guard`] every call's
-//! `ToolCtx` carries, and [`Protection`], the request hook that refuses any write to a protected
-//! guest, whichever tool makes it.
+//! `ToolCtx` carries.
 //!
 //! The call-level flow (confirmation, dry run, audit) is in `call.rs`, run by `Registry::call`;
-//! the exec policy is in `exec.rs`; the audit log in `crate::audit`.
+//! [`Protection`], the request hook that refuses any write that would change, stop or pause a
+//! protected guest, in `protect.rs`; the exec policy in `exec.rs`; the audit log in
+//! `crate::audit`.
 
 pub mod call;
 pub mod exec;
+mod protect;
+mod shell;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-use pve_client::dry_run::{Intercepted, RequestHook};
-use pve_client::{ApiPath, Error, ErrorKind, Method, Params, PveClient};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditKey, AuditLog};
 use crate::config::ConfigError;
 use crate::registry::Caller;
 pub use exec::{ExecConfig, ExecPolicy};
+pub use protect::Protection;
 
 /// Environment variable naming the audit log file (`--audit-log` wins, the file loses).
 pub const AUDIT_LOG_ENV: &str = "PROXMOX_MCP_AUDIT_LOG";
+/// Environment variable naming the audit key file (wins over `[audit] key_file`).
+pub const AUDIT_KEY_FILE_ENV: &str = "PROXMOX_MCP_AUDIT_KEY_FILE";
 
 /// The `[guard]` section of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -45,6 +48,10 @@ pub struct GuardConfig {
     /// `[guard.exec]`: the `execute_vm_command` policy.
     #[serde(default)]
     pub exec: ExecConfig,
+    /// The audit key file (`[audit] key_file`, `PROXMOX_MCP_AUDIT_KEY_FILE`): every audit line
+    /// then carries its HMAC.
+    #[serde(skip)]
+    pub audit_key_file: Option<PathBuf>,
 }
 
 impl GuardConfig {
@@ -62,6 +69,20 @@ impl GuardConfig {
             .map(PathBuf::from);
         if let Some(p) = flag_audit_log.map(Path::to_path_buf).or(env_path) {
             self.audit_log = Some(p);
+        }
+        if let Some(k) = env
+            .get(AUDIT_KEY_FILE_ENV)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
+            self.audit_key_file = Some(PathBuf::from(k));
+        }
+        if self.audit_key_file.is_some() && self.audit_log.is_none() {
+            return Err(ConfigError::Invalid(
+                "[audit] key_file is set but no audit log is: set guard.audit_log (or \
+                 --audit-log, PROXMOX_MCP_AUDIT_LOG) too"
+                    .into(),
+            ));
         }
         ExecPolicy::new(&self.exec)?;
         Ok(self)
@@ -84,8 +105,14 @@ pub struct Guard {
 impl Guard {
     /// Compiles `cfg` and opens the audit log (appending, continuing its hash chain).
     pub fn new(cfg: &GuardConfig) -> Result<Self, ConfigError> {
+        let key = cfg
+            .audit_key_file
+            .as_deref()
+            .map(AuditKey::load)
+            .transpose()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let audit = match &cfg.audit_log {
-            Some(path) => Some(Arc::new(AuditLog::open(path).map_err(|e| {
+            Some(path) => Some(Arc::new(AuditLog::open_keyed(path, key).map_err(|e| {
                 ConfigError::Invalid(format!("cannot open audit log {}: {e}", path.display()))
             })?)),
             None => None,
@@ -137,14 +164,14 @@ impl Guard {
     }
 
     /// Why guest `vmid` is protected by the configuration alone, if it is.
-    fn configured_reason(&self, vmid: u32) -> Option<String> {
+    pub(super) fn configured_reason(&self, vmid: u32) -> Option<String> {
         self.protected_vmids.contains(&vmid).then(|| {
             "its VMID is listed in guard.protected_vmids of the server's configuration".into()
         })
     }
 
     /// Why a guest with this PVE config is protected, if it is.
-    fn config_reason(&self, config: &Value) -> Option<String> {
+    pub(super) fn config_reason(&self, config: &Value) -> Option<String> {
         let flag = match config.get("protection") {
             Some(Value::Bool(b)) => *b,
             Some(Value::Number(n)) => n.as_u64() == Some(1),
@@ -166,154 +193,6 @@ impl Guard {
     }
 }
 
-/// The request hook of one mutating call: refuses every non-GET request aimed at a protected
-/// guest (`/nodes/{node}/{qemu|lxc}/{vmid}/...`), reading the guest's config once per call to
-/// see PVE's `protection` flag and its tags. GETs pass.
-pub struct Protection {
-    guard: Arc<Guard>,
-    verdicts: Mutex<HashMap<u32, Option<String>>>,
-    refusal: Mutex<Option<String>>,
-}
-
-impl std::fmt::Debug for Protection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Protection").finish_non_exhaustive()
-    }
-}
-
-impl Protection {
-    pub fn new(guard: Arc<Guard>) -> Self {
-        Self {
-            guard,
-            verdicts: Mutex::new(HashMap::new()),
-            refusal: Mutex::new(None),
-        }
-    }
-
-    /// The refusal this hook made during the call, if any (the registry turns the call's
-    /// error into this policy refusal).
-    pub fn refusal(&self) -> Option<String> {
-        self.refusal
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Why guest `vmid` is protected (`Ok(None)`: it is not). A guest that does not exist is
-    /// left to PVE (which answers the write itself); any other failure to read its config is an
-    /// error, so an unreadable guest is never written to blindly.
-    async fn verdict(
-        &self,
-        client: &PveClient,
-        node: &str,
-        kind: &str,
-        vmid: u32,
-    ) -> Result<Option<String>, Error> {
-        let known = self
-            .verdicts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&vmid)
-            .cloned();
-        if let Some(v) = known {
-            return Ok(v);
-        }
-        let verdict = match self.guard.configured_reason(vmid) {
-            Some(r) => Some(r),
-            None => {
-                let path = ApiPath::new("/nodes")
-                    .seg(node)
-                    .lit(kind)
-                    .seg(vmid)
-                    .lit("config");
-                match client.get::<Value>(&path, Params::new()).await {
-                    Ok(config) => self.guard.config_reason(&config),
-                    Err(e) if e.kind() == ErrorKind::NotFound => None,
-                    Err(e) => return Err(e),
-                }
-            }
-        };
-        self.verdicts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(vmid, verdict.clone());
-        Ok(verdict)
-    }
-}
-
-impl RequestHook for Protection {
-    fn intercept<'a>(
-        &'a self,
-        client: &'a PveClient,
-        method: Method,
-        path: &'a ApiPath,
-        params: &'a Params,
-    ) -> BoxFuture<'a, Result<Intercepted, Error>> {
-        Box::pin(async move {
-            if method == Method::Get {
-                return Ok(Intercepted::Pass);
-            }
-            let Some((node, kind, vmid)) =
-                guest_of(path.as_str()).or_else(|| restored_guest(path.as_str(), params))
-            else {
-                return Ok(Intercepted::Pass);
-            };
-            let Some(reason) = self.verdict(client, &node, kind, vmid).await? else {
-                return Ok(Intercepted::Pass);
-            };
-            let noun = if kind == "lxc" { "container" } else { "VM" };
-            let message = format!(
-                "{noun} {vmid} is protected: {reason}. No tool of this server changes a protected \
-                 guest, even with confirm: true; reading it is fine"
-            );
-            *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(message.clone());
-            Err(Error::new(ErrorKind::Permission, message))
-        })
-    }
-}
-
-/// `(node, "qemu"|"lxc", vmid)` of a path below `/nodes/{node}/{qemu|lxc}/{vmid}`.
-fn guest_of(path: &str) -> Option<(String, &'static str, u32)> {
-    let mut parts = path.trim_start_matches('/').split('/');
-    if parts.next()? != "nodes" {
-        return None;
-    }
-    let node = parts.next()?;
-    let kind = match parts.next()? {
-        "qemu" => "qemu",
-        "lxc" => "lxc",
-        _ => return None,
-    };
-    let vmid = parts.next()?.parse().ok()?;
-    let node = percent_decode(node);
-    Some((node, kind, vmid))
-}
-
-/// The guest a restore would overwrite: `POST /nodes/{node}/{qemu|lxc}` with an archive and a
-/// `vmid` (a guest that does not exist yet is no one's, see `verdict`).
-fn restored_guest(path: &str, params: &Params) -> Option<(String, &'static str, u32)> {
-    let mut parts = path.trim_start_matches('/').split('/');
-    let (Some("nodes"), Some(node), Some(kind), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let kind = match kind {
-        "qemu" if params.get("archive").is_some() => "qemu",
-        "lxc" if params.get("restore").is_some() => "lxc",
-        _ => return None,
-    };
-    let vmid = params.get("vmid")?.parse().ok()?;
-    Some((percent_decode(node), kind, vmid))
-}
-
-fn percent_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -321,36 +200,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn guest_paths_and_reasons() {
-        assert_eq!(
-            guest_of("/nodes/pve1/qemu/101/status/stop"),
-            Some(("pve1".into(), "qemu", 101))
-        );
-        assert_eq!(
-            guest_of("/nodes/pve1/lxc/200"),
-            Some(("pve1".into(), "lxc", 200))
-        );
-        assert_eq!(guest_of("/nodes/pve1/qemu"), None);
-        assert_eq!(guest_of("/cluster/resources"), None);
-        // A restore names its guest in the parameters; a plain create is nobody's yet.
-        let restore = Params::new()
-            .set("vmid", 103)
-            .set("archive", "nfs:backup/x.vma");
-        assert_eq!(
-            restored_guest("/nodes/pve1/qemu", &restore),
-            Some(("pve1".into(), "qemu", 103))
-        );
-        let ct = Params::new().set("vmid", 250).set("restore", true);
-        assert_eq!(
-            restored_guest("/nodes/pve1/lxc", &ct),
-            Some(("pve1".into(), "lxc", 250))
-        );
-        let create = Params::new().set("vmid", 103).set("name", "x");
-        assert_eq!(restored_guest("/nodes/pve1/qemu", &create), None);
-        assert_eq!(
-            restored_guest("/nodes/pve1/qemu/103/config", &restore),
-            None
-        );
+    fn reasons() {
         let g = Guard::new(&GuardConfig {
             protected_vmids: vec![7],
             protected_tags: vec!["Prod".into()],

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::{Identity, RateLimiter};
 use crate::registry::{
-    Caller, NoProgress, Progress, Registry, Scope, ToolCtx, ToolError, ToolSpec,
+    Caller, NoProgress, Progress, Refusal, Registry, Scope, ToolCtx, ToolError, ToolSpec,
 };
 
 /// What the MCP side needs from the server: the tools, and a way to build a call's context.
@@ -194,10 +194,15 @@ impl McpHandler {
     ) -> Result<CallToolResponse, McpError> {
         let host = &self.shared.host;
         let name = request.name;
+        let args = request.arguments.map(Value::Object);
         let Some(spec) = host.registry().get(&name) else {
+            // A tool the filters hide is refused on the record (audit line, metrics).
+            if let Some(id) = &identity {
+                let ctx = self.refusal_ctx(id);
+                host.registry().refuse_hidden(&ctx, &name, args.as_ref());
+            }
             return Err(unknown_tool(&name));
         };
-        let args = request.arguments.map(Value::Object);
         if let Err(refusal) = self.admit(spec, identity.as_ref(), args.as_ref()) {
             if let Some(f) = forwarder {
                 f.finish().await;
@@ -241,10 +246,13 @@ impl McpHandler {
             return Err(ToolError::Internal("the request has no identity".into()));
         };
         let key = identity.key.as_deref();
-        let refusal = if !identity.scope.allows(spec) {
-            ToolError::policy(identity.scope.refusal(spec, key))
+        let (refusal, why) = if !identity.scope.allows(spec) {
+            (
+                ToolError::policy(identity.scope.refusal(spec, key)),
+                Refusal::Scope,
+            )
         } else if let Err(limited) = self.shared.rate.check(key) {
-            ToolError::policy(limited.message())
+            (ToolError::policy(limited.message()), Refusal::RateLimit)
         } else {
             return Ok(());
         };
@@ -256,16 +264,23 @@ impl McpHandler {
             error = %refusal,
             "call refused"
         );
+        let ctx = self.refusal_ctx(identity);
+        self.shared
+            .host
+            .registry()
+            .refused(&ctx, spec.name, args, why, &refusal.to_string());
+        Err(refusal)
+    }
+
+    /// The context a refused call of `identity` would have had (for its audit line and metrics).
+    fn refusal_ctx(&self, identity: &Identity) -> ToolCtx {
         let caller = Caller {
             transport: self.transport,
             key: identity.key.clone(),
         };
         self.shared
             .host
-            .registry()
-            .guard()
-            .refused(&caller, spec.name, args, &refusal.to_string());
-        Err(refusal)
+            .ctx(caller, Arc::new(NoProgress), CancellationToken::new())
     }
 }
 

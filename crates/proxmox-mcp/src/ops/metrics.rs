@@ -1,5 +1,6 @@
 //! The server's metrics, rendered in the Prometheus text format (version 0.0.4) by hand: tool
-//! calls (count by tool, transport, cluster and outcome; errors by kind; latency histogram per tool),
+//! calls (count by tool, transport, cluster and outcome; errors by kind; refusals made before
+//! a tool ran, by reason; latency histogram per tool),
 //! tool calls in flight, Proxmox VE requests (latency histogram by method and status class, fed
 //! by pve-client's `RequestObserver`), and open MCP sessions by transport (read from the doors
 //! when scraped).
@@ -39,6 +40,8 @@ type CallKey = (&'static str, &'static str, Arc<str>, &'static str);
 pub struct Metrics {
     /// Calls by (tool, transport, cluster, outcome: `ok` or the error kind).
     calls: Mutex<BTreeMap<CallKey, u64>>,
+    /// Calls refused before their tool ran, by (tool, transport, reason).
+    refusals: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     /// Latency of calls by tool.
     tool_latency: Mutex<BTreeMap<&'static str, Histogram>>,
     /// Proxmox VE requests by (method, status class).
@@ -122,6 +125,23 @@ impl Metrics {
             .observe(elapsed);
     }
 
+    /// Records one call refused before its tool ran (a key's scope or rate, a tool the filters
+    /// hide): a `policy` outcome of the call, and a refusal with its `reason`.
+    pub fn tool_refused(
+        &self,
+        tool: &'static str,
+        transport: &'static str,
+        cluster: &Arc<str>,
+        reason: &'static str,
+    ) {
+        *lock(&self.calls)
+            .entry((tool, transport, cluster.clone(), "policy"))
+            .or_default() += 1;
+        *lock(&self.refusals)
+            .entry((tool, transport, reason))
+            .or_default() += 1;
+    }
+
     /// Records one Proxmox VE request; `status` `None`: no answer came.
     pub fn pve_request(&self, method: &'static str, status: Option<u16>, elapsed: Duration) {
         lock(&self.pve)
@@ -196,6 +216,21 @@ impl Metrics {
         for ((tool, kind), n) in &errors {
             let labels = [("tool", *tool), ("kind", *kind)];
             sample(&mut out, "proxmox_mcp_tool_errors_total", &labels, *n);
+        }
+        family(
+            &mut out,
+            "proxmox_mcp_tool_refusals_total",
+            "counter",
+            "Calls refused before their tool ran, by tool, transport and reason (scope, \
+             rate_limit, read_only, not_offered); also counted as calls with outcome policy.",
+        );
+        for ((tool, transport, reason), n) in lock(&self.refusals).iter() {
+            let labels = [
+                ("tool", *tool),
+                ("transport", *transport),
+                ("reason", *reason),
+            ];
+            sample(&mut out, "proxmox_mcp_tool_refusals_total", &labels, *n);
         }
         family(
             &mut out,
@@ -365,12 +400,15 @@ mod tests {
         m.tool_call("get_vms", "rest", &c, "ok", Duration::from_millis(3));
         m.tool_call("get_vms", "rest", &c, "ok", Duration::from_millis(700));
         m.tool_call("get_vms", "sse", &c, "pve", Duration::from_secs(500));
+        m.tool_refused("stop_vm", "rest", &c, "scope");
         m.pve_request("GET", Some(596), Duration::from_millis(1));
         m.pve_request("POST", None, Duration::from_millis(1));
         let text = m.render().await;
         for line in [
             "proxmox_mcp_tool_calls_total{tool=\"get_vms\",transport=\"rest\",cluster=\"default\",outcome=\"ok\"} 2",
             "proxmox_mcp_tool_errors_total{tool=\"get_vms\",kind=\"pve\"} 1",
+            "proxmox_mcp_tool_calls_total{tool=\"stop_vm\",transport=\"rest\",cluster=\"default\",outcome=\"policy\"} 1",
+            "proxmox_mcp_tool_refusals_total{tool=\"stop_vm\",transport=\"rest\",reason=\"scope\"} 1",
             "proxmox_mcp_tool_call_duration_seconds_bucket{tool=\"get_vms\",le=\"0.005\"} 1",
             "proxmox_mcp_tool_call_duration_seconds_bucket{tool=\"get_vms\",le=\"1\"} 2",
             "proxmox_mcp_tool_call_duration_seconds_bucket{tool=\"get_vms\",le=\"120\"} 2",

@@ -31,6 +31,11 @@ pub use metrics::Metrics;
 
 /// How long calls in flight may run on after SIGTERM before they are cancelled.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
+/// How long answers of calls that ended during the drain get to leave before sessions close.
+pub const ANSWER_FLUSH: Duration = Duration::from_millis(250);
+/// How long before the end of the grace period task waits stop (at most half the grace), so
+/// that their "still running" answers leave before sessions close.
+pub const WRAP_UP: Duration = Duration::from_secs(2);
 
 /// The operations state of one server: its metrics and who may read them.
 #[derive(Debug)]
@@ -44,6 +49,9 @@ pub struct Ops {
     pub hosts: HostPolicy,
     /// How long calls in flight may run on after the shutdown signal.
     pub drain_grace: Duration,
+    /// Cancelled [`WRAP_UP`] before the grace period ends when calls are still running: their
+    /// task waits stop and answer with the task still running (calls' `ToolCtx::stop_waiting`).
+    pub stop_waiting: CancellationToken,
 }
 
 impl Default for Ops {
@@ -62,6 +70,7 @@ impl Ops {
             gate: Gate::default(),
             hosts: HostPolicy::default(),
             drain_grace: DRAIN_GRACE,
+            stop_waiting: CancellationToken::new(),
         }
     }
 
@@ -73,19 +82,23 @@ impl Ops {
             gate: Gate::from_settings(settings),
             hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
             drain_grace: self.drain_grace,
+            stop_waiting: self.stop_waiting.clone(),
         }
     }
 
     /// A token cancelled once `shutdown` is cancelled and then every tool call has ended, or
     /// `drain_grace` has passed: the moment doors end sessions, streams and leftover calls.
+    /// Calls still running [`WRAP_UP`] before that are told to stop waiting (`stop_waiting`).
     pub fn drain_token(&self, shutdown: &CancellationToken) -> CancellationToken {
         let done = CancellationToken::new();
-        let (shutdown, metrics, grace, out) = (
+        let (shutdown, metrics, grace, out, stop_waiting) = (
             shutdown.clone(),
             self.metrics.clone(),
             self.drain_grace,
             done.clone(),
+            self.stop_waiting.clone(),
         );
+        let wrap_up = WRAP_UP.min(grace / 2);
         tokio::spawn(async move {
             shutdown.cancelled().await;
             let left = metrics.in_flight();
@@ -96,11 +109,18 @@ impl Ops {
                     "waiting for calls in flight"
                 );
             }
-            if !metrics.drained(grace).await {
+            if !metrics.drained(grace - wrap_up).await {
+                stop_waiting.cancel();
+            }
+            if !metrics.drained(wrap_up).await {
                 tracing::warn!(
                     calls = metrics.in_flight(),
                     "calls still running after the grace period: cancelling them"
                 );
+            } else if left > 0 {
+                // A call counts as ended when its tool returns; its answer still has to reach
+                // the session's stream before sessions close.
+                tokio::time::sleep(ANSWER_FLUSH).await;
             }
             out.cancel();
         });

@@ -1,7 +1,7 @@
 //! `ToolCtx`: what a handler gets besides its parameters (the PVE client, progress, cancellation,
 //! who is calling). Built per call by `App::ctx`; never holds transport types.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +25,12 @@ pub struct ToolCtx {
     pub progress: Arc<dyn Progress>,
     /// Cancelled when the caller gives up or the server shuts down.
     pub cancel: CancellationToken,
+    /// Cancelled shortly before the server's drain ends on shutdown: task waits stop and answer
+    /// that the task is still running (with its UPID), while the answer can still be delivered.
+    pub stop_waiting: CancellationToken,
+    /// The Proxmox VE tasks this call started (recorded by the task wait), so that a call that
+    /// times out or is cancelled can name them.
+    pub started: Arc<StartedTasks>,
     /// Who is calling, for logs, policy and the audit log.
     pub caller: Caller,
     /// The server's guard (protected guests, exec policy, audit log); `Registry::call` sets it
@@ -60,14 +66,47 @@ impl ToolCtx {
             clusters,
             progress: Arc::new(NoProgress),
             cancel: CancellationToken::new(),
+            stop_waiting: CancellationToken::new(),
+            started: Arc::default(),
             caller: Caller::default(),
             guard: Arc::new(Guard::default()),
+        }
+    }
+
+    /// Resolves when the call should stop waiting: the caller gave up, or the server is about
+    /// to end its drain.
+    pub async fn interrupted(&self) {
+        tokio::select! {
+            () = self.cancel.cancelled() => {}
+            () = self.stop_waiting.cancelled() => {}
         }
     }
 
     /// Reports progress (`progress` out of `total`) with a message.
     pub fn report(&self, progress: f64, total: Option<f64>, message: impl Into<String>) {
         self.progress.report(progress, total, Some(message.into()));
+    }
+}
+
+/// The UPIDs of the tasks one call started, in order.
+#[derive(Debug, Default)]
+pub struct StartedTasks(Mutex<Vec<String>>);
+
+impl StartedTasks {
+    /// Records a task the call started (once).
+    pub fn record(&self, upid: &str) {
+        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if !list.iter().any(|u| u == upid) {
+            list.push(upid.to_string());
+        }
+    }
+
+    /// The tasks recorded so far.
+    pub fn list(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -13,7 +13,7 @@
 use std::collections::BTreeSet;
 
 use super::toolsets::{self, TOOLSETS};
-use super::{Access, Registry};
+use super::{Access, Hidden, Refusal, Registry, ToolSpec};
 
 /// What the operator asked for (flags, environment or config file).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,12 +57,31 @@ impl ToolFilter {
         if !unknown.is_empty() {
             return Err(FilterError::UnknownTools(unknown));
         }
-        Ok(registry.filtered(|t| {
+        let hidden_why = |t: &ToolSpec| {
             let chosen = sets.contains(t.toolset) || self.tools.iter().any(|n| n == t.name);
             let readable = !self.read_only || t.access == Access::Read;
             let excluded = self.exclude_tools.iter().any(|n| n == t.name);
-            chosen && readable && !excluded
-        }))
+            if !readable {
+                Some(Refusal::ReadOnly)
+            } else if !chosen || excluded {
+                Some(Refusal::NotOffered)
+            } else {
+                None
+            }
+        };
+        let hidden: Vec<Hidden> = registry
+            .tools()
+            .filter_map(|t| {
+                hidden_why(t).map(|why| Hidden {
+                    name: t.name,
+                    access: t.access,
+                    why,
+                })
+            })
+            .collect();
+        Ok(registry
+            .filtered(|t| hidden_why(t).is_none())
+            .with_hidden(hidden))
     }
 
     /// The toolsets chosen, keywords expanded.

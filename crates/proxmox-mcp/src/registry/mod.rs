@@ -6,6 +6,7 @@
 mod ctx;
 pub mod filter;
 pub mod lenient;
+mod refusals;
 pub mod scope;
 pub mod toolsets;
 mod typed;
@@ -26,8 +27,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use crate::error::ToolError;
-pub use ctx::{Caller, NoProgress, Progress, PveClient, ToolCtx};
+pub use ctx::{Caller, NoProgress, Progress, PveClient, StartedTasks, ToolCtx};
 pub use filter::ToolFilter;
+pub use refusals::{Hidden, Refusal};
 pub use scope::Scope;
 pub use typed::{output_schema_for, parse_params, schema_for, to_output};
 
@@ -194,6 +196,8 @@ pub struct Registry {
     guard: Arc<Guard>,
     /// Counts every call (and those in flight, for the drain on shutdown).
     metrics: Arc<Metrics>,
+    /// Tools the server-wide filters removed, so that calls to them are refused on the record.
+    hidden: refusals::HiddenTools,
 }
 
 /// Building a registry failed (two tools with one name).
@@ -215,6 +219,7 @@ impl Registry {
             index,
             guard: Arc::new(Guard::default()),
             metrics: Metrics::new(),
+            hidden: Arc::default(),
         })
     }
 
@@ -269,6 +274,7 @@ impl Registry {
             index,
             guard: self.guard.clone(),
             metrics: self.metrics.clone(),
+            hidden: self.hidden.clone(),
         }
     }
 
@@ -346,14 +352,20 @@ impl Registry {
     }
 }
 
-/// Runs a tool's handler: a panic becomes `Internal`, cancellation of `ctx.cancel` ends it.
+/// Runs a tool's handler: a panic becomes `Internal`, cancellation of `ctx.cancel` ends it
+/// (naming the tasks it had started, which may still run).
 async fn invoke(spec: &ToolSpec, ctx: ToolCtx, args: Value) -> Result<Value, ToolError> {
     let cancel = ctx.cancel.clone();
+    let started = ctx.started.clone();
     let handler = spec.handler.clone();
     let fut = AssertUnwindSafe(async move { handler(ctx, args).await }).catch_unwind();
     tokio::select! {
         r = fut => r.unwrap_or_else(|panic| Err(ToolError::Internal(panic_text(&*panic)))),
-        () = cancel.cancelled() => Err(ToolError::Internal("the call was cancelled".into())),
+        () = cancel.cancelled() => Err(ToolError::Internal(format!(
+            "the call was cancelled (the caller went away, or the server shut down) before it \
+             ended{}",
+            crate::guard::call::tasks_note(&started.list())
+        ))),
     }
 }
 

@@ -77,13 +77,15 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
         gate: cfg.gate.clone(),
         shutdown,
     });
-    // One route per tool, so a path that is no tool is a 404 before any key is asked for.
-    let tools = state
-        .app
-        .registry()
+    // One route per tool, so a path that is no tool is a 404 before any key is asked for; the
+    // mutating tools the filters hide are routed too, so that calls to them are refused on the
+    // record (a 404 all the same).
+    let registry = state.app.registry();
+    let tools = registry
         .tools()
-        .fold(Router::new(), |r, t| {
-            let name = t.name;
+        .map(|t| t.name)
+        .chain(registry.hidden_mutating())
+        .fold(Router::new(), |r, name| {
             r.route(
                 &format!("/{name}"),
                 axum::routing::any(move |st, req| routes::call_tool(st, name, req)),

@@ -15,7 +15,8 @@ use super::{openapi, query};
 use crate::auth::{AuthError, Identity};
 use crate::config::MAX_BODY_BYTES;
 use crate::error::ToolError;
-use crate::registry::{Access, Caller, NoProgress, Scope};
+use crate::registry::{Access, Caller, NoProgress, Refusal, Scope};
+use tokio_util::sync::CancellationToken;
 
 /// `POST /<tool>` (JSON body = arguments; empty or `null` = `{}`) and, for read tools,
 /// `GET /<tool>?param=value`. Answers the tool's output as JSON, or a [`RestError`].
@@ -32,13 +33,25 @@ pub(super) async fn call_tool(
 
 async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestError> {
     let registry = st.app.registry();
-    let spec = registry
-        .get(tool)
-        .ok_or_else(|| RestError::not_found(req.uri().path()))?;
     // The gate stored it; without one (a router built without the gate) nothing is allowed.
     let identity = req.extensions().get::<Identity>().cloned().ok_or_else(|| {
         RestError::from(ToolError::Internal("the request has no identity".into()))
     })?;
+    let refusal_ctx = |key: Option<String>| {
+        let caller = Caller {
+            transport: "rest",
+            key,
+        };
+        st.app
+            .ctx(caller, Arc::new(NoProgress), CancellationToken::new())
+    };
+    let Some(spec) = registry.get(tool) else {
+        // A tool the filters hide (routed so that its refusal is on the record): 404 as before.
+        let path = req.uri().path().to_string();
+        let args = body_args(req).await.ok();
+        registry.refuse_hidden(&refusal_ctx(identity.key), tool, args.as_ref());
+        return Err(RestError::not_found(&path));
+    };
     if !identity.scope.allows(spec) {
         let refusal = ToolError::policy(identity.scope.refusal(spec, identity.key.as_deref()));
         tracing::info!(
@@ -52,13 +65,13 @@ async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestErr
             Method::POST => body_args(req).await.ok(),
             _ => query::to_args(req.uri().query(), &spec.input_schema).ok(),
         };
-        let caller = Caller {
-            transport: "rest",
-            key: identity.key,
-        };
-        registry
-            .guard()
-            .refused(&caller, tool, args.as_ref(), &refusal.to_string());
+        registry.refused(
+            &refusal_ctx(identity.key),
+            spec.name,
+            args.as_ref(),
+            Refusal::Scope,
+            &refusal.to_string(),
+        );
         return Err(refusal.into());
     }
     let args = match *req.method() {

@@ -2,7 +2,8 @@
 //! the bounded task wait (`wait_seconds`, over `pve_client`'s `wait_task`), unit conversions for
 //! compact outputs, and the common parameter types.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use pve_client::task::{TaskOutcome as Waited, WaitOptions};
 use pve_client::{ErrorKind, GuestKind, Upid};
@@ -142,30 +143,79 @@ impl TaskOutcome {
 /// Waits up to `wait` for task `upid` (pve-client's bounded wait), reporting progress to the
 /// caller; `what` names the operation in messages ("start of VM 101"). A failed task is a
 /// `ToolError::Pve` with PVE's exit status and the last log line.
+///
+/// The task is recorded in `ctx.started`. The wait ends early, answering "still running" as a
+/// timeout does, when the call is interrupted (the server's drain, the caller gone). When
+/// Proxmox VE stopped answering the status polls (none answered in the last
+/// [`SILENCE`], nor one last look), the answer is a timeout error saying since when, not
+/// "still running".
 pub async fn wait_task(
     ctx: &ToolCtx,
     upid: &Upid,
     wait: Duration,
     what: &str,
 ) -> Result<TaskOutcome, ToolError> {
+    let id = upid.as_str();
+    ctx.started.record(id);
     let total = wait.as_secs_f64().max(1.0);
     let progress = ctx.progress.clone();
     let label = what.to_string();
+    let began = SystemTime::now();
+    let heard = Arc::new(Mutex::new(None::<(Instant, SystemTime)>));
     let opts = WaitOptions {
         poll_interval: Duration::from_secs(1),
         log_tail: 3,
         ..WaitOptions::with_timeout(wait)
     }
-    .on_progress(move |p| {
-        let elapsed = p.elapsed.as_secs_f64();
-        progress.report(
-            elapsed.min(total),
-            Some(total),
-            Some(format!("waiting for {label} ({elapsed:.0}s)")),
-        );
+    .on_progress({
+        let heard = heard.clone();
+        move |p| {
+            *heard.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some((Instant::now(), SystemTime::now()));
+            let elapsed = p.elapsed.as_secs_f64();
+            progress.report(
+                elapsed.min(total),
+                Some(total),
+                Some(format!("waiting for {label} ({elapsed:.0}s)")),
+            );
+        }
     });
-    let id = upid.as_str();
-    match ctx.client.wait_task(upid, &opts).await {
+    let waited = tokio::select! {
+        r = ctx.client.wait_task(upid, &opts) => r,
+        () = ctx.interrupted() => {
+            let why = if ctx.stop_waiting.is_cancelled() {
+                "the server is shutting down, so it stopped waiting"
+            } else {
+                "the call was interrupted"
+            };
+            return Ok(running(id, format!(
+                "{why}: {what} is still running on Proxmox VE; call get_task with this upid to \
+                 follow it (do not repeat the operation)"
+            )));
+        }
+    };
+    let waited = match waited {
+        Ok(Waited::TimedOut { .. }) => {
+            let last = *heard.lock().unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|(at, _)| at.elapsed() < SILENCE) {
+                waited
+            } else {
+                match last_look(ctx, upid).await {
+                    Some(r) => r,
+                    None => {
+                        let since = last.map_or(began, |(_, t)| t);
+                        return Err(ToolError::Timeout(format!(
+                            "Proxmox VE stopped answering at {} while the server waited for \
+                             {what} (task {id}): the task's state is unknown",
+                            crate::audit::rfc3339_at(since)
+                        )));
+                    }
+                }
+            }
+        }
+        other => other,
+    };
+    match waited {
         Ok(Waited::Succeeded { status }) => Ok(TaskOutcome {
             upid: id.to_string(),
             task_status: TaskState::Done,
@@ -187,16 +237,14 @@ pub async fn wait_task(
                 "{what} failed: {exitstatus} (task {id}{log})"
             )))
         }
-        Ok(Waited::TimedOut { .. }) => Ok(TaskOutcome {
-            upid: id.to_string(),
-            task_status: TaskState::Running,
-            exitstatus: None,
-            hint: Some(format!(
+        Ok(Waited::TimedOut { .. }) => Ok(running(
+            id,
+            format!(
                 "{what} is still running after {}s; call get_task with this upid to follow it \
                  (do not repeat the operation)",
                 wait.as_secs()
-            )),
-        }),
+            ),
+        )),
         Err(e) => Err(ToolError::Pve {
             status: e.status(),
             message: format!(
@@ -204,6 +252,33 @@ pub async fn wait_task(
                  call get_task with this upid to check it"
             ),
         }),
+    }
+}
+
+/// How long status polls may go unanswered before a wait that ran out takes a last look.
+pub const SILENCE: Duration = Duration::from_secs(2);
+/// How long that last look may take.
+const LAST_LOOK: Duration = Duration::from_secs(5);
+
+/// One more look at the task (bounded); `None` when Proxmox VE does not answer it either.
+async fn last_look(ctx: &ToolCtx, upid: &Upid) -> Option<Result<Waited, pve_client::Error>> {
+    let once = WaitOptions {
+        log_tail: 3,
+        ..WaitOptions::with_timeout(Duration::ZERO)
+    };
+    match tokio::time::timeout(LAST_LOOK, ctx.client.wait_task(upid, &once)).await {
+        Err(_) | Ok(Ok(Waited::TimedOut { last: None, .. })) => None,
+        Ok(r) => Some(r),
+    }
+}
+
+/// A task still running, with what to do about it.
+fn running(id: &str, hint: String) -> TaskOutcome {
+    TaskOutcome {
+        upid: id.to_string(),
+        task_status: TaskState::Running,
+        exitstatus: None,
+        hint: Some(hint),
     }
 }
 

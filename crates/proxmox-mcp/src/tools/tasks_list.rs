@@ -304,7 +304,7 @@ async fn stop_task_handler(ctx: &ToolCtx, p: StopTaskParams) -> Result<StopTaskO
     while now.is_running() && Instant::now() < deadline {
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(500)) => {}
-            () = ctx.cancel.cancelled() => break,
+            () = ctx.interrupted() => break,
         }
         now = ctx.client.task_status(&upid).await?;
     }

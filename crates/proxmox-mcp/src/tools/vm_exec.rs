@@ -11,15 +11,36 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{guest_error, guest_node, is_false};
 use crate::error::ToolError;
+use crate::guard::ExecPolicy;
 use crate::handler;
 use crate::registry::lenient;
-use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::registry::{Access, Registry, ToolCtx, ToolDef, ToolSpec};
+
+/// This tool's name.
+pub const NAME: &str = "execute_vm_command";
+
+/// What `serve` and `doctor` say when this tool is offered under a deny list alone: the
+/// warning and what to do.
+pub fn deny_only_warning(offered: &Registry, policy: &ExecPolicy) -> Option<(String, String)> {
+    (offered.get(NAME).is_some() && policy.deny_only()).then(|| {
+        (
+            format!(
+                "guest exec ({NAME}) is offered with a deny list alone (guard.exec.deny): deny \
+                 lists are best-effort, a caller can word a command around them"
+            ),
+            format!(
+                "add an allow list (guard.exec.allow) naming the commands agents may run (allow \
+                 lists are the safe mode), or exclude {NAME} (tools.exclude_tools)"
+            ),
+        )
+    })
+}
 
 /// `execute_vm_command`.
 pub fn execute_vm_command() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
-            name: "execute_vm_command",
+            name: NAME,
             title: "Run command in VM",
             description: "Run a command inside a running VM through the QEMU guest agent and return \
                           its exit code, stdout and stderr. The VM must be running with \
@@ -190,7 +211,7 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
         );
         tokio::select! {
             () = tokio::time::sleep(delay.min(deadline.saturating_duration_since(now))) => {}
-            () = ctx.cancel.cancelled() => break,
+            () = ctx.interrupted() => break,
         }
         delay = (delay * 2).min(Duration::from_millis(500));
     }
@@ -205,11 +226,18 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
         stderr: String::new(),
         stdout_truncated: false,
         stderr_truncated: false,
-        hint: Some(format!(
-            "the command was still running after {timeout}s (pid {pid} in the guest); it goes on \
-             running, but its output is not collected. Run long jobs in the background \
-             (nohup ... &) and read their output with a later command"
-        )),
+        hint: Some(if ctx.stop_waiting.is_cancelled() {
+            format!(
+                "the server is shutting down, so it stopped waiting: the command goes on running \
+                 in the guest (pid {pid}), but its output is not collected"
+            )
+        } else {
+            format!(
+                "the command was still running after {timeout}s (pid {pid} in the guest); it goes \
+                 on running, but its output is not collected. Run long jobs in the background \
+                 (nohup ... &) and read their output with a later command"
+            )
+        }),
     })
 }
 

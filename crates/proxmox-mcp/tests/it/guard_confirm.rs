@@ -237,7 +237,7 @@ fn cases() -> Vec<Case> {
             params: &[(0, "vmid", "4321")],
         },
         Case {
-            // The volid (a seeded backup of VM 102) is filled in at run time.
+            // The volid (a seeded backup of VM 100) is filled in at run time.
             tool: "delete_backup",
             args: json!({}),
             calls: &[("DELETE", "/nodes/pve01/storage/nfs-backup/content/*")],
@@ -255,14 +255,14 @@ fn run_args(d: &Demo, case: &Case) -> Value {
             crate::tools_snapshots::add_snapshot(d, 103, "before");
         }
         "restore_backup" => args["archive"] = json!(seeded_backup(d, 104)),
-        "delete_backup" => args["volid"] = json!(seeded_backup(d, 102)),
+        "delete_backup" => args["volid"] = json!(seeded_backup(d, 100)),
         _ => {}
     }
     args
 }
 
 /// The volid of a seeded, unprotected backup of `vmid` (its name holds the seed's time).
-fn seeded_backup(d: &Demo, vmid: u32) -> String {
+pub fn seeded_backup(d: &Demo, vmid: u32) -> String {
     d.sim().with_sim(|s| {
         s.cluster
             .volumes
@@ -372,7 +372,7 @@ async fn destructive_tools_need_confirm_and_say_what_they_would_do() {
     );
     let before = state(&d);
     for case in cases().iter().filter(|c| destructive.contains(&c.tool)) {
-        for confirm in [None, Some(json!(false)), Some(json!("no"))] {
+        for confirm in [None, Some(json!(false)), Some(json!("false"))] {
             let mut args = run_args(&d, case);
             d.sim().clear_requests();
             if let Some(c) = &confirm {
@@ -446,5 +446,51 @@ async fn schemas_carry_confirm_and_dry_run_from_access() {
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         assert!(!required.contains(&"confirm") && !required.contains(&"dry_run"));
+    }
+}
+
+#[tokio::test]
+async fn only_true_confirms() {
+    let d = guarded(GuardConfig::default()).await;
+    // Loose truthy values are errors naming `confirm`: nothing runs, not even a dry run.
+    for loose in [
+        json!(1),
+        json!("1"),
+        json!("yes"),
+        json!("on"),
+        json!("True"),
+        json!("TRUE"),
+        json!(" true"),
+        json!(2),
+        json!([true]),
+        json!({"v": true}),
+    ] {
+        d.sim().clear_requests();
+        let e = d
+            .call("stop_vm", json!({"vmid": 100, "confirm": loose}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, proxmox_mcp::ToolError::InvalidParams { param: Some(p), .. } if p == "confirm"),
+            "{loose}: {e}"
+        );
+        assert!(e.to_string().contains("true"), "{e}");
+        assert!(d.sim().requests().is_empty(), "{loose}: a request was made");
+    }
+    // `false`, `"false"` and `null` do not confirm: the call is refused with its plan.
+    for no in [json!(false), json!("false"), Value::Null] {
+        let e = d
+            .call("stop_vm", json!({"vmid": 100, "confirm": no}))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), "policy", "{no}: {e}");
+    }
+    assert_eq!(d.guest_status(100).as_deref(), Some("running"));
+    // JSON `true` and the string "true" (some agent frameworks send it) confirm.
+    for (vmid, yes) in [(100, json!(true)), (101, json!("true"))] {
+        d.call("stop_vm", json!({"vmid": vmid, "confirm": yes}))
+            .await
+            .unwrap();
+        assert_eq!(d.guest_status(vmid).as_deref(), Some("stopped"), "{yes}");
     }
 }

@@ -20,6 +20,7 @@ mod guard_confirm;
 mod guard_doors;
 mod guard_exec;
 mod guard_protect;
+mod guard_refusals;
 mod multi_cluster;
 mod ops_config;
 mod ops_config_errors;
@@ -37,6 +38,7 @@ mod tools_provisioning;
 mod tools_snapshots;
 mod tools_tasks;
 mod tools_vm_config;
+mod tools_waits;
 
 mod transport_demo;
 mod transport_http;

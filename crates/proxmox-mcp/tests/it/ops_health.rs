@@ -13,11 +13,12 @@ use proxmox_mcp::mcp::McpHttpConfig;
 use proxmox_mcp::ops::Ops;
 use proxmox_mcp::registry::Registry;
 use proxmox_mcp::rest::RestConfig;
-use proxmox_mcp::{app, rest};
 use pve_client::PveClient;
 use pve_sim::faults::Fault;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+
+use crate::common::serve_doors;
 
 /// Both doors over one app and a simulator (tasks end at once, no retries).
 struct Doors {
@@ -48,23 +49,11 @@ impl Doors {
         let configured = ops(Ops::new(app.ops().metrics.clone()));
         let app = Arc::new(app.with_ops(configured));
         let shutdown = CancellationToken::new();
-        let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let mcp = format!("http://{}", l.local_addr().unwrap());
-        tokio::spawn(app::serve(
-            app.clone(),
-            l,
-            McpHttpConfig::default(),
-            None,
-            shutdown.clone(),
-        ));
-        let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let rest = format!("http://{}", l.local_addr().unwrap());
-        let gate = app.ops().gate.clone();
         let rest_cfg = RestConfig {
-            gate,
+            gate: app.ops().gate.clone(),
             ..RestConfig::default()
         };
-        tokio::spawn(rest::serve(app, l, rest_cfg, shutdown.clone()));
+        let (mcp, rest) = serve_doors(&app, McpHttpConfig::default(), rest_cfg, &shutdown).await;
         Doors {
             demo,
             mcp,
@@ -137,7 +126,7 @@ async fn healthz_is_alive_and_readyz_follows_the_cluster() {
 /// The samples of a Prometheus text exposition: `name{labels}` → value. Panics on any line that
 /// is not a comment, a blank or a well-formed sample, and on a sample whose family was not
 /// declared with `# TYPE`.
-fn parse_metrics(text: &str) -> HashMap<String, f64> {
+pub fn parse_metrics(text: &str) -> HashMap<String, f64> {
     let mut types: HashMap<String, String> = HashMap::new();
     let mut samples = HashMap::new();
     for line in text.lines() {

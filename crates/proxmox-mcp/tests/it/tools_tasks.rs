@@ -11,15 +11,20 @@ use crate::guard_confirm::writes;
 /// Starts a task in the simulator that runs for an hour whatever its time scale (a backup of
 /// VM 103 that changes nothing); its UPID.
 pub fn long_task(d: &Demo) -> String {
+    long_task_of(d, 103)
+}
+
+/// Starts an hour-long backup task of guest `vmid` on pve01 (changing nothing); its UPID.
+pub fn long_task_of(d: &Demo, vmid: u32) -> String {
     d.sim().with_sim(|s| {
         let scale = std::mem::replace(&mut s.time_scale, 1.0);
         let upid = s.spawn_task(TaskSpec {
             node: "pve01".into(),
             kind: "vzdump".into(),
-            id: "103".into(),
+            id: vmid.to_string(),
             user: "root@pam".into(),
             duration: 3600.0,
-            log: vec!["INFO: starting new backup job: vzdump 103".into()],
+            log: vec![format!("INFO: starting new backup job: vzdump {vmid}")],
             lock_vmid: None,
             finish: Box::new(|_, _| Ok(Vec::new())),
         });

@@ -166,7 +166,7 @@ fn initialize(version: &str) -> Value {
 }
 
 /// Runs initialize + initialized over Streamable HTTP; returns the session id and the result.
-async fn handshake(http: &reqwest::Client, url: &str, version: &str) -> (String, Value) {
+pub async fn handshake(http: &reqwest::Client, url: &str, version: &str) -> (String, Value) {
     let (status, hdrs, msgs) = post(http, url, &[], initialize(version)).await;
     assert_eq!(status, 200, "initialize {version}");
     let session = hdrs["mcp-session-id"].to_str().unwrap().to_string();

@@ -1,12 +1,15 @@
 //! Guest exec through the agent: output, exit codes, stderr, shell form, truncation, timeout,
-//! agent errors; and the other agent calls.
+//! progress, cancellation, transient poll failures, agent errors; and the other agent calls.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pve_client::ErrorKind;
 use pve_client::exec::ExecRequest;
+use pve_sim::{Fault, Method};
+use tokio_util::sync::CancellationToken;
 
-use crate::support::{Opts, env, env_with};
+use crate::support::{env, env_with, realtime};
 
 #[tokio::test]
 async fn exec_returns_output_and_exit_codes() {
@@ -96,11 +99,7 @@ async fn output_is_capped_and_flagged() {
 
 #[tokio::test]
 async fn exec_times_out_but_reports_the_pid() {
-    let env = env_with(Opts {
-        time_scale: 1.0,
-        ..Opts::default()
-    })
-    .await;
+    let env = env_with(realtime()).await;
     let req = ExecRequest::argv(["sleep", "600"]).with_timeout(Duration::from_millis(300));
     let o = env.client.exec("pve01", 100, &req).await.unwrap();
     assert!(o.timed_out && !o.exited && o.pid > 0, "{o:?}");
@@ -173,5 +172,112 @@ async fn other_agent_calls() {
         .await
         .unwrap();
     assert_eq!(host["host-name"], "web-01");
+    env.finish();
+}
+
+#[tokio::test]
+async fn exec_reports_progress_while_the_process_runs() {
+    let env = env_with(realtime()).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let req = ExecRequest::argv(["sleep", "600"])
+        .with_timeout(Duration::from_millis(700))
+        .on_progress(move |p| {
+            log.lock().unwrap().push((
+                p.node.to_owned(),
+                p.vmid,
+                p.pid,
+                p.polls,
+                p.timeout,
+                p.elapsed,
+            ));
+        });
+    let o = env.client.exec("pve01", 100, &req).await.unwrap();
+    assert!(o.timed_out && !o.cancelled && !o.exited, "{o:?}");
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 2, "{seen:?}");
+    for (i, (node, vmid, pid, polls, timeout, _)) in seen.iter().enumerate() {
+        assert_eq!((node.as_str(), *vmid, *pid), ("pve01", 100, o.pid));
+        assert_eq!(*polls as usize, i + 1, "one report per running poll");
+        assert_eq!(*timeout, Duration::from_millis(700));
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0].5 <= w[1].5),
+        "elapsed grows: {seen:?}"
+    );
+    // Every report followed one exec-status poll that found the process running; a last poll
+    // may have been cut short by the timeout.
+    let polls = env.count("GET", "/agent/exec-status");
+    assert!(
+        polls == seen.len() || polls == seen.len() + 1,
+        "{polls} polls, {} reports",
+        seen.len()
+    );
+    env.finish();
+}
+
+#[tokio::test]
+async fn exec_wait_ends_when_cancelled_and_keeps_the_pid() {
+    let env = env_with(realtime()).await;
+    let token = CancellationToken::new();
+    // Cancel from the first progress report: the wait then stops at its next select.
+    let trigger = token.clone();
+    let req = ExecRequest::argv(["sleep", "600"])
+        .with_timeout(Duration::from_secs(600))
+        .cancel_on(token.clone())
+        .on_progress(move |_| trigger.cancel());
+    let o = env.client.exec("pve01", 100, &req).await.unwrap();
+    assert!(
+        o.cancelled && !o.timed_out && !o.exited && o.pid > 0,
+        "{o:?}"
+    );
+    assert_eq!(
+        env.count("GET", "/agent/exec-status"),
+        1,
+        "no poll after the cancellation"
+    );
+    // A token cancelled beforehand starts nothing.
+    let e = env.client.exec("pve01", 100, &req).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    assert_eq!(env.count("POST", "/agent/exec"), 1);
+    env.finish();
+}
+
+#[tokio::test]
+async fn exec_rides_out_transient_poll_failures() {
+    let env = env().await;
+    // Four 595s: the client's own GET retries (1 + 2) give up on the first poll, the exec wait
+    // polls again and gets one more 595 then the answer.
+    env.sim
+        .inject(
+            Fault::status(595, "Connection timed out")
+                .on(Method::Get, "/agent/exec-status$")
+                .times(4),
+        )
+        .unwrap();
+    let o = env
+        .client
+        .exec("pve01", 100, &ExecRequest::argv(["echo", "still here"]))
+        .await
+        .unwrap();
+    assert_eq!((o.exit_code, o.stdout.as_str()), (Some(0), "still here\n"));
+    assert_eq!(env.count("GET", "/agent/exec-status"), 5);
+    // A failure that will not pass ends the wait with PVE's words.
+    env.sim
+        .inject(
+            Fault::status(
+                500,
+                "VM 100 qmp command 'guest-exec-status' failed - got timeout",
+            )
+            .on(Method::Get, "/agent/exec-status$")
+            .times(1),
+        )
+        .unwrap();
+    let e = env
+        .client
+        .exec("pve01", 100, &ExecRequest::argv(["true"]))
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("guest-exec-status"), "{e}");
     env.finish();
 }

@@ -36,6 +36,14 @@ impl Default for Opts {
     }
 }
 
+/// Tasks and guest commands take their simulated durations in real time.
+pub fn realtime() -> Opts {
+    Opts {
+        time_scale: 1.0,
+        ..Opts::default()
+    }
+}
+
 /// A running simulator and a client for it. The contract check runs on drop (or `finish`).
 pub struct Env {
     pub sim: SimServer,

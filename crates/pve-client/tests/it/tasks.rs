@@ -1,31 +1,30 @@
 //! Waiting for tasks: success with progress reports, failure with the exit status and the log
-//! tail, a wait that times out and still carries the UPID, and stopping a task.
+//! tail, a wait that times out or is cancelled and still carries the UPID, and stopping a task
+//! (`stop_task_and_wait`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use pve_client::ErrorKind;
 use pve_client::api::guest::{ActionOptions, PowerAction};
 use pve_client::task::{TaskOutcome, WaitOptions};
+use pve_client::{ErrorKind, Upid};
+use tokio_util::sync::CancellationToken;
 
-use crate::support::{Opts, env, env_with};
+use crate::support::{Env, env, env_with, realtime};
 
-fn realtime() -> Opts {
-    Opts {
-        time_scale: 1.0,
-        ..Opts::default()
-    }
+/// Starts `action` on VM `vmid` of pve01; its task id.
+async fn started(env: &Env, vmid: u32, action: PowerAction) -> Upid {
+    env.client
+        .qemu_action("pve01", vmid, action, &ActionOptions::default())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn wait_succeeds_and_reports_progress() {
     let env = env().await;
-    let upid = env
-        .client
-        .qemu_action("pve01", 103, PowerAction::Start, &ActionOptions::default())
-        .await
-        .unwrap();
+    let upid = started(&env, 103, PowerAction::Start).await;
     assert_eq!(upid.user, "root@pam!test");
     let polls = Arc::new(AtomicU32::new(0));
     let seen = polls.clone();
@@ -48,11 +47,7 @@ async fn wait_succeeds_and_reports_progress() {
 async fn failed_task_brings_exit_status_and_log_tail() {
     let env = env().await;
     // Starting a template fails inside the task, not at the POST.
-    let upid = env
-        .client
-        .qemu_action("pve01", 9000, PowerAction::Start, &ActionOptions::default())
-        .await
-        .unwrap();
+    let upid = started(&env, 9000, PowerAction::Start).await;
     let outcome = env
         .client
         .wait_task(&upid, &WaitOptions::default())
@@ -83,11 +78,7 @@ async fn failed_task_brings_exit_status_and_log_tail() {
 #[tokio::test]
 async fn wait_times_out_with_the_upid_then_resumes() {
     let env = env_with(realtime()).await;
-    let upid = env
-        .client
-        .qemu_action("pve01", 103, PowerAction::Start, &ActionOptions::default())
-        .await
-        .unwrap();
+    let upid = started(&env, 103, PowerAction::Start).await;
     let short = WaitOptions {
         timeout: Duration::from_millis(300),
         ..WaitOptions::default()
@@ -118,11 +109,7 @@ async fn wait_times_out_with_the_upid_then_resumes() {
 #[tokio::test]
 async fn stopping_a_task() {
     let env = env_with(realtime()).await;
-    let upid = env
-        .client
-        .qemu_action("pve01", 100, PowerAction::Reboot, &ActionOptions::default())
-        .await
-        .unwrap();
+    let upid = started(&env, 100, PowerAction::Reboot).await;
     assert!(env.client.task_status(&upid).await.unwrap().is_running());
     env.client.task_stop(&upid).await.unwrap();
     let outcome = env
@@ -134,5 +121,94 @@ async fn stopping_a_task() {
         panic!("{outcome:?}")
     };
     assert_eq!(exitstatus, "interrupted by signal");
+    env.finish();
+}
+
+#[tokio::test]
+async fn a_cancelled_wait_keeps_the_upid() {
+    let env = env_with(realtime()).await;
+    let upid = started(&env, 103, PowerAction::Start).await;
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    let opts = WaitOptions::with_timeout(Duration::from_secs(600))
+        .cancel_on(token)
+        .on_progress(move |p| {
+            if p.polls == 2 {
+                trigger.cancel();
+            }
+        });
+    let outcome = env.client.wait_task(&upid, &opts).await.unwrap();
+    let TaskOutcome::TimedOut {
+        upid: kept,
+        cancelled,
+        ..
+    } = &outcome
+    else {
+        panic!("expected an unfinished wait: {outcome:?}");
+    };
+    assert_eq!((kept, *cancelled), (&upid, true));
+    assert!(outcome.is_running());
+    assert_eq!(
+        outcome.last_status().map(|s| s.status.as_str()),
+        Some("running")
+    );
+    assert_eq!(outcome.exitstatus(), None);
+    assert_eq!(
+        env.count("GET", "/status"),
+        2,
+        "no poll after the cancellation"
+    );
+    let e = outcome.into_result().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    assert!(e.to_string().contains("wait cancelled"), "{e}");
+    env.finish();
+}
+
+#[tokio::test]
+async fn stop_task_and_wait_stops_once() {
+    let env = env_with(realtime()).await;
+    let upid = started(&env, 100, PowerAction::Reboot).await;
+    let opts = WaitOptions {
+        log_tail: 0,
+        ..WaitOptions::with_timeout(Duration::from_secs(5))
+    };
+    let stop = env.client.stop_task_and_wait(&upid, &opts).await.unwrap();
+    assert!(stop.requested, "{stop:?}");
+    assert_eq!(stop.outcome.exitstatus(), Some("interrupted by signal"));
+    assert_eq!(
+        stop.outcome.last_status().map(|s| s.status.as_str()),
+        Some("stopped")
+    );
+    let deletes = || {
+        env.requests()
+            .iter()
+            .filter(|r| r.method == "DELETE" && r.path.starts_with("/nodes/pve01/tasks/"))
+            .count()
+    };
+    assert_eq!(deletes(), 1);
+    // Again: the task has ended, nothing is sent, the same exit status comes back.
+    let again = env.client.stop_task_and_wait(&upid, &opts).await.unwrap();
+    assert!(!again.requested, "{again:?}");
+    assert_eq!(again.outcome.exitstatus(), Some("interrupted by signal"));
+    assert_eq!(deletes(), 1);
+    // Log lines were not asked for.
+    assert_eq!(env.count("GET", "/log"), 0);
+    env.finish();
+}
+
+#[tokio::test]
+async fn stop_task_and_wait_sends_nothing_once_cancelled() {
+    let env = env_with(realtime()).await;
+    let upid = started(&env, 100, PowerAction::Reboot).await;
+    let token = CancellationToken::new();
+    token.cancel();
+    let e = env
+        .client
+        .stop_task_and_wait(&upid, &WaitOptions::default().cancel_on(token))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    assert!(!env.requests().iter().any(|r| r.method == "DELETE"));
+    assert!(env.client.task_status(&upid).await.unwrap().is_running());
     env.finish();
 }

@@ -1,7 +1,7 @@
 //! What the simulated guest OS answers: a small, deterministic set of commands for the guest
 //! agent's `exec` (`hostname`, `uname -a`, `cat /etc/os-release`, `uptime`, `df -h`,
-//! `ip -br addr`, `echo`, `sleep N`, `systemctl is-active X`, `true`, `false`, `whoami`), run
-//! directly or through `sh -c`/`bash -c` (with `;`, `&&`, `||`), and the facts the agent's
+//! `ip -br addr`, `echo`, `seq`, `sleep N`, `systemctl is-active X`, `true`, `false`, `whoami`),
+//! run directly or through `sh -c`/`bash -c` (see [`super::shell`]), and the facts the agent's
 //! info commands report (host name, OS release, addresses). Anything else exits 127 with
 //! `<cmd>: command not found`. Every guest runs Debian 13 here.
 
@@ -18,6 +18,8 @@ pub(crate) struct Outcome {
     pub out: String,
     pub err: String,
     pub duration: f64,
+    /// The part of `duration` spent waiting (`sleep`): what a runner in wall-clock time waits.
+    pub waited: f64,
 }
 
 /// The guest kernel release (`uname -r`).
@@ -49,7 +51,7 @@ const ACTIVE_UNITS: &[&str] = &[
     "dbus",
 ];
 
-const BASE_DURATION: f64 = 0.05;
+pub(super) const BASE_DURATION: f64 = 0.05;
 
 /// The guest's host name (its `name`, or `hostname` for a container).
 pub(crate) fn hostname(g: &Guest) -> String {
@@ -147,31 +149,33 @@ pub(crate) fn run(g: &Guest, argv: &[String], input: Option<&str>, now: SimTime)
     let base = prog.rsplit('/').next().unwrap_or(prog);
     if matches!(base, "sh" | "bash" | "dash") && argv.get(1).map(String::as_str) == Some("-c") {
         let script = argv.get(2).map(String::as_str).unwrap_or("");
-        return shell(g, base, script, input, now);
+        return super::shell::run(g, base, script, input, now);
     }
     simple(g, argv, input, now, &format!("{prog}: "))
 }
 
-fn fail(code: i64, err: String) -> Outcome {
+pub(super) fn fail(code: i64, err: String) -> Outcome {
     Outcome {
         exitcode: code,
         out: String::new(),
         err,
         duration: BASE_DURATION,
+        waited: 0.0,
     }
 }
 
-fn ok(out: String) -> Outcome {
+pub(super) fn ok(out: String) -> Outcome {
     Outcome {
         exitcode: 0,
         out,
         err: String::new(),
         duration: BASE_DURATION,
+        waited: 0.0,
     }
 }
 
 /// One command; `not_found` prefixes the "command not found" line as the caller's shell does.
-fn simple(
+pub(super) fn simple(
     g: &Guest,
     argv: &[String],
     input: Option<&str>,
@@ -199,6 +203,7 @@ fn simple(
         ("sleep", [n]) => match n.trim_end_matches('s').parse::<f64>() {
             Ok(secs) if secs >= 0.0 => Outcome {
                 duration: BASE_DURATION + secs,
+                waited: secs,
                 ..ok(String::new())
             },
             _ => fail(
@@ -225,6 +230,8 @@ fn simple(
                 ..ok(out)
             }
         }
+        ("seq", [last]) => seq("1", last),
+        ("seq", [first, last]) => seq(first, last),
         ("true", _) => ok(String::new()),
         ("false", _) => fail(1, String::new()),
         ("whoami", []) => ok("root\n".into()),
@@ -246,6 +253,7 @@ fn cat(g: &Guest, files: &[&str]) -> Outcome {
         out,
         err,
         duration: BASE_DURATION,
+        waited: 0.0,
     }
 }
 
@@ -257,6 +265,30 @@ pub(crate) fn read_file(g: &Guest, path: &str) -> Option<String> {
         "/etc/debian_version" => Some("13.1\n".into()),
         _ => None,
     }
+}
+
+/// `seq FIRST LAST`: the integers from FIRST to LAST, one a line (at most a million lines).
+fn seq(first: &str, last: &str) -> Outcome {
+    let (Ok(a), Ok(b)) = (first.parse::<i64>(), last.parse::<i64>()) else {
+        let bad = if first.parse::<i64>().is_err() {
+            first
+        } else {
+            last
+        };
+        return fail(
+            1,
+            format!(
+                "seq: invalid floating point argument: '{bad}'\nTry 'seq --help' for more information.\n"
+            ),
+        );
+    };
+    let b = b.min(a.saturating_add(999_999));
+    let mut out = String::new();
+    for i in a..=b {
+        out.push_str(&i.to_string());
+        out.push('\n');
+    }
+    ok(out)
 }
 
 fn clock(now: SimTime) -> String {
@@ -281,7 +313,12 @@ fn pretty_uptime(secs: u64) -> String {
 }
 
 fn uptime(g: &Guest, now: SimTime) -> String {
-    let up = g.uptime(now);
+    let load = g.base_cpu * g.cpus() as f64;
+    uptime_line(now, g.uptime(now), [load, load * 0.9, load * 0.8])
+}
+
+/// `uptime`'s line: the time of day, the time up, no users, the load averages.
+pub(crate) fn uptime_line(now: SimTime, up: u64, load: [f64; 3]) -> String {
     let (d, h, m) = (up / 86_400, (up / 3600) % 24, (up / 60) % 60);
     let mut text = String::new();
     if d > 0 {
@@ -292,17 +329,17 @@ fn uptime(g: &Guest, now: SimTime) -> String {
     } else {
         text.push_str(&format!("{m} min"));
     }
-    let load = g.base_cpu * g.cpus() as f64;
     format!(
-        " {} up {text},  0 users,  load average: {load:.2}, {:.2}, {:.2}\n",
+        " {} up {text},  0 users,  load average: {:.2}, {:.2}, {:.2}\n",
         clock(now),
-        load * 0.9,
-        load * 0.8
+        load[0],
+        load[1],
+        load[2]
     )
 }
 
 /// `df -h` style sizes: one decimal below 10, whole units above.
-fn human(bytes: u64) -> String {
+pub(crate) fn human(bytes: u64) -> String {
     if bytes == 0 {
         return "0".into();
     }
@@ -359,140 +396,6 @@ fn ip_br(g: &Guest) -> String {
     out
 }
 
-/// A token of the mini shell: a word, or an operator (`;`, `&&`, `||`).
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Word(String),
-    Op(&'static str),
-}
-
-/// Splits a shell line into words and operators, honouring quotes and backslashes.
-fn tokenize(script: &str) -> Result<Vec<Tok>, String> {
-    let mut toks = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = script.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(x) => word.push(x),
-                        None => return Err("Unterminated quoted string".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => word.extend(chars.next()),
-                        Some(x) => word.push(x),
-                        None => return Err("Unterminated quoted string".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                word.extend(chars.next());
-            }
-            ';' | '&' | '|' | '\n' => {
-                if in_word {
-                    toks.push(Tok::Word(std::mem::take(&mut word)));
-                    in_word = false;
-                }
-                let op = match c {
-                    '&' if chars.peek() == Some(&'&') => {
-                        chars.next();
-                        "&&"
-                    }
-                    '|' if chars.peek() == Some(&'|') => {
-                        chars.next();
-                        "||"
-                    }
-                    ';' | '\n' => ";",
-                    other => return Err(format!("Syntax error: \"{other}\" unexpected")),
-                };
-                toks.push(Tok::Op(op));
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    toks.push(Tok::Word(std::mem::take(&mut word)));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        toks.push(Tok::Word(word));
-    }
-    Ok(toks)
-}
-
-/// `sh -c SCRIPT`: runs the commands in sequence with `;`, `&&` and `||`.
-fn shell(g: &Guest, sh: &str, script: &str, input: Option<&str>, now: SimTime) -> Outcome {
-    let prefix = if sh == "bash" {
-        format!("{sh}: line 1: ")
-    } else {
-        format!("{sh}: 1: ")
-    };
-    let toks = match tokenize(script) {
-        Ok(t) => t,
-        Err(e) => return fail(2, format!("{prefix}{e}\n")),
-    };
-    let mut total = Outcome {
-        exitcode: 0,
-        out: String::new(),
-        err: String::new(),
-        duration: BASE_DURATION,
-    };
-    let mut pending: Option<&str> = None;
-    let mut words: Vec<String> = Vec::new();
-    let run_one = |words: &mut Vec<String>, op: Option<&str>, total: &mut Outcome| {
-        if words.is_empty() {
-            return;
-        }
-        let go = match op {
-            Some("&&") => total.exitcode == 0,
-            Some("||") => total.exitcode != 0,
-            _ => true,
-        };
-        if go {
-            let name = words[0].clone();
-            let r = simple(
-                g,
-                words,
-                input,
-                now + total.duration,
-                &format!("{prefix}{name}: "),
-            );
-            total.exitcode = r.exitcode;
-            total.out.push_str(&r.out);
-            total.err.push_str(&r.err);
-            total.duration += r.duration;
-        }
-        words.clear();
-    };
-    for t in toks {
-        match t {
-            Tok::Word(w) => words.push(w),
-            Tok::Op(op) => {
-                run_one(&mut words, pending, &mut total);
-                pending = Some(op);
-            }
-        }
-    }
-    run_one(&mut words, pending, &mut total);
-    total
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -527,6 +430,14 @@ mod tests {
             (&["df", "-h"], 0, "/dev/sda1", ""),
             (&["ip", "-br", "addr"], 0, "ens18", ""),
             (&["echo", "hi", "there"], 0, "hi there\n", ""),
+            (&["seq", "3"], 0, "1\n2\n3\n", ""),
+            (&["seq", "9", "10"], 0, "9\n10\n", ""),
+            (
+                &["seq", "x"],
+                1,
+                "",
+                "seq: invalid floating point argument: 'x'",
+            ),
             (&["systemctl", "is-active", "ssh"], 0, "active\n", ""),
             (&["systemctl", "is-active", "nginx"], 3, "inactive\n", ""),
             (&["sleep", "x"], 1, "", "invalid time interval"),

@@ -5,6 +5,7 @@
 //! `out-truncated`/`err-truncated`, as QGA's 16 MiB limit does.
 
 pub(crate) mod guest_os;
+mod shell;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -38,6 +38,8 @@ pub enum SimError {
     Token(String),
     #[error("invalid fault: {0}")]
     Fault(String),
+    #[error("SSH: {0}")]
+    Ssh(String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -220,6 +222,11 @@ impl SimServer {
         &self.identity.cert_pem
     }
 
+    /// The state the connection tasks share (the SSH servers serve it too).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Runs `f` on the simulator under its lock, after settling it to the current time.
     pub fn with_sim<R>(&self, f: impl FnOnce(&mut Sim) -> R) -> R {
         let mut sim = self.shared.lock_settled();
@@ -283,15 +290,39 @@ async fn accept_loop(
     listener: TcpListener,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
+    let conn_stop = stop.clone();
+    accept_until_stopped(listener, stop, move |stream| {
+        Some(serve_conn(
+            stream,
+            acceptor.clone(),
+            shared.clone(),
+            conn_stop.clone(),
+        ))
+    })
+    .await;
+}
+
+/// Accepts connections until `stop` changes, each served by the future `serve` makes of it (or
+/// closed at once when it makes none); then gives the open ones 5 s to end and aborts the rest.
+pub(crate) async fn accept_until_stopped<F, Fut>(
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    mut serve: F,
+) where
+    F: FnMut(TcpStream) -> Option<Fut>,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    conns.spawn(serve_conn(stream, acceptor.clone(), shared.clone(), stop.clone()));
+                    if let Some(conn) = serve(stream) {
+                        conns.spawn(conn);
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");

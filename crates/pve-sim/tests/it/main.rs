@@ -13,6 +13,7 @@ mod operations;
 mod request_log;
 mod rules;
 mod samples;
+mod ssh;
 mod support;
 mod tasks;
 mod transport;

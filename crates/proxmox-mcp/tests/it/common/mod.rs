@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proxmox_mcp::demo::DemoCluster;
+use proxmox_mcp::mcp::McpHttpConfig;
 use proxmox_mcp::registry::{Caller, NoProgress, Registry};
-use proxmox_mcp::{App, ToolError};
+use proxmox_mcp::rest::{self, RestConfig};
+use proxmox_mcp::{App, ToolError, app};
 use pve_client::PveClient;
 use pve_sim::server::SimServer;
 use serde_json::Value;
@@ -76,6 +78,24 @@ impl Demo {
             })
         })
     }
+}
+
+/// Serves `app`'s MCP door (with `mcp`) and REST door (with `rest`) on 127.0.0.1:0 until
+/// `shutdown` is cancelled; their base URLs (`http://127.0.0.1:PORT`), MCP first.
+pub async fn serve_doors(
+    app: &Arc<App>,
+    mcp: McpHttpConfig,
+    rest: RestConfig,
+    shutdown: &CancellationToken,
+) -> (String, String) {
+    crate::transport_support::init_tls();
+    let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let mcp_url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(app::serve(app.clone(), l, mcp, None, shutdown.clone()));
+    let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let rest_url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(rest::serve(app.clone(), l, rest, shutdown.clone()));
+    (mcp_url, rest_url)
 }
 
 /// Panics unless `out` validates against the output schema `tool` declares.

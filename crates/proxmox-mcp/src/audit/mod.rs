@@ -1,15 +1,22 @@
 //! The audit log: one JSON line per mutating call and per refused call (time, key name,
 //! transport, tool, arguments with secrets masked, outcome, UPID), each line carrying the
 //! SHA-256 of the line before it (`prev`) and a sequence number (`seq`), so that
-//! `proxmox-mcp audit verify FILE` finds the first altered or missing line.
+//! `proxmox-mcp audit verify FILE` finds the first altered or missing line. With a key
+//! (`[audit] key_file`, `key.rs`) each line also carries its HMAC, so that only the key holder
+//! can write lines that verify.
 //!
 //! One writer per file: appends from concurrent calls of this process are serialized (each
-//! line is written whole, in one `write`); two processes must not share a file. Deleting the
-//! last lines of a file cannot be seen from the file alone: keep the last `hash` that
-//! `audit verify` prints somewhere else to check that later.
+//! line is written whole, in one `write`); two processes must not share a file. At open, a
+//! torn last line (a crash mid-write) is moved aside and a `marker` line says so (`tail.rs`).
+//! Deleting the last lines of a file cannot be seen from the file alone: keep the head that
+//! `audit verify` prints somewhere else and check it later with `--head` (`verify.rs`).
+
+mod key;
+mod tail;
+mod verify;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,6 +26,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::registry::Caller;
+pub use key::{AuditKey, KeyError, MIN_KEY_BYTES};
+pub use verify::{
+    AuditCommand, Head, Verified, VerifyError, VerifyOptions, run_cli, verify, verify_with,
+};
 
 /// `prev` of the first line.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -35,6 +46,17 @@ pub enum Outcome {
     Refused,
     /// A dry run: nothing was changed.
     DryRun,
+    /// A line the server wrote about the log itself (a torn tail moved aside, a key set).
+    Marker,
+}
+
+/// `[audit]` of the configuration file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// File holding the audit key (at least 32 bytes): every line then carries its HMAC, and
+    /// only the key holder can extend the chain (`audit verify --key-file`).
+    pub key_file: Option<PathBuf>,
 }
 
 /// One record, as written (field order is the line's order).
@@ -62,6 +84,9 @@ pub struct Record {
     pub upid: Option<String>,
     /// SHA-256 (hex) of the previous line, without its newline; [`GENESIS`] for the first.
     pub prev: String,
+    /// With a key: HMAC-SHA-256 (hex) of this line as it reads without this field (always last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// What to log about one call.
@@ -87,6 +112,7 @@ struct Tail {
 /// An append-only, hash-chained audit log file.
 pub struct AuditLog {
     path: PathBuf,
+    key: Option<AuditKey>,
     tail: Mutex<Tail>,
 }
 
@@ -102,16 +128,78 @@ impl AuditLog {
     /// Opens (or creates) `path` for appending; an existing file's chain is continued from its
     /// last line.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let (prev, seq) = match File::open(path) {
-            Ok(f) => last_link(f)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (GENESIS.to_string(), 0),
+        Self::open_keyed(path, None)
+    }
+
+    /// The same, each line signed with `key` when given. A torn last line is moved aside first,
+    /// and a `marker` line records it (and a warning is logged); a key set on a log written
+    /// without one gets a marker line too, the first line it signs.
+    pub fn open_keyed(path: &Path, key: Option<AuditKey>) -> std::io::Result<Self> {
+        let torn = tail::move_torn_tail(path)?;
+        let end = match File::open(path) {
+            Ok(f) => tail::last_link(f)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => tail::End::default(),
             Err(e) => return Err(e),
         };
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Self {
+        let log = Self {
             path: path.to_path_buf(),
-            tail: Mutex::new(Tail { file, prev, seq }),
-        })
+            key,
+            tail: Mutex::new(Tail {
+                file,
+                prev: end.hash.clone(),
+                seq: end.seq,
+            }),
+        };
+        let marker = Caller::new("audit");
+        if let Some(t) = torn {
+            let message = format!(
+                "the last line was torn (a crash in the middle of a write): its {} byte(s) \
+                 were moved to {}; the chain continues from line {}",
+                t.bytes,
+                t.moved_to.display(),
+                end.seq
+            );
+            tracing::warn!(path = %path.display(), "audit log: {message}");
+            log.marker(
+                &marker,
+                &message,
+                serde_json::json!({
+                    "torn_bytes": t.bytes,
+                    "moved_to": t.moved_to.display().to_string(),
+                }),
+            );
+        }
+        if let Some(key) = &log.key
+            && let Some(last) = &end.line
+        {
+            if !key::has_mac(last) {
+                log.marker(
+                    &marker,
+                    "from this line on, every line carries an HMAC made with the audit key",
+                    Value::Null,
+                );
+            } else if !key.check(last) {
+                tracing::warn!(
+                    path = %path.display(),
+                    "the audit log's last line was signed with another key: `audit verify \
+                     --key-file` checks one key, so start a new file when changing the key"
+                );
+            }
+        }
+        Ok(log)
+    }
+
+    fn marker(&self, caller: &Caller, message: &str, args: Value) {
+        self.record(Entry {
+            caller,
+            cluster: None,
+            tool: "audit_log",
+            args: Some(&args).filter(|a| !a.is_null()),
+            outcome: Outcome::Marker,
+            message: Some(message.to_string()),
+            upid: None,
+        });
     }
 
     /// The file written to.
@@ -135,6 +223,7 @@ impl AuditLog {
             message: entry.message,
             upid: entry.upid,
             prev: tail.prev.clone(),
+            mac: None,
         };
         let mut line = match serde_json::to_string(&record) {
             Ok(l) => l,
@@ -143,6 +232,9 @@ impl AuditLog {
                 return;
             }
         };
+        if let Some(key) = &self.key {
+            line = key.sign(&line);
+        }
         let hash = sha256_hex(line.as_bytes());
         line.push('\n');
         match tail.file.write_all(line.as_bytes()) {
@@ -172,26 +264,6 @@ impl AuditLog {
     }
 }
 
-/// `prev` and `seq` for the line after the last line of `f`.
-fn last_link(f: File) -> std::io::Result<(String, u64)> {
-    let mut last: Option<String> = None;
-    for line in BufReader::new(f).lines() {
-        let line = line?;
-        if !line.is_empty() {
-            last = Some(line);
-        }
-    }
-    Ok(match last {
-        None => (GENESIS.to_string(), 0),
-        Some(line) => {
-            let seq = serde_json::from_str::<Record>(&line)
-                .map(|r| r.seq)
-                .unwrap_or(0);
-            (sha256_hex(line.as_bytes()), seq)
-        }
-    })
-}
-
 /// A copy of `args` with the values of secret-looking keys (`password`, `token`, `secret`,
 /// `key`...) replaced by `********`, at any depth.
 pub fn mask_secrets(args: &Value) -> Value {
@@ -218,126 +290,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// A verified log: how many records, and the hash of the last line (keep it elsewhere to
-/// detect a later truncation).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
-    pub records: u64,
-    pub last_hash: String,
-}
-
-/// Why a log does not verify: the 1-based line where the chain breaks, and what is wrong.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: line {line}: {problem}")]
-    Broken {
-        path: PathBuf,
-        line: u64,
-        problem: String,
-    },
-}
-
-/// Checks the chain of the log at `path`: every line a record, `seq` counting up by one,
-/// every `prev` the SHA-256 of the line before. Reports the first line that breaks it.
-pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
-    let read_err = |source| VerifyError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let broken = |line: u64, problem: String| VerifyError::Broken {
-        path: path.to_path_buf(),
-        line,
-        problem,
-    };
-    let file = File::open(path).map_err(read_err)?;
-    let mut prev = GENESIS.to_string();
-    let mut records = 0u64;
-    // Line n must hold seq n: lines and records count up together.
-    for (n, line) in (1u64..).zip(BufReader::new(file).lines()) {
-        let line = line.map_err(read_err)?;
-        records = n;
-        let record: Record = serde_json::from_str(&line)
-            .map_err(|e| broken(n, format!("altered: not an audit record ({e})")))?;
-        if record.prev != prev {
-            let (line_no, problem) = if record.seq > n {
-                (
-                    n,
-                    format!(
-                        "{} record(s) missing before this line (seq {} follows seq {})",
-                        record.seq - n,
-                        record.seq,
-                        n - 1
-                    ),
-                )
-            } else if n == 1 {
-                (
-                    n,
-                    "altered: the first line's prev is not the genesis hash (or lines before \
-                     it were removed)"
-                        .to_string(),
-                )
-            } else {
-                (
-                    n - 1,
-                    format!(
-                        "line {} was altered: its SHA-256 does not match the prev of line {n}",
-                        n - 1
-                    ),
-                )
-            };
-            return Err(broken(line_no, problem));
-        }
-        if record.seq != n {
-            return Err(broken(
-                n,
-                format!("altered: seq is {} where {n} was expected", record.seq),
-            ));
-        }
-        prev = sha256_hex(line.as_bytes());
-    }
-    Ok(Verified {
-        records,
-        last_hash: prev,
-    })
-}
-
-/// `proxmox-mcp audit ...`.
-#[derive(Debug, clap::Subcommand)]
-pub enum AuditCommand {
-    /// Check an audit log's hash chain; prints the first altered or missing line and exits
-    /// non-zero when it is broken.
-    Verify {
-        /// The audit log file (JSON lines).
-        file: PathBuf,
-    },
-}
-
-/// Runs an `audit` subcommand: prints the result on stdout; a broken chain is an `Err`.
-pub fn run_cli(cmd: &AuditCommand) -> Result<(), VerifyError> {
-    match cmd {
-        AuditCommand::Verify { file } => {
-            let v = verify(file)?;
-            println!(
-                "{}: {} records, chain intact; last hash {}",
-                file.display(),
-                v.records,
-                v.last_hash
-            );
-            Ok(())
-        }
-    }
-}
-
 /// Now, UTC, `2026-11-29T17:03:15.123Z`.
 pub fn rfc3339_now() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    rfc3339_at(SystemTime::now())
+}
+
+/// `t`, UTC, `2026-11-29T17:03:15.123Z`.
+pub fn rfc3339_at(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     rfc3339(d.as_secs(), d.subsec_millis())
 }
 
