@@ -16,6 +16,7 @@ mod facts;
 pub mod faults;
 mod formats;
 mod guest;
+mod journal;
 mod json;
 mod metrics;
 mod params;
