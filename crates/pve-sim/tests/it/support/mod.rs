@@ -1,6 +1,7 @@
 //! Test support: start a simulator, call it with a token, a ticket or nothing.
 
 pub mod schema;
+pub mod ssh;
 pub mod values;
 
 use std::sync::Once;
