@@ -110,8 +110,8 @@ async fn numbered_families_end_where_pve_ends_them() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// What PVE's order of checks means for the example of the issue that made this rule: an
-/// invalid `memory` on an existing VMID is a 400 naming `memory`, not "already exists".
+/// PVE's order of checks on one example: an invalid `memory` on an existing VMID is a 400
+/// naming `memory`, not "already exists".
 #[tokio::test]
 async fn validation_comes_before_existence_checks() {
     let sim = start().await;
