@@ -4,7 +4,8 @@
 #   - the official Python SDK client over both,
 #   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
 #   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest),
-#   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh).
+#   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh),
+#   - independent Proxmox VE clients against the simulator (e2e/pve-clients),
 #   - e2e/probe/attacks.py: cross-site requests, descriptor exhaustion and a session flood replayed
 #     against a release-like build (`cargo build --profile probe`; E2E_PROBE_BIN=path skips it).
 # Each client run gets a fresh `proxmox-mcp serve --demo` on 127.0.0.1 (a new demo cluster, so every
@@ -46,6 +47,21 @@ add() {
   local p f s
   read -r p f s <<<"$1"
   PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
+}
+
+# run_suite WHAT SCRIPT: runs a sub-suite that ends with "N passed, M failed, K skipped" (BIN in
+# E2E_BIN), shows its output and adds its summary; no summary line counts as one failure.
+run_suite() {
+  local what="$1" script="$2" out line
+  out="$WORK/$(basename "$(dirname "$script")").out"
+  E2E_BIN="$BIN" "$script" 2>&1 | tee "$out" || true
+  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -n 1 || true)"
+  if [ -n "$line" ]; then
+    add "$(awk '{print $1, $3, $5}' <<<"$line")"
+  else
+    echo "e2e: the $what checks gave no summary line" >&2
+    add "0 1 0"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -183,31 +199,21 @@ else add "0 1 0"; fi
 # ---------------------------------------------------------------------------------------------
 # 4. The REST door (e2e/rest/run.sh): schemathesis on /openapi.json, headless Chromium on /docs.
 say "REST door (schemathesis, docs page in Chromium)"
-REST_OUT="$WORK/rest.out"
-E2E_BIN="$BIN" "$E2E/rest/run.sh" 2>&1 | tee "$REST_OUT" || true
-REST_LINE="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$REST_OUT" | tail -n 1)"
-if [ -n "$REST_LINE" ]; then
-  add "$(awk '{print $1, $3, $5}' <<<"$REST_LINE")"
-else
-  echo "e2e: the REST checks gave no summary line" >&2
-  add "0 1 0"
-fi
+run_suite "REST" "$E2E/rest/run.sh"
 
 # ---------------------------------------------------------------------------------------------
 # 5. SSH to the nodes (e2e/ssh/run.sh): pve-client against a real OpenSSH server on loopback.
 say "SSH (pve-client against OpenSSH)"
-SSH_OUT="$WORK/ssh.out"
-"$E2E/ssh/run.sh" 2>&1 | tee "$SSH_OUT" || true
-SSH_LINE="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$SSH_OUT" | tail -n 1 || true)"
-if [ -n "$SSH_LINE" ]; then
-  add "$(awk '{print $1, $3, $5}' <<<"$SSH_LINE")"
-else
-  echo "e2e: the SSH checks gave no summary line" >&2
-  add "0 1 0"
-fi
+run_suite "SSH" "$E2E/ssh/run.sh"
 
 # ---------------------------------------------------------------------------------------------
-# 6. The attack probe, against a release-like build (optimised, no debug assertions; see
+# 6. Independent Proxmox VE clients (proxmoxer, prometheus-pve-exporter) against the simulator
+#    itself (e2e/pve-clients).
+say "independent PVE clients (proxmoxer, prometheus-pve-exporter)"
+run_suite "PVE client" "$E2E/pve-clients/run.sh"
+
+# ---------------------------------------------------------------------------------------------
+# 7. The attack probe, against a release-like build (optimised, no debug assertions; see
 #    [profile.probe] in Cargo.toml): it starts its own servers, one under a 1,024 open-files limit.
 if [ -n "${E2E_PROBE_BIN:-}" ]; then
   PROBE_BIN="$E2E_PROBE_BIN"

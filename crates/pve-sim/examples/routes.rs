@@ -3,7 +3,7 @@
 
 fn main() {
     let routes = pve_sim::routes::all();
-    for r in &routes {
+    for r in routes {
         let params: Vec<String> = r
             .params
             .iter()

@@ -253,6 +253,20 @@ pub(crate) fn allowed(identity: &Identity, path: &str, privs: &[&str], cluster: 
         .any(|p| has_priv(&identity.role, path, p, cluster))
 }
 
+/// [`allowed`] for one privilege, as PVE's 403 `Permission check failed (PATH, PRIVILEGE)`.
+pub(crate) fn require(
+    identity: &Identity,
+    path: &str,
+    privilege: &str,
+    cluster: &Cluster,
+) -> Result<(), ApiError> {
+    if allowed(identity, path, &[privilege], cluster) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(path, privilege))
+    }
+}
+
 fn has_priv(role: &Role, path: &str, privilege: &str, cluster: &Cluster) -> bool {
     let general = matches!(
         privilege,

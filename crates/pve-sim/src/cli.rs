@@ -1,12 +1,79 @@
 //! The simulator's command line (`pve-sim --listen 127.0.0.1:8006`, with `--ssh-listen` for the
 //! nodes' SSH servers), as a `clap::Args` struct so `proxmox-mcp sim` can reuse it, and [`run`],
-//! which serves until Ctrl-C or SIGTERM.
+//! which serves until Ctrl-C or SIGTERM. [`ClusterArgs`] (`--nodes`, `--vms`, `--containers`,
+//! `--seed`) chooses the cluster; other commands that start a simulator (`proxmox-mcp serve
+//! --demo`) can flatten it too.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::seed::ClusterBuilder;
 use crate::server::{SimConfig, SimError, SimServer, spawn};
 use crate::ssh::{DEFAULT_HOST_KEY_SEED, SshConfig};
+use crate::state::Cluster;
+
+/// Which cluster to simulate: the demo cluster, or, when any size is given, a built one of that
+/// shape (deterministic for the same flags).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// Build a cluster of this many nodes (1-50) instead of the demo cluster.
+    #[arg(long, value_name = "N", env = "PVE_SIM_NODES")]
+    pub nodes: Option<usize>,
+    /// Build a cluster with this many QEMU VMs (at most 10,000 guests in all).
+    #[arg(long, value_name = "N", env = "PVE_SIM_VMS")]
+    pub vms: Option<usize>,
+    /// Build a cluster with this many LXC containers.
+    #[arg(long, value_name = "N", env = "PVE_SIM_CONTAINERS")]
+    pub containers: Option<usize>,
+    /// Vary the built cluster's guests (names, sizes, which run): the same seed gives the same
+    /// cluster.
+    #[arg(long, value_name = "N", env = "PVE_SIM_SEED")]
+    pub seed: Option<u64>,
+}
+
+impl ClusterArgs {
+    /// Whether the flags ask for a built cluster rather than the demo one.
+    pub fn is_built(&self) -> bool {
+        self.nodes.is_some()
+            || self.vms.is_some()
+            || self.containers.is_some()
+            || self.seed.is_some()
+    }
+
+    /// The cluster the flags describe: the demo cluster without any of them; otherwise a
+    /// `ClusterBuilder` cluster (3 nodes, no guests, seed 0 unless given), named `sim-cluster`.
+    pub fn cluster(&self) -> Cluster {
+        if !self.is_built() {
+            return crate::seed::demo();
+        }
+        ClusterBuilder::new()
+            .name("sim-cluster")
+            .nodes(self.nodes.unwrap_or(3))
+            .vms(self.vms.unwrap_or(0))
+            .cts(self.containers.unwrap_or(0))
+            .seed(self.seed.unwrap_or(0))
+            .build()
+    }
+
+    /// A line saying what the flags chose, for banners.
+    pub fn describe(&self, cluster: &Cluster) -> String {
+        let vms = cluster
+            .guests
+            .values()
+            .filter(|g| g.kind == crate::state::GuestKind::Qemu)
+            .count();
+        let cts = cluster.guests.len() - vms;
+        let what = if self.is_built() {
+            format!("built cluster (seed {})", self.seed.unwrap_or(0))
+        } else {
+            "demo cluster".to_string()
+        };
+        format!(
+            "{what}: {} nodes, {vms} VMs, {cts} containers",
+            cluster.nodes.len()
+        )
+    }
+}
 
 /// Flags of `pve-sim` (and `proxmox-mcp sim`).
 #[derive(Debug, Clone, clap::Args)]
@@ -20,6 +87,9 @@ pub struct SimArgs {
     /// API token with admin privileges, as USER@REALM!TOKENID=SECRET (repeatable).
     #[arg(long = "api-token", value_name = "USER@REALM!TOKENID=SECRET")]
     pub api_tokens: Vec<String>,
+    /// API token with read-only (PVEAuditor) privileges, same form (repeatable).
+    #[arg(long = "audit-token", value_name = "USER@REALM!TOKENID=SECRET")]
+    pub audit_tokens: Vec<String>,
     /// Write the generated certificate (PEM) to this file.
     #[arg(long, value_name = "FILE")]
     pub cert_out: Option<PathBuf>,
@@ -47,6 +117,8 @@ pub struct SimArgs {
     /// Seed of the nodes' SSH host keys: the same seed gives the same fingerprints.
     #[arg(long, default_value = DEFAULT_HOST_KEY_SEED, env = "PVE_SIM_SSH_HOST_KEY_SEED")]
     pub ssh_host_key_seed: String,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 impl SimArgs {
@@ -56,6 +128,7 @@ impl SimArgs {
             tls: !self.plain_http,
             root_password: self.root_password.clone(),
             api_tokens: self.api_tokens.clone(),
+            audit_tokens: self.audit_tokens.clone(),
             time_scale: self.time_scale,
         }
     }
@@ -95,10 +168,13 @@ impl SimArgs {
     }
 }
 
-/// Starts the simulator with the demo cluster, prints the banner, serves until Ctrl-C/SIGTERM.
+/// Starts the simulator with the chosen cluster, prints the banner, serves until
+/// Ctrl-C/SIGTERM.
 pub async fn run(args: SimArgs) -> Result<(), SimError> {
     let ssh_config = args.ssh_config()?;
-    let server = spawn(args.config(), crate::seed::demo()).await?;
+    let cluster = args.cluster.cluster();
+    let described = args.cluster.describe(&cluster);
+    let server = spawn(args.config(), cluster).await?;
     if let Some(path) = &args.cert_out {
         std::fs::write(path, server.cert_pem())?;
     }
@@ -106,7 +182,7 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         Some(config) => Some(crate::ssh::spawn(&server, config).await?),
         None => None,
     };
-    println!("{}", banner(&args, &server));
+    println!("{}\n{described}", banner(&args, &server));
     if let Some(ssh) = &ssh {
         println!("{}", ssh.banner());
     }
@@ -149,6 +225,9 @@ pub fn banner(args: &SimArgs, server: &SimServer) -> String {
     }
     for t in &args.api_tokens {
         out.push(format!("API token (admin): {t}"));
+    }
+    for t in &args.audit_tokens {
+        out.push(format!("API token (read-only): {t}"));
     }
     out.push(format!("task time scale: {}", args.time_scale));
     out.join("\n")

@@ -1,9 +1,8 @@
 //! The dispatcher: matches a request to the route table, then runs PVE's checks in PVE's order
-//! (authentication, 501 for an unknown method/path, API-token refusal, the route's permission,
-//! the `{node}` lookup with 500/595, parameter validation with the 400 `errors` map) and finally
-//! the handler. No HTTP here: the server and the handler tests both call it.
-
-use std::sync::OnceLock;
+//! (authentication, 501 for an unknown method/path, API-token refusal, a parameter repeating
+//! one of the path, the route's permission, the `{node}` lookup with 500/595, parameter
+//! validation with the 400 `errors` map) and only then the handler. No HTTP here: the server
+//! and the handler tests both call it.
 
 use serde_json::Value;
 
@@ -108,7 +107,7 @@ fn run_route(
     route: &Route,
     path: &str,
     path_params: Vec<(&'static str, String)>,
-    mut raw: RawParams,
+    raw: RawParams,
     identity: Identity,
 ) -> Result<Value, ApiError> {
     if identity.is_token() && !route.allow_token {
@@ -117,8 +116,20 @@ fn run_route(
             "Permission check failed - API tokens are not allowed for this call",
         ));
     }
-    raw.0
-        .retain(|(k, _)| !path_params.iter().any(|(p, _)| p == k));
+    let duplicates: std::collections::BTreeMap<String, String> = raw
+        .0
+        .iter()
+        .filter(|(k, _)| path_params.iter().any(|(p, _)| p == k))
+        .map(|(k, _)| {
+            (
+                k.clone(),
+                "duplicate parameter (already defined in URI)".to_string(),
+            )
+        })
+        .collect();
+    if !duplicates.is_empty() {
+        return Err(ApiError::params(duplicates));
+    }
     let raw_value = |name: &str| -> Option<String> {
         path_params
             .iter()
@@ -202,18 +213,22 @@ fn fill_template(tpl: &str, raw_value: &dyn Fn(&str) -> Option<String>) -> Strin
 /// refuses the connection (595).
 pub fn check_node(sim: &Sim, node: &str) -> Result<(), ApiError> {
     match sim.cluster.nodes.get(node) {
-        None => Err(ApiError::internal(format!(
-            "hostname lookup '{node}' failed - failed to get address info for: {node}: Name or service not known"
-        ))),
+        None => Err(unknown_node(node)),
         Some(n) if !n.online => Err(ApiError::new(595, "Connection refused")),
         Some(_) => Ok(()),
     }
 }
 
+/// PVE's answer for a node name that is not in the cluster (the hostname lookup fails).
+pub(crate) fn unknown_node(node: &str) -> ApiError {
+    ApiError::internal(format!(
+        "hostname lookup '{node}' failed - failed to get address info for: {node}: Name or service not known"
+    ))
+}
+
 /// The route table, built once.
 pub fn table() -> &'static [Route] {
-    static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
-    TABLE.get_or_init(crate::routes::all)
+    crate::routes::all()
 }
 
 /// Finds the route for `method` and a concrete `path`, with its percent-decoded path

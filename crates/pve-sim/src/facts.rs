@@ -115,6 +115,7 @@ impl Facts {
             .guests
             .values()
             .filter_map(|g| g.pool.as_deref())
+            .chain(cluster.pools.keys().map(String::as_str))
             .collect();
         Self {
             guests,

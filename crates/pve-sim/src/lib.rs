@@ -16,6 +16,7 @@ mod facts;
 pub mod faults;
 mod formats;
 mod guest;
+mod journal;
 mod json;
 mod metrics;
 mod params;
@@ -98,6 +99,16 @@ impl Sim {
     /// Starts a task at the current simulated time; returns its UPID.
     pub fn spawn_task(&mut self, spec: TaskSpec) -> String {
         self.tasks.spawn(spec, self.now, self.time_scale)
+    }
+
+    /// Starts a task that also changes the cluster while it runs (see [`tasks::Step`]).
+    pub(crate) fn spawn_task_with_steps(
+        &mut self,
+        spec: TaskSpec,
+        steps: Vec<tasks::Step>,
+    ) -> String {
+        self.tasks
+            .spawn_with_steps(spec, steps, self.now, self.time_scale)
     }
 
     /// The guest with this VMID on this node, failing as PVE fails for an unknown VMID:

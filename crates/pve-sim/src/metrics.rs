@@ -382,6 +382,7 @@ mod tests {
             pid: 1234,
             pool: None,
             hastate: None,
+            cloudinit: None,
         }
     }
 

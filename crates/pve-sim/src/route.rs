@@ -36,38 +36,7 @@ impl Method {
     }
 }
 
-/// The JSON-schema type of a parameter, with the constraints the simulator enforces.
-#[derive(Debug, Clone, Copy)]
-pub enum ParamType {
-    Integer {
-        min: Option<i64>,
-        max: Option<i64>,
-    },
-    Number {
-        min: Option<f64>,
-        max: Option<f64>,
-    },
-    Boolean,
-    String {
-        /// Allowed values, when the schema has an `enum`.
-        values: Option<&'static [&'static str]>,
-        max_len: Option<usize>,
-        /// A named check the simulator implements (`pve-vmid`, `pve-node`, `pve-configid`,
-        /// `pve-storage-id`, `dns-name`, ...); `None` accepts any string.
-        format: Option<&'static str>,
-    },
-    /// An array of strings (agent exec `command`), sent as repeated keys or a JSON array.
-    Array,
-}
-
-/// One parameter a route accepts. `name` may be a numbered family as the schema writes it
-/// (`net[n]` matches `net0`, `net1`, ...).
-#[derive(Debug, Clone, Copy)]
-pub struct ParamSpec {
-    pub name: &'static str,
-    pub ty: ParamType,
-    pub optional: bool,
-}
+pub use crate::params::spec::{Format, ParamSpec, ParamType, PropFormat, StrSpec, SubKey};
 
 /// Who may call a route, mirroring the schema's `permissions`.
 #[derive(Debug, Clone, Copy)]
@@ -98,12 +67,45 @@ pub struct Route {
     pub method: Method,
     /// Path template below `/api2/json`, as the schema writes it: `/nodes/{node}/qemu/{vmid}`.
     pub path: &'static str,
-    /// Every parameter accepted, path parameters included (as in the schema).
+    /// Every parameter accepted, path parameters included (as in the schema), from the
+    /// declarations in `params/decl/`.
     pub params: &'static [ParamSpec],
     pub perm: Perm,
     /// `allowtoken` in the schema: `false` refuses API tokens (e.g. `POST /access/ticket`).
     pub allow_token: bool,
     pub handler: Handler,
+}
+
+/// What the parameter declarations could not parse (empty when they are well formed; the
+/// contract test keeps it so).
+pub fn declaration_errors() -> &'static [String] {
+    crate::params::decl::errors()
+}
+
+impl Route {
+    /// A route that API tokens may call; its parameters are filled in from the declarations
+    /// when the table is built.
+    pub(crate) const fn new(
+        method: Method,
+        path: &'static str,
+        perm: Perm,
+        handler: Handler,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            params: &[],
+            perm,
+            allow_token: true,
+            handler,
+        }
+    }
+
+    /// Refuses API tokens (`allowtoken: 0` in the schema).
+    pub(crate) const fn no_token(mut self) -> Self {
+        self.allow_token = false;
+        self
+    }
 }
 
 /// The authenticated caller.
@@ -249,125 +251,3 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
-
-/// Shorthands for declaring parameters in route tables.
-pub mod p {
-    use super::{ParamSpec, ParamType};
-
-    pub const fn node() -> ParamSpec {
-        ParamSpec {
-            name: "node",
-            ty: ParamType::String {
-                values: None,
-                max_len: None,
-                format: Some("pve-node"),
-            },
-            optional: false,
-        }
-    }
-
-    pub const fn vmid() -> ParamSpec {
-        ParamSpec {
-            name: "vmid",
-            ty: ParamType::Integer {
-                min: Some(100),
-                max: Some(999_999_999),
-            },
-            optional: false,
-        }
-    }
-
-    pub const fn int(
-        name: &'static str,
-        min: Option<i64>,
-        max: Option<i64>,
-        optional: bool,
-    ) -> ParamSpec {
-        ParamSpec {
-            name,
-            ty: ParamType::Integer { min, max },
-            optional,
-        }
-    }
-
-    pub const fn num(
-        name: &'static str,
-        min: Option<f64>,
-        max: Option<f64>,
-        optional: bool,
-    ) -> ParamSpec {
-        ParamSpec {
-            name,
-            ty: ParamType::Number { min, max },
-            optional,
-        }
-    }
-
-    pub const fn bool(name: &'static str, optional: bool) -> ParamSpec {
-        ParamSpec {
-            name,
-            ty: ParamType::Boolean,
-            optional,
-        }
-    }
-
-    pub const fn string(name: &'static str, optional: bool) -> ParamSpec {
-        ParamSpec {
-            name,
-            ty: ParamType::String {
-                values: None,
-                max_len: None,
-                format: None,
-            },
-            optional,
-        }
-    }
-
-    pub const fn fmt(name: &'static str, format: &'static str, optional: bool) -> ParamSpec {
-        ParamSpec {
-            name,
-            ty: ParamType::String {
-                values: None,
-                max_len: None,
-                format: Some(format),
-            },
-            optional,
-        }
-    }
-
-    pub const fn maxlen(name: &'static str, max_len: usize, optional: bool) -> ParamSpec {
-        ParamSpec {
-            name,
-            ty: ParamType::String {
-                values: None,
-                max_len: Some(max_len),
-                format: None,
-            },
-            optional,
-        }
-    }
-
-    pub const fn one_of(
-        name: &'static str,
-        values: &'static [&'static str],
-        optional: bool,
-    ) -> ParamSpec {
-        ParamSpec {
-            name,
-            ty: ParamType::String {
-                values: Some(values),
-                max_len: None,
-                format: None,
-            },
-            optional,
-        }
-    }
-
-    pub const fn array(name: &'static str, optional: bool) -> ParamSpec {
-        ParamSpec {
-            name,
-            ty: ParamType::Array,
-            optional,
-        }
-    }
-}

@@ -121,6 +121,9 @@ pub struct Guest {
     pub pid: u32,
     pub pool: Option<String>,
     pub hastate: Option<String>,
+    /// The cloud-init options the guest's cloud-init drive was last generated from (PVE keeps
+    /// them in the config's `[special:cloudinit]` section); `None` before the first time.
+    pub cloudinit: Option<BTreeMap<String, Value>>,
 }
 
 /// A storage as defined cluster-wide (`/storage`), with its capacity.
@@ -159,6 +162,46 @@ pub struct Volume {
     pub protected: bool,
 }
 
+/// A resource pool: its comment and the storages it holds (guests name their pool themselves,
+/// [`Guest::pool`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pool {
+    pub comment: Option<String>,
+    pub storages: Vec<String>,
+}
+
+/// A user of the access directory (PVE's `user.cfg`); credentials live in the simulator's
+/// `AuthDb`, so a directory user without them cannot log in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirUser {
+    pub enable: bool,
+    pub expire: i64,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub email: Option<String>,
+    pub comment: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// An ACL entry: a role granted on a path to a user, group or token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acl {
+    pub path: String,
+    /// `user`, `group` or `token`.
+    pub kind: String,
+    pub ugid: String,
+    pub roleid: String,
+    pub propagate: bool,
+}
+
+/// The access directory: users, groups (with comments) and ACL entries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Access {
+    pub users: BTreeMap<String, DirUser>,
+    pub groups: BTreeMap<String, String>,
+    pub acl: Vec<Acl>,
+}
+
 /// The whole simulated cluster.
 #[derive(Debug, Clone, Default)]
 pub struct Cluster {
@@ -172,6 +215,30 @@ pub struct Cluster {
     pub volumes: Vec<Volume>,
     /// The guest config each backup archive holds, by volid (what a restore brings back).
     pub backup_configs: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Resource pools by id.
+    pub pools: BTreeMap<String, Pool>,
+    /// Scheduled backup jobs by id, as `jobs.cfg` holds them (the vzdump options plus
+    /// `schedule`, `enabled`, `comment`...).
+    pub backup_jobs: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Users, groups and ACLs besides the credentials.
+    pub access: Access,
+    /// HA rules by id (PVE 9: `node-affinity` and `resource-affinity` rules replace groups),
+    /// as `rules.cfg` holds them.
+    pub ha_rules: BTreeMap<String, BTreeMap<String, Value>>,
+    /// System services started or stopped by hand, by `(node, service)`: whether it runs now
+    /// (the others are as installed).
+    pub services: BTreeMap<(String, String), bool>,
+}
+
+impl Cluster {
+    /// Every pool: the defined ones and any a guest names.
+    pub fn pool_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.pools.keys().cloned().collect();
+        ids.extend(self.guests.values().filter_map(|g| g.pool.clone()));
+        ids.sort();
+        ids.dedup();
+        ids
+    }
 }
 
 impl Guest {

@@ -14,6 +14,16 @@ use crate::state::{Cluster, SimTime};
 /// first: every line of the error but the last goes to the log, the last is the exit status.
 pub type Finish = Box<dyn FnOnce(&mut Cluster, SimTime) -> Result<Vec<String>, String> + Send>;
 
+/// Something a running task does to the cluster part-way through (a backup stopping and
+/// restarting a guest): applied when simulated time reaches it, in order, before the end.
+pub(crate) type StepFn = Box<dyn FnOnce(&mut Cluster, SimTime) + Send>;
+
+/// A step: its offset in nominal seconds from the task's start (scaled like the duration).
+pub(crate) struct Step {
+    pub(crate) after: f64,
+    pub(crate) apply: StepFn,
+}
+
 /// A task to start.
 pub struct TaskSpec {
     pub node: String,
@@ -59,6 +69,8 @@ pub struct Task {
     pub log: Vec<String>,
     pub lock_vmid: Option<u32>,
     finish: Option<Finish>,
+    /// Steps still to apply, by absolute time, in order.
+    steps: Vec<(SimTime, StepFn)>,
 }
 
 impl std::fmt::Debug for Task {
@@ -83,8 +95,8 @@ pub struct Tasks {
     /// UPIDs in start order, for listing.
     pub order: Vec<String>,
     next_pid: u32,
-    /// How many tasks have ended (finished or stopped): a task's end may change the cluster,
-    /// which `facts::FactsCache` watches.
+    /// How many tasks have ended (finished or stopped) or applied a step: both may change the
+    /// cluster, which `facts::FactsCache` watches.
     pub ended: u64,
 }
 
@@ -104,6 +116,17 @@ pub fn format_upid(
 impl Tasks {
     /// Starts a task at `now`, scaling its duration; returns its UPID.
     pub fn spawn(&mut self, spec: TaskSpec, now: SimTime, time_scale: f64) -> String {
+        self.spawn_with_steps(spec, Vec::new(), now, time_scale)
+    }
+
+    /// Starts a task that also applies `steps` while it runs (see [`Step`]).
+    pub(crate) fn spawn_with_steps(
+        &mut self,
+        spec: TaskSpec,
+        steps: Vec<Step>,
+        now: SimTime,
+        time_scale: f64,
+    ) -> String {
         if self.next_pid == 0 {
             self.next_pid = 40_000;
         }
@@ -130,14 +153,28 @@ impl Tasks {
             log: spec.log,
             lock_vmid: spec.lock_vmid,
             finish: Some(spec.finish),
+            steps: steps
+                .into_iter()
+                .map(|st| (now + st.after.max(0.0) * time_scale.max(0.0), st.apply))
+                .collect(),
         };
         self.order.push(upid.clone());
         self.by_upid.insert(upid.clone(), task);
         upid
     }
 
-    /// Ends every running task whose time has come, in start order, applying its effect.
+    /// Applies the due steps of running tasks, then ends every running task whose time has
+    /// come, in start order, applying its effect.
     pub fn settle(&mut self, cluster: &mut Cluster, now: SimTime) {
+        for upid in &self.order {
+            if let Some(task) = self.by_upid.get_mut(upid).filter(|t| t.is_running()) {
+                while task.steps.first().is_some_and(|(at, _)| *at <= now) {
+                    let (at, apply) = task.steps.remove(0);
+                    apply(cluster, at);
+                    self.ended += 1;
+                }
+            }
+        }
         let due: Vec<String> = self
             .order
             .iter()
@@ -187,6 +224,7 @@ impl Tasks {
             return false;
         }
         task.finish = None;
+        task.steps.clear();
         release_lock(cluster, task.lock_vmid);
         task.log.push("received interrupt".to_string());
         task.log

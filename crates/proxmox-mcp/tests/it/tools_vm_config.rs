@@ -67,7 +67,8 @@ async fn update_vm_config_changes_the_vm_and_catches_concurrent_edits() {
         (&out["cores"], &out["sockets"], &out["memory_mb"]),
         (&json!(3), &json!(2), &json!(6144))
     );
-    assert_eq!(out["tags"], json!(["dev", "blue"]));
+    // PVE stores tags sorted and de-duplicated; the answer reads them back as stored.
+    assert_eq!(out["tags"], json!(["blue", "dev"]));
     assert_ne!(
         out["digest"],
         json!(digest),
@@ -75,7 +76,7 @@ async fn update_vm_config_changes_the_vm_and_catches_concurrent_edits() {
     );
     assert_eq!(d.guest_config(103, "name").as_deref(), Some("dev-02"));
     assert_eq!(d.guest_config(103, "memory").as_deref(), Some("6144"));
-    assert_eq!(d.guest_config(103, "tags").as_deref(), Some("dev;blue"));
+    assert_eq!(d.guest_config(103, "tags").as_deref(), Some("blue;dev"));
 
     // The old digest is stale now: PVE's refusal, and nothing changes.
     let e = d

@@ -46,6 +46,49 @@ pub(crate) fn config_value(v: &Value) -> Value {
     }
 }
 
+/// Tags as PVE stores them: split on `;`, `,` or spaces, lower-cased, de-duplicated, sorted
+/// and joined with `;` (its default tag style: case-insensitive, alphabetical).
+pub(crate) fn unique_tags(text: &str) -> String {
+    let mut tags: Vec<String> = crate::params::split_list(text)
+        .into_iter()
+        .map(str::to_lowercase)
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags.join(";")
+}
+
+/// What `GET .../config` shows for a secret: PVE's mask, never the stored value.
+pub(crate) const SECRET_MASK: &str = "**********";
+
+/// How a cloud-init password is stored: a SHA-256 crypt-style hash of it (the clear text is
+/// never kept).
+pub(crate) fn hashed_password(clear: &str, salt_seed: &str) -> String {
+    let salt = &hex::encode(seeded_bytes(salt_seed))[..16];
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("{salt}{clear}").as_bytes());
+    format!("$5${salt}${}", hex::encode(digest))
+}
+
+/// Config keys whose values PVE masks when it shows a config.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    key == "cipassword"
+}
+
+/// A config as `GET .../config` shows it: secrets masked.
+pub(crate) fn shown_config(config: &BTreeMap<String, Value>) -> serde_json::Map<String, Value> {
+    config
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret_key(k) {
+                Value::String(SECRET_MASK.to_string())
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
 /// The guest's config file as PVE writes it (`key: value` lines, then one `[snapshot]` section
 /// per snapshot). Its SHA-1 is the `digest`.
 pub(crate) fn config_text(g: &Guest) -> String {
@@ -437,6 +480,19 @@ pub(crate) fn free_volumes(cluster: &mut Cluster, volids: &[String]) -> usize {
     let before = cluster.volumes.len();
     cluster.volumes.retain(|v| !volids.contains(&v.volid));
     before - cluster.volumes.len()
+}
+
+/// Undoes a clone that failed part-way: frees the volumes it made and drops the new guest;
+/// returns PVE's `clone failed: ...` message.
+pub(crate) fn abandon_clone(
+    cluster: &mut Cluster,
+    made: &[String],
+    newid: u32,
+    error: &str,
+) -> String {
+    free_volumes(cluster, made);
+    cluster.guests.remove(&newid);
+    format!("clone failed: {error}")
 }
 
 /// Removes the volumes a destroyed guest owned: those its config refers to, and with

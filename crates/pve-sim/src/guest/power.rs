@@ -105,12 +105,16 @@ pub(crate) fn new_pid(vmid: u32, t: SimTime) -> u32 {
     1_000 + (mix % 4_000_000) as u32
 }
 
-/// Marks a guest running from `t` (new process, uptime from `t`).
+/// Marks a guest running from `t` (new process, uptime from `t`); a VM's cloud-init drive is
+/// regenerated from its config, as PVE does at every start.
 pub(crate) fn set_running(g: &mut Guest, t: SimTime) {
     g.status = PowerState::Running;
     g.qmpstatus = "running".into();
     g.started_at = Some(t);
     g.pid = new_pid(g.vmid, t);
+    if crate::routes::qemu::cloudinit_api::has_drive(g) {
+        g.cloudinit = Some(crate::routes::qemu::cloudinit_api::options(&g.config));
+    }
 }
 
 /// Marks a guest stopped.

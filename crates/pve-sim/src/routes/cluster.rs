@@ -1,4 +1,5 @@
-//! GET /cluster/status: one `cluster` entry (when clustered) and one `node` entry per node.
+//! GET /cluster/status: one `cluster` entry (when clustered) and one `node` entry per node;
+//! GET /cluster/config/qdevice: the cluster has no QDevice (an empty object, as PVE answers).
 
 use serde_json::{Value, json};
 
@@ -7,14 +8,20 @@ use crate::route::{ApiError, Call, Method, Perm, Route};
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Get,
-        path: "/cluster/status",
-        params: &[],
-        perm: Perm::Root(&["Sys.Audit"]),
-        allow_token: true,
-        handler: status,
-    }]
+    vec![
+        Route::new(
+            Method::Get,
+            "/cluster/status",
+            Perm::Root(&["Sys.Audit"]),
+            status,
+        ),
+        Route::new(
+            Method::Get,
+            "/cluster/config/qdevice",
+            Perm::Root(&["Sys.Audit"]),
+            |_, _| Ok(json!({})),
+        ),
+    ]
 }
 
 /// The first node (by name) is the one answering (`local: 1`).

@@ -3,11 +3,17 @@
 
 mod access;
 mod agent;
+mod backup_jobs;
 mod cluster;
+mod firewall;
+mod ha;
 mod lxc;
 mod migrate;
+mod monitor;
+mod network;
+mod node_admin;
 mod nodes;
-mod permissions;
+mod pools;
 pub(crate) mod power;
 pub(crate) mod qemu;
 pub(crate) mod resources;
@@ -18,13 +24,44 @@ mod tasks;
 mod version;
 pub(crate) mod vzdump;
 
+use std::sync::OnceLock;
+
 use crate::route::Route;
 
-/// All routes the simulator serves.
-pub fn all() -> Vec<Route> {
+/// The node a `/nodes/{node}/...` call names (the dispatcher has checked it exists).
+pub(crate) fn node_of<'a>(
+    sim: &'a crate::Sim,
+    call: &crate::route::Call,
+) -> Result<&'a crate::state::Node, crate::route::ApiError> {
+    let name = call.node()?;
+    sim.cluster
+        .nodes
+        .get(name)
+        .ok_or_else(|| crate::dispatch::unknown_node(name))
+}
+
+/// The `digest` PVE returns with a section-config object: SHA-1 hex of its text.
+pub(crate) fn digest(text: &str) -> String {
+    use sha1::{Digest, Sha1};
+    hex::encode(Sha1::digest(text.as_bytes()))
+}
+
+/// All routes the simulator serves, with their declared parameters; built once.
+pub fn all() -> &'static [Route] {
+    static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
+    TABLE.get_or_init(build)
+}
+
+fn build() -> Vec<Route> {
     let mut routes = [
         access::routes(),
-        permissions::routes(),
+        pools::routes(),
+        backup_jobs::routes(),
+        network::routes(),
+        monitor::routes(),
+        node_admin::routes(),
+        ha::routes(),
+        firewall::routes(),
         version::routes(),
         cluster::routes(),
         resources::routes(),
@@ -43,5 +80,8 @@ pub fn all() -> Vec<Route> {
     .concat();
     // Restores share the create endpoints: the restore module wraps those two routes.
     restore::wrap(&mut routes);
+    for r in &mut routes {
+        r.params = crate::params::decl::params_for(r.method, r.path);
+    }
     routes
 }

@@ -8,74 +8,31 @@ use serde_json::{Value, json};
 
 use crate::Sim;
 use crate::auth::allowed;
-use crate::route::{ApiError, Call, Method, ParamSpec, ParamType, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::tasks::Task;
-
-const LIST_PARAMS: &[ParamSpec] = &[
-    p::bool("errors", true),
-    p::int("limit", Some(0), None, true),
-    p::node(),
-    p::int("since", None, None, true),
-    p::one_of("source", &["archive", "active", "all"], true),
-    p::int("start", Some(0), None, true),
-    p::fmt("statusfilter", "pve-task-status-type-list", true),
-    p::string("typefilter", true),
-    p::int("until", None, None, true),
-    p::string("userfilter", true),
-    ParamSpec {
-        name: "vmid",
-        ty: ParamType::Integer {
-            min: Some(100),
-            max: Some(999_999_999),
-        },
-        optional: true,
-    },
-];
-
-const UPID_PARAMS: &[ParamSpec] = &[p::node(), p::string("upid", false)];
-
-const LOG_PARAMS: &[ParamSpec] = &[
-    p::bool("download", true),
-    p::int("limit", Some(0), None, true),
-    p::node(),
-    p::int("start", Some(0), None, true),
-    p::string("upid", false),
-];
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    let r = |method, path, params, handler| Route {
-        method,
-        path,
-        params,
-        perm: Perm::All,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     vec![
-        r(Method::Get, "/nodes/{node}/tasks", LIST_PARAMS, list),
-        r(
-            Method::Get,
-            "/nodes/{node}/tasks/{upid}",
-            UPID_PARAMS,
-            index,
-        ),
+        r(Method::Get, "/nodes/{node}/tasks", Perm::All, list),
+        r(Method::Get, "/nodes/{node}/tasks/{upid}", Perm::All, index),
         r(
             Method::Delete,
             "/nodes/{node}/tasks/{upid}",
-            UPID_PARAMS,
+            Perm::All,
             stop,
         ),
         r(
             Method::Get,
             "/nodes/{node}/tasks/{upid}/status",
-            UPID_PARAMS,
+            Perm::All,
             status,
         ),
         r(
             Method::Get,
             "/nodes/{node}/tasks/{upid}/log",
-            LOG_PARAMS,
+            Perm::All,
             log,
         ),
     ]

@@ -7,14 +7,7 @@ use crate::route::{ApiError, Call, Method, Perm, Route};
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Get,
-        path: "/version",
-        params: &[],
-        perm: Perm::All,
-        allow_token: true,
-        handler: version,
-    }]
+    vec![Route::new(Method::Get, "/version", Perm::All, version)]
 }
 
 /// `pve-manager/9.1.2/b9b5ba39e94f2e7c` gives version `9.1.2`, release `9.1`, repoid `b9b5ba39`.

@@ -47,6 +47,7 @@ pub struct ClusterBuilder {
     first_vmid: u32,
     first_ct_vmid: Option<u32>,
     library: bool,
+    seed: u64,
 }
 
 impl Default for ClusterBuilder {
@@ -75,6 +76,7 @@ impl ClusterBuilder {
             first_vmid: 100,
             first_ct_vmid: None,
             library: true,
+            seed: 0,
         }
     }
 
@@ -183,6 +185,13 @@ impl ClusterBuilder {
         self
     }
 
+    /// Varies what the guests are (role and name, size, which ones run) deterministically: the
+    /// same seed gives the same cluster. Seed 0, the default, is the plain round-robin layout.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
     /// Builds the cluster.
     pub fn build(self) -> Cluster {
         let epoch = self.epoch.unwrap_or_else(super::wall_now);
@@ -223,13 +232,15 @@ impl ClusterBuilder {
         let ct_running = self.ct_running.unwrap_or(self.running);
         for i in 0..vms {
             let vmid = self.first_vmid + i as u32;
-            let spec = self.spec(&c, &names, i, vmid, evenly(i, self.running), false);
+            let running = self.runs(i, i, self.running);
+            let spec = self.spec(&c, &names, i, vmid, running, false);
             push(&mut c, GuestKind::Qemu, &spec, epoch);
         }
         let first_ct = self.first_ct_vmid.unwrap_or(self.first_vmid + vms as u32);
         for i in 0..cts {
             let vmid = first_ct + i as u32;
-            let mut spec = self.spec(&c, &names, vms + i, vmid, evenly(i, ct_running), false);
+            let running = self.runs(i, vms + i, ct_running);
+            let mut spec = self.spec(&c, &names, vms + i, vmid, running, false);
             spec.memory_mib = [512, 1024, 2048][i % 3];
             spec.cores = 1 + (i as u64 % 2);
             spec.disk_gib = 8;
@@ -245,7 +256,27 @@ impl ClusterBuilder {
             push(&mut c, GuestKind::Qemu, &spec, epoch);
         }
         self.size_storages(&mut c);
+        super::datacenter::define_guest_pools(&mut c);
+        super::datacenter::builder_jobs(&mut c);
         c
+    }
+
+    /// Whether a guest runs when a fraction `f` of its kind do: spread evenly over its index
+    /// within its kind (`nth`), or drawn from the seed and its index among all guests.
+    fn runs(&self, nth: usize, i: usize, f: f64) -> bool {
+        if self.seed == 0 {
+            return evenly(nth, f);
+        }
+        parts::frac(self.seed ^ (i as u64).wrapping_mul(0x9E37_79B9), 0.0, 1.0) < f
+    }
+
+    /// The layout index of guest `i`: itself, or a seeded draw.
+    fn pick(&self, i: usize, salt: u64) -> usize {
+        if self.seed == 0 {
+            i
+        } else {
+            parts::mix(self.seed ^ salt.wrapping_mul(0x100_0000_01B3) ^ i as u64) as usize
+        }
     }
 
     fn spec(
@@ -259,15 +290,19 @@ impl ClusterBuilder {
     ) -> GuestSpec {
         let node = &names[i % names.len()];
         let online = c.nodes.get(node).is_some_and(|n| n.online);
-        let role = ROLES[i % ROLES.len()];
-        let name = format!("{role}-{:02}", i / ROLES.len() + 1);
+        let role = ROLES[self.pick(i, 1) % ROLES.len()];
+        let name = if self.seed == 0 {
+            format!("{role}-{:02}", i / ROLES.len() + 1)
+        } else {
+            format!("{role}-{:04}", i + 1)
+        };
         let mut s = GuestSpec::new(vmid, node, &name);
         s.running = running && online && !template;
         s.onboot = s.running;
         s.template = template;
-        s.memory_mib = [1024, 2048, 4096, 8192][i % 4];
-        s.cores = [1, 2, 4][i % 3];
-        s.disk_gib = [16, 32, 64][i % 3];
+        s.memory_mib = [1024, 2048, 4096, 8192][self.pick(i, 2) % 4];
+        s.cores = [1, 2, 4][self.pick(i, 3) % 3];
+        s.disk_gib = [16, 32, 64][self.pick(i, 4) % 3];
         s.agent_enabled = self.agent;
         s.agent = if self.agent {
             AgentState::Running

@@ -7,6 +7,7 @@
 //! [`ClusterBuilder`] makes other shapes; [`minimal`] a tiny one-node cluster.
 
 mod builder;
+mod datacenter;
 pub(crate) mod parts;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -62,6 +63,7 @@ pub fn demo_at(epoch: SimTime) -> Cluster {
         add(&mut c, GuestKind::Lxc, &spec, epoch);
     }
     demo_backups(&mut c, epoch);
+    datacenter::demo(&mut c);
     c
 }
 

@@ -58,6 +58,43 @@ pub(super) async fn handle(
         Ok(raw) => (raw, None),
         Err(e) => (RawParams::new(), Some(e)),
     };
+    // Once the request is read, it is served to the end even if the client goes away (as
+    // pveproxy does): the rest runs in its own task, which dropping this future leaves alone.
+    let request = ReadRequest {
+        method_text,
+        rel,
+        creds,
+        raw,
+        body_error,
+    };
+    match tokio::spawn(answer(shared, request)).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(error = %e, "request handler failed");
+            Ok(error_response(&ApiError::internal("internal error")))
+        }
+    }
+}
+
+/// A request read off the wire.
+struct ReadRequest {
+    method_text: String,
+    rel: String,
+    creds: Credentials,
+    raw: RawParams,
+    body_error: Option<ApiError>,
+}
+
+/// Applies the faults, dispatches under the simulator lock, logs the request and builds the
+/// answer.
+async fn answer(shared: Arc<Shared>, req: ReadRequest) -> Result<HttpResponse, Dropped> {
+    let ReadRequest {
+        method_text,
+        rel,
+        creds,
+        raw,
+        body_error,
+    } = req;
     let mut record = RequestRecord {
         method: method_text.clone(),
         path: rel.clone(),
@@ -159,9 +196,11 @@ pub(super) fn credentials(headers: &hyper::HeaderMap) -> Credentials {
     }
 }
 
-/// Query string plus, for POST/PUT, the form or JSON body.
+/// For POST and PUT the form or JSON body, then the query string (whose keys win, as in
+/// pveproxy); for GET and DELETE the query string only.
 async fn read_params(req: Request<Incoming>) -> Result<RawParams, ApiError> {
-    let mut raw = RawParams::from_urlencoded(req.uri().query().unwrap_or("").as_bytes());
+    let query = RawParams::from_urlencoded(req.uri().query().unwrap_or("").as_bytes());
+    let with_body = matches!(*req.method(), hyper::Method::POST | hyper::Method::PUT);
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -172,16 +211,18 @@ async fn read_params(req: Request<Incoming>) -> Result<RawParams, ApiError> {
         .await
         .map_err(|_| ApiError::new(413, "Request Entity Too Large"))?
         .to_bytes();
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(raw);
+    if !with_body || body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(query);
     }
-    if is_json {
+    let mut raw = if is_json {
         let value: Value = serde_json::from_slice(&body)
             .map_err(|e| ApiError::new(400, format!("malformed JSON body: {e}")))?;
-        raw.extend(RawParams::from_json_object(value).map_err(|e| ApiError::new(400, e))?);
+        RawParams::from_json_object(value).map_err(|e| ApiError::new(400, e))?
     } else {
-        raw.extend(RawParams::from_urlencoded(&body));
-    }
+        RawParams::from_urlencoded(&body)
+    };
+    raw.0.retain(|(k, _)| !query.0.iter().any(|(q, _)| q == k));
+    raw.extend(query);
     Ok(raw)
 }
 

@@ -55,6 +55,8 @@ pub struct SimConfig {
     pub root_password: Option<String>,
     /// Admin API tokens as `USER@REALM!TOKENID=SECRET`.
     pub api_tokens: Vec<String>,
+    /// Read-only API tokens (the `PVEAuditor` role), same form.
+    pub audit_tokens: Vec<String>,
     /// Multiplier on task durations (1.0 realistic, 0.0 instant).
     pub time_scale: f64,
 }
@@ -66,6 +68,7 @@ impl Default for SimConfig {
             tls: true,
             root_password: None,
             api_tokens: Vec::new(),
+            audit_tokens: Vec::new(),
             time_scale: 1.0,
         }
     }
@@ -151,6 +154,11 @@ pub async fn spawn(config: SimConfig, cluster: Cluster) -> Result<SimServer, Sim
     for spec in &config.api_tokens {
         sim.auth
             .add_token_spec(spec, crate::route::Role::Admin)
+            .map_err(SimError::Token)?;
+    }
+    for spec in &config.audit_tokens {
+        sim.auth
+            .add_token_spec(spec, crate::route::Role::Auditor)
             .map_err(SimError::Token)?;
     }
     let listener = TcpListener::bind(config.listen)

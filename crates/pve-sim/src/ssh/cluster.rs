@@ -6,6 +6,7 @@
 use super::commands::Reply;
 use super::date::Date;
 use crate::Sim;
+use crate::journal::{Entry, entries};
 use crate::state::Node;
 
 /// `pvecm status` on node `n`.
@@ -73,8 +74,8 @@ pub(super) fn pvecm_status(sim: &Sim, n: &Node) -> Reply {
     Reply::ok(out)
 }
 
-/// `journalctl [-u UNIT] [-n N] [--no-pager]` on node `n`: the journal holds `pve-cluster`'s
-/// lines; other units have none.
+/// `journalctl [-u UNIT] [-n N] [--no-pager]` on node `n`: the node's journal since boot
+/// ([`crate::journal`]: the cluster filesystem, the PVE daemons, cron, the tasks that ran).
 pub(super) fn journalctl(sim: &Sim, n: &Node, args: &[&str]) -> Reply {
     let mut unit: Option<&str> = None;
     let mut lines: Option<&str> = None;
@@ -118,116 +119,18 @@ pub(super) fn journalctl(sim: &Sim, n: &Node, args: &[&str]) -> Reply {
         },
     };
     let unit = unit.map(|u| u.strip_suffix(".service").unwrap_or(u));
-    if unit.is_some_and(|u| u != "pve-cluster") {
+    let journal: Vec<Entry> = entries(sim, n, n.boot_time as i64, sim.now as i64)
+        .into_iter()
+        .filter(|e| unit.is_none_or(|u| e.unit == u))
+        .collect();
+    if journal.is_empty() {
         return Reply::ok("-- No entries --\n".into());
     }
-    let journal = PveCluster::new(sim, n);
-    let total = journal.len();
-    if total == 0 {
-        return Reply::ok("-- No entries --\n".into());
-    }
-    let first = limit.map_or(0, |l| total.saturating_sub(l));
+    let first = limit.map_or(0, |l| journal.len().saturating_sub(l));
     let mut out = String::new();
-    for i in first..total {
-        out.push_str(&journal.line(i));
+    for e in &journal[first..] {
+        out.push_str(&e.short(n));
         out.push('\n');
     }
     Reply::ok(out)
-}
-
-/// The `pve-cluster` journal of one node: start-up lines at boot, then one line an hour.
-struct PveCluster<'a> {
-    node: &'a Node,
-    pid: u32,
-    start: Vec<(f64, String, String)>,
-    hourly: usize,
-}
-
-impl<'a> PveCluster<'a> {
-    fn new(sim: &Sim, node: &'a Node) -> Self {
-        let pid = pmxcfs_pid(node);
-        let boot = node.boot_time;
-        let mut start = vec![
-            (
-                6.0,
-                "systemd[1]".to_owned(),
-                "Starting pve-cluster.service - The Proxmox VE cluster filesystem...".to_owned(),
-            ),
-            (
-                6.0,
-                format!("pmxcfs[{}]", pid - 1),
-                format!(
-                    "[main] notice: resolved node name '{}' to '{}' for default node IP address",
-                    node.name, node.ip
-                ),
-            ),
-        ];
-        let daemon = format!("pmxcfs[{pid}]");
-        if let Some(name) = &sim.cluster.name {
-            let mut members: Vec<&Node> = sim.cluster.nodes.values().filter(|x| x.online).collect();
-            members.sort_by_key(|x| x.nodeid);
-            let list = members
-                .iter()
-                .map(|m| format!("{}/{}", m.nodeid, pmxcfs_pid(m)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let leader = members.first().map_or(node, |m| *m);
-            let leader = format!("{}/{}", leader.nodeid, pmxcfs_pid(leader));
-            for msg in [
-                format!(
-                    "[status] notice: update cluster info (cluster name  {name}, version = {})",
-                    sim.cluster.config_version
-                ),
-                "[status] notice: node has quorum".to_owned(),
-                format!("[dcdb] notice: members: {list}"),
-                "[dcdb] notice: starting data syncronisation".to_owned(),
-                format!("[dcdb] notice: received sync request (epoch {leader}/00000001)"),
-                "[dcdb] notice: received all states".to_owned(),
-                format!("[dcdb] notice: leader is {leader}"),
-                format!("[dcdb] notice: synced members: {list}"),
-                "[dcdb] notice: all data is up to date".to_owned(),
-            ] {
-                start.push((8.0, daemon.clone(), msg));
-            }
-        }
-        start.push((
-            9.0,
-            "systemd[1]".to_owned(),
-            "Started pve-cluster.service - The Proxmox VE cluster filesystem.".to_owned(),
-        ));
-        let hourly = ((sim.now - boot - 9.0) / 3600.0).floor().max(0.0) as usize;
-        start.retain(|(at, _, _)| boot + at <= sim.now);
-        Self {
-            node,
-            pid,
-            start,
-            hourly,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.start.len() + self.hourly
-    }
-
-    /// Line `i`, as journalctl's short format prints it.
-    fn line(&self, i: usize) -> String {
-        let boot = self.node.boot_time;
-        let (at, who, msg) = match self.start.get(i) {
-            Some((at, who, msg)) => (boot + at, who.clone(), msg.clone()),
-            None => {
-                let k = (i - self.start.len() + 1) as f64;
-                (
-                    boot + 9.0 + k * 3600.0,
-                    format!("pmxcfs[{}]", self.pid),
-                    "[dcdb] notice: data verification successful".to_owned(),
-                )
-            }
-        };
-        format!("{} {} {who}: {msg}", Date::at(at).short(), self.node.name)
-    }
-}
-
-/// The pid of a node's pmxcfs daemon (deterministic per node).
-fn pmxcfs_pid(n: &Node) -> u32 {
-    1_100 + n.nodeid * 53 % 700
 }

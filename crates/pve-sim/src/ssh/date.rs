@@ -1,6 +1,6 @@
 //! Calendar dates of simulated time (UTC), as the nodes' commands print them.
 
-use crate::seed::parts::civil_from_days;
+use crate::clock::civil_from_days;
 use crate::state::SimTime;
 
 const MONTHS: [&str; 12] = [
@@ -50,11 +50,6 @@ impl Date {
         format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
     }
 
-    /// journalctl's short form: `Mar 07 14:02:11`.
-    pub(super) fn short(&self) -> String {
-        format!("{} {:02} {}", self.month_name(), self.day, self.time())
-    }
-
     /// ctime's form: `Sat Mar  7 14:02:11 2026`.
     pub(super) fn ctime(&self) -> String {
         format!(
@@ -76,7 +71,7 @@ mod tests {
     fn dates_print_as_the_tools_do() {
         // 2026-03-07 14:02:11 UTC, a Saturday.
         let d = Date::at(1_772_892_131.5);
-        assert_eq!(d.short(), "Mar 07 14:02:11");
+        assert_eq!(crate::clock::syslog_stamp(1_772_892_131), "Mar 07 14:02:11");
         assert_eq!(d.ctime(), "Sat Mar  7 14:02:11 2026");
         assert_eq!(Date::at(0.0).ctime(), "Thu Jan  1 00:00:00 1970");
     }

@@ -316,3 +316,26 @@ fn journalctl_shows_pve_cluster_from_boot_to_now() {
     assert_eq!(cluster::journalctl(&s, n, &["-f"]).status, 1);
     assert_eq!(cluster::journalctl(&s, n, &["-u"]).status, 1);
 }
+
+#[test]
+fn journalctl_shows_the_tasks_the_api_ran() {
+    use crate::route::Method;
+    use crate::testkit::{call, finish};
+    let mut s = sim();
+    let upid = call(
+        &mut s,
+        Method::Post,
+        "/nodes/pve1/qemu/101/status/start",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(finish(&mut s, &upid), "OK");
+    let upid = upid.as_str().unwrap();
+    let out = cluster::journalctl(&s, &s.cluster.nodes["pve1"], &["-u", "pvedaemon"]).out;
+    let last: Vec<&str> = out.lines().rev().take(2).collect();
+    assert!(last[0].ends_with(&format!("end task {upid} OK")), "{out}");
+    assert!(last[1].contains(&format!("starting task {upid}")), "{out}");
+    assert!(out.lines().all(|l| l.contains(" pve1 pvedaemon[")), "{out}");
+    let all = cluster::journalctl(&s, &s.cluster.nodes["pve1"], &[]).out;
+    assert!(all.contains(" pve1 pmxcfs[") && all.contains(&format!("end task {upid} OK")));
+}

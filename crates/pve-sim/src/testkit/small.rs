@@ -141,6 +141,7 @@ pub(crate) fn guest(
         pid: if running { 4_000 + vmid } else { 0 },
         pool: None,
         hastate: None,
+        cloudinit: None,
     }
 }
 

@@ -1,12 +1,23 @@
-//! The route table against the official schema: every route exists there with the same method,
-//! every parameter it accepts is declared with the same name, type and optional flag, tokens
-//! are allowed where the schema allows them, and (in `samples`) responses validate against the
-//! schema's `returns`.
+//! The route table against the official schema, route by route: every route exists there with
+//! the same method and token rule; its declared parameters are exactly the schema's (names,
+//! optional flags, types, ranges, lengths, enumerations, formats, patterns, `requires`, and
+//! the keys of every inline property string); its permission points at the schema's ACL path.
+//! A mismatch prints the schema's own line in the declaration syntax of `params/decl/`.
 
-use pve_sim::route::{ParamType, Perm};
-use serde_json::Value;
+use std::collections::BTreeMap;
 
 use crate::support::schema;
+use pve_sim::route::{Format, Perm, Route};
+
+fn what(r: &Route) -> String {
+    format!("{} {}", r.method.as_str(), r.path)
+}
+
+#[test]
+fn the_declarations_parse() {
+    let errors = pve_sim::route::declaration_errors();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
 
 #[test]
 fn every_route_exists_in_the_schema() {
@@ -14,28 +25,33 @@ fn every_route_exists_in_the_schema() {
     let mut seen = std::collections::BTreeSet::new();
     for r in pve_sim::routes::all() {
         if !seen.insert((r.method, r.path)) {
-            problems.push(format!("{} {}: declared twice", r.method.as_str(), r.path));
+            problems.push(format!("{}: declared twice", what(r)));
         }
         let Some(m) = schema::method(r.method.as_str(), r.path) else {
-            problems.push(format!(
-                "{} {}: not in the schema",
-                r.method.as_str(),
-                r.path
-            ));
+            problems.push(format!("{}: not in the schema", what(r)));
             continue;
         };
         let allowtoken = m["allowtoken"] == 1;
         if allowtoken != r.allow_token {
             problems.push(format!(
-                "{} {}: allow_token {} but schema allowtoken {}",
-                r.method.as_str(),
-                r.path,
+                "{}: allow_token {} but schema allowtoken {}",
+                what(r),
                 r.allow_token,
                 m["allowtoken"]
             ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The simulator's declaration of a parameter, in the test's comparable form: inline property
+/// strings as ` props` (their keys compared apart).
+fn sim_line(spec: &pve_sim::route::ParamSpec) -> String {
+    let line = spec.to_string();
+    match spec.ty.str_spec().and_then(|s| s.format) {
+        Some(Format::Props(p)) => line.replace(&format!(" props={}", p.name), " props"),
+        _ => line,
+    }
 }
 
 #[test]
@@ -46,65 +62,36 @@ fn every_parameter_matches_the_schema() {
             continue;
         };
         let props = schema::params(m);
-        let what = format!("{} {}", r.method.as_str(), r.path);
-        for spec in r.params {
-            let Some(prop) = props.get(spec.name) else {
-                problems.push(format!(
-                    "{what}: parameter '{}' not in the schema",
-                    spec.name
-                ));
+        let ours: BTreeMap<&str, _> = r.params.iter().map(|p| (p.name, p)).collect();
+        for (name, prop) in &props {
+            let want = schema::decl_line(name, prop);
+            let Some(spec) = ours.get(name.as_str()) else {
+                problems.push(format!("{}: missing  {want}", what(r)));
                 continue;
             };
-            let want = prop["type"].as_str().unwrap_or("?");
-            let have = match spec.ty {
-                ParamType::Integer { .. } => "integer",
-                ParamType::Number { .. } => "number",
-                ParamType::Boolean => "boolean",
-                ParamType::String { .. } => "string",
-                ParamType::Array => "array",
-            };
-            if want != have {
-                problems.push(format!(
-                    "{what}: '{}' is {have}, schema says {want}",
-                    spec.name
-                ));
+            let have = sim_line(spec);
+            if have != want {
+                problems.push(format!("{}:\n  have {have}\n  want {want}", what(r)));
             }
-            if schema::optional(prop) != spec.optional {
-                problems.push(format!(
-                    "{what}: '{}' optional={}, schema optional={}",
-                    spec.name,
-                    spec.optional,
-                    schema::optional(prop)
-                ));
-            }
-            if let ParamType::String {
-                values: Some(values),
-                ..
-            } = spec.ty
-                && let Some(schema_enum) = prop["enum"].as_array()
-            {
-                let theirs: Vec<&str> = schema_enum.iter().filter_map(Value::as_str).collect();
-                if values.iter().any(|v| !theirs.contains(v)) {
+            if let (Some(Format::Props(p)), Some(_)) = (
+                spec.ty.str_spec().and_then(|s| s.format),
+                prop["format"].as_object(),
+            ) {
+                let mut keys: Vec<String> = p.keys.iter().map(ToString::to_string).collect();
+                keys.sort();
+                let want = schema::prop_lines(&prop["format"]);
+                if keys != want {
                     problems.push(format!(
-                        "{what}: '{}' enum {values:?} not within schema's {theirs:?}",
-                        spec.name
+                        "{} {name} (props {}):\n  have {keys:#?}\n  want {want:#?}",
+                        what(r),
+                        p.name
                     ));
                 }
             }
         }
-        // Path parameters must be declared by the route.
-        for seg in r.path.split('/').filter(|s| s.starts_with('{')) {
-            let name = seg.trim_start_matches('{').trim_end_matches('}');
-            if !r.params.iter().any(|p| p.name == name) {
-                problems.push(format!("{what}: path parameter '{name}' not declared"));
-            }
-        }
-        // Required schema parameters must be accepted.
-        for (name, prop) in &props {
-            if !schema::optional(prop) && !r.params.iter().any(|p| p.name == name) {
-                problems.push(format!(
-                    "{what}: required schema parameter '{name}' not accepted"
-                ));
+        for name in ours.keys() {
+            if !props.contains_key(*name) {
+                problems.push(format!("{}: '{name}' is not in the schema", what(r)));
             }
         }
     }
@@ -124,11 +111,7 @@ fn permissions_point_at_the_schema_path() {
         let ours = match r.perm {
             Perm::World => {
                 if perms["user"] != "world" {
-                    problems.push(format!(
-                        "{} {}: World but schema says {perms}",
-                        r.method.as_str(),
-                        r.path
-                    ));
+                    problems.push(format!("{}: World but schema says {perms}", what(r)));
                 }
                 continue;
             }
@@ -142,11 +125,7 @@ fn permissions_point_at_the_schema_path() {
         if let Some(sp) = schema_path
             && sp != ours
         {
-            problems.push(format!(
-                "{} {}: perm path {ours}, schema {sp}",
-                r.method.as_str(),
-                r.path
-            ));
+            problems.push(format!("{}: perm path {ours}, schema {sp}", what(r)));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -87,7 +87,10 @@ const CASES: &[Case] = &[
         400,
         "Parameter verification failed.",
         &[
-            ("vmid", "value must have a minimum value of 100"),
+            (
+                "vmid",
+                "invalid format - value does not look like a valid VM ID\n",
+            ),
             ("start", "value must have a minimum value of 0"),
         ],
     ),
@@ -97,7 +100,10 @@ const CASES: &[Case] = &[
         &[("vmid", "1000000000")],
         400,
         "Parameter verification failed.",
-        &[("vmid", "value must have a maximum value of 999999999")],
+        &[(
+            "vmid",
+            "invalid format - value does not look like a valid VM ID\n",
+        )],
     ),
     case(
         "GET",
@@ -105,10 +111,7 @@ const CASES: &[Case] = &[
         &[("statusfilter", "ok,bad")],
         400,
         "Parameter verification failed.",
-        &[(
-            "statusfilter",
-            "invalid format - value 'bad' does not have a value in the enumeration 'ok, warning, error, unknown'\n",
-        )],
+        &[("statusfilter", "invalid format - invalid status 'bad'\n")],
     ),
     case(
         "POST",

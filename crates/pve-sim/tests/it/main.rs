@@ -4,11 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod cli;
 mod contract;
 mod endpoints;
 mod errors;
 mod faults;
+mod operations;
 mod request_log;
+mod rules;
 mod samples;
 mod ssh;
 mod support;

@@ -11,7 +11,7 @@ use crate::Sim;
 use crate::agent::guest_os;
 use crate::guest::power;
 use crate::metrics::guest_usage;
-use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::state::{AgentState, Guest, GuestKind, PowerState};
 
 /// The QGA commands PVE exposes (the `command` enum of `POST .../agent`).
@@ -52,74 +52,40 @@ const GET_COMMANDS: &[&str] = &[
     "network-get-interfaces",
 ];
 
-const NV: &[ParamSpec] = &[p::node(), p::vmid()];
-const AGENT: &[ParamSpec] = &[p::node(), p::vmid(), p::one_of("command", COMMANDS, false)];
-const EXEC: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    p::array("command", false),
-    p::maxlen("input-data", 65_536, true),
-];
-const EXEC_STATUS: &[ParamSpec] = &[p::node(), p::vmid(), p::int("pid", None, None, false)];
-const FILE_READ: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    p::string("file", false),
-    p::int("count", Some(1), Some(16_777_216), true),
-    p::bool("decode", true),
-    p::int("offset", Some(0), None, true),
-];
-
 const UNRESTRICTED: Perm = Perm::Vm(&["VM.GuestAgent.Unrestricted"]);
 const AUDIT: Perm = Perm::Vm(&["VM.GuestAgent.Audit", "VM.GuestAgent.Unrestricted"]);
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    let r = |method: Method,
-             path: &'static str,
-             params: &'static [ParamSpec],
-             perm: Perm,
-             handler: Handler| Route {
-        method,
-        path,
-        params,
-        perm,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     let mut out = vec![
         r(
             Method::Get,
             "/nodes/{node}/qemu/{vmid}/agent",
-            NV,
             Perm::All,
             index,
         ),
         r(
             Method::Post,
             "/nodes/{node}/qemu/{vmid}/agent",
-            AGENT,
             UNRESTRICTED,
             by_param,
         ),
         r(
             Method::Post,
             "/nodes/{node}/qemu/{vmid}/agent/exec",
-            EXEC,
             UNRESTRICTED,
             exec_start,
         ),
         r(
             Method::Get,
             "/nodes/{node}/qemu/{vmid}/agent/exec-status",
-            EXEC_STATUS,
             UNRESTRICTED,
             exec_status,
         ),
         r(
             Method::Get,
             "/nodes/{node}/qemu/{vmid}/agent/file-read",
-            FILE_READ,
             Perm::Vm(&["VM.GuestAgent.FileRead", "VM.GuestAgent.Unrestricted"]),
             file_read,
         ),
@@ -168,7 +134,7 @@ pub(super) fn routes() -> Vec<Route> {
                 Perm::Vm(&["VM.PowerMgmt", "VM.GuestAgent.Unrestricted"]),
             )
         };
-        out.push(r(method, path, NV, perm, by_path));
+        out.push(r(method, path, perm, by_path));
     }
     out
 }

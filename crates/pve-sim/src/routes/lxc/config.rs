@@ -4,122 +4,36 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::create::normalize_net;
 use super::{alloc_ct_volume, parse_mount};
 use crate::Sim;
 use crate::guest;
-use crate::route::{ApiError, Call, Method, ParamSpec, Perm, Route, p};
-use crate::routes::storage::st;
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::state::GuestKind;
-
-const GET_CONFIG: &[ParamSpec] = &[
-    p::bool("current", true),
-    p::node(),
-    st("snapshot", Some("pve-configid"), Some(40), true),
-    p::vmid(),
-];
-const UPDATE: &[ParamSpec] = &[
-    p::one_of(
-        "arch",
-        &["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"],
-        true,
-    ),
-    p::one_of("cmode", &["shell", "console", "tty"], true),
-    p::bool("console", true),
-    p::int("cores", Some(1), Some(8192), true),
-    p::num("cpulimit", Some(0.0), Some(8192.0), true),
-    p::int("cpuunits", Some(0), Some(500000), true),
-    p::bool("debug", true),
-    st("delete", Some("pve-configid-list"), None, true),
-    st("description", None, Some(8192), true),
-    p::string("dev[n]", true),
-    st("digest", None, Some(40), true),
-    p::string("entrypoint", true),
-    p::string("env", true),
-    p::string("features", true),
-    st("hookscript", Some("pve-volume-id"), None, true),
-    st("hostname", Some("dns-name"), Some(255), true),
-    p::one_of(
-        "lock",
-        &[
-            "backup",
-            "create",
-            "destroyed",
-            "disk",
-            "fstrim",
-            "migrate",
-            "mounted",
-            "rollback",
-            "snapshot",
-            "snapshot-delete",
-        ],
-        true,
-    ),
-    p::int("memory", Some(16), None, true),
-    p::string("mp[n]", true),
-    st("nameserver", Some("lxc-ip-with-ll-iface-list"), None, true),
-    p::string("net[n]", true),
-    p::node(),
-    p::bool("onboot", true),
-    p::one_of(
-        "ostype",
-        &[
-            "debian",
-            "devuan",
-            "ubuntu",
-            "centos",
-            "fedora",
-            "opensuse",
-            "archlinux",
-            "alpine",
-            "gentoo",
-            "nixos",
-            "unmanaged",
-        ],
-        true,
-    ),
-    p::bool("protection", true),
-    st("revert", Some("pve-configid-list"), None, true),
-    p::string("rootfs", true),
-    st("searchdomain", Some("dns-name-list"), None, true),
-    st("startup", Some("pve-startup-order"), None, true),
-    p::int("swap", Some(0), None, true),
-    st("tags", Some("pve-tag-list"), None, true),
-    p::bool("template", true),
-    st("timezone", Some("pve-ct-timezone"), None, true),
-    p::int("tty", Some(0), Some(6), true),
-    p::bool("unprivileged", true),
-    p::string("unused[n]", true),
-    p::vmid(),
-];
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
     vec![
-        Route {
-            method: Method::Get,
-            path: "/nodes/{node}/lxc/{vmid}/config",
-            params: GET_CONFIG,
-            perm: Perm::Vm(&["VM.Audit"]),
-            allow_token: true,
-            handler: get_config,
-        },
-        Route {
-            method: Method::Put,
-            path: "/nodes/{node}/lxc/{vmid}/config",
-            params: UPDATE,
-            perm: Perm::Vm(&[
+        Route::new(
+            Method::Get,
+            "/nodes/{node}/lxc/{vmid}/config",
+            Perm::Vm(&["VM.Audit"]),
+            get_config,
+        ),
+        Route::new(
+            Method::Put,
+            "/nodes/{node}/lxc/{vmid}/config",
+            Perm::Vm(&[
                 "VM.Config.Disk",
                 "VM.Config.CPU",
                 "VM.Config.Memory",
                 "VM.Config.Network",
                 "VM.Config.Options",
             ]),
-            allow_token: true,
-            handler: put_config,
-        },
+            put_config,
+        ),
     ]
 }
 
@@ -144,16 +58,13 @@ fn get_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         }
         None => g.config.clone(),
     };
-    let mut m: Map<String, Value> = config.into_iter().collect();
+    let mut m = guest::shown_config(&config);
     m.insert("digest".into(), json!(guest::config_digest(g)));
     Ok(Value::Object(m))
 }
 
 /// A mount point to allocate: config key, storage, size in bytes, options.
 type NewMount = (String, String, u64, Vec<(String, String)>);
-
-/// Parameters that are not config keys.
-const NOT_KEYS: &[&str] = &["node", "vmid", "digest", "delete", "revert"];
 
 /// `PUT .../config`: checks, then applies deletions and changes; `null`.
 fn put_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
@@ -171,7 +82,7 @@ fn put_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     let sets: Vec<(&String, &Value)> = call
         .params
         .iter()
-        .filter(|(k, _)| !NOT_KEYS.contains(&k.as_str()))
+        .filter(|(k, _)| super::is_config_key(k))
         .collect();
     let mut errors = BTreeMap::new();
     for d in &deletes {
@@ -265,7 +176,7 @@ fn put_config(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                 config.insert(key.to_string(), json!(guest::print_disk(&volume, &opts)));
             }
         } else {
-            config.insert(key.to_string(), guest::config_value(value));
+            config.insert(key.to_string(), super::config_value(key, value));
         }
     }
     if !errors.is_empty() {

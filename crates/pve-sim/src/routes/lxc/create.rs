@@ -11,103 +11,19 @@ use super::{alloc_ct_volume, parse_mount};
 use crate::Sim;
 use crate::auth;
 use crate::guest;
-use crate::route::{ApiError, Call, Method, ParamSpec, Perm, Route, p};
-use crate::routes::storage::st;
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::state::{AgentState, Cluster, Guest, GuestKind, PowerState, SimTime};
 use crate::tasks::TaskSpec;
 
-const CREATE: &[ParamSpec] = &[
-    p::one_of(
-        "arch",
-        &["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"],
-        true,
-    ),
-    p::one_of("cmode", &["shell", "console", "tty"], true),
-    p::bool("console", true),
-    p::int("cores", Some(1), Some(8192), true),
-    p::num("cpulimit", Some(0.0), Some(8192.0), true),
-    p::int("cpuunits", Some(0), Some(500000), true),
-    p::bool("debug", true),
-    st("description", None, Some(8192), true),
-    p::string("features", true),
-    st("hostname", Some("dns-name"), Some(255), true),
-    p::int("memory", Some(16), None, true),
-    p::string("mp[n]", true),
-    st("nameserver", Some("lxc-ip-with-ll-iface-list"), None, true),
-    p::string("net[n]", true),
-    p::node(),
-    p::bool("onboot", true),
-    st("ostemplate", None, Some(255), false),
-    p::one_of(
-        "ostype",
-        &[
-            "debian",
-            "devuan",
-            "ubuntu",
-            "centos",
-            "fedora",
-            "opensuse",
-            "archlinux",
-            "alpine",
-            "gentoo",
-            "nixos",
-            "unmanaged",
-        ],
-        true,
-    ),
-    p::string("password", true),
-    st("pool", Some("pve-poolid"), None, true),
-    p::bool("protection", true),
-    p::string("rootfs", true),
-    st("searchdomain", Some("dns-name-list"), None, true),
-    p::string("ssh-public-keys", true),
-    p::bool("start", true),
-    st("startup", Some("pve-startup-order"), None, true),
-    st("storage", Some("pve-storage-id"), None, true),
-    p::int("swap", Some(0), None, true),
-    st("tags", Some("pve-tag-list"), None, true),
-    st("timezone", Some("pve-ct-timezone"), None, true),
-    p::int("tty", Some(0), Some(6), true),
-    p::bool("unprivileged", true),
-    p::vmid(),
-];
-
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Post,
-        path: "/nodes/{node}/lxc",
-        params: CREATE,
-        perm: Perm::All,
-        allow_token: true,
-        handler: create,
-    }]
+    vec![Route::new(
+        Method::Post,
+        "/nodes/{node}/lxc",
+        Perm::All,
+        create,
+    )]
 }
-
-/// Config keys copied as they are from the create parameters.
-const PLAIN_KEYS: &[&str] = &[
-    "arch",
-    "cmode",
-    "console",
-    "cores",
-    "cpulimit",
-    "cpuunits",
-    "description",
-    "features",
-    "hostname",
-    "memory",
-    "nameserver",
-    "onboot",
-    "ostype",
-    "protection",
-    "searchdomain",
-    "startup",
-    "swap",
-    "tags",
-    "timezone",
-    "tty",
-    "unprivileged",
-];
 
 /// A disk to allocate when the task runs: config key, storage, size, mount options.
 struct NewDisk {
@@ -177,8 +93,8 @@ fn create(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                     errors.insert(key.clone(), e);
                 }
             }
-        } else if PLAIN_KEYS.contains(&key.as_str()) {
-            config.insert(key.clone(), guest::config_value(value));
+        } else if key != "rootfs" && super::is_config_key(key) {
+            config.insert(key.clone(), super::config_value(key, value));
         }
     }
     if !errors.is_empty() {
@@ -260,9 +176,7 @@ fn new_disk(
     }
     guest::check_storage(c, storage, node, "rootdir").map_err(ApiError::internal)?;
     let path = format!("/storage/{storage}");
-    if !auth::allowed(&call.identity, &path, &["Datastore.AllocateSpace"], c) {
-        return Err(ApiError::forbidden(&path, "Datastore.AllocateSpace"));
-    }
+    auth::require(&call.identity, &path, "Datastore.AllocateSpace", c)?;
     Ok(NewDisk {
         key: key.to_string(),
         storage: storage.to_string(),
@@ -356,6 +270,7 @@ fn new_guest(vmid: u32, node: &str, config: BTreeMap<String, Value>, pool: Optio
         pid: 0,
         pool: pool.map(str::to_string),
         hastate: None,
+        cloudinit: None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! on directory storages `VMID/vm-VMID-disk-N.raw` through `guest::alloc_disk`.
 
 mod config;
+mod copy;
 mod create;
 
 use serde_json::{Value, json};
@@ -12,53 +13,9 @@ use serde_json::{Value, json};
 use crate::Sim;
 use crate::auth;
 use crate::guest::{self, kind_word};
-use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Perm, Route, p};
-use crate::routes::storage::st;
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::state::{Cluster, GuestKind, PowerState, Volume, format_size};
 use crate::tasks::TaskSpec;
-
-const NV: &[ParamSpec] = &[p::node(), p::vmid()];
-const LIST: &[ParamSpec] = &[p::node()];
-const DESTROY: &[ParamSpec] = &[
-    p::bool("destroy-unreferenced-disks", true),
-    p::bool("force", true),
-    p::node(),
-    p::bool("purge", true),
-    p::vmid(),
-];
-const RESIZE_DISKS: &[&str] = &[
-    "rootfs", "mp0", "mp1", "mp2", "mp3", "mp4", "mp5", "mp6", "mp7", "mp8", "mp9", "mp10", "mp11",
-    "mp12", "mp13", "mp14", "mp15", "mp16", "mp17", "mp18", "mp19", "mp20", "mp21", "mp22", "mp23",
-    "mp24", "mp25", "mp26", "mp27", "mp28", "mp29", "mp30", "mp31", "mp32", "mp33", "mp34", "mp35",
-    "mp36", "mp37", "mp38", "mp39", "mp40", "mp41", "mp42", "mp43", "mp44", "mp45", "mp46", "mp47",
-    "mp48", "mp49", "mp50", "mp51", "mp52", "mp53", "mp54", "mp55", "mp56", "mp57", "mp58", "mp59",
-    "mp60", "mp61", "mp62", "mp63", "mp64", "mp65", "mp66", "mp67", "mp68", "mp69", "mp70", "mp71",
-    "mp72", "mp73", "mp74", "mp75", "mp76", "mp77", "mp78", "mp79", "mp80", "mp81", "mp82", "mp83",
-    "mp84", "mp85", "mp86", "mp87", "mp88", "mp89", "mp90", "mp91", "mp92", "mp93", "mp94", "mp95",
-    "mp96", "mp97", "mp98", "mp99", "mp100", "mp101", "mp102", "mp103", "mp104", "mp105", "mp106",
-    "mp107", "mp108", "mp109", "mp110", "mp111", "mp112", "mp113", "mp114", "mp115", "mp116",
-    "mp117", "mp118", "mp119", "mp120", "mp121", "mp122", "mp123", "mp124", "mp125", "mp126",
-    "mp127", "mp128", "mp129", "mp130", "mp131", "mp132", "mp133", "mp134", "mp135", "mp136",
-    "mp137", "mp138", "mp139", "mp140", "mp141", "mp142", "mp143", "mp144", "mp145", "mp146",
-    "mp147", "mp148", "mp149", "mp150", "mp151", "mp152", "mp153", "mp154", "mp155", "mp156",
-    "mp157", "mp158", "mp159", "mp160", "mp161", "mp162", "mp163", "mp164", "mp165", "mp166",
-    "mp167", "mp168", "mp169", "mp170", "mp171", "mp172", "mp173", "mp174", "mp175", "mp176",
-    "mp177", "mp178", "mp179", "mp180", "mp181", "mp182", "mp183", "mp184", "mp185", "mp186",
-    "mp187", "mp188", "mp189", "mp190", "mp191", "mp192", "mp193", "mp194", "mp195", "mp196",
-    "mp197", "mp198", "mp199", "mp200", "mp201", "mp202", "mp203", "mp204", "mp205", "mp206",
-    "mp207", "mp208", "mp209", "mp210", "mp211", "mp212", "mp213", "mp214", "mp215", "mp216",
-    "mp217", "mp218", "mp219", "mp220", "mp221", "mp222", "mp223", "mp224", "mp225", "mp226",
-    "mp227", "mp228", "mp229", "mp230", "mp231", "mp232", "mp233", "mp234", "mp235", "mp236",
-    "mp237", "mp238", "mp239", "mp240", "mp241", "mp242", "mp243", "mp244", "mp245", "mp246",
-    "mp247", "mp248", "mp249", "mp250", "mp251", "mp252", "mp253", "mp254", "mp255",
-];
-const RESIZE: &[ParamSpec] = &[
-    st("digest", None, Some(40), true),
-    p::one_of("disk", RESIZE_DISKS, false),
-    p::node(),
-    p::string("size", false),
-    p::vmid(),
-];
 
 /// The subdirectories of `/nodes/{node}/lxc/{vmid}`.
 const CT_DIRS: &[&str] = &[
@@ -85,42 +42,47 @@ const CT_DIRS: &[&str] = &[
     "mtunnelwebsocket",
 ];
 
+/// Parameters of `PUT .../config` that are not container options.
+const UPDATE_CONTROLS: &[&str] = &["node", "vmid", "digest", "delete", "revert"];
+
+/// Whether `key` is a container option (what `PUT .../config` declares besides its controls).
+pub(super) fn is_config_key(key: &str) -> bool {
+    !UPDATE_CONTROLS.contains(&key)
+        && crate::params::decl::params_for(Method::Put, "/nodes/{node}/lxc/{vmid}/config")
+            .iter()
+            .any(|s| crate::params::name_matches(s.name, key))
+}
+
+/// A parameter value as the container's config stores it (tags in PVE's canonical form).
+pub(super) fn config_value(key: &str, value: &Value) -> Value {
+    match (key, value) {
+        ("tags", Value::String(t)) => Value::String(guest::unique_tags(t)),
+        _ => guest::config_value(value),
+    }
+}
+
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    let r = |method, path, params, perm, handler: Handler| Route {
-        method,
-        path,
-        params,
-        perm,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     let mut v = vec![
-        r(Method::Get, "/nodes/{node}/lxc", LIST, Perm::All, list),
-        r(
-            Method::Get,
-            "/nodes/{node}/lxc/{vmid}",
-            NV,
-            Perm::All,
-            index,
-        ),
+        r(Method::Get, "/nodes/{node}/lxc", Perm::All, list),
+        r(Method::Get, "/nodes/{node}/lxc/{vmid}", Perm::All, index),
         r(
             Method::Delete,
             "/nodes/{node}/lxc/{vmid}",
-            DESTROY,
             Perm::Vm(&["VM.Allocate"]),
             destroy,
         ),
         r(
             Method::Put,
             "/nodes/{node}/lxc/{vmid}/resize",
-            RESIZE,
             Perm::Vm(&["VM.Config.Disk"]),
             resize,
         ),
     ];
     v.extend(create::routes());
     v.extend(config::routes());
+    v.extend(copy::routes());
     v
 }
 
@@ -334,14 +296,12 @@ fn resize(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     }
     let storage = vol.storage.clone();
     let path = format!("/storage/{storage}");
-    if !auth::allowed(
+    auth::require(
         &call.identity,
         &path,
-        &["Datastore.AllocateSpace"],
+        "Datastore.AllocateSpace",
         &sim.cluster,
-    ) {
-        return Err(ApiError::forbidden(&path, "Datastore.AllocateSpace"));
-    }
+    )?;
     let current = vol.size;
     let new = guest::resize::requested_size(size_text, current)
         .ok_or_else(|| ApiError::param("size", "value does not match the regex pattern"))?;

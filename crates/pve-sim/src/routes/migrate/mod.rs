@@ -11,77 +11,32 @@ use serde_json::{Map, Value, json};
 
 use crate::Sim;
 use crate::guest;
-use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Perm, Route, p};
-use crate::routes::storage::st;
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::state::{Cluster, Guest, GuestKind, PowerState, SimTime, is_disk_key};
 use crate::tasks::TaskSpec;
 
-/// The parameters of both precondition calls (`qemu` and `lxc`).
-const PRECOND: &[ParamSpec] = &[
-    p::node(),
-    st("target", Some("pve-node"), None, true),
-    p::vmid(),
-];
-const QM_MIGRATE: &[ParamSpec] = &[
-    p::int("bwlimit", Some(0), None, true),
-    p::bool("force", true),
-    st("migration_network", Some("CIDR"), None, true),
-    p::one_of("migration_type", &["secure", "insecure"], true),
-    p::node(),
-    p::bool("online", true),
-    st("target", Some("pve-node"), None, false),
-    st("targetstorage", Some("storage-pair-list"), None, true),
-    p::vmid(),
-    p::bool("with-conntrack-state", true),
-    p::bool("with-local-disks", true),
-];
-const CT_MIGRATE: &[ParamSpec] = &[
-    p::num("bwlimit", Some(0.0), None, true),
-    p::node(),
-    p::bool("online", true),
-    p::bool("restart", true),
-    st("target", Some("pve-node"), None, false),
-    st("target-storage", Some("storage-pair-list"), None, true),
-    p::int("timeout", None, None, true),
-    p::vmid(),
-];
 const MIGRATE: Perm = Perm::Vm(&["VM.Migrate"]);
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    let r = |method, path, params, handler: Handler| Route {
-        method,
-        path,
-        params,
-        perm: MIGRATE,
-        allow_token: true,
-        handler,
-    };
+    let r = |method, path, handler| Route::new(method, path, MIGRATE, handler);
     vec![
         r(
             Method::Get,
             "/nodes/{node}/qemu/{vmid}/migrate",
-            PRECOND,
             precondition,
         ),
         r(
             Method::Get,
             "/nodes/{node}/lxc/{vmid}/migrate",
-            PRECOND,
             ct_precondition,
         ),
-        r(
-            Method::Post,
-            "/nodes/{node}/qemu/{vmid}/migrate",
-            QM_MIGRATE,
-            |s, c| migrate(s, c, GuestKind::Qemu),
-        ),
-        r(
-            Method::Post,
-            "/nodes/{node}/lxc/{vmid}/migrate",
-            CT_MIGRATE,
-            |s, c| migrate(s, c, GuestKind::Lxc),
-        ),
+        r(Method::Post, "/nodes/{node}/qemu/{vmid}/migrate", |s, c| {
+            migrate(s, c, GuestKind::Qemu)
+        }),
+        r(Method::Post, "/nodes/{node}/lxc/{vmid}/migrate", |s, c| {
+            migrate(s, c, GuestKind::Lxc)
+        }),
     ]
 }
 

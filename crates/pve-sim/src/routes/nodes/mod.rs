@@ -8,40 +8,48 @@ use serde_json::{Map, Value, json};
 use crate::Sim;
 use crate::auth;
 use crate::metrics::{self, NodeUsage};
-use crate::route::{ApiError, Call, Method, ParamSpec, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::seed::{KERNEL_RELEASE, KERNEL_VERSION};
 use crate::state::Node;
-
-const NODE_ONLY: &[ParamSpec] = &[p::node()];
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
     vec![
-        Route {
-            method: Method::Get,
-            path: "/nodes",
-            params: &[],
-            perm: Perm::All,
-            allow_token: true,
-            handler: list,
-        },
-        Route {
-            method: Method::Get,
-            path: "/nodes/{node}",
-            params: NODE_ONLY,
-            perm: Perm::All,
-            allow_token: true,
-            handler: index,
-        },
-        Route {
-            method: Method::Get,
-            path: "/nodes/{node}/status",
-            params: NODE_ONLY,
-            perm: Perm::Node(&["Sys.Audit"]),
-            allow_token: true,
-            handler: status,
-        },
+        Route::new(Method::Get, "/nodes", Perm::All, list),
+        Route::new(Method::Get, "/nodes/{node}", Perm::All, index),
+        Route::new(
+            Method::Get,
+            "/nodes/{node}/status",
+            Perm::Node(&["Sys.Audit"]),
+            status,
+        ),
+        Route::new(
+            Method::Get,
+            "/nodes/{node}/subscription",
+            Perm::All,
+            subscription,
+        ),
+        Route::new(
+            Method::Get,
+            "/nodes/{node}/replication",
+            Perm::All,
+            |_, _| Ok(Value::Array(Vec::new())),
+        ),
     ]
+}
+
+/// `GET /nodes/{node}/subscription`: the simulated nodes run without a subscription key (as a
+/// homelab does); the server id is the node's own.
+fn subscription(_: &mut Sim, call: &Call) -> Result<Value, ApiError> {
+    let node = call.node()?;
+    let serverid = hex::encode(crate::guest::seeded_bytes(node))[..32].to_uppercase();
+    Ok(json!({
+        "status": "notfound",
+        "message": "There is no subscription key",
+        "serverid": serverid,
+        "url": "https://www.proxmox.com/en/proxmox-virtual-environment/pricing",
+        "level": "",
+    }))
 }
 
 /// The subdirectories PVE lists under `/nodes/{node}`.

@@ -10,7 +10,7 @@ use crate::guest::power::{self, Action, FAIL_DURATION, Opts};
 use crate::guest::{self, kind_word};
 use crate::metrics::guest_usage;
 use crate::missing_config_message;
-use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::state::{Guest, GuestKind, PowerState, SimTime};
 use crate::tasks::TaskSpec;
 
@@ -19,167 +19,108 @@ pub(crate) const RUNNING_QEMU: &str = "10.1.2";
 
 const POWER: Perm = Perm::Vm(&["VM.PowerMgmt"]);
 const AUDIT: Perm = Perm::Vm(&["VM.Audit"]);
-const SKIPLOCK: ParamSpec = p::bool("skiplock", true);
-const TIMEOUT: ParamSpec = p::int("timeout", Some(0), None, true);
-
-/// The routes of this module.
-const NV: &[ParamSpec] = &[p::node(), p::vmid()];
-const Q_START: &[ParamSpec] = &[p::node(), p::vmid(), SKIPLOCK, TIMEOUT];
-const Q_STOP: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    SKIPLOCK,
-    TIMEOUT,
-    p::bool("keepActive", true),
-    p::bool("overrule-shutdown", true),
-];
-const Q_SHUTDOWN: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    SKIPLOCK,
-    TIMEOUT,
-    p::bool("forceStop", true),
-    p::bool("keepActive", true),
-];
-const Q_RESET: &[ParamSpec] = &[p::node(), p::vmid(), SKIPLOCK];
-const REBOOT: &[ParamSpec] = &[p::node(), p::vmid(), TIMEOUT];
-const Q_SUSPEND: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    SKIPLOCK,
-    p::bool("todisk", true),
-    p::fmt("statestorage", "pve-storage-id", true),
-];
-const Q_RESUME: &[ParamSpec] = &[p::node(), p::vmid(), SKIPLOCK, p::bool("nocheck", true)];
-const L_START: &[ParamSpec] = &[p::node(), p::vmid(), SKIPLOCK, p::bool("debug", true)];
-const L_STOP: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    SKIPLOCK,
-    p::bool("overrule-shutdown", true),
-];
-const L_SHUTDOWN: &[ParamSpec] = &[p::node(), p::vmid(), TIMEOUT, p::bool("forceStop", true)];
 
 /// The routes of this module.
 pub(crate) fn routes() -> Vec<Route> {
-    let r = |method: Method,
-             path: &'static str,
-             params: &'static [ParamSpec],
-             perm: Perm,
-             handler: Handler| Route {
-        method,
-        path,
-        params,
-        perm,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     use Method::{Get, Post};
     vec![
         r(
             Get,
             "/nodes/{node}/qemu/{vmid}/status",
-            NV,
             Perm::All,
             qemu_index,
         ),
         r(
             Get,
             "/nodes/{node}/qemu/{vmid}/status/current",
-            NV,
             AUDIT,
             qemu_current,
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/status/start",
-            Q_START,
             POWER,
             |s, c| power_call(s, c, GuestKind::Qemu, Action::Start),
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/status/stop",
-            Q_STOP,
             POWER,
             |s, c| power_call(s, c, GuestKind::Qemu, Action::Stop),
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/status/shutdown",
-            Q_SHUTDOWN,
             POWER,
             |s, c| power_call(s, c, GuestKind::Qemu, Action::Shutdown),
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/status/reset",
-            Q_RESET,
             POWER,
             |s, c| power_call(s, c, GuestKind::Qemu, Action::Reset),
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/status/reboot",
-            REBOOT,
             POWER,
             |s, c| power_call(s, c, GuestKind::Qemu, Action::Reboot),
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/status/suspend",
-            Q_SUSPEND,
             POWER,
             |s, c| power_call(s, c, GuestKind::Qemu, Action::Suspend),
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/status/resume",
-            Q_RESUME,
             POWER,
             |s, c| power_call(s, c, GuestKind::Qemu, Action::Resume),
         ),
-        r(
-            Get,
-            "/nodes/{node}/lxc/{vmid}/status",
-            NV,
-            Perm::All,
-            lxc_index,
-        ),
+        r(Get, "/nodes/{node}/lxc/{vmid}/status", Perm::All, lxc_index),
         r(
             Get,
             "/nodes/{node}/lxc/{vmid}/status/current",
-            NV,
             AUDIT,
             lxc_current,
         ),
         r(
             Post,
             "/nodes/{node}/lxc/{vmid}/status/start",
-            L_START,
             POWER,
             |s, c| power_call(s, c, GuestKind::Lxc, Action::Start),
         ),
         r(
             Post,
             "/nodes/{node}/lxc/{vmid}/status/stop",
-            L_STOP,
             POWER,
             |s, c| power_call(s, c, GuestKind::Lxc, Action::Stop),
         ),
         r(
             Post,
             "/nodes/{node}/lxc/{vmid}/status/shutdown",
-            L_SHUTDOWN,
             POWER,
             |s, c| power_call(s, c, GuestKind::Lxc, Action::Shutdown),
         ),
         r(
             Post,
             "/nodes/{node}/lxc/{vmid}/status/reboot",
-            REBOOT,
             POWER,
             |s, c| power_call(s, c, GuestKind::Lxc, Action::Reboot),
+        ),
+        r(
+            Post,
+            "/nodes/{node}/lxc/{vmid}/status/suspend",
+            POWER,
+            |s, c| power_call(s, c, GuestKind::Lxc, Action::Suspend),
+        ),
+        r(
+            Post,
+            "/nodes/{node}/lxc/{vmid}/status/resume",
+            POWER,
+            |s, c| power_call(s, c, GuestKind::Lxc, Action::Resume),
         ),
     ]
 }

@@ -8,34 +8,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::OPTIONS;
 use super::spec::{self, DiskReq};
 use crate::Sim;
 use crate::guest::{self, config_digest, disk_volid};
 use crate::params::name_matches;
-use crate::route::{ApiError, Call};
+use crate::route::{ApiError, Call, Method};
 use crate::state::{Cluster, GuestKind, is_disk_key};
 use crate::tasks::TaskSpec;
-
-/// Config keys that may be deleted besides the declared options.
-const OTHER_KEYS: &[&str] = &[
-    "lock",
-    "template",
-    "smbios1",
-    "vmgenid",
-    "meta",
-    "hookscript",
-    "args",
-    "affinity",
-    "watchdog",
-    "rng0",
-    "audio0",
-    "usb[n]",
-    "hostpci[n]",
-    "numa[n]",
-    "parallel[n]",
-    "virtiofs[n]",
-];
 
 /// `GET .../config`.
 pub(super) fn get(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
@@ -46,7 +25,7 @@ pub(super) fn get(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                 g.snapshots.iter().find(|s| s.name == name).ok_or_else(|| {
                     ApiError::internal(format!("snapshot '{name}' does not exist"))
                 })?;
-            let mut m: Map<String, Value> = s.config.clone().into_iter().collect();
+            let mut m = guest::shown_config(&s.config);
             m.insert("snaptime".into(), json!(s.snaptime));
             if !s.description.is_empty() {
                 m.insert("description".into(), json!(s.description));
@@ -57,7 +36,7 @@ pub(super) fn get(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
             m
         }
         None => {
-            let mut m: Map<String, Value> = g.config.clone().into_iter().collect();
+            let mut m = guest::shown_config(&g.config);
             if let Some(p) = &g.parent_snapshot {
                 m.entry("parent").or_insert_with(|| json!(p));
             }
@@ -78,9 +57,13 @@ struct Update {
     delete: Vec<String>,
 }
 
+/// Whether `key` is a VM config option (what `delete` may name): an option `PUT .../config`
+/// declares, not one of its control parameters.
 fn known_option(key: &str) -> bool {
-    OPTIONS.iter().any(|s| name_matches(s.name, key))
-        || OTHER_KEYS.iter().any(|n| name_matches(n, key))
+    !super::spec::CONTROL_KEYS.contains(&key)
+        && crate::params::decl::params_for(Method::Put, "/nodes/{node}/qemu/{vmid}/config")
+            .iter()
+            .any(|s| name_matches(s.name, key))
 }
 
 /// PVE's checks before an update, in its order; 400 or 500 on failure.
@@ -113,6 +96,8 @@ fn prepare(sim: &Sim, call: &Call) -> Result<Update, ApiError> {
             return Err(ApiError::param("delete", format!("unknown option '{d}'")));
         }
     }
+    spec::check_root_only(call, delete.iter().map(String::as_str))?;
+    spec::check_root_only(call, call.params.keys().map(String::as_str))?;
     let seed = format!("{}:{}", sim.now, sim.tasks.order.len());
     let opts = spec::options_from_call(call, &sim.cluster, &node, vmid, &seed)?;
     if opts.plain.is_empty() && opts.disks.is_empty() && delete.is_empty() {

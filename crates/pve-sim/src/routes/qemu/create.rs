@@ -51,6 +51,7 @@ fn placeholder(vmid: u32, node: &str, lock: &str, pool: Option<String>) -> Guest
         pid: 0,
         pool,
         hastate: None,
+        cloudinit: None,
     }
 }
 
@@ -59,6 +60,7 @@ pub(super) fn create(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     let node = call.node()?.to_string();
     let vmid = call.vmid()?;
     check_allocate(sim, call, vmid)?;
+    spec::check_root_only(call, call.params.keys().map(String::as_str))?;
     if let Some(other) = sim.cluster.guests.get(&vmid) {
         return Err(ApiError::internal(format!(
             "unable to create VM {vmid} - VM {vmid} already exists on node '{}'",
@@ -75,17 +77,15 @@ pub(super) fn create(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     spec::check_boot(&probe)?;
     let template = call.bool("template").unwrap_or(false);
     let start = call.bool("start").unwrap_or(false) && !template;
-    config.insert(
-        "smbios1".into(),
+    config.entry("smbios1".into()).or_insert_with(|| {
         json!(format!(
             "uuid={}",
             new_uuid(&format!("{seed}:smbios:{vmid}"))
-        )),
-    );
-    config.insert(
-        "vmgenid".into(),
-        json!(new_uuid(&format!("{seed}:genid:{vmid}"))),
-    );
+        ))
+    });
+    config
+        .entry("vmgenid".into())
+        .or_insert_with(|| json!(new_uuid(&format!("{seed}:genid:{vmid}"))));
     config.insert("meta".into(), json!(meta(sim.now)));
     let pool = call.str("pool").map(str::to_string);
     sim.cluster
@@ -332,9 +332,7 @@ pub(super) fn clone(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                         made.push(volid);
                     }
                     Err(e) => {
-                        guest::free_volumes(cluster, &made);
-                        cluster.guests.remove(&newid);
-                        return Err(format!("clone failed: {e}"));
+                        return Err(guest::abandon_clone(cluster, &made, newid, &e));
                     }
                 }
             }
@@ -346,9 +344,7 @@ pub(super) fn clone(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
                         made.push(volid);
                     }
                     Err(e) => {
-                        guest::free_volumes(cluster, &made);
-                        cluster.guests.remove(&newid);
-                        return Err(format!("clone failed: {e}"));
+                        return Err(guest::abandon_clone(cluster, &made, newid, &e));
                     }
                 }
             }

@@ -4,145 +4,23 @@
 //! growth in `resize.rs`.
 
 pub(crate) mod cloudinit;
+pub(crate) mod cloudinit_api;
 mod config;
 mod create;
+mod disks;
 pub(crate) mod resize;
 pub(crate) mod spec;
-
-use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 
 use crate::Sim;
 use crate::auth;
 use crate::guest::{self, free_guest_volumes, lock_message};
-use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::routes::power::qemu_status;
 use crate::state::{Cluster, GuestKind, PowerState, SimTime};
 use crate::tasks::TaskSpec;
 
-const OSTYPES: &[&str] = &[
-    "other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11", "l24",
-    "l26", "solaris",
-];
-const SCSIHW: &[&str] = &[
-    "lsi",
-    "lsi53c810",
-    "virtio-scsi-pci",
-    "virtio-scsi-single",
-    "megasas",
-    "pvscsi",
-];
-
-/// The VM options accepted by create and config updates.
-const OPTIONS: &[ParamSpec] = &[
-    p::fmt("name", "dns-name", true),
-    p::string("memory", true),
-    p::int("cores", Some(1), None, true),
-    p::int("sockets", Some(1), None, true),
-    p::int("vcpus", Some(1), None, true),
-    p::fmt("cpu", "pve-vm-cpu-conf", true),
-    p::num("cpulimit", Some(0.0), Some(128.0), true),
-    p::int("cpuunits", Some(1), Some(262_144), true),
-    p::int("balloon", Some(0), None, true),
-    p::bool("numa", true),
-    p::one_of("ostype", OSTYPES, true),
-    p::one_of("scsihw", SCSIHW, true),
-    p::one_of("bios", &["seabios", "ovmf"], true),
-    p::string("machine", true),
-    p::string("vga", true),
-    p::string("scsi[n]", true),
-    p::string("virtio[n]", true),
-    p::string("sata[n]", true),
-    p::string("ide[n]", true),
-    p::string("efidisk0", true),
-    p::string("tpmstate0", true),
-    p::string("unused[n]", true),
-    p::string("net[n]", true),
-    p::fmt("ipconfig[n]", "pve-qm-ipconfig", true),
-    p::string("serial[n]", true),
-    p::fmt("boot", "pve-qm-boot", true),
-    p::string("agent", true),
-    p::maxlen("description", 8192, true),
-    p::fmt("tags", "pve-tag-list", true),
-    p::bool("onboot", true),
-    p::bool("protection", true),
-    p::bool("acpi", true),
-    p::bool("kvm", true),
-    p::bool("tablet", true),
-    p::bool("localtime", true),
-    p::fmt("startup", "pve-startup-order", true),
-    p::fmt("hotplug", "pve-hotplug-features", true),
-    p::string("ciuser", true),
-    p::string("cipassword", true),
-    p::fmt("nameserver", "address-list", true),
-    p::string("searchdomain", true),
-    p::fmt("sshkeys", "urlencoded", true),
-    p::fmt("cdrom", "pve-qm-ide", true),
-];
-
-static CREATE: LazyLock<Vec<ParamSpec>> = LazyLock::new(|| {
-    [
-        &[
-            p::node(),
-            p::vmid(),
-            p::bool("start", true),
-            p::fmt("storage", "pve-storage-id", true),
-            p::fmt("pool", "pve-poolid", true),
-            p::bool("template", true),
-            p::bool("unique", true),
-        ],
-        OPTIONS,
-    ]
-    .concat()
-});
-static UPDATE_SYNC: LazyLock<Vec<ParamSpec>> = LazyLock::new(|| {
-    [
-        &[
-            p::node(),
-            p::vmid(),
-            p::fmt("delete", "pve-configid-list", true),
-            p::maxlen("digest", 40, true),
-            p::bool("skiplock", true),
-        ],
-        OPTIONS,
-    ]
-    .concat()
-});
-static UPDATE_ASYNC: LazyLock<Vec<ParamSpec>> = LazyLock::new(|| {
-    let mut v = UPDATE_SYNC.clone();
-    v.push(p::int("background_delay", Some(1), Some(30), true));
-    v
-});
-
-const NV: &[ParamSpec] = &[p::node(), p::vmid()];
-const LIST: &[ParamSpec] = &[p::node(), p::bool("full", true)];
-const DESTROY: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    p::bool("purge", true),
-    p::bool("destroy-unreferenced-disks", true),
-    p::bool("skiplock", true),
-];
-const GET_CONFIG: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    p::bool("current", true),
-    p::fmt("snapshot", "pve-configid", true),
-];
-const CLONE: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    p::int("newid", Some(100), Some(999_999_999), false),
-    p::fmt("name", "dns-name", true),
-    p::string("description", true),
-    p::fmt("target", "pve-node", true),
-    p::bool("full", true),
-    p::fmt("storage", "pve-storage-id", true),
-    p::one_of("format", &["raw", "qcow2", "vmdk"], true),
-    p::fmt("snapname", "pve-configid", true),
-    p::fmt("pool", "pve-poolid", true),
-];
 const CONFIG_PRIVS: &[&str] = &[
     "VM.Config.Disk",
     "VM.Config.CDROM",
@@ -156,73 +34,49 @@ const CONFIG_PRIVS: &[&str] = &[
 
 /// The routes of this module.
 pub(crate) fn routes() -> Vec<Route> {
-    let r = |method: Method,
-             path: &'static str,
-             params: &'static [ParamSpec],
-             perm: Perm,
-             handler: Handler| Route {
-        method,
-        path,
-        params,
-        perm,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     use Method::{Delete, Get, Post, Put};
     let allocate = Perm::Vm(&["VM.Allocate"]);
     vec![
-        r(Get, "/nodes/{node}/qemu", LIST, Perm::All, list),
-        r(
-            Post,
-            "/nodes/{node}/qemu",
-            CREATE.as_slice(),
-            Perm::All,
-            create::create,
-        ),
-        r(Get, "/nodes/{node}/qemu/{vmid}", NV, Perm::All, index),
-        r(
-            Delete,
-            "/nodes/{node}/qemu/{vmid}",
-            DESTROY,
-            allocate,
-            destroy,
-        ),
+        r(Get, "/nodes/{node}/qemu", Perm::All, list),
+        r(Post, "/nodes/{node}/qemu", Perm::All, create::create),
+        r(Get, "/nodes/{node}/qemu/{vmid}", Perm::All, index),
+        r(Delete, "/nodes/{node}/qemu/{vmid}", allocate, destroy),
         r(
             Get,
             "/nodes/{node}/qemu/{vmid}/config",
-            GET_CONFIG,
             Perm::Vm(&["VM.Audit"]),
             config::get,
         ),
         r(
             Put,
             "/nodes/{node}/qemu/{vmid}/config",
-            UPDATE_SYNC.as_slice(),
             Perm::Vm(CONFIG_PRIVS),
             config::put,
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/config",
-            UPDATE_ASYNC.as_slice(),
             Perm::Vm(CONFIG_PRIVS),
             config::post,
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/clone",
-            CLONE,
             Perm::Vm(&["VM.Clone"]),
             create::clone,
         ),
         r(
             Post,
             "/nodes/{node}/qemu/{vmid}/template",
-            NV,
             allocate,
             template,
         ),
     ]
+    .into_iter()
+    .chain(disks::routes())
+    .chain(cloudinit_api::routes())
+    .collect()
 }
 
 /// `GET /nodes/{node}/qemu`: the VMs of a node the caller may audit, by VMID.

@@ -10,93 +10,18 @@ use serde_json::Value;
 use crate::Sim;
 use crate::auth;
 use crate::guest::{self, resize};
-use crate::route::{ApiError, Call, Identity, Method, ParamSpec, Perm, Route, p};
-use crate::routes::storage::st;
+use crate::route::{ApiError, Call, Identity, Method, Perm, Route};
 use crate::state::{Cluster, GuestKind};
 use crate::tasks::TaskSpec;
 
-/// The disks the schema's `disk` enum lists.
-const DISKS: &[&str] = &[
-    "ide0",
-    "ide1",
-    "ide2",
-    "ide3",
-    "scsi0",
-    "scsi1",
-    "scsi2",
-    "scsi3",
-    "scsi4",
-    "scsi5",
-    "scsi6",
-    "scsi7",
-    "scsi8",
-    "scsi9",
-    "scsi10",
-    "scsi11",
-    "scsi12",
-    "scsi13",
-    "scsi14",
-    "scsi15",
-    "scsi16",
-    "scsi17",
-    "scsi18",
-    "scsi19",
-    "scsi20",
-    "scsi21",
-    "scsi22",
-    "scsi23",
-    "scsi24",
-    "scsi25",
-    "scsi26",
-    "scsi27",
-    "scsi28",
-    "scsi29",
-    "scsi30",
-    "virtio0",
-    "virtio1",
-    "virtio2",
-    "virtio3",
-    "virtio4",
-    "virtio5",
-    "virtio6",
-    "virtio7",
-    "virtio8",
-    "virtio9",
-    "virtio10",
-    "virtio11",
-    "virtio12",
-    "virtio13",
-    "virtio14",
-    "virtio15",
-    "sata0",
-    "sata1",
-    "sata2",
-    "sata3",
-    "sata4",
-    "sata5",
-    "efidisk0",
-    "tpmstate0",
-];
-
-const RESIZE: &[ParamSpec] = &[
-    st("digest", None, Some(40), true),
-    p::one_of("disk", DISKS, false),
-    p::node(),
-    p::string("size", false),
-    p::bool("skiplock", true),
-    p::vmid(),
-];
-
 /// The routes of this module.
 pub(crate) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Put,
-        path: "/nodes/{node}/qemu/{vmid}/resize",
-        params: RESIZE,
-        perm: Perm::Vm(&["VM.Config.Disk"]),
-        allow_token: true,
-        handler: resize_vm,
-    }]
+    vec![Route::new(
+        Method::Put,
+        "/nodes/{node}/qemu/{vmid}/resize",
+        Perm::Vm(&["VM.Config.Disk"]),
+        resize_vm,
+    )]
 }
 
 /// What the `resize` task was asked to do.

@@ -95,7 +95,100 @@ pub(crate) const CONTROL_KEYS: &[&str] = &[
     "archive",
     "force",
     "background_delay",
+    "bwlimit",
+    "live-restore",
+    "import-working-storage",
+    "ha-managed",
 ];
+
+/// VM options any user with the route's privileges may set; the rest (`args`, `hookscript`,
+/// `lock`, `vmgenid`, `hugepages`...) only `root@pam` may, as PVE's per-option checks have it.
+const ANYONE_MAY_SET: &[&str] = &[
+    "cores",
+    "cpu",
+    "cpulimit",
+    "cpuunits",
+    "numa",
+    "smp",
+    "sockets",
+    "vcpus",
+    "memory",
+    "balloon",
+    "shares",
+    "acpi",
+    "hotplug",
+    "kvm",
+    "machine",
+    "scsihw",
+    "smbios1",
+    "tablet",
+    "vga",
+    "watchdog",
+    "audio0",
+    "agent",
+    "autostart",
+    "bios",
+    "description",
+    "keyboard",
+    "localtime",
+    "migrate_downtime",
+    "migrate_speed",
+    "name",
+    "onboot",
+    "ostype",
+    "protection",
+    "reboot",
+    "startdate",
+    "startup",
+    "tdf",
+    "template",
+    "tags",
+    "freeze",
+    "boot",
+    "bootdisk",
+    "vmstatestorage",
+    "cicustom",
+    "cipassword",
+    "citype",
+    "ciuser",
+    "ciupgrade",
+    "nameserver",
+    "searchdomain",
+    "sshkeys",
+    "cdrom",
+    "vmstate",
+    "efidisk0",
+    "tpmstate0",
+];
+/// Numbered options any such user may set (value-dependent checks happen elsewhere in PVE).
+const ANYONE_MAY_SET_FAMILIES: &[&str] = &[
+    "ide", "sata", "scsi", "virtio", "unused", "serial", "usb", "hostpci", "numa", "net",
+    "ipconfig",
+];
+
+/// PVE refuses options only root may set to anyone else, tokens of root included: 500
+/// `only root can set 'args' config`.
+pub(crate) fn check_root_only<'a>(
+    call: &Call,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Result<(), ApiError> {
+    if call.identity.userid == "root@pam" {
+        return Ok(());
+    }
+    for key in keys {
+        if CONTROL_KEYS.contains(&key) || ANYONE_MAY_SET.contains(&key) {
+            continue;
+        }
+        let family = key.trim_end_matches(|c: char| c.is_ascii_digit());
+        if family.len() < key.len() && ANYONE_MAY_SET_FAMILIES.contains(&family) {
+            continue;
+        }
+        return Err(ApiError::internal(format!(
+            "only root can set '{key}' config"
+        )));
+    }
+    Ok(())
+}
 
 /// A disk option to write: a new volume to allocate in the task, or a final value.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +247,14 @@ pub(crate) fn options_from_call(
                 .map(|v| out.plain.push((key.clone(), Value::String(v))))
         } else if key == "memory" {
             memory(&text).map(|v| out.plain.push((key.clone(), Value::String(v))))
+        } else if key == "tags" {
+            out.plain
+                .push((key.clone(), Value::String(guest::unique_tags(&text))));
+            Ok(())
+        } else if key == "cipassword" {
+            let hash = guest::hashed_password(&text, &format!("{seed}:{vmid}"));
+            out.plain.push((key.clone(), Value::String(hash)));
+            Ok(())
         } else {
             out.plain.push((key.clone(), guest::config_value(value)));
             Ok(())

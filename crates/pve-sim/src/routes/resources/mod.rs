@@ -12,33 +12,16 @@ use crate::auth;
 use crate::facts::Facts;
 use crate::json::{self, ObjWriter};
 use crate::metrics;
-use crate::route::{ApiError, Call, Identity, Method, ParamSpec, Perm, Role, Route, p};
+use crate::route::{ApiError, Call, Identity, Method, Perm, Role, Route};
 use crate::state::{Cluster, Guest, GuestKind, PowerState, SimTime};
 
 use super::nodes::{node_entry, round4};
 
-const RESOURCES: &[ParamSpec] = &[p::one_of("type", &["vm", "storage", "node", "sdn"], true)];
-const NEXTID: &[ParamSpec] = &[p::int("vmid", Some(100), Some(999_999_999), true)];
-
 /// The routes of this module.
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        Route {
-            method: Method::Get,
-            path: "/cluster/resources",
-            params: RESOURCES,
-            perm: Perm::All,
-            allow_token: true,
-            handler: resources,
-        },
-        Route {
-            method: Method::Get,
-            path: "/cluster/nextid",
-            params: NEXTID,
-            perm: Perm::All,
-            allow_token: true,
-            handler: nextid,
-        },
+        Route::new(Method::Get, "/cluster/resources", Perm::All, resources),
+        Route::new(Method::Get, "/cluster/nextid", Perm::All, nextid),
     ]
 }
 

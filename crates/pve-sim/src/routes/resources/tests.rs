@@ -116,10 +116,11 @@ fn storage_node_and_sdn_filters() {
     let n = all.as_array().unwrap().len();
     assert_eq!(
         n,
-        sim.cluster.guests.len() + 3 + 9 + 1,
-        "guests, nodes, storages, pool"
+        sim.cluster.guests.len() + 3 + 9 + 2,
+        "guests, nodes, storages, pools (one without members)"
     );
     assert_eq!(by_id(&all, "/pool/production")["type"], "pool");
+    assert_eq!(by_id(&all, "/pool/lab")["type"], "pool");
     assert_err(
         crate::testkit::call(
             &mut sim,

@@ -1,8 +1,8 @@
 //! Restores from backup archives. PVE serves them on the create endpoints:
 //! `POST /nodes/{node}/qemu` with `archive` (a `qmrestore` task) and `POST /nodes/{node}/lxc`
-//! with `restore=1` and the archive as `ostemplate` (`vzrestore`). [`wrap`] adds the restore
-//! parameters to those two routes and puts a handler in front of each that sends restores here
-//! and every other call to the route's own create handler.
+//! with `restore=1` and the archive as `ostemplate` (`vzrestore`). [`wrap`] puts a handler in
+//! front of each that sends restores here and every other call to the route's own create
+//! handler (the routes declare the restore parameters, and that `force`/`unique` require them).
 //!
 //! As in PVE: the archive must exist and be readable (`VM.Backup` on its guest), an existing
 //! guest is only overwritten with `force` (never when protected, running, a template or on
@@ -17,24 +17,10 @@ use serde_json::{Value, json};
 use crate::Sim;
 use crate::auth;
 use crate::guest::{self, disk_volid, new_mac, parse_props, print_disk};
-use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Route, p};
+use crate::route::{ApiError, Call, Handler, Method, Route};
 use crate::state::{AgentState, Cluster, Guest, GuestKind, PowerState, SimTime, is_disk_key};
 use crate::tasks::TaskSpec;
 
-const QEMU_EXTRA: &[ParamSpec] = &[
-    p::maxlen("archive", 255, true),
-    p::bool("force", true),
-    p::bool("unique", true),
-    p::bool("live-restore", true),
-    p::int("bwlimit", Some(0), None, true),
-];
-const LXC_EXTRA: &[ParamSpec] = &[
-    p::bool("restore", true),
-    p::bool("force", true),
-    p::bool("unique", true),
-    p::bool("ignore-unpack-errors", true),
-    p::num("bwlimit", Some(0.0), None, true),
-];
 /// Parameters a QEMU restore accepts besides `archive` (any other conflicts with it).
 const QEMU_RESTORE_KEYS: &[&str] = &[
     "node",
@@ -51,31 +37,17 @@ const QEMU_RESTORE_KEYS: &[&str] = &[
 
 static QEMU_CREATE: OnceLock<Handler> = OnceLock::new();
 static LXC_CREATE: OnceLock<Handler> = OnceLock::new();
-static QEMU_PARAMS: OnceLock<Vec<ParamSpec>> = OnceLock::new();
-static LXC_PARAMS: OnceLock<Vec<ParamSpec>> = OnceLock::new();
 
-/// Adds restore to the QEMU and LXC create routes of `routes`.
+/// Puts restore in front of the QEMU and LXC create handlers of `routes`.
 pub(super) fn wrap(routes: &mut [Route]) {
     for r in routes.iter_mut().filter(|r| r.method == Method::Post) {
-        let (handler, params, extra, front): (_, _, _, Handler) = match r.path {
-            "/nodes/{node}/qemu" => (&QEMU_CREATE, &QEMU_PARAMS, QEMU_EXTRA, qemu_front),
-            "/nodes/{node}/lxc" => (&LXC_CREATE, &LXC_PARAMS, LXC_EXTRA, lxc_front),
+        let (handler, front): (_, Handler) = match r.path {
+            "/nodes/{node}/qemu" => (&QEMU_CREATE, qemu_front),
+            "/nodes/{node}/lxc" => (&LXC_CREATE, lxc_front),
             _ => continue,
         };
         let own = r.handler;
         handler.get_or_init(|| own);
-        let base = r.params;
-        r.params = params
-            .get_or_init(|| {
-                let mut v = base.to_vec();
-                v.extend(
-                    extra
-                        .iter()
-                        .filter(|e| !base.iter().any(|b| b.name == e.name)),
-                );
-                v
-            })
-            .as_slice();
         r.handler = front;
     }
 }
@@ -84,26 +56,12 @@ fn qemu_front(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     if call.params.contains_key("archive") {
         return restore(sim, call, GuestKind::Qemu);
     }
-    for k in ["force", "unique"] {
-        if call.params.contains_key(k) {
-            return Err(ApiError::param(
-                "archive",
-                format!("missing property - '{k}' requires this property"),
-            ));
-        }
-    }
     QEMU_CREATE.get().map_or_else(not_wrapped, |h| h(sim, call))
 }
 
 fn lxc_front(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     if call.bool("restore").unwrap_or(false) {
         return restore(sim, call, GuestKind::Lxc);
-    }
-    if call.params.contains_key("unique") {
-        return Err(ApiError::param(
-            "restore",
-            "missing property - 'unique' requires this property",
-        ));
     }
     LXC_CREATE.get().map_or_else(not_wrapped, |h| h(sim, call))
 }
@@ -351,6 +309,7 @@ fn blank(
         pid: 0,
         pool,
         hastate: None,
+        cloudinit: None,
     }
 }
 

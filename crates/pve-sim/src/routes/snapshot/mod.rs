@@ -9,42 +9,9 @@ use serde_json::{Map, Value, json};
 use crate::Sim;
 use crate::guest::power::{self, Action, Opts};
 use crate::guest::{self, disk_volid, kind_word, lock_message};
-use crate::route::{ApiError, Call, Handler, Method, ParamSpec, ParamType, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::state::{Cluster, Guest, GuestKind, PowerState, Snapshot, Volume, is_disk_key};
 use crate::tasks::TaskSpec;
-
-const SNAPNAME: ParamSpec = ParamSpec {
-    name: "snapname",
-    ty: ParamType::String {
-        values: None,
-        max_len: Some(40),
-        format: Some("pve-configid"),
-    },
-    optional: false,
-};
-const NV: &[ParamSpec] = &[p::node(), p::vmid()];
-const NVS: &[ParamSpec] = &[p::node(), p::vmid(), SNAPNAME];
-const Q_CREATE: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    SNAPNAME,
-    p::string("description", true),
-    p::bool("vmstate", true),
-];
-const L_CREATE: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    SNAPNAME,
-    p::string("description", true),
-];
-const DELETE: &[ParamSpec] = &[p::node(), p::vmid(), SNAPNAME, p::bool("force", true)];
-const UPDATE: &[ParamSpec] = &[
-    p::node(),
-    p::vmid(),
-    SNAPNAME,
-    p::string("description", true),
-];
-const ROLLBACK: &[ParamSpec] = &[p::node(), p::vmid(), SNAPNAME, p::bool("start", true)];
 
 const SNAP: Perm = Perm::Vm(&["VM.Snapshot"]);
 
@@ -58,18 +25,7 @@ fn kind_of(call: &Call) -> GuestKind {
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    let r = |method: Method,
-             path: &'static str,
-             params: &'static [ParamSpec],
-             perm: Perm,
-             handler: Handler| Route {
-        method,
-        path,
-        params,
-        perm,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     use Method::{Delete, Get, Post, Put};
     let audit = Perm::Vm(&["VM.Audit"]);
     let read_config = Perm::Vm(&["VM.Snapshot", "VM.Snapshot.Rollback", "VM.Audit"]);
@@ -91,15 +47,14 @@ pub(super) fn routes() -> Vec<Route> {
                 "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback",
             )
         };
-        let create_params = if kind == "qemu" { Q_CREATE } else { L_CREATE };
         out.extend([
-            r(Get, base, NV, audit, list),
-            r(Post, base, create_params, SNAP, create),
-            r(Get, one, NVS, Perm::All, index),
-            r(Delete, one, DELETE, SNAP, delete),
-            r(Get, cfg, NVS, read_config, get_config),
-            r(Put, cfg, UPDATE, SNAP, update_config),
-            r(Post, rb, ROLLBACK, rollback_perm, rollback),
+            r(Get, base, audit, list),
+            r(Post, base, SNAP, create),
+            r(Get, one, Perm::All, index),
+            r(Delete, one, SNAP, delete),
+            r(Get, cfg, read_config, get_config),
+            r(Put, cfg, SNAP, update_config),
+            r(Post, rb, rollback_perm, rollback),
         ]);
     }
     out

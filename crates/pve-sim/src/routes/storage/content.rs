@@ -7,86 +7,38 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{no_storage, st};
+use super::no_storage;
 use crate::Sim;
 use crate::auth;
 use crate::guest;
-use crate::route::{ApiError, Call, Identity, Method, ParamSpec, Perm, Route, p};
+use crate::route::{ApiError, Call, Identity, Method, Perm, Route};
 use crate::state::{Cluster, Volume, is_disk_key};
 use crate::tasks::TaskSpec;
 
-const CONTENT_LIST: &[ParamSpec] = &[
-    st("content", Some("pve-storage-content"), None, true),
-    p::node(),
-    st("storage", Some("pve-storage-id"), None, false),
-    p::int("vmid", Some(100), Some(999_999_999), true),
-];
-const CONTENT_ALLOC: &[ParamSpec] = &[
-    p::string("filename", false),
-    p::one_of("format", &["raw", "qcow2", "subvol", "vmdk"], true),
-    p::node(),
-    p::string("size", false),
-    st("storage", Some("pve-storage-id"), None, false),
-    p::vmid(),
-];
-const VOL_INFO: &[ParamSpec] = &[
-    p::node(),
-    st("storage", Some("pve-storage-id"), None, true),
-    p::string("volume", false),
-];
-const VOL_UPDATE: &[ParamSpec] = &[
-    p::node(),
-    p::string("notes", true),
-    p::bool("protected", true),
-    st("storage", Some("pve-storage-id"), None, true),
-    p::string("volume", false),
-];
-const VOL_COPY: &[ParamSpec] = &[
-    p::node(),
-    st("storage", Some("pve-storage-id"), None, true),
-    p::string("target", false),
-    st("target_node", Some("pve-node"), None, true),
-    p::string("volume", false),
-];
-const VOL_DELETE: &[ParamSpec] = &[
-    p::int("delay", Some(1), Some(30), true),
-    p::node(),
-    st("storage", Some("pve-storage-id"), None, true),
-    p::string("volume", false),
-];
 const AUDIT: &[&str] = &["Datastore.Audit", "Datastore.AllocateSpace"];
 const VOLUME_PATH: &str = "/nodes/{node}/storage/{storage}/content/{volume}";
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    let r = |method, path, params, perm, handler| Route {
-        method,
-        path,
-        params,
-        perm,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     let content = "/nodes/{node}/storage/{storage}/content";
     vec![
         r(
             Method::Get,
             content,
-            CONTENT_LIST,
             Perm::Storage(AUDIT),
             list as crate::route::Handler,
         ),
         r(
             Method::Post,
             content,
-            CONTENT_ALLOC,
             Perm::Storage(&["Datastore.AllocateSpace"]),
             alloc,
         ),
-        r(Method::Get, VOLUME_PATH, VOL_INFO, Perm::All, info),
-        r(Method::Put, VOLUME_PATH, VOL_UPDATE, Perm::All, update),
-        r(Method::Post, VOLUME_PATH, VOL_COPY, Perm::All, copy),
-        r(Method::Delete, VOLUME_PATH, VOL_DELETE, Perm::All, delete),
+        r(Method::Get, VOLUME_PATH, Perm::All, info),
+        r(Method::Put, VOLUME_PATH, Perm::All, update),
+        r(Method::Post, VOLUME_PATH, Perm::All, copy),
+        r(Method::Delete, VOLUME_PATH, Perm::All, delete),
     ]
 }
 

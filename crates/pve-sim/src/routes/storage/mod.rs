@@ -6,6 +6,7 @@
 //! them for a shared one), so creating disks fills the storage.
 
 mod content;
+mod download;
 mod status;
 
 use std::collections::BTreeMap;
@@ -15,174 +16,35 @@ use sha1::{Digest, Sha1};
 
 use crate::Sim;
 use crate::auth;
-use crate::route::{ApiError, Call, Identity, Method, ParamSpec, ParamType, Perm, Route, p};
+use crate::route::{ApiError, Call, Identity, Method, Perm, Route};
 use crate::state::{Cluster, Storage};
 
-/// A string parameter with a named format and/or a maximum length, as the schema declares it.
-pub(crate) const fn st(
-    name: &'static str,
-    format: Option<&'static str>,
-    max_len: Option<usize>,
-    optional: bool,
-) -> ParamSpec {
-    ParamSpec {
-        name,
-        ty: ParamType::String {
-            values: None,
-            max_len,
-            format,
-        },
-        optional,
-    }
-}
-
-const TYPES: &[&str] = &[
-    "btrfs",
-    "cephfs",
-    "cifs",
-    "dir",
-    "esxi",
-    "iscsi",
-    "iscsidirect",
-    "lvm",
-    "lvmthin",
-    "nfs",
-    "pbs",
-    "rbd",
-    "zfs",
-    "zfspool",
-];
-const STORAGE_LIST: &[ParamSpec] = &[p::one_of("type", TYPES, true)];
-const STORAGE_ONE: &[ParamSpec] = &[st("storage", Some("pve-storage-id"), None, false)];
-const STORAGE_CREATE: &[ParamSpec] = &[
-    st("storage", Some("pve-storage-id"), None, false),
-    p::one_of("type", TYPES, false),
-    st("content", Some("pve-storage-content-list"), None, true),
-    st("nodes", Some("pve-node-list"), None, true),
-    st("path", Some("pve-storage-path"), None, true),
-    st("server", Some("pve-storage-server"), None, true),
-    st("export", Some("pve-storage-path"), None, true),
-    p::string("share", true),
-    st("vgname", Some("pve-storage-vgname"), None, true),
-    st("thinpool", Some("pve-storage-vgname"), None, true),
-    p::string("pool", true),
-    p::string("datastore", true),
-    p::string("username", true),
-    st("password", None, Some(256), true),
-    p::string("fingerprint", true),
-    st("portal", Some("pve-storage-portal-dns"), None, true),
-    p::string("target", true),
-    p::bool("shared", true),
-    p::bool("disable", true),
-    st("options", Some("pve-storage-options"), None, true),
-    st("prune-backups", Some("prune-backups"), None, true),
-    p::bool("mkdir", true),
-    p::bool("create-base-path", true),
-    p::bool("create-subdirs", true),
-    p::one_of("format", &["raw", "qcow2", "subvol", "vmdk"], true),
-    p::string("is_mountpoint", true),
-    p::int("max-protected-backups", Some(-1), None, true),
-    p::one_of(
-        "preallocation",
-        &["off", "metadata", "falloc", "full"],
-        true,
-    ),
-    p::bool("sparse", true),
-    st("subdir", Some("pve-storage-path"), None, true),
-    st("domain", None, Some(256), true),
-    p::one_of(
-        "smbversion",
-        &["default", "2.0", "2.1", "3", "3.0", "3.11"],
-        true,
-    ),
-    p::string("namespace", true),
-    p::bool("krbd", true),
-    p::int("port", Some(1), Some(65535), true),
-];
-const STORAGE_UPDATE: &[ParamSpec] = &[
-    st("storage", Some("pve-storage-id"), None, false),
-    st("content", Some("pve-storage-content-list"), None, true),
-    st("nodes", Some("pve-node-list"), None, true),
-    st("server", Some("pve-storage-server"), None, true),
-    p::string("pool", true),
-    p::string("username", true),
-    st("password", None, Some(256), true),
-    p::string("fingerprint", true),
-    p::bool("shared", true),
-    p::bool("disable", true),
-    st("options", Some("pve-storage-options"), None, true),
-    st("prune-backups", Some("prune-backups"), None, true),
-    p::bool("mkdir", true),
-    p::bool("create-base-path", true),
-    p::bool("create-subdirs", true),
-    p::one_of("format", &["raw", "qcow2", "subvol", "vmdk"], true),
-    p::string("is_mountpoint", true),
-    p::int("max-protected-backups", Some(-1), None, true),
-    p::one_of(
-        "preallocation",
-        &["off", "metadata", "falloc", "full"],
-        true,
-    ),
-    p::bool("sparse", true),
-    st("subdir", Some("pve-storage-path"), None, true),
-    st("domain", None, Some(256), true),
-    p::one_of(
-        "smbversion",
-        &["default", "2.0", "2.1", "3", "3.0", "3.11"],
-        true,
-    ),
-    p::string("namespace", true),
-    p::bool("krbd", true),
-    p::int("port", Some(1), Some(65535), true),
-    st("delete", Some("pve-configid-list"), Some(4096), true),
-    st("digest", None, Some(64), true),
-];
 pub(crate) const AUDIT: &[&str] = &["Datastore.Audit", "Datastore.AllocateSpace"];
 
 /// The routes of this module.
 pub(crate) fn routes() -> Vec<Route> {
-    let r = |method, path, params, perm, handler| Route {
-        method,
-        path,
-        params,
-        perm,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     let admin = Perm::Path("/storage", &["Datastore.Allocate"]);
     let mut v = vec![
         r(
             Method::Get,
             "/storage",
-            STORAGE_LIST,
             Perm::All,
             list as crate::route::Handler,
         ),
-        r(Method::Post, "/storage", STORAGE_CREATE, admin, create),
+        r(Method::Post, "/storage", admin, create),
         r(
             Method::Get,
             "/storage/{storage}",
-            STORAGE_ONE,
             Perm::Storage(&["Datastore.Allocate"]),
             read,
         ),
-        r(
-            Method::Put,
-            "/storage/{storage}",
-            STORAGE_UPDATE,
-            admin,
-            update,
-        ),
-        r(
-            Method::Delete,
-            "/storage/{storage}",
-            STORAGE_ONE,
-            admin,
-            delete,
-        ),
+        r(Method::Put, "/storage/{storage}", admin, update),
+        r(Method::Delete, "/storage/{storage}", admin, delete),
     ];
     v.extend(content::routes());
     v.extend(status::routes());
+    v.extend(download::routes());
     v
 }
 

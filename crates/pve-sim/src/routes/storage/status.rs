@@ -6,53 +6,25 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{AUDIT, may_audit, st};
+use super::{AUDIT, may_audit};
 use crate::Sim;
-use crate::route::{ApiError, Call, Handler, Method, ParamSpec, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::state::{Cluster, Storage};
-
-const NODE_STORAGE: &[ParamSpec] = &[
-    st("content", Some("pve-storage-content-list"), None, true),
-    p::bool("enabled", true),
-    p::bool("format", true),
-    p::node(),
-    st("storage", Some("pve-storage-id"), None, true),
-    st("target", Some("pve-node"), None, true),
-];
-const NODE_STORAGE_ONE: &[ParamSpec] = &[
-    p::node(),
-    st("storage", Some("pve-storage-id"), None, false),
-];
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    let r = |method, path, params, perm, handler: Handler| Route {
-        method,
-        path,
-        params,
-        perm,
-        allow_token: true,
-        handler,
-    };
+    let r = Route::new;
     vec![
-        r(
-            Method::Get,
-            "/nodes/{node}/storage",
-            NODE_STORAGE,
-            Perm::All,
-            node_list,
-        ),
+        r(Method::Get, "/nodes/{node}/storage", Perm::All, node_list),
         r(
             Method::Get,
             "/nodes/{node}/storage/{storage}",
-            NODE_STORAGE_ONE,
             Perm::Storage(AUDIT),
             node_index,
         ),
         r(
             Method::Get,
             "/nodes/{node}/storage/{storage}/status",
-            NODE_STORAGE_ONE,
             Perm::Storage(AUDIT),
             node_status,
         ),

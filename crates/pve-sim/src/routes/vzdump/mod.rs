@@ -10,49 +10,19 @@ use serde_json::{Value, json};
 use crate::Sim;
 use crate::auth;
 use crate::guest::{self, kind_word, lock_message};
-use crate::route::{ApiError, Call, Method, ParamSpec, Perm, Route, p};
+use crate::route::{ApiError, Call, Method, Perm, Route};
 use crate::seed::backup_stamp;
 use crate::state::{Cluster, GuestKind, PowerState, SimTime, Volume};
-use crate::tasks::TaskSpec;
-
-const PARAMS: &[ParamSpec] = &[
-    p::fmt("node", "pve-node", true),
-    p::fmt("vmid", "pve-vmid-list", true),
-    p::bool("all", true),
-    p::fmt("exclude", "pve-vmid-list", true),
-    p::string("pool", true),
-    p::fmt("storage", "pve-storage-id", true),
-    p::one_of("mode", &["snapshot", "suspend", "stop"], true),
-    p::one_of("compress", &["0", "1", "gzip", "lzo", "zstd"], true),
-    p::bool("remove", true),
-    p::fmt("prune-backups", "prune-backups", true),
-    p::maxlen("notes-template", 1024, true),
-    p::bool("protected", true),
-    p::int("zstd", None, None, true),
-    p::int("bwlimit", Some(0), None, true),
-    p::int("ionice", Some(0), Some(8), true),
-    p::int("lockwait", Some(0), None, true),
-    p::int("stopwait", Some(0), None, true),
-    p::fmt("mailto", "email-or-username-list", true),
-    p::one_of("mailnotification", &["always", "failure"], true),
-    p::one_of(
-        "notification-mode",
-        &["auto", "legacy-sendmail", "notification-system"],
-        true,
-    ),
-    p::bool("quiet", true),
-];
+use crate::tasks::{Step, TaskSpec};
 
 /// The routes of this module.
 pub(crate) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Post,
-        path: "/nodes/{node}/vzdump",
-        params: PARAMS,
-        perm: Perm::All,
-        allow_token: true,
-        handler: vzdump,
-    }]
+    vec![Route::new(
+        Method::Post,
+        "/nodes/{node}/vzdump",
+        Perm::All,
+        vzdump,
+    )]
 }
 
 fn split_ids(s: Option<&str>) -> Vec<u32> {
@@ -120,22 +90,22 @@ fn vzdump(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     // Guests on other nodes are theirs to back up; unknown VMIDs stay in and fail visibly.
     vmids.retain(|v| sim.cluster.guests.get(v).is_none_or(|g| g.node == node));
     vmids.dedup();
+    // PVE answers `OK` without a task when the node holds none of the guests asked for.
+    if vmids.is_empty() && !all {
+        return Ok(Value::String("OK".into()));
+    }
     for v in &vmids {
         let path = format!("/vms/{v}");
-        if !auth::allowed(&call.identity, &path, &["VM.Backup"], &sim.cluster) {
-            return Err(ApiError::forbidden(&path, "VM.Backup"));
-        }
+        auth::require(&call.identity, &path, "VM.Backup", &sim.cluster)?;
     }
     let storage = call.str("storage").unwrap_or("local").to_string();
     let spath = format!("/storage/{storage}");
-    if !auth::allowed(
+    auth::require(
         &call.identity,
         &spath,
-        &["Datastore.AllocateSpace"],
+        "Datastore.AllocateSpace",
         &sim.cluster,
-    ) {
-        return Err(ApiError::forbidden(&spath, "Datastore.AllocateSpace"));
-    }
+    )?;
     let remove = call.bool("remove").unwrap_or(true);
     let prune = call.str("prune-backups").map(str::to_string).or_else(|| {
         sim.cluster
@@ -187,28 +157,101 @@ fn vzdump(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
     };
     let mut duration = 1.0;
     let mut locked = Vec::new();
+    let mut steps = Vec::new();
     for v in &vmids {
         if let Some(g) = sim.cluster.guests.get_mut(v) {
-            duration += guest_seconds(g.maxdisk(), g.disk_fraction);
+            let secs = guest_seconds(g.maxdisk(), g.disk_fraction);
             if g.lock().is_none() {
                 g.config.insert("lock".into(), json!("backup"));
                 locked.push(*v);
+                steps.extend(mode_steps(*v, g.kind, &job.mode, duration, secs));
             }
+            duration += secs;
         }
     }
     let single = (vmids.len() == 1).then(|| vmids[0]);
     let started = sim.now;
-    let upid = sim.spawn_task(TaskSpec {
-        node,
-        kind: "vzdump".into(),
-        id: single.map(|v| v.to_string()).unwrap_or_default(),
-        user: guest::task_user(call),
-        duration,
-        log: Vec::new(),
-        lock_vmid: single.filter(|v| locked.contains(v)),
-        finish: Box::new(move |cluster, _| run(cluster, &job, &locked, started)),
-    });
+    let upid = sim.spawn_task_with_steps(
+        TaskSpec {
+            node,
+            kind: "vzdump".into(),
+            id: single.map(|v| v.to_string()).unwrap_or_default(),
+            user: guest::task_user(call),
+            duration,
+            log: Vec::new(),
+            lock_vmid: single.filter(|v| locked.contains(v)),
+            finish: Box::new(move |cluster, _| run(cluster, &job, &locked, started)),
+        },
+        steps,
+    );
     Ok(Value::String(upid))
+}
+
+/// Seconds a QEMU VM is down in a `stop` backup (shut down, then started again with the backup
+/// running behind it), or paused in a `suspend` one.
+const QEMU_PAUSE: f64 = 3.0;
+
+/// What a backup in `mode` does to a running guest during its turn (`at`..`at + secs` into the
+/// task): `stop` stops it and starts it again (a VM as soon as the backup has begun, a
+/// container when its archive is written); `suspend` pauses a VM briefly. `snapshot` leaves it
+/// running. A guest that is not running at its turn is left alone.
+fn mode_steps(vmid: u32, kind: GuestKind, mode: &str, at: f64, secs: f64) -> Vec<Step> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let acted = Arc::new(AtomicBool::new(false));
+    let (first, second): (StepKind, StepKind) = match (mode, kind) {
+        ("stop", _) => (StepKind::Stop, StepKind::Start),
+        ("suspend", GuestKind::Qemu) => (StepKind::Pause, StepKind::Resume),
+        _ => return Vec::new(),
+    };
+    let back_at = if kind == GuestKind::Qemu {
+        at + QEMU_PAUSE.min(secs)
+    } else {
+        at + secs
+    };
+    let a = acted.clone();
+    vec![
+        Step {
+            after: at,
+            apply: Box::new(move |cluster, t| {
+                if let Some(g) = cluster.guests.get_mut(&vmid)
+                    && g.status == PowerState::Running
+                {
+                    first.apply(g, t);
+                    a.store(true, Ordering::SeqCst);
+                }
+            }),
+        },
+        Step {
+            after: back_at,
+            apply: Box::new(move |cluster, t| {
+                if acted.load(Ordering::SeqCst)
+                    && let Some(g) = cluster.guests.get_mut(&vmid)
+                {
+                    second.apply(g, t);
+                }
+            }),
+        },
+    ]
+}
+
+#[derive(Debug, Clone, Copy)]
+enum StepKind {
+    Stop,
+    Start,
+    Pause,
+    Resume,
+}
+
+impl StepKind {
+    fn apply(self, g: &mut crate::state::Guest, t: SimTime) {
+        match self {
+            StepKind::Stop => crate::guest::power::set_stopped(g),
+            StepKind::Start => crate::guest::power::set_running(g, t),
+            StepKind::Pause => g.qmpstatus = "paused".into(),
+            StepKind::Resume => g.qmpstatus = "running".into(),
+        }
+    }
 }
 
 /// Simulated seconds to back up a guest with this much disk in use.

@@ -217,7 +217,11 @@ fn refusals() {
             &mut s,
             Method::Post,
             V,
-            &[("vmid", "100"), ("notes-template", "a\nb")],
+            &[
+                ("vmid", "100"),
+                ("storage", "nfs-backup"),
+                ("notes-template", "a\nb"),
+            ],
         ),
         400,
         "notes-template: contains a line feed",

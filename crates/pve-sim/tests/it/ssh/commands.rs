@@ -4,7 +4,7 @@
 
 use pve_sim::ssh::Ran;
 
-use super::{Out, in_prologue, quoted, start_ssh};
+use crate::support::ssh::{Out, in_prologue, quoted, start_ssh};
 
 fn argv(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
@@ -305,7 +305,7 @@ async fn a_channel_runs_one_command_and_no_shell() {
     let channel = conn.start("pct exec 200 -- sleep 0.2").await;
     // A second exec request on the same channel is refused; the first still ends normally.
     channel.exec(true, "hostname").await.unwrap();
-    let out = super::collect(channel).await;
+    let out = crate::support::ssh::collect(channel).await;
     assert!(out.refused, "{out:?}");
     assert_eq!(out.status, Some(0), "{out:?}");
     let mut channel = conn.handle.channel_open_session().await.unwrap();

@@ -4,10 +4,10 @@
 
 use russh::{ChannelMsg, Sig};
 
-use super::{collect, in_prologue, start_ssh};
+use crate::support::ssh::{collect, in_prologue, start_ssh};
 
 /// Waits until the SSH log shows `line` started (its command is running).
-async fn started(sim: &super::SshSim, line: &str) {
+async fn started(sim: &crate::support::ssh::SshSim, line: &str) {
     for _ in 0..200 {
         if sim.ssh.records().iter().any(|r| r.line == line) {
             return;

@@ -6,7 +6,7 @@ use clap::Parser;
 use pve_sim::cli::SimArgs;
 use pve_sim::ssh::{DEFAULT_HOST_KEY_SEED, SshConfig};
 
-use super::{Conn, client_key, public_line, start_ssh, stranger_key};
+use crate::support::ssh::{Conn, client_key, public_line, start_ssh, stranger_key};
 use crate::support::start;
 
 #[tokio::test]
@@ -68,7 +68,7 @@ async fn authorized_keys_come_as_text_with_options_and_comments() {
 async fn host_keys_are_stable_per_seed_and_differ_per_node() {
     let first = start_ssh().await;
     let again = start_ssh().await;
-    let fingerprints = |s: &super::SshSim| -> Vec<String> {
+    let fingerprints = |s: &crate::support::ssh::SshSim| -> Vec<String> {
         s.ssh
             .nodes()
             .iter()
@@ -125,9 +125,9 @@ async fn shutdown_hangs_up_and_stops_listening() {
     let conn = sim.login("pve01").await;
     let channel = conn.start("pct exec 200 -- sleep 30").await;
     let addr = sim.addr("pve01");
-    let super::SshSim { api, ssh } = sim;
+    let crate::support::ssh::SshSim { api, ssh } = sim;
     ssh.shutdown().await;
-    let out = super::collect(channel).await;
+    let out = crate::support::ssh::collect(channel).await;
     assert_eq!(out.status, None, "{out:?}");
     assert!(Conn::connect(addr, None).await.is_err());
     drop(api);

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use russh::keys::PrivateKey;
 use russh::keys::ssh_key::LineEnding;
 
-use super::{client_key, start_ssh, stranger_key};
+use crate::support::ssh::{client_key, start_ssh, stranger_key};
 
 /// The OpenSSH client: `$SSH`, else `/usr/bin/ssh`.
 fn ssh_binary() -> PathBuf {

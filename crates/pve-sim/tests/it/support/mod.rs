@@ -1,6 +1,8 @@
 //! Test support: start a simulator, call it with a token, a ticket or nothing.
 
 pub mod schema;
+pub mod ssh;
+pub mod values;
 
 use std::sync::Once;
 
@@ -112,9 +114,43 @@ impl TestSim {
 
     /// POSTs a JSON body.
     pub async fn post_json(&self, path: &str, auth: &Auth, body: &Value) -> Resp {
+        self.call_json("POST", path, auth, body).await
+    }
+
+    /// Sends a JSON body with any method.
+    pub async fn call_json(&self, method: &str, path: &str, auth: &Auth, body: &Value) -> Resp {
         let url = format!("{}{}", self.server.base_url(), path);
-        let req = with_auth(self.client.post(url).json(body), auth);
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = with_auth(self.client.request(m, url).json(body), auth);
         into_resp(req.send().await.unwrap()).await
+    }
+
+    /// Sends a raw body (with its content type) and a raw query string.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        auth: &Auth,
+        content_type: &str,
+        body: String,
+    ) -> Resp {
+        let url = format!("{}{}", self.server.base_url(), path_and_query);
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = self
+            .client
+            .request(m, url)
+            .header("Content-Type", content_type)
+            .body(body);
+        into_resp(with_auth(req, auth).send().await.unwrap()).await
+    }
+
+    /// A ticket of root@pam with its CSRF token (root@pam itself, not a token of it).
+    pub async fn root(&self) -> Auth {
+        let (ticket, csrf) = self.login().await;
+        Auth::Ticket {
+            ticket,
+            csrf: Some(csrf),
+        }
     }
 
     /// Logs in as root@pam with the demo password; returns (ticket, csrf).

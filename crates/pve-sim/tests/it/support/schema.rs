@@ -133,6 +133,99 @@ pub fn optional(prop: &Value) -> bool {
     is_optional(prop)
 }
 
+/// A schema parameter in the simulator's declaration syntax (`cores? int 1..`), with an inline
+/// property-string format shown as ` props` (its keys: [`prop_lines`]).
+pub fn decl_line(name: &str, prop: &Value) -> String {
+    let mut line = format!(
+        "{name}{} {}",
+        if optional(prop) { "?" } else { "" },
+        attrs(prop)
+    );
+    if prop["format"].is_object() {
+        line.push_str(" props");
+    }
+    if let Some(r) = prop["requires"].as_str() {
+        line.push_str(&format!(" requires={r}"));
+    }
+    if let Some(p) = prop["pattern"].as_str() {
+        line.push_str(&format!(" re={p}"));
+    }
+    line
+}
+
+/// The keys of an inline property-string format, one declaration line each, sorted.
+pub fn prop_lines(format: &Value) -> Vec<String> {
+    let mut out: Vec<String> = format
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            if let Some(alias) = v["alias"].as_str() {
+                return match v["keyAlias"].as_str() {
+                    Some(ka) => format!("{k} alias={alias} keyalias={ka}"),
+                    None => format!("{k} alias={alias}"),
+                };
+            }
+            let mut line = format!("{k}{} {}", if optional(v) { "?" } else { "" }, attrs(v));
+            if v["default_key"] == 1 || v["default_key"] == true {
+                line.push_str(" key");
+            }
+            if let Some(p) = v["pattern"].as_str() {
+                line.push_str(&format!(" re={p}"));
+            }
+            line
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Type and constraints: `int 1..30`, `str len=..40 enum=a|b fmt=pve-node`.
+fn attrs(v: &Value) -> String {
+    let ty = match v["type"].as_str().unwrap_or("string") {
+        "string" => "str",
+        "integer" => "int",
+        "number" => "num",
+        "boolean" => "bool",
+        other => other,
+    };
+    let mut out = ty.to_string();
+    let num = |x: &Value| match x.as_f64() {
+        Some(f) if f.fract() == 0.0 => format!("{}", f as i64),
+        Some(f) => format!("{f}"),
+        None => x.as_str().unwrap_or_default().to_string(),
+    };
+    let (lo, hi) = (&v["minimum"], &v["maximum"]);
+    if !lo.is_null() || !hi.is_null() {
+        let show = |x: &Value| if x.is_null() { String::new() } else { num(x) };
+        out.push_str(&format!(" {}..{}", show(lo), show(hi)));
+    }
+    let (ml, xl) = (&v["minLength"], &v["maxLength"]);
+    if !ml.is_null() || !xl.is_null() {
+        let show = |x: &Value| if x.is_null() { String::new() } else { num(x) };
+        out.push_str(&format!(" len={}..{}", show(ml), show(xl)));
+    }
+    let items = &v["items"];
+    for src in [v, items] {
+        if let Some(values) = src["enum"].as_array() {
+            let values: Vec<String> = values.iter().map(|e| num(e).to_string()).collect();
+            let values: Vec<String> = values
+                .into_iter()
+                .zip(src["enum"].as_array().into_iter().flatten())
+                .map(|(n, e)| e.as_str().map_or(n, str::to_string))
+                .collect();
+            out.push_str(&format!(" enum={}", values.join("|")));
+        }
+        if let Some(f) = src["format"].as_str() {
+            out.push_str(&format!(" fmt={f}"));
+        }
+        if ty != "array" {
+            break;
+        }
+    }
+    out
+}
+
 #[test]
 fn validator_catches_shape_errors() {
     let schema: Value = serde_json::json!({

@@ -150,7 +150,7 @@ fn storage_failures() {
                 ("vmid", "103"),
             ],
             400,
-            "size: unable to parse size '1T'",
+            "size: value does not match the regex pattern",
         ),
         (
             Method::Post,

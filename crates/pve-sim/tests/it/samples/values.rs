@@ -1,42 +1,34 @@
-//! Responses against the schema's `returns`: a request for every GET route of the table (the
-//! covered set must equal the table's GET routes, so a new route without a sample fails), and
-//! every write route on a fresh simulator each, all over HTTP.
-//!
-//! Concrete paths are filled from the demo cluster: `{vmid}` is a running QEMU VM with a
-//! working agent (or a running container under `/lxc/`), `{node}` its node, `{storage}` a
-//! storage with a volume there, `{snapname}` a snapshot added for the test, `{upid}` a task.
-//! Required non-path parameters come from `value_for` (add one there for a new route).
-
-use std::collections::BTreeSet;
+//! What the samples send: the guests, storages and objects they act on (picked from the demo
+//! cluster, with a snapshot and a task added), the concrete path of each route template, and
+//! a value for every required parameter.
 
 use pve_sim::route::{Method, Route};
-use pve_sim::state::{AgentState, GuestKind, PowerState, Snapshot};
+use pve_sim::state::{AgentState, GuestKind, PowerState, Snapshot, Storage};
 use pve_sim::tasks::TaskSpec;
 
-use crate::support::schema;
-use crate::support::{Auth, Resp, TestSim, start};
+use crate::support::TestSim;
 
 /// Values the samples use.
 #[derive(Debug, Clone)]
-struct Ctx {
-    qemu: (String, u32),
-    lxc: (String, u32),
+pub(crate) struct Ctx {
+    pub(crate) qemu: (String, u32),
+    pub(crate) lxc: (String, u32),
     other_node: String,
-    storage_volume: (String, String),
+    pub(crate) storage_volume: (String, String),
     upid: String,
     exec_pid: Option<String>,
     iso: String,
     vztmpl: String,
     /// A storage holding disk images on the VM's node (for allocating a volume).
-    images_storage: String,
+    pub(crate) images_storage: String,
     /// A storage holding backups.
-    backup_storage: String,
+    pub(crate) backup_storage: String,
 }
 
-const SNAP: &str = "contract";
+pub(crate) const SNAP: &str = "contract";
 
 /// Picks the guests and things the samples use, adds a snapshot to each and a finished task.
-async fn prepare(sim: &TestSim) -> Ctx {
+pub(crate) async fn prepare(sim: &TestSim) -> Ctx {
     let mut ctx = sim.server.with_sim(|s| {
         let c = &s.cluster;
         let qemu = c
@@ -123,6 +115,42 @@ async fn prepare(sim: &TestSim) -> Ctx {
             lock_vmid: None,
             finish: Box::new(|_, _| Ok(vec![])),
         });
+        // A cloud-init drive on the sample VM.
+        let ci = format!("local-lvm:vm-{}-cloudinit", qemu.1);
+        if let Some(g) = s.cluster.guests.get_mut(&qemu.1) {
+            g.config.insert(
+                "ide0".into(),
+                serde_json::json!(format!("{ci},media=cdrom")),
+            );
+            g.config.insert("ciuser".into(), serde_json::json!("admin"));
+        }
+        s.cluster.volumes.push(pve_sim::state::Volume {
+            volid: ci,
+            storage: "local-lvm".into(),
+            node: qemu.0.clone(),
+            content: "images".into(),
+            format: "raw".into(),
+            size: 4 << 20,
+            ctime: 1_700_000_000,
+            vmid: Some(qemu.1),
+            notes: None,
+            protected: false,
+        });
+        // A second images storage on every node, for disk moves.
+        let scratch_storage = "scratch".to_string();
+        s.cluster.storages.insert(
+            scratch_storage.clone(),
+            Storage {
+                id: scratch_storage.clone(),
+                kind: "dir".into(),
+                content: vec!["images".into(), "rootdir".into()],
+                shared: false,
+                nodes: None,
+                total: 2 << 40,
+                enabled: true,
+                extra: [("path".to_string(), serde_json::json!("/srv/scratch"))].into(),
+            },
+        );
         Ctx {
             qemu,
             lxc,
@@ -145,8 +173,20 @@ async fn prepare(sim: &TestSim) -> Ctx {
     ctx
 }
 
-/// The concrete path for a template.
-fn fill(template: &str, ctx: &Ctx) -> String {
+/// The concrete path for a template (`method` picks an object the call may remove).
+pub(crate) fn fill(method: Method, template: &str, ctx: &Ctx) -> String {
+    let guest_fw = template.contains("/firewall/") && template.contains("{vmid}");
+    let firewall_name = match (template.contains("/aliases/"), guest_fw) {
+        (true, true) => "self",
+        (true, false) => "gateway",
+        (false, true) => "ipfilter-net0",
+        (false, false) => "management",
+    };
+    let poolid = if method == Method::Delete {
+        "lab"
+    } else {
+        "production"
+    };
     let (node, vmid) = if template.contains("/lxc/") {
         ctx.lxc.clone()
     } else {
@@ -166,6 +206,19 @@ fn fill(template: &str, ctx: &Ctx) -> String {
         )
         .replace("{snapname}", SNAP)
         .replace("{upid}", &ctx.upid)
+        .replace("{userid}", "root@pam")
+        .replace("{groupid}", "ops")
+        .replace("{realm}", "pam")
+        .replace("{roleid}", "PVEAuditor")
+        .replace("{poolid}", poolid)
+        .replace("{id}", "backup-prod-nightly")
+        .replace("{iface}", "vmbr0")
+        .replace("{service}", "pveproxy")
+        .replace("{sid}", "vm:102")
+        .replace("{rule}", "db-prefer-pve01")
+        .replace("{pos}", "0")
+        .replace("{group}", "webserver")
+        .replace("{name}", firewall_name)
 }
 
 /// Values for required (and some telling optional) parameters, by route and name.
@@ -174,6 +227,16 @@ fn value_for(route: &Route, name: &str, ctx: &Ctx) -> Option<Vec<String>> {
     let v = |s: &str| Some(vec![s.to_string()]);
     let content = "/nodes/{node}/storage/{storage}/content";
     match (route.method, name) {
+        (Method::Post, "poolid") => v("contract-pool"),
+        (Method::Put, "poolid") => v("production"),
+        (Method::Delete, "poolid") => v("lab"),
+        (_, "idlist") => v("scsi0"),
+        (_, "timeframe") => v("hour"),
+        (_, "type") if t.ends_with("/cloudinit/dump") => v("user"),
+        (_, "url") => v("https://images.example.com/contract-1.0.iso"),
+        (_, "filename") if t.ends_with("/download-url") => v("contract-1.0.iso"),
+        (_, "template") => v("debian-13-standard_13.1-2_amd64.tar.zst"),
+        (_, "volume") if t.ends_with("/move_volume") => v("rootfs"),
         (Method::Post, "storage") if t == "/storage" => v("contract-store"),
         (Method::Post, "type") if t == "/storage" => v("dir"),
         (Method::Post, "filename") if t == content => v(&format!("vm-{}-disk-9", ctx.qemu.1)),
@@ -204,7 +267,7 @@ fn value_for(route: &Route, name: &str, ctx: &Ctx) -> Option<Vec<String>> {
 }
 
 /// Builds the parameters of a sample: every required non-path parameter.
-fn params_for(route: &Route, ctx: &Ctx) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn params_for(route: &Route, ctx: &Ctx) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     for p in route
         .params
@@ -232,7 +295,7 @@ type Extras = (
     &'static [(&'static str, &'static str)],
 );
 
-const WRITE_EXTRAS: &[Extras] = &[
+pub(crate) const WRITE_EXTRAS: &[Extras] = &[
     (
         "POST",
         "/nodes/{node}/qemu/{vmid}/migrate",
@@ -264,6 +327,33 @@ const WRITE_EXTRAS: &[Extras] = &[
         &[("path", "/srv/contract"), ("content", "iso,backup")],
     ),
     (
+        "POST",
+        "/cluster/backup",
+        &[
+            ("vmid", "100,101"),
+            ("schedule", "02:00"),
+            ("storage", "nfs-backup"),
+        ],
+    ),
+    ("PUT", "/cluster/backup/{id}", &[("comment", "contract")]),
+    ("PUT", "/pools", &[("comment", "contract")]),
+    ("PUT", "/pools/{poolid}", &[("comment", "contract")]),
+    (
+        "POST",
+        "/nodes/{node}/qemu/{vmid}/move_disk",
+        &[("storage", "scratch")],
+    ),
+    (
+        "POST",
+        "/nodes/{node}/lxc/{vmid}/move_volume",
+        &[("storage", "scratch")],
+    ),
+    (
+        "POST",
+        "/nodes/{node}/lxc/{vmid}/clone",
+        &[("snapname", "contract")],
+    ),
+    (
         "PUT",
         "/storage/{storage}",
         &[("content", "iso,vztmpl,backup,snippets")],
@@ -271,7 +361,7 @@ const WRITE_EXTRAS: &[Extras] = &[
 ];
 
 /// Extra GET requests covering telling optional parameters.
-const VARIANTS: &[(&str, &[(&str, &str)])] = &[
+pub(crate) const VARIANTS: &[(&str, &[(&str, &str)])] = &[
     ("/cluster/resources", &[("type", "vm")]),
     ("/cluster/resources", &[("type", "storage")]),
     ("/cluster/resources", &[("type", "node")]),
@@ -283,191 +373,3 @@ const VARIANTS: &[(&str, &[(&str, &str)])] = &[
         &[("content", "iso")],
     ),
 ];
-
-async fn call(sim: &TestSim, route: &Route, path: &str, params: &[(String, String)]) -> Resp {
-    let refs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let auth = if route.path == "/access/ticket" {
-        Auth::None
-    } else {
-        Auth::token()
-    };
-    sim.call(route.method.as_str(), path, &auth, &refs).await
-}
-
-fn check_response(route: &Route, path: &str, r: &Resp, problems: &mut Vec<String>) {
-    let what = format!("{} {path}", route.method.as_str());
-    if r.status != 200 {
-        let errors = r
-            .body
-            .get("errors")
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        problems.push(format!(
-            "{what}: status {} {} {errors}",
-            r.status,
-            r.message().trim_end()
-        ));
-        return;
-    }
-    let Some(m) = schema::method(route.method.as_str(), route.path) else {
-        problems.push(format!("{what}: not in the schema"));
-        return;
-    };
-    for e in schema::validate(&m["returns"], r.data()) {
-        problems.push(format!("{what}: {e}"));
-    }
-}
-
-#[tokio::test]
-async fn every_get_route_answers_per_schema() {
-    let sim = start().await;
-    let ctx = prepare(&sim).await;
-    let table = pve_sim::routes::all();
-    let mut problems = Vec::new();
-    let mut covered = BTreeSet::new();
-    for route in table.iter().filter(|r| r.method == Method::Get) {
-        let path = fill(route.path, &ctx);
-        let params = match params_for(route, &ctx) {
-            Ok(p) => p,
-            Err(e) => {
-                problems.push(e);
-                continue;
-            }
-        };
-        let mut requests = vec![params.clone()];
-        for (_, extra) in VARIANTS.iter().filter(|(t, _)| *t == route.path) {
-            let mut p = params.clone();
-            p.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-            requests.push(p);
-        }
-        let before = problems.len();
-        for p in requests {
-            let r = call(&sim, route, &path, &p).await;
-            check_response(route, &path, &r, &mut problems);
-        }
-        if problems.len() == before {
-            covered.insert(route.path);
-        }
-    }
-    let all_gets: BTreeSet<&str> = table
-        .iter()
-        .filter(|r| r.method == Method::Get)
-        .map(|r| r.path)
-        .collect();
-    let uncovered: Vec<&&str> = all_gets.difference(&covered).collect();
-    assert!(
-        problems.is_empty(),
-        "{}\nuncovered: {uncovered:?}",
-        problems.join("\n")
-    );
-    assert_eq!(covered, all_gets);
-}
-
-/// Puts the sample guest in the state the action needs (stopped to start, paused to resume).
-fn set_stage(sim: &TestSim, route: &Route, ctx: &Ctx) {
-    let vmid = if route.path.contains("/lxc/") {
-        ctx.lxc.1
-    } else {
-        ctx.qemu.1
-    };
-    let destroy = route.method == Method::Delete && route.path.ends_with("/{vmid}");
-    if destroy || route.path.ends_with("/template") {
-        sim.server.with_sim(|s| {
-            let g = s.cluster.guests.get_mut(&vmid).unwrap();
-            g.snapshots.clear();
-            g.parent_snapshot = None;
-        });
-    }
-    let stage =
-        if route.path.ends_with("/status/start") || destroy || route.path.ends_with("/template") {
-            Some(("stopped", PowerState::Stopped))
-        } else if route.path.ends_with("/status/resume") {
-            Some(("paused", PowerState::Running))
-        } else {
-            None
-        };
-    if let Some((qmp, status)) = stage {
-        sim.server.with_sim(|s| {
-            let g = s.cluster.guests.get_mut(&vmid).unwrap();
-            g.status = status;
-            g.qmpstatus = qmp.to_string();
-            if status == PowerState::Stopped {
-                g.started_at = None;
-            }
-        });
-    }
-}
-
-/// Write routes whose sample is allowed to fail, with the reason.
-const WRITE_FAILURES_OK: &[(&str, &str)] = &[];
-
-#[tokio::test]
-async fn every_write_route_answers_per_schema() {
-    let table = pve_sim::routes::all();
-    let mut problems = Vec::new();
-    for route in table.iter().filter(|r| r.method != Method::Get) {
-        let sim = start().await;
-        let ctx = prepare(&sim).await;
-        set_stage(&sim, route, &ctx);
-        let mut path = fill(route.path, &ctx);
-        if route.method == Method::Post && route.path == "/nodes/{node}/storage/{storage}/content" {
-            path = path.replace(
-                &format!("/storage/{}/", ctx.storage_volume.0),
-                &format!("/storage/{}/", ctx.images_storage),
-            );
-        }
-        let params = match params_for(route, &ctx) {
-            Ok(p) => p,
-            Err(e) => {
-                problems.push(e);
-                continue;
-            }
-        };
-        let mut params = params;
-        if route.path == "/nodes/{node}/vzdump" {
-            params.push(("vmid".into(), ctx.qemu.1.to_string()));
-            params.push(("storage".into(), ctx.backup_storage.clone()));
-        }
-        if route.method == Method::Post && route.path == "/nodes/{node}/lxc" {
-            params.push(("storage".into(), ctx.images_storage.clone()));
-        }
-        for (_, _, extra) in WRITE_EXTRAS
-            .iter()
-            .filter(|(m, t, _)| *m == route.method.as_str() && *t == route.path)
-        {
-            params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        }
-        let (ticket, csrf) = sim.login().await;
-        let refs: Vec<(&str, &str)> = params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let auth = Auth::Ticket {
-            ticket,
-            csrf: Some(csrf),
-        };
-        let r = sim.call(route.method.as_str(), &path, &auth, &refs).await;
-        if r.status != 200 && WRITE_FAILURES_OK.iter().any(|(t, _)| *t == route.path) {
-            continue;
-        }
-        check_response(route, &path, &r, &mut problems);
-        // A task a write started must end and be readable.
-        if let Some(upid) = r.data().as_str().filter(|s| s.starts_with("UPID:")) {
-            sim.server.advance(3600.0);
-            let node = upid.split(':').nth(1).unwrap_or_default();
-            let st = sim
-                .get(&format!("/nodes/{node}/tasks/{upid}/status"), &[])
-                .await;
-            if st.data()["status"] != "stopped" {
-                problems.push(format!(
-                    "{} {path}: task {upid} not stopped after an hour",
-                    route.method.as_str()
-                ));
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-}

@@ -7,73 +7,19 @@
 
 use serde_json::{Map, Value, json};
 
+use super::roles::PRIVILEGES;
 use crate::Sim;
 use crate::auth::allowed;
-use crate::route::{ApiError, Call, Identity, Method, Perm, Role, Route, p};
-
-/// Every privilege of Proxmox VE 9 (`pveum privileges list`).
-pub(super) const PRIVILEGES: &[&str] = &[
-    "Datastore.Allocate",
-    "Datastore.AllocateSpace",
-    "Datastore.AllocateTemplate",
-    "Datastore.Audit",
-    "Group.Allocate",
-    "Mapping.Audit",
-    "Mapping.Modify",
-    "Mapping.Use",
-    "Permissions.Modify",
-    "Pool.Allocate",
-    "Pool.Audit",
-    "Realm.Allocate",
-    "Realm.AllocateUser",
-    "SDN.Allocate",
-    "SDN.Audit",
-    "SDN.Use",
-    "Sys.AccessNetwork",
-    "Sys.Audit",
-    "Sys.Console",
-    "Sys.Incoming",
-    "Sys.Modify",
-    "Sys.PowerMgmt",
-    "Sys.Syslog",
-    "User.Modify",
-    "VM.Allocate",
-    "VM.Audit",
-    "VM.Backup",
-    "VM.Clone",
-    "VM.Config.CDROM",
-    "VM.Config.CPU",
-    "VM.Config.Cloudinit",
-    "VM.Config.Disk",
-    "VM.Config.HWType",
-    "VM.Config.Memory",
-    "VM.Config.Network",
-    "VM.Config.Options",
-    "VM.Console",
-    "VM.GuestAgent.Audit",
-    "VM.GuestAgent.FileRead",
-    "VM.GuestAgent.FileSystemMgmt",
-    "VM.GuestAgent.FileWrite",
-    "VM.GuestAgent.Unrestricted",
-    "VM.Migrate",
-    "VM.PowerMgmt",
-    "VM.Replicate",
-    "VM.Snapshot",
-    "VM.Snapshot.Rollback",
-];
-
-const PARAMS: &[crate::route::ParamSpec] = &[p::string("path", true), p::string("userid", true)];
+use crate::route::{ApiError, Call, Identity, Method, Perm, Role, Route};
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
-    vec![Route {
-        method: Method::Get,
-        path: "/access/permissions",
-        params: PARAMS,
-        perm: Perm::All,
-        allow_token: true,
-        handler: permissions,
-    }]
+    vec![Route::new(
+        Method::Get,
+        "/access/permissions",
+        Perm::All,
+        permissions,
+    )]
 }
 
 fn permissions(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {

@@ -4,54 +4,15 @@
 use serde_json::{Value, json};
 
 use crate::Sim;
-use crate::route::{ApiError, Call, Method, Perm, Route, p};
-
-const TICKET_PARAMS: &[crate::route::ParamSpec] = &[
-    p::bool("new-format", true),
-    p::string("otp", true),
-    p::string("password", false),
-    p::maxlen("path", 64, true),
-    crate::route::ParamSpec {
-        name: "privs",
-        ty: crate::route::ParamType::String {
-            values: None,
-            max_len: Some(64),
-            format: Some("pve-priv-list"),
-        },
-        optional: true,
-    },
-    crate::route::ParamSpec {
-        name: "realm",
-        ty: crate::route::ParamType::String {
-            values: None,
-            max_len: Some(32),
-            format: Some("pve-realm"),
-        },
-        optional: true,
-    },
-    p::string("tfa-challenge", true),
-    p::maxlen("username", 64, false),
-];
+use crate::route::{ApiError, Call, Method, Perm, Route};
 
 /// The routes of this module.
 pub(super) fn routes() -> Vec<Route> {
     vec![
-        Route {
-            method: Method::Post,
-            path: "/access/ticket",
-            params: TICKET_PARAMS,
-            perm: Perm::World,
-            allow_token: false,
-            handler: create_ticket,
-        },
-        Route {
-            method: Method::Get,
-            path: "/access/ticket",
-            params: &[],
-            perm: Perm::World,
-            allow_token: true,
-            handler: |_, _| Ok(Value::Null),
-        },
+        Route::new(Method::Post, "/access/ticket", Perm::World, create_ticket).no_token(),
+        Route::new(Method::Get, "/access/ticket", Perm::World, |_, _| {
+            Ok(Value::Null)
+        }),
     ]
 }
 
