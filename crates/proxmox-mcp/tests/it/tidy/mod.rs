@@ -1,6 +1,8 @@
 //! Tidy checks over the whole workspace, run as ordinary tests: the invariants ARCHITECTURE.md
 //! states that a machine can check (file headers, module boundaries, the schema's licence).
 
+mod layers;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
