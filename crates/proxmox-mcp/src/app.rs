@@ -99,7 +99,7 @@ impl App {
             .apply(&Registry::builtin()?)?
             .with_guard(Guard::new(&settings.guard)?);
         if let Some((warning, hint)) =
-            crate::tools::vm_exec::deny_only_warning(&registry, &registry.guard().exec)
+            crate::tools::deny_only_warning(&registry, &registry.guard().exec)
         {
             tracing::warn!("{warning}: {hint}");
         }

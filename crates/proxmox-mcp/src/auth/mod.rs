@@ -8,6 +8,7 @@
 //! wrong key are both 401 with `WWW-Authenticate: Bearer`.
 
 pub mod host;
+pub mod keygen;
 pub mod keys;
 pub mod rate;
 

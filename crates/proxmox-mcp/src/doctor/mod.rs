@@ -319,7 +319,7 @@ fn describe_exec(report: &mut Report, settings: &Settings) {
     ) else {
         return;
     };
-    if let Some((warning, hint)) = crate::tools::vm_exec::deny_only_warning(&registry, &policy) {
+    if let Some((warning, hint)) = crate::tools::deny_only_warning(&registry, &policy) {
         report.warn(warning, hint);
     }
 }

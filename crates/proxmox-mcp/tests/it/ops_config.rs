@@ -261,16 +261,10 @@ fn the_configuration_guide_names_every_variable_and_flag() {
     let mut missing = Vec::new();
     // Every PROXMOX_* variable the server or the client reads.
     let re = regex::Regex::new(r"PROXMOX_[A-Z_]*[A-Z]").unwrap();
-    for file in [
-        "crates/proxmox-mcp/src/config.rs",
-        "crates/proxmox-mcp/src/config/security.rs",
-        "crates/proxmox-mcp/src/config/clusters.rs",
-        "crates/proxmox-mcp/src/auth/mod.rs",
-        "crates/proxmox-mcp/src/guard/mod.rs",
-        "crates/proxmox-mcp/src/cli.rs",
-        "crates/pve-client/src/config.rs",
-    ] {
-        let text = std::fs::read_to_string(root.join(file)).unwrap();
+    let mut files = vec![root.join("crates/pve-client/src/config.rs")];
+    rust_files(&root.join("crates/proxmox-mcp/src"), &mut files);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
         for m in re.find_iter(&text) {
             let name = m.as_str();
             let placeholder = name == "PROXMOX_NAME";
@@ -301,4 +295,16 @@ fn the_configuration_guide_names_every_variable_and_flag() {
         missing.is_empty(),
         "docs/configuration.md does not mention {missing:?}"
     );
+}
+
+/// Every `.rs` file below `dir`.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
 }

@@ -1,10 +1,12 @@
 //! Clone and templates (toolset `provisioning`): `clone_vm` (full or linked, as PVE: a linked
 //! clone needs a template source), `convert_to_template` (irreversible) and, in
 //! `from_template.rs`, `create_vm_from_template` (a clone plus cloud-init settings).
-//! Containers of the same toolset are in `containers_admin.rs`.
+//! Containers of the same toolset are in `containers.rs`.
 
-pub(crate) mod from_template;
+mod containers;
+mod from_template;
 
+pub use containers::{create_container, delete_container, get_container_config};
 pub use from_template::create_vm_from_template;
 
 use pve_client::api::guest::GuestConfig;

@@ -9,12 +9,12 @@ use pve_client::GuestKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{guest_error, guest_node, is_false};
 use crate::error::ToolError;
 use crate::guard::ExecPolicy;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, Registry, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::{guest_error, guest_node, is_false};
 
 /// This tool's name.
 pub const NAME: &str = "execute_vm_command";

@@ -3,10 +3,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{NoParams, gib, mib, percent, round1};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::{NoParams, gib, mib, percent, round1};
 
 /// `get_nodes`.
 pub fn get_nodes() -> ToolSpec {

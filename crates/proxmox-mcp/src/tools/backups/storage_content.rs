@@ -6,11 +6,11 @@ use pve_client::api::storage::StorageContent;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::is_false;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::is_false;
 
 /// The node to reach `storage` through: `node` when given (it must have the storage), else the
 /// first node (by name) where the storage is available. One `/cluster/resources` call.
@@ -94,7 +94,7 @@ impl From<StorageContent> for VolumeLine {
             volid: v.volid,
             content: v.content,
             format: v.format,
-            size_mb: super::common::mib(v.size),
+            size_mb: crate::tools::common::mib(v.size),
             time: v.ctime,
             vmid: v.vmid,
             notes: v.notes.filter(|n| !n.is_empty()),

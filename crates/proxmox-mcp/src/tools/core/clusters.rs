@@ -6,11 +6,11 @@ use futures_util::future::join_all;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::common::NoParams;
 use crate::clusters::ClusterEntry;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::NoParams;
 
 /// How long each cluster has to answer.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);

@@ -5,9 +5,9 @@ use pve_client::GuestKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{StatusFilter, gib, is_false, mib, percent, split_tags};
 use crate::error::ToolError;
 use crate::registry::ToolCtx;
+use crate::tools::common::{StatusFilter, gib, is_false, mib, percent, split_tags};
 
 /// Parameters of `get_vms` and `get_containers`.
 #[derive(Debug, Deserialize, JsonSchema)]

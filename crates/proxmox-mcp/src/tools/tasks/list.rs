@@ -1,26 +1,21 @@
-//! The `tasks` toolset: `list_tasks` (recent tasks of one node or of every online node, newest
-//! first, filtered by guest, state and type) and `stop_task` (stop a running task by its UPID).
-//! `get_task`, which follows one task, stays in `core` (`tasks.rs`).
-
-use std::time::{Duration, Instant};
+//! `list_tasks` (toolset `tasks`): recent tasks of one node or of every online node, newest
+//! first, filtered by guest, state and type.
 
 use futures_util::future::join_all;
 use pve_client::api::tasks::{TaskListQuery, TaskSummary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{MAX_WAIT_SECONDS, is_false};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::is_false;
 
 /// Default number of tasks returned.
 const DEFAULT_LIMIT: u32 = 20;
 /// Most tasks returned.
 const MAX_LIMIT: u32 = 500;
-/// Default wait of `stop_task` for the task to end.
-const DEFAULT_STOP_WAIT: u32 = 5;
 
 /// `list_tasks`.
 pub fn list_tasks() -> ToolSpec {
@@ -231,89 +226,6 @@ async fn list_tasks_handler(
         tasks,
         truncated,
         unreachable_nodes,
-    })
-}
-
-/// `stop_task`.
-pub fn stop_task() -> ToolSpec {
-    ToolSpec::new(
-        ToolDef {
-            name: "stop_task",
-            title: "Stop task",
-            description: "Stop a running Proxmox VE task by its upid (a backup, migration, clone, \
-                          ...): PVE interrupts the worker and the task ends with an error saying \
-                          so; whatever it had not finished is not done. A task that already ended \
-                          is left alone.",
-            toolset: "tasks",
-            access: Access::Write,
-            idempotent: true,
-        },
-        handler!(stop_task_handler),
-    )
-}
-
-/// Parameters of `stop_task`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StopTaskParams {
-    /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:` (from list_tasks or a tool's answer).
-    pub upid: String,
-    /// Seconds to wait for the task to end once stopped (default 5, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
-}
-
-/// Output of `stop_task`.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct StopTaskOutput {
-    pub upid: String,
-    pub node: String,
-    /// True when this call stopped the task; false when it had already ended.
-    pub stopped: bool,
-    /// The task's state now: `running` (still ending: check get_task) or `stopped`.
-    pub status: String,
-    /// Once ended: PVE's exit status (an interrupted task's error, or what it ended with).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exitstatus: Option<String>,
-}
-
-async fn stop_task_handler(ctx: &ToolCtx, p: StopTaskParams) -> Result<StopTaskOutput, ToolError> {
-    let secs = p.wait_seconds.unwrap_or(DEFAULT_STOP_WAIT);
-    if secs > MAX_WAIT_SECONDS {
-        return Err(ToolError::invalid(
-            "wait_seconds",
-            format!("must be at most {MAX_WAIT_SECONDS}"),
-        ));
-    }
-    let upid = super::common::parse_upid(&p.upid)?;
-    let before = ctx.client.task_status(&upid).await?;
-    if !before.is_running() {
-        return Ok(StopTaskOutput {
-            upid: upid.as_str().to_string(),
-            node: upid.node.clone(),
-            stopped: false,
-            status: before.status,
-            exitstatus: before.exitstatus,
-        });
-    }
-    ctx.client.task_stop(&upid).await?;
-    // PVE signals the worker; it ends shortly after. Look again, within the bound.
-    let deadline = Instant::now() + Duration::from_secs(u64::from(secs));
-    let mut now = ctx.client.task_status(&upid).await?;
-    while now.is_running() && Instant::now() < deadline {
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(500)) => {}
-            () = ctx.interrupted() => break,
-        }
-        now = ctx.client.task_status(&upid).await?;
-    }
-    Ok(StopTaskOutput {
-        upid: upid.as_str().to_string(),
-        node: upid.node.clone(),
-        stopped: true,
-        status: now.status,
-        exitstatus: now.exitstatus,
     })
 }
 

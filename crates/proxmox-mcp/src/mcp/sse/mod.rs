@@ -610,5 +610,4 @@ impl Transport<RoleServer> for Single {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-#[path = "sse_tests.rs"]
 mod tests;

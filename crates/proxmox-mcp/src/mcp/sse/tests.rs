@@ -1,4 +1,4 @@
-//! Unit tests of the legacy SSE sessions (`sse.rs`): the event queue and session ids.
+//! Unit tests of the legacy SSE sessions (`sse/mod.rs`): the event queue and session ids.
 
 use super::*;
 

@@ -6,13 +6,13 @@ use pve_client::{GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
 use super::guest_list::{self, GuestLine, GuestListParams};
-use super::power::{self, PowerOutput, PowerRequest};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
+use crate::tools::power::{self, PowerOutput, PowerRequest};
 
 /// The toolset of this file's tools.
 const TOOLSET: &str = "core";

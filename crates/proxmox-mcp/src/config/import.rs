@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::config::{ConfigError, FileConfig};
+use super::{ConfigError, FileConfig};
 
 /// Whether `text` read from `path` is JSON: a `.json` file, or text starting with `{` (TOML
 /// cannot).

@@ -6,14 +6,14 @@ use pve_client::api::backup::RestoreOptions;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::backups::{archive_kind, volid_storage};
-use super::common::{TaskOutcome, is_false, wait_for, wait_task};
-use super::power::guest_status;
 use super::storage_content::storage_node;
+use super::{archive_kind, volid_storage};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::{TaskOutcome, is_false, wait_for, wait_task};
+use crate::tools::power::guest_status;
 
 /// `restore_backup`.
 pub fn restore_backup() -> ToolSpec {

@@ -5,7 +5,7 @@
 use rand::TryRngCore;
 use rand::rngs::OsRng;
 
-use crate::auth::keys::{check_name, digest};
+use super::keys::{check_name, digest};
 use crate::registry::Scope;
 
 /// Prefix of generated keys (recognisable in a leaked file or a secret scanner).

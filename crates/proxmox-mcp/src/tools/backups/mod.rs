@@ -1,6 +1,12 @@
 //! The `backups` toolset (off by default): `create_backup` (vzdump of one guest), `list_backups`
 //! (on one storage or on every backup storage), `delete_backup` (destructive); `restore_backup`
-//! lives in `backup_restore.rs`, `list_storage_content` in `storage_content.rs`.
+//! lives in `restore.rs`, `list_storage_content` in `storage_content.rs`.
+
+mod restore;
+mod storage_content;
+
+pub use restore::restore_backup;
+pub use storage_content::list_storage_content;
 
 use futures_util::future::join_all;
 use pve_client::api::backup::{BackupMode, VzdumpOptions};
@@ -9,13 +15,13 @@ use pve_client::{GuestKind, Upid};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{TaskOutcome, TaskState, is_false, mib, wait_for, wait_task};
-use super::snapshots::locate;
-use super::storage_content::storage_node;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::{TaskOutcome, TaskState, is_false, mib, wait_for, wait_task};
+use crate::tools::snapshots::locate;
+use storage_content::storage_node;
 
 /// The toolset of this file's tools.
 const TOOLSET: &str = "backups";

@@ -7,13 +7,13 @@ use pve_client::{ErrorKind, GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{TaskOutcome, guest_error, guest_node, is_false, wait_for, wait_task};
 use super::guest_list::{self, GuestLine, GuestListParams};
-use super::power::guest_status;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::{TaskOutcome, guest_error, guest_node, is_false, wait_for, wait_task};
+use crate::tools::power::guest_status;
 
 /// `get_vms`.
 pub fn get_vms() -> ToolSpec {

@@ -6,11 +6,11 @@ use pve_client::api::guest::{ActionOptions, PowerAction};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::power::{self, PowerOutput, PowerRequest};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::power::{self, PowerOutput, PowerRequest};
 
 /// Parameters of `start_vm`, `stop_vm` and `reset_vm`.
 #[derive(Debug, Deserialize, JsonSchema)]

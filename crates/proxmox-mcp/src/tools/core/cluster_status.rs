@@ -3,10 +3,10 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::common::NoParams;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::NoParams;
 
 /// `get_cluster_status`.
 pub fn get_cluster_status() -> ToolSpec {

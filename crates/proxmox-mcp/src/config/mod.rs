@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod clusters;
+mod import;
 mod security;
 
 use crate::auth::keys::KeyEntry;
@@ -241,8 +242,8 @@ impl FileConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        if crate::config_import::is_json(path, &text) {
-            return crate::config_import::parse(&text, path);
+        if import::is_json(path, &text) {
+            return import::parse(&text, path);
         }
         Self::parse(&text, path)
     }

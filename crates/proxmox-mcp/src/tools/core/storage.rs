@@ -3,10 +3,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::gib;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::gib;
 
 /// `get_storage`.
 pub fn get_storage() -> ToolSpec {

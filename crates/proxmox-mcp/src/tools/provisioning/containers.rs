@@ -11,15 +11,15 @@ use pve_client::{GuestKind, Secret};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{TaskOutcome, guest_error, guest_node, is_false, wait_for, wait_task};
-use super::power::guest_status;
-use super::provisioning::from_template::SshKeys;
-use super::provisioning::{TOOLSET, is_dns_name, new_vmid, trimmed};
-use super::vm_config::masked;
+use super::from_template::SshKeys;
+use super::{TOOLSET, is_dns_name, new_vmid, trimmed};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::{TaskOutcome, guest_error, guest_node, is_false, wait_for, wait_task};
+use crate::tools::power::guest_status;
+use crate::tools::vm_config::masked;
 
 const KIND: GuestKind = GuestKind::Lxc;
 
@@ -147,7 +147,7 @@ async fn create_container_handler(
         ));
     }
     let keys = p.ssh_keys.as_ref().map(SshKeys::lines).unwrap_or_default();
-    super::provisioning::from_template::check_public_keys(&keys)?;
+    super::from_template::check_public_keys(&keys)?;
     if password.is_none() && keys.is_empty() {
         return Err(ToolError::InvalidParams {
             param: Some("password".into()),
@@ -166,7 +166,7 @@ async fn create_container_handler(
     if disk_gb == 0 {
         return Err(ToolError::invalid("disk_gb", "must be at least 1 (GiB)"));
     }
-    let ip = super::provisioning::from_template::ipconfig(
+    let ip = super::from_template::ipconfig(
         Some(p.ip.as_deref().unwrap_or("dhcp")),
         p.gateway.as_deref(),
     )?

@@ -1,0 +1,199 @@
+//! The task tools: `get_task` (status, exit status and log tail of one task, to follow what a
+//! long operation left running; toolset `core`), `stop_task` (stop one running task; toolset
+//! `tasks`) and, in `list.rs`, `list_tasks` (toolset `tasks`).
+
+mod list;
+
+pub use list::list_tasks;
+
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ToolError;
+use crate::handler;
+use crate::registry::lenient;
+use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::{MAX_WAIT_SECONDS, parse_upid};
+
+/// Default number of log lines returned.
+const DEFAULT_LOG_LINES: u64 = 20;
+/// Most log lines returned.
+const MAX_LOG_LINES: u64 = 500;
+/// Default wait of `stop_task` for the task to end.
+const DEFAULT_STOP_WAIT: u32 = 5;
+
+/// `get_task`.
+pub fn get_task() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef {
+            name: "get_task",
+            title: "Task status",
+            description: "Status of a Proxmox VE task by its upid (as returned by start_vm, \
+                          create_vm, ...): running or stopped, its exit status (OK or the error) and \
+                          the last lines of its log. Use it to follow an operation that was still \
+                          running when its tool returned.",
+            toolset: "core",
+            access: Access::Read,
+            idempotent: true,
+        },
+        handler!(get_task_handler),
+    )
+}
+
+/// Parameters of `get_task`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskParams {
+    /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:`.
+    pub upid: String,
+    /// How many of the last log lines to return (default 20, at most 500; 0 for none).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 500))]
+    pub log_lines: Option<u64>,
+}
+
+/// Output of `get_task`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskOutput {
+    pub upid: String,
+    pub node: String,
+    /// Task type: `qmstart`, `qmcreate`, `vzdump`, ...
+    #[serde(rename = "type")]
+    pub task_type: String,
+    /// The object it works on (usually a VMID).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    pub user: String,
+    /// `running` or `stopped`.
+    pub status: String,
+    /// Once stopped: `OK`, `WARNINGS: n`, or the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exitstatus: Option<String>,
+    /// Once stopped: whether it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+    /// Start time, Unix epoch seconds.
+    pub starttime: i64,
+    /// The last log lines.
+    pub log: Vec<String>,
+}
+
+async fn get_task_handler(ctx: &ToolCtx, p: TaskParams) -> Result<TaskOutput, ToolError> {
+    let lines = p.log_lines.unwrap_or(DEFAULT_LOG_LINES);
+    if lines > MAX_LOG_LINES {
+        return Err(ToolError::invalid(
+            "log_lines",
+            format!("must be at most {MAX_LOG_LINES}"),
+        ));
+    }
+    let upid = parse_upid(&p.upid)?;
+    let status = ctx.client.task_status(&upid).await?;
+    let log = if lines == 0 {
+        Vec::new()
+    } else {
+        ctx.client
+            .task_log_tail(&upid, lines)
+            .await?
+            .into_iter()
+            .map(|l| l.t)
+            .collect()
+    };
+    let running = status.is_running();
+    Ok(TaskOutput {
+        ok: (!running).then(|| status.is_ok()),
+        upid: upid.as_str().to_string(),
+        node: upid.node.clone(),
+        task_type: upid.task_type.clone(),
+        id: upid.id.clone(),
+        user: upid.user.clone(),
+        status: status.status,
+        exitstatus: status.exitstatus,
+        starttime: upid.starttime,
+        log,
+    })
+}
+
+/// `stop_task`.
+pub fn stop_task() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef {
+            name: "stop_task",
+            title: "Stop task",
+            description: "Stop a running Proxmox VE task by its upid (a backup, migration, clone, \
+                          ...): PVE interrupts the worker and the task ends with an error saying \
+                          so; whatever it had not finished is not done. A task that already ended \
+                          is left alone.",
+            toolset: "tasks",
+            access: Access::Write,
+            idempotent: true,
+        },
+        handler!(stop_task_handler),
+    )
+}
+
+/// Parameters of `stop_task`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopTaskParams {
+    /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:` (from list_tasks or a tool's answer).
+    pub upid: String,
+    /// Seconds to wait for the task to end once stopped (default 5, at most 50).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    #[schemars(range(max = 50))]
+    pub wait_seconds: Option<u32>,
+}
+
+/// Output of `stop_task`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StopTaskOutput {
+    pub upid: String,
+    pub node: String,
+    /// True when this call stopped the task; false when it had already ended.
+    pub stopped: bool,
+    /// The task's state now: `running` (still ending: check get_task) or `stopped`.
+    pub status: String,
+    /// Once ended: PVE's exit status (an interrupted task's error, or what it ended with).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exitstatus: Option<String>,
+}
+
+async fn stop_task_handler(ctx: &ToolCtx, p: StopTaskParams) -> Result<StopTaskOutput, ToolError> {
+    let secs = p.wait_seconds.unwrap_or(DEFAULT_STOP_WAIT);
+    if secs > MAX_WAIT_SECONDS {
+        return Err(ToolError::invalid(
+            "wait_seconds",
+            format!("must be at most {MAX_WAIT_SECONDS}"),
+        ));
+    }
+    let upid = parse_upid(&p.upid)?;
+    let before = ctx.client.task_status(&upid).await?;
+    if !before.is_running() {
+        return Ok(StopTaskOutput {
+            upid: upid.as_str().to_string(),
+            node: upid.node.clone(),
+            stopped: false,
+            status: before.status,
+            exitstatus: before.exitstatus,
+        });
+    }
+    ctx.client.task_stop(&upid).await?;
+    // PVE signals the worker; it ends shortly after. Look again, within the bound.
+    let deadline = Instant::now() + Duration::from_secs(u64::from(secs));
+    let mut now = ctx.client.task_status(&upid).await?;
+    while now.is_running() && Instant::now() < deadline {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            () = ctx.interrupted() => break,
+        }
+        now = ctx.client.task_status(&upid).await?;
+    }
+    Ok(StopTaskOutput {
+        upid: upid.as_str().to_string(),
+        node: upid.node.clone(),
+        stopped: true,
+        status: now.status,
+        exitstatus: now.exitstatus,
+    })
+}
