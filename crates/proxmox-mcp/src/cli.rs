@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Overrides, SecurityFlags};
+use crate::config::{LogFormat, Overrides, SecurityFlags};
 use crate::registry::Scope;
 
 /// MCP server for Proxmox VE, with an embedded Proxmox VE simulator for demos.
@@ -170,14 +170,6 @@ pub struct StdioArgs {
     pub filters: FilterArgs,
 }
 
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 impl ServeArgs {
     /// The flags that override configuration.
     pub fn overrides(&self) -> Overrides {
@@ -230,22 +222,6 @@ pub fn init_tracing(format: LogFormat, level: Option<&str>) {
         LogFormat::Text => builder.with_ansi(false).try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-}
-
-/// Checks a log filter (`info`, `proxmox_mcp=debug,warn`): the reason when it is not one.
-pub fn check_log_filter(filter: &str) -> Result<(), String> {
-    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
-    let bare = !filter.contains(['=', ',', '[']);
-    if bare && !LEVELS.contains(&filter.trim().to_ascii_lowercase().as_str()) {
-        return Err(format!(
-            "use one of {}, or directives such as proxmox_mcp=debug",
-            LEVELS.join(", ")
-        ));
-    }
-    tracing_subscriber::EnvFilter::builder()
-        .parse(filter)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

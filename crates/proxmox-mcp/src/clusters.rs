@@ -7,16 +7,16 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::error::ToolError;
-use crate::registry::PveClient;
+use pve_client::PveClient;
 
 /// The argument naming the cluster a call acts on.
-pub const CLUSTER: &str = "cluster";
+pub(crate) const CLUSTER: &str = "cluster";
 
 /// Name of the single cluster of the `[cluster]` section or the `PROXMOX_*` variables.
-pub const DEFAULT_NAME: &str = "default";
+pub(crate) const DEFAULT_NAME: &str = "default";
 
 /// Name of the embedded simulator's cluster in demo mode.
-pub const DEMO_NAME: &str = "demo";
+pub(crate) const DEMO_NAME: &str = "demo";
 
 /// One configured cluster.
 #[derive(Debug, Clone)]
@@ -126,12 +126,12 @@ impl Clusters {
 }
 
 /// `https://host:port` of a client's cluster.
-pub fn address_of(client: &PveClient) -> String {
+pub(crate) fn address_of(client: &PveClient) -> String {
     client.base_url().trim_end_matches("/api2/json").to_string()
 }
 
 /// The cluster a door refusal names (the `cluster` argument as given, when it is a string).
-pub fn named_in(args: Option<&Value>) -> Option<String> {
+pub(crate) fn named_in(args: Option<&Value>) -> Option<String> {
     args?
         .get(CLUSTER)?
         .as_str()
@@ -141,7 +141,7 @@ pub fn named_in(args: Option<&Value>) -> Option<String> {
 }
 
 /// Adds the optional `cluster` argument to a tool's input schema (every tool has it).
-pub fn augment_input(schema: &mut Map<String, Value>) {
+pub(crate) fn augment_input(schema: &mut Map<String, Value>) {
     let props = schema
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()));

@@ -20,7 +20,7 @@ use crate::config::Limits;
 /// Descriptors kept for everything but client connections: the listeners, the connections to
 /// Proxmox VE (and, in demo mode, both ends of those to the embedded simulator), the audit log.
 /// An eighth of the limit, at least 64.
-pub fn reserve(open_files: u64) -> u64 {
+pub(crate) fn reserve(open_files: u64) -> u64 {
     (open_files / 8).max(64)
 }
 

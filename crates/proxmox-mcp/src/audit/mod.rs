@@ -25,14 +25,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::registry::Caller;
-pub use key::{AuditKey, KeyError, MIN_KEY_BYTES};
-pub use verify::{
-    AuditCommand, Head, Verified, VerifyError, VerifyOptions, run_cli, verify, verify_with,
-};
+use crate::caller::Caller;
+pub use key::AuditKey;
+pub(crate) use verify::AuditCommand;
+pub use verify::{Verified, VerifyError, VerifyOptions, run_cli, verify, verify_with};
 
 /// `prev` of the first line.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// How a call ended, as the audit log says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +60,7 @@ pub struct AuditSection {
 
 /// One record, as written (field order is the line's order).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     pub seq: u64,
     /// UTC, RFC 3339 with milliseconds.
     pub time: String,
@@ -248,13 +247,20 @@ impl AuditLog {
         }
     }
 
-    /// Logs a call refused outside the registry (a key scope refusal at a door, read-only
-    /// mode): `args` as received, `reason` as told to the caller.
-    pub fn refused(&self, caller: &Caller, tool: &str, args: Option<&Value>, reason: &str) {
-        let cluster = crate::clusters::named_in(args);
+    /// Logs a call refused before its tool ran (a key's scope or rate, a tool the server-wide
+    /// filters hide): `args` as received, `reason` as told to the caller, `cluster` the one the
+    /// call named or the default.
+    pub fn refused(
+        &self,
+        caller: &Caller,
+        cluster: &str,
+        tool: &str,
+        args: Option<&Value>,
+        reason: &str,
+    ) {
         self.record(Entry {
             caller,
-            cluster: cluster.as_deref(),
+            cluster: Some(cluster),
             tool,
             args,
             outcome: Outcome::Refused,
@@ -266,7 +272,7 @@ impl AuditLog {
 
 /// A copy of `args` with the values of secret-looking keys (`password`, `token`, `secret`,
 /// `key`...) replaced by `********`, at any depth.
-pub fn mask_secrets(args: &Value) -> Value {
+pub(crate) fn mask_secrets(args: &Value) -> Value {
     match args {
         Value::Object(m) => Value::Object(
             m.iter()
@@ -286,12 +292,12 @@ pub fn mask_secrets(args: &Value) -> Value {
 }
 
 /// Lowercase hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 /// Now, UTC, `2026-11-29T17:03:15.123Z`.
-pub fn rfc3339_now() -> String {
+pub(crate) fn rfc3339_now() -> String {
     rfc3339_at(SystemTime::now())
 }
 

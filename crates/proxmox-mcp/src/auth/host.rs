@@ -76,7 +76,7 @@ impl HostPolicy {
 /// axum middleware refusing a request whose `Host` or `Origin` the policy does not allow (403,
 /// or 400 for a malformed Host), in mcpo's error shape. Mount with
 /// `axum::middleware::from_fn_with_state(Arc<HostPolicy>, check_host)`.
-pub async fn check_host(
+pub(crate) async fn check_host(
     State(policy): State<Arc<HostPolicy>>,
     req: Request,
     next: Next,
@@ -115,7 +115,7 @@ impl Refusal {
 
 /// Checks `Host` (or the URI authority) against `allowed_hosts` and `Origin` against the
 /// request's own origin and `allowed_origins`.
-pub fn check(
+pub(crate) fn check(
     uri: &Uri,
     headers: &HeaderMap,
     allowed_hosts: &[String],

@@ -9,7 +9,7 @@ use super::keys::{check_name, digest};
 use crate::registry::Scope;
 
 /// Prefix of generated keys (recognisable in a leaked file or a secret scanner).
-pub const KEY_PREFIX: &str = "pmcp_";
+pub(crate) const KEY_PREFIX: &str = "pmcp_";
 
 /// A new key and what to put in the config.
 #[derive(Clone, PartialEq, Eq)]

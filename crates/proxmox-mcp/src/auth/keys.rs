@@ -84,7 +84,7 @@ impl KeySpec {
 }
 
 /// Checks a key name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -100,7 +100,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// Checks a set of keys: distinct names and distinct digests.
-pub fn check_distinct(keys: &[KeySpec]) -> Result<(), String> {
+pub(crate) fn check_distinct(keys: &[KeySpec]) -> Result<(), String> {
     for (i, a) in keys.iter().enumerate() {
         for b in &keys[..i] {
             if a.name == b.name {
@@ -185,7 +185,7 @@ impl Authenticator for KeyRing {
 }
 
 /// SHA-256 of a key.
-pub fn digest(key: &str) -> [u8; 32] {
+pub(crate) fn digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 

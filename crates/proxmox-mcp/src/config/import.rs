@@ -20,14 +20,14 @@ use super::{ConfigError, FileConfig};
 
 /// Whether `text` read from `path` is JSON: a `.json` file, or text starting with `{` (TOML
 /// cannot).
-pub fn is_json(path: &Path, text: &str) -> bool {
+pub(super) fn is_json(path: &Path, text: &str) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         || text.trim_start().starts_with('{')
 }
 
 /// The configuration a ProxmoxMCP JSON file describes; `notes` says which fields were ignored.
-pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+pub(super) fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     let bad = |message: String| ConfigError::Parse {
         path: path.to_path_buf(),
         message,

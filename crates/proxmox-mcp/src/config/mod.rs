@@ -16,17 +16,21 @@ mod import;
 mod security;
 
 use crate::auth::keys::KeyEntry;
-pub use clusters::{CLUSTER_NAME_ENV, NamedCluster};
-pub use security::{
-    AuthSection, Limits, LimitsSection, MAX_BODY_BYTES, SecurityFlags, SecuritySettings, TlsFiles,
-    TlsSection, ToolsSection, secret,
+pub(crate) use clusters::NamedCluster;
+pub use security::TlsFiles;
+pub(crate) use security::{
+    AuthSection, Limits, LimitsSection, MAX_BODY_BYTES, SecurityFlags, SecuritySettings,
+    TlsSection, ToolsSection,
 };
 
 /// Default MCP listen address.
-pub const DEFAULT_MCP_LISTEN: &str = "127.0.0.1:8812";
+pub(crate) const DEFAULT_MCP_LISTEN: &str = "127.0.0.1:8812";
+
+/// Default REST listen address (mcpo's port).
+pub(crate) const DEFAULT_REST_LISTEN: &str = "127.0.0.1:8811";
 
 /// Environment variable naming the config file when `--config` is absent.
-pub const CONFIG_ENV: &str = "PROXMOX_MCP_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "PROXMOX_MCP_CONFIG";
 
 /// The configuration file, as written (every key optional).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -126,7 +130,7 @@ pub struct ServerSection {
     /// `/metrics` asks for an API key (any scope); public by default.
     pub metrics_auth: Option<bool>,
     /// `text` (default) or `json` log lines on stderr.
-    pub log_format: Option<crate::cli::LogFormat>,
+    pub log_format: Option<LogFormat>,
     /// Log filter (`info`, `debug`, `proxmox_mcp=debug,info`...); `RUST_LOG` wins.
     pub log_level: Option<String>,
 }
@@ -159,6 +163,8 @@ pub enum ConfigError {
          (or a [cluster] section in --config FILE), or pass --demo to use the built-in simulator"
     )]
     NoCluster,
+    #[error(transparent)]
+    Guard(#[from] crate::guard::GuardError),
     #[error(
         "cluster configuration: {0} (a PROXMOX_NAME variable is `name` in the [cluster] section \
          of the config file)"
@@ -220,7 +226,7 @@ pub struct Settings {
     /// `/metrics` asks for an API key.
     pub metrics_auth: bool,
     /// Log format from the file (`--log-format` and `PROXMOX_MCP_LOG_FORMAT` win).
-    pub log_format: Option<crate::cli::LogFormat>,
+    pub log_format: Option<LogFormat>,
     /// Log filter from the file (`RUST_LOG` wins).
     pub log_level: Option<String>,
     /// Lines to log once logging is set up (what an imported file's reading had to say).
@@ -301,7 +307,7 @@ impl Settings {
             ));
         }
         if let Some(level) = &file.server.log_level {
-            crate::cli::check_log_filter(level).map_err(|e| {
+            check_log_filter(level).map_err(|e| {
                 ConfigError::Invalid(format!("log_level {level:?} is not a log filter: {e}"))
             })?;
         }
@@ -315,7 +321,7 @@ impl Settings {
         let rest_listen = match rest_text.as_deref().map(str::trim) {
             Some("off") => None,
             Some(text) => Some(parse_listen(text)?),
-            None => Some(parse_listen(crate::rest::DEFAULT_REST_LISTEN)?),
+            None => Some(parse_listen(DEFAULT_REST_LISTEN)?),
         };
         let cors_origins = if !flags.cors_origins.is_empty() {
             flags.cors_origins.clone()
@@ -363,6 +369,30 @@ impl Settings {
     }
 }
 
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Checks a log filter (`info`, `proxmox_mcp=debug,warn`): the reason when it is not one.
+pub(crate) fn check_log_filter(filter: &str) -> Result<(), String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let bare = !filter.contains(['=', ',', '[']);
+    if bare && !LEVELS.contains(&filter.trim().to_ascii_lowercase().as_str()) {
+        return Err(format!(
+            "use one of {}, or directives such as proxmox_mcp=debug",
+            LEVELS.join(", ")
+        ));
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(filter)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// A comma-separated list, trimmed, without empty items.
 pub(crate) fn split_list(v: &str) -> Vec<String> {
     v.split(',')
@@ -372,7 +402,7 @@ pub(crate) fn split_list(v: &str) -> Vec<String> {
 }
 
 /// `ADDR:PORT` as a socket address, with a message naming the bad value.
-pub fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
+pub(crate) fn parse_listen(text: &str) -> Result<SocketAddr, ConfigError> {
     text.trim().parse().map_err(|_| {
         ConfigError::Invalid(format!(
             "listen address {text:?} is not ADDR:PORT (e.g. 127.0.0.1:8812)"
@@ -459,7 +489,7 @@ mod tests {
         assert_eq!(s.mcp_listen.to_string(), DEFAULT_MCP_LISTEN);
         assert_eq!(
             s.rest_listen.map(|a| a.to_string()).as_deref(),
-            Some(crate::rest::DEFAULT_REST_LISTEN)
+            Some(DEFAULT_REST_LISTEN)
         );
         assert!(s.rest_listen_is_default && s.cors_origins.is_empty());
     }
@@ -501,5 +531,32 @@ mod tests {
             text.contains("PROXMOX_HOST") && text.contains("--demo"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_guard_section_parses_strictly_and_the_flag_wins() {
+        use crate::guard::AUDIT_LOG_ENV;
+        let text = "[guard]\nprotected_vmids = [102]\naudit_log = \"file.jsonl\"\n\
+                    [guard.exec]\ndeny = [\"rm *\"]\nmax_timeout_seconds = 20\n";
+        let f = FileConfig::parse(text, Path::new("c.toml")).unwrap();
+        assert_eq!(f.guard.protected_vmids, [102]);
+        assert_eq!(f.guard.exec.max_timeout_seconds, Some(20));
+        let e = FileConfig::parse("[guard]\nprotected = [1]\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("protected"), "{e}");
+        let env: HashMap<String, String> =
+            [(AUDIT_LOG_ENV.to_string(), "env.jsonl".to_string())].into();
+        let g = f.guard.clone().resolved(None, &env).unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("env.jsonl")));
+        let g = f
+            .guard
+            .clone()
+            .resolved(Some(Path::new("flag.jsonl")), &env)
+            .unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("flag.jsonl")));
+        let g = f.guard.clone().resolved(None, &HashMap::new()).unwrap();
+        assert_eq!(g.audit_log.as_deref(), Some(Path::new("file.jsonl")));
+        let mut bad = f.guard.clone();
+        bad.exec.allow = vec!["re:[".into()];
+        assert!(bad.resolved(None, &HashMap::new()).is_err());
     }
 }

@@ -17,19 +17,19 @@ use crate::auth::keys::{KeySpec, check_distinct};
 use crate::registry::{Scope, ToolFilter};
 
 /// Default cap on open MCP sessions (both transports together).
-pub const DEFAULT_MAX_SESSIONS: usize = 256;
+pub(super) const DEFAULT_MAX_SESSIONS: usize = 256;
 /// Default cap on open MCP sessions per API key (both transports together).
-pub const DEFAULT_MAX_SESSIONS_PER_KEY: usize = 64;
+pub(super) const DEFAULT_MAX_SESSIONS_PER_KEY: usize = 64;
 /// Default time a client has to send a complete request head.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a kept-alive connection may wait for its next request.
-pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections from one client address (both doors together).
-pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
+pub(super) const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
 /// Default idle time after which an MCP session is closed.
-pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+pub(super) const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Largest request body a door reads (1 MB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// `[auth]`: how keys are presented and whether a server without keys may be exposed.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -339,9 +339,9 @@ pub(super) fn resolve(
 }
 
 /// Shortest plain-text key accepted (characters).
-pub const MIN_KEY_CHARS: usize = 16;
+pub(super) const MIN_KEY_CHARS: usize = 16;
 /// Keys shorter than this are accepted with a warning.
-pub const GOOD_KEY_CHARS: usize = 32;
+pub(super) const GOOD_KEY_CHARS: usize = 32;
 
 /// Refuses a plain-text key under [`MIN_KEY_CHARS`]; a warning under [`GOOD_KEY_CHARS`]. The
 /// messages name the variable, never the key.
@@ -364,7 +364,10 @@ fn check_key_length(key: &str) -> Result<Option<String>, ConfigError> {
 
 /// `NAME` or the contents of the file `NAME_FILE` (trailing newline removed); both set is an
 /// error. Messages name the variable and the file, never the value.
-pub fn secret(env: &HashMap<String, String>, name: &str) -> Result<Option<String>, ConfigError> {
+pub(crate) fn secret(
+    env: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<String>, ConfigError> {
     let file_var = format!("{name}_FILE");
     let direct = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let file = env

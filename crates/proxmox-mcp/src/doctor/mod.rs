@@ -8,8 +8,8 @@
 //! and guest-agent pings, never a change.
 
 mod cluster;
-pub mod privileges;
-pub mod probe;
+pub(crate) mod privileges;
+pub(crate) mod probe;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -306,7 +306,7 @@ fn secret_file_mode(report: &mut Report, path: &std::path::Path) {
 /// The guest exec policy, with a warning when a deny list alone guards an offered tool.
 fn describe_exec(report: &mut Report, settings: &Settings) {
     let (Ok(registry), Ok(policy)) = (
-        crate::registry::Registry::builtin()
+        crate::tools::registry()
             .map_err(|e| e.to_string())
             .and_then(|r| {
                 settings

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// Where a privilege is checked: the ACL subtree a grant must cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AclScope {
+pub(crate) enum AclScope {
     /// `/` itself (`GET /cluster/status` checks `Sys.Audit` on `/`).
     Root,
     /// `/vms/<vmid>` (a grant on `/vms`, `/` or a pool covers guests).
@@ -48,7 +48,7 @@ impl AclScope {
 
 /// One requirement: any of these privileges on this scope.
 #[derive(Debug, Clone, Copy)]
-pub struct Need {
+pub(crate) struct Need {
     pub any_of: &'static [&'static str],
     pub scope: AclScope,
 }
@@ -155,7 +155,7 @@ const AGENT_AUDIT: &[Need] = &[need(
 )];
 
 /// The privileges `tool` needs, `None` for a tool this table does not know.
-pub fn needs(tool: &str) -> Option<&'static [Need]> {
+pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
     Some(match tool {
         "get_nodes" | "get_node_status" => NODE_AUDIT,
         "get_vms" | "get_containers" => VM_AUDIT,
@@ -200,7 +200,7 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
 
 /// What the permissions make of one tool.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Every privilege, on the whole scope.
     Usable,
     /// Some privileges only on parts of their scope: `(privilege, paths)`.
@@ -213,11 +213,11 @@ pub enum Verdict {
 
 /// Effective permissions: ACL path -> privilege -> propagates to sub-paths.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Permissions(BTreeMap<String, BTreeMap<String, bool>>);
+pub(crate) struct Permissions(BTreeMap<String, BTreeMap<String, bool>>);
 
 impl Permissions {
     /// Reads the `data` of `GET /access/permissions`.
-    pub fn from_json(v: &Value) -> Option<Self> {
+    pub(crate) fn from_json(v: &Value) -> Option<Self> {
         let obj = v.as_object()?;
         let mut out = BTreeMap::new();
         for (path, privs) in obj {
@@ -240,7 +240,7 @@ impl Permissions {
     }
 
     /// Whether nothing at all is granted.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.values().all(BTreeMap::is_empty)
     }
 
@@ -264,7 +264,7 @@ impl Permissions {
     }
 
     /// The verdict for a tool with these needs.
-    pub fn verdict(&self, needs: &[Need]) -> Verdict {
+    pub(crate) fn verdict(&self, needs: &[Need]) -> Verdict {
         let mut missing = Vec::new();
         let mut limited = Vec::new();
         for n in needs {
@@ -299,7 +299,7 @@ impl Permissions {
 }
 
 /// The verdict for `tool` under `perms`.
-pub fn judge(tool: &str, perms: &Permissions) -> Verdict {
+pub(crate) fn judge(tool: &str, perms: &Permissions) -> Verdict {
     match needs(tool) {
         Some(n) => perms.verdict(n),
         None => Verdict::Unknown,

@@ -20,7 +20,7 @@ use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 const TOOLSET: &str = "migration";
 
 /// `check_migration`.
-pub fn check_migration() -> ToolSpec {
+pub(super) fn check_migration() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "check_migration",
@@ -41,7 +41,7 @@ pub fn check_migration() -> ToolSpec {
 /// Parameters of `check_migration`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CheckParams {
+pub(super) struct CheckParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -55,7 +55,7 @@ pub struct CheckParams {
 
 /// A local disk a migration would copy.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct LocalDisk {
+pub(super) struct LocalDisk {
     pub volid: String,
     pub size_gb: f64,
     /// A CD/ISO image (cannot be migrated from local storage).
@@ -68,7 +68,7 @@ pub struct LocalDisk {
 
 /// A node the guest cannot go to, and why.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct NotAllowed {
+pub(super) struct NotAllowed {
     pub node: String,
     pub reason: String,
 }
@@ -76,7 +76,7 @@ pub struct NotAllowed {
 /// How a guest would move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Mode {
+pub(super) enum Mode {
     /// A running VM, live: no downtime.
     Online,
     /// A stopped guest.
@@ -87,7 +87,7 @@ pub enum Mode {
 
 /// Output of `check_migration`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Preflight {
+pub(super) struct Preflight {
     pub vmid: u32,
     /// `qemu` (VM) or `lxc` (container).
     pub kind: String,
@@ -118,7 +118,7 @@ async fn check_migration_handler(ctx: &ToolCtx, p: CheckParams) -> Result<Prefli
 }
 
 /// The preflight of a move of `vmid` (to `target` when given).
-pub async fn preflight(
+pub(super) async fn preflight(
     ctx: &ToolCtx,
     vmid: u32,
     node: Option<String>,
@@ -283,7 +283,7 @@ fn local_disk(v: &Value) -> Option<LocalDisk> {
 }
 
 /// `migrate_guest`.
-pub fn migrate_guest() -> ToolSpec {
+pub(super) fn migrate_guest() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "migrate_guest",
@@ -304,7 +304,7 @@ pub fn migrate_guest() -> ToolSpec {
 /// Parameters of `migrate_guest`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MigrateParams {
+pub(super) struct MigrateParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -324,7 +324,7 @@ pub struct MigrateParams {
 
 /// Output of `migrate_guest`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct MigrateOutput {
+pub(super) struct MigrateOutput {
     pub vmid: u32,
     pub kind: String,
     pub from_node: String,

@@ -15,12 +15,20 @@ mod snapshots;
 mod tasks;
 mod vm_config;
 
-pub use core::vm_exec::deny_only_warning;
+pub(crate) use core::vm_exec::deny_only_warning;
 
-use crate::registry::ToolSpec;
+use crate::registry::{DuplicateTool, Registry, ToolSpec};
+
+#[cfg(test)]
+mod tests;
+
+/// The registry of every built-in tool (no guard, no observer: the app adds those).
+pub fn registry() -> Result<Registry, DuplicateTool> {
+    Registry::new(all())
+}
 
 /// Every built-in tool, in the order `tools/list`, the docs and the README show them.
-pub fn all() -> Vec<ToolSpec> {
+pub(crate) fn all() -> Vec<ToolSpec> {
     vec![
         core::nodes::get_nodes(),
         core::nodes::get_node_status(),

@@ -12,7 +12,7 @@ use crate::registry::ToolCtx;
 
 /// Result of a power action.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct PowerOutput {
+pub(super) struct PowerOutput {
     pub vmid: u32,
     pub node: String,
     /// `start`, `stop`, `shutdown`, `reset` or `reboot`.
@@ -26,7 +26,7 @@ pub struct PowerOutput {
 
 /// What to run.
 #[derive(Debug)]
-pub struct PowerRequest {
+pub(super) struct PowerRequest {
     pub kind: GuestKind,
     pub vmid: u32,
     pub node: Option<String>,
@@ -36,7 +36,7 @@ pub struct PowerRequest {
 }
 
 /// Runs a power action and waits for it (bounded).
-pub async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput, ToolError> {
+pub(super) async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput, ToolError> {
     let wait = wait_for(req.wait_seconds)?;
     let node = guest_node(ctx, req.vmid, req.node, req.kind).await?;
     let upid = ctx
@@ -66,7 +66,7 @@ pub async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput, ToolEr
 }
 
 /// `running` or `stopped`.
-pub async fn guest_status(
+pub(super) async fn guest_status(
     ctx: &ToolCtx,
     kind: GuestKind,
     node: &str,

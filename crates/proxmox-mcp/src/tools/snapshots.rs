@@ -22,7 +22,7 @@ const TOOLSET: &str = "snapshots";
 
 /// The kind and node of guest `vmid` (VM or container), from the cluster's guest list; `node`,
 /// when given, is where the guest must be.
-pub async fn locate(
+pub(super) async fn locate(
     ctx: &ToolCtx,
     vmid: u32,
     node: Option<String>,
@@ -54,7 +54,7 @@ pub async fn locate(
 }
 
 /// Checks a snapshot name as PVE's `pve-configid` format (and its 40-character limit) does.
-pub fn check_name(name: &str) -> Result<(), ToolError> {
+pub(super) fn check_name(name: &str) -> Result<(), ToolError> {
     let ok = name.len() >= 2
         && name.len() <= 40
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -78,7 +78,7 @@ pub fn check_name(name: &str) -> Result<(), ToolError> {
 // list_snapshots
 
 /// `list_snapshots`.
-pub fn list_snapshots() -> ToolSpec {
+pub(super) fn list_snapshots() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -97,7 +97,7 @@ pub fn list_snapshots() -> ToolSpec {
 /// Parameters of `list_snapshots`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListSnapshotsParams {
+pub(super) struct ListSnapshotsParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -108,7 +108,7 @@ pub struct ListSnapshotsParams {
 
 /// One snapshot.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct SnapshotLine {
+pub(super) struct SnapshotLine {
     pub name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -125,7 +125,7 @@ pub struct SnapshotLine {
 
 /// Output of `list_snapshots`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListSnapshotsOutput {
+pub(super) struct ListSnapshotsOutput {
     pub vmid: u32,
     pub node: String,
     /// `qemu` (VM) or `lxc` (container).
@@ -234,7 +234,7 @@ async fn require_snapshot(
 // create_snapshot
 
 /// `create_snapshot`.
-pub fn create_snapshot() -> ToolSpec {
+pub(super) fn create_snapshot() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -253,7 +253,7 @@ pub fn create_snapshot() -> ToolSpec {
 /// Parameters of `create_snapshot`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateSnapshotParams {
+pub(super) struct CreateSnapshotParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -277,7 +277,7 @@ pub struct CreateSnapshotParams {
 
 /// Output of the snapshot-changing tools.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct SnapshotOutput {
+pub(super) struct SnapshotOutput {
     pub vmid: u32,
     pub node: String,
     /// `qemu` (VM) or `lxc` (container).
@@ -351,7 +351,7 @@ async fn create_snapshot_handler(
 // rollback_snapshot
 
 /// `rollback_snapshot`.
-pub fn rollback_snapshot() -> ToolSpec {
+pub(super) fn rollback_snapshot() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -371,7 +371,7 @@ pub fn rollback_snapshot() -> ToolSpec {
 /// Parameters of `rollback_snapshot`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RollbackParams {
+pub(super) struct RollbackParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -421,7 +421,7 @@ async fn rollback_snapshot_handler(
 // delete_snapshot
 
 /// `delete_snapshot`.
-pub fn delete_snapshot() -> ToolSpec {
+pub(super) fn delete_snapshot() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -440,7 +440,7 @@ pub fn delete_snapshot() -> ToolSpec {
 /// Parameters of `delete_snapshot`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DeleteSnapshotParams {
+pub(super) struct DeleteSnapshotParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,

@@ -23,7 +23,7 @@ const KIND: GuestKind = GuestKind::Qemu;
 /// Parameters of the tools that only name a VM.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct VmRef {
+pub(super) struct VmRef {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -33,7 +33,7 @@ pub struct VmRef {
 }
 
 /// `get_vm_config`.
-pub fn get_vm_config() -> ToolSpec {
+pub(super) fn get_vm_config() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_vm_config",
@@ -52,7 +52,7 @@ pub fn get_vm_config() -> ToolSpec {
 
 /// Output of `get_vm_config`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct VmConfigOutput {
+pub(super) struct VmConfigOutput {
     pub vmid: u32,
     pub node: String,
     /// SHA-1 of the config; pass it to update_vm_config to detect concurrent edits.
@@ -80,7 +80,7 @@ async fn get_vm_config_handler(ctx: &ToolCtx, p: VmRef) -> Result<VmConfigOutput
 }
 
 /// A config as text values, without `digest`, secrets masked.
-pub fn masked(config: &GuestConfig) -> BTreeMap<String, String> {
+pub(super) fn masked(config: &GuestConfig) -> BTreeMap<String, String> {
     config
         .0
         .keys()
@@ -99,7 +99,7 @@ pub fn masked(config: &GuestConfig) -> BTreeMap<String, String> {
 /// Tags as a list (`["web", "prod"]`) or as PVE writes them (`"web;prod"`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum Tags {
+pub(super) enum Tags {
     List(Vec<String>),
     Text(String),
 }
@@ -114,7 +114,7 @@ impl Tags {
 }
 
 /// `update_vm_config`.
-pub fn update_vm_config() -> ToolSpec {
+pub(super) fn update_vm_config() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "update_vm_config",
@@ -134,7 +134,7 @@ pub fn update_vm_config() -> ToolSpec {
 /// Parameters of `update_vm_config`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateVmParams {
+pub(super) struct UpdateVmParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -169,7 +169,7 @@ pub struct UpdateVmParams {
 
 /// Output of `update_vm_config`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct UpdateVmOutput {
+pub(super) struct UpdateVmOutput {
     pub vmid: u32,
     pub node: String,
     /// Config keys changed or removed: `cores`, `sockets`, `memory`, `name`, `tags`, `description`.
@@ -288,7 +288,7 @@ fn vm_changes(p: &UpdateVmParams) -> Result<(Params, Vec<String>), ToolError> {
 }
 
 /// A config update error; a digest mismatch says what to do.
-pub fn digest_error(e: pve_client::Error, vmid: u32) -> ToolError {
+pub(super) fn digest_error(e: pve_client::Error, vmid: u32) -> ToolError {
     if e.message().contains("detected modified configuration") {
         return ToolError::Pve {
             status: e.status(),
@@ -303,7 +303,7 @@ pub fn digest_error(e: pve_client::Error, vmid: u32) -> ToolError {
 }
 
 /// `get_vm_ip_addresses`.
-pub fn get_vm_ip_addresses() -> ToolSpec {
+pub(super) fn get_vm_ip_addresses() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_vm_ip_addresses",
@@ -322,7 +322,7 @@ pub fn get_vm_ip_addresses() -> ToolSpec {
 /// Parameters of `get_vm_ip_addresses`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IpParams {
+pub(super) struct IpParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -336,7 +336,7 @@ pub struct IpParams {
 
 /// One guest network interface.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct Interface {
+pub(super) struct Interface {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
@@ -348,7 +348,7 @@ pub struct Interface {
 
 /// Output of `get_vm_ip_addresses`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct IpOutput {
+pub(super) struct IpOutput {
     pub vmid: u32,
     pub node: String,
     pub interfaces: Vec<Interface>,

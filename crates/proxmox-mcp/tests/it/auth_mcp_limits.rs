@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use proxmox_mcp::auth::RateLimiter;
-use proxmox_mcp::mcp::McpHttpConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RateLimiter;
 use reqwest::Method;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use proxmox_mcp::auth::{Gate, KeyRing, KeySpec, RateLimiter};
-use proxmox_mcp::mcp::McpHttpConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::{Gate, KeyRing, KeySpec, RateLimiter};
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -49,7 +49,7 @@ impl Door {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        tokio::spawn(proxmox_mcp::app::serve(
+        tokio::spawn(proxmox_mcp::serve_mcp(
             demo.app.clone(),
             listener,
             cfg,

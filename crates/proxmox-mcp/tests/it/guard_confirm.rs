@@ -5,10 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::guard::{Guard, GuardConfig};
-use proxmox_mcp::registry::Registry;
+use proxmox_mcp::DemoCluster;
 use proxmox_mcp::{Access, App};
+use proxmox_mcp::{Guard, GuardConfig};
 use pve_client::PveClient;
 use serde_json::{Value, json};
 
@@ -24,7 +23,7 @@ pub async fn guarded(cfg: GuardConfig) -> Demo {
     client_cfg.max_retries = 0;
     client_cfg.guest_cache_ttl = Duration::ZERO;
     let client = PveClient::new(client_cfg).unwrap();
-    let registry = Registry::builtin()
+    let registry = proxmox_mcp::builtin_tools()
         .unwrap()
         .with_guard(Guard::new(&cfg).unwrap());
     Demo {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::common::Demo;
 use crate::guard_confirm::{guarded, seeded_backup, writes};
-use proxmox_mcp::guard::GuardConfig;
+use proxmox_mcp::GuardConfig;
 
 /// Calls `tool` and checks it is refused as protected, naming `why`, with no write made.
 async fn refused(d: &Demo, tool: &str, args: Value, why: &str) {

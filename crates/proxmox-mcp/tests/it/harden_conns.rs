@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxmox_mcp::conns::{ConnLimits, Connections};
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RestConfig;
+use proxmox_mcp::{ConnLimits, Connections};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};

@@ -2,8 +2,8 @@
 //! together; a client that opens and closes a session per call never runs out), and a session
 //! belongs to the key that opened it (any other key gets 404 for its id, on both transports).
 
-use proxmox_mcp::auth::RateLimiter;
-use proxmox_mcp::mcp::McpHttpConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RateLimiter;
 use reqwest::Method;
 use serde_json::{Value, json};
 

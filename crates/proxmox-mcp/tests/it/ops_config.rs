@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use proxmox_mcp::cli::LogFormat;
-use proxmox_mcp::config::{ClusterChoice, Overrides, Settings};
+use proxmox_mcp::LogFormat;
+use proxmox_mcp::{ClusterChoice, Overrides, Settings};
 use pve_client::{Credentials, TlsMode};
 
 /// A config file in a fresh temporary directory (removed on drop).

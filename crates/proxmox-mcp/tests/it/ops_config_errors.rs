@@ -1,7 +1,7 @@
 //! Every configuration error message: each names the key or variable at fault (the JSON field
 //! for an imported ProxmoxMCP file), and never holds a secret.
 
-use proxmox_mcp::config::{Overrides, Settings};
+use proxmox_mcp::{Overrides, Settings};
 
 use crate::ops_config::{CLUSTER, env, temp_file};
 

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proxmox_mcp::App;
-use proxmox_mcp::auth::{Gate, KeyRing, Scope};
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::ops::Ops;
-use proxmox_mcp::registry::Registry;
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::DemoCluster;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::Ops;
+use proxmox_mcp::RestConfig;
+use proxmox_mcp::{Gate, KeyRing, Scope};
 use pve_client::PveClient;
 use pve_sim::faults::Fault;
 use serde_json::{Value, json};
@@ -45,7 +44,10 @@ impl Doors {
         let mut cfg = demo.client_config().unwrap();
         cfg.request_timeout = Duration::from_secs(3);
         cfg.max_retries = 0;
-        let app = App::new(Registry::builtin().unwrap(), PveClient::new(cfg).unwrap());
+        let app = App::new(
+            proxmox_mcp::builtin_tools().unwrap(),
+            PveClient::new(cfg).unwrap(),
+        );
         let configured = ops(Ops::new(app.ops().metrics.clone()));
         let app = Arc::new(app.with_ops(configured));
         let shutdown = CancellationToken::new();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use proxmox_mcp::config::FileConfig;
+use proxmox_mcp::FileConfig;
 use serde_json::Value;
 
 fn root() -> PathBuf {

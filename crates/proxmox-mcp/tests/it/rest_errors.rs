@@ -2,7 +2,7 @@
 //! bad bodies (422 naming the parameter), unknown tools (404), policy (403), Proxmox VE errors,
 //! API keys (401; `/openapi.json` and `/docs` public), and CORS (off unless configured).
 
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::RestConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 

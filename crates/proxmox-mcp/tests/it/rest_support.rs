@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use proxmox_mcp::App;
-use proxmox_mcp::auth::{Gate, KeyRing, KeySpec, RateLimiter, Scope};
-use proxmox_mcp::registry::Registry;
-use proxmox_mcp::rest::{self, RestConfig};
+use proxmox_mcp::{App, Gate, KeyRing, KeySpec, RateLimiter, Registry, RestConfig, Scope};
 use pve_client::PveClient;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -73,7 +70,7 @@ impl Rest {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        tokio::spawn(rest::serve(
+        tokio::spawn(proxmox_mcp::serve_rest(
             demo.app.clone(),
             listener,
             cfg,

@@ -52,7 +52,7 @@ fn random_input_never_makes_the_rest_door_fail() {
         .enable_all()
         .build()
         .unwrap();
-    let r = rt.block_on(Rest::with_keys(proxmox_mcp::auth::RateLimiter::unlimited()));
+    let r = rt.block_on(Rest::with_keys(proxmox_mcp::RateLimiter::unlimited()));
     let admin = KEYS[2].2;
     // Each tool's parameter names (plus one nobody has), from its input schema.
     let tools: Vec<(String, Vec<String>)> = r
@@ -343,7 +343,7 @@ fn random_json_rpc_never_makes_the_mcp_doors_fail() {
 
     // Both transports still answer, correctly.
     rt.block_on(async {
-        let all = proxmox_mcp::Registry::builtin().unwrap().len();
+        let all = proxmox_mcp::builtin_tools().unwrap().len();
         let client = door.client(admin).await;
         assert_eq!(client.list_all_tools().await.unwrap().len(), all);
         let mut legacy = door.legacy(admin).await;

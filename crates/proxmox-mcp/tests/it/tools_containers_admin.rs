@@ -2,7 +2,7 @@
 //! `create_container` (from a template volume, unprivileged by default, secrets masked),
 //! `delete_container` (confirmation, purge, running containers) and `get_container_config`.
 
-use proxmox_mcp::guard::GuardConfig;
+use proxmox_mcp::GuardConfig;
 use serde_json::json;
 
 use crate::common::Demo;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use proxmox_mcp::registry::{Access, Caller, NoProgress, Registry, ToolCtx, ToolDef, ToolSpec};
+use proxmox_mcp::{Access, Caller, NoProgress, Registry, ToolCtx, ToolDef, ToolSpec};
 use proxmox_mcp::{ToolError, handler};
 use pve_sim::faults::Fault;
 use schemars::JsonSchema;

@@ -298,7 +298,7 @@ async fn migrate_guest_wait_is_bounded() {
 /// annotations, called for real, errors as `isError` results.
 #[tokio::test]
 async fn new_tools_work_through_mcp() {
-    use proxmox_mcp::mcp::McpHttpConfig;
+    use proxmox_mcp::McpHttpConfig;
     use rmcp::ServiceExt;
     use rmcp::model::CallToolRequestParams;
     use rmcp::transport::StreamableHttpClientTransport;
@@ -307,7 +307,7 @@ async fn new_tools_work_through_mcp() {
 
     init_tls();
     let d = Demo::start().await;
-    let server = start_with(d.app.clone(), McpHttpConfig::default()).await;
+    let server = start_with(d.app.host().clone(), McpHttpConfig::default()).await;
     let transport = StreamableHttpClientTransport::from_uri(server.url("/proxmox/mcp"));
     let client = ().serve(transport).await.unwrap();
     let tools = client.list_all_tools().await.unwrap();

@@ -3,7 +3,7 @@
 //! keeping their base) and `create_vm_from_template` (cloud-init in the config, secrets masked
 //! in the dry run and the audit log, bounded wait).
 
-use proxmox_mcp::guard::GuardConfig;
+use proxmox_mcp::GuardConfig;
 use serde_json::{Value, json};
 
 use crate::common::Demo;

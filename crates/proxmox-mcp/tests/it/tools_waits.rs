@@ -8,11 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proxmox_mcp::App;
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::ops::Ops;
-use proxmox_mcp::registry::Registry;
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::DemoCluster;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::Ops;
+use proxmox_mcp::RestConfig;
 use pve_client::PveClient;
 use pve_sim::faults::Fault;
 use serde_json::{Value, json};
@@ -38,7 +37,10 @@ impl Doors {
         let mut cfg = demo.client_config().unwrap();
         cfg.request_timeout = Duration::from_secs(3);
         cfg.max_retries = 0;
-        let app = App::new(Registry::builtin().unwrap(), PveClient::new(cfg).unwrap());
+        let app = App::new(
+            proxmox_mcp::builtin_tools().unwrap(),
+            PveClient::new(cfg).unwrap(),
+        );
         let ops = Ops {
             drain_grace: grace,
             ..Ops::new(app.ops().metrics.clone())
@@ -183,7 +185,7 @@ async fn a_proxmox_outage_during_a_wait_is_an_error_naming_the_task() {
     );
     // The time named is when the wait began (no poll ever answered): today, in UTC.
     let at = text.split("stopped answering at ").nth(1).unwrap();
-    let today = proxmox_mcp::audit::rfc3339_at(started);
+    let today = proxmox_mcp::rfc3339_at(started);
     assert_eq!(&at[..13], &today[..13], "{text}");
 
     // PVE going away in the middle of the wait: the time named is its last answer.

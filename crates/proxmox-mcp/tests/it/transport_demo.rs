@@ -2,7 +2,7 @@
 //! served over Streamable HTTP and legacy SSE; `get_vms` and `start_vm 103` change what the
 //! simulator holds, and progress notifications arrive while the start task runs.
 
-use proxmox_mcp::mcp::McpHttpConfig;
+use proxmox_mcp::McpHttpConfig;
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -19,7 +19,7 @@ use super::transport_support::{
 async fn start_demo(time_scale: f64) -> (Server, Demo) {
     init_tls();
     let demo = Demo::with(pve_sim::seed::demo(), time_scale).await;
-    let server = start_with(demo.app.clone(), McpHttpConfig::default()).await;
+    let server = start_with(demo.app.host().clone(), McpHttpConfig::default()).await;
     (server, demo)
 }
 

@@ -1,15 +1,15 @@
 //! MCP over Streamable HTTP (rmcp's client and raw requests): the whole session on both paths,
 //! every protocol version, Host checks, progress notifications and session cleanup.
 
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::mcp::http::PATHS;
+use proxmox_mcp::MCP_PATHS;
+use proxmox_mcp::McpHttpConfig;
 use reqwest::header::HeaderMap;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ErrorCode};
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
 
-use super::transport_support::{FixtureHost, SseReader, eventually, start, start_with};
+use super::transport_support::{SseReader, eventually, fixture_host, start, start_with};
 
 /// What every transport must do with the fixture tools: identify as us, list the tools with
 /// their annotations and schemas, answer calls, report tool errors as `isError`, refuse unknown
@@ -103,7 +103,7 @@ pub async fn fixture_scenario<S: rmcp::Service<rmcp::RoleClient>>(
 #[tokio::test]
 async fn rmcp_client_full_session_on_both_paths() {
     let server = start().await;
-    for path in PATHS {
+    for path in MCP_PATHS {
         let transport = StreamableHttpClientTransport::from_uri(server.url(path));
         let client = ().serve(transport).await.unwrap();
         fixture_scenario(&client).await;
@@ -347,7 +347,7 @@ async fn host_and_origin_checks() {
         allowed_origins: vec!["https://n8n.lan".into()],
         ..McpHttpConfig::default()
     };
-    let server = start_with(FixtureHost::new(), cfg).await;
+    let server = start_with(fixture_host(), cfg).await;
     let url = server.url("/mcp");
     let good = format!("pve-mcp.lan:{}", server.port);
     let cases: &[(&[(&str, &str)], u16)] = &[

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use proxmox_mcp::mcp::handler::ToolHost;
-use proxmox_mcp::mcp::{McpHttp, McpHttpConfig, serve_http};
-use proxmox_mcp::registry::{
-    Access, Caller, Progress, PveClient, Registry, ToolCtx, ToolDef, ToolError, ToolSpec,
+use proxmox_mcp::{
+    Access, App, McpHttp, McpHttpConfig, Registry, ToolCtx, ToolDef, ToolError, ToolHost, ToolSpec,
+    serve_http,
 };
+use pve_client::PveClient;
 use rmcp::RoleClient;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::Transport;
@@ -127,47 +127,20 @@ pub fn fixture_registry() -> Registry {
 
 /// A [`ToolHost`] over the fixture registry. Its tools never use the PVE client, which points
 /// at a closed port.
-pub struct FixtureHost {
-    registry: Registry,
-    client: Arc<PveClient>,
-}
-
-impl FixtureHost {
-    pub fn new() -> Arc<Self> {
-        init_tls();
-        let cfg = pve_client::ClientConfig::new(
-            "127.0.0.1",
-            "root@pam",
-            pve_client::Credentials::Token {
-                name: "unused".into(),
-                value: pve_client::Secret::new("unused"),
-            },
-        )
-        .with_port(9);
-        Arc::new(Self {
-            registry: fixture_registry(),
-            client: Arc::new(PveClient::new(cfg).unwrap()),
-        })
-    }
-}
-
-impl ToolHost for FixtureHost {
-    fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
-    fn ctx(
-        &self,
-        caller: Caller,
-        progress: Arc<dyn Progress>,
-        cancel: CancellationToken,
-    ) -> ToolCtx {
-        let mut ctx = ToolCtx::new(self.client.clone());
-        ctx.caller = caller;
-        ctx.progress = progress;
-        ctx.cancel = cancel;
-        ctx
-    }
+pub fn fixture_host() -> ToolHost {
+    init_tls();
+    let cfg = pve_client::ClientConfig::new(
+        "127.0.0.1",
+        "root@pam",
+        pve_client::Credentials::Token {
+            name: "unused".into(),
+            value: pve_client::Secret::new("unused"),
+        },
+    )
+    .with_port(9);
+    App::new(fixture_registry(), PveClient::new(cfg).unwrap())
+        .host()
+        .clone()
 }
 
 // ---------------------------------------------------------------- server
@@ -201,7 +174,7 @@ impl Server {
 }
 
 /// Starts the endpoint over `host` with `cfg`.
-pub async fn start_with(host: Arc<dyn ToolHost>, cfg: McpHttpConfig) -> Server {
+pub async fn start_with(host: ToolHost, cfg: McpHttpConfig) -> Server {
     init_tls();
     let shutdown = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -224,7 +197,7 @@ pub async fn start() -> Server {
         sse_keep_alive: Duration::from_millis(100),
         ..McpHttpConfig::default()
     };
-    start_with(FixtureHost::new(), cfg).await
+    start_with(fixture_host(), cfg).await
 }
 
 /// Polls `f` until it is true; panics after a generous deadline (a hang guard, not a speed

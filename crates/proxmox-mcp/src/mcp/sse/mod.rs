@@ -37,14 +37,14 @@ use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
 
 /// Prefix of legacy session ids; Streamable HTTP session ids (rmcp's) never start with it.
-pub const SESSION_PREFIX: &str = "sse-";
+pub(crate) const SESSION_PREFIX: &str = "sse-";
 
 /// Encoded events queued for a stream before a sender waits.
 const QUEUE_CAPACITY: usize = 32;
 
 /// The live legacy SSE sessions of one server.
 #[derive(Debug)]
-pub struct SseSessions {
+pub(crate) struct SseSessions {
     handler: McpHandler,
     /// Keyed by the 128 random bits of the session id.
     sessions: Mutex<HashMap<u128, Arc<Session>>>,
@@ -173,7 +173,7 @@ impl EventSender {
 impl SseSessions {
     /// No sessions yet; `handler` answers their messages, idle streams get a keep-alive comment
     /// every `keep_alive`.
-    pub fn new(handler: McpHandler, keep_alive: Duration) -> Self {
+    pub(crate) fn new(handler: McpHandler, keep_alive: Duration) -> Self {
         Self {
             handler,
             sessions: Mutex::new(HashMap::new()),
@@ -183,18 +183,18 @@ impl SseSessions {
     }
 
     /// Closes sessions idle for `idle` (no POST, no call in flight).
-    pub fn with_idle_timeout(mut self, idle: Duration) -> Self {
+    pub(crate) fn with_idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
         self
     }
 
     /// Number of open legacy SSE sessions.
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.lock().len()
     }
 
     /// Number of open legacy SSE sessions opened with `key`.
-    pub fn count_of(&self, key: Option<&str>) -> usize {
+    pub(crate) fn count_of(&self, key: Option<&str>) -> usize {
         self.lock()
             .values()
             .filter(|s| s.owner.as_deref() == key)
@@ -211,7 +211,7 @@ impl SseSessions {
 
     /// Opens a session for a GET on `path` by `owner` (the caller's key) and returns the
     /// event-stream response. `shutdown` ends the session when the server stops.
-    pub fn open(
+    pub(crate) fn open(
         self: &Arc<Self>,
         path: &str,
         owner: Option<&str>,
@@ -267,7 +267,7 @@ impl SseSessions {
     /// Hands one client message (a POST body) from `identity` to session `id`. A session
     /// opened with another key does not exist for this caller (404), so nobody can have answers
     /// sent to someone else's stream.
-    pub async fn post(&self, id: &str, body: &[u8], identity: Identity) -> Response {
+    pub(crate) async fn post(&self, id: &str, body: &[u8], identity: Identity) -> Response {
         let session = parse_session_id(id)
             .and_then(|key| self.lock().get(&key).cloned())
             .filter(|s| s.owner.as_deref() == identity.key.as_deref());
@@ -566,7 +566,7 @@ struct Single {
 /// The event stream of a legacy session has closed.
 #[derive(Debug, thiserror::Error)]
 #[error("the SSE stream of this session is closed")]
-pub struct StreamClosed;
+pub(crate) struct StreamClosed;
 
 impl Transport<RoleServer> for Single {
     type Error = StreamClosed;

@@ -5,8 +5,8 @@
 mod restore;
 mod storage_content;
 
-pub use restore::restore_backup;
-pub use storage_content::list_storage_content;
+pub(crate) use restore::restore_backup;
+pub(crate) use storage_content::list_storage_content;
 
 use futures_util::future::join_all;
 use pve_client::api::backup::{BackupMode, VzdumpOptions};
@@ -27,7 +27,7 @@ use storage_content::storage_node;
 const TOOLSET: &str = "backups";
 
 /// The guest kind a vzdump archive holds, from its name (`vzdump-qemu-...`, `vzdump-lxc-...`).
-pub fn archive_kind(volid: &str) -> Option<GuestKind> {
+pub(super) fn archive_kind(volid: &str) -> Option<GuestKind> {
     let name = volid.rsplit('/').next().unwrap_or(volid);
     if name.starts_with("vzdump-qemu-") {
         Some(GuestKind::Qemu)
@@ -39,7 +39,7 @@ pub fn archive_kind(volid: &str) -> Option<GuestKind> {
 }
 
 /// The storage part of a volume id (`nfs-backup` of `nfs-backup:backup/...`).
-pub fn volid_storage(volid: &str) -> Result<&str, ToolError> {
+pub(super) fn volid_storage(volid: &str) -> Result<&str, ToolError> {
     volid
         .split_once(':')
         .map(|(s, _)| s)
@@ -56,7 +56,7 @@ pub fn volid_storage(volid: &str) -> Result<&str, ToolError> {
 // create_backup
 
 /// `create_backup`.
-pub fn create_backup() -> ToolSpec {
+pub(super) fn create_backup() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -76,7 +76,7 @@ pub fn create_backup() -> ToolSpec {
 /// How the guest is treated during the backup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Mode {
+pub(super) enum Mode {
     /// Live backup (the default).
     Snapshot,
     /// Suspend the guest meanwhile.
@@ -87,7 +87,7 @@ pub enum Mode {
 
 /// Compression of the archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum Compress {
+pub(super) enum Compress {
     /// zstd (the default: fast, small).
     #[serde(rename = "zstd")]
     Zstd,
@@ -114,7 +114,7 @@ impl Compress {
 /// Parameters of `create_backup`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBackupParams {
+pub(super) struct CreateBackupParams {
     /// VMID of the VM or container to back up.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -146,7 +146,7 @@ pub struct CreateBackupParams {
 
 /// Output of `create_backup`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CreateBackupOutput {
+pub(super) struct CreateBackupOutput {
     pub vmid: u32,
     pub node: String,
     /// `qemu` (VM) or `lxc` (container).
@@ -289,7 +289,7 @@ async fn backup_failure(ctx: &ToolCtx, upid: &Upid, what: &str, e: ToolError) ->
 // list_backups
 
 /// `list_backups`.
-pub fn list_backups() -> ToolSpec {
+pub(super) fn list_backups() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -308,7 +308,7 @@ pub fn list_backups() -> ToolSpec {
 /// Parameters of `list_backups`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListBackupsParams {
+pub(super) struct ListBackupsParams {
     /// Only this storage (default: every storage holding backups).
     #[serde(default)]
     pub storage: Option<String>,
@@ -323,7 +323,7 @@ pub struct ListBackupsParams {
 
 /// One backup.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct BackupLine {
+pub(super) struct BackupLine {
     /// Volume id (pass it to restore_backup or delete_backup).
     pub volid: String,
     pub storage: String,
@@ -351,7 +351,7 @@ pub struct BackupLine {
 
 /// Output of `list_backups`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListBackupsOutput {
+pub(super) struct ListBackupsOutput {
     pub backups: Vec<BackupLine>,
     pub count: usize,
     /// Storages that could not be read, with the reason.
@@ -445,7 +445,7 @@ async fn list_backups_handler(
 // delete_backup
 
 /// `delete_backup`.
-pub fn delete_backup() -> ToolSpec {
+pub(super) fn delete_backup() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -463,7 +463,7 @@ pub fn delete_backup() -> ToolSpec {
 /// Parameters of `delete_backup`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DeleteBackupParams {
+pub(super) struct DeleteBackupParams {
     /// Volume id of the backup (from list_backups), e.g.
     /// `nfs-backup:backup/vzdump-qemu-100-2026_01_31-02_00_17.vma.zst`.
     pub volid: String,
@@ -478,7 +478,7 @@ pub struct DeleteBackupParams {
 
 /// Output of `delete_backup`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct DeleteBackupOutput {
+pub(super) struct DeleteBackupOutput {
     pub volid: String,
     pub storage: String,
     pub node: String,

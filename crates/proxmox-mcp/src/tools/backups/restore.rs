@@ -16,7 +16,7 @@ use crate::tools::common::{TaskOutcome, is_false, wait_for, wait_task};
 use crate::tools::power::guest_status;
 
 /// `restore_backup`.
-pub fn restore_backup() -> ToolSpec {
+pub(crate) fn restore_backup() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "restore_backup",
@@ -37,7 +37,7 @@ pub fn restore_backup() -> ToolSpec {
 /// Parameters of `restore_backup`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RestoreParams {
+pub(super) struct RestoreParams {
     /// Volume id of the backup (from list_backups), e.g.
     /// `nfs-backup:backup/vzdump-qemu-100-2026_01_31-02_00_17.vma.zst`.
     pub archive: String,
@@ -70,7 +70,7 @@ pub struct RestoreParams {
 
 /// Output of `restore_backup`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct RestoreOutput {
+pub(super) struct RestoreOutput {
     /// VMID of the restored guest.
     pub vmid: u32,
     pub node: String,

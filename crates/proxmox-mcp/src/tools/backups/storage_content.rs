@@ -14,7 +14,7 @@ use crate::tools::common::is_false;
 
 /// The node to reach `storage` through: `node` when given (it must have the storage), else the
 /// first node (by name) where the storage is available. One `/cluster/resources` call.
-pub async fn storage_node(
+pub(super) async fn storage_node(
     ctx: &ToolCtx,
     storage: &str,
     node: Option<String>,
@@ -64,7 +64,7 @@ pub async fn storage_node(
 
 /// One volume on a storage.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct VolumeLine {
+pub(super) struct VolumeLine {
     /// Volume id, e.g. `local:iso/debian-13.iso` or `nfs-backup:backup/vzdump-qemu-100-....vma.zst`.
     pub volid: String,
     /// `iso`, `vztmpl` (container template), `backup`, `images` (VM disk), `rootdir`
@@ -104,7 +104,7 @@ impl From<StorageContent> for VolumeLine {
 }
 
 /// `list_storage_content`.
-pub fn list_storage_content() -> ToolSpec {
+pub(crate) fn list_storage_content() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "list_storage_content",
@@ -123,7 +123,7 @@ pub fn list_storage_content() -> ToolSpec {
 /// A content type to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum ContentType {
+pub(super) enum ContentType {
     /// ISO images.
     Iso,
     /// Container templates.
@@ -157,7 +157,7 @@ impl ContentType {
 /// Parameters of `list_storage_content`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StorageContentParams {
+pub(super) struct StorageContentParams {
     /// Storage id (e.g. `local`, `nfs-backup`; see get_storage).
     pub storage: String,
     /// Only this content type: `iso`, `vztmpl`, `backup`, `images`, `rootdir`, `snippets`,
@@ -176,7 +176,7 @@ pub struct StorageContentParams {
 
 /// Output of `list_storage_content`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct StorageContentOutput {
+pub(super) struct StorageContentOutput {
     pub storage: String,
     /// The node it was read from.
     pub node: String,

@@ -9,7 +9,7 @@ use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::NoParams;
 
 /// `get_cluster_status`.
-pub fn get_cluster_status() -> ToolSpec {
+pub(crate) fn get_cluster_status() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_cluster_status",
@@ -26,7 +26,7 @@ pub fn get_cluster_status() -> ToolSpec {
 
 /// A node as the cluster sees it.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ClusterNode {
+pub(crate) struct ClusterNode {
     pub name: String,
     pub online: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,7 +35,7 @@ pub struct ClusterNode {
 
 /// Output of `get_cluster_status`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ClusterStatusOutput {
+pub(crate) struct ClusterStatusOutput {
     /// Cluster name; absent for a standalone node.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_name: Option<String>,

@@ -13,10 +13,10 @@ use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::NoParams;
 
 /// How long each cluster has to answer.
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// `list_clusters`.
-pub fn list_clusters() -> ToolSpec {
+pub(crate) fn list_clusters() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "list_clusters",
@@ -35,7 +35,7 @@ pub fn list_clusters() -> ToolSpec {
 
 /// One configured cluster.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ClusterInfo {
+pub(crate) struct ClusterInfo {
     /// Its name on this server (the `cluster` parameter's value).
     pub name: String,
     /// `https://host:port` of its API.
@@ -57,7 +57,7 @@ pub struct ClusterInfo {
 
 /// Output of `list_clusters`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListClustersOutput {
+pub(crate) struct ListClustersOutput {
     /// In the configured order; the first is the default.
     pub clusters: Vec<ClusterInfo>,
     /// How many answered.

@@ -18,7 +18,7 @@ use crate::tools::power::{self, PowerOutput, PowerRequest};
 const TOOLSET: &str = "core";
 
 /// `get_containers`.
-pub fn get_containers() -> ToolSpec {
+pub(crate) fn get_containers() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -35,7 +35,7 @@ pub fn get_containers() -> ToolSpec {
 
 /// Output of `get_containers`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ContainersOutput {
+pub(crate) struct ContainersOutput {
     pub containers: Vec<GuestLine>,
     pub count: usize,
 }
@@ -54,7 +54,7 @@ async fn get_containers_handler(
 /// Parameters of `start_container`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CtActionParams {
+pub(crate) struct CtActionParams {
     /// VMID of the container (e.g. 200).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -70,7 +70,7 @@ pub struct CtActionParams {
 /// Parameters of `stop_container` and `restart_container`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CtStopParams {
+pub(crate) struct CtStopParams {
     /// VMID of the container (e.g. 200).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -90,7 +90,7 @@ pub struct CtStopParams {
 }
 
 /// `start_container`.
-pub fn start_container() -> ToolSpec {
+pub(crate) fn start_container() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -124,7 +124,7 @@ async fn start_container_handler(
 }
 
 /// `stop_container`.
-pub fn stop_container() -> ToolSpec {
+pub(crate) fn stop_container() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -173,7 +173,7 @@ async fn stop_container_handler(ctx: &ToolCtx, p: CtStopParams) -> Result<PowerO
 }
 
 /// `restart_container`.
-pub fn restart_container() -> ToolSpec {
+pub(crate) fn restart_container() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -215,7 +215,7 @@ async fn restart_container_handler(
 }
 
 /// `update_container_resources`.
-pub fn update_container_resources() -> ToolSpec {
+pub(crate) fn update_container_resources() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -234,7 +234,7 @@ pub fn update_container_resources() -> ToolSpec {
 /// Parameters of `update_container_resources`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateCtParams {
+pub(crate) struct UpdateCtParams {
     /// VMID of the container (e.g. 200).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -264,7 +264,7 @@ pub struct UpdateCtParams {
 
 /// Output of `update_container_resources`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct UpdateCtOutput {
+pub(crate) struct UpdateCtOutput {
     pub vmid: u32,
     pub node: String,
     /// What changed: `cores`, `memory`, `swap`, `rootfs`.

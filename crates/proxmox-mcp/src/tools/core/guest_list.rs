@@ -12,7 +12,7 @@ use crate::tools::common::{StatusFilter, gib, is_false, mib, percent, split_tags
 /// Parameters of `get_vms` and `get_containers`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GuestListParams {
+pub(super) struct GuestListParams {
     /// Only the guests on this node.
     #[serde(default)]
     pub node: Option<String>,
@@ -23,7 +23,7 @@ pub struct GuestListParams {
 
 /// One guest in a list.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct GuestLine {
+pub(crate) struct GuestLine {
     pub vmid: u32,
     pub name: String,
     pub node: String,
@@ -60,7 +60,7 @@ pub struct GuestLine {
 }
 
 /// The guests of `kind`, filtered and sorted by VMID.
-pub async fn list(
+pub(super) async fn list(
     ctx: &ToolCtx,
     kind: GuestKind,
     p: GuestListParams,

@@ -2,12 +2,12 @@
 //! the configured clusters. `get_task`, in `core` too, lives with the other task tools in
 //! `tasks/`.
 
-pub mod cluster_status;
-pub mod clusters;
-pub mod containers;
+pub(super) mod cluster_status;
+pub(super) mod clusters;
+pub(super) mod containers;
 mod guest_list;
-pub mod nodes;
-pub mod storage;
-pub mod vm_exec;
-pub mod vm_power;
-pub mod vms;
+pub(super) mod nodes;
+pub(super) mod storage;
+pub(super) mod vm_exec;
+pub(super) mod vm_power;
+pub(super) mod vms;

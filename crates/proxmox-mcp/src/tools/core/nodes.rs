@@ -9,7 +9,7 @@ use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::{NoParams, gib, mib, percent, round1};
 
 /// `get_nodes`.
-pub fn get_nodes() -> ToolSpec {
+pub(crate) fn get_nodes() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_nodes",
@@ -26,7 +26,7 @@ pub fn get_nodes() -> ToolSpec {
 
 /// One node in the list.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct NodeLine {
+pub(crate) struct NodeLine {
     /// Node name (use it as `node` in other tools).
     pub node: String,
     /// `online`, `offline` or `unknown`.
@@ -52,7 +52,7 @@ pub struct NodeLine {
 
 /// Output of `get_nodes`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct NodesOutput {
+pub(crate) struct NodesOutput {
     pub nodes: Vec<NodeLine>,
     /// How many nodes are online.
     pub online: usize,
@@ -85,7 +85,7 @@ async fn get_nodes_handler(ctx: &ToolCtx, _p: NoParams) -> Result<NodesOutput, T
 }
 
 /// `get_node_status`.
-pub fn get_node_status() -> ToolSpec {
+pub(crate) fn get_node_status() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_node_status",
@@ -103,28 +103,28 @@ pub fn get_node_status() -> ToolSpec {
 /// Parameters of `get_node_status`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NodeParams {
+pub(crate) struct NodeParams {
     /// Node name, as `get_nodes` lists it (e.g. `pve1`).
     pub node: String,
 }
 
 /// Used and total of a resource.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct UsageMb {
+pub(crate) struct UsageMb {
     pub used_mb: u64,
     pub total_mb: u64,
 }
 
 /// Used and total of a filesystem.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct UsageGb {
+pub(crate) struct UsageGb {
     pub used_gb: f64,
     pub total_gb: f64,
 }
 
 /// Output of `get_node_status`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct NodeStatusOutput {
+pub(crate) struct NodeStatusOutput {
     pub node: String,
     pub cpu_model: String,
     pub cpu_sockets: u32,

@@ -9,7 +9,7 @@ use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::gib;
 
 /// `get_storage`.
-pub fn get_storage() -> ToolSpec {
+pub(crate) fn get_storage() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_storage",
@@ -28,7 +28,7 @@ pub fn get_storage() -> ToolSpec {
 /// Parameters of `get_storage`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StorageParams {
+pub(crate) struct StorageParams {
     /// Only the storages of this node.
     #[serde(default)]
     pub node: Option<String>,
@@ -36,7 +36,7 @@ pub struct StorageParams {
 
 /// One storage on one node.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct StorageLine {
+pub(crate) struct StorageLine {
     /// Storage id (use it as `storage` in create_vm).
     pub storage: String,
     pub node: String,
@@ -56,7 +56,7 @@ pub struct StorageLine {
 
 /// Output of `get_storage`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct StorageOutput {
+pub(crate) struct StorageOutput {
     pub storages: Vec<StorageLine>,
 }
 

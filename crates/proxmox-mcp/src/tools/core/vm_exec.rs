@@ -17,11 +17,14 @@ use crate::registry::{Access, Registry, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::{guest_error, guest_node, is_false};
 
 /// This tool's name.
-pub const NAME: &str = "execute_vm_command";
+pub(crate) const NAME: &str = "execute_vm_command";
 
 /// What `serve` and `doctor` say when this tool is offered under a deny list alone: the
 /// warning and what to do.
-pub fn deny_only_warning(offered: &Registry, policy: &ExecPolicy) -> Option<(String, String)> {
+pub(crate) fn deny_only_warning(
+    offered: &Registry,
+    policy: &ExecPolicy,
+) -> Option<(String, String)> {
     (offered.get(NAME).is_some() && policy.deny_only()).then(|| {
         (
             format!(
@@ -37,7 +40,7 @@ pub fn deny_only_warning(offered: &Registry, policy: &ExecPolicy) -> Option<(Str
 }
 
 /// `execute_vm_command`.
-pub fn execute_vm_command() -> ToolSpec {
+pub(crate) fn execute_vm_command() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: NAME,
@@ -59,7 +62,7 @@ pub fn execute_vm_command() -> ToolSpec {
 /// Parameters of `execute_vm_command`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ExecParams {
+pub(crate) struct ExecParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -84,7 +87,7 @@ pub struct ExecParams {
 
 /// Output of `execute_vm_command`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ExecOutput {
+pub(crate) struct ExecOutput {
     pub vmid: u32,
     pub node: String,
     /// Process id inside the guest.

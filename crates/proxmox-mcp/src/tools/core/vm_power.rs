@@ -15,7 +15,7 @@ use crate::tools::power::{self, PowerOutput, PowerRequest};
 /// Parameters of `start_vm`, `stop_vm` and `reset_vm`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct VmActionParams {
+pub(crate) struct VmActionParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -31,7 +31,7 @@ pub struct VmActionParams {
 /// Parameters of `shutdown_vm`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShutdownVmParams {
+pub(crate) struct ShutdownVmParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -51,7 +51,7 @@ pub struct ShutdownVmParams {
 const TOOLSET: &str = "core";
 
 /// `start_vm`.
-pub fn start_vm() -> ToolSpec {
+pub(crate) fn start_vm() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -71,7 +71,7 @@ async fn start_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutpu
 }
 
 /// `stop_vm`.
-pub fn stop_vm() -> ToolSpec {
+pub(crate) fn stop_vm() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -91,7 +91,7 @@ async fn stop_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput
 }
 
 /// `reset_vm`.
-pub fn reset_vm() -> ToolSpec {
+pub(crate) fn reset_vm() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -130,7 +130,7 @@ async fn action(
 }
 
 /// `shutdown_vm`.
-pub fn shutdown_vm() -> ToolSpec {
+pub(crate) fn shutdown_vm() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,

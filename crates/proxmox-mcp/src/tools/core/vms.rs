@@ -16,7 +16,7 @@ use crate::tools::common::{TaskOutcome, guest_error, guest_node, is_false, wait_
 use crate::tools::power::guest_status;
 
 /// `get_vms`.
-pub fn get_vms() -> ToolSpec {
+pub(crate) fn get_vms() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_vms",
@@ -34,7 +34,7 @@ pub fn get_vms() -> ToolSpec {
 
 /// Output of `get_vms`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct VmsOutput {
+pub(crate) struct VmsOutput {
     pub vms: Vec<GuestLine>,
     pub count: usize,
 }
@@ -48,7 +48,7 @@ async fn get_vms_handler(ctx: &ToolCtx, p: GuestListParams) -> Result<VmsOutput,
 }
 
 /// `create_vm`.
-pub fn create_vm() -> ToolSpec {
+pub(crate) fn create_vm() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "create_vm",
@@ -69,7 +69,7 @@ pub fn create_vm() -> ToolSpec {
 /// Parameters of `create_vm`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateVmParams {
+pub(crate) struct CreateVmParams {
     /// VM name (a DNS name: letters, digits, `-` and `.`).
     pub name: String,
     /// Number of CPU cores.
@@ -114,7 +114,7 @@ pub struct CreateVmParams {
 
 /// Output of `create_vm`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CreateVmOutput {
+pub(crate) struct CreateVmOutput {
     pub vmid: u32,
     pub node: String,
     pub name: String,
@@ -242,7 +242,7 @@ async fn pick_storage(ctx: &ToolCtx, node: &str) -> Result<String, ToolError> {
 }
 
 /// `delete_vm`.
-pub fn delete_vm() -> ToolSpec {
+pub(crate) fn delete_vm() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "delete_vm",
@@ -260,7 +260,7 @@ pub fn delete_vm() -> ToolSpec {
 /// Parameters of `delete_vm`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DeleteVmParams {
+pub(crate) struct DeleteVmParams {
     /// VMID of the VM to delete.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -281,7 +281,7 @@ pub struct DeleteVmParams {
 
 /// Output of `delete_vm`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct DeleteVmOutput {
+pub(crate) struct DeleteVmOutput {
     pub vmid: u32,
     pub node: String,
     /// True once the deletion task finished.

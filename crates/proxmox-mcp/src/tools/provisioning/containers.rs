@@ -24,7 +24,7 @@ use crate::tools::vm_config::masked;
 const KIND: GuestKind = GuestKind::Lxc;
 
 /// `create_container`.
-pub fn create_container() -> ToolSpec {
+pub(crate) fn create_container() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "create_container",
@@ -45,7 +45,7 @@ pub fn create_container() -> ToolSpec {
 /// Parameters of `create_container`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateCtParams {
+pub(super) struct CreateCtParams {
     /// Template volume (`local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`).
     pub template: String,
     /// Hostname (a DNS name).
@@ -104,7 +104,7 @@ pub struct CreateCtParams {
 
 /// Output of `create_container`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CreateCtOutput {
+pub(super) struct CreateCtOutput {
     pub vmid: u32,
     pub node: String,
     pub hostname: String,
@@ -274,7 +274,7 @@ async fn pick_rootdir_storage(ctx: &ToolCtx, node: &str) -> Result<String, ToolE
 }
 
 /// `delete_container`.
-pub fn delete_container() -> ToolSpec {
+pub(crate) fn delete_container() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "delete_container",
@@ -294,7 +294,7 @@ pub fn delete_container() -> ToolSpec {
 /// Parameters of `delete_container`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DeleteCtParams {
+pub(super) struct DeleteCtParams {
     /// VMID of the container to delete.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -315,7 +315,7 @@ pub struct DeleteCtParams {
 
 /// Output of `delete_container`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct DeleteCtOutput {
+pub(super) struct DeleteCtOutput {
     pub vmid: u32,
     pub node: String,
     /// True once the deletion task finished.
@@ -380,7 +380,7 @@ async fn delete_container_handler(
 }
 
 /// `get_container_config`.
-pub fn get_container_config() -> ToolSpec {
+pub(crate) fn get_container_config() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_container_config",
@@ -399,7 +399,7 @@ pub fn get_container_config() -> ToolSpec {
 /// Parameters of `get_container_config`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CtRef {
+pub(super) struct CtRef {
     /// VMID of the container (e.g. 200).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -410,7 +410,7 @@ pub struct CtRef {
 
 /// Output of `get_container_config`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CtConfigOutput {
+pub(super) struct CtConfigOutput {
     pub vmid: u32,
     pub node: String,
     /// SHA-1 of the config (changes with every edit).

@@ -20,7 +20,7 @@ use crate::tools::common::{TaskOutcome, guest_error, is_false, wait_for, wait_ta
 use crate::tools::power::guest_status;
 
 /// `create_vm_from_template`.
-pub fn create_vm_from_template() -> ToolSpec {
+pub(crate) fn create_vm_from_template() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "create_vm_from_template",
@@ -41,13 +41,13 @@ pub fn create_vm_from_template() -> ToolSpec {
 /// SSH public keys: a list, or one text with one key per line.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum SshKeys {
+pub(super) enum SshKeys {
     List(Vec<String>),
     Text(String),
 }
 
 impl SshKeys {
-    pub fn lines(&self) -> Vec<String> {
+    pub(super) fn lines(&self) -> Vec<String> {
         let all: Vec<&str> = match self {
             SshKeys::List(l) => l.iter().flat_map(|k| k.lines()).collect(),
             SshKeys::Text(t) => t.lines().collect(),
@@ -63,7 +63,7 @@ impl SshKeys {
 /// Parameters of `create_vm_from_template`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FromTemplateParams {
+pub(super) struct FromTemplateParams {
     /// VMID of the template (e.g. 9000; see get_vms, template: true).
     #[serde(deserialize_with = "lenient::int")]
     pub template_vmid: u32,
@@ -123,7 +123,7 @@ pub struct FromTemplateParams {
 
 /// The cloud-init settings written (the password never shown).
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CloudInit {
+pub(super) struct CloudInit {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ciuser: Option<String>,
     /// A password was set.
@@ -138,7 +138,7 @@ pub struct CloudInit {
 
 /// Output of `create_vm_from_template`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct FromTemplateOutput {
+pub(super) struct FromTemplateOutput {
     pub vmid: u32,
     pub node: String,
     pub name: String,
@@ -343,7 +343,7 @@ fn cloud_init_params(p: &FromTemplateParams) -> Result<Settings, ToolError> {
 }
 
 /// Refuses anything that is not an SSH public key line (a private key above all).
-pub fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
+pub(super) fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
     for k in keys {
         if k.contains("PRIVATE KEY") {
             return Err(ToolError::invalid(
@@ -367,7 +367,10 @@ pub fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
 }
 
 /// `ipconfig0` from `ip` (`dhcp` or `ADDR/PREFIX`) and `gateway`.
-pub fn ipconfig(ip: Option<&str>, gateway: Option<&str>) -> Result<Option<String>, ToolError> {
+pub(super) fn ipconfig(
+    ip: Option<&str>,
+    gateway: Option<&str>,
+) -> Result<Option<String>, ToolError> {
     let ip = ip.map(str::trim).filter(|s| !s.is_empty());
     let gw = gateway.map(str::trim).filter(|s| !s.is_empty());
     let Some(ip) = ip else {
@@ -419,7 +422,7 @@ fn parse_cidr(s: &str) -> Option<IpAddr> {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, as PVE's `urlencoded`
 /// format expects (`sshkeys`; the form body encodes it once more).
-pub fn url_encode(s: &str) -> String {
+pub(super) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

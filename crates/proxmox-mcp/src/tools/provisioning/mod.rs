@@ -6,8 +6,8 @@
 mod containers;
 mod from_template;
 
-pub use containers::{create_container, delete_container, get_container_config};
-pub use from_template::create_vm_from_template;
+pub(crate) use containers::{create_container, delete_container, get_container_config};
+pub(crate) use from_template::create_vm_from_template;
 
 use pve_client::api::guest::GuestConfig;
 use pve_client::api::qemu::QemuClone;
@@ -22,11 +22,11 @@ use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 
 /// The toolset of these tools.
-pub const TOOLSET: &str = "provisioning";
+pub(super) const TOOLSET: &str = "provisioning";
 const KIND: GuestKind = GuestKind::Qemu;
 
 /// `clone_vm`.
-pub fn clone_vm() -> ToolSpec {
+pub(super) fn clone_vm() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "clone_vm",
@@ -47,7 +47,7 @@ pub fn clone_vm() -> ToolSpec {
 /// Parameters of `clone_vm`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CloneVmParams {
+pub(super) struct CloneVmParams {
     /// VMID of the VM or template to copy (e.g. 9000).
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -82,7 +82,7 @@ pub struct CloneVmParams {
 
 /// Output of `clone_vm`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CloneVmOutput {
+pub(super) struct CloneVmOutput {
     /// VMID of the new VM.
     pub vmid: u32,
     /// Node of the new VM.
@@ -276,7 +276,7 @@ pub(crate) fn is_dns_name(s: &str) -> bool {
 }
 
 /// `convert_to_template`.
-pub fn convert_to_template() -> ToolSpec {
+pub(super) fn convert_to_template() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "convert_to_template",
@@ -295,7 +295,7 @@ pub fn convert_to_template() -> ToolSpec {
 /// Parameters of `convert_to_template`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TemplateParams {
+pub(super) struct TemplateParams {
     /// VMID of the VM to convert.
     #[serde(deserialize_with = "lenient::int")]
     pub vmid: u32,
@@ -310,7 +310,7 @@ pub struct TemplateParams {
 
 /// Output of `convert_to_template`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct TemplateOutput {
+pub(super) struct TemplateOutput {
     pub vmid: u32,
     pub node: String,
     /// True once the conversion finished.

@@ -18,7 +18,7 @@ const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 500;
 
 /// `list_tasks`.
-pub fn list_tasks() -> ToolSpec {
+pub(crate) fn list_tasks() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "list_tasks",
@@ -39,7 +39,7 @@ pub fn list_tasks() -> ToolSpec {
 /// The state of a task, for filtering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum TaskStateFilter {
+pub(super) enum TaskStateFilter {
     /// Still running.
     Running,
     /// Ended successfully (`OK`).
@@ -53,7 +53,7 @@ pub enum TaskStateFilter {
 /// Parameters of `list_tasks`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListTasksParams {
+pub(super) struct ListTasksParams {
     /// Only the tasks of this node (default: every online node).
     #[serde(default)]
     pub node: Option<String>,
@@ -79,7 +79,7 @@ pub struct ListTasksParams {
 
 /// One task.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct TaskLine {
+pub(super) struct TaskLine {
     /// Task id; pass it to get_task (log) or stop_task.
     pub upid: String,
     pub node: String,
@@ -107,7 +107,7 @@ pub struct TaskLine {
 
 /// Output of `list_tasks`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListTasksOutput {
+pub(super) struct ListTasksOutput {
     pub tasks: Vec<TaskLine>,
     pub count: usize,
     /// More tasks matched than `limit` allowed.

@@ -4,7 +4,7 @@
 
 mod list;
 
-pub use list::list_tasks;
+pub(crate) use list::list_tasks;
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ const MAX_LOG_LINES: u64 = 500;
 const DEFAULT_STOP_WAIT: u32 = 5;
 
 /// `get_task`.
-pub fn get_task() -> ToolSpec {
+pub(super) fn get_task() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_task",
@@ -45,7 +45,7 @@ pub fn get_task() -> ToolSpec {
 /// Parameters of `get_task`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TaskParams {
+pub(super) struct TaskParams {
     /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:`.
     pub upid: String,
     /// How many of the last log lines to return (default 20, at most 500; 0 for none).
@@ -56,7 +56,7 @@ pub struct TaskParams {
 
 /// Output of `get_task`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct TaskOutput {
+pub(super) struct TaskOutput {
     pub upid: String,
     pub node: String,
     /// Task type: `qmstart`, `qmcreate`, `vzdump`, ...
@@ -116,7 +116,7 @@ async fn get_task_handler(ctx: &ToolCtx, p: TaskParams) -> Result<TaskOutput, To
 }
 
 /// `stop_task`.
-pub fn stop_task() -> ToolSpec {
+pub(super) fn stop_task() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "stop_task",
@@ -136,7 +136,7 @@ pub fn stop_task() -> ToolSpec {
 /// Parameters of `stop_task`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StopTaskParams {
+pub(super) struct StopTaskParams {
     /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:` (from list_tasks or a tool's answer).
     pub upid: String,
     /// Seconds to wait for the task to end once stopped (default 5, at most 50).
@@ -147,7 +147,7 @@ pub struct StopTaskParams {
 
 /// Output of `stop_task`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct StopTaskOutput {
+pub(super) struct StopTaskOutput {
     pub upid: String,
     pub node: String,
     /// True when this call stopped the task; false when it had already ended.

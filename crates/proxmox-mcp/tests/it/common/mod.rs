@@ -5,11 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::registry::{Caller, NoProgress, Registry};
-use proxmox_mcp::rest::{self, RestConfig};
-use proxmox_mcp::{App, ToolError, app};
+use proxmox_mcp::{
+    App, Caller, DemoCluster, McpHttpConfig, NoProgress, RestConfig, ToolError, builtin_tools,
+};
 use pve_client::PveClient;
 use pve_sim::server::SimServer;
 use serde_json::Value;
@@ -36,7 +34,7 @@ impl Demo {
         cfg.max_retries = 0;
         cfg.guest_cache_ttl = Duration::ZERO;
         let client = PveClient::new(cfg).unwrap();
-        let app = Arc::new(App::new(Registry::builtin().unwrap(), client));
+        let app = Arc::new(App::new(builtin_tools().unwrap(), client));
         Demo { demo, app }
     }
 
@@ -89,12 +87,27 @@ pub async fn serve_doors(
     shutdown: &CancellationToken,
 ) -> (String, String) {
     crate::transport_support::init_tls();
-    let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let l = proxmox_mcp::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let mcp_url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(app::serve(app.clone(), l, mcp, None, shutdown.clone()));
-    let l = app::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    tokio::spawn(proxmox_mcp::serve_mcp(
+        app.clone(),
+        l,
+        mcp,
+        None,
+        shutdown.clone(),
+    ));
+    let l = proxmox_mcp::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let rest_url = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(rest::serve(app.clone(), l, rest, shutdown.clone()));
+    tokio::spawn(proxmox_mcp::serve_rest(
+        app.clone(),
+        l,
+        rest,
+        shutdown.clone(),
+    ));
     (mcp_url, rest_url)
 }
 

@@ -1,13 +1,11 @@
 //! Per-key rate limits: a token bucket per key name holding up to N calls and refilled at N per
 //! minute (so a key may burst N calls, then one every 60/N seconds). Anonymous callers (a door
-//! without keys) share one bucket. Refused calls are 429 with `Retry-After` in whole seconds.
+//! without keys) share one bucket. A refusal says how many whole seconds to wait (REST sends
+//! it as `Retry-After`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 
 /// Calls per minute per key: a default for every key, and overrides by key name.
 #[derive(Debug)]
@@ -95,21 +93,6 @@ impl RateLimited {
             "rate limit reached: this API key may make {} calls per minute; retry in {} s",
             self.per_minute, self.retry_after
         )
-    }
-}
-
-impl IntoResponse for RateLimited {
-    /// 429 in mcpo's error shape with `Retry-After`.
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "detail": {
-            "message": self.message(),
-            "kind": "rate_limited",
-        }});
-        let mut resp = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-        if let Ok(v) = HeaderValue::from_str(&self.retry_after.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        resp
     }
 }
 

@@ -1,4 +1,4 @@
-//! The policy of one mutating call, run by `Registry::call` for every tool whose `Access` is
+//! The call flow of one mutating call, run by `Registry::call` for every tool whose `Access` is
 //! Write or Destructive: the `confirm` and `dry_run` arguments (added to those tools' input
 //! schemas here, from `Access`, never by hand), the dry-run plan (and its place in the output
 //! schema), protected guests, and the audit record.
@@ -19,20 +19,21 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::Protection;
-use crate::audit::{Entry, Outcome};
-use crate::error::ToolError;
-use crate::registry::{Access, ToolCtx, ToolSpec, lenient, output_schema_for};
 use pve_client::dry_run::DryRun;
 
+use super::{Access, ToolCtx, ToolSpec, lenient, output_schema_for};
+use crate::audit::{Entry, Outcome};
+use crate::error::ToolError;
+use crate::guard::Protection;
+
 /// The argument that confirms a destructive call.
-pub const CONFIRM: &str = "confirm";
+pub(super) const CONFIRM: &str = "confirm";
 /// The argument that asks for a dry run.
-pub const DRY_RUN: &str = "dry_run";
+pub(super) const DRY_RUN: &str = "dry_run";
 
 /// The answer of a dry run: the PVE calls the tool would make.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct DryRunPlan {
+pub(super) struct DryRunPlan {
     /// Always true: nothing was changed.
     pub dry_run: bool,
     /// The Proxmox VE calls the tool would make, in order (reads excluded).
@@ -43,7 +44,7 @@ pub struct DryRunPlan {
 
 /// One PVE call a dry run did not make.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct PlannedCall {
+pub(super) struct PlannedCall {
     /// `POST`, `PUT` or `DELETE`.
     pub method: String,
     /// Path below `/api2/json`.
@@ -53,7 +54,7 @@ pub struct PlannedCall {
 }
 
 /// Adds `dry_run` (mutating tools) and `confirm` (destructive tools) to an input schema.
-pub fn augment_input(access: Access, schema: &mut Map<String, Value>) {
+pub(super) fn augment_input(access: Access, schema: &mut Map<String, Value>) {
     if access == Access::Read {
         return;
     }
@@ -86,7 +87,7 @@ pub fn augment_input(access: Access, schema: &mut Map<String, Value>) {
 /// A mutating tool's output schema, widened to also accept its dry-run plan: the plan's
 /// fields are added as optional properties, and `anyOf` requires either the tool's own
 /// required fields or the plan's.
-pub fn augment_output(access: Access, schema: &mut Map<String, Value>) {
+pub(super) fn augment_output(access: Access, schema: &mut Map<String, Value>) {
     if access == Access::Read {
         return;
     }
@@ -160,7 +161,7 @@ fn confirmed(v: Value) -> Result<bool, ToolError> {
 
 /// Runs a mutating call under the policy, and audits it. `invoke` runs the tool's handler
 /// (with panic and cancellation handling) on a context and arguments.
-pub async fn call<F, Fut>(
+pub(super) async fn call<F, Fut>(
     spec: &ToolSpec,
     ctx: ToolCtx,
     mut args: Value,
@@ -233,7 +234,7 @@ fn may_have_applied(r: Result<Value, ToolError>, started: &[String]) -> Result<V
 }
 
 /// `; task UPID:... may still be running: ...` for the tasks a call started (empty if none).
-pub fn tasks_note(started: &[String]) -> String {
+pub(super) fn tasks_note(started: &[String]) -> String {
     match started {
         [] => String::new(),
         [one] => format!(
