@@ -4,6 +4,7 @@
 
 mod common;
 
+mod admission;
 mod auth_matrix;
 mod auth_mcp;
 mod auth_mcp_limits;
