@@ -2,7 +2,9 @@
 //! who is calling). Built per call by `ToolHost::ctx`, and only there; never holds transport
 //! types.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use pve_client::PveClient;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +25,9 @@ pub struct ToolCtx {
     pub(crate) clusters: Arc<Clusters>,
     /// Where progress goes while a handler waits on a PVE task.
     pub(crate) progress: Arc<dyn Progress>,
+    /// How long the call waits for the tasks it starts (its `wait_seconds`, bounded; see
+    /// `ToolSpec::waits`).
+    pub(crate) wait: Duration,
     /// Cancelled when the caller gives up or the server shuts down.
     pub cancel: CancellationToken,
     /// Cancelled shortly before the server's drain ends on shutdown: task waits stop and answer
@@ -47,13 +52,21 @@ impl std::fmt::Debug for ToolCtx {
 }
 
 impl ToolCtx {
-    /// Resolves when the call should stop waiting: the caller gave up, or the server is about
-    /// to end its drain.
-    pub async fn interrupted(&self) {
+    /// Runs `f` with a token cancelled when the call is interrupted (the caller gave up, or the
+    /// server is about to end its drain), so that a wait given it ends and still answers.
+    pub(crate) async fn until_interrupted<F, Fut>(&self, f: F) -> Fut::Output
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future,
+    {
+        let token = self.cancel.child_token();
+        let fut = f(token.clone());
+        tokio::pin!(fut);
         tokio::select! {
-            () = self.cancel.cancelled() => {}
-            () = self.stop_waiting.cancelled() => {}
+            out = &mut fut => return out,
+            () = self.stop_waiting.cancelled() => token.cancel(),
         }
+        fut.await
     }
 
     /// Reports progress (`progress` out of `total`) with a message.

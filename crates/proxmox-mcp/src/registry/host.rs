@@ -3,6 +3,7 @@
 //! [`ToolCtx`] (the only place one is made) and admits calls (`admission.rs`). Cheap to clone.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -67,6 +68,7 @@ impl ToolHost {
             cluster: first.name,
             clusters: self.clusters.clone(),
             progress,
+            wait: Duration::from_secs(u64::from(super::DEFAULT_WAIT_SECONDS)),
             cancel,
             stop_waiting: self.stop_waiting.clone(),
             started: Arc::default(),

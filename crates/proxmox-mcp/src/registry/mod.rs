@@ -17,6 +17,7 @@ pub(crate) mod rate;
 pub(crate) mod scope;
 pub(crate) mod toolsets;
 mod typed;
+mod wait;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -41,6 +42,7 @@ pub(crate) use rate::RateLimited;
 pub use rate::RateLimiter;
 pub use scope::Scope;
 pub(crate) use typed::{output_schema_for, schema_for};
+pub(crate) use wait::{DEFAULT_WAIT_SECONDS, TaskWait};
 
 /// How much a tool can change. Required on every tool, no default: the MCP annotations, the
 /// read-only filter, the key scope needed and the REST method all derive from it.
@@ -131,6 +133,8 @@ pub struct ToolSpec {
     pub idempotent: bool,
     /// Reserved to admin keys whatever `access` says (see [`ToolSpec::admin_only`]).
     pub admin_only: bool,
+    /// How the tool waits for the tasks it starts (`wait_seconds`), if it starts any.
+    pub(crate) wait: Option<TaskWait>,
     /// JSON Schema (draft 2020-12) of the parameters; always `type: object`. Shared, not
     /// copied, by the registry's views and the MCP tool list.
     pub input_schema: Arc<Map<String, Value>>,
@@ -174,6 +178,7 @@ impl ToolSpec {
             access: def.access,
             idempotent: def.idempotent,
             admin_only: false,
+            wait: None,
             input_schema: Arc::new(input_schema),
             output_schema: Arc::new(output_schema),
             handler: typed::erase::<P, O, F>(f),
@@ -330,7 +335,11 @@ impl Registry {
             ctx.cluster = entry.name.clone();
         }
         let cluster = ctx.cluster.clone();
-        let result = if let Err(e) = picked {
+        let waited = match spec.wait {
+            Some(wait) => wait::take(wait, &mut args).map(|w| ctx.wait = w),
+            None => Ok(()),
+        };
+        let result = if let Err(e) = picked.and(waited) {
             Err(e)
         } else if spec.access == Access::Read {
             invoke(spec, ctx, args).await

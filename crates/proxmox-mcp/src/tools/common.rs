@@ -1,6 +1,6 @@
 //! What several tools share: finding a guest's node from its VMID, clear not-found messages,
-//! the bounded task wait (`wait_seconds`, over `pve_client`'s `wait_task`), unit conversions for
-//! compact outputs, and the common parameter types.
+//! the bounded task wait (the call's `wait_seconds`, over `pve_client`'s `wait_task`), unit
+//! conversions for compact outputs, and the common parameter types.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ToolError;
-use crate::registry::ToolCtx;
+use crate::registry::{DEFAULT_WAIT_SECONDS, TaskWait, ToolCtx};
 
 /// Parameters of a tool that takes none.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -88,25 +88,11 @@ fn wrong_kind(vmid: u32, wanted: GuestKind) -> ToolError {
     }
 }
 
-/// Default wait when `wait_seconds` is absent.
-pub(crate) const DEFAULT_WAIT_SECONDS: u32 = 20;
-/// Longest wait accepted (n8n gives up on a call after 60 s).
-pub(crate) const MAX_WAIT_SECONDS: u32 = 50;
-
-/// The `wait_seconds` parameter checked and turned into a duration.
-pub(crate) fn wait_for(wait_seconds: Option<u32>) -> Result<Duration, ToolError> {
-    let secs = wait_seconds.unwrap_or(DEFAULT_WAIT_SECONDS);
-    if secs > MAX_WAIT_SECONDS {
-        return Err(ToolError::invalid(
-            "wait_seconds",
-            format!(
-                "must be at most {MAX_WAIT_SECONDS} (clients give up after 60 s); \
-                 a longer task keeps running and get_task follows it"
-            ),
-        ));
-    }
-    Ok(Duration::from_secs(u64::from(secs)))
-}
+/// The `wait_seconds` of most tools that start a task (see `ToolSpec::waits`).
+pub(crate) const WAIT_FOR_TASK: TaskWait = TaskWait {
+    default_seconds: DEFAULT_WAIT_SECONDS,
+    description: "Seconds to wait for the task before returning its UPID (default 20, at most 50).",
+};
 
 /// Whether the task finished within the wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -180,20 +166,28 @@ pub(crate) async fn wait_task(
             );
         }
     });
-    let waited = tokio::select! {
-        r = ctx.client.wait_task(upid, &opts) => r,
-        () = ctx.interrupted() => {
-            let why = if ctx.stop_waiting.is_cancelled() {
-                "the server is shutting down, so it stopped waiting"
-            } else {
-                "the call was interrupted"
-            };
-            return Ok(running(id, format!(
+    let waited = ctx
+        .until_interrupted(
+            |stop| async move { ctx.client.wait_task(upid, &opts.cancel_on(stop)).await },
+        )
+        .await;
+    if let Ok(Waited::TimedOut {
+        cancelled: true, ..
+    }) = waited
+    {
+        let why = if ctx.stop_waiting.is_cancelled() {
+            "the server is shutting down, so it stopped waiting"
+        } else {
+            "the call was interrupted"
+        };
+        return Ok(running(
+            id,
+            format!(
                 "{why}: {what} is still running on Proxmox VE; call get_task with this upid to \
                  follow it (do not repeat the operation)"
-            )));
-        }
-    };
+            ),
+        ));
+    }
     let waited = match waited {
         Ok(Waited::TimedOut { .. }) => {
             let last = *heard.lock().unwrap_or_else(PoisonError::into_inner);
@@ -330,19 +324,6 @@ pub(crate) fn is_false(b: &bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wait_seconds_is_bounded() {
-        assert_eq!(wait_for(None).ok(), Some(Duration::from_secs(20)));
-        assert_eq!(wait_for(Some(0)).ok(), Some(Duration::ZERO));
-        assert_eq!(wait_for(Some(50)).ok(), Some(Duration::from_secs(50)));
-        match wait_for(Some(51)) {
-            Err(ToolError::InvalidParams { param, .. }) => {
-                assert_eq!(param.as_deref(), Some("wait_seconds"));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
 
     #[test]
     fn units_are_compact() {

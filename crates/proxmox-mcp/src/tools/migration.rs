@@ -11,11 +11,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::{TaskOutcome, gib, guest_error, wait_for, wait_task};
+use super::common::{TaskOutcome, gib, guest_error, wait_task};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::WAIT_FOR_TASK;
 
 const TOOLSET: &str = "migration";
 
@@ -299,6 +300,7 @@ pub(super) fn migrate_guest() -> ToolSpec {
         },
         handler!(migrate_guest_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `migrate_guest`.
@@ -316,10 +318,6 @@ pub(super) struct MigrateParams {
     /// Storage on the target for its local disks (default: same storage name).
     #[serde(default)]
     pub target_storage: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `migrate_guest`.
@@ -340,7 +338,7 @@ async fn migrate_guest_handler(
     ctx: &ToolCtx,
     p: MigrateParams,
 ) -> Result<MigrateOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let target = p.target_node.trim().to_string();
     if target.is_empty() {
         return Err(ToolError::invalid("target_node", "must not be empty"));

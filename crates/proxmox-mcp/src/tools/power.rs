@@ -6,7 +6,7 @@ use pve_client::api::guest::{ActionOptions, PowerAction};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
+use super::common::{TaskOutcome, guest_error, guest_node, wait_task};
 use crate::error::ToolError;
 use crate::registry::ToolCtx;
 
@@ -32,12 +32,11 @@ pub(super) struct PowerRequest {
     pub node: Option<String>,
     pub action: PowerAction,
     pub options: ActionOptions,
-    pub wait_seconds: Option<u32>,
 }
 
 /// Runs a power action and waits for it (bounded).
 pub(super) async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput, ToolError> {
-    let wait = wait_for(req.wait_seconds)?;
+    let wait = ctx.wait;
     let node = guest_node(ctx, req.vmid, req.node, req.kind).await?;
     let upid = ctx
         .client

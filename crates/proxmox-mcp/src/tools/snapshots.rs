@@ -10,12 +10,13 @@ use pve_client::{ErrorKind, GuestKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{TaskOutcome, is_false, wait_for, wait_task};
+use super::common::{TaskOutcome, is_false, wait_task};
 use super::power::guest_status;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::WAIT_FOR_TASK;
 
 /// The toolset of this file's tools.
 const TOOLSET: &str = "snapshots";
@@ -248,6 +249,7 @@ pub(super) fn create_snapshot() -> ToolSpec {
         ),
         handler!(create_snapshot_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `create_snapshot`.
@@ -269,10 +271,6 @@ pub(super) struct CreateSnapshotParams {
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of the snapshot-changing tools.
@@ -295,7 +293,7 @@ async fn create_snapshot_handler(
     ctx: &ToolCtx,
     p: CreateSnapshotParams,
 ) -> Result<SnapshotOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     check_name(&p.name)?;
     let (kind, node) = locate(ctx, p.vmid, p.node).await?;
     let vmstate = p.vmstate.filter(|v| *v);
@@ -366,6 +364,7 @@ pub(super) fn rollback_snapshot() -> ToolSpec {
         ),
         handler!(rollback_snapshot_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `rollback_snapshot`.
@@ -383,17 +382,13 @@ pub(super) struct RollbackParams {
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 async fn rollback_snapshot_handler(
     ctx: &ToolCtx,
     p: RollbackParams,
 ) -> Result<SnapshotOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let (kind, node) = locate(ctx, p.vmid, p.node).await?;
     require_snapshot(ctx, &node, kind, p.vmid, &p.name).await?;
     let upid = ctx
@@ -435,6 +430,7 @@ pub(super) fn delete_snapshot() -> ToolSpec {
         ),
         handler!(delete_snapshot_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `delete_snapshot`.
@@ -452,17 +448,13 @@ pub(super) struct DeleteSnapshotParams {
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 async fn delete_snapshot_handler(
     ctx: &ToolCtx,
     p: DeleteSnapshotParams,
 ) -> Result<SnapshotOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let (kind, node) = locate(ctx, p.vmid, p.node).await?;
     require_snapshot(ctx, &node, kind, p.vmid, &p.name).await?;
     let upid = ctx

@@ -19,7 +19,8 @@ use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::{TaskOutcome, TaskState, is_false, mib, wait_for, wait_task};
+use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::common::{TaskOutcome, TaskState, is_false, mib, wait_task};
 use crate::tools::snapshots::locate;
 use storage_content::storage_node;
 
@@ -71,6 +72,7 @@ pub(super) fn create_backup() -> ToolSpec {
         ),
         handler!(create_backup_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// How the guest is treated during the backup.
@@ -138,10 +140,6 @@ pub(super) struct CreateBackupParams {
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `create_backup`.
@@ -185,7 +183,7 @@ async fn create_backup_handler(
     ctx: &ToolCtx,
     p: CreateBackupParams,
 ) -> Result<CreateBackupOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     if let Some(n) = &p.notes
         && (n.contains('\n') || n.len() > 1024)
     {
@@ -458,6 +456,7 @@ pub(super) fn delete_backup() -> ToolSpec {
         ),
         handler!(delete_backup_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `delete_backup`.
@@ -470,10 +469,6 @@ pub(super) struct DeleteBackupParams {
     /// Node to delete it through (local storages); default: the first node with the storage.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `delete_backup`.
@@ -492,7 +487,7 @@ async fn delete_backup_handler(
     ctx: &ToolCtx,
     p: DeleteBackupParams,
 ) -> Result<DeleteBackupOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let volid = p.volid.trim().to_string();
     let storage = volid_storage(&volid)?.to_string();
     let node = storage_node(ctx, &storage, p.node).await?;

@@ -12,7 +12,8 @@ use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::{TaskOutcome, is_false, wait_for, wait_task};
+use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::common::{TaskOutcome, is_false, wait_task};
 use crate::tools::power::guest_status;
 
 /// `restore_backup`.
@@ -32,6 +33,7 @@ pub(crate) fn restore_backup() -> ToolSpec {
         },
         handler!(restore_backup_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `restore_backup`.
@@ -62,10 +64,6 @@ pub(super) struct RestoreParams {
     /// first node with the backup's storage).
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `restore_backup`.
@@ -120,7 +118,7 @@ async fn restore_backup_handler(
     ctx: &ToolCtx,
     p: RestoreParams,
 ) -> Result<RestoreOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let archive = p.archive.trim().to_string();
     let kind = archive_kind(&archive).ok_or_else(|| {
         ToolError::invalid(

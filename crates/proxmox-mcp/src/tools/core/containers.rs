@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use super::guest_list::{self, GuestLine, GuestListParams};
 use crate::error::ToolError;
 use crate::handler;
+use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
+use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::common::{TaskOutcome, guest_error, guest_node, wait_task};
 use crate::tools::power::{self, PowerOutput, PowerRequest};
 
 /// The toolset of this file's tools.
@@ -61,10 +63,6 @@ pub(crate) struct CtActionParams {
     /// Node of the container; found from the VMID when absent.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Parameters of `stop_container` and `restart_container`.
@@ -83,10 +81,6 @@ pub(crate) struct CtStopParams {
     /// stop_container only: stop at once instead of a clean shutdown.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub force: Option<bool>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// `start_container`.
@@ -103,6 +97,7 @@ pub(crate) fn start_container() -> ToolSpec {
         ),
         handler!(start_container_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 async fn start_container_handler(
@@ -117,7 +112,6 @@ async fn start_container_handler(
             node: p.node,
             action: PowerAction::Start,
             options: ActionOptions::default(),
-            wait_seconds: p.wait_seconds,
         },
     )
     .await
@@ -137,6 +131,7 @@ pub(crate) fn stop_container() -> ToolSpec {
         ),
         handler!(stop_container_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 async fn stop_container_handler(ctx: &ToolCtx, p: CtStopParams) -> Result<PowerOutput, ToolError> {
@@ -166,7 +161,6 @@ async fn stop_container_handler(ctx: &ToolCtx, p: CtStopParams) -> Result<PowerO
             node: p.node,
             action,
             options,
-            wait_seconds: p.wait_seconds,
         },
     )
     .await
@@ -185,6 +179,7 @@ pub(crate) fn restart_container() -> ToolSpec {
         ),
         handler!(restart_container_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 async fn restart_container_handler(
@@ -208,7 +203,6 @@ async fn restart_container_handler(
                 timeout: p.timeout_seconds,
                 ..ActionOptions::default()
             },
-            wait_seconds: p.wait_seconds,
         },
     )
     .await
@@ -228,7 +222,10 @@ pub(crate) fn update_container_resources() -> ToolSpec {
             false,
         ),
         handler!(update_container_resources_handler),
-    )
+    ).waits(TaskWait {
+        default_seconds: 20,
+        description: "Seconds to wait for the disk resize before returning its UPID (default 20, at most 50).",
+    })
 }
 
 /// Parameters of `update_container_resources`.
@@ -256,10 +253,6 @@ pub(crate) struct UpdateCtParams {
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
     pub disk_add_gb: Option<u64>,
-    /// Seconds to wait for the disk resize before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `update_container_resources`.
@@ -288,7 +281,7 @@ async fn update_container_resources_handler(
     ctx: &ToolCtx,
     p: UpdateCtParams,
 ) -> Result<UpdateCtOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     if p.cores.is_none() && p.memory_mb.is_none() && p.swap_mb.is_none() && p.disk_add_gb.is_none()
     {
         return Err(ToolError::InvalidParams {

@@ -1,11 +1,14 @@
-//! `execute_vm_command`: run a command inside a VM through the QEMU guest agent and return its
-//! exit code and output, within the server's exec policy (allow/deny patterns on the command
-//! line, timeout and output cap: `guard::exec`). Every agent failure is reported plainly (VM off, agent not enabled or
-//! not running, exec refused by the agent).
+//! `execute_vm_command`: run a command inside a VM through the QEMU guest agent (pve-client's
+//! `exec`: its polling, retries and output cap) and return its exit code and output, within the
+//! server's exec policy (allow/deny patterns on the command line, timeout and output cap:
+//! `guard::exec`). Every agent failure is reported plainly (VM off, agent not enabled or not
+//! running, exec refused by the agent).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pve_client::GuestKind;
+use pve_client::exec::ExecRequest;
+use pve_client::ssh::quote;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -138,20 +141,18 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
     let mut line = if shell {
         command.to_string()
     } else {
-        shell_quote(command)
+        quote(command).into_owned()
     };
     for a in &args {
         line.push(' ');
-        line.push_str(&shell_quote(a));
+        line.push_str(&quote(a));
     }
     policy.check(&line).map_err(ToolError::policy)?;
-    let argv: Vec<String> = if shell {
-        vec!["/bin/sh".into(), "-c".into(), line]
+    let request = if shell {
+        ExecRequest::shell(line)
     } else {
-        std::iter::once(command.to_string()).chain(args).collect()
+        ExecRequest::argv(std::iter::once(command.to_string()).chain(args))
     };
-    let max_output = policy.max_output;
-
     let vmid = p.vmid;
     let node = guest_node(ctx, vmid, p.node, GuestKind::Qemu).await?;
     let status = ctx
@@ -172,64 +173,27 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
              qemu-guest-agent in the guest)"
         )));
     }
-    let pid = ctx
-        .client
-        .agent_exec(&node, vmid, &argv, None)
+    let progress = ctx.progress.clone();
+    let request = request
+        .with_timeout(Duration::from_secs(u64::from(timeout)))
+        .with_max_output(policy.max_output)
+        .on_progress(move |p| {
+            progress.report(
+                p.elapsed.as_secs_f64(),
+                Some(p.timeout.as_secs_f64()),
+                Some(format!("waiting for pid {} in VM {}", p.pid, p.vmid)),
+            );
+        });
+    let out = ctx
+        .until_interrupted(|stop| {
+            let (node, request) = (&node, request.cancel_on(stop));
+            async move { ctx.client.exec(node, vmid, &request).await }
+        })
         .await
         .map_err(|e| agent_error(e, vmid))?;
-
-    let deadline = Instant::now() + Duration::from_secs(u64::from(timeout));
-    let mut delay = Duration::from_millis(100);
-    loop {
-        let st = ctx
-            .client
-            .agent_exec_status(&node, vmid, pid)
-            .await
-            .map_err(|e| agent_error(e, vmid))?;
-        if st.exited {
-            let (stdout, out_cut) = cut(st.out_data.unwrap_or_default(), max_output);
-            let (stderr, err_cut) = cut(st.err_data.unwrap_or_default(), max_output);
-            return Ok(ExecOutput {
-                vmid,
-                node,
-                pid,
-                exited: true,
-                exit_code: st.exitcode,
-                signal: st.signal,
-                stdout,
-                stderr,
-                stdout_truncated: st.out_truncated || out_cut,
-                stderr_truncated: st.err_truncated || err_cut,
-                hint: None,
-            });
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        ctx.report(
-            f64::from(timeout) - deadline.saturating_duration_since(now).as_secs_f64(),
-            Some(f64::from(timeout)),
-            format!("waiting for pid {pid} in VM {vmid}"),
-        );
-        tokio::select! {
-            () = tokio::time::sleep(delay.min(deadline.saturating_duration_since(now))) => {}
-            () = ctx.interrupted() => break,
-        }
-        delay = (delay * 2).min(Duration::from_millis(500));
-    }
-    Ok(ExecOutput {
-        vmid,
-        node,
-        pid,
-        exited: false,
-        exit_code: None,
-        signal: None,
-        stdout: String::new(),
-        stderr: String::new(),
-        stdout_truncated: false,
-        stderr_truncated: false,
-        hint: Some(if ctx.stop_waiting.is_cancelled() {
+    let hint = (!out.exited).then(|| {
+        let pid = out.pid;
+        if ctx.stop_waiting.is_cancelled() {
             format!(
                 "the server is shutting down, so it stopped waiting: the command goes on running \
                  in the guest (pid {pid}), but its output is not collected"
@@ -240,7 +204,20 @@ async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<Exec
                  on running, but its output is not collected. Run long jobs in the background \
                  (nohup ... &) and read their output with a later command"
             )
-        }),
+        }
+    });
+    Ok(ExecOutput {
+        vmid,
+        node,
+        pid: out.pid,
+        exited: out.exited,
+        exit_code: out.exit_code,
+        signal: out.signal,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        stdout_truncated: out.stdout_truncated,
+        stderr_truncated: out.stderr_truncated,
+        hint,
     })
 }
 
@@ -269,44 +246,5 @@ fn agent_error(e: pve_client::Error, vmid: u32) -> ToolError {
     ToolError::Pve {
         status: e.status(),
         message,
-    }
-}
-
-/// Keeps at most `max` bytes (on a char boundary); says whether it cut.
-fn cut(mut s: String, max: usize) -> (String, bool) {
-    if s.len() <= max {
-        return (s, false);
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.truncate(end);
-    (s, true)
-}
-
-/// Single-quotes an argument for /bin/sh.
-fn shell_quote(a: &str) -> String {
-    if !a.is_empty()
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-    {
-        return a.to_string();
-    }
-    format!("'{}'", a.replace('\'', r"'\''"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_and_cutting() {
-        assert_eq!(shell_quote("/etc"), "/etc");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        let (s, c) = cut("é".repeat(1000), 999);
-        assert!(c && s.len() <= 999);
-        assert_eq!(cut("ok".into(), 2), ("ok".to_string(), false));
     }
 }

@@ -10,6 +10,7 @@ use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::WAIT_FOR_TASK;
 use crate::tools::power::{self, PowerOutput, PowerRequest};
 
 /// Parameters of `start_vm`, `stop_vm` and `reset_vm`.
@@ -22,10 +23,6 @@ pub(crate) struct VmActionParams {
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Parameters of `shutdown_vm`.
@@ -41,10 +38,6 @@ pub(crate) struct ShutdownVmParams {
     /// Seconds PVE gives the guest OS to shut down before the task fails (PVE default 180).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub timeout_seconds: Option<u32>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// The toolset of this file's tools.
@@ -64,6 +57,7 @@ pub(crate) fn start_vm() -> ToolSpec {
         ),
         handler!(start_vm_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 async fn start_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
@@ -83,7 +77,7 @@ pub(crate) fn stop_vm() -> ToolSpec {
             true,
         ),
         handler!(stop_vm_handler),
-    )
+    ).waits(WAIT_FOR_TASK)
 }
 
 async fn stop_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
@@ -104,6 +98,7 @@ pub(crate) fn reset_vm() -> ToolSpec {
         ),
         handler!(reset_vm_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 async fn reset_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
@@ -123,7 +118,6 @@ async fn action(
             node: p.node,
             action,
             options: ActionOptions::default(),
-            wait_seconds: p.wait_seconds,
         },
     )
     .await
@@ -143,6 +137,7 @@ pub(crate) fn shutdown_vm() -> ToolSpec {
         ),
         handler!(shutdown_vm_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 async fn shutdown_vm_handler(ctx: &ToolCtx, p: ShutdownVmParams) -> Result<PowerOutput, ToolError> {
@@ -157,7 +152,6 @@ async fn shutdown_vm_handler(ctx: &ToolCtx, p: ShutdownVmParams) -> Result<Power
                 timeout: p.timeout_seconds,
                 ..ActionOptions::default()
             },
-            wait_seconds: p.wait_seconds,
         },
     )
     .await

@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::guest_list::{self, GuestLine, GuestListParams};
 use crate::error::ToolError;
 use crate::handler;
+use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::{TaskOutcome, guest_error, guest_node, is_false, wait_for, wait_task};
+use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::common::{TaskOutcome, guest_error, guest_node, is_false, wait_task};
 use crate::tools::power::guest_status;
 
 /// `get_vms`.
@@ -63,7 +65,7 @@ pub(crate) fn create_vm() -> ToolSpec {
             idempotent: false,
         },
         handler!(create_vm_handler),
-    )
+    ).waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `create_vm`.
@@ -106,10 +108,6 @@ pub(crate) struct CreateVmParams {
     /// Start the VM once created (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub start: Option<bool>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `create_vm`.
@@ -128,7 +126,7 @@ pub(crate) struct CreateVmOutput {
 }
 
 async fn create_vm_handler(ctx: &ToolCtx, p: CreateVmParams) -> Result<CreateVmOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let name = p.name.trim().to_string();
     if name.is_empty() {
         return Err(ToolError::invalid("name", "must not be empty"));
@@ -254,7 +252,10 @@ pub(crate) fn delete_vm() -> ToolSpec {
             idempotent: false,
         },
         handler!(delete_vm_handler),
-    )
+    ).waits(TaskWait {
+        default_seconds: 20,
+        description: "Seconds to wait for the task(s) before returning a UPID (default 20, at most 50).",
+    })
 }
 
 /// Parameters of `delete_vm`.
@@ -273,10 +274,6 @@ pub(crate) struct DeleteVmParams {
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task(s) before returning a UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `delete_vm`.
@@ -294,7 +291,7 @@ pub(crate) struct DeleteVmOutput {
 }
 
 async fn delete_vm_handler(ctx: &ToolCtx, p: DeleteVmParams) -> Result<DeleteVmOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let vmid = p.vmid;
     let started = std::time::Instant::now();
     let node = guest_node(ctx, vmid, p.node, GuestKind::Qemu).await?;

@@ -15,9 +15,11 @@ use super::from_template::SshKeys;
 use super::{TOOLSET, is_dns_name, new_vmid, trimmed};
 use crate::error::ToolError;
 use crate::handler;
+use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::{TaskOutcome, guest_error, guest_node, is_false, wait_for, wait_task};
+use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::common::{TaskOutcome, guest_error, guest_node, is_false, wait_task};
 use crate::tools::power::guest_status;
 use crate::tools::vm_config::masked;
 
@@ -40,6 +42,7 @@ pub(crate) fn create_container() -> ToolSpec {
         },
         handler!(create_container_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `create_container`.
@@ -96,10 +99,6 @@ pub(super) struct CreateCtParams {
     /// Start it once created (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub start: Option<bool>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `create_container`.
@@ -124,7 +123,7 @@ async fn create_container_handler(
     ctx: &ToolCtx,
     p: CreateCtParams,
 ) -> Result<CreateCtOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let template = p.template.trim().to_string();
     if !template.contains(':') {
         return Err(ToolError::invalid(
@@ -288,7 +287,10 @@ pub(crate) fn delete_container() -> ToolSpec {
             idempotent: false,
         },
         handler!(delete_container_handler),
-    )
+    ).waits(TaskWait {
+        default_seconds: 20,
+        description: "Seconds to wait for the task(s) before returning a UPID (default 20, at most 50).",
+    })
 }
 
 /// Parameters of `delete_container`.
@@ -307,10 +309,6 @@ pub(super) struct DeleteCtParams {
     /// Stop the container first if it is running.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub force: Option<bool>,
-    /// Seconds to wait for the task(s) before returning a UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `delete_container`.
@@ -331,7 +329,7 @@ async fn delete_container_handler(
     ctx: &ToolCtx,
     p: DeleteCtParams,
 ) -> Result<DeleteCtOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let began = Instant::now();
     let vmid = p.vmid;
     let node = guest_node(ctx, vmid, p.node, KIND).await?;

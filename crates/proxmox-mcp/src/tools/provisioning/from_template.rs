@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use super::{CloneRequest, TOOLSET, start_clone, trimmed};
 use crate::error::ToolError;
 use crate::handler;
+use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::{TaskOutcome, guest_error, is_false, wait_for, wait_task};
+use crate::tools::common::{TaskOutcome, guest_error, is_false, wait_task};
 use crate::tools::power::guest_status;
 
 /// `create_vm_from_template`.
@@ -36,6 +37,10 @@ pub(crate) fn create_vm_from_template() -> ToolSpec {
         },
         handler!(create_vm_from_template_handler),
     )
+    .waits(TaskWait {
+        default_seconds: 20,
+        description: "Seconds to wait for clone and start together (default 20, at most 50).",
+    })
 }
 
 /// SSH public keys: a list, or one text with one key per line.
@@ -115,10 +120,6 @@ pub(super) struct FromTemplateParams {
     /// Start the VM once configured (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub start: Option<bool>,
-    /// Seconds to wait for clone and start together (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// The cloud-init settings written (the password never shown).
@@ -169,7 +170,7 @@ async fn create_vm_from_template_handler(
     ctx: &ToolCtx,
     p: FromTemplateParams,
 ) -> Result<FromTemplateOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let began = Instant::now();
     let name = p.name.trim().to_string();
     if name.is_empty() {

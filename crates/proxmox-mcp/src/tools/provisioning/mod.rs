@@ -15,11 +15,13 @@ use pve_client::{ErrorKind, GuestKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
+use super::common::{TaskOutcome, guest_error, guest_node, wait_task};
 use crate::error::ToolError;
 use crate::handler;
+use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::WAIT_FOR_TASK;
 
 /// The toolset of these tools.
 pub(super) const TOOLSET: &str = "provisioning";
@@ -41,7 +43,10 @@ pub(super) fn clone_vm() -> ToolSpec {
             idempotent: false,
         },
         handler!(clone_vm_handler),
-    )
+    ).waits(TaskWait {
+        default_seconds: 20,
+        description: "Seconds to wait for the clone task before returning its UPID (default 20, at most 50).",
+    })
 }
 
 /// Parameters of `clone_vm`.
@@ -74,10 +79,6 @@ pub(super) struct CloneVmParams {
     /// Description (notes) of the new VM.
     #[serde(default)]
     pub description: Option<String>,
-    /// Seconds to wait for the clone task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `clone_vm`.
@@ -99,7 +100,7 @@ pub(super) struct CloneVmOutput {
 }
 
 async fn clone_vm_handler(ctx: &ToolCtx, p: CloneVmParams) -> Result<CloneVmOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let req = CloneRequest {
         vmid: p.vmid,
         node: p.node,
@@ -290,6 +291,7 @@ pub(super) fn convert_to_template() -> ToolSpec {
         },
         handler!(convert_to_template_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `convert_to_template`.
@@ -302,10 +304,6 @@ pub(super) struct TemplateParams {
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
     pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `convert_to_template`.
@@ -323,7 +321,7 @@ async fn convert_to_template_handler(
     ctx: &ToolCtx,
     p: TemplateParams,
 ) -> Result<TemplateOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let vmid = p.vmid;
     let node = guest_node(ctx, vmid, p.node, KIND).await?;
     let upid = ctx

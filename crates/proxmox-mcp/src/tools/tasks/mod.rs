@@ -6,23 +6,26 @@ mod list;
 
 pub(crate) use list::list_tasks;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use pve_client::task::WaitOptions;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ToolError;
 use crate::handler;
+use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::{MAX_WAIT_SECONDS, parse_upid};
+use crate::tools::common::parse_upid;
 
 /// Default number of log lines returned.
 const DEFAULT_LOG_LINES: u64 = 20;
 /// Most log lines returned.
 const MAX_LOG_LINES: u64 = 500;
-/// Default wait of `stop_task` for the task to end.
-const DEFAULT_STOP_WAIT: u32 = 5;
+/// Longest pause between the status polls of `stop_task`'s wait.
+const STOP_POLL: Duration = Duration::from_millis(500);
 
 /// `get_task`.
 pub(super) fn get_task() -> ToolSpec {
@@ -131,6 +134,10 @@ pub(super) fn stop_task() -> ToolSpec {
         },
         handler!(stop_task_handler),
     )
+    .waits(TaskWait {
+        default_seconds: 5,
+        description: "Seconds to wait for the task to end once stopped (default 5, at most 50).",
+    })
 }
 
 /// Parameters of `stop_task`.
@@ -139,10 +146,6 @@ pub(super) fn stop_task() -> ToolSpec {
 pub(super) struct StopTaskParams {
     /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:` (from list_tasks or a tool's answer).
     pub upid: String,
-    /// Seconds to wait for the task to end once stopped (default 5, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
 }
 
 /// Output of `stop_task`.
@@ -160,40 +163,25 @@ pub(super) struct StopTaskOutput {
 }
 
 async fn stop_task_handler(ctx: &ToolCtx, p: StopTaskParams) -> Result<StopTaskOutput, ToolError> {
-    let secs = p.wait_seconds.unwrap_or(DEFAULT_STOP_WAIT);
-    if secs > MAX_WAIT_SECONDS {
-        return Err(ToolError::invalid(
-            "wait_seconds",
-            format!("must be at most {MAX_WAIT_SECONDS}"),
-        ));
-    }
     let upid = parse_upid(&p.upid)?;
-    let before = ctx.client.task_status(&upid).await?;
-    if !before.is_running() {
-        return Ok(StopTaskOutput {
-            upid: upid.as_str().to_string(),
-            node: upid.node.clone(),
-            stopped: false,
-            status: before.status,
-            exitstatus: before.exitstatus,
-        });
-    }
-    ctx.client.task_stop(&upid).await?;
-    // PVE signals the worker; it ends shortly after. Look again, within the bound.
-    let deadline = Instant::now() + Duration::from_secs(u64::from(secs));
-    let mut now = ctx.client.task_status(&upid).await?;
-    while now.is_running() && Instant::now() < deadline {
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(500)) => {}
-            () = ctx.interrupted() => break,
-        }
-        now = ctx.client.task_status(&upid).await?;
-    }
+    // PVE signals the worker, which ends shortly after: the bounded wait looks again.
+    let opts = WaitOptions {
+        poll_interval: STOP_POLL,
+        log_tail: 0,
+        ..WaitOptions::with_timeout(ctx.wait)
+    };
+    let stop = ctx
+        .until_interrupted(|token| {
+            let (upid, opts) = (&upid, opts.cancel_on(token));
+            async move { ctx.client.stop_task_and_wait(upid, &opts).await }
+        })
+        .await?;
+    let last = stop.outcome.last_status();
     Ok(StopTaskOutput {
         upid: upid.as_str().to_string(),
         node: upid.node.clone(),
-        stopped: true,
-        status: now.status,
-        exitstatus: now.exitstatus,
+        stopped: stop.requested,
+        status: last.map_or_else(|| "running".to_string(), |s| s.status.clone()),
+        exitstatus: last.and_then(|s| s.exitstatus.clone()),
     })
 }
