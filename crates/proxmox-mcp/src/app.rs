@@ -80,7 +80,7 @@ impl App {
     }
 
     /// An app over these tools and these clusters (the first is the default), no key.
-    pub fn over(registry: Registry, clusters: Clusters) -> Self {
+    pub(crate) fn over(registry: Registry, clusters: Clusters) -> Self {
         Self::assemble(registry, clusters, Ops::default(), Gate::default(), None)
     }
 
@@ -166,7 +166,7 @@ impl App {
     }
 
     /// The Proxmox VE client of the default cluster (the first configured).
-    pub fn client(&self) -> &Arc<PveClient> {
+    pub(crate) fn client(&self) -> &Arc<PveClient> {
         &self.host.clusters().first().client
     }
 

@@ -24,9 +24,9 @@ pub struct ClusterEntry {
     /// Its configured name (`prod`, `default`, `demo`).
     pub name: Arc<str>,
     /// `https://host:port`, for people (no credentials).
-    pub address: String,
+    pub(crate) address: String,
     /// The client that reaches it.
-    pub client: Arc<PveClient>,
+    pub(crate) client: Arc<PveClient>,
 }
 
 /// Every configured cluster, in order; never empty.
@@ -37,7 +37,7 @@ pub struct Clusters {
 
 impl Clusters {
     /// One cluster.
-    pub fn single(name: &str, client: Arc<PveClient>) -> Self {
+    pub(crate) fn single(name: &str, client: Arc<PveClient>) -> Self {
         let address = address_of(&client);
         Self {
             entries: vec![ClusterEntry {
@@ -50,12 +50,12 @@ impl Clusters {
 
     /// These clusters, in this order; `None` when empty (names are checked unique by the
     /// configuration).
-    pub fn new(entries: Vec<ClusterEntry>) -> Option<Self> {
+    pub(crate) fn new(entries: Vec<ClusterEntry>) -> Option<Self> {
         (!entries.is_empty()).then_some(Self { entries })
     }
 
     /// The default cluster (the first configured).
-    pub fn first(&self) -> &ClusterEntry {
+    pub(crate) fn first(&self) -> &ClusterEntry {
         // `new` refuses an empty list.
         &self.entries[0]
     }
@@ -65,23 +65,13 @@ impl Clusters {
         self.entries.iter()
     }
 
-    /// How many clusters.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Never true (kept for clippy's `len_without_is_empty`).
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The cluster named `name`.
-    pub fn get(&self, name: &str) -> Option<&ClusterEntry> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ClusterEntry> {
         self.entries.iter().find(|e| &*e.name == name)
     }
 
     /// The names, comma-separated, for messages.
-    pub fn names(&self) -> String {
+    pub(crate) fn names(&self) -> String {
         self.entries
             .iter()
             .map(|e| &*e.name)
@@ -91,7 +81,7 @@ impl Clusters {
 
     /// The cluster a call's `cluster` argument names (taken out of `args`); the default one
     /// when absent or null. An unknown name is a bad parameter listing the names.
-    pub fn take_from(&self, args: &mut Value) -> Result<Option<&ClusterEntry>, ToolError> {
+    pub(crate) fn take_from(&self, args: &mut Value) -> Result<Option<&ClusterEntry>, ToolError> {
         let Value::Object(map) = args else {
             return Ok(None);
         };

@@ -36,7 +36,7 @@ pub enum ToolError {
 
 impl ToolError {
     /// Invalid parameter `param` with a message.
-    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
         ToolError::InvalidParams {
             param: Some(param.into()),
             message: message.into(),
@@ -44,7 +44,7 @@ impl ToolError {
     }
 
     /// A policy refusal.
-    pub fn policy(message: impl Into<String>) -> Self {
+    pub(crate) fn policy(message: impl Into<String>) -> Self {
         ToolError::Policy(message.into())
     }
 

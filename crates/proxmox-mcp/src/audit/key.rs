@@ -60,7 +60,7 @@ impl AuditKey {
     }
 
     /// A key of these bytes (at least [`MIN_KEY_BYTES`]; tests and callers holding a secret).
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
         if bytes.len() < MIN_KEY_BYTES {
             return None;
         }

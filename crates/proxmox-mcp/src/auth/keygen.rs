@@ -14,12 +14,12 @@ pub(crate) const KEY_PREFIX: &str = "pmcp_";
 /// A new key and what to put in the config.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewKey {
-    pub name: String,
-    pub scope: Scope,
+    pub(crate) name: String,
+    pub(crate) scope: Scope,
     /// The key itself: shown once.
-    pub key: String,
+    pub(crate) key: String,
     /// SHA-256 of the key, hex.
-    pub sha256: String,
+    pub(crate) sha256: String,
 }
 
 impl std::fmt::Debug for NewKey {
@@ -58,7 +58,7 @@ impl NewKey {
     }
 
     /// The `[[keys]]` entry for the config file.
-    pub fn toml(&self) -> String {
+    pub(crate) fn toml(&self) -> String {
         format!(
             "[[keys]]\nname = \"{}\"\nscope = \"{}\"\nsha256 = \"{}\"\n",
             self.name, self.scope, self.sha256

@@ -30,15 +30,15 @@ pub(crate) const API_KEY_ENV: &str = "PROXMOX_MCP_API_KEY";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     /// Name of the key used; `None` when the door does not authenticate.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// What the caller may call.
-    pub scope: Scope,
+    pub(crate) scope: Scope,
 }
 
 impl Identity {
     /// A caller of a door that checks no key: it may call every tool the server offers (the
     /// operator chose to run without keys; server-wide filters still apply).
-    pub fn anonymous() -> Self {
+    pub(crate) fn anonymous() -> Self {
         Self {
             key: None,
             scope: Scope::Admin,
@@ -46,7 +46,7 @@ impl Identity {
     }
 
     /// The caller of key `name` with `scope`.
-    pub fn key(name: impl Into<String>, scope: Scope) -> Self {
+    pub(crate) fn key(name: impl Into<String>, scope: Scope) -> Self {
         Self {
             key: Some(name.into()),
             scope,
@@ -67,7 +67,7 @@ pub enum AuthError {
 
 impl AuthError {
     /// The HTTP status of the refusal: 401 for both, as the MCP authorization spec asks.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         StatusCode::UNAUTHORIZED
     }
 }
@@ -109,9 +109,9 @@ impl Authenticator for NoAuth {
 /// registry's admission). Cheap to clone.
 #[derive(Clone)]
 pub struct Gate {
-    pub auth: Arc<dyn Authenticator>,
+    pub(crate) auth: Arc<dyn Authenticator>,
     /// Shared by both doors: a key's calls count once whatever door they use.
-    pub rate: Arc<RateLimiter>,
+    pub(crate) rate: Arc<RateLimiter>,
 }
 
 impl std::fmt::Debug for Gate {

@@ -34,7 +34,7 @@ const CLUSTER_VARS: &[(&str, &str)] = &[
 pub struct NamedCluster {
     /// Unique name (letters, digits, `-`, `_`, `.`; at most 64 characters).
     pub name: String,
-    pub choice: ClusterChoice,
+    pub(crate) choice: ClusterChoice,
 }
 
 /// Every configured cluster, in order (never empty).

@@ -40,30 +40,30 @@ pub struct FileConfig {
     pub cluster: ClusterSection,
     /// `[[clusters]]`: several clusters, each named (instead of `[cluster]`).
     #[serde(default)]
-    pub clusters: Vec<ClusterSection>,
+    pub(crate) clusters: Vec<ClusterSection>,
     #[serde(default)]
     pub server: ServerSection,
     #[serde(default)]
     pub rest: RestSection,
     /// `[guard]`: protected guests, exec policy, audit log (see `guard::GuardConfig`).
     #[serde(default)]
-    pub guard: crate::guard::GuardConfig,
+    pub(crate) guard: crate::guard::GuardConfig,
     /// `[audit]`: the audit key (see `audit::AuditSection`).
     #[serde(default)]
     pub audit: crate::audit::AuditSection,
     #[serde(default)]
-    pub auth: AuthSection,
+    pub(crate) auth: AuthSection,
     #[serde(default)]
-    pub keys: Vec<KeyEntry>,
+    pub(crate) keys: Vec<KeyEntry>,
     #[serde(default)]
-    pub tools: ToolsSection,
+    pub(crate) tools: ToolsSection,
     #[serde(default)]
-    pub limits: LimitsSection,
+    pub(crate) limits: LimitsSection,
     #[serde(default)]
-    pub tls: TlsSection,
+    pub(crate) tls: TlsSection,
     /// What reading the file has to say (fields of an imported JSON file that were ignored).
     #[serde(skip)]
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// `[cluster]` (or one `[[clusters]]` entry): where the Proxmox VE API is and how to log in.
@@ -72,27 +72,27 @@ pub struct FileConfig {
 pub struct ClusterSection {
     /// The cluster's name in tool calls (`cluster`), audit lines and metrics; required in
     /// `[[clusters]]`, `default` for `[cluster]`.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Host name or IP (may carry `https://` and `:port`).
     pub host: Option<String>,
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// `USER@REALM`.
-    pub user: Option<String>,
-    pub token_name: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) token_name: Option<String>,
     pub token_value: Option<String>,
     /// File holding the token secret (instead of `token_value`).
-    pub token_value_file: Option<PathBuf>,
-    pub password: Option<String>,
+    pub(crate) token_value_file: Option<PathBuf>,
+    pub(crate) password: Option<String>,
     /// File holding the password (instead of `password`).
-    pub password_file: Option<PathBuf>,
+    pub(crate) password_file: Option<PathBuf>,
     /// `false` accepts any certificate (insecure, logged as a warning).
-    pub verify_ssl: Option<bool>,
+    pub(crate) verify_ssl: Option<bool>,
     /// SHA-256 fingerprint of the cluster certificate (`AA:BB:...`).
-    pub fingerprint: Option<String>,
+    pub(crate) fingerprint: Option<String>,
     /// PEM file of CA certificates to trust.
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
     /// Request timeout in seconds.
-    pub timeout: Option<u64>,
+    pub(crate) timeout: Option<u64>,
 }
 
 impl std::fmt::Debug for ClusterSection {
@@ -124,15 +124,15 @@ pub struct ServerSection {
     /// MCP listen address (`127.0.0.1:8812`).
     pub mcp_listen: Option<String>,
     /// `Host` header values accepted besides loopback names (for n8n in Docker, a reverse proxy).
-    pub allowed_hosts: Option<Vec<String>>,
+    pub(crate) allowed_hosts: Option<Vec<String>>,
     /// Browser `Origin` values accepted by both doors (`https://n8n.lan`, `http://host:*`).
-    pub allowed_origins: Option<Vec<String>>,
+    pub(crate) allowed_origins: Option<Vec<String>>,
     /// `/metrics` asks for an API key (any scope); public by default.
-    pub metrics_auth: Option<bool>,
+    pub(crate) metrics_auth: Option<bool>,
     /// `text` (default) or `json` log lines on stderr.
-    pub log_format: Option<LogFormat>,
+    pub(crate) log_format: Option<LogFormat>,
     /// Log filter (`info`, `debug`, `proxmox_mcp=debug,info`...); `RUST_LOG` wins.
-    pub log_level: Option<String>,
+    pub(crate) log_level: Option<String>,
 }
 
 /// `[rest]`: the REST door (mcpo-compatible, port 8811).
@@ -143,7 +143,7 @@ pub struct RestSection {
     pub listen: Option<String>,
     /// Browser origins allowed by CORS (`https://openwebui.lan`, `*` for any); CORS is off
     /// when empty.
-    pub cors_origins: Option<Vec<String>>,
+    pub(crate) cors_origins: Option<Vec<String>>,
 }
 
 /// A configuration problem, worded for the operator.
@@ -216,11 +216,11 @@ pub struct Settings {
     /// warning, a busy configured one an error).
     pub rest_listen_is_default: bool,
     /// CORS origins of the REST door; empty: CORS off.
-    pub cors_origins: Vec<String>,
+    pub(crate) cors_origins: Vec<String>,
     /// Protected guests, exec policy, audit log.
     pub guard: crate::guard::GuardConfig,
     /// Browser origins both doors accept; empty: no Origin check.
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
     /// Keys, filters, limits, TLS.
     pub security: SecuritySettings,
     /// `/metrics` asks for an API key.
@@ -243,7 +243,7 @@ impl FileConfig {
     }
 
     /// Reads and parses a file.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,

@@ -34,79 +34,79 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// `[auth]`: how keys are presented and whether a server without keys may be exposed.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct AuthSection {
+pub(crate) struct AuthSection {
     /// A header carrying the key as its whole value, besides `Authorization: Bearer` (`X-API-Key`).
-    pub api_key_header: Option<String>,
+    pub(crate) api_key_header: Option<String>,
     /// Listen on a non-loopback address without any key (a warning is logged at start).
-    pub allow_unauthenticated: Option<bool>,
+    pub(crate) allow_unauthenticated: Option<bool>,
 }
 
 /// `[tools]`: server-wide filters (see `registry::filter` for the order they apply in).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct ToolsSection {
-    pub read_only: Option<bool>,
-    pub toolsets: Option<Vec<String>>,
-    pub tools: Option<Vec<String>>,
-    pub exclude_tools: Option<Vec<String>>,
+pub(crate) struct ToolsSection {
+    pub(crate) read_only: Option<bool>,
+    pub(crate) toolsets: Option<Vec<String>>,
+    pub(crate) tools: Option<Vec<String>>,
+    pub(crate) exclude_tools: Option<Vec<String>>,
 }
 
 /// `[limits]`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct LimitsSection {
+pub(crate) struct LimitsSection {
     /// Calls per minute per key (tool calls; unlimited when absent).
-    pub rate_limit_per_minute: Option<u32>,
+    pub(crate) rate_limit_per_minute: Option<u32>,
     /// Open MCP sessions at most.
-    pub max_sessions: Option<usize>,
+    pub(crate) max_sessions: Option<usize>,
     /// Seconds without traffic after which an MCP session is closed.
-    pub session_idle_timeout_secs: Option<u64>,
+    pub(crate) session_idle_timeout_secs: Option<u64>,
     /// Open MCP sessions at most per API key.
-    pub max_sessions_per_key: Option<usize>,
+    pub(crate) max_sessions_per_key: Option<usize>,
     /// Seconds a client has to send a complete request head.
-    pub header_read_timeout_secs: Option<u64>,
+    pub(crate) header_read_timeout_secs: Option<u64>,
     /// Seconds a kept-alive connection may wait for its next request.
-    pub keep_alive_timeout_secs: Option<u64>,
+    pub(crate) keep_alive_timeout_secs: Option<u64>,
     /// Open connections at most, both doors together (lowered to fit the open-files limit).
-    pub max_connections: Option<usize>,
+    pub(crate) max_connections: Option<usize>,
     /// Open connections at most from one client address, both doors together.
-    pub max_connections_per_client: Option<usize>,
+    pub(crate) max_connections_per_client: Option<usize>,
 }
 
 /// `[tls]`: serve both doors over HTTPS with this certificate chain and key (PEM files).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct TlsSection {
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
+pub(crate) struct TlsSection {
+    pub(crate) cert: Option<PathBuf>,
+    pub(crate) key: Option<PathBuf>,
 }
 
 /// The command-line flags of this part (all optional).
 #[derive(Debug, Clone, Default)]
 pub struct SecurityFlags {
     pub read_only: bool,
-    pub toolsets: Option<Vec<String>>,
-    pub tools: Option<Vec<String>>,
-    pub exclude_tools: Option<Vec<String>>,
-    pub allow_unauthenticated: bool,
-    pub api_key_header: Option<String>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
+    pub(crate) toolsets: Option<Vec<String>>,
+    pub(crate) tools: Option<Vec<String>>,
+    pub(crate) exclude_tools: Option<Vec<String>>,
+    pub(crate) allow_unauthenticated: bool,
+    pub(crate) api_key_header: Option<String>,
+    pub(crate) tls_cert: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
 }
 
 /// Limits of the doors.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    pub rate_limit_per_minute: Option<u32>,
-    pub max_sessions: usize,
-    pub max_sessions_per_key: usize,
-    pub session_idle_timeout: Duration,
+pub(crate) struct Limits {
+    pub(crate) rate_limit_per_minute: Option<u32>,
+    pub(crate) max_sessions: usize,
+    pub(crate) max_sessions_per_key: usize,
+    pub(crate) session_idle_timeout: Duration,
     /// Connections: timeouts and caps (`serve::ConnLimits`).
-    pub header_read_timeout: Duration,
-    pub keep_alive_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) keep_alive_timeout: Duration,
     /// `None`: as many as the open-files limit allows, less a reserve.
-    pub max_connections: Option<usize>,
-    pub max_connections_per_client: usize,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_client: usize,
 }
 
 impl Default for Limits {
@@ -136,19 +136,19 @@ pub struct TlsFiles {
 pub struct SecuritySettings {
     /// Every key (config entries, then `PROXMOX_MCP_API_KEY` as `default`); empty: no auth.
     pub keys: Vec<KeySpec>,
-    pub api_key_header: Option<String>,
-    pub allow_unauthenticated: bool,
+    pub(crate) api_key_header: Option<String>,
+    pub(crate) allow_unauthenticated: bool,
     pub filter: ToolFilter,
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     pub tls: Option<TlsFiles>,
     /// Warnings to log once logging is set up (a short key).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl SecuritySettings {
     /// Refuses to expose a door without keys: with no key, every listen address must be
     /// loopback unless `allow_unauthenticated` is set (then the caller logs a warning).
-    pub fn check_exposure(&self, addrs: &[SocketAddr]) -> Result<(), ConfigError> {
+    pub(crate) fn check_exposure(&self, addrs: &[SocketAddr]) -> Result<(), ConfigError> {
         if !self.keys.is_empty() || self.allow_unauthenticated {
             return Ok(());
         }

@@ -61,7 +61,7 @@ impl Level {
 /// One finding, with an optional hint saying what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub level: Level,
+    pub(crate) level: Level,
     pub text: String,
     pub hint: Option<String>,
 }
@@ -70,7 +70,7 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
     pub title: String,
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// The whole report.
@@ -115,7 +115,7 @@ impl Report {
     }
 
     /// Every finding, in order.
-    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+    pub(crate) fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.sections.iter().flat_map(|s| s.findings.iter())
     }
 

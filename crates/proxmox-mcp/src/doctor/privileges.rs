@@ -49,8 +49,8 @@ impl AclScope {
 /// One requirement: any of these privileges on this scope.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Need {
-    pub any_of: &'static [&'static str],
-    pub scope: AclScope,
+    pub(crate) any_of: &'static [&'static str],
+    pub(crate) scope: AclScope,
 }
 
 const fn need(any_of: &'static [&'static str], scope: AclScope) -> Need {

@@ -13,9 +13,9 @@ use tokio::net::TcpStream;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Probe {
     /// The address connected to (`10.0.0.5:8006`).
-    pub peer: String,
+    pub(crate) peer: String,
     /// SHA-256 of the server certificate (`AA:BB:...`), for HTTPS.
-    pub fingerprint: Option<String>,
+    pub(crate) fingerprint: Option<String>,
 }
 
 /// Why the probe failed.

@@ -60,15 +60,15 @@ struct Pattern {
 
 /// The compiled exec policy.
 #[derive(Debug, Clone)]
-pub struct ExecPolicy {
+pub(crate) struct ExecPolicy {
     allow: Vec<Pattern>,
     deny: Vec<Pattern>,
     /// `timeout_seconds` when a call gives none.
-    pub default_timeout: u32,
+    pub(crate) default_timeout: u32,
     /// Highest `timeout_seconds` accepted.
-    pub max_timeout: u32,
+    pub(crate) max_timeout: u32,
     /// Output kept per stream, in bytes.
-    pub max_output: usize,
+    pub(crate) max_output: usize,
 }
 
 impl Default for ExecPolicy {
@@ -85,7 +85,7 @@ impl Default for ExecPolicy {
 
 impl ExecPolicy {
     /// Compiles `cfg`; a bad pattern or bound is an error naming it.
-    pub fn new(cfg: &ExecConfig) -> Result<Self, GuardError> {
+    pub(crate) fn new(cfg: &ExecConfig) -> Result<Self, GuardError> {
         let max_timeout = cfg
             .max_timeout_seconds
             .unwrap_or(DEFAULT_MAX_TIMEOUT_SECONDS);
@@ -126,12 +126,12 @@ impl ExecPolicy {
     }
 
     /// Whether the policy is a deny list alone (best-effort; see the module documentation).
-    pub fn deny_only(&self) -> bool {
+    pub(crate) fn deny_only(&self) -> bool {
         self.allow.is_empty() && !self.deny.is_empty()
     }
 
     /// `Ok` when `line` may run; else the refusal, saying which rule refused it.
-    pub fn check(&self, line: &str) -> Result<(), String> {
+    pub(crate) fn check(&self, line: &str) -> Result<(), String> {
         if self.deny.is_empty() && self.allow.is_empty() {
             return Ok(());
         }

@@ -99,7 +99,7 @@ pub struct Guard {
     protected_vmids: HashSet<u32>,
     protected_tags: HashSet<String>,
     /// The `execute_vm_command` policy.
-    pub exec: ExecPolicy,
+    pub(crate) exec: ExecPolicy,
     audit: Option<Arc<AuditLog>>,
 }
 
@@ -132,7 +132,7 @@ impl Guard {
     }
 
     /// The audit log, when one is configured.
-    pub fn audit(&self) -> Option<&Arc<AuditLog>> {
+    pub(crate) fn audit(&self) -> Option<&Arc<AuditLog>> {
         self.audit.as_ref()
     }
 

@@ -23,12 +23,12 @@ const MAX_DEPTH: usize = 4;
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct Reading {
     /// Every simple command, top level first, then those found in payloads; each as its words.
-    pub commands: Vec<Vec<String>>,
+    pub(crate) commands: Vec<Vec<String>>,
     /// Why the line (or a shell payload in it) cannot be read as a shell would, if it cannot.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// A program name taken from a variable (`$x`, `${x}`) at the top level or in a shell
     /// payload, as written.
-    pub variable_program: Option<String>,
+    pub(crate) variable_program: Option<String>,
 }
 
 impl Reading {

@@ -29,7 +29,7 @@ pub(crate) const BUCKETS: [f64; 14] = [
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Something that knows how many MCP sessions are open, by transport (the MCP HTTP door).
-pub trait SessionSource: Send + Sync {
+pub(crate) trait SessionSource: Send + Sync {
     /// `(transport, open sessions)` pairs.
     fn open_sessions(&self) -> BoxFuture<'_, Vec<(&'static str, usize)>>;
 }
@@ -66,7 +66,7 @@ impl std::fmt::Debug for Metrics {
 
 impl Metrics {
     /// No metrics yet.
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
 
@@ -76,7 +76,7 @@ impl Metrics {
     }
 
     /// Waits until no tool call runs, at most `grace`; `true` if none is left.
-    pub async fn drained(&self, grace: Duration) -> bool {
+    pub(crate) async fn drained(&self, grace: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + grace;
         loop {
             let idle = self.idle.notified();
@@ -92,7 +92,7 @@ impl Metrics {
     }
 
     /// Records one Proxmox VE request; `status` `None`: no answer came.
-    pub fn pve_request(&self, method: &'static str, status: Option<u16>, elapsed: Duration) {
+    pub(crate) fn pve_request(&self, method: &'static str, status: Option<u16>, elapsed: Duration) {
         lock(&self.pve)
             .entry((method, status_class(status)))
             .or_default()
@@ -100,7 +100,7 @@ impl Metrics {
     }
 
     /// Counts the open sessions of `source` at every scrape (until `source` is dropped).
-    pub fn watch_sessions(&self, source: Weak<dyn SessionSource>) {
+    pub(crate) fn watch_sessions(&self, source: Weak<dyn SessionSource>) {
         let mut list = lock(&self.sessions);
         list.retain(|s| s.strong_count() > 0);
         list.push(source);

@@ -77,7 +77,7 @@ impl Ops {
     /// A token cancelled once `shutdown` is cancelled and then every tool call has ended, or
     /// `drain_grace` has passed: the moment doors end sessions, streams and leftover calls.
     /// Calls still running [`WRAP_UP`] before that are told to stop waiting (`stop_waiting`).
-    pub fn drain_token(&self, shutdown: &CancellationToken) -> CancellationToken {
+    pub(crate) fn drain_token(&self, shutdown: &CancellationToken) -> CancellationToken {
         let done = CancellationToken::new();
         let (shutdown, metrics, grace, out, stop_waiting) = (
             shutdown.clone(),

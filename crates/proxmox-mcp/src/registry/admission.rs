@@ -16,7 +16,7 @@ use crate::error::ToolError;
 
 /// Why a call was refused before its tool ran (the `reason` label of the refusal metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// The key's scope does not allow the tool.
     Scope,
     /// The key is over its rate limit.
@@ -29,7 +29,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The metrics label.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Refusal::Scope => "scope",
             Refusal::RateLimit => "rate_limit",
@@ -55,7 +55,7 @@ pub enum Refused {
 
 impl Refused {
     /// The error the caller reads.
-    pub fn error(&self) -> &ToolError {
+    pub(crate) fn error(&self) -> &ToolError {
         match self {
             Refused::NotOffered(e) | Refused::Scope(e) | Refused::Rate { error: e, .. } => e,
         }
@@ -64,10 +64,10 @@ impl Refused {
 
 /// A tool the filters removed: its name, its access, and why.
 #[derive(Debug, Clone, Copy)]
-pub struct Hidden {
-    pub name: &'static str,
-    pub access: Access,
-    pub why: Refusal,
+pub(crate) struct Hidden {
+    pub(crate) name: &'static str,
+    pub(crate) access: Access,
+    pub(crate) why: Refusal,
 }
 
 /// The hidden tools of a registry, by name.
@@ -75,18 +75,18 @@ pub(super) type HiddenTools = Arc<HashMap<&'static str, Hidden>>;
 
 impl Registry {
     /// This registry knowing which tools the filters removed from it (see `ToolFilter::apply`).
-    pub fn with_hidden(mut self, hidden: impl IntoIterator<Item = Hidden>) -> Self {
+    pub(crate) fn with_hidden(mut self, hidden: impl IntoIterator<Item = Hidden>) -> Self {
         self.hidden = Arc::new(hidden.into_iter().map(|h| (h.name, h)).collect());
         self
     }
 
     /// A tool the server-wide filters hide, if `name` is one.
-    pub fn hidden(&self, name: &str) -> Option<Hidden> {
+    pub(crate) fn hidden(&self, name: &str) -> Option<Hidden> {
         self.hidden.get(name).copied()
     }
 
     /// The hidden tools that change things (doors route them, to refuse them on the record).
-    pub fn hidden_mutating(&self) -> impl Iterator<Item = &'static str> + '_ {
+    pub(crate) fn hidden_mutating(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.hidden
             .values()
             .filter(|h| h.access != Access::Read)

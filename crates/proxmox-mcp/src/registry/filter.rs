@@ -38,11 +38,6 @@ pub enum FilterError {
 }
 
 impl ToolFilter {
-    /// Whether the filter keeps every tool (nothing asked).
-    pub fn is_empty(&self) -> bool {
-        *self == ToolFilter::default()
-    }
-
     /// `registry` with this filter applied, or the unknown names.
     pub fn apply(&self, registry: &Registry) -> Result<Registry, FilterError> {
         let sets = self.toolset_names()?;

@@ -35,22 +35,22 @@ pub(super) const DRY_RUN: &str = "dry_run";
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct DryRunPlan {
     /// Always true: nothing was changed.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// The Proxmox VE calls the tool would make, in order (reads excluded).
-    pub planned_calls: Vec<PlannedCall>,
+    pub(crate) planned_calls: Vec<PlannedCall>,
     /// What this plan means.
-    pub note: String,
+    pub(crate) note: String,
 }
 
 /// One PVE call a dry run did not make.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct PlannedCall {
     /// `POST`, `PUT` or `DELETE`.
-    pub method: String,
+    pub(crate) method: String,
     /// Path below `/api2/json`.
-    pub path: String,
+    pub(crate) path: String,
     /// Parameters as they would be sent; secrets shown as `********`.
-    pub params: Map<String, Value>,
+    pub(crate) params: Map<String, Value>,
 }
 
 /// Adds `dry_run` (mutating tools) and `confirm` (destructive tools) to an input schema.

@@ -31,7 +31,7 @@ impl std::fmt::Debug for ToolHost {
 impl ToolHost {
     /// `registry`'s tools acting on `clusters` (the first is the default); `stop_waiting` is
     /// cancelled shortly before the server's drain ends (see `ToolCtx::stop_waiting`).
-    pub fn new(
+    pub(crate) fn new(
         registry: Arc<Registry>,
         clusters: Arc<Clusters>,
         stop_waiting: CancellationToken,
@@ -44,19 +44,19 @@ impl ToolHost {
     }
 
     /// The tools this server offers (already narrowed by the server-wide filters).
-    pub fn registry(&self) -> &Arc<Registry> {
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
 
     /// Every configured cluster; the first is the default.
-    pub fn clusters(&self) -> &Arc<Clusters> {
+    pub(crate) fn clusters(&self) -> &Arc<Clusters> {
         &self.clusters
     }
 
     /// The context of one call of `caller`: the default cluster (the call's `cluster` argument
     /// may pick another), the registry's guard, progress to `progress`, cancelled with
     /// `cancel`.
-    pub fn ctx(
+    pub(crate) fn ctx(
         &self,
         caller: Caller,
         progress: Arc<dyn Progress>,

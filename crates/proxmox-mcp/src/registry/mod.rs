@@ -70,7 +70,7 @@ impl Access {
 
     /// MCP `idempotentHint` default: reads are idempotent; others say so per tool
     /// (see [`ToolSpec::idempotent`]).
-    pub fn idempotent_hint(self) -> bool {
+    pub(crate) fn idempotent_hint(self) -> bool {
         matches!(self, Access::Read)
     }
 
@@ -102,7 +102,7 @@ pub struct ToolDef {
 
 impl ToolDef {
     /// The facts of tool `name` of `toolset`, in the order the fields are declared.
-    pub const fn new(
+    pub(crate) const fn new(
         toolset: &'static str,
         name: &'static str,
         title: &'static str,
@@ -130,9 +130,9 @@ pub struct ToolSpec {
     /// `"core"` for the seed's tools.
     pub toolset: &'static str,
     pub access: Access,
-    pub idempotent: bool,
+    pub(crate) idempotent: bool,
     /// Reserved to admin keys whatever `access` says (see [`ToolSpec::admin_only`]).
-    pub admin_only: bool,
+    pub(crate) admin_only: bool,
     /// How the tool waits for the tasks it starts (`wait_seconds`), if it starts any.
     pub(crate) wait: Option<TaskWait>,
     /// JSON Schema (draft 2020-12) of the parameters; always `type: object`. Shared, not
@@ -140,7 +140,7 @@ pub struct ToolSpec {
     pub input_schema: Arc<Map<String, Value>>,
     /// JSON Schema of the output; always `type: object`.
     pub output_schema: Arc<Map<String, Value>>,
-    pub handler: ErasedHandler,
+    pub(crate) handler: ErasedHandler,
 }
 
 impl std::fmt::Debug for ToolSpec {
@@ -253,13 +253,13 @@ impl Registry {
     }
 
     /// This registry with its calls told to `observer` (the server's metrics).
-    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+    pub(crate) fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
         self.observer = observer;
         self
     }
 
     /// The guard applied to every call.
-    pub fn guard(&self) -> &Arc<Guard> {
+    pub(crate) fn guard(&self) -> &Arc<Guard> {
         &self.guard
     }
 
@@ -284,7 +284,7 @@ impl Registry {
     }
 
     /// A registry keeping only the tools `keep` accepts (read-only mode, toolsets, allow/deny).
-    pub fn filtered(&self, keep: impl Fn(&ToolSpec) -> bool) -> Registry {
+    pub(crate) fn filtered(&self, keep: impl Fn(&ToolSpec) -> bool) -> Registry {
         let tools: Vec<ToolSpec> = self.tools.iter().filter(|t| keep(t)).cloned().collect();
         let index = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
         Registry {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::Refusal;
 
 /// Sees every call of a registry (see [`super::Registry::with_observer`]).
-pub trait CallObserver: Send + Sync {
+pub(crate) trait CallObserver: Send + Sync {
     /// A call began running; [`CallObserver::ended`] follows once it ends or is dropped (the
     /// drain on shutdown waits for the calls in between).
     fn started(&self);

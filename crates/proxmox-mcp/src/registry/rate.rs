@@ -25,9 +25,9 @@ struct Bucket {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimited {
     /// Calls per minute allowed to this key.
-    pub per_minute: u32,
+    pub(crate) per_minute: u32,
     /// Whole seconds until the next call is allowed (at least 1).
-    pub retry_after: u64,
+    pub(crate) retry_after: u64,
 }
 
 impl RateLimiter {
@@ -45,13 +45,8 @@ impl RateLimiter {
         }
     }
 
-    /// Whether any key is limited.
-    pub fn is_limited(&self) -> bool {
-        self.default.is_some() || !self.per_key.is_empty()
-    }
-
     /// Counts one call of `key` (`None`: anonymous), or says how long to wait.
-    pub fn check(&self, key: Option<&str>) -> Result<(), RateLimited> {
+    pub(crate) fn check(&self, key: Option<&str>) -> Result<(), RateLimited> {
         let name = key.unwrap_or("");
         let Some(per_minute) = self.per_key.get(name).copied().or(self.default) else {
             return Ok(());
@@ -88,7 +83,7 @@ impl RateLimiter {
 
 impl RateLimited {
     /// What the caller is told (REST: the 429's message; MCP: the tool error's text).
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         format!(
             "rate limit reached: this API key may make {} calls per minute; retry in {} s",
             self.per_minute, self.retry_after
@@ -122,8 +117,6 @@ mod tests {
         let t1 = t0 + Duration::from_secs(20);
         rl.take("a", 3, t1).unwrap();
         assert!(rl.take("a", 3, t1).is_err());
-        assert!(rl.is_limited());
-        assert!(!RateLimiter::unlimited().is_limited());
         for _ in 0..1000 {
             RateLimiter::unlimited().check(Some("x")).unwrap();
         }

@@ -8,11 +8,11 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Toolset {
     /// The name used in `--toolsets` and in each tool's `ToolDef::toolset`.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// One line for the docs and the OpenAPI tags.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// On when the operator names no toolset (the `default` keyword).
-    pub default: bool,
+    pub(crate) default: bool,
 }
 
 /// Every toolset, in the documented order.

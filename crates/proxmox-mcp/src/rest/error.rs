@@ -12,12 +12,12 @@ use crate::registry::RateLimited;
 /// A failed REST request, ready to answer.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RestError {
-    pub status: StatusCode,
-    pub message: String,
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
     /// Short machine-readable reason (`invalid_params`, `pve`, `malformed_json`, ...).
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The parameter at fault, when known.
-    pub param: Option<String>,
+    pub(crate) param: Option<String>,
     /// Methods allowed, for a 405.
     allow: Option<&'static str>,
     /// Seconds to wait, for a 429.

@@ -58,15 +58,15 @@ impl std::fmt::Debug for RestConfig {
 
 /// Shared state of the REST routes.
 pub(crate) struct RestState {
-    pub host: ToolHost,
+    pub(crate) host: ToolHost,
     /// The OpenAPI document for each scope (read, operate, admin), rendered on its first
     /// request: building one takes about 1 MB of heap for a moment, which a server that is never
     /// asked for it should not keep (docs/PERFORMANCE.md, idle RSS).
-    pub openapi: [std::sync::OnceLock<axum::body::Bytes>; 3],
+    pub(crate) openapi: [std::sync::OnceLock<axum::body::Bytes>; 3],
     /// To tell who asks for `/openapi.json`.
-    pub gate: Gate,
+    pub(crate) gate: Gate,
     /// Cancelled on shutdown: running calls end with it.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
 }
 
 /// The REST door over `host`'s tools as an axum router; cancelling `shutdown` ends the calls

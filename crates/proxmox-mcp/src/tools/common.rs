@@ -108,15 +108,15 @@ pub(crate) enum TaskState {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct TaskOutcome {
     /// The PVE task id; pass it to `get_task` to follow the task.
-    pub upid: String,
+    pub(crate) upid: String,
     /// `done` or `running`.
-    pub task_status: TaskState,
+    pub(crate) task_status: TaskState,
     /// PVE's exit status once finished (`OK`, `WARNINGS: n`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exitstatus: Option<String>,
+    pub(crate) exitstatus: Option<String>,
     /// What to do next when the task is still running.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 impl TaskOutcome {

@@ -45,33 +45,33 @@ pub(super) fn check_migration() -> ToolSpec {
 pub(super) struct CheckParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node it is on; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Node to move it to; absent: which nodes it could go to.
     #[serde(default)]
-    pub target_node: Option<String>,
+    pub(crate) target_node: Option<String>,
 }
 
 /// A local disk a migration would copy.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(super) struct LocalDisk {
-    pub volid: String,
-    pub size_gb: f64,
+    pub(crate) volid: String,
+    pub(crate) size_gb: f64,
     /// A CD/ISO image (cannot be migrated from local storage).
     #[serde(skip_serializing_if = "super::common::is_false")]
-    pub cdrom: bool,
+    pub(crate) cdrom: bool,
     /// Not attached (an `unusedN` entry).
     #[serde(skip_serializing_if = "super::common::is_false")]
-    pub unused: bool,
+    pub(crate) unused: bool,
 }
 
 /// A node the guest cannot go to, and why.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(super) struct NotAllowed {
-    pub node: String,
-    pub reason: String,
+    pub(crate) node: String,
+    pub(crate) reason: String,
 }
 
 /// How a guest would move.
@@ -89,29 +89,29 @@ pub(super) enum Mode {
 /// Output of `check_migration`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(super) struct Preflight {
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// `qemu` (VM) or `lxc` (container).
-    pub kind: String,
+    pub(crate) kind: String,
     /// The node it is on.
-    pub node: String,
+    pub(crate) node: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_node: Option<String>,
-    pub running: bool,
-    pub mode: Mode,
+    pub(crate) target_node: Option<String>,
+    pub(crate) running: bool,
+    pub(crate) mode: Mode,
     /// Whether nothing blocks the move (to target_node, or to at least one node).
-    pub can_migrate: bool,
+    pub(crate) can_migrate: bool,
     /// What blocks the move; empty when it can go.
-    pub blockers: Vec<String>,
+    pub(crate) blockers: Vec<String>,
     /// Online nodes it may go to.
-    pub allowed_nodes: Vec<String>,
+    pub(crate) allowed_nodes: Vec<String>,
     /// Nodes it may not go to, with PVE's reasons (offline nodes too).
-    pub not_allowed_nodes: Vec<NotAllowed>,
+    pub(crate) not_allowed_nodes: Vec<NotAllowed>,
     /// Disks on storages of this node only: copied to the target.
-    pub local_disks: Vec<LocalDisk>,
+    pub(crate) local_disks: Vec<LocalDisk>,
     /// Local devices (PCI/USB passthrough) tying a VM to its node.
-    pub local_resources: Vec<String>,
+    pub(crate) local_resources: Vec<String>,
     /// Things to know that do not block (downtime, HA, disk copy).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 async fn check_migration_handler(ctx: &ToolCtx, p: CheckParams) -> Result<Preflight, ToolError> {
@@ -309,29 +309,29 @@ pub(super) fn migrate_guest() -> ToolSpec {
 pub(super) struct MigrateParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node to move it to.
-    pub target_node: String,
+    pub(crate) target_node: String,
     /// Node it is on; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Storage on the target for its local disks (default: same storage name).
     #[serde(default)]
-    pub target_storage: Option<String>,
+    pub(crate) target_storage: Option<String>,
 }
 
 /// Output of `migrate_guest`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct MigrateOutput {
-    pub vmid: u32,
-    pub kind: String,
-    pub from_node: String,
-    pub to_node: String,
-    pub mode: Mode,
+    pub(crate) vmid: u32,
+    pub(crate) kind: String,
+    pub(crate) from_node: String,
+    pub(crate) to_node: String,
+    pub(crate) mode: Mode,
     /// True once the task finished: the guest is on to_node.
-    pub migrated: bool,
+    pub(crate) migrated: bool,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn migrate_guest_handler(

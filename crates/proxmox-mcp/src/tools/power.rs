@@ -13,25 +13,25 @@ use crate::registry::ToolCtx;
 /// Result of a power action.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct PowerOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// `start`, `stop`, `shutdown`, `reset` or `reboot`.
-    pub action: String,
+    pub(crate) action: String,
     /// The guest's power state once the task finished (`running`, `stopped`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 /// What to run.
 #[derive(Debug)]
 pub(super) struct PowerRequest {
-    pub kind: GuestKind,
-    pub vmid: u32,
-    pub node: Option<String>,
-    pub action: PowerAction,
-    pub options: ActionOptions,
+    pub(crate) kind: GuestKind,
+    pub(crate) vmid: u32,
+    pub(crate) node: Option<String>,
+    pub(crate) action: PowerAction,
+    pub(crate) options: ActionOptions,
 }
 
 /// Runs a power action and waits for it (bounded).

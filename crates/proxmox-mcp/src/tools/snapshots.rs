@@ -101,41 +101,41 @@ pub(super) fn list_snapshots() -> ToolSpec {
 pub(super) struct ListSnapshotsParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// One snapshot.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct SnapshotLine {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub description: String,
+    pub(crate) description: String,
     /// When it was taken, Unix epoch seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<i64>,
+    pub(crate) time: Option<i64>,
     /// The snapshot it was taken after (absent for the first).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
+    pub(crate) parent: Option<String>,
     /// VMs: the RAM was saved too (a rollback resumes the VM running).
     #[serde(skip_serializing_if = "is_false")]
-    pub vmstate: bool,
+    pub(crate) vmstate: bool,
 }
 
 /// Output of `list_snapshots`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct ListSnapshotsOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// `qemu` (VM) or `lxc` (container).
-    pub kind: String,
-    pub snapshots: Vec<SnapshotLine>,
-    pub count: usize,
+    pub(crate) kind: String,
+    pub(crate) snapshots: Vec<SnapshotLine>,
+    pub(crate) count: usize,
     /// The snapshot the current state derives from (absent when there is none).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_parent: Option<String>,
+    pub(crate) current_parent: Option<String>,
 }
 
 async fn list_snapshots_handler(
@@ -258,35 +258,35 @@ pub(super) fn create_snapshot() -> ToolSpec {
 pub(super) struct CreateSnapshotParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Snapshot name: 2 to 40 letters, digits, `-` or `_`, starting with a letter (e.g.
     /// before-upgrade).
-    pub name: String,
+    pub(crate) name: String,
     /// What the snapshot is for.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// VMs only: save the RAM too (the VM must be running).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub vmstate: Option<bool>,
+    pub(crate) vmstate: Option<bool>,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of the snapshot-changing tools.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct SnapshotOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// `qemu` (VM) or `lxc` (container).
-    pub kind: String,
+    pub(crate) kind: String,
     /// The snapshot's name.
-    pub snapshot: String,
+    pub(crate) snapshot: String,
     /// Rollback: the guest's power state once the task finished.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn create_snapshot_handler(
@@ -373,15 +373,15 @@ pub(super) fn rollback_snapshot() -> ToolSpec {
 pub(super) struct RollbackParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Name of the snapshot to return to (see list_snapshots).
-    pub name: String,
+    pub(crate) name: String,
     /// Start the guest once rolled back.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub start: Option<bool>,
+    pub(crate) start: Option<bool>,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 async fn rollback_snapshot_handler(
@@ -439,15 +439,15 @@ pub(super) fn delete_snapshot() -> ToolSpec {
 pub(super) struct DeleteSnapshotParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Name of the snapshot to delete (see list_snapshots).
-    pub name: String,
+    pub(crate) name: String,
     /// Remove the snapshot from the configuration even if removing its disk snapshots fails.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub force: Option<bool>,
+    pub(crate) force: Option<bool>,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 async fn delete_snapshot_handler(

@@ -26,10 +26,10 @@ const KIND: GuestKind = GuestKind::Qemu;
 pub(super) struct VmRef {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// `get_vm_config`.
@@ -53,14 +53,14 @@ pub(super) fn get_vm_config() -> ToolSpec {
 /// Output of `get_vm_config`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct VmConfigOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// SHA-1 of the config; pass it to update_vm_config to detect concurrent edits.
-    pub digest: String,
+    pub(crate) digest: String,
     /// Whether the VM is a template.
-    pub template: bool,
+    pub(crate) template: bool,
     /// Every config key with its value as text; secrets (`cipassword`...) shown as `********`.
-    pub config: BTreeMap<String, String>,
+    pub(crate) config: BTreeMap<String, String>,
 }
 
 async fn get_vm_config_handler(ctx: &ToolCtx, p: VmRef) -> Result<VmConfigOutput, ToolError> {
@@ -137,57 +137,57 @@ pub(super) fn update_vm_config() -> ToolSpec {
 pub(super) struct UpdateVmParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// CPU cores per socket.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 1024))]
-    pub cores: Option<u32>,
+    pub(crate) cores: Option<u32>,
     /// CPU sockets.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 16))]
-    pub sockets: Option<u32>,
+    pub(crate) sockets: Option<u32>,
     /// Memory in MiB (e.g. 4096).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
-    pub memory_mb: Option<u64>,
+    pub(crate) memory_mb: Option<u64>,
     /// New VM name (a DNS name: letters, digits, `-` and `.`).
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Tags replacing the current ones (`["web", "prod"]` or `"web;prod"`); empty removes all.
     #[serde(default)]
-    pub tags: Option<Tags>,
+    pub(crate) tags: Option<Tags>,
     /// New description (notes); an empty string removes it.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// The digest get_vm_config returned: the change is refused if the config changed since.
     #[serde(default)]
-    pub digest: Option<String>,
+    pub(crate) digest: Option<String>,
 }
 
 /// Output of `update_vm_config`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct UpdateVmOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// Config keys changed or removed: `cores`, `sockets`, `memory`, `name`, `tags`, `description`.
-    pub changed: Vec<String>,
+    pub(crate) changed: Vec<String>,
     /// The new digest of the config.
-    pub digest: String,
+    pub(crate) digest: String,
     /// Settings after the change, read back from the config.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cores: Option<i64>,
+    pub(crate) cores: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sockets: Option<i64>,
+    pub(crate) sockets: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_mb: Option<i64>,
+    pub(crate) memory_mb: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    pub tags: Vec<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 async fn update_vm_config_handler(
@@ -325,37 +325,37 @@ pub(super) fn get_vm_ip_addresses() -> ToolSpec {
 pub(super) struct IpParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Also list the loopback interface (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub include_loopback: Option<bool>,
+    pub(crate) include_loopback: Option<bool>,
 }
 
 /// One guest network interface.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct Interface {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    pub(crate) mac: Option<String>,
     /// `ADDRESS/PREFIX`.
-    pub ipv4: Vec<String>,
+    pub(crate) ipv4: Vec<String>,
     /// `ADDRESS/PREFIX`.
-    pub ipv6: Vec<String>,
+    pub(crate) ipv6: Vec<String>,
 }
 
 /// Output of `get_vm_ip_addresses`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct IpOutput {
-    pub vmid: u32,
-    pub node: String,
-    pub interfaces: Vec<Interface>,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
+    pub(crate) interfaces: Vec<Interface>,
     /// Every IPv4 address outside loopback, without prefix: the ones to connect to.
-    pub ipv4: Vec<String>,
+    pub(crate) ipv4: Vec<String>,
     /// Every global IPv6 address (not loopback, not link-local `fe80::`), without prefix.
-    pub ipv6: Vec<String>,
+    pub(crate) ipv6: Vec<String>,
 }
 
 async fn get_vm_ip_addresses_handler(ctx: &ToolCtx, p: IpParams) -> Result<IpOutput, ToolError> {

@@ -119,45 +119,45 @@ impl Compress {
 pub(super) struct CreateBackupParams {
     /// VMID of the VM or container to back up.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Backup storage (content `backup`, see get_storage); default: the one with the most free
     /// space on the guest's node.
     #[serde(default)]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// `snapshot` (default, live), `suspend` or `stop`.
     #[serde(default)]
-    pub mode: Option<Mode>,
+    pub(crate) mode: Option<Mode>,
     /// `zstd` (default), `gzip`, `lzo` or `0` (none).
     #[serde(default)]
-    pub compress: Option<Compress>,
+    pub(crate) compress: Option<Compress>,
     /// Notes stored with the backup (one line; `{{guestname}}`, `{{vmid}}`, `{{node}}` are
     /// filled in).
     #[serde(default)]
-    pub notes: Option<String>,
+    pub(crate) notes: Option<String>,
     /// Protect the backup from pruning and deletion.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub protected: Option<bool>,
+    pub(crate) protected: Option<bool>,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of `create_backup`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct CreateBackupOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// `qemu` (VM) or `lxc` (container).
-    pub kind: String,
-    pub storage: String,
+    pub(crate) kind: String,
+    pub(crate) storage: String,
     /// Once done: the backup's volume id (for restore_backup or delete_backup).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub backup: Option<String>,
+    pub(crate) backup: Option<String>,
     /// Once done: the archive's size in MiB.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub size_mb: Option<u64>,
+    pub(crate) size_mb: Option<u64>,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 /// The storages of `node` that take backups, most free space first.
@@ -309,52 +309,52 @@ pub(super) fn list_backups() -> ToolSpec {
 pub(super) struct ListBackupsParams {
     /// Only this storage (default: every storage holding backups).
     #[serde(default)]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// Only the backups of this guest.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// Only what this node sees (local storages differ per node).
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// One backup.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct BackupLine {
     /// Volume id (pass it to restore_backup or delete_backup).
-    pub volid: String,
-    pub storage: String,
+    pub(crate) volid: String,
+    pub(crate) storage: String,
     /// The node holding it (local storages only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// The guest it backs up.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// `qemu` (VM) or `lxc` (container).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// When it was made, Unix epoch seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<i64>,
-    pub size_mb: u64,
+    pub(crate) time: Option<i64>,
+    pub(crate) size_mb: u64,
     /// `vma.zst`, `tar.zst`, ...
-    pub format: String,
+    pub(crate) format: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
+    pub(crate) notes: Option<String>,
     /// Protected from pruning and deletion.
     #[serde(skip_serializing_if = "is_false")]
-    pub protected: bool,
+    pub(crate) protected: bool,
 }
 
 /// Output of `list_backups`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct ListBackupsOutput {
-    pub backups: Vec<BackupLine>,
-    pub count: usize,
+    pub(crate) backups: Vec<BackupLine>,
+    pub(crate) count: usize,
     /// Storages that could not be read, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unreadable: Vec<String>,
+    pub(crate) unreadable: Vec<String>,
 }
 
 async fn list_backups_handler(
@@ -465,22 +465,22 @@ pub(super) fn delete_backup() -> ToolSpec {
 pub(super) struct DeleteBackupParams {
     /// Volume id of the backup (from list_backups), e.g.
     /// `nfs-backup:backup/vzdump-qemu-100-2026_01_31-02_00_17.vma.zst`.
-    pub volid: String,
+    pub(crate) volid: String,
     /// Node to delete it through (local storages); default: the first node with the storage.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of `delete_backup`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct DeleteBackupOutput {
-    pub volid: String,
-    pub storage: String,
-    pub node: String,
+    pub(crate) volid: String,
+    pub(crate) storage: String,
+    pub(crate) node: String,
     /// True once the deletion finished.
-    pub deleted: bool,
+    pub(crate) deleted: bool,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn delete_backup_handler(

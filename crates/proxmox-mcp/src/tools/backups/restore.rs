@@ -42,47 +42,47 @@ pub(crate) fn restore_backup() -> ToolSpec {
 pub(super) struct RestoreParams {
     /// Volume id of the backup (from list_backups), e.g.
     /// `nfs-backup:backup/vzdump-qemu-100-2026_01_31-02_00_17.vma.zst`.
-    pub archive: String,
+    pub(crate) archive: String,
     /// VMID to restore to (default: the next free VMID). An existing guest's VMID needs force.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// Replace the existing guest that has this VMID (it must be stopped).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub force: Option<bool>,
+    pub(crate) force: Option<bool>,
     /// Storage for the restored disks (default: the storages they were on).
     #[serde(default)]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// New MAC addresses for the network cards (default: true when the backed-up guest still
     /// exists under another VMID, so the two do not clash).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub unique: Option<bool>,
+    pub(crate) unique: Option<bool>,
     /// Start the guest once restored.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub start: Option<bool>,
+    pub(crate) start: Option<bool>,
     /// Node to restore on (default: the existing guest's, else the backed-up guest's, else the
     /// first node with the backup's storage).
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of `restore_backup`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct RestoreOutput {
     /// VMID of the restored guest.
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// `qemu` (VM) or `lxc` (container).
-    pub kind: String,
-    pub archive: String,
+    pub(crate) kind: String,
+    pub(crate) archive: String,
     /// An existing guest was replaced.
     #[serde(skip_serializing_if = "is_false")]
-    pub overwritten: bool,
+    pub(crate) overwritten: bool,
     /// The guest's power state once the task finished.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 /// Where a guest is, if it exists: (kind, node).

@@ -66,26 +66,26 @@ pub(super) async fn storage_node(
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(super) struct VolumeLine {
     /// Volume id, e.g. `local:iso/debian-13.iso` or `nfs-backup:backup/vzdump-qemu-100-....vma.zst`.
-    pub volid: String,
+    pub(crate) volid: String,
     /// `iso`, `vztmpl` (container template), `backup`, `images` (VM disk), `rootdir`
     /// (container volume), `snippets`, `import`.
-    pub content: String,
+    pub(crate) content: String,
     /// `iso`, `raw`, `qcow2`, `vma.zst`, `tar.zst`, ...
-    pub format: String,
+    pub(crate) format: String,
     /// Size in MiB.
-    pub size_mb: u64,
+    pub(crate) size_mb: u64,
     /// Creation time, Unix epoch seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<i64>,
+    pub(crate) time: Option<i64>,
     /// The guest it belongs to (disks, backups).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// Notes (backups), first line.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
+    pub(crate) notes: Option<String>,
     /// Protected from deletion and pruning (backups).
     #[serde(skip_serializing_if = "is_false")]
-    pub protected: bool,
+    pub(crate) protected: bool,
 }
 
 impl From<StorageContent> for VolumeLine {
@@ -159,29 +159,29 @@ impl ContentType {
 #[serde(deny_unknown_fields)]
 pub(super) struct StorageContentParams {
     /// Storage id (e.g. `local`, `nfs-backup`; see get_storage).
-    pub storage: String,
+    pub(crate) storage: String,
     /// Only this content type: `iso`, `vztmpl`, `backup`, `images`, `rootdir`, `snippets`,
     /// `import`.
     #[serde(default)]
-    pub content: Option<ContentType>,
+    pub(crate) content: Option<ContentType>,
     /// Only volumes of this guest.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// Node to look from (a local storage differs per node); default: the first node that has
     /// the storage.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of `list_storage_content`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct StorageContentOutput {
-    pub storage: String,
+    pub(crate) storage: String,
     /// The node it was read from.
-    pub node: String,
-    pub volumes: Vec<VolumeLine>,
-    pub count: usize,
+    pub(crate) node: String,
+    pub(crate) volumes: Vec<VolumeLine>,
+    pub(crate) count: usize,
 }
 
 async fn list_storage_content_handler(

@@ -27,10 +27,10 @@ pub(crate) fn get_cluster_status() -> ToolSpec {
 /// A node as the cluster sees it.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ClusterNode {
-    pub name: String,
-    pub online: bool,
+    pub(crate) name: String,
+    pub(crate) online: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
+    pub(crate) ip: Option<String>,
 }
 
 /// Output of `get_cluster_status`.
@@ -38,17 +38,17 @@ pub(crate) struct ClusterNode {
 pub(crate) struct ClusterStatusOutput {
     /// Cluster name; absent for a standalone node.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cluster_name: Option<String>,
+    pub(crate) cluster_name: Option<String>,
     /// Whether the cluster has quorum (a standalone node always has).
-    pub quorate: bool,
-    pub nodes_total: usize,
-    pub nodes_online: usize,
-    pub nodes: Vec<ClusterNode>,
+    pub(crate) quorate: bool,
+    pub(crate) nodes_total: usize,
+    pub(crate) nodes_online: usize,
+    pub(crate) nodes: Vec<ClusterNode>,
     /// Cluster configuration version.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub config_version: Option<u64>,
+    pub(crate) config_version: Option<u64>,
     /// Proxmox VE version of the node that answered (`9.1.3`).
-    pub pve_version: String,
+    pub(crate) pve_version: String,
 }
 
 async fn get_cluster_status_handler(

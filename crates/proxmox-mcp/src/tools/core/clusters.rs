@@ -37,31 +37,31 @@ pub(crate) fn list_clusters() -> ToolSpec {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ClusterInfo {
     /// Its name on this server (the `cluster` parameter's value).
-    pub name: String,
+    pub(crate) name: String,
     /// `https://host:port` of its API.
-    pub address: String,
+    pub(crate) address: String,
     /// Whether tools act on it when `cluster` is not given.
-    pub default: bool,
+    pub(crate) default: bool,
     /// Whether its API answered `GET /version` within 3 s.
-    pub answers: bool,
+    pub(crate) answers: bool,
     /// Its Proxmox VE version, when it answered.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pve_version: Option<String>,
+    pub(crate) pve_version: Option<String>,
     /// How many nodes it has, when it answered.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<usize>,
+    pub(crate) nodes: Option<usize>,
     /// Why it does not answer (or why its nodes could not be listed).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// Output of `list_clusters`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ListClustersOutput {
     /// In the configured order; the first is the default.
-    pub clusters: Vec<ClusterInfo>,
+    pub(crate) clusters: Vec<ClusterInfo>,
     /// How many answered.
-    pub answering: usize,
+    pub(crate) answering: usize,
 }
 
 async fn list_clusters_handler(

@@ -38,8 +38,8 @@ pub(crate) fn get_containers() -> ToolSpec {
 /// Output of `get_containers`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ContainersOutput {
-    pub containers: Vec<GuestLine>,
-    pub count: usize,
+    pub(crate) containers: Vec<GuestLine>,
+    pub(crate) count: usize,
 }
 
 async fn get_containers_handler(
@@ -59,10 +59,10 @@ async fn get_containers_handler(
 pub(crate) struct CtActionParams {
     /// VMID of the container (e.g. 200).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the container; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Parameters of `stop_container` and `restart_container`.
@@ -71,16 +71,16 @@ pub(crate) struct CtActionParams {
 pub(crate) struct CtStopParams {
     /// VMID of the container (e.g. 200).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the container; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Seconds PVE gives the container to shut down cleanly (PVE default 60).
     #[serde(default, deserialize_with = "lenient::opt_int")]
-    pub timeout_seconds: Option<u32>,
+    pub(crate) timeout_seconds: Option<u32>,
     /// stop_container only: stop at once instead of a clean shutdown.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub force: Option<bool>,
+    pub(crate) force: Option<bool>,
 }
 
 /// `start_container`.
@@ -234,47 +234,47 @@ pub(crate) fn update_container_resources() -> ToolSpec {
 pub(crate) struct UpdateCtParams {
     /// VMID of the container (e.g. 200).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the container; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// New number of CPU cores.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 8192))]
-    pub cores: Option<u32>,
+    pub(crate) cores: Option<u32>,
     /// New memory limit in MiB.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
-    pub memory_mb: Option<u64>,
+    pub(crate) memory_mb: Option<u64>,
     /// New swap limit in MiB.
     #[serde(default, deserialize_with = "lenient::opt_int")]
-    pub swap_mb: Option<u64>,
+    pub(crate) swap_mb: Option<u64>,
     /// GiB to add to the root disk (rootfs).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
-    pub disk_add_gb: Option<u64>,
+    pub(crate) disk_add_gb: Option<u64>,
 }
 
 /// Output of `update_container_resources`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct UpdateCtOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// What changed: `cores`, `memory`, `swap`, `rootfs`.
-    pub changed: Vec<String>,
+    pub(crate) changed: Vec<String>,
     /// Settings after the change, read back from the container's config.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cores: Option<i64>,
+    pub(crate) cores: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_mb: Option<i64>,
+    pub(crate) memory_mb: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub swap_mb: Option<i64>,
+    pub(crate) swap_mb: Option<i64>,
     /// The root disk (`local-lvm:vm-200-disk-0,size=12G`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rootfs: Option<String>,
+    pub(crate) rootfs: Option<String>,
     /// The disk resize task, when disk_add_gb was given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resize_task: Option<TaskOutcome>,
+    pub(crate) resize_task: Option<TaskOutcome>,
 }
 
 async fn update_container_resources_handler(

@@ -15,48 +15,48 @@ use crate::tools::common::{StatusFilter, gib, is_false, mib, percent, split_tags
 pub(super) struct GuestListParams {
     /// Only the guests on this node.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Only guests in this power state.
     #[serde(default)]
-    pub status: Option<StatusFilter>,
+    pub(crate) status: Option<StatusFilter>,
 }
 
 /// One guest in a list.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct GuestLine {
-    pub vmid: u32,
-    pub name: String,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) name: String,
+    pub(crate) node: String,
     /// `running` or `stopped`.
-    pub status: String,
+    pub(crate) status: String,
     /// Virtual CPUs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpus: Option<f64>,
+    pub(crate) cpus: Option<f64>,
     /// CPU use in percent of its CPUs (running guests).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_percent: Option<f64>,
+    pub(crate) cpu_percent: Option<f64>,
     /// Memory in use (running guests).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_used_mb: Option<u64>,
+    pub(crate) memory_used_mb: Option<u64>,
     /// Configured memory.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_mb: Option<u64>,
+    pub(crate) memory_mb: Option<u64>,
     /// Disk in use (containers; PVE does not know it for VMs).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub disk_used_gb: Option<f64>,
+    pub(crate) disk_used_gb: Option<f64>,
     /// Size of the boot disk (VMs) or root volume (containers).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub disk_gb: Option<f64>,
+    pub(crate) disk_gb: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub uptime_seconds: Option<u64>,
+    pub(crate) uptime_seconds: Option<u64>,
     /// A template (clone it; it cannot be started).
     #[serde(skip_serializing_if = "is_false")]
-    pub template: bool,
+    pub(crate) template: bool,
     /// A lock held by a running operation (`backup`, `migrate`, `snapshot`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lock: Option<String>,
+    pub(crate) lock: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
 }
 
 /// The guests of `kind`, filtered and sorted by VMID.

@@ -28,34 +28,34 @@ pub(crate) fn get_nodes() -> ToolSpec {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct NodeLine {
     /// Node name (use it as `node` in other tools).
-    pub node: String,
+    pub(crate) node: String,
     /// `online`, `offline` or `unknown`.
-    pub status: String,
+    pub(crate) status: String,
     /// CPU use in percent of all its CPUs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_percent: Option<f64>,
+    pub(crate) cpu_percent: Option<f64>,
     /// Logical CPUs.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpus: Option<u32>,
+    pub(crate) cpus: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_used_mb: Option<u64>,
+    pub(crate) memory_used_mb: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_total_mb: Option<u64>,
+    pub(crate) memory_total_mb: Option<u64>,
     /// Root filesystem use.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub disk_used_gb: Option<f64>,
+    pub(crate) disk_used_gb: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub disk_total_gb: Option<f64>,
+    pub(crate) disk_total_gb: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub uptime_seconds: Option<u64>,
+    pub(crate) uptime_seconds: Option<u64>,
 }
 
 /// Output of `get_nodes`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct NodesOutput {
-    pub nodes: Vec<NodeLine>,
+    pub(crate) nodes: Vec<NodeLine>,
     /// How many nodes are online.
-    pub online: usize,
+    pub(crate) online: usize,
 }
 
 async fn get_nodes_handler(ctx: &ToolCtx, _p: NoParams) -> Result<NodesOutput, ToolError> {
@@ -105,46 +105,46 @@ pub(crate) fn get_node_status() -> ToolSpec {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NodeParams {
     /// Node name, as `get_nodes` lists it (e.g. `pve1`).
-    pub node: String,
+    pub(crate) node: String,
 }
 
 /// Used and total of a resource.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct UsageMb {
-    pub used_mb: u64,
-    pub total_mb: u64,
+    pub(crate) used_mb: u64,
+    pub(crate) total_mb: u64,
 }
 
 /// Used and total of a filesystem.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct UsageGb {
-    pub used_gb: f64,
-    pub total_gb: f64,
+    pub(crate) used_gb: f64,
+    pub(crate) total_gb: f64,
 }
 
 /// Output of `get_node_status`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct NodeStatusOutput {
-    pub node: String,
-    pub cpu_model: String,
-    pub cpu_sockets: u32,
+    pub(crate) node: String,
+    pub(crate) cpu_model: String,
+    pub(crate) cpu_sockets: u32,
     /// Logical CPUs (threads).
-    pub cpus: u32,
+    pub(crate) cpus: u32,
     /// CPU use in percent of all CPUs.
-    pub cpu_percent: f64,
+    pub(crate) cpu_percent: f64,
     /// IO wait in percent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub iowait_percent: Option<f64>,
+    pub(crate) iowait_percent: Option<f64>,
     /// Load average over 1, 5 and 15 minutes.
-    pub loadavg: Vec<f64>,
-    pub memory: UsageMb,
-    pub swap: UsageMb,
+    pub(crate) loadavg: Vec<f64>,
+    pub(crate) memory: UsageMb,
+    pub(crate) swap: UsageMb,
     /// Root filesystem.
-    pub rootfs: UsageGb,
-    pub kernel: String,
+    pub(crate) rootfs: UsageGb,
+    pub(crate) kernel: String,
     /// Proxmox VE version (`pve-manager/9.1.3/...`).
-    pub pve_version: String,
-    pub uptime_seconds: u64,
+    pub(crate) pve_version: String,
+    pub(crate) uptime_seconds: u64,
 }
 
 async fn get_node_status_handler(

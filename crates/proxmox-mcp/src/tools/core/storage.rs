@@ -31,33 +31,33 @@ pub(crate) fn get_storage() -> ToolSpec {
 pub(crate) struct StorageParams {
     /// Only the storages of this node.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// One storage on one node.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct StorageLine {
     /// Storage id (use it as `storage` in create_vm).
-    pub storage: String,
-    pub node: String,
+    pub(crate) storage: String,
+    pub(crate) node: String,
     /// Plugin type: `dir`, `lvmthin`, `zfspool`, `nfs`, `rbd`, ...
     #[serde(rename = "type")]
-    pub kind: String,
+    pub(crate) kind: String,
     /// What it may hold: `images`, `rootdir`, `iso`, `vztmpl`, `backup`, `snippets`.
-    pub content: Vec<String>,
-    pub used_gb: f64,
-    pub total_gb: f64,
-    pub available_gb: f64,
+    pub(crate) content: Vec<String>,
+    pub(crate) used_gb: f64,
+    pub(crate) total_gb: f64,
+    pub(crate) available_gb: f64,
     /// Shared between nodes (one pool seen by all).
-    pub shared: bool,
+    pub(crate) shared: bool,
     /// `available`, or why not.
-    pub status: String,
+    pub(crate) status: String,
 }
 
 /// Output of `get_storage`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct StorageOutput {
-    pub storages: Vec<StorageLine>,
+    pub(crate) storages: Vec<StorageLine>,
 }
 
 async fn get_storage_handler(ctx: &ToolCtx, p: StorageParams) -> Result<StorageOutput, ToolError> {

@@ -68,52 +68,52 @@ pub(crate) fn execute_vm_command() -> ToolSpec {
 pub(crate) struct ExecParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Program to run (`/usr/bin/uptime`), or a shell command line with shell: true.
-    pub command: String,
+    pub(crate) command: String,
     /// Arguments passed to the program as they are (no shell quoting needed).
     #[serde(default)]
-    pub args: Option<Vec<String>>,
+    pub(crate) args: Option<Vec<String>>,
     /// Run command through `/bin/sh -c`. Default: only when command contains spaces and no
     /// args are given.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub shell: Option<bool>,
+    pub(crate) shell: Option<bool>,
     /// Seconds to wait for the command to finish (default 30, at most 50, unless the server's
     /// exec policy says otherwise).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
-    pub timeout_seconds: Option<u32>,
+    pub(crate) timeout_seconds: Option<u32>,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of `execute_vm_command`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ExecOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// Process id inside the guest.
-    pub pid: u64,
+    pub(crate) pid: u64,
     /// The command finished within timeout_seconds.
-    pub exited: bool,
+    pub(crate) exited: bool,
     /// Exit code, once exited.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i64>,
+    pub(crate) exit_code: Option<i64>,
     /// Signal that killed it, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signal: Option<i64>,
-    pub stdout: String,
-    pub stderr: String,
+    pub(crate) signal: Option<i64>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
     /// stdout was cut (by the agent, or here at the exec policy's cap, 64 KiB by default).
     #[serde(skip_serializing_if = "is_false")]
-    pub stdout_truncated: bool,
+    pub(crate) stdout_truncated: bool,
     /// stderr was cut (by the agent, or here at the exec policy's cap, 64 KiB by default).
     #[serde(skip_serializing_if = "is_false")]
-    pub stderr_truncated: bool,
+    pub(crate) stderr_truncated: bool,
     /// What happened when the command did not finish in time.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<ExecOutput, ToolError> {

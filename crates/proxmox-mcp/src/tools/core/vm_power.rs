@@ -19,10 +19,10 @@ use crate::tools::power::{self, PowerOutput, PowerRequest};
 pub(crate) struct VmActionParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Parameters of `shutdown_vm`.
@@ -31,13 +31,13 @@ pub(crate) struct VmActionParams {
 pub(crate) struct ShutdownVmParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Seconds PVE gives the guest OS to shut down before the task fails (PVE default 180).
     #[serde(default, deserialize_with = "lenient::opt_int")]
-    pub timeout_seconds: Option<u32>,
+    pub(crate) timeout_seconds: Option<u32>,
 }
 
 /// The toolset of this file's tools.

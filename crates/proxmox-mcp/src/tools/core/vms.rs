@@ -37,8 +37,8 @@ pub(crate) fn get_vms() -> ToolSpec {
 /// Output of `get_vms`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct VmsOutput {
-    pub vms: Vec<GuestLine>,
-    pub count: usize,
+    pub(crate) vms: Vec<GuestLine>,
+    pub(crate) count: usize,
 }
 
 async fn get_vms_handler(ctx: &ToolCtx, p: GuestListParams) -> Result<VmsOutput, ToolError> {
@@ -73,56 +73,56 @@ pub(crate) fn create_vm() -> ToolSpec {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateVmParams {
     /// VM name (a DNS name: letters, digits, `-` and `.`).
-    pub name: String,
+    pub(crate) name: String,
     /// Number of CPU cores.
     #[serde(deserialize_with = "lenient::int")]
     #[schemars(range(min = 1, max = 512))]
-    pub cores: u32,
+    pub(crate) cores: u32,
     /// Memory in MiB (e.g. 2048).
     #[serde(deserialize_with = "lenient::int")]
     #[schemars(range(min = 16))]
-    pub memory_mb: u64,
+    pub(crate) memory_mb: u64,
     /// Size of the system disk in GiB.
     #[serde(deserialize_with = "lenient::int")]
     #[schemars(range(min = 1))]
-    pub disk_gb: u64,
+    pub(crate) disk_gb: u64,
     /// Node to create it on (default: the online node with most free memory).
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// VMID to use (default: the next free one).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// Storage for the disk; must hold `images` (default: the one with most free space).
     #[serde(default)]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// Guest OS type: `l26` (Linux, default), `win11`, `win10`, `other`, ...
     #[serde(default)]
-    pub ostype: Option<String>,
+    pub(crate) ostype: Option<String>,
     /// Network bridge (default `vmbr0`).
     #[serde(default)]
-    pub bridge: Option<String>,
+    pub(crate) bridge: Option<String>,
     /// ISO volume to put in the CD drive (`local:iso/debian-13.iso`).
     #[serde(default)]
-    pub iso: Option<String>,
+    pub(crate) iso: Option<String>,
     /// Start the VM once created (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub start: Option<bool>,
+    pub(crate) start: Option<bool>,
 }
 
 /// Output of `create_vm`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct CreateVmOutput {
-    pub vmid: u32,
-    pub node: String,
-    pub name: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
+    pub(crate) name: String,
     /// Storage holding the disk.
-    pub storage: String,
+    pub(crate) storage: String,
     /// The VM's power state once created (`stopped`, or `running` with start: true).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn create_vm_handler(ctx: &ToolCtx, p: CreateVmParams) -> Result<CreateVmOutput, ToolError> {
@@ -264,30 +264,30 @@ pub(crate) fn delete_vm() -> ToolSpec {
 pub(crate) struct DeleteVmParams {
     /// VMID of the VM to delete.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Also remove the VM from backup jobs, replication, HA and permissions.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub purge: Option<bool>,
+    pub(crate) purge: Option<bool>,
     /// Stop the VM first if it is running.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub force: Option<bool>,
+    pub(crate) force: Option<bool>,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of `delete_vm`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct DeleteVmOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// True once the deletion task finished.
-    pub deleted: bool,
+    pub(crate) deleted: bool,
     /// The VM was running and was stopped first (force).
     #[serde(skip_serializing_if = "is_false")]
-    pub stopped_first: bool,
+    pub(crate) stopped_first: bool,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn delete_vm_handler(ctx: &ToolCtx, p: DeleteVmParams) -> Result<DeleteVmOutput, ToolError> {

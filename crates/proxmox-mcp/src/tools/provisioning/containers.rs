@@ -50,73 +50,73 @@ pub(crate) fn create_container() -> ToolSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCtParams {
     /// Template volume (`local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`).
-    pub template: String,
+    pub(crate) template: String,
     /// Hostname (a DNS name).
-    pub hostname: String,
+    pub(crate) hostname: String,
     /// Root password (masked in dry runs and the audit log). Give it or ssh_keys, or both.
     #[serde(default)]
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// SSH public keys for root: a list, or one key per line.
     #[serde(default)]
-    pub ssh_keys: Option<SshKeys>,
+    pub(crate) ssh_keys: Option<SshKeys>,
     /// CPU cores (default 1).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 8192))]
-    pub cores: Option<u32>,
+    pub(crate) cores: Option<u32>,
     /// Memory in MiB (default 512).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
-    pub memory_mb: Option<u64>,
+    pub(crate) memory_mb: Option<u64>,
     /// Swap in MiB (default 512).
     #[serde(default, deserialize_with = "lenient::opt_int")]
-    pub swap_mb: Option<u64>,
+    pub(crate) swap_mb: Option<u64>,
     /// Root disk size in GiB (default 8).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
-    pub disk_gb: Option<u64>,
+    pub(crate) disk_gb: Option<u64>,
     /// Storage of the root disk; must hold `rootdir` (default: the one with most free space).
     #[serde(default)]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// Node (default: an online node that has the template, most free memory first).
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// VMID (default: the next free one).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// Network bridge of eth0 (default `vmbr0`).
     #[serde(default)]
-    pub bridge: Option<String>,
+    pub(crate) bridge: Option<String>,
     /// IPv4 of eth0: `dhcp` (default) or an address with prefix (`10.0.0.7/24`).
     #[serde(default)]
-    pub ip: Option<String>,
+    pub(crate) ip: Option<String>,
     /// Gateway with a static ip.
     #[serde(default)]
-    pub gateway: Option<String>,
+    pub(crate) gateway: Option<String>,
     /// Unprivileged container (default true; false needs Sys.Modify on `/` and is less safe).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub unprivileged: Option<bool>,
+    pub(crate) unprivileged: Option<bool>,
     /// Start it once created (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub start: Option<bool>,
+    pub(crate) start: Option<bool>,
 }
 
 /// Output of `create_container`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct CreateCtOutput {
-    pub vmid: u32,
-    pub node: String,
-    pub hostname: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
+    pub(crate) hostname: String,
     /// Storage of the root disk.
-    pub storage: String,
+    pub(crate) storage: String,
     /// eth0 as configured (`name=eth0,bridge=vmbr0,ip=dhcp`).
-    pub net0: String,
-    pub unprivileged: bool,
+    pub(crate) net0: String,
+    pub(crate) unprivileged: bool,
     /// The container's power state once created, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn create_container_handler(
@@ -299,30 +299,30 @@ pub(crate) fn delete_container() -> ToolSpec {
 pub(super) struct DeleteCtParams {
     /// VMID of the container to delete.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the container; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Also remove it from backup jobs, replication, HA and permissions (default true).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub purge: Option<bool>,
+    pub(crate) purge: Option<bool>,
     /// Stop the container first if it is running.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub force: Option<bool>,
+    pub(crate) force: Option<bool>,
 }
 
 /// Output of `delete_container`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct DeleteCtOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// True once the deletion task finished.
-    pub deleted: bool,
+    pub(crate) deleted: bool,
     /// The container was running and was stopped first (force).
     #[serde(skip_serializing_if = "is_false")]
-    pub stopped_first: bool,
+    pub(crate) stopped_first: bool,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn delete_container_handler(
@@ -400,23 +400,23 @@ pub(crate) fn get_container_config() -> ToolSpec {
 pub(super) struct CtRef {
     /// VMID of the container (e.g. 200).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the container; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of `get_container_config`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct CtConfigOutput {
-    pub vmid: u32,
-    pub node: String,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// SHA-1 of the config (changes with every edit).
-    pub digest: String,
+    pub(crate) digest: String,
     /// Whether the container is a template.
-    pub template: bool,
+    pub(crate) template: bool,
     /// Every config key with its value as text; secrets shown as `********`.
-    pub config: std::collections::BTreeMap<String, String>,
+    pub(crate) config: std::collections::BTreeMap<String, String>,
 }
 
 async fn get_container_config_handler(

@@ -71,99 +71,99 @@ impl SshKeys {
 pub(super) struct FromTemplateParams {
     /// VMID of the template (e.g. 9000; see get_vms, template: true).
     #[serde(deserialize_with = "lenient::int")]
-    pub template_vmid: u32,
+    pub(crate) template_vmid: u32,
     /// Name of the new VM (a DNS name: letters, digits, `-` and `.`).
-    pub name: String,
+    pub(crate) name: String,
     /// Node of the template; found from its VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// VMID of the new VM (default: the next free one).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
-    pub newid: Option<u32>,
+    pub(crate) newid: Option<u32>,
     /// Full copy instead of a linked clone (default false: linked).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub full: Option<bool>,
+    pub(crate) full: Option<bool>,
     /// Node to put the VM on (default: the template's node).
     #[serde(default)]
-    pub target_node: Option<String>,
+    pub(crate) target_node: Option<String>,
     /// Storage for the disks; full clones only.
     #[serde(default)]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// Cloud-init user to create (`ciuser`).
     #[serde(default)]
-    pub ciuser: Option<String>,
+    pub(crate) ciuser: Option<String>,
     /// Cloud-init password of that user (`cipassword`; masked in dry runs and the audit log).
     #[serde(default)]
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// SSH public keys for that user: a list, or one key per line (`ssh-ed25519 AAAA... me@host`).
     #[serde(default)]
-    pub ssh_keys: Option<SshKeys>,
+    pub(crate) ssh_keys: Option<SshKeys>,
     /// IPv4 of the first NIC: `dhcp`, or an address with prefix (`10.0.0.5/24`).
     #[serde(default)]
-    pub ip: Option<String>,
+    pub(crate) ip: Option<String>,
     /// Gateway with a static ip (`10.0.0.1`).
     #[serde(default)]
-    pub gateway: Option<String>,
+    pub(crate) gateway: Option<String>,
     /// CPU cores (default: the template's).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 1024))]
-    pub cores: Option<u32>,
+    pub(crate) cores: Option<u32>,
     /// Memory in MiB (default: the template's).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
-    pub memory_mb: Option<u64>,
+    pub(crate) memory_mb: Option<u64>,
     /// Add a cloud-init drive (on the VM's disk storage) when the template has none, so the
     /// guest sees the settings (default true).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub add_cloudinit_drive: Option<bool>,
+    pub(crate) add_cloudinit_drive: Option<bool>,
     /// Start the VM once configured (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub start: Option<bool>,
+    pub(crate) start: Option<bool>,
 }
 
 /// The cloud-init settings written (the password never shown).
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct CloudInit {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ciuser: Option<String>,
+    pub(crate) ciuser: Option<String>,
     /// A password was set.
     #[serde(skip_serializing_if = "is_false")]
-    pub password_set: bool,
+    pub(crate) password_set: bool,
     /// Number of SSH public keys set.
-    pub ssh_keys: usize,
+    pub(crate) ssh_keys: usize,
     /// `ip=dhcp` or `ip=10.0.0.5/24,gw=10.0.0.1`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipconfig0: Option<String>,
+    pub(crate) ipconfig0: Option<String>,
 }
 
 /// Output of `create_vm_from_template`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct FromTemplateOutput {
-    pub vmid: u32,
-    pub node: String,
-    pub name: String,
-    pub template_vmid: u32,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
+    pub(crate) name: String,
+    pub(crate) template_vmid: u32,
     /// True for a full copy, false for a linked clone.
-    pub full: bool,
+    pub(crate) full: bool,
     /// The clone task.
-    pub clone_task: TaskOutcome,
+    pub(crate) clone_task: TaskOutcome,
     /// Whether the cloud-init settings, cores and memory were written (not while the clone
     /// still runs).
-    pub configured: bool,
-    pub cloud_init: CloudInit,
+    pub(crate) configured: bool,
+    pub(crate) cloud_init: CloudInit,
     /// The cloud-init drive this call added (`ide0: local-lvm:cloudinit`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cloudinit_drive_added: Option<String>,
+    pub(crate) cloudinit_drive_added: Option<String>,
     /// The start task, when start: true.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_task: Option<TaskOutcome>,
+    pub(crate) start_task: Option<TaskOutcome>,
     /// The VM's power state at the end, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     /// Things to know (no cloud-init drive in the template, clone still running...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 async fn create_vm_from_template_handler(

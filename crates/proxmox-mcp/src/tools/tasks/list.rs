@@ -56,66 +56,66 @@ pub(super) enum TaskStateFilter {
 pub(super) struct ListTasksParams {
     /// Only the tasks of this node (default: every online node).
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Only the tasks of this guest.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// Only tasks in this state: `running`, `ok`, `error` or `warning`.
     #[serde(default)]
-    pub status: Option<TaskStateFilter>,
+    pub(crate) status: Option<TaskStateFilter>,
     /// Only tasks of this type: `vzdump`, `qmstart`, `qmstop`, `qmshutdown`, `qmcreate`,
     /// `qmclone`, `qmigrate`, `qmsnapshot`, `vzstart`, `vzcreate`, ...
     #[serde(default, rename = "type")]
-    pub task_type: Option<String>,
+    pub(crate) task_type: Option<String>,
     /// Only tasks started at or after this Unix time (seconds).
     #[serde(default, deserialize_with = "lenient::opt_int")]
-    pub since: Option<i64>,
+    pub(crate) since: Option<i64>,
     /// How many tasks to return (default 20, at most 500).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 500))]
-    pub limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
 /// One task.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct TaskLine {
     /// Task id; pass it to get_task (log) or stop_task.
-    pub upid: String,
-    pub node: String,
+    pub(crate) upid: String,
+    pub(crate) node: String,
     /// `vzdump`, `qmstart`, ...
     #[serde(rename = "type")]
-    pub task_type: String,
+    pub(crate) task_type: String,
     /// The guest it works on, when its id is a VMID.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vmid: Option<u32>,
+    pub(crate) vmid: Option<u32>,
     /// The task's id when it is not a VMID (a storage, a node...).
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    pub user: String,
+    pub(crate) id: String,
+    pub(crate) user: String,
     /// `running`, `ok`, `warning` or `error`.
-    pub status: String,
+    pub(crate) status: String,
     /// Once ended: PVE's exit status (`OK`, `WARNINGS: 1`, or the error).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exitstatus: Option<String>,
+    pub(crate) exitstatus: Option<String>,
     /// Start, Unix epoch seconds.
-    pub starttime: i64,
+    pub(crate) starttime: i64,
     /// Once ended: how long it ran, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_seconds: Option<i64>,
+    pub(crate) duration_seconds: Option<i64>,
 }
 
 /// Output of `list_tasks`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct ListTasksOutput {
-    pub tasks: Vec<TaskLine>,
-    pub count: usize,
+    pub(crate) tasks: Vec<TaskLine>,
+    pub(crate) count: usize,
     /// More tasks matched than `limit` allowed.
     #[serde(skip_serializing_if = "is_false")]
-    pub truncated: bool,
+    pub(crate) truncated: bool,
     /// Nodes whose tasks could not be read, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unreachable_nodes: Vec<String>,
+    pub(crate) unreachable_nodes: Vec<String>,
 }
 
 /// `running`, `ok`, `warning` or `error` from PVE's exit status.

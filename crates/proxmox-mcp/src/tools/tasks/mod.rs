@@ -50,37 +50,37 @@ pub(super) fn get_task() -> ToolSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct TaskParams {
     /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:`.
-    pub upid: String,
+    pub(crate) upid: String,
     /// How many of the last log lines to return (default 20, at most 500; 0 for none).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(max = 500))]
-    pub log_lines: Option<u64>,
+    pub(crate) log_lines: Option<u64>,
 }
 
 /// Output of `get_task`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct TaskOutput {
-    pub upid: String,
-    pub node: String,
+    pub(crate) upid: String,
+    pub(crate) node: String,
     /// Task type: `qmstart`, `qmcreate`, `vzdump`, ...
     #[serde(rename = "type")]
-    pub task_type: String,
+    pub(crate) task_type: String,
     /// The object it works on (usually a VMID).
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    pub user: String,
+    pub(crate) id: String,
+    pub(crate) user: String,
     /// `running` or `stopped`.
-    pub status: String,
+    pub(crate) status: String,
     /// Once stopped: `OK`, `WARNINGS: n`, or the error.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exitstatus: Option<String>,
+    pub(crate) exitstatus: Option<String>,
     /// Once stopped: whether it succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ok: Option<bool>,
+    pub(crate) ok: Option<bool>,
     /// Start time, Unix epoch seconds.
-    pub starttime: i64,
+    pub(crate) starttime: i64,
     /// The last log lines.
-    pub log: Vec<String>,
+    pub(crate) log: Vec<String>,
 }
 
 async fn get_task_handler(ctx: &ToolCtx, p: TaskParams) -> Result<TaskOutput, ToolError> {
@@ -145,21 +145,21 @@ pub(super) fn stop_task() -> ToolSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct StopTaskParams {
     /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:` (from list_tasks or a tool's answer).
-    pub upid: String,
+    pub(crate) upid: String,
 }
 
 /// Output of `stop_task`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct StopTaskOutput {
-    pub upid: String,
-    pub node: String,
+    pub(crate) upid: String,
+    pub(crate) node: String,
     /// True when this call stopped the task; false when it had already ended.
-    pub stopped: bool,
+    pub(crate) stopped: bool,
     /// The task's state now: `running` (still ending: check get_task) or `stopped`.
-    pub status: String,
+    pub(crate) status: String,
     /// Once ended: PVE's exit status (an interrupted task's error, or what it ended with).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exitstatus: Option<String>,
+    pub(crate) exitstatus: Option<String>,
 }
 
 async fn stop_task_handler(ctx: &ToolCtx, p: StopTaskParams) -> Result<StopTaskOutput, ToolError> {
