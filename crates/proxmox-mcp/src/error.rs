@@ -5,7 +5,8 @@
 
 use thiserror::Error;
 
-/// A failed tool call. Front doors map the variant to their own status (see DESIGN.md, Errors).
+/// A failed tool call. Front doors map the variant to their own answer (REST: a status, see
+/// `rest/error.rs`; MCP: a tool error, or a JSON-RPC error for an unknown tool).
 #[derive(Debug, Clone, Error, PartialEq)]
 pub enum ToolError {
     /// No tool by that name.

@@ -1,5 +1,5 @@
 //! MCP over HTTP at `/proxmox/mcp` (alias `/mcp`): one URL for Streamable HTTP (rmcp's
-//! `StreamableHttpService`) and legacy HTTP+SSE (`sse.rs`), dispatched as MCP-NOTES.md says:
+//! `StreamableHttpService`) and legacy HTTP+SSE (`sse/`), dispatched so:
 //!
 //! | request | goes to |
 //! |---|---|

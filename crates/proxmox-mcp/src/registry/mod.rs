@@ -127,7 +127,7 @@ pub struct ToolSpec {
     pub name: &'static str,
     pub title: &'static str,
     pub description: &'static str,
-    /// `"core"` for the seed's tools.
+    /// The toolset it belongs to (declared in `toolsets.rs`).
     pub toolset: &'static str,
     pub access: Access,
     pub(crate) idempotent: bool,

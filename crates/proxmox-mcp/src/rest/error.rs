@@ -1,5 +1,6 @@
 //! REST error answers: mcpo's body shape `{"detail": {"message": ...}}` (plus `kind`, and `param`
-//! when a parameter is at fault) with the status DESIGN.md's error table gives each failure.
+//! when a parameter is at fault) with one status per failure: 422 parameters, 403 policy, 404 no
+//! such tool, 409 a refusal of Proxmox VE, 502/504 a cluster that does not answer.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -139,7 +139,7 @@ fn every_tool_belongs_to_a_declared_toolset() {
 }
 
 #[test]
-fn core_is_the_seed_tools_plus_get_task_and_list_clusters() {
+fn core_is_the_contract_tools_plus_get_task_and_list_clusters() {
     let reg = builtin();
     let core: Vec<&str> = reg
         .tools()

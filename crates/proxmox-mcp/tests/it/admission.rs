@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use proxmox_mcp::{GuardConfig, McpHttpConfig, RateLimiter};
 use serde_json::{Value, json};
 
-use crate::auth_mcp_support::{Door, answer, gate};
-use crate::guard_confirm::guarded;
-use crate::rest_support::{KEYS, Rest};
+use crate::support::demo::guarded;
+use crate::support::door::{Door, answer, gate};
+use crate::support::rest::{KEYS, Rest};
 
 /// The reader key: it may read, and make one call a minute.
 const READER: &str = KEYS[0].2;

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::rest_support::{KEYS, Rest};
+use crate::support::rest::{KEYS, Rest};
 
 /// Each tool: the scope it needs (written here, not derived) and its status when allowed and
 /// called with `{}` (200, or 422 when it has required parameters).

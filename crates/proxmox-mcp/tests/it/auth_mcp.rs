@@ -10,8 +10,8 @@ use reqwest::Method;
 use rmcp::model::{CallToolRequestParams, ErrorCode};
 use serde_json::{Value, json};
 
-use crate::auth_mcp_support::{Door, answer, gate, init};
-use crate::rest_support::KEYS;
+use crate::support::door::{Door, answer, gate, init};
+use crate::support::rest::KEYS;
 
 /// The callers: label, key presented.
 fn callers() -> Vec<(&'static str, Option<&'static str>)> {
@@ -271,7 +271,7 @@ async fn refusals_at_both_doors_write_an_audit_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("refusals.jsonl");
     let _ = std::fs::remove_file(&path);
-    let demo = crate::guard_confirm::guarded(GuardConfig {
+    let demo = crate::support::demo::guarded(GuardConfig {
         audit_log: Some(path.clone()),
         ..GuardConfig::default()
     })

@@ -58,7 +58,8 @@ fn readme_tool_table_is_current() {
 fn every_tool_is_documented_and_well_formed() {
     let r = proxmox_mcp::builtin_tools().unwrap();
     let names: Vec<&str> = r.tools().map(|t| t.name).collect();
-    // The seed's tools come first, in the seed's order; later groups append theirs.
+    // The seventeen contract tools (and get_task) come first, in their documented order; later
+    // groups append theirs.
     assert_eq!(
         names[..18],
         [

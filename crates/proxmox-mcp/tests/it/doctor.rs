@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::process::Command;
 
+use crate::support::process::BIN;
 use proxmox_mcp::Access;
 use proxmox_mcp::{DoctorArgs, Level, Report, diagnose};
 use pve_sim::route::Role;
@@ -365,8 +366,6 @@ async fn bad_configuration_is_reported_not_raised() {
         report.render()
     );
 }
-
-const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
 
 #[test]
 fn the_binary_exits_zero_on_a_healthy_demo_and_non_zero_on_problems() {

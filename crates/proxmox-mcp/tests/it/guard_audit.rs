@@ -10,10 +10,9 @@ use proxmox_mcp::{
 };
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::guarded;
-
-const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
+use crate::support::demo::Demo;
+use crate::support::demo::guarded;
+use crate::support::process::BIN;
 
 fn temp_log(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pmcp-audit-{}", std::process::id()));

@@ -8,10 +8,10 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::writes;
-use crate::rest_support::Rest;
-use crate::transport_support::{init_tls, start_with};
+use crate::support::demo::Demo;
+use crate::support::demo::writes;
+use crate::support::mcp::{init_tls, start_with};
+use crate::support::rest::Rest;
 
 #[tokio::test]
 async fn mcp_refuses_unconfirmed_calls_and_returns_plans() {

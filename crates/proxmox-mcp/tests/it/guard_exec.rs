@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::guard_confirm::{guarded, writes};
-use crate::tools::{Want, check};
+use crate::support::demo::{Want, check};
+use crate::support::demo::{guarded, writes};
 use proxmox_mcp::{ExecConfig, GuardConfig};
 
 fn exec(command: &str) -> serde_json::Value {
@@ -349,7 +349,7 @@ async fn doctor_and_serve_warn_about_a_deny_list_alone() {
 
     // `serve` logs it at start.
     let path = deny_only.to_str().unwrap().to_string();
-    let mut bin = crate::ops_shutdown::Bin::start(
+    let mut bin = crate::support::process::Bin::start(
         &[
             "serve",
             "--demo",

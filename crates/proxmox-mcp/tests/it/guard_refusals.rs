@@ -16,9 +16,9 @@ use pve_client::PveClient;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::serve_doors;
-use crate::ops_health::parse_metrics;
-use crate::transport_http::post;
+use crate::support::demo::serve_doors;
+use crate::support::mcp::post;
+use crate::support::process::parse_metrics;
 
 const READER: &str = "reader-key-0123456789";
 const ADMIN: &str = "admin-key-0123456789";

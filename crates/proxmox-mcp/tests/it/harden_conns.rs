@@ -17,11 +17,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::auth_mcp_support::{Door, init};
-use crate::common::Demo;
-use crate::rest_support::Rest;
-
-const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
+use crate::support::demo::Demo;
+use crate::support::door::{Door, init};
+use crate::support::process::BIN;
+use crate::support::rest::Rest;
 
 fn conns(header: u64, keep_alive: u64, max: usize, per_client: usize) -> Arc<Connections> {
     Arc::new(Connections::new(ConnLimits {

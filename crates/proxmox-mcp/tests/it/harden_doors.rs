@@ -15,9 +15,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth_mcp_support::{Door, init};
-use crate::common::Demo;
-use crate::rest_support::Rest;
+use crate::support::demo::Demo;
+use crate::support::door::{Door, init};
+use crate::support::rest::Rest;
 
 /// Sends `request` (raw HTTP/1.1 bytes) to `addr` and returns the status of the answer.
 pub async fn raw_status(addr: &str, request: &str) -> u16 {

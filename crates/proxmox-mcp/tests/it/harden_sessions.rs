@@ -7,10 +7,10 @@ use proxmox_mcp::RateLimiter;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_mcp_support::{Door, gate, init};
-use crate::common::Demo;
-use crate::rest_support::KEYS;
-use crate::transport_support::eventually;
+use crate::support::demo::Demo;
+use crate::support::door::{Door, gate, init};
+use crate::support::mcp::eventually;
+use crate::support::rest::KEYS;
 
 async fn keyed(max_sessions: usize, per_key: usize) -> Door {
     let cfg = McpHttpConfig {

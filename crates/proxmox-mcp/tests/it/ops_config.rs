@@ -2,45 +2,10 @@
 //! import of ProxmoxMCP / ProxmoxMCP-Plus JSON files, and a guide that names every variable and
 //! flag. Error messages are in `ops_config_errors`.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
+use crate::support::process::{CLUSTER, TempFile, env, temp_file};
 use proxmox_mcp::LogFormat;
 use proxmox_mcp::{ClusterChoice, Overrides, Settings};
 use pve_client::{Credentials, TlsMode};
-
-/// A config file in a fresh temporary directory (removed on drop).
-pub struct TempFile {
-    dir: PathBuf,
-    pub path: PathBuf,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-pub fn temp_file(name: &str, text: &str) -> TempFile {
-    let dir = std::env::temp_dir().join(format!(
-        "pmcp-ops-config-{}-{}",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    TempFile { dir, path }
-}
-
-pub fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-pub const CLUSTER: &str = "[cluster]\nhost = \"file-host\"\nuser = \"root@pam\"\ntoken_name = \"t\"\ntoken_value = \"file-secret\"\n";
 
 /// Resolves `flags` over `file_text` (a TOML file, when not empty) and `vars`.
 fn resolve(

@@ -3,7 +3,7 @@
 
 use proxmox_mcp::{Overrides, Settings};
 
-use crate::ops_config::{CLUSTER, env, temp_file};
+use crate::support::process::{CLUSTER, env, temp_file};
 
 #[test]
 fn every_configuration_error_names_what_is_wrong() {

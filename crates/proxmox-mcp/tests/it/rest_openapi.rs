@@ -9,7 +9,7 @@ use proxmox_mcp::{openapi_document, render_openapi};
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::rest_support::Rest;
+use crate::support::rest::Rest;
 
 fn committed_path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")

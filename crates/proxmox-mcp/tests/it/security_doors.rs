@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::rest_support::{KEYS, Rest};
+use crate::support::rest::{KEYS, Rest};
 
 fn names(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()

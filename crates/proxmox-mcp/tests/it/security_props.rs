@@ -8,7 +8,7 @@ use proptest::test_runner::{Config, TestRunner};
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use crate::rest_support::{KEYS, Rest};
+use crate::support::rest::{KEYS, Rest};
 
 /// Statuses the REST door may answer to anything a caller throws at it.
 const EXPECTED: &[u16] = &[200, 400, 401, 403, 404, 405, 409, 413, 422];
@@ -280,7 +280,7 @@ fn random_json_rpc_never_makes_the_mcp_doors_fail() {
         .enable_all()
         .build()
         .unwrap();
-    let door = rt.block_on(crate::auth_mcp_support::Door::with_keys());
+    let door = rt.block_on(crate::support::door::Door::with_keys());
     let admin = KEYS[2].2;
     let tools: Vec<String> = door
         .demo

@@ -5,8 +5,8 @@
 use proxmox_mcp::GuardConfig;
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::{guarded, writes};
+use crate::support::demo::Demo;
+use crate::support::demo::{guarded, writes};
 
 fn volids(out: &Value, key: &str) -> Vec<String> {
     out[key]

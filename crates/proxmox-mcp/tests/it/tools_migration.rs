@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::writes;
+use crate::support::demo::Demo;
+use crate::support::demo::writes;
 
 fn node_of(d: &Demo, vmid: u32) -> Option<String> {
     d.sim()
@@ -303,7 +303,7 @@ async fn new_tools_work_through_mcp() {
     use rmcp::model::CallToolRequestParams;
     use rmcp::transport::StreamableHttpClientTransport;
 
-    use crate::transport_support::{init_tls, start_with};
+    use crate::support::mcp::{init_tls, start_with};
 
     init_tls();
     let d = Demo::start().await;

@@ -17,7 +17,7 @@ use pve_sim::faults::Fault;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{Demo, serve_doors};
+use crate::support::demo::{Demo, serve_doors};
 
 /// Both doors over a demo cluster whose tasks take `time_scale` times their simulated time,
 /// with a drain grace of `grace`.
@@ -106,7 +106,7 @@ async fn a_call_interrupted_by_the_drain_answers_with_its_task() {
             Ok::<_, reqwest::Error>((status, resp.json::<Value>().await?))
         }
     });
-    let (session, _) = crate::transport_http::handshake(&http, &d.mcp, "2025-06-18").await;
+    let (session, _) = crate::support::mcp::handshake(&http, &d.mcp, "2025-06-18").await;
     let mcp = tokio::spawn({
         let (http, url) = (http.clone(), d.mcp.clone());
         async move {
@@ -116,7 +116,7 @@ async fn a_call_interrupted_by_the_drain_answers_with_its_task() {
                 ("mcp-session-id", session.as_str()),
                 ("mcp-protocol-version", "2025-06-18"),
             ];
-            crate::transport_http::post(&http, &url, &headers, call).await
+            crate::support::mcp::post(&http, &url, &headers, call).await
         }
     });
     // A command in a guest, waited for the same way.

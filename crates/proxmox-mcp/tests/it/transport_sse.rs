@@ -8,11 +8,11 @@ use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::transport_http::{check_progress, fixture_scenario};
-use super::transport_support::{
+use crate::support::mcp::{
     LegacySseClient, SseItem, WAIT_CANCEL_ENDED, eventually, messages_until_answer, open_legacy,
     start,
 };
+use crate::support::scenarios::{check_progress, fixture_scenario};
 
 /// A raw HTTP/1.1 GET as `curl -N` sends it; returns everything read until `until` shows up.
 async fn curl_n(port: u16, path: &str, until: &str) -> String {

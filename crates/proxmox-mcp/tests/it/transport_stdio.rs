@@ -8,7 +8,7 @@ use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 use tokio::io::AsyncReadExt;
 
-use super::transport_demo::real_tools_scenario;
+use crate::support::scenarios::real_tools_scenario;
 
 #[tokio::test]
 async fn stdio_demo_binary_serves_the_registry() {

@@ -133,3 +133,37 @@ fn the_simulator_and_the_client_stay_apart() {
         "pve-client may use pve-sim in tests only"
     );
 }
+
+#[test]
+fn no_file_picks_its_module_path() {
+    let mut hits = Vec::new();
+    for dir in ["crates", "bench"] {
+        // Spelled in two parts, so that this file does not name the attribute itself.
+        hits.extend(code_mentions(dir, concat!("#[", "path")));
+    }
+    assert!(hits.is_empty(), "#[path] attributes: {hits:?}");
+}
+
+#[test]
+fn a_tool_context_is_built_in_one_place() {
+    // A struct expression `ToolCtx {`, not a type in a signature or a declaration.
+    let mut builders = Vec::new();
+    for path in rust_files(&root().join("crates/proxmox-mcp/src")) {
+        for line in text(&path).lines().map(str::trim) {
+            let Some(at) = line.find("ToolCtx {") else {
+                continue;
+            };
+            let before = line[..at].trim_end();
+            let declared = ["->", "struct", "impl", "for"]
+                .iter()
+                .any(|w| before.ends_with(w));
+            if !line.starts_with("//") && !declared {
+                builders.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        builders.len() == 1 && builders[0].ends_with("registry/host.rs"),
+        "ToolCtx built outside registry/host.rs: {builders:?}"
+    );
+}

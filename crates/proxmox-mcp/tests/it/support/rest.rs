@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::Demo;
+use crate::support::demo::Demo;
 
 /// A REST door serving a demo cluster.
 pub struct Rest {

@@ -11,12 +11,13 @@ use proxmox_mcp::{
     serve_http,
 };
 use pve_client::PveClient;
+use reqwest::header::HeaderMap;
 use rmcp::RoleClient;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::Transport;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -394,4 +395,74 @@ impl Transport<RoleClient> for LegacySseClient {
         self.rx.close();
         Ok(())
     }
+}
+
+/// Sends one JSON-RPC POST and returns the status, headers and the JSON messages of the answer
+/// (a JSON body or an event stream).
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> (u16, HeaderMap, Vec<Value>) {
+    let mut req = http
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .json(&body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let hdrs = resp.headers().clone();
+    let ctype = hdrs
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let msgs = if ctype.starts_with("text/event-stream") {
+        let mut reader = SseReader::new(resp);
+        let mut out = Vec::new();
+        while let Some((_, data)) = reader.next_event().await {
+            if let Ok(v) = serde_json::from_str::<Value>(&data) {
+                let done = v.get("result").is_some() || v.get("error").is_some();
+                out.push(v);
+                if done {
+                    break;
+                }
+            }
+        }
+        out
+    } else if ctype.starts_with("application/json") {
+        vec![resp.json().await.unwrap()]
+    } else {
+        vec![Value::String(resp.text().await.unwrap())]
+    };
+    (status, hdrs, msgs)
+}
+
+/// Runs initialize + initialized over Streamable HTTP; returns the session id and the result.
+pub async fn handshake(http: &reqwest::Client, url: &str, version: &str) -> (String, Value) {
+    let (status, hdrs, msgs) = post(http, url, &[], initialize(version)).await;
+    assert_eq!(status, 200, "initialize {version}");
+    let session = hdrs["mcp-session-id"].to_str().unwrap().to_string();
+    let result = msgs.last().unwrap()["result"].clone();
+    let negotiated = result["protocolVersion"].as_str().unwrap().to_string();
+    let (status, _, _) = post(
+        http,
+        url,
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", &negotiated),
+        ],
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    (session, result)
+}
+
+pub fn initialize(version: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}})
 }

@@ -4,17 +4,16 @@
 
 use std::sync::Arc;
 
-use proxmox_mcp::McpHttpConfig;
-use proxmox_mcp::{Gate, KeyRing, KeySpec, RateLimiter};
+use proxmox_mcp::{Gate, KeyRing, KeySpec, McpHttpConfig, RateLimiter};
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::Demo;
-use crate::rest_support::KEYS;
-use crate::transport_support::{SseReader, init_tls, messages_until_answer};
+use crate::support::demo::Demo;
+use crate::support::mcp::{SseReader, init_tls, messages_until_answer};
+use crate::support::rest::KEYS;
 
 /// A running MCP client (rmcp, Streamable HTTP).
 pub type Client = rmcp::service::RunningService<rmcp::RoleClient, ()>;
