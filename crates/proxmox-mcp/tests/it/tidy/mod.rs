@@ -141,7 +141,7 @@ fn no_file_picks_its_module_path() {
         // Spelled in two parts, so that this file does not name the attribute itself.
         hits.extend(code_mentions(dir, concat!("#[", "path")));
     }
-    assert!(hits.is_empty(), "#[path] attributes: {hits:?}");
+    assert!(hits.is_empty(), "files with a path attribute: {hits:?}");
 }
 
 #[test]
