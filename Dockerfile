@@ -15,8 +15,8 @@ COPY . .
 # of the cached target directory because cache mounts are not part of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p proxmox-mcp \
- && install -D -m 0755 target/release/proxmox-mcp /out/proxmox-mcp
+    cargo build --profile dist --locked -p proxmox-mcp \
+ && install -D -m 0755 target/dist/proxmox-mcp /out/proxmox-mcp
 
 # --- run --------------------------------------------------------------------------------------
 FROM debian:${DEBIAN_RELEASE}-slim

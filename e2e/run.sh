@@ -7,7 +7,7 @@
 #   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh),
 #   - independent Proxmox VE clients against the simulator (e2e/pve-clients),
 #   - e2e/probe/attacks.py: cross-site requests, descriptor exhaustion and a session flood replayed
-#     against a release-like build (`cargo build --profile probe`; E2E_PROBE_BIN=path skips it).
+#     against a release build (`cargo build --release`; E2E_PROBE_BIN=path skips it).
 # Each client run gets a fresh `proxmox-mcp serve --demo` on 127.0.0.1 (a new demo cluster, so every
 # run starts the same stopped VM). Dependencies install from e2e/package-lock.json (npm ci) and
 # e2e/requirements.txt (pip, into e2e/.venv), once; later runs reuse them while the lock files match.
@@ -213,16 +213,17 @@ say "independent PVE clients (proxmoxer, prometheus-pve-exporter)"
 run_suite "PVE client" "$E2E/pve-clients/run.sh"
 
 # ---------------------------------------------------------------------------------------------
-# 7. The attack probe, against a release-like build (optimised, no debug assertions; see
-#    [profile.probe] in Cargo.toml): it starts its own servers, one under a 1,024 open-files limit.
+# 7. The attack probe, against a release build (optimised, no debug assertions; the quick
+#    [profile.release] of Cargo.toml): it starts its own servers, one under a 1,024 open-files
+#    limit.
 if [ -n "${E2E_PROBE_BIN:-}" ]; then
   PROBE_BIN="$E2E_PROBE_BIN"
 else
-  say "building proxmox-mcp (profile probe, release-like)"
-  (cd "$ROOT" && cargo build -p proxmox-mcp --profile probe --locked --quiet)
+  say "building proxmox-mcp (release)"
+  (cd "$ROOT" && cargo build -p proxmox-mcp --release --locked --quiet)
   PROBE_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps --locked |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-  PROBE_BIN="$PROBE_DIR/probe/proxmox-mcp"
+  PROBE_BIN="$PROBE_DIR/release/proxmox-mcp"
 fi
 say "attack probe (CSRF, descriptor exhaustion, session quota)"
 if timeout 600 python3 "$E2E/probe/attacks.py" "$PROBE_BIN" "$WORK/probe.tap"; then

@@ -1,18 +1,18 @@
 #!/bin/sh
 # Installs proxmox-mcp as a systemd service (run as root from the repository root):
-#   cargo build --release --locked -p proxmox-mcp
+#   cargo build --profile dist --locked -p proxmox-mcp
 #   sudo scripts/install-systemd.sh [path/to/proxmox-mcp]
 # Installs the binary, the unit and (only when absent) an example config and an empty token
 # secret file; never overwrites your config or secret. It does not start the service.
 set -eu
 
-BIN=${1:-target/release/proxmox-mcp}
+BIN=${1:-target/dist/proxmox-mcp}
 PREFIX=${PREFIX:-/usr/local}
 ETC=${ETC:-/etc/proxmox-mcp}
 UNIT_DIR=${UNIT_DIR:-/etc/systemd/system}
 
 if [ ! -x "$BIN" ]; then
-    echo "no binary at $BIN: run 'cargo build --release --locked -p proxmox-mcp' first, or pass its path" >&2
+    echo "no binary at $BIN: run 'cargo build --profile dist --locked -p proxmox-mcp' first, or pass its path" >&2
     exit 1
 fi
 

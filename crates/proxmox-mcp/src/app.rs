@@ -1,31 +1,38 @@
-//! `App`: the registry of tools tied to the configured clusters' Proxmox VE clients (real
-//! clusters, or the embedded simulator in demo mode); builds each call's `ToolCtx`; `serve` runs the MCP HTTP door on a
-//! listener the caller binds (tests pass 127.0.0.1:0). The registry it holds is already
-//! narrowed by the server-wide filters (toolsets, tools, read-only, exclusions).
+//! `App`: the one place where settings become components, each built once: the gate (keys and
+//! their rate budget, shared by both doors), the guard, the clusters and their clients, the
+//! registry (filtered, guarded, observed by the metrics), the metrics and drain settings
+//! (`ops`), the doors' settings with one connection budget; in demo mode, the embedded
+//! simulator first. `serve_mcp` and `serve_rest` run the doors on listeners the caller binds (tests
+//! pass 127.0.0.1:0), each with the `ops` endpoints.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
+use pve_client::PveClient;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Gate, HostPolicy};
+use crate::auth::{Authenticator, Gate, HostPolicy, KeyRing, NoAuth};
+use crate::caller::Caller;
 use crate::clusters::{ClusterEntry, Clusters};
 use crate::config::{ClusterChoice, ConfigError, Settings};
 use crate::conns::{ConnLimits, Connections};
 use crate::demo::{DemoCluster, DemoError};
-use crate::guard::Guard;
-use crate::mcp::McpHttpConfig;
-use crate::mcp::handler::ToolHost;
-use crate::ops::Ops;
+use crate::guard::{Guard, GuardError};
+use crate::mcp::{McpHttp, McpHttpConfig};
+use crate::ops::{DRAIN_GRACE, Ops};
 use crate::registry::filter::FilterError;
-use crate::registry::{Caller, DuplicateTool, Progress, PveClient, Registry, ToolCtx};
+use crate::registry::{DuplicateTool, Progress, RateLimiter, Registry, ToolCtx, ToolHost};
+use crate::rest::RestConfig;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     #[error("cannot set up the Proxmox VE client: {0}")]
     Client(#[from] pve_client::Error),
     #[error(transparent)]
@@ -41,22 +48,21 @@ pub enum AppError {
     },
 }
 
-/// The server's shared state: tools and the clusters they act on.
+/// The server's components: tools and the clusters they act on, the gate, metrics and drain.
 pub struct App {
-    registry: Arc<Registry>,
-    /// Every configured cluster; the first is the default.
-    clusters: Arc<Clusters>,
+    host: ToolHost,
+    /// Keys and their rate budget, for both doors and `/metrics`.
+    gate: Gate,
     /// The embedded simulator, when in demo mode (kept alive as long as the app).
     demo: Option<DemoCluster>,
-    /// Metrics, health and drain settings (`ops`).
+    /// Metrics, health and drain settings.
     ops: Arc<Ops>,
 }
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
-            .field("tools", &self.registry.len())
-            .field("clusters", &self.clusters)
+            .field("host", &self.host)
             .field("demo", &self.demo.is_some())
             .field("ops", &self.ops)
             .finish()
@@ -64,8 +70,8 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// An app over these tools and this client (one cluster named `default`); its metrics see
-    /// every call and PVE request.
+    /// An app over these tools and this client (one cluster named `default`), no key; its
+    /// metrics see every call and PVE request.
     pub fn new(registry: Registry, client: PveClient) -> Self {
         Self::over(
             registry,
@@ -73,33 +79,22 @@ impl App {
         )
     }
 
-    /// An app over these tools and these clusters (the first is the default).
-    pub fn over(registry: Registry, clusters: Clusters) -> Self {
-        let ops = Ops::default();
-        for c in clusters.iter() {
-            c.client.set_observer(ops.metrics.clone());
-        }
-        registry
-            .guard()
-            .set_default_cluster(clusters.first().name.clone());
-        Self {
-            registry: Arc::new(registry.with_metrics(ops.metrics.clone())),
-            clusters: Arc::new(clusters),
-            demo: None,
-            ops: Arc::new(ops),
-        }
+    /// An app over these tools and these clusters (the first is the default), no key.
+    pub(crate) fn over(registry: Registry, clusters: Clusters) -> Self {
+        Self::assemble(registry, clusters, Ops::default(), Gate::default(), None)
     }
 
-    /// The built-in tools `settings` keep (server-wide filters) over the cluster they name; in
-    /// demo mode, starts the embedded simulator first (it stops when the app is dropped).
+    /// The built-in tools `settings` keep (server-wide filters) over the clusters they name,
+    /// behind their keys; in demo mode, starts the embedded simulator first (it stops when the
+    /// app is dropped).
     pub async fn from_settings(settings: &Settings) -> Result<Self, AppError> {
         let registry = settings
             .security
             .filter
-            .apply(&Registry::builtin()?)?
+            .apply(&crate::tools::registry()?)?
             .with_guard(Guard::new(&settings.guard)?);
         if let Some((warning, hint)) =
-            crate::tools::vm_exec::deny_only_warning(&registry, &registry.guard().exec)
+            crate::tools::deny_only_warning(&registry, &registry.guard().exec)
         {
             tracing::warn!("{warning}: {hint}");
         }
@@ -123,40 +118,71 @@ impl App {
             });
         }
         let clusters = Clusters::new(entries).ok_or(ConfigError::NoCluster)?;
-        let mut app = Self::over(registry, clusters);
-        app.demo = demo;
-        app.ops = Arc::new(app.ops.configured(settings));
-        Ok(app)
+        let gate = gate_of(settings);
+        let ops = Ops {
+            metrics_auth: settings.metrics_auth,
+            gate: gate.clone(),
+            hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
+            drain_grace: DRAIN_GRACE,
+            ..Ops::default()
+        };
+        Ok(Self::assemble(registry, clusters, ops, gate, demo))
     }
 
-    /// An app over these tools and a running simulator (demo mode, tests): one cluster named
-    /// `demo`.
-    pub fn with_demo(registry: Registry, demo: DemoCluster) -> Result<Self, AppError> {
-        let client = PveClient::new(demo.client_config()?)?;
-        let clusters = Clusters::single(crate::clusters::DEMO_NAME, Arc::new(client));
-        let mut app = Self::over(registry, clusters);
-        app.demo = Some(demo);
-        Ok(app)
+    /// The app of these components: the metrics of `ops` observe the registry and every
+    /// cluster's client.
+    fn assemble(
+        registry: Registry,
+        clusters: Clusters,
+        ops: Ops,
+        gate: Gate,
+        demo: Option<DemoCluster>,
+    ) -> Self {
+        for c in clusters.iter() {
+            c.client.set_observer(ops.metrics.clone());
+        }
+        let registry = registry.with_observer(ops.metrics.clone());
+        let host = ToolHost::new(
+            Arc::new(registry),
+            Arc::new(clusters),
+            ops.stop_waiting.clone(),
+        );
+        Self {
+            host,
+            gate,
+            demo,
+            ops: Arc::new(ops),
+        }
     }
 
     /// The tools this server offers.
     pub fn registry(&self) -> &Registry {
-        &self.registry
+        self.host.registry()
+    }
+
+    /// What the doors call tools through.
+    pub fn host(&self) -> &ToolHost {
+        &self.host
     }
 
     /// The Proxmox VE client of the default cluster (the first configured).
-    pub fn client(&self) -> &Arc<PveClient> {
-        &self.clusters.first().client
+    pub(crate) fn client(&self) -> &Arc<PveClient> {
+        &self.host.clusters().first().client
     }
 
     /// Every configured cluster.
     pub fn clusters(&self) -> &Arc<Clusters> {
-        &self.clusters
+        self.host.clusters()
     }
 
-    /// This app with other ops settings (`Ops::new(app.ops().metrics.clone())` keeps the
-    /// metrics the registry and the client feed).
+    /// This app with other ops settings. The registry and the clients keep reporting to the
+    /// metrics they had: build `ops` with `Ops::new(app.ops().metrics.clone())`.
     pub fn with_ops(mut self, ops: Ops) -> Self {
+        self.host = ToolHost::new(
+            self.host.registry().clone(),
+            self.host.clusters().clone(),
+            ops.stop_waiting.clone(),
+        );
         self.ops = Arc::new(ops);
         self
     }
@@ -166,61 +192,82 @@ impl App {
         &self.ops
     }
 
+    /// The keys and their rate budget.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
     /// The embedded simulator, in demo mode.
     pub fn demo(&self) -> Option<&DemoCluster> {
         self.demo.as_ref()
     }
 
-    /// The context of one call.
+    /// The context of one call (see [`ToolHost::ctx`]).
     pub fn ctx(
         &self,
         caller: Caller,
         progress: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> ToolCtx {
-        ToolCtx {
-            progress,
-            cancel,
-            stop_waiting: self.ops.stop_waiting.clone(),
-            caller,
-            guard: self.registry.guard().clone(),
-            ..ToolCtx::over(self.clusters.clone())
-        }
+        self.host.ctx(caller, progress, cancel)
+    }
+
+    /// `/healthz`, `/readyz` and `/metrics`, as both doors serve them.
+    fn ops_router(&self) -> Router {
+        crate::ops::router(&self.ops, self.client().clone())
     }
 }
 
-impl ToolHost for App {
-    fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
-    fn ctx(
-        &self,
-        caller: Caller,
-        progress: Arc<dyn Progress>,
-        cancel: CancellationToken,
-    ) -> ToolCtx {
-        App::ctx(self, caller, progress, cancel)
-    }
-}
-
-/// The MCP HTTP settings for `settings`: loopback `Host` names plus the configured ones (`*`:
-/// any), the configured `Origin`s, keys and rate limits (a gate of its own: set `gate` to the
-/// REST door's so that a key's calls count once across doors), session caps and idle timeout,
-/// and a connection budget of its own (set `conns` to the REST door's to share one).
-pub fn mcp_http_config(settings: &Settings) -> McpHttpConfig {
+/// The settings of both doors as `settings` ask: `gate` for both (the app's: a key's calls
+/// count once whatever door they use), one connection budget (sized after the open-files
+/// limit, so build it once that limit is raised), `Host`/`Origin` rules, session limits, CORS,
+/// and `tls` for both.
+pub fn door_configs(
+    settings: &Settings,
+    gate: Gate,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> (McpHttpConfig, RestConfig) {
     let hosts = HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins);
     let limits = &settings.security.limits;
-    McpHttpConfig {
-        allowed_hosts: hosts.allowed_hosts,
-        allowed_origins: hosts.allowed_origins,
-        gate: Gate::from_settings(settings),
+    let conns = Arc::new(Connections::new(ConnLimits::from_limits(limits)));
+    let mcp = McpHttpConfig {
+        allowed_hosts: hosts.allowed_hosts.clone(),
+        allowed_origins: hosts.allowed_origins.clone(),
+        gate: gate.clone(),
         max_sessions: limits.max_sessions,
         max_sessions_per_key: limits.max_sessions_per_key,
         session_idle_timeout: limits.session_idle_timeout,
-        conns: Arc::new(Connections::new(ConnLimits::from_limits(limits))),
+        conns: conns.clone(),
         ..McpHttpConfig::default()
-    }
+    };
+    let rest = RestConfig {
+        gate,
+        hosts,
+        cors_origins: settings.cors_origins.clone(),
+        api_key_header: settings.security.api_key_header.clone(),
+        tls,
+        conns,
+    };
+    (mcp, rest)
+}
+
+/// The gate `settings` ask for: their keys (none: no authentication) and rate limits.
+fn gate_of(settings: &Settings) -> Gate {
+    let sec = &settings.security;
+    let auth: Arc<dyn Authenticator> = if sec.keys.is_empty() {
+        Arc::new(NoAuth)
+    } else {
+        Arc::new(KeyRing::new(
+            sec.keys.clone(),
+            sec.api_key_header.as_deref(),
+        ))
+    };
+    let per_key = sec
+        .keys
+        .iter()
+        .filter_map(|k| Some((k.name.clone(), k.rate_limit_per_minute?)))
+        .collect();
+    Gate::new(auth).with_rate(RateLimiter::new(sec.limits.rate_limit_per_minute, per_key))
 }
 
 /// Binds `addr` (port 0 picks a free port).
@@ -233,7 +280,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
 /// Serves MCP (Streamable HTTP and legacy SSE on `/proxmox/mcp` and `/mcp`) and the `ops`
 /// endpoints on `listener`, over HTTPS when `tls` is given. When `shutdown` is cancelled it stops
 /// accepting, lets calls in flight end (see [`Ops::drain_token`]), then closes sessions.
-pub async fn serve(
+pub async fn serve_mcp(
     app: Arc<App>,
     listener: TcpListener,
     cfg: McpHttpConfig,
@@ -241,8 +288,24 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let conns = Arc::clone(&cfg.conns);
-    let mcp = crate::mcp::McpHttp::new(app.clone(), cfg, app.ops().drain_token(&shutdown));
-    app.ops().metrics.watch_sessions(Arc::downgrade(&mcp) as _);
-    let router = mcp.router().merge(crate::ops::router(&app));
+    let mcp = McpHttp::new(app.host.clone(), cfg, app.ops.drain_token(&shutdown));
+    app.ops.metrics.watch_sessions(Arc::downgrade(&mcp) as _);
+    let router = mcp.router().merge(app.ops_router());
+    crate::serve::serve_router(listener, router, tls, conns, shutdown).await
+}
+
+/// Serves the REST door and the `ops` endpoints on `listener` (HTTPS when `cfg.tls` is set);
+/// when `shutdown` is cancelled it stops accepting and lets calls in flight end (see
+/// [`Ops::drain_token`]).
+pub async fn serve_rest(
+    app: Arc<App>,
+    listener: TcpListener,
+    cfg: RestConfig,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let tls = cfg.tls.clone();
+    let conns = Arc::clone(&cfg.conns);
+    let calls_end = app.ops.drain_token(&shutdown);
+    let router = crate::rest::router(app.host.clone(), cfg, calls_end).merge(app.ops_router());
     crate::serve::serve_router(listener, router, tls, conns, shutdown).await
 }

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Overrides, SecurityFlags};
+use crate::config::{LogFormat, Overrides, SecurityFlags};
 use crate::registry::Scope;
 
 /// MCP server for Proxmox VE, with an embedded Proxmox VE simulator for demos.
@@ -79,19 +79,19 @@ fn parse_scope(s: &str) -> Result<Scope, String> {
 /// Server-wide tool filters, applied in this order: toolsets, plus tools, minus non-read tools
 /// with --read-only, minus --exclude-tools.
 #[derive(Debug, Clone, Default, Args)]
-pub struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Offer only tools that read (env PROXMOX_MCP_READ_ONLY).
     #[arg(long)]
-    pub read_only: bool,
+    pub(crate) read_only: bool,
     /// Toolsets to offer, comma-separated (`all`, `default`, `core`, ...; env PROXMOX_MCP_TOOLSETS).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
-    pub toolsets: Option<Vec<String>>,
+    pub(crate) toolsets: Option<Vec<String>>,
     /// Tools added to the toolsets, comma-separated (env PROXMOX_MCP_TOOLS).
     #[arg(long, value_name = "X,Y", value_delimiter = ',')]
-    pub tools: Option<Vec<String>>,
+    pub(crate) tools: Option<Vec<String>>,
     /// Tools removed, comma-separated; wins over everything (env PROXMOX_MCP_EXCLUDE_TOOLS).
     #[arg(long, value_name = "X,Y", value_delimiter = ',')]
-    pub exclude_tools: Option<Vec<String>>,
+    pub(crate) exclude_tools: Option<Vec<String>>,
 }
 
 impl FilterArgs {
@@ -111,47 +111,47 @@ impl FilterArgs {
 pub struct ServeArgs {
     /// Start the embedded Proxmox VE simulator and manage it (no real cluster needed).
     #[arg(long)]
-    pub demo: bool,
+    pub(crate) demo: bool,
     /// Configuration file: TOML, or ProxmoxMCP's JSON (default: $PROXMOX_MCP_CONFIG).
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// MCP listen address (default 127.0.0.1:8812, or $PROXMOX_MCP_LISTEN).
     #[arg(long, value_name = "ADDR:PORT")]
-    pub mcp_listen: Option<String>,
+    pub(crate) mcp_listen: Option<String>,
     /// REST listen address (mcpo-compatible `POST /<tool>`, `/openapi.json`, `/docs`), or `off`
     /// (default 127.0.0.1:8811, or $PROXMOX_MCP_REST_LISTEN).
     #[arg(long, value_name = "ADDR:PORT|off")]
-    pub rest_listen: Option<String>,
+    pub(crate) rest_listen: Option<String>,
     /// Browser origin allowed to call the REST door (CORS); repeat for several, `*` for any.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
-    pub cors_origins: Vec<String>,
+    pub(crate) cors_origins: Vec<String>,
     /// Append a hash-chained JSON line per mutating or refused call to FILE (or $PROXMOX_MCP_AUDIT_LOG).
     #[arg(long, value_name = "FILE")]
-    pub audit_log: Option<PathBuf>,
+    pub(crate) audit_log: Option<PathBuf>,
     /// `Host` value accepted by both doors besides loopback names (repeat; `*` for any; env
     /// PROXMOX_MCP_ALLOWED_HOSTS).
     #[arg(long = "allowed-host", value_name = "HOST[:PORT]")]
-    pub allowed_hosts: Vec<String>,
+    pub(crate) allowed_hosts: Vec<String>,
     /// Browser `Origin` accepted by both doors (repeat; env PROXMOX_MCP_ALLOWED_ORIGINS).
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
     /// Listen on a non-loopback address even though no API key is configured.
     #[arg(long)]
-    pub allow_unauthenticated: bool,
+    pub(crate) allow_unauthenticated: bool,
     /// Ask for an API key (any scope) on /metrics (env PROXMOX_MCP_METRICS_AUTH).
     #[arg(long)]
-    pub metrics_auth: bool,
+    pub(crate) metrics_auth: bool,
     /// Header carrying the API key besides `Authorization: Bearer` (e.g. X-API-Key).
     #[arg(long, value_name = "NAME")]
-    pub api_key_header: Option<String>,
+    pub(crate) api_key_header: Option<String>,
     /// Serve both doors over HTTPS with this PEM certificate chain (with --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
+    pub(crate) tls_cert: Option<PathBuf>,
     /// PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
     #[command(flatten)]
-    pub filters: FilterArgs,
+    pub(crate) filters: FilterArgs,
 }
 
 /// Flags of `stdio`.
@@ -159,23 +159,15 @@ pub struct ServeArgs {
 pub struct StdioArgs {
     /// Start the embedded Proxmox VE simulator and manage it (no real cluster needed).
     #[arg(long)]
-    pub demo: bool,
+    pub(crate) demo: bool,
     /// Configuration file: TOML, or ProxmoxMCP's JSON (default: $PROXMOX_MCP_CONFIG).
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Append a hash-chained JSON line per mutating or refused call to FILE (or $PROXMOX_MCP_AUDIT_LOG).
     #[arg(long, value_name = "FILE")]
-    pub audit_log: Option<PathBuf>,
+    pub(crate) audit_log: Option<PathBuf>,
     #[command(flatten)]
-    pub filters: FilterArgs,
-}
-
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Text,
-    Json,
+    pub(crate) filters: FilterArgs,
 }
 
 impl ServeArgs {
@@ -230,22 +222,6 @@ pub fn init_tracing(format: LogFormat, level: Option<&str>) {
         LogFormat::Text => builder.with_ansi(false).try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-}
-
-/// Checks a log filter (`info`, `proxmox_mcp=debug,warn`): the reason when it is not one.
-pub fn check_log_filter(filter: &str) -> Result<(), String> {
-    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
-    let bare = !filter.contains(['=', ',', '[']);
-    if bare && !LEVELS.contains(&filter.trim().to_ascii_lowercase().as_str()) {
-        return Err(format!(
-            "use one of {}, or directives such as proxmox_mcp=debug",
-            LEVELS.join(", ")
-        ));
-    }
-    tracing_subscriber::EnvFilter::builder()
-        .parse(filter)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::error::ToolError;
-use crate::registry::PveClient;
+use pve_client::PveClient;
 
 /// The argument naming the cluster a call acts on.
-pub const CLUSTER: &str = "cluster";
+pub(crate) const CLUSTER: &str = "cluster";
 
 /// Name of the single cluster of the `[cluster]` section or the `PROXMOX_*` variables.
-pub const DEFAULT_NAME: &str = "default";
+pub(crate) const DEFAULT_NAME: &str = "default";
 
 /// Name of the embedded simulator's cluster in demo mode.
-pub const DEMO_NAME: &str = "demo";
+pub(crate) const DEMO_NAME: &str = "demo";
 
 /// One configured cluster.
 #[derive(Debug, Clone)]
@@ -24,9 +24,9 @@ pub struct ClusterEntry {
     /// Its configured name (`prod`, `default`, `demo`).
     pub name: Arc<str>,
     /// `https://host:port`, for people (no credentials).
-    pub address: String,
+    pub(crate) address: String,
     /// The client that reaches it.
-    pub client: Arc<PveClient>,
+    pub(crate) client: Arc<PveClient>,
 }
 
 /// Every configured cluster, in order; never empty.
@@ -37,7 +37,7 @@ pub struct Clusters {
 
 impl Clusters {
     /// One cluster.
-    pub fn single(name: &str, client: Arc<PveClient>) -> Self {
+    pub(crate) fn single(name: &str, client: Arc<PveClient>) -> Self {
         let address = address_of(&client);
         Self {
             entries: vec![ClusterEntry {
@@ -50,12 +50,12 @@ impl Clusters {
 
     /// These clusters, in this order; `None` when empty (names are checked unique by the
     /// configuration).
-    pub fn new(entries: Vec<ClusterEntry>) -> Option<Self> {
+    pub(crate) fn new(entries: Vec<ClusterEntry>) -> Option<Self> {
         (!entries.is_empty()).then_some(Self { entries })
     }
 
     /// The default cluster (the first configured).
-    pub fn first(&self) -> &ClusterEntry {
+    pub(crate) fn first(&self) -> &ClusterEntry {
         // `new` refuses an empty list.
         &self.entries[0]
     }
@@ -65,23 +65,13 @@ impl Clusters {
         self.entries.iter()
     }
 
-    /// How many clusters.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Never true (kept for clippy's `len_without_is_empty`).
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The cluster named `name`.
-    pub fn get(&self, name: &str) -> Option<&ClusterEntry> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ClusterEntry> {
         self.entries.iter().find(|e| &*e.name == name)
     }
 
     /// The names, comma-separated, for messages.
-    pub fn names(&self) -> String {
+    pub(crate) fn names(&self) -> String {
         self.entries
             .iter()
             .map(|e| &*e.name)
@@ -91,7 +81,7 @@ impl Clusters {
 
     /// The cluster a call's `cluster` argument names (taken out of `args`); the default one
     /// when absent or null. An unknown name is a bad parameter listing the names.
-    pub fn take_from(&self, args: &mut Value) -> Result<Option<&ClusterEntry>, ToolError> {
+    pub(crate) fn take_from(&self, args: &mut Value) -> Result<Option<&ClusterEntry>, ToolError> {
         let Value::Object(map) = args else {
             return Ok(None);
         };
@@ -126,12 +116,12 @@ impl Clusters {
 }
 
 /// `https://host:port` of a client's cluster.
-pub fn address_of(client: &PveClient) -> String {
+pub(crate) fn address_of(client: &PveClient) -> String {
     client.base_url().trim_end_matches("/api2/json").to_string()
 }
 
 /// The cluster a door refusal names (the `cluster` argument as given, when it is a string).
-pub fn named_in(args: Option<&Value>) -> Option<String> {
+pub(crate) fn named_in(args: Option<&Value>) -> Option<String> {
     args?
         .get(CLUSTER)?
         .as_str()
@@ -141,7 +131,7 @@ pub fn named_in(args: Option<&Value>) -> Option<String> {
 }
 
 /// Adds the optional `cluster` argument to a tool's input schema (every tool has it).
-pub fn augment_input(schema: &mut Map<String, Value>) {
+pub(crate) fn augment_input(schema: &mut Map<String, Value>) {
     let props = schema
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()));

@@ -20,7 +20,7 @@ use crate::config::Limits;
 /// Descriptors kept for everything but client connections: the listeners, the connections to
 /// Proxmox VE (and, in demo mode, both ends of those to the embedded simulator), the audit log.
 /// An eighth of the limit, at least 64.
-pub fn reserve(open_files: u64) -> u64 {
+pub(crate) fn reserve(open_files: u64) -> u64 {
     (open_files / 8).max(64)
 }
 
@@ -54,7 +54,7 @@ pub struct ConnLimits {
 impl ConnLimits {
     /// The limits `limits` ask for, `max_connections` lowered to fit the open-files limit in
     /// force less [`reserve`] (a configured value above that is lowered, with a warning).
-    pub fn from_limits(limits: &Limits) -> Self {
+    pub(crate) fn from_limits(limits: &Limits) -> Self {
         let open_files = open_files_limit();
         let room = usize::try_from(open_files.saturating_sub(reserve(open_files)))
             .unwrap_or(usize::MAX)
@@ -127,7 +127,8 @@ impl Connections {
     }
 
     /// Open connections.
-    pub fn open(&self) -> usize {
+    #[cfg(test)]
+    fn open(&self) -> usize {
         self.state().open.len()
     }
 
@@ -141,7 +142,7 @@ impl Connections {
     /// Admits a connection from `client`. At a cap (the client's, or the server's), the
     /// connection without a request in flight that has been idle the longest (of that client,
     /// or of all) is closed to make room; when every one is busy, `None`: close the new one.
-    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Option<Slot> {
+    pub(crate) fn admit(self: &Arc<Self>, client: IpAddr) -> Option<Slot> {
         let mut state = self.state();
         let from_client = state.per_client.get(&client).copied().unwrap_or(0);
         if from_client >= self.limits.max_per_client {
@@ -220,18 +221,18 @@ impl State {
 
 /// A connection's place in the budget; given back when dropped.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     conns: Arc<Connections>,
     id: u64,
     activity: Arc<Activity>,
 }
 
 impl Slot {
-    pub fn activity(&self) -> &Arc<Activity> {
+    pub(crate) fn activity(&self) -> &Arc<Activity> {
         &self.activity
     }
 
-    pub fn limits(&self) -> &ConnLimits {
+    pub(crate) fn limits(&self) -> &ConnLimits {
         &self.conns.limits
     }
 }
@@ -244,7 +245,7 @@ impl Drop for Slot {
 
 /// What one connection is doing, updated by its I/O and its requests.
 #[derive(Debug)]
-pub struct Activity {
+pub(crate) struct Activity {
     epoch: Instant,
     /// Requests whose answer has not been sent whole yet (event streams included).
     in_flight: AtomicUsize,

@@ -30,7 +30,7 @@ pub struct DemoCluster {
 impl DemoCluster {
     /// Starts the demo cluster (`pve_sim::seed::demo()`) on 127.0.0.1, a free port, with
     /// realistic task durations.
-    pub async fn start() -> Result<Self, DemoError> {
+    pub(crate) async fn start() -> Result<Self, DemoError> {
         Self::spawn(pve_sim::seed::demo(), 1.0).await
     }
 

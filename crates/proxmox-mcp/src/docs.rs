@@ -9,9 +9,9 @@ use serde_json::{Map, Value};
 use crate::registry::{Registry, ToolSpec};
 
 /// Marker before the generated table in README.md.
-pub const README_START: &str = "<!-- tools:start -->";
+pub(crate) const README_START: &str = "<!-- tools:start -->";
 /// Marker after the generated table in README.md.
-pub const README_END: &str = "<!-- tools:end -->";
+pub(crate) const README_END: &str = "<!-- tools:end -->";
 
 /// The full text of `docs/tools.md`.
 pub fn tools_markdown(registry: &Registry) -> String {

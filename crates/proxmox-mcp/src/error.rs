@@ -5,7 +5,8 @@
 
 use thiserror::Error;
 
-/// A failed tool call. Front doors map the variant to their own status (see DESIGN.md, Errors).
+/// A failed tool call. Front doors map the variant to their own answer (REST: a status, see
+/// `rest/error.rs`; MCP: a tool error, or a JSON-RPC error for an unknown tool).
 #[derive(Debug, Clone, Error, PartialEq)]
 pub enum ToolError {
     /// No tool by that name.
@@ -36,7 +37,7 @@ pub enum ToolError {
 
 impl ToolError {
     /// Invalid parameter `param` with a message.
-    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
         ToolError::InvalidParams {
             param: Some(param.into()),
             message: message.into(),
@@ -44,7 +45,7 @@ impl ToolError {
     }
 
     /// A policy refusal.
-    pub fn policy(message: impl Into<String>) -> Self {
+    pub(crate) fn policy(message: impl Into<String>) -> Self {
         ToolError::Policy(message.into())
     }
 

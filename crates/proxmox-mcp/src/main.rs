@@ -7,13 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use proxmox_mcp::app::{self, App};
-use proxmox_mcp::auth::Gate;
-use proxmox_mcp::cli::{Cli, Command, KeysCommand, LogFormat, ServeArgs, StdioArgs, init_tracing};
-use proxmox_mcp::config::Settings;
-use proxmox_mcp::keys::NewKey;
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::{rest, tls};
+use proxmox_mcp::{
+    App, Cli, Command, KeysCommand, LogFormat, NewKey, ServeArgs, Settings, StdioArgs, init_tracing,
+};
 use tokio_util::sync::CancellationToken;
 
 fn main() -> anyhow::Result<()> {
@@ -46,8 +42,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args, log_format).await,
         Command::Stdio(args) => stdio(args, log_format).await,
         Command::Sim(args) => Ok(pve_sim::cli::run(args).await?),
-        Command::Doctor(args) => Ok(proxmox_mcp::doctor::main(args).await?),
-        Command::Audit(cmd) => Ok(proxmox_mcp::audit::run_cli(&cmd)?),
+        Command::Doctor(args) => Ok(proxmox_mcp::run_doctor(args).await?),
+        Command::Audit(cmd) => Ok(proxmox_mcp::run_audit(&cmd)?),
         Command::Keys(KeysCommand::New { name, scope }) => {
             print!("{}", NewKey::generate(&name, scope)?.report());
             Ok(())
@@ -59,7 +55,7 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
     let env = process_env();
     let settings = Settings::resolve(&args.overrides(), &env)?;
     start_logging(&settings, log_format);
-    match proxmox_mcp::conns::raise_open_files_limit() {
+    match proxmox_mcp::raise_open_files_limit() {
         Some((before, after)) if after > before => {
             tracing::info!(
                 before,
@@ -76,16 +72,15 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         .security
         .tls
         .as_ref()
-        .map(tls::server_config)
+        .map(proxmox_mcp::tls_server_config)
         .transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let gate = Gate::from_settings(&settings);
     let shutdown = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);
     if let Some(demo) = app.demo() {
         eprintln!("{}", demo.banner());
     }
-    let listener = app::bind(settings.mcp_listen).await?;
+    let listener = proxmox_mcp::bind(settings.mcp_listen).await?;
     let local = listener.local_addr()?;
     warn_if_exposed(&settings, local);
     eprintln!(
@@ -94,16 +89,9 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         app.registry().len()
     );
     let rest_listener = bind_rest(&settings).await?;
-    // One gate for both doors: a key's calls count once whatever door they use.
-    let mcp_cfg = McpHttpConfig {
-        gate: gate.clone(),
-        ..app::mcp_http_config(&settings)
-    };
-    // One connection budget for both doors, sized after the open-files limit was raised.
-    let rest_cfg = rest::RestConfig {
-        conns: mcp_cfg.conns.clone(),
-        ..rest::config_from(&settings, gate, tls.clone())
-    };
+    // One gate and one connection budget for both doors, sized after the open-files limit was
+    // raised.
+    let (mcp_cfg, rest_cfg) = proxmox_mcp::door_configs(&settings, app.gate().clone(), tls.clone());
     tracing::info!(
         max_connections = mcp_cfg.conns.limits().max_connections,
         per_client = mcp_cfg.conns.limits().max_per_client,
@@ -117,10 +105,10 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
             env!("CARGO_PKG_VERSION")
         );
     }
-    let mcp = app::serve(app.clone(), listener, mcp_cfg, tls, shutdown.clone());
+    let mcp = proxmox_mcp::serve_mcp(app.clone(), listener, mcp_cfg, tls, shutdown.clone());
     let rest = async {
         match rest_listener {
-            Some(l) => rest::serve(app.clone(), l, rest_cfg, shutdown.clone()).await,
+            Some(l) => proxmox_mcp::serve_rest(app.clone(), l, rest_cfg, shutdown.clone()).await,
             None => Ok(()),
         }
     };
@@ -146,7 +134,7 @@ async fn stdio(args: StdioArgs, log_format: Option<LogFormat>) -> anyhow::Result
     if let Some(demo) = app.demo() {
         eprintln!("{}", demo.banner());
     }
-    proxmox_mcp::mcp::serve_stdio(app, shutdown).await?;
+    proxmox_mcp::serve_stdio(app.host().clone(), shutdown).await?;
     Ok(())
 }
 
@@ -173,7 +161,7 @@ async fn bind_rest(settings: &Settings) -> anyhow::Result<Option<tokio::net::Tcp
     let Some(addr) = settings.rest_listen else {
         return Ok(None);
     };
-    match app::bind(addr).await {
+    match proxmox_mcp::bind(addr).await {
         Ok(l) => Ok(Some(l)),
         Err(e) if settings.rest_listen_is_default => {
             tracing::warn!(error = %e, "REST door off: its default address is busy (use --rest-listen ADDR:PORT, or off)");

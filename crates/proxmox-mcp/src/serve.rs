@@ -46,7 +46,7 @@ pub async fn serve_http(
 
 /// Serves `router` on `listener`, over HTTPS when `tls` is given, within the budget `conns`
 /// (which both doors share), until `shutdown` is cancelled, then drains.
-pub async fn serve_router(
+pub(crate) async fn serve_router(
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,

@@ -4,7 +4,8 @@
 //! the added median latency of `tools/call get_vms` over Streamable HTTP, legacy SSE and the REST
 //! door against the same request sent straight to the simulator; the server's CPU time per call;
 //! the same two figures for a bare relay on the same stack (`relay`, the floor any gateway pays);
-//! its idle resident memory (MCP and REST doors open); start-to-first-initialize time; the
+//! its idle memory (MCP and REST doors open; anonymous, PSS and total RSS) and the same after the
+//! calls; start-to-first-initialize time; the
 //! memory of many idle legacy SSE sessions; and the binary size.
 //!
 //! `cargo run --release -p proxmox-mcp-bench --bin gateway [-- OPTIONS]`; see `bench/README.md`.
@@ -164,13 +165,10 @@ async fn main() -> Res<()> {
     let mut rows = Vec::new();
     let mut lat = latency::run(&sim, &server, opts.calls, opts.warmup).await?;
     // Not a target: what the calls leave resident (code paged in, allocator caches).
-    let (anon, file) = procs::rss_parts(pid)?;
+    let after = procs::Memory::read(pid)?;
     println!(
-        "server RSS after {} calls over the three doors: {:.2} MB ({:.2} MB anonymous, {:.2} MB file-backed)",
+        "server memory after {} calls over the three doors: {after}",
         3 * (opts.calls + opts.warmup),
-        (anon + file) as f64 / MB,
-        anon as f64 / MB,
-        file as f64 / MB
     );
     if relay_bin.exists() {
         let relay = procs::Relay::start(&relay_bin, &sim)?;
@@ -200,10 +198,36 @@ async fn main() -> Res<()> {
             "ms",
         ));
     }
+    let idle = start.idle_median;
+    rows.push(Row::info(
+        "idle anonymous RSS (after 1 initialize)".into(),
+        idle.anon as f64 / MB,
+        "MB",
+    ));
+    rows.push(Row::info(
+        "idle PSS (after 1 initialize)".into(),
+        idle.pss as f64 / MB,
+        "MB",
+    ));
     rows.push(Row::max(
         "idle RSS (MCP + REST doors, after 1 initialize)".into(),
-        start.idle_rss_median as f64 / MB,
+        idle.rss as f64 / MB,
         10.0,
+        "MB",
+    ));
+    rows.push(Row::info(
+        "anonymous RSS after the calls".into(),
+        after.anon as f64 / MB,
+        "MB",
+    ));
+    rows.push(Row::info(
+        "PSS after the calls".into(),
+        after.pss as f64 / MB,
+        "MB",
+    ));
+    rows.push(Row::info(
+        "RSS after the calls".into(),
+        after.rss as f64 / MB,
         "MB",
     ));
     rows.push(Row::max(
@@ -299,12 +323,13 @@ fn print_machine(bin: &Path) -> Res<()> {
     Ok(())
 }
 
-/// One line of the final table: a figure, its target (an upper bound) and the verdict.
+/// One line of the final table: a figure, its target (an upper bound, if it has one) and the
+/// verdict.
 #[derive(Debug)]
 struct Row {
     name: String,
     value: f64,
-    target: f64,
+    target: Option<f64>,
     unit: &'static str,
 }
 
@@ -313,7 +338,17 @@ impl Row {
         Self {
             name,
             value,
-            target,
+            target: Some(target),
+            unit,
+        }
+    }
+
+    /// A figure without a target.
+    fn info(name: String, value: f64, unit: &'static str) -> Self {
+        Self {
+            name,
+            value,
+            target: None,
             unit,
         }
     }
@@ -327,16 +362,19 @@ fn print_table(rows: &[Row]) {
         "figure", "measured", "target"
     );
     for r in rows {
-        let verdict = if r.value <= r.target {
-            "PASS".to_string()
-        } else {
-            format!("MISS (+{:.0}%)", (r.value / r.target - 1.0) * 100.0)
+        let (target, verdict) = match r.target {
+            None => ("-".to_string(), String::new()),
+            Some(t) if r.value <= t => (format!("<= {t} {}", r.unit), "PASS".to_string()),
+            Some(t) => (
+                format!("<= {t} {}", r.unit),
+                format!("MISS (+{:.0}%)", (r.value / t - 1.0) * 100.0),
+            ),
         };
         println!(
             "{:<width$}  {:>12}  {:>12}  {verdict}",
             r.name,
             format!("{:.3} {}", r.value, r.unit),
-            format!("<= {} {}", r.target, r.unit),
+            target,
         );
     }
 }

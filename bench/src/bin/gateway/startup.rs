@@ -1,13 +1,13 @@
 //! Start-to-first-initialize: spawns the server `k` times and times, for each, from just before
 //! the spawn to the first successful `initialize` answer over Streamable HTTP (the port is probed
-//! every 100 µs). Each instance's resident memory is read after that one initialize and a short
-//! pause: the idle RSS.
+//! every 100 µs). Each instance's memory (anonymous, PSS, RSS) is read after that one initialize
+//! and a short pause: the idle memory.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::Res;
-use crate::procs::{Server, ServerCmd, rss_bytes, rss_parts, threads, wait_listening};
+use crate::procs::{Memory, Server, ServerCmd, threads, wait_listening};
 use crate::wire::{find_response, http_client, initialize_request, post_mcp};
 
 /// Longest wait for a server to answer its first initialize.
@@ -18,11 +18,11 @@ const IDLE_PAUSE: Duration = Duration::from_millis(300);
 #[derive(Debug)]
 pub struct StartFigures {
     pub samples: Vec<Duration>,
-    pub idle_rss: Vec<u64>,
-    pub idle_rss_median: u64,
+    /// The memory of each instance after its first initialize.
+    pub idle: Vec<Memory>,
+    /// The median of each figure of `idle`.
+    pub idle_median: Memory,
     pub threads: u64,
-    /// Anonymous and file-backed resident bytes of the last instance.
-    pub parts: (u64, u64),
 }
 
 impl StartFigures {
@@ -40,52 +40,49 @@ impl fmt::Display for StartFigures {
             .iter()
             .map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0))
             .collect();
-        let rss: Vec<String> = self
-            .idle_rss
-            .iter()
-            .map(|b| format!("{:.2}", *b as f64 / 1e6))
-            .collect();
+        let each = |f: fn(&Memory) -> u64| -> String {
+            self.idle
+                .iter()
+                .map(|m| format!("{:.2}", f(m) as f64 / 1e6))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         write!(
             f,
             "start to first initialize over {} starts: median {:.1} ms (each: {} ms)\n\
-             idle RSS after one initialize: median {:.2} MB (each: {} MB; last: {:.2} MB anonymous, \
-             {:.2} MB file-backed), {} threads",
+             idle memory after one initialize (medians): {}; {} threads\n\
+             (each, MB: anonymous {}; PSS {}; RSS {})",
             self.samples.len(),
             self.median_ms(),
             ms.join(" "),
-            self.idle_rss_median as f64 / 1e6,
-            rss.join(" "),
-            self.parts.0 as f64 / 1e6,
-            self.parts.1 as f64 / 1e6,
-            self.threads
+            self.idle_median,
+            self.threads,
+            each(|m| m.anon),
+            each(|m| m.pss),
+            each(|m| m.rss),
         )
     }
 }
 
 pub async fn run(cmd: &ServerCmd, k: usize) -> Res<StartFigures> {
     let mut samples = Vec::with_capacity(k);
-    let mut idle_rss = Vec::with_capacity(k);
+    let mut idle = Vec::with_capacity(k);
     let mut thread_count = 0;
-    let mut parts = (0, 0);
     for _ in 0..k {
         let t = Instant::now();
         let server = Server::spawn(cmd)?;
         wait_initialized(&server.mcp_url()).await?;
         samples.push(t.elapsed());
         tokio::time::sleep(IDLE_PAUSE).await;
-        idle_rss.push(rss_bytes(server.guard.pid())?);
+        idle.push(Memory::read(server.guard.pid())?);
         thread_count = threads(server.guard.pid())?;
-        parts = rss_parts(server.guard.pid())?;
         drop(server);
     }
-    let mut sorted = idle_rss.clone();
-    sorted.sort_unstable();
     Ok(StartFigures {
         samples,
-        idle_rss_median: sorted.get(sorted.len() / 2).copied().unwrap_or(0),
-        idle_rss,
+        idle_median: Memory::median(&idle),
+        idle,
         threads: thread_count,
-        parts,
     })
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use ring::hmac;
 
 /// Fewest bytes a key may have (256 bits).
-pub const MIN_KEY_BYTES: usize = 32;
+pub(crate) const MIN_KEY_BYTES: usize = 32;
 
 /// What ends a line with a MAC: `,"mac":"` + 64 hex digits + `"}`.
 const MAC_FIELD: &str = ",\"mac\":\"";
@@ -60,7 +60,7 @@ impl AuditKey {
     }
 
     /// A key of these bytes (at least [`MIN_KEY_BYTES`]; tests and callers holding a secret).
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
         if bytes.len() < MIN_KEY_BYTES {
             return None;
         }

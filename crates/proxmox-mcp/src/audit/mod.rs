@@ -25,19 +25,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::registry::Caller;
-pub use key::{AuditKey, KeyError, MIN_KEY_BYTES};
-pub use verify::{
-    AuditCommand, Head, Verified, VerifyError, VerifyOptions, run_cli, verify, verify_with,
-};
+use crate::caller::Caller;
+pub use key::AuditKey;
+pub(crate) use verify::AuditCommand;
+pub use verify::{Verified, VerifyError, VerifyOptions, run_cli, verify, verify_with};
 
 /// `prev` of the first line.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// How a call ended, as the audit log says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The call ran and succeeded.
     Ok,
     /// The call ran and failed (bad parameters, PVE error, timeout).
@@ -61,46 +60,46 @@ pub struct AuditSection {
 
 /// One record, as written (field order is the line's order).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Record {
-    pub seq: u64,
+pub(crate) struct Record {
+    pub(crate) seq: u64,
     /// UTC, RFC 3339 with milliseconds.
-    pub time: String,
+    pub(crate) time: String,
     /// Name of the API key used, when the door authenticates.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// `streamable-http`, `sse`, `stdio`, `rest`...
-    pub transport: String,
+    pub(crate) transport: String,
     /// The configured name of the cluster the call acted on (or would have).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<String>,
-    pub tool: String,
+    pub(crate) cluster: Option<String>,
+    pub(crate) tool: String,
     /// The arguments, secrets masked.
-    pub args: Value,
-    pub outcome: Outcome,
+    pub(crate) args: Value,
+    pub(crate) outcome: Outcome,
     /// The error or refusal message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// The PVE task the call started, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upid: Option<String>,
+    pub(crate) upid: Option<String>,
     /// SHA-256 (hex) of the previous line, without its newline; [`GENESIS`] for the first.
-    pub prev: String,
+    pub(crate) prev: String,
     /// With a key: HMAC-SHA-256 (hex) of this line as it reads without this field (always last).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    pub(crate) mac: Option<String>,
 }
 
 /// What to log about one call.
 #[derive(Debug, Clone)]
-pub struct Entry<'a> {
-    pub caller: &'a Caller,
+pub(crate) struct Entry<'a> {
+    pub(crate) caller: &'a Caller,
     /// The cluster the call acted on.
-    pub cluster: Option<&'a str>,
-    pub tool: &'a str,
+    pub(crate) cluster: Option<&'a str>,
+    pub(crate) tool: &'a str,
     /// The arguments as received; secrets are masked here.
-    pub args: Option<&'a Value>,
-    pub outcome: Outcome,
-    pub message: Option<String>,
-    pub upid: Option<String>,
+    pub(crate) args: Option<&'a Value>,
+    pub(crate) outcome: Outcome,
+    pub(crate) message: Option<String>,
+    pub(crate) upid: Option<String>,
 }
 
 struct Tail {
@@ -134,7 +133,7 @@ impl AuditLog {
     /// The same, each line signed with `key` when given. A torn last line is moved aside first,
     /// and a `marker` line records it (and a warning is logged); a key set on a log written
     /// without one gets a marker line too, the first line it signs.
-    pub fn open_keyed(path: &Path, key: Option<AuditKey>) -> std::io::Result<Self> {
+    pub(crate) fn open_keyed(path: &Path, key: Option<AuditKey>) -> std::io::Result<Self> {
         let torn = tail::move_torn_tail(path)?;
         let end = match File::open(path) {
             Ok(f) => tail::last_link(f)?,
@@ -202,13 +201,8 @@ impl AuditLog {
         });
     }
 
-    /// The file written to.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends one record. A write failure is logged (the call itself is not failed for it).
-    pub fn record(&self, entry: Entry<'_>) {
+    pub(crate) fn record(&self, entry: Entry<'_>) {
         let args = entry.args.map(mask_secrets).unwrap_or(Value::Null);
         let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
         let record = Record {
@@ -248,13 +242,20 @@ impl AuditLog {
         }
     }
 
-    /// Logs a call refused outside the registry (a key scope refusal at a door, read-only
-    /// mode): `args` as received, `reason` as told to the caller.
-    pub fn refused(&self, caller: &Caller, tool: &str, args: Option<&Value>, reason: &str) {
-        let cluster = crate::clusters::named_in(args);
+    /// Logs a call refused before its tool ran (a key's scope or rate, a tool the server-wide
+    /// filters hide): `args` as received, `reason` as told to the caller, `cluster` the one the
+    /// call named or the default.
+    pub fn refused(
+        &self,
+        caller: &Caller,
+        cluster: &str,
+        tool: &str,
+        args: Option<&Value>,
+        reason: &str,
+    ) {
         self.record(Entry {
             caller,
-            cluster: cluster.as_deref(),
+            cluster: Some(cluster),
             tool,
             args,
             outcome: Outcome::Refused,
@@ -266,7 +267,7 @@ impl AuditLog {
 
 /// A copy of `args` with the values of secret-looking keys (`password`, `token`, `secret`,
 /// `key`...) replaced by `********`, at any depth.
-pub fn mask_secrets(args: &Value) -> Value {
+pub(crate) fn mask_secrets(args: &Value) -> Value {
     match args {
         Value::Object(m) => Value::Object(
             m.iter()
@@ -286,12 +287,12 @@ pub fn mask_secrets(args: &Value) -> Value {
 }
 
 /// Lowercase hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 /// Now, UTC, `2026-11-29T17:03:15.123Z`.
-pub fn rfc3339_now() -> String {
+pub(crate) fn rfc3339_now() -> String {
     rfc3339_at(SystemTime::now())
 }
 

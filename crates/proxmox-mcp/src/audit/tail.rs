@@ -11,16 +11,16 @@ use super::{GENESIS, Record, sha256_hex};
 /// Torn bytes moved aside.
 #[derive(Debug)]
 pub(super) struct Torn {
-    pub bytes: u64,
-    pub moved_to: PathBuf,
+    pub(crate) bytes: u64,
+    pub(crate) moved_to: PathBuf,
 }
 
 /// The last whole line of a log: its hash (the next `prev`), its `seq`, and its text.
 #[derive(Debug)]
 pub(super) struct End {
-    pub hash: String,
-    pub seq: u64,
-    pub line: Option<String>,
+    pub(crate) hash: String,
+    pub(crate) seq: u64,
+    pub(crate) line: Option<String>,
 }
 
 impl Default for End {

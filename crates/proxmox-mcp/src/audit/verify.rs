@@ -22,12 +22,12 @@ pub struct Verified {
     /// Lines whose HMAC was checked (0 without a key).
     pub authenticated: u64,
     /// Lines that carry an HMAC (checked or not).
-    pub with_mac: u64,
+    pub(crate) with_mac: u64,
 }
 
 impl Verified {
     /// The chain head as `audit verify --head` takes it: `SEQ:HASH`.
-    pub fn head(&self) -> String {
+    pub(crate) fn head(&self) -> String {
         format!("{}:{}", self.records, self.last_hash)
     }
 }
@@ -35,8 +35,8 @@ impl Verified {
 /// A chain head stored earlier: the `seq` of a line and its SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
-    pub seq: u64,
-    pub hash: String,
+    pub(crate) seq: u64,
+    pub(crate) hash: String,
 }
 
 impl std::str::FromStr for Head {

@@ -22,9 +22,9 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPolicy {
     /// `host` (any port) or `host:port`; empty or `*`: any host.
-    pub allowed_hosts: Vec<String>,
+    pub(crate) allowed_hosts: Vec<String>,
     /// Browser origins accepted besides the server's own; `*` among them: any origin.
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
 }
 
 impl Default for HostPolicy {
@@ -36,10 +36,10 @@ impl Default for HostPolicy {
 
 impl HostPolicy {
     /// The loopback names, which every policy accepts.
-    pub const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+    pub(crate) const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
     /// Loopback `Host` names only, no browser origin but the server's own.
-    pub fn loopback() -> Self {
+    pub(crate) fn loopback() -> Self {
         Self {
             allowed_hosts: Self::LOOPBACK.iter().map(|s| s.to_string()).collect(),
             allowed_origins: Vec::new(),
@@ -48,7 +48,7 @@ impl HostPolicy {
 
     /// Loopback names plus `hosts` (`*` among them: any host), and `origins` (`*` among them:
     /// any origin).
-    pub fn new(hosts: &[String], origins: &[String]) -> Self {
+    pub(crate) fn new(hosts: &[String], origins: &[String]) -> Self {
         let mut p = Self::loopback();
         if hosts.iter().any(|h| h.trim() == "*") {
             p.allowed_hosts.clear();
@@ -68,7 +68,7 @@ impl HostPolicy {
     }
 
     /// Checks a request's `Host` and `Origin`.
-    pub fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
+    pub(crate) fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
         check(uri, headers, &self.allowed_hosts, &self.allowed_origins)
     }
 }
@@ -76,7 +76,7 @@ impl HostPolicy {
 /// axum middleware refusing a request whose `Host` or `Origin` the policy does not allow (403,
 /// or 400 for a malformed Host), in mcpo's error shape. Mount with
 /// `axum::middleware::from_fn_with_state(Arc<HostPolicy>, check_host)`.
-pub async fn check_host(
+pub(crate) async fn check_host(
     State(policy): State<Arc<HostPolicy>>,
     req: Request,
     next: Next,
@@ -92,9 +92,9 @@ pub async fn check_host(
 
 /// Why a request was refused, with the status and text to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub message: &'static str,
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) message: &'static str,
 }
 
 impl Refusal {
@@ -115,7 +115,7 @@ impl Refusal {
 
 /// Checks `Host` (or the URI authority) against `allowed_hosts` and `Origin` against the
 /// request's own origin and `allowed_origins`.
-pub fn check(
+pub(crate) fn check(
     uri: &Uri,
     headers: &HeaderMap,
     allowed_hosts: &[String],

@@ -18,23 +18,23 @@ use crate::registry::Scope;
 /// One `[[keys]]` entry of the config file, as written.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct KeyEntry {
+pub(crate) struct KeyEntry {
     /// Shown in logs and the audit log (never the key itself).
-    pub name: String,
-    pub scope: Scope,
+    pub(crate) name: String,
+    pub(crate) scope: Scope,
     /// SHA-256 of the key, 64 hex digits (`proxmox-mcp keys new` prints it).
-    pub sha256: String,
+    pub(crate) sha256: String,
     /// Calls per minute for this key (overrides `[limits] rate_limit_per_minute`).
-    pub rate_limit_per_minute: Option<u32>,
+    pub(crate) rate_limit_per_minute: Option<u32>,
 }
 
 /// A checked key: name, scope and digest.
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeySpec {
-    pub name: String,
-    pub scope: Scope,
-    pub digest: [u8; 32],
-    pub rate_limit_per_minute: Option<u32>,
+    pub(crate) name: String,
+    pub(crate) scope: Scope,
+    pub(crate) digest: [u8; 32],
+    pub(crate) rate_limit_per_minute: Option<u32>,
 }
 
 impl std::fmt::Debug for KeySpec {
@@ -58,7 +58,7 @@ impl KeySpec {
     }
 
     /// A config entry, checked: a valid name and 64 hex digits.
-    pub fn from_entry(e: &KeyEntry) -> Result<Self, String> {
+    pub(crate) fn from_entry(e: &KeyEntry) -> Result<Self, String> {
         check_name(&e.name)?;
         let hex_text = e.sha256.trim();
         let mut digest = [0u8; 32];
@@ -84,7 +84,7 @@ impl KeySpec {
 }
 
 /// Checks a key name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -100,7 +100,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// Checks a set of keys: distinct names and distinct digests.
-pub fn check_distinct(keys: &[KeySpec]) -> Result<(), String> {
+pub(crate) fn check_distinct(keys: &[KeySpec]) -> Result<(), String> {
     for (i, a) in keys.iter().enumerate() {
         for b in &keys[..i] {
             if a.name == b.name {
@@ -185,7 +185,7 @@ impl Authenticator for KeyRing {
 }
 
 /// SHA-256 of a key.
-pub fn digest(key: &str) -> [u8; 32] {
+pub(crate) fn digest(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 

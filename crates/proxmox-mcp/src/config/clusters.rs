@@ -9,7 +9,7 @@ use super::{ClusterChoice, ClusterSection, ConfigError, FileConfig};
 use crate::clusters::{DEFAULT_NAME, DEMO_NAME};
 
 /// Environment variable naming the single cluster of `[cluster]` / `PROXMOX_*`.
-pub const CLUSTER_NAME_ENV: &str = "PROXMOX_CLUSTER_NAME";
+pub(crate) const CLUSTER_NAME_ENV: &str = "PROXMOX_CLUSTER_NAME";
 
 /// The cluster variables of pve-client, with the file key each one stands for.
 const CLUSTER_VARS: &[(&str, &str)] = &[
@@ -34,7 +34,7 @@ const CLUSTER_VARS: &[(&str, &str)] = &[
 pub struct NamedCluster {
     /// Unique name (letters, digits, `-`, `_`, `.`; at most 64 characters).
     pub name: String,
-    pub choice: ClusterChoice,
+    pub(crate) choice: ClusterChoice,
 }
 
 /// Every configured cluster, in order (never empty).

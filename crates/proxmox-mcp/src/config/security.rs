@@ -17,96 +17,96 @@ use crate::auth::keys::{KeySpec, check_distinct};
 use crate::registry::{Scope, ToolFilter};
 
 /// Default cap on open MCP sessions (both transports together).
-pub const DEFAULT_MAX_SESSIONS: usize = 256;
+pub(super) const DEFAULT_MAX_SESSIONS: usize = 256;
 /// Default cap on open MCP sessions per API key (both transports together).
-pub const DEFAULT_MAX_SESSIONS_PER_KEY: usize = 64;
+pub(super) const DEFAULT_MAX_SESSIONS_PER_KEY: usize = 64;
 /// Default time a client has to send a complete request head.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a kept-alive connection may wait for its next request.
-pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default cap on open connections from one client address (both doors together).
-pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
+pub(super) const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
 /// Default idle time after which an MCP session is closed.
-pub const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+pub(super) const DEFAULT_SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Largest request body a door reads (1 MB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// `[auth]`: how keys are presented and whether a server without keys may be exposed.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct AuthSection {
+pub(crate) struct AuthSection {
     /// A header carrying the key as its whole value, besides `Authorization: Bearer` (`X-API-Key`).
-    pub api_key_header: Option<String>,
+    pub(crate) api_key_header: Option<String>,
     /// Listen on a non-loopback address without any key (a warning is logged at start).
-    pub allow_unauthenticated: Option<bool>,
+    pub(crate) allow_unauthenticated: Option<bool>,
 }
 
 /// `[tools]`: server-wide filters (see `registry::filter` for the order they apply in).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct ToolsSection {
-    pub read_only: Option<bool>,
-    pub toolsets: Option<Vec<String>>,
-    pub tools: Option<Vec<String>>,
-    pub exclude_tools: Option<Vec<String>>,
+pub(crate) struct ToolsSection {
+    pub(crate) read_only: Option<bool>,
+    pub(crate) toolsets: Option<Vec<String>>,
+    pub(crate) tools: Option<Vec<String>>,
+    pub(crate) exclude_tools: Option<Vec<String>>,
 }
 
 /// `[limits]`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct LimitsSection {
+pub(crate) struct LimitsSection {
     /// Calls per minute per key (tool calls; unlimited when absent).
-    pub rate_limit_per_minute: Option<u32>,
+    pub(crate) rate_limit_per_minute: Option<u32>,
     /// Open MCP sessions at most.
-    pub max_sessions: Option<usize>,
+    pub(crate) max_sessions: Option<usize>,
     /// Seconds without traffic after which an MCP session is closed.
-    pub session_idle_timeout_secs: Option<u64>,
+    pub(crate) session_idle_timeout_secs: Option<u64>,
     /// Open MCP sessions at most per API key.
-    pub max_sessions_per_key: Option<usize>,
+    pub(crate) max_sessions_per_key: Option<usize>,
     /// Seconds a client has to send a complete request head.
-    pub header_read_timeout_secs: Option<u64>,
+    pub(crate) header_read_timeout_secs: Option<u64>,
     /// Seconds a kept-alive connection may wait for its next request.
-    pub keep_alive_timeout_secs: Option<u64>,
+    pub(crate) keep_alive_timeout_secs: Option<u64>,
     /// Open connections at most, both doors together (lowered to fit the open-files limit).
-    pub max_connections: Option<usize>,
+    pub(crate) max_connections: Option<usize>,
     /// Open connections at most from one client address, both doors together.
-    pub max_connections_per_client: Option<usize>,
+    pub(crate) max_connections_per_client: Option<usize>,
 }
 
 /// `[tls]`: serve both doors over HTTPS with this certificate chain and key (PEM files).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct TlsSection {
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
+pub(crate) struct TlsSection {
+    pub(crate) cert: Option<PathBuf>,
+    pub(crate) key: Option<PathBuf>,
 }
 
 /// The command-line flags of this part (all optional).
 #[derive(Debug, Clone, Default)]
 pub struct SecurityFlags {
     pub read_only: bool,
-    pub toolsets: Option<Vec<String>>,
-    pub tools: Option<Vec<String>>,
-    pub exclude_tools: Option<Vec<String>>,
-    pub allow_unauthenticated: bool,
-    pub api_key_header: Option<String>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
+    pub(crate) toolsets: Option<Vec<String>>,
+    pub(crate) tools: Option<Vec<String>>,
+    pub(crate) exclude_tools: Option<Vec<String>>,
+    pub(crate) allow_unauthenticated: bool,
+    pub(crate) api_key_header: Option<String>,
+    pub(crate) tls_cert: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
 }
 
 /// Limits of the doors.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    pub rate_limit_per_minute: Option<u32>,
-    pub max_sessions: usize,
-    pub max_sessions_per_key: usize,
-    pub session_idle_timeout: Duration,
+pub(crate) struct Limits {
+    pub(crate) rate_limit_per_minute: Option<u32>,
+    pub(crate) max_sessions: usize,
+    pub(crate) max_sessions_per_key: usize,
+    pub(crate) session_idle_timeout: Duration,
     /// Connections: timeouts and caps (`serve::ConnLimits`).
-    pub header_read_timeout: Duration,
-    pub keep_alive_timeout: Duration,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) keep_alive_timeout: Duration,
     /// `None`: as many as the open-files limit allows, less a reserve.
-    pub max_connections: Option<usize>,
-    pub max_connections_per_client: usize,
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_connections_per_client: usize,
 }
 
 impl Default for Limits {
@@ -136,19 +136,19 @@ pub struct TlsFiles {
 pub struct SecuritySettings {
     /// Every key (config entries, then `PROXMOX_MCP_API_KEY` as `default`); empty: no auth.
     pub keys: Vec<KeySpec>,
-    pub api_key_header: Option<String>,
-    pub allow_unauthenticated: bool,
+    pub(crate) api_key_header: Option<String>,
+    pub(crate) allow_unauthenticated: bool,
     pub filter: ToolFilter,
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     pub tls: Option<TlsFiles>,
     /// Warnings to log once logging is set up (a short key).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 impl SecuritySettings {
     /// Refuses to expose a door without keys: with no key, every listen address must be
     /// loopback unless `allow_unauthenticated` is set (then the caller logs a warning).
-    pub fn check_exposure(&self, addrs: &[SocketAddr]) -> Result<(), ConfigError> {
+    pub(crate) fn check_exposure(&self, addrs: &[SocketAddr]) -> Result<(), ConfigError> {
         if !self.keys.is_empty() || self.allow_unauthenticated {
             return Ok(());
         }
@@ -339,9 +339,9 @@ pub(super) fn resolve(
 }
 
 /// Shortest plain-text key accepted (characters).
-pub const MIN_KEY_CHARS: usize = 16;
+pub(super) const MIN_KEY_CHARS: usize = 16;
 /// Keys shorter than this are accepted with a warning.
-pub const GOOD_KEY_CHARS: usize = 32;
+pub(super) const GOOD_KEY_CHARS: usize = 32;
 
 /// Refuses a plain-text key under [`MIN_KEY_CHARS`]; a warning under [`GOOD_KEY_CHARS`]. The
 /// messages name the variable, never the key.
@@ -364,7 +364,10 @@ fn check_key_length(key: &str) -> Result<Option<String>, ConfigError> {
 
 /// `NAME` or the contents of the file `NAME_FILE` (trailing newline removed); both set is an
 /// error. Messages name the variable and the file, never the value.
-pub fn secret(env: &HashMap<String, String>, name: &str) -> Result<Option<String>, ConfigError> {
+pub(crate) fn secret(
+    env: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<String>, ConfigError> {
     let file_var = format!("{name}_FILE");
     let direct = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let file = env

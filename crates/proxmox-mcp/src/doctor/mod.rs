@@ -8,8 +8,8 @@
 //! and guest-agent pings, never a change.
 
 mod cluster;
-pub mod privileges;
-pub mod probe;
+pub(crate) mod privileges;
+pub(crate) mod probe;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -61,7 +61,7 @@ impl Level {
 /// One finding, with an optional hint saying what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub level: Level,
+    pub(crate) level: Level,
     pub text: String,
     pub hint: Option<String>,
 }
@@ -70,7 +70,7 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
     pub title: String,
-    pub findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// The whole report.
@@ -115,7 +115,7 @@ impl Report {
     }
 
     /// Every finding, in order.
-    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+    pub(crate) fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.sections.iter().flat_map(|s| s.findings.iter())
     }
 
@@ -306,7 +306,7 @@ fn secret_file_mode(report: &mut Report, path: &std::path::Path) {
 /// The guest exec policy, with a warning when a deny list alone guards an offered tool.
 fn describe_exec(report: &mut Report, settings: &Settings) {
     let (Ok(registry), Ok(policy)) = (
-        crate::registry::Registry::builtin()
+        crate::tools::registry()
             .map_err(|e| e.to_string())
             .and_then(|r| {
                 settings
@@ -319,7 +319,7 @@ fn describe_exec(report: &mut Report, settings: &Settings) {
     ) else {
         return;
     };
-    if let Some((warning, hint)) = crate::tools::vm_exec::deny_only_warning(&registry, &policy) {
+    if let Some((warning, hint)) = crate::tools::deny_only_warning(&registry, &policy) {
         report.warn(warning, hint);
     }
 }

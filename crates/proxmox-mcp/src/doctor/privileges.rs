@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// Where a privilege is checked: the ACL subtree a grant must cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum AclScope {
     /// `/` itself (`GET /cluster/status` checks `Sys.Audit` on `/`).
     Root,
     /// `/vms/<vmid>` (a grant on `/vms`, `/` or a pool covers guests).
@@ -24,23 +24,23 @@ pub enum Scope {
     Sdn,
 }
 
-impl Scope {
+impl AclScope {
     /// The ACL path whose grant covers the whole scope.
     fn base(self) -> &'static str {
         match self {
-            Scope::Root => "/",
-            Scope::Vms => "/vms",
-            Scope::Nodes => "/nodes",
-            Scope::Storage => "/storage",
-            Scope::Sdn => "/sdn",
+            AclScope::Root => "/",
+            AclScope::Vms => "/vms",
+            AclScope::Nodes => "/nodes",
+            AclScope::Storage => "/storage",
+            AclScope::Sdn => "/sdn",
         }
     }
 
     /// Whether a grant on `path` covers part of the scope.
     fn covers_part(self, path: &str) -> bool {
         match self {
-            Scope::Root => false,
-            Scope::Vms => path.starts_with("/vms/") || path.starts_with("/pool/"),
+            AclScope::Root => false,
+            AclScope::Vms => path.starts_with("/vms/") || path.starts_with("/pool/"),
             other => path.starts_with(&format!("{}/", other.base())),
         }
     }
@@ -48,99 +48,102 @@ impl Scope {
 
 /// One requirement: any of these privileges on this scope.
 #[derive(Debug, Clone, Copy)]
-pub struct Need {
-    pub any_of: &'static [&'static str],
-    pub scope: Scope,
+pub(crate) struct Need {
+    pub(crate) any_of: &'static [&'static str],
+    pub(crate) scope: AclScope,
 }
 
-const fn need(any_of: &'static [&'static str], scope: Scope) -> Need {
+const fn need(any_of: &'static [&'static str], scope: AclScope) -> Need {
     Need { any_of, scope }
 }
 
-const VM_AUDIT: &[Need] = &[need(&["VM.Audit"], Scope::Vms)];
-const VM_POWER: &[Need] = &[need(&["VM.PowerMgmt"], Scope::Vms)];
-const NODE_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Nodes)];
-const NODE_MODIFY: &[Need] = &[need(&["Sys.Modify"], Scope::Nodes)];
-const SNAPSHOT: &[Need] = &[need(&["VM.Snapshot"], Scope::Vms)];
-const ROLLBACK: &[Need] = &[need(&["VM.Snapshot", "VM.Snapshot.Rollback"], Scope::Vms)];
+const VM_AUDIT: &[Need] = &[need(&["VM.Audit"], AclScope::Vms)];
+const VM_POWER: &[Need] = &[need(&["VM.PowerMgmt"], AclScope::Vms)];
+const NODE_AUDIT: &[Need] = &[need(&["Sys.Audit"], AclScope::Nodes)];
+const NODE_MODIFY: &[Need] = &[need(&["Sys.Modify"], AclScope::Nodes)];
+const SNAPSHOT: &[Need] = &[need(&["VM.Snapshot"], AclScope::Vms)];
+const ROLLBACK: &[Need] = &[need(
+    &["VM.Snapshot", "VM.Snapshot.Rollback"],
+    AclScope::Vms,
+)];
 /// vzdump: VM.Backup on the guest, Datastore.AllocateSpace on the backup storage; deleting a
 /// backup volume needs the same pair.
 const BACKUP: &[Need] = &[
-    need(&["VM.Backup"], Scope::Vms),
-    need(&["Datastore.AllocateSpace"], Scope::Storage),
+    need(&["VM.Backup"], AclScope::Vms),
+    need(&["Datastore.AllocateSpace"], AclScope::Storage),
 ];
 /// A restore: VM.Allocate on the new guest (VM.Backup suffices over an existing one), plus
 /// access to the archive and space for the disks.
 const RESTORE: &[Need] = &[
-    need(&["VM.Allocate"], Scope::Vms),
-    need(&["VM.Backup"], Scope::Vms),
-    need(&["Datastore.AllocateSpace"], Scope::Storage),
+    need(&["VM.Allocate"], AclScope::Vms),
+    need(&["VM.Backup"], AclScope::Vms),
+    need(&["Datastore.AllocateSpace"], AclScope::Storage),
 ];
 const CREATE_VM: &[Need] = &[
-    need(&["VM.Allocate"], Scope::Vms),
-    need(&["VM.Config.Disk"], Scope::Vms),
-    need(&["VM.Config.CDROM"], Scope::Vms),
-    need(&["VM.Config.CPU"], Scope::Vms),
-    need(&["VM.Config.Memory"], Scope::Vms),
-    need(&["VM.Config.Network"], Scope::Vms),
-    need(&["VM.Config.Options"], Scope::Vms),
-    need(&["Datastore.AllocateSpace"], Scope::Storage),
-    need(&["Datastore.Audit"], Scope::Storage),
-    need(&["SDN.Use"], Scope::Sdn),
-    need(&["Sys.Audit"], Scope::Nodes),
+    need(&["VM.Allocate"], AclScope::Vms),
+    need(&["VM.Config.Disk"], AclScope::Vms),
+    need(&["VM.Config.CDROM"], AclScope::Vms),
+    need(&["VM.Config.CPU"], AclScope::Vms),
+    need(&["VM.Config.Memory"], AclScope::Vms),
+    need(&["VM.Config.Network"], AclScope::Vms),
+    need(&["VM.Config.Options"], AclScope::Vms),
+    need(&["Datastore.AllocateSpace"], AclScope::Storage),
+    need(&["Datastore.Audit"], AclScope::Storage),
+    need(&["SDN.Use"], AclScope::Sdn),
+    need(&["Sys.Audit"], AclScope::Nodes),
 ];
-const DELETE_VM: &[Need] = &[need(&["VM.Allocate"], Scope::Vms)];
+const DELETE_VM: &[Need] = &[need(&["VM.Allocate"], AclScope::Vms)];
 /// PVE 9 names it VM.GuestAgent.Unrestricted; PVE 8 checked VM.Monitor.
 const EXEC: &[Need] = &[need(
     &["VM.GuestAgent.Unrestricted", "VM.Monitor"],
-    Scope::Vms,
+    AclScope::Vms,
 )];
 const CT_RESOURCES: &[Need] = &[
-    need(&["VM.Config.CPU"], Scope::Vms),
-    need(&["VM.Config.Memory"], Scope::Vms),
-    need(&["VM.Config.Disk"], Scope::Vms),
+    need(&["VM.Config.CPU"], AclScope::Vms),
+    need(&["VM.Config.Memory"], AclScope::Vms),
+    need(&["VM.Config.Disk"], AclScope::Vms),
 ];
 const STORAGE_AUDIT: &[Need] = &[need(
     &["Datastore.Audit", "Datastore.AllocateSpace"],
-    Scope::Storage,
+    AclScope::Storage,
 )];
-const ROOT_AUDIT: &[Need] = &[need(&["Sys.Audit"], Scope::Root)];
+const ROOT_AUDIT: &[Need] = &[need(&["Sys.Audit"], AclScope::Root)];
 const VM_CONFIG_UPDATE: &[Need] = &[
-    need(&["VM.Config.CPU"], Scope::Vms),
-    need(&["VM.Config.Memory"], Scope::Vms),
-    need(&["VM.Config.Options"], Scope::Vms),
+    need(&["VM.Config.CPU"], AclScope::Vms),
+    need(&["VM.Config.Memory"], AclScope::Vms),
+    need(&["VM.Config.Options"], AclScope::Vms),
 ];
 const CLONE_VM: &[Need] = &[
-    need(&["VM.Clone"], Scope::Vms),
-    need(&["VM.Allocate"], Scope::Vms),
-    need(&["Datastore.AllocateSpace"], Scope::Storage),
-    need(&["SDN.Use"], Scope::Sdn),
+    need(&["VM.Clone"], AclScope::Vms),
+    need(&["VM.Allocate"], AclScope::Vms),
+    need(&["Datastore.AllocateSpace"], AclScope::Storage),
+    need(&["SDN.Use"], AclScope::Sdn),
 ];
 const FROM_TEMPLATE: &[Need] = &[
-    need(&["VM.Clone"], Scope::Vms),
-    need(&["VM.Allocate"], Scope::Vms),
-    need(&["Datastore.AllocateSpace"], Scope::Storage),
-    need(&["SDN.Use"], Scope::Sdn),
-    need(&["VM.Config.Cloudinit"], Scope::Vms),
-    need(&["VM.Config.CPU"], Scope::Vms),
-    need(&["VM.Config.Memory"], Scope::Vms),
-    need(&["VM.PowerMgmt"], Scope::Vms),
+    need(&["VM.Clone"], AclScope::Vms),
+    need(&["VM.Allocate"], AclScope::Vms),
+    need(&["Datastore.AllocateSpace"], AclScope::Storage),
+    need(&["SDN.Use"], AclScope::Sdn),
+    need(&["VM.Config.Cloudinit"], AclScope::Vms),
+    need(&["VM.Config.CPU"], AclScope::Vms),
+    need(&["VM.Config.Memory"], AclScope::Vms),
+    need(&["VM.PowerMgmt"], AclScope::Vms),
 ];
 const CREATE_CT: &[Need] = &[
-    need(&["VM.Allocate"], Scope::Vms),
-    need(&["Datastore.AllocateSpace"], Scope::Storage),
-    need(&["Datastore.Audit"], Scope::Storage),
-    need(&["SDN.Use"], Scope::Sdn),
-    need(&["Sys.Audit"], Scope::Nodes),
+    need(&["VM.Allocate"], AclScope::Vms),
+    need(&["Datastore.AllocateSpace"], AclScope::Storage),
+    need(&["Datastore.Audit"], AclScope::Storage),
+    need(&["SDN.Use"], AclScope::Sdn),
+    need(&["Sys.Audit"], AclScope::Nodes),
 ];
 const DELETE_CT: &[Need] = &[
-    need(&["VM.Allocate"], Scope::Vms),
-    need(&["VM.PowerMgmt"], Scope::Vms),
+    need(&["VM.Allocate"], AclScope::Vms),
+    need(&["VM.PowerMgmt"], AclScope::Vms),
 ];
 const MIGRATE: &[Need] = &[
-    need(&["VM.Migrate"], Scope::Vms),
-    need(&["VM.Audit"], Scope::Vms),
-    need(&["Sys.Audit"], Scope::Nodes),
+    need(&["VM.Migrate"], AclScope::Vms),
+    need(&["VM.Audit"], AclScope::Vms),
+    need(&["Sys.Audit"], AclScope::Nodes),
 ];
 const AGENT_AUDIT: &[Need] = &[need(
     &[
@@ -148,11 +151,11 @@ const AGENT_AUDIT: &[Need] = &[need(
         "VM.GuestAgent.Unrestricted",
         "VM.Monitor",
     ],
-    Scope::Vms,
+    AclScope::Vms,
 )];
 
 /// The privileges `tool` needs, `None` for a tool this table does not know.
-pub fn needs(tool: &str) -> Option<&'static [Need]> {
+pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
     Some(match tool {
         "get_nodes" | "get_node_status" => NODE_AUDIT,
         "get_vms" | "get_containers" => VM_AUDIT,
@@ -197,7 +200,7 @@ pub fn needs(tool: &str) -> Option<&'static [Need]> {
 
 /// What the permissions make of one tool.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Every privilege, on the whole scope.
     Usable,
     /// Some privileges only on parts of their scope: `(privilege, paths)`.
@@ -210,11 +213,11 @@ pub enum Verdict {
 
 /// Effective permissions: ACL path -> privilege -> propagates to sub-paths.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Permissions(BTreeMap<String, BTreeMap<String, bool>>);
+pub(crate) struct Permissions(BTreeMap<String, BTreeMap<String, bool>>);
 
 impl Permissions {
     /// Reads the `data` of `GET /access/permissions`.
-    pub fn from_json(v: &Value) -> Option<Self> {
+    pub(crate) fn from_json(v: &Value) -> Option<Self> {
         let obj = v.as_object()?;
         let mut out = BTreeMap::new();
         for (path, privs) in obj {
@@ -237,19 +240,19 @@ impl Permissions {
     }
 
     /// Whether nothing at all is granted.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.values().all(BTreeMap::is_empty)
     }
 
     /// Whether `privilege` covers all of `scope`; else the paths where it covers part of it.
-    fn coverage(&self, privilege: &str, scope: Scope) -> Result<(), Vec<String>> {
+    fn coverage(&self, privilege: &str, scope: AclScope) -> Result<(), Vec<String>> {
         let at = |path: &str| self.0.get(path).and_then(|m| m.get(privilege));
         match at("/") {
             Some(true) => return Ok(()),
-            Some(false) if scope == Scope::Root => return Ok(()),
+            Some(false) if scope == AclScope::Root => return Ok(()),
             _ => {}
         }
-        if scope != Scope::Root && at(scope.base()).is_some() {
+        if scope != AclScope::Root && at(scope.base()).is_some() {
             return Ok(());
         }
         Err(self
@@ -261,7 +264,7 @@ impl Permissions {
     }
 
     /// The verdict for a tool with these needs.
-    pub fn verdict(&self, needs: &[Need]) -> Verdict {
+    pub(crate) fn verdict(&self, needs: &[Need]) -> Verdict {
         let mut missing = Vec::new();
         let mut limited = Vec::new();
         for n in needs {
@@ -296,7 +299,7 @@ impl Permissions {
 }
 
 /// The verdict for `tool` under `perms`.
-pub fn judge(tool: &str, perms: &Permissions) -> Verdict {
+pub(crate) fn judge(tool: &str, perms: &Permissions) -> Verdict {
     match needs(tool) {
         Some(n) => perms.verdict(n),
         None => Verdict::Unknown,

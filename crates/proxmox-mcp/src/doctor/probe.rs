@@ -11,16 +11,16 @@ use tokio::net::TcpStream;
 
 /// What the probe found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// The address connected to (`10.0.0.5:8006`).
-    pub peer: String,
+    pub(crate) peer: String,
     /// SHA-256 of the server certificate (`AA:BB:...`), for HTTPS.
-    pub fingerprint: Option<String>,
+    pub(crate) fingerprint: Option<String>,
 }
 
 /// Why the probe failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProbeError {
+pub(crate) enum ProbeError {
     #[error("cannot connect to {target}: {reason}")]
     Connect { target: String, reason: String },
     #[error("TLS handshake with {target} failed: {reason}")]
@@ -29,7 +29,7 @@ pub enum ProbeError {
 
 /// Connects to `host:port` within `timeout`; with `tls`, completes a handshake and reads the
 /// server certificate.
-pub async fn probe(
+pub(crate) async fn probe(
     host: &str,
     port: u16,
     tls: bool,

@@ -20,17 +20,17 @@
 use regex::Regex;
 use serde::Deserialize;
 
+use super::GuardError;
 use super::shell;
-use crate::config::ConfigError;
 
 /// Default time a command may run (seconds).
-pub const DEFAULT_TIMEOUT_SECONDS: u32 = 30;
+pub(crate) const DEFAULT_TIMEOUT_SECONDS: u32 = 30;
 /// Default longest time a command may run within one call (n8n gives up after 60 s).
-pub const DEFAULT_MAX_TIMEOUT_SECONDS: u32 = 50;
+pub(crate) const DEFAULT_MAX_TIMEOUT_SECONDS: u32 = 50;
 /// Highest `max_timeout_seconds` accepted in the configuration.
-pub const TIMEOUT_CEILING_SECONDS: u32 = 600;
+pub(crate) const TIMEOUT_CEILING_SECONDS: u32 = 600;
 /// Default output kept per stream (bytes).
-pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 * 1024;
+pub(crate) const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 * 1024;
 
 /// `[guard.exec]` of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -60,15 +60,15 @@ struct Pattern {
 
 /// The compiled exec policy.
 #[derive(Debug, Clone)]
-pub struct ExecPolicy {
+pub(crate) struct ExecPolicy {
     allow: Vec<Pattern>,
     deny: Vec<Pattern>,
     /// `timeout_seconds` when a call gives none.
-    pub default_timeout: u32,
+    pub(crate) default_timeout: u32,
     /// Highest `timeout_seconds` accepted.
-    pub max_timeout: u32,
+    pub(crate) max_timeout: u32,
     /// Output kept per stream, in bytes.
-    pub max_output: usize,
+    pub(crate) max_output: usize,
 }
 
 impl Default for ExecPolicy {
@@ -85,12 +85,12 @@ impl Default for ExecPolicy {
 
 impl ExecPolicy {
     /// Compiles `cfg`; a bad pattern or bound is an error naming it.
-    pub fn new(cfg: &ExecConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn new(cfg: &ExecConfig) -> Result<Self, GuardError> {
         let max_timeout = cfg
             .max_timeout_seconds
             .unwrap_or(DEFAULT_MAX_TIMEOUT_SECONDS);
         if max_timeout == 0 || max_timeout > TIMEOUT_CEILING_SECONDS {
-            return Err(ConfigError::Invalid(format!(
+            return Err(GuardError(format!(
                 "guard.exec.max_timeout_seconds must be between 1 and {TIMEOUT_CEILING_SECONDS}"
             )));
         }
@@ -98,22 +98,21 @@ impl ExecPolicy {
             .default_timeout_seconds
             .unwrap_or(DEFAULT_TIMEOUT_SECONDS.min(max_timeout));
         if default_timeout == 0 || default_timeout > max_timeout {
-            return Err(ConfigError::Invalid(format!(
+            return Err(GuardError(format!(
                 "guard.exec.default_timeout_seconds must be between 1 and max_timeout_seconds ({max_timeout})"
             )));
         }
         let max_output = cfg.max_output_bytes.unwrap_or(DEFAULT_MAX_OUTPUT_BYTES);
         if max_output == 0 {
-            return Err(ConfigError::Invalid(
+            return Err(GuardError(
                 "guard.exec.max_output_bytes must be at least 1".into(),
             ));
         }
         let compile = |list: &[String], allow: bool, key: &str| {
             list.iter()
                 .map(|text| {
-                    compile(text, allow).map_err(|e| {
-                        ConfigError::Invalid(format!("guard.exec.{key}: pattern {text:?}: {e}"))
-                    })
+                    compile(text, allow)
+                        .map_err(|e| GuardError(format!("guard.exec.{key}: pattern {text:?}: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()
         };
@@ -127,12 +126,12 @@ impl ExecPolicy {
     }
 
     /// Whether the policy is a deny list alone (best-effort; see the module documentation).
-    pub fn deny_only(&self) -> bool {
+    pub(crate) fn deny_only(&self) -> bool {
         self.allow.is_empty() && !self.deny.is_empty()
     }
 
     /// `Ok` when `line` may run; else the refusal, saying which rule refused it.
-    pub fn check(&self, line: &str) -> Result<(), String> {
+    pub(crate) fn check(&self, line: &str) -> Result<(), String> {
         if self.deny.is_empty() && self.allow.is_empty() {
             return Ok(());
         }

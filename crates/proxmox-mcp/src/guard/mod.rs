@@ -1,14 +1,14 @@
-//! The guard: what keeps an agent's mutating calls safe. Its `[guard]` configuration section
-//! (protected guests, guest-exec policy, audit log path), the compiled [`Guard`] every call's
-//! `ToolCtx` carries.
+//! The guard's data: what keeps an agent's mutating calls safe. Its `[guard]` configuration
+//! section (protected guests, guest-exec policy, audit log path) and the compiled [`Guard`]
+//! every call's `ToolCtx` carries.
 //!
-//! The call-level flow (confirmation, dry run, audit) is in `call.rs`, run by `Registry::call`;
 //! [`Protection`], the request hook that refuses any write that would change, stop or pause a
-//! protected guest, in `protect.rs`; the exec policy in `exec.rs`; the audit log in
+//! protected guest, is in `protect.rs`; the exec policy in `exec.rs` (with `shell.rs`, which
+//! reads a command line as a shell would). The call flow that applies them (confirmation, dry
+//! run, protection, audit) is the registry's (`registry/flow.rs`); the audit log is
 //! `crate::audit`.
 
-pub mod call;
-pub mod exec;
+pub(crate) mod exec;
 mod protect;
 mod shell;
 
@@ -20,15 +20,19 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::audit::{AuditKey, AuditLog};
-use crate::config::ConfigError;
-use crate::registry::Caller;
-pub use exec::{ExecConfig, ExecPolicy};
-pub use protect::Protection;
+pub use exec::ExecConfig;
+pub(crate) use exec::ExecPolicy;
+pub(crate) use protect::Protection;
+
+/// A `[guard]` section that cannot be used, worded for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct GuardError(pub String);
 
 /// Environment variable naming the audit log file (`--audit-log` wins, the file loses).
-pub const AUDIT_LOG_ENV: &str = "PROXMOX_MCP_AUDIT_LOG";
+pub(crate) const AUDIT_LOG_ENV: &str = "PROXMOX_MCP_AUDIT_LOG";
 /// Environment variable naming the audit key file (wins over `[audit] key_file`).
-pub const AUDIT_KEY_FILE_ENV: &str = "PROXMOX_MCP_AUDIT_KEY_FILE";
+pub(crate) const AUDIT_KEY_FILE_ENV: &str = "PROXMOX_MCP_AUDIT_KEY_FILE";
 
 /// The `[guard]` section of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -61,7 +65,7 @@ impl GuardConfig {
         mut self,
         flag_audit_log: Option<&Path>,
         env: &HashMap<String, String>,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, GuardError> {
         let env_path = env
             .get(AUDIT_LOG_ENV)
             .map(|v| v.trim())
@@ -78,7 +82,7 @@ impl GuardConfig {
             self.audit_key_file = Some(PathBuf::from(k));
         }
         if self.audit_key_file.is_some() && self.audit_log.is_none() {
-            return Err(ConfigError::Invalid(
+            return Err(GuardError(
                 "[audit] key_file is set but no audit log is: set guard.audit_log (or \
                  --audit-log, PROXMOX_MCP_AUDIT_LOG) too"
                     .into(),
@@ -95,25 +99,22 @@ pub struct Guard {
     protected_vmids: HashSet<u32>,
     protected_tags: HashSet<String>,
     /// The `execute_vm_command` policy.
-    pub exec: ExecPolicy,
+    pub(crate) exec: ExecPolicy,
     audit: Option<Arc<AuditLog>>,
-    /// The default cluster's name, for door refusals of calls that name none (set once by
-    /// the app).
-    default_cluster: std::sync::OnceLock<Arc<str>>,
 }
 
 impl Guard {
     /// Compiles `cfg` and opens the audit log (appending, continuing its hash chain).
-    pub fn new(cfg: &GuardConfig) -> Result<Self, ConfigError> {
+    pub fn new(cfg: &GuardConfig) -> Result<Self, GuardError> {
         let key = cfg
             .audit_key_file
             .as_deref()
             .map(AuditKey::load)
             .transpose()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            .map_err(|e| GuardError(e.to_string()))?;
         let audit = match &cfg.audit_log {
             Some(path) => Some(Arc::new(AuditLog::open_keyed(path, key).map_err(|e| {
-                ConfigError::Invalid(format!("cannot open audit log {}: {e}", path.display()))
+                GuardError(format!("cannot open audit log {}: {e}", path.display()))
             })?)),
             None => None,
         };
@@ -127,40 +128,12 @@ impl Guard {
                 .collect(),
             exec: ExecPolicy::new(&cfg.exec)?,
             audit,
-            default_cluster: std::sync::OnceLock::new(),
         })
     }
 
-    /// The audit log, when one is configured. Doors call `audit().refused(...)` for refusals
-    /// made before the registry (scope, read-only).
-    pub fn audit(&self) -> Option<&Arc<AuditLog>> {
+    /// The audit log, when one is configured.
+    pub(crate) fn audit(&self) -> Option<&Arc<AuditLog>> {
         self.audit.as_ref()
-    }
-
-    /// Logs a call refused before the registry (key scope, read-only mode) to the audit log,
-    /// if one is configured: `registry.guard().refused(&caller, tool, args, reason)`.
-    pub fn refused(&self, caller: &Caller, tool: &str, args: Option<&Value>, reason: &str) {
-        if let Some(audit) = &self.audit {
-            let named = crate::clusters::named_in(args);
-            let cluster = named
-                .as_deref()
-                .or_else(|| self.default_cluster.get().map(|c| &**c));
-            audit.record(crate::audit::Entry {
-                caller,
-                cluster,
-                tool,
-                args,
-                outcome: crate::audit::Outcome::Refused,
-                message: Some(reason.to_string()),
-                upid: None,
-            });
-        }
-    }
-
-    /// Names the default cluster for door refusals (the first call wins; later ones are
-    /// ignored: one guard serves one app).
-    pub fn set_default_cluster(&self, name: Arc<str>) {
-        let _ = self.default_cluster.set(name);
     }
 
     /// Why guest `vmid` is protected by the configuration alone, if it is.
@@ -222,32 +195,5 @@ mod tests {
             g.config_reason(&json!({"tags": "web", "protection": 0}))
                 .is_none()
         );
-    }
-
-    #[test]
-    fn the_guard_section_parses_strictly_and_the_flag_wins() {
-        use crate::config::FileConfig;
-        let text = "[guard]\nprotected_vmids = [102]\naudit_log = \"file.jsonl\"\n\
-                    [guard.exec]\ndeny = [\"rm *\"]\nmax_timeout_seconds = 20\n";
-        let f = FileConfig::parse(text, Path::new("c.toml")).unwrap();
-        assert_eq!(f.guard.protected_vmids, [102]);
-        assert_eq!(f.guard.exec.max_timeout_seconds, Some(20));
-        let e = FileConfig::parse("[guard]\nprotected = [1]\n", Path::new("c.toml")).unwrap_err();
-        assert!(e.to_string().contains("protected"), "{e}");
-        let env: HashMap<String, String> =
-            [(AUDIT_LOG_ENV.to_string(), "env.jsonl".to_string())].into();
-        let g = f.guard.clone().resolved(None, &env).unwrap();
-        assert_eq!(g.audit_log.as_deref(), Some(Path::new("env.jsonl")));
-        let g = f
-            .guard
-            .clone()
-            .resolved(Some(Path::new("flag.jsonl")), &env)
-            .unwrap();
-        assert_eq!(g.audit_log.as_deref(), Some(Path::new("flag.jsonl")));
-        let g = f.guard.clone().resolved(None, &HashMap::new()).unwrap();
-        assert_eq!(g.audit_log.as_deref(), Some(Path::new("file.jsonl")));
-        let mut bad = f.guard.clone();
-        bad.exec.allow = vec!["re:[".into()];
-        assert!(bad.resolved(None, &HashMap::new()).is_err());
     }
 }

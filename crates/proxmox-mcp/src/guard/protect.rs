@@ -19,7 +19,7 @@ use super::Guard;
 
 /// The request hook of one mutating call (see the module documentation). Each guest's
 /// verdict is read once per call.
-pub struct Protection {
+pub(crate) struct Protection {
     guard: Arc<Guard>,
     verdicts: Mutex<HashMap<u32, Verdict>>,
     refusal: Mutex<Option<String>>,
@@ -58,7 +58,7 @@ impl std::fmt::Debug for Protection {
 }
 
 impl Protection {
-    pub fn new(guard: Arc<Guard>) -> Self {
+    pub(crate) fn new(guard: Arc<Guard>) -> Self {
         Self {
             guard,
             verdicts: Mutex::new(HashMap::new()),
@@ -68,7 +68,7 @@ impl Protection {
 
     /// The refusal this hook made during the call, if any (the registry turns the call's
     /// error into this policy refusal).
-    pub fn refusal(&self) -> Option<String> {
+    pub(crate) fn refusal(&self) -> Option<String> {
         self.refusal
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

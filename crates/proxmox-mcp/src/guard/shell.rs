@@ -21,21 +21,21 @@ const MAX_DEPTH: usize = 4;
 
 /// What reading a command line found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Reading {
+pub(super) struct Reading {
     /// Every simple command, top level first, then those found in payloads; each as its words.
-    pub commands: Vec<Vec<String>>,
+    pub(crate) commands: Vec<Vec<String>>,
     /// Why the line (or a shell payload in it) cannot be read as a shell would, if it cannot.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// A program name taken from a variable (`$x`, `${x}`) at the top level or in a shell
     /// payload, as written.
-    pub variable_program: Option<String>,
+    pub(crate) variable_program: Option<String>,
 }
 
 impl Reading {
     /// The texts a deny pattern is matched against, per simple command: its words joined by
     /// one space, and the same from its program on with every word reduced to its last path
     /// component (`/bin/rm` is `rm`).
-    pub fn texts(&self) -> impl Iterator<Item = String> + '_ {
+    pub(super) fn texts(&self) -> impl Iterator<Item = String> + '_ {
         self.commands.iter().flat_map(|words| {
             let joined = words.join(" ");
             let start = program_index(words).unwrap_or(0);
@@ -50,7 +50,7 @@ impl Reading {
 }
 
 /// Reads `line` (see the module documentation).
-pub fn read(line: &str) -> Reading {
+pub(super) fn read(line: &str) -> Reading {
     let mut out = Reading::default();
     read_into(line, Context::Shell, 0, &mut out);
     out

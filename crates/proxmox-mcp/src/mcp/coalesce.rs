@@ -13,12 +13,12 @@ use axum::response::Response;
 use futures_util::StreamExt;
 
 /// The longest a response's head waits for its first message.
-pub const HOLD: Duration = Duration::from_millis(100);
+pub(super) const HOLD: Duration = Duration::from_millis(100);
 
 /// `resp` with its body's first chunks read ahead, up to the first one that carries a JSON-RPC
 /// message, the end of the stream, or `hold`. Responses that are not a `200` event stream pass
 /// through untouched.
-pub async fn with_first_message(resp: Response, hold: Duration) -> Response {
+pub(super) async fn with_first_message(resp: Response, hold: Duration) -> Response {
     if resp.status() != StatusCode::OK || !is_event_stream(resp.headers().get(header::CONTENT_TYPE))
     {
         return resp;

@@ -7,8 +7,8 @@
 //! Per caller: the HTTP door's gate stores the caller's [`Identity`] in the HTTP request, which
 //! rmcp hands over in the request context (`http::request::Parts` in its extensions; the legacy
 //! SSE door passes it directly). `tools/list` shows only what the key's scope allows; a
-//! `tools/call` above it, or over the key's rate limit, is a tool error (`isError: true`)
-//! saying what would allow it, and the audit log records the refusal. stdio has no keys.
+//! `tools/call` goes through the registry's admission (`ToolHost::admit`: scope, then rate),
+//! whose refusal is a tool error (`isError: true`) saying what would allow it. stdio has no keys.
 
 use std::sync::Arc;
 
@@ -23,27 +23,13 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::progress::{ProgressForwarder, ProgressTarget};
-use crate::auth::{Identity, RateLimiter};
-use crate::registry::{
-    Caller, NoProgress, Progress, Refusal, Registry, Scope, ToolCtx, ToolError, ToolSpec,
-};
-
-/// What the MCP side needs from the server: the tools, and a way to build a call's context.
-/// Implemented by `App`; tests may implement it over a bare registry.
-pub trait ToolHost: Send + Sync + 'static {
-    /// The tools this server offers (already filtered by read-only mode, toolsets, ...).
-    fn registry(&self) -> &Registry;
-    /// The context for one call.
-    fn ctx(
-        &self,
-        caller: Caller,
-        progress: Arc<dyn Progress>,
-        cancel: CancellationToken,
-    ) -> ToolCtx;
-}
+use crate::auth::Identity;
+use crate::caller::Caller;
+use crate::error::ToolError;
+use crate::registry::{NoProgress, Progress, RateLimiter, Refused, Scope, ToolHost, ToolSpec};
 
 /// Text sent in `initialize`/`server/discover` to tell agents how to use the server.
-pub const INSTRUCTIONS: &str = "Tools to inspect and operate a Proxmox VE cluster: nodes, \
+pub(crate) const INSTRUCTIONS: &str = "Tools to inspect and operate a Proxmox VE cluster: nodes, \
 virtual machines (QEMU), containers (LXC), storage and tasks. Read-only tools are safe to call \
 at any time. Operations that take time (start, stop, migrate, ...) wait a bounded time and then \
 return the task id (UPID) and its current state; follow a task with the task tool rather than \
@@ -51,13 +37,13 @@ calling the operation again.";
 
 /// The MCP server handler. Cheap to clone; one per session (the factory clones an `Arc`).
 #[derive(Clone)]
-pub struct McpHandler {
+pub(crate) struct McpHandler {
     shared: Arc<Shared>,
     transport: &'static str,
 }
 
 struct Shared {
-    host: Arc<dyn ToolHost>,
+    host: ToolHost,
     /// The tools each scope may call (read, operate, admin), in the registry's order.
     tools: [Vec<Tool>; 3],
     /// Calls per minute per key (`tools/call` only).
@@ -76,13 +62,13 @@ impl std::fmt::Debug for McpHandler {
 impl McpHandler {
     /// A handler over `host`'s tools, for the transport named `transport`
     /// (`"streamable-http"`, `"sse"`, `"stdio"`), with no rate limit. Builds the tool lists once.
-    pub fn new(host: Arc<dyn ToolHost>, transport: &'static str) -> Self {
+    pub(crate) fn new(host: ToolHost, transport: &'static str) -> Self {
         Self::with_rate(host, transport, Arc::new(RateLimiter::unlimited()))
     }
 
     /// The same, counting each key's `tools/call` messages against `rate`.
-    pub fn with_rate(
-        host: Arc<dyn ToolHost>,
+    pub(crate) fn with_rate(
+        host: ToolHost,
         transport: &'static str,
         rate: Arc<RateLimiter>,
     ) -> Self {
@@ -104,7 +90,7 @@ impl McpHandler {
     }
 
     /// The same tools, served on another transport.
-    pub fn for_transport(&self, transport: &'static str) -> Self {
+    pub(crate) fn for_transport(&self, transport: &'static str) -> Self {
         Self {
             shared: self.shared.clone(),
             transport,
@@ -112,12 +98,12 @@ impl McpHandler {
     }
 
     /// The tools as MCP describes them, in the registry's order.
-    pub fn tools(&self) -> &[Tool] {
+    pub(crate) fn tools(&self) -> &[Tool] {
         self.tools_for(Scope::Admin)
     }
 
     /// The tools a key of `scope` may call.
-    pub fn tools_for(&self, scope: Scope) -> &[Tool] {
+    pub(crate) fn tools_for(&self, scope: Scope) -> &[Tool] {
         let i = Scope::ALL.iter().position(|s| *s == scope).unwrap_or(0);
         &self.shared.tools[i]
     }
@@ -182,8 +168,8 @@ impl ServerHandler for McpHandler {
 }
 
 impl McpHandler {
-    /// Runs one `tools/call` for `identity` (scope and rate checked first): progress through
-    /// `forwarder` (drained before the answer), `ct` cancels the call. Shared by rmcp's
+    /// Runs one `tools/call` for `identity` (admitted first: scope, then rate): progress
+    /// through `forwarder` (drained before the answer), `ct` cancels the call. Shared by rmcp's
     /// services and the legacy SSE sessions.
     pub(crate) async fn run_call(
         &self,
@@ -195,27 +181,42 @@ impl McpHandler {
         let host = &self.shared.host;
         let name = request.name;
         let args = request.arguments.map(Value::Object);
-        let Some(spec) = host.registry().get(&name) else {
-            // A tool the filters hide is refused on the record (audit line, metrics).
-            if let Some(id) = &identity {
-                let ctx = self.refusal_ctx(id);
-                host.registry().refuse_hidden(&ctx, &name, args.as_ref());
-            }
-            return Err(unknown_tool(&name));
-        };
-        if let Err(refusal) = self.admit(spec, identity.as_ref(), args.as_ref()) {
+        let Some(identity) = identity else {
+            tracing::error!(
+                tool = %name,
+                transport = self.transport,
+                "a call without an identity"
+            );
             if let Some(f) = forwarder {
                 f.finish().await;
             }
-            return Ok(tool_error(&refusal));
+            return Ok(tool_error(&ToolError::Internal(
+                "the request has no identity".into(),
+            )));
+        };
+        let caller = Caller {
+            transport: self.transport,
+            key: identity.key,
+        };
+        let admitted = host.admit(
+            &caller,
+            identity.scope,
+            &self.shared.rate,
+            &name,
+            args.as_ref(),
+        );
+        if let Err(refused) = admitted {
+            if let Some(f) = forwarder {
+                f.finish().await;
+            }
+            return match refused {
+                Refused::NotOffered(_) => Err(unknown_tool(&name)),
+                other => Ok(tool_error(other.error())),
+            };
         }
         let progress: Arc<dyn Progress> = match &forwarder {
             Some(f) => f.sink(),
             None => Arc::new(NoProgress),
-        };
-        let caller = Caller {
-            transport: self.transport,
-            key: identity.and_then(|id| id.key),
         };
         let ctx = host.ctx(caller, progress, ct);
         let result = host.registry().call(&name, args, ctx).await;
@@ -227,60 +228,6 @@ impl McpHandler {
             Err(ToolError::UnknownTool(_)) => Err(unknown_tool(&name)),
             Err(e) => Ok(tool_error(&e)),
         }
-    }
-
-    /// Whether `identity` may call `spec` now: its scope allows the tool and its key is within
-    /// its rate. A refusal is logged, written to the audit log, and returned as the tool error.
-    fn admit(
-        &self,
-        spec: &ToolSpec,
-        identity: Option<&Identity>,
-        args: Option<&Value>,
-    ) -> Result<(), ToolError> {
-        let Some(identity) = identity else {
-            tracing::error!(
-                tool = spec.name,
-                transport = self.transport,
-                "a call without an identity"
-            );
-            return Err(ToolError::Internal("the request has no identity".into()));
-        };
-        let key = identity.key.as_deref();
-        let (refusal, why) = if !identity.scope.allows(spec) {
-            (
-                ToolError::policy(identity.scope.refusal(spec, key)),
-                Refusal::Scope,
-            )
-        } else if let Err(limited) = self.shared.rate.check(key) {
-            (ToolError::policy(limited.message()), Refusal::RateLimit)
-        } else {
-            return Ok(());
-        };
-        tracing::info!(
-            tool = spec.name,
-            transport = self.transport,
-            key = key.unwrap_or("-"),
-            scope = identity.scope.as_str(),
-            error = %refusal,
-            "call refused"
-        );
-        let ctx = self.refusal_ctx(identity);
-        self.shared
-            .host
-            .registry()
-            .refused(&ctx, spec.name, args, why, &refusal.to_string());
-        Err(refusal)
-    }
-
-    /// The context a refused call of `identity` would have had (for its audit line and metrics).
-    fn refusal_ctx(&self, identity: &Identity) -> ToolCtx {
-        let caller = Caller {
-            transport: self.transport,
-            key: identity.key.clone(),
-        };
-        self.shared
-            .host
-            .ctx(caller, Arc::new(NoProgress), CancellationToken::new())
     }
 }
 

@@ -1,5 +1,5 @@
 //! MCP over HTTP at `/proxmox/mcp` (alias `/mcp`): one URL for Streamable HTTP (rmcp's
-//! `StreamableHttpService`) and legacy HTTP+SSE (`sse.rs`), dispatched as MCP-NOTES.md says:
+//! `StreamableHttpService`) and legacy HTTP+SSE (`sse/`), dispatched so:
 //!
 //! | request | goes to |
 //! |---|---|
@@ -29,13 +29,14 @@ use axum::extract::{OriginalUri, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use futures_util::future::BoxFuture;
 use rmcp::transport::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tokio_util::sync::CancellationToken;
 
 use super::coalesce;
-use super::handler::{McpHandler, ToolHost};
+use super::handler::McpHandler;
 use super::jsonrpc;
 use super::owners::{Opening, Owners};
 use super::sse::SseSessions;
@@ -43,6 +44,8 @@ use crate::auth::host::check_host;
 use crate::auth::{AuthError, Gate, HostPolicy, Identity, require_key};
 use crate::config::{Limits, MAX_BODY_BYTES};
 use crate::conns::Connections;
+use crate::ops::metrics::SessionSource;
+use crate::registry::ToolHost;
 
 /// The paths the MCP endpoint answers on.
 pub const PATHS: [&str; 2] = ["/proxmox/mcp", "/mcp"];
@@ -109,11 +112,7 @@ impl std::fmt::Debug for McpHttp {
 
 impl McpHttp {
     /// The endpoint over `host`'s tools. Cancelling `shutdown` ends every session.
-    pub fn new(
-        host: Arc<dyn ToolHost>,
-        cfg: McpHttpConfig,
-        shutdown: CancellationToken,
-    ) -> Arc<Self> {
+    pub fn new(host: ToolHost, cfg: McpHttpConfig, shutdown: CancellationToken) -> Arc<Self> {
         let handler = McpHandler::with_rate(host, "streamable-http", cfg.gate.rate.clone());
         let mut sessions = LocalSessionManager::default();
         sessions.session_config.keep_alive = Some(cfg.session_idle_timeout);
@@ -235,9 +234,15 @@ impl McpHttp {
     }
 }
 
-/// The MCP endpoint over `host`'s tools as a router; see [`McpHttp`] to also see its sessions.
-pub fn router(host: Arc<dyn ToolHost>, cfg: McpHttpConfig, shutdown: CancellationToken) -> Router {
-    McpHttp::new(host, cfg, shutdown).router()
+impl SessionSource for McpHttp {
+    fn open_sessions(&self) -> BoxFuture<'_, Vec<(&'static str, usize)>> {
+        Box::pin(async move {
+            vec![
+                ("sse", self.sse_session_count()),
+                ("streamable-http", self.streamable_session_count().await),
+            ]
+        })
+    }
 }
 
 async fn dispatch(State(mcp): State<Arc<McpHttp>>, req: Request) -> Response {

@@ -2,15 +2,14 @@
 //! Streamable HTTP and legacy HTTP+SSE. This is the only module of the crate that imports rmcp.
 
 mod coalesce;
-pub mod handler;
-pub mod http;
+pub(crate) mod handler;
+pub(crate) mod http;
 mod jsonrpc;
 mod owners;
 mod progress;
-pub mod sse;
-pub mod stdio;
+pub(crate) mod sse;
+pub(crate) mod stdio;
 
-pub use crate::serve::serve_http;
-pub use handler::McpHandler;
-pub use http::{McpHttp, McpHttpConfig, router};
+pub(crate) use handler::McpHandler;
+pub use http::{McpHttp, McpHttpConfig, PATHS};
 pub use stdio::serve_stdio;

@@ -1,12 +1,11 @@
 //! MCP over stdin/stdout (one client, the process that started us). stdout carries only the
 //! protocol: logs must go to stderr (the binary's tracing setup sees to that).
 
-use std::sync::Arc;
-
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
-use super::handler::{McpHandler, ToolHost};
+use super::handler::McpHandler;
+use crate::registry::ToolHost;
 
 /// Why serving over stdio stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -21,10 +20,7 @@ pub enum StdioError {
 
 /// Serves `host`'s tools on stdin/stdout until the client closes stdin or `shutdown` is
 /// cancelled.
-pub async fn serve_stdio(
-    host: Arc<dyn ToolHost>,
-    shutdown: CancellationToken,
-) -> Result<(), StdioError> {
+pub async fn serve_stdio(host: ToolHost, shutdown: CancellationToken) -> Result<(), StdioError> {
     let handler = McpHandler::new(host, "stdio");
     let running = match handler
         .serve_with_ct(rmcp::transport::stdio(), shutdown.child_token())

@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::App;
+use pve_client::PveClient;
 
 /// How long `/readyz` waits for the cluster.
-pub const READY_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// 200 `ok` while the process serves requests.
 pub(super) async fn healthz() -> &'static str {
@@ -22,8 +22,8 @@ pub(super) async fn healthz() -> &'static str {
 
 /// 200 `{"status":"ready","pve_version":...}` when the cluster answers, else 503
 /// `{"status":"unavailable","reason":...}`.
-pub(super) async fn readyz(State(app): State<Arc<App>>) -> Response {
-    let client = app.client().with_timeout(READY_TIMEOUT);
+pub(super) async fn readyz(State(client): State<Arc<PveClient>>) -> Response {
+    let client = client.with_timeout(READY_TIMEOUT);
     match tokio::time::timeout(READY_TIMEOUT * 2, client.version()).await {
         Ok(Ok(v)) => Json(json!({ "status": "ready", "pve_version": v.version })).into_response(),
         Ok(Err(e)) => unavailable(format!("the Proxmox VE API does not answer: {e}")),

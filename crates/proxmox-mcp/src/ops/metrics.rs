@@ -17,17 +17,19 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::sync::Notify;
 
+use crate::registry::{CallObserver, Refusal};
+
 /// Upper bounds (seconds) of the latency histograms' buckets; `+Inf` is implied. Tool calls may
 /// wait for a task up to 50 s, hence the long tail.
-pub const BUCKETS: [f64; 14] = [
+pub(crate) const BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
 /// The `Content-Type` of [`Metrics::render`]'s output.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Something that knows how many MCP sessions are open, by transport (the MCP HTTP door).
-pub trait SessionSource: Send + Sync {
+pub(crate) trait SessionSource: Send + Sync {
     /// `(transport, open sessions)` pairs.
     fn open_sessions(&self) -> BoxFuture<'_, Vec<(&'static str, usize)>>;
 }
@@ -62,28 +64,10 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-/// Marks one tool call as running until dropped (see [`Metrics::call_started`]).
-#[derive(Debug)]
-pub struct InFlight(Arc<Metrics>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
-}
-
 impl Metrics {
     /// No metrics yet.
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self::default())
-    }
-
-    /// Counts a tool call as running until the returned guard is dropped.
-    pub fn call_started(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(self.clone())
     }
 
     /// Tool calls running now.
@@ -92,7 +76,7 @@ impl Metrics {
     }
 
     /// Waits until no tool call runs, at most `grace`; `true` if none is left.
-    pub async fn drained(&self, grace: Duration) -> bool {
+    pub(crate) async fn drained(&self, grace: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + grace;
         loop {
             let idle = self.idle.notified();
@@ -107,43 +91,8 @@ impl Metrics {
         }
     }
 
-    /// Records one finished tool call on `cluster`; `outcome` is `ok` or the error kind.
-    pub fn tool_call(
-        &self,
-        tool: &'static str,
-        transport: &'static str,
-        cluster: &Arc<str>,
-        outcome: &'static str,
-        elapsed: Duration,
-    ) {
-        *lock(&self.calls)
-            .entry((tool, transport, cluster.clone(), outcome))
-            .or_default() += 1;
-        lock(&self.tool_latency)
-            .entry(tool)
-            .or_default()
-            .observe(elapsed);
-    }
-
-    /// Records one call refused before its tool ran (a key's scope or rate, a tool the filters
-    /// hide): a `policy` outcome of the call, and a refusal with its `reason`.
-    pub fn tool_refused(
-        &self,
-        tool: &'static str,
-        transport: &'static str,
-        cluster: &Arc<str>,
-        reason: &'static str,
-    ) {
-        *lock(&self.calls)
-            .entry((tool, transport, cluster.clone(), "policy"))
-            .or_default() += 1;
-        *lock(&self.refusals)
-            .entry((tool, transport, reason))
-            .or_default() += 1;
-    }
-
     /// Records one Proxmox VE request; `status` `None`: no answer came.
-    pub fn pve_request(&self, method: &'static str, status: Option<u16>, elapsed: Duration) {
+    pub(crate) fn pve_request(&self, method: &'static str, status: Option<u16>, elapsed: Duration) {
         lock(&self.pve)
             .entry((method, status_class(status)))
             .or_default()
@@ -151,7 +100,7 @@ impl Metrics {
     }
 
     /// Counts the open sessions of `source` at every scrape (until `source` is dropped).
-    pub fn watch_sessions(&self, source: Weak<dyn SessionSource>) {
+    pub(crate) fn watch_sessions(&self, source: Weak<dyn SessionSource>) {
         let mut list = lock(&self.sessions);
         list.retain(|s| s.strong_count() > 0);
         list.push(source);
@@ -291,20 +240,55 @@ impl Metrics {
     }
 }
 
-impl pve_client::observe::RequestObserver for Metrics {
-    fn observe(&self, method: pve_client::Method, status: Option<u16>, elapsed: Duration) {
-        self.pve_request(method.as_str(), status, elapsed);
+impl CallObserver for Metrics {
+    fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn ended(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Counts the call by (tool, transport, cluster, outcome) and its latency by tool.
+    fn finished(
+        &self,
+        tool: &'static str,
+        transport: &'static str,
+        cluster: &Arc<str>,
+        outcome: &'static str,
+        elapsed: Duration,
+    ) {
+        *lock(&self.calls)
+            .entry((tool, transport, cluster.clone(), outcome))
+            .or_default() += 1;
+        lock(&self.tool_latency)
+            .entry(tool)
+            .or_default()
+            .observe(elapsed);
+    }
+
+    /// Counts a `policy` outcome of the call, and a refusal with its reason.
+    fn refused(
+        &self,
+        tool: &'static str,
+        transport: &'static str,
+        cluster: &Arc<str>,
+        why: Refusal,
+    ) {
+        *lock(&self.calls)
+            .entry((tool, transport, cluster.clone(), "policy"))
+            .or_default() += 1;
+        *lock(&self.refusals)
+            .entry((tool, transport, why.as_str()))
+            .or_default() += 1;
     }
 }
 
-impl SessionSource for crate::mcp::McpHttp {
-    fn open_sessions(&self) -> BoxFuture<'_, Vec<(&'static str, usize)>> {
-        Box::pin(async move {
-            vec![
-                ("sse", self.sse_session_count()),
-                ("streamable-http", self.streamable_session_count().await),
-            ]
-        })
+impl pve_client::observe::RequestObserver for Metrics {
+    fn observe(&self, method: pve_client::Method, status: Option<u16>, elapsed: Duration) {
+        self.pve_request(method.as_str(), status, elapsed);
     }
 }
 
@@ -397,10 +381,10 @@ mod tests {
     async fn histograms_are_cumulative_and_labels_escaped() {
         let m = Metrics::new();
         let c: Arc<str> = "default".into();
-        m.tool_call("get_vms", "rest", &c, "ok", Duration::from_millis(3));
-        m.tool_call("get_vms", "rest", &c, "ok", Duration::from_millis(700));
-        m.tool_call("get_vms", "sse", &c, "pve", Duration::from_secs(500));
-        m.tool_refused("stop_vm", "rest", &c, "scope");
+        m.finished("get_vms", "rest", &c, "ok", Duration::from_millis(3));
+        m.finished("get_vms", "rest", &c, "ok", Duration::from_millis(700));
+        m.finished("get_vms", "sse", &c, "pve", Duration::from_secs(500));
+        m.refused("stop_vm", "rest", &c, Refusal::Scope);
         m.pve_request("GET", Some(596), Duration::from_millis(1));
         m.pve_request("POST", None, Duration::from_millis(1));
         let text = m.render().await;
@@ -431,14 +415,14 @@ mod tests {
     async fn drained_waits_for_calls_in_flight() {
         let m = Metrics::new();
         assert!(m.drained(Duration::ZERO).await);
-        let call = m.call_started();
+        m.started();
         assert_eq!(m.in_flight(), 1);
         assert!(!m.drained(Duration::from_millis(1)).await);
         let waiter = tokio::spawn({
             let m = m.clone();
             async move { m.drained(Duration::from_secs(60)).await }
         });
-        drop(call);
+        m.ended();
         assert!(waiter.await.unwrap());
     }
 }

@@ -11,7 +11,7 @@
 //! period is over): doors stop accepting at the signal and close sessions at that moment.
 
 mod health;
-pub mod metrics;
+pub(crate) mod metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,19 +23,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
+use pve_client::PveClient;
+
 use crate::auth::host::check_host;
 use crate::auth::{Gate, HostPolicy};
-pub use health::READY_TIMEOUT;
-pub use metrics::Metrics;
+pub(crate) use metrics::Metrics;
 
 /// How long calls in flight may run on after SIGTERM before they are cancelled.
-pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const DRAIN_GRACE: Duration = Duration::from_secs(10);
 /// How long answers of calls that ended during the drain get to leave before sessions close.
-pub const ANSWER_FLUSH: Duration = Duration::from_millis(250);
+pub(crate) const ANSWER_FLUSH: Duration = Duration::from_millis(250);
 /// How long before the end of the grace period task waits stop (at most half the grace), so
 /// that their "still running" answers leave before sessions close.
-pub const WRAP_UP: Duration = Duration::from_secs(2);
+pub(crate) const WRAP_UP: Duration = Duration::from_secs(2);
 
 /// The operations state of one server: its metrics and who may read them.
 #[derive(Debug)]
@@ -74,22 +74,10 @@ impl Ops {
         }
     }
 
-    /// This state configured as `settings` say (keeping `self.metrics`).
-    pub fn configured(&self, settings: &crate::config::Settings) -> Self {
-        Self {
-            metrics: self.metrics.clone(),
-            metrics_auth: settings.metrics_auth,
-            gate: Gate::from_settings(settings),
-            hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
-            drain_grace: self.drain_grace,
-            stop_waiting: self.stop_waiting.clone(),
-        }
-    }
-
     /// A token cancelled once `shutdown` is cancelled and then every tool call has ended, or
     /// `drain_grace` has passed: the moment doors end sessions, streams and leftover calls.
     /// Calls still running [`WRAP_UP`] before that are told to stop waiting (`stop_waiting`).
-    pub fn drain_token(&self, shutdown: &CancellationToken) -> CancellationToken {
+    pub(crate) fn drain_token(&self, shutdown: &CancellationToken) -> CancellationToken {
         let done = CancellationToken::new();
         let (shutdown, metrics, grace, out, stop_waiting) = (
             shutdown.clone(),
@@ -128,10 +116,12 @@ impl Ops {
     }
 }
 
-/// `/healthz`, `/readyz` and `/metrics` over `app`, for either door to merge.
-pub fn router(app: &Arc<App>) -> Router {
-    let ops = app.ops();
-    let mut metrics = Router::new().route("/metrics", get(metrics_text));
+/// `/healthz`, `/readyz` (asking `ready`, the default cluster's client) and `/metrics` (with
+/// `ops`'s settings), for either door to merge.
+pub(crate) fn router(ops: &Ops, ready: Arc<PveClient>) -> Router {
+    let mut metrics = Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state(ops.metrics.clone());
     if ops.metrics_auth {
         metrics = metrics.route_layer(from_fn_with_state(
             ops.gate.clone(),
@@ -140,16 +130,16 @@ pub fn router(app: &Arc<App>) -> Router {
     }
     let guarded = Router::new()
         .route("/readyz", get(health::readyz))
+        .with_state(ready)
         .merge(metrics)
-        .with_state(app.clone())
         .layer(from_fn_with_state(Arc::new(ops.hosts.clone()), check_host));
     Router::new()
         .route("/healthz", get(health::healthz))
         .merge(guarded)
 }
 
-async fn metrics_text(State(app): State<Arc<App>>) -> Response {
-    let body = app.ops().metrics.render().await;
+async fn metrics_text(State(metrics): State<Arc<Metrics>>) -> Response {
+    let body = metrics.render().await;
     (
         [(axum::http::header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         body,

@@ -1,41 +1,45 @@
 //! `ToolCtx`: what a handler gets besides its parameters (the PVE client, progress, cancellation,
-//! who is calling). Built per call by `App::ctx`; never holds transport types.
+//! who is calling). Built per call by `ToolHost::ctx`, and only there; never holds transport
+//! types.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use pve_client::PveClient;
 use tokio_util::sync::CancellationToken;
 
+use crate::caller::Caller;
 use crate::clusters::Clusters;
 use crate::guard::Guard;
-
-/// The Proxmox VE API client type tools call.
-pub type PveClient = pve_client::PveClient;
 
 /// Everything a tool handler may use. Cheap to clone (all `Arc`s).
 #[derive(Clone)]
 pub struct ToolCtx {
     /// The Proxmox VE API client (a real cluster, or the embedded simulator in demo mode): the
     /// client of the cluster the call acts on (`Registry::call` sets it from `cluster`).
-    pub client: Arc<PveClient>,
+    pub(crate) client: Arc<PveClient>,
     /// Name of the cluster `client` reaches.
-    pub cluster: Arc<str>,
+    pub(crate) cluster: Arc<str>,
     /// Every configured cluster (the first is the default).
-    pub clusters: Arc<Clusters>,
+    pub(crate) clusters: Arc<Clusters>,
     /// Where progress goes while a handler waits on a PVE task.
-    pub progress: Arc<dyn Progress>,
+    pub(crate) progress: Arc<dyn Progress>,
+    /// How long the call waits for the tasks it starts (its `wait_seconds`, bounded; see
+    /// `ToolSpec::waits`).
+    pub(crate) wait: Duration,
     /// Cancelled when the caller gives up or the server shuts down.
     pub cancel: CancellationToken,
     /// Cancelled shortly before the server's drain ends on shutdown: task waits stop and answer
     /// that the task is still running (with its UPID), while the answer can still be delivered.
-    pub stop_waiting: CancellationToken,
+    pub(crate) stop_waiting: CancellationToken,
     /// The Proxmox VE tasks this call started (recorded by the task wait), so that a call that
     /// times out or is cancelled can name them.
-    pub started: Arc<StartedTasks>,
+    pub(crate) started: Arc<StartedTasks>,
     /// Who is calling, for logs, policy and the audit log.
-    pub caller: Caller,
-    /// The server's guard (protected guests, exec policy, audit log); `Registry::call` sets it
-    /// to the registry's own before running a tool.
-    pub guard: Arc<Guard>,
+    pub(crate) caller: Caller,
+    /// The registry's guard (protected guests, exec policy, audit log).
+    pub(crate) guard: Arc<Guard>,
 }
 
 impl std::fmt::Debug for ToolCtx {
@@ -48,38 +52,21 @@ impl std::fmt::Debug for ToolCtx {
 }
 
 impl ToolCtx {
-    /// A context with no progress sink, a fresh cancellation token and an anonymous caller,
-    /// over one cluster named `default`.
-    pub fn new(client: Arc<PveClient>) -> Self {
-        Self::over(Arc::new(Clusters::single(
-            crate::clusters::DEFAULT_NAME,
-            client,
-        )))
-    }
-
-    /// A context acting on the first of `clusters` (see [`ToolCtx::new`]).
-    pub fn over(clusters: Arc<Clusters>) -> Self {
-        let first = clusters.first().clone();
-        Self {
-            client: first.client,
-            cluster: first.name,
-            clusters,
-            progress: Arc::new(NoProgress),
-            cancel: CancellationToken::new(),
-            stop_waiting: CancellationToken::new(),
-            started: Arc::default(),
-            caller: Caller::default(),
-            guard: Arc::new(Guard::default()),
-        }
-    }
-
-    /// Resolves when the call should stop waiting: the caller gave up, or the server is about
-    /// to end its drain.
-    pub async fn interrupted(&self) {
+    /// Runs `f` with a token cancelled when the call is interrupted (the caller gave up, or the
+    /// server is about to end its drain), so that a wait given it ends and still answers.
+    pub(crate) async fn until_interrupted<F, Fut>(&self, f: F) -> Fut::Output
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future,
+    {
+        let token = self.cancel.child_token();
+        let fut = f(token.clone());
+        tokio::pin!(fut);
         tokio::select! {
-            () = self.cancel.cancelled() => {}
-            () = self.stop_waiting.cancelled() => {}
+            out = &mut fut => return out,
+            () = self.stop_waiting.cancelled() => token.cancel(),
         }
+        fut.await
     }
 
     /// Reports progress (`progress` out of `total`) with a message.
@@ -90,11 +77,11 @@ impl ToolCtx {
 
 /// The UPIDs of the tasks one call started, in order.
 #[derive(Debug, Default)]
-pub struct StartedTasks(Mutex<Vec<String>>);
+pub(crate) struct StartedTasks(Mutex<Vec<String>>);
 
 impl StartedTasks {
     /// Records a task the call started (once).
-    pub fn record(&self, upid: &str) {
+    pub(crate) fn record(&self, upid: &str) {
         let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if !list.iter().any(|u| u == upid) {
             list.push(upid.to_string());
@@ -102,7 +89,7 @@ impl StartedTasks {
     }
 
     /// The tasks recorded so far.
-    pub fn list(&self) -> Vec<String> {
+    pub(crate) fn list(&self) -> Vec<String> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -121,28 +108,4 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {
     fn report(&self, _progress: f64, _total: Option<f64>, _message: Option<String>) {}
-}
-
-/// Who made a call: the front door and, once keys exist, the key's name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// `"streamable-http"`, `"sse"`, `"stdio"`, `"rest"` or `"test"`.
-    pub transport: &'static str,
-    /// Name of the API key used, when the door authenticates.
-    pub key: Option<String>,
-}
-
-impl Caller {
-    pub fn new(transport: &'static str) -> Self {
-        Self {
-            transport,
-            key: None,
-        }
-    }
-}
-
-impl Default for Caller {
-    fn default() -> Self {
-        Self::new("test")
-    }
 }

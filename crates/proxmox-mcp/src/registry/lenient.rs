@@ -13,7 +13,7 @@ use serde::Deserializer;
 use serde::de::{self, Visitor};
 
 /// An integer given as a number or a numeric string.
-pub fn int<'de, D, T>(d: D) -> Result<T, D::Error>
+pub(crate) fn int<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: TryFrom<u64> + TryFrom<i64>,
@@ -22,7 +22,7 @@ where
 }
 
 /// An optional integer: absent or `null` is `None`.
-pub fn opt_int<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(crate) fn opt_int<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: TryFrom<u64> + TryFrom<i64>,
@@ -30,16 +30,8 @@ where
     d.deserialize_option(OptVisitor(IntVisitor(PhantomData)))
 }
 
-/// A boolean given as `true`/`false`, `"true"`/`"false"`, `"yes"`/`"no"`, `1`/`0`.
-pub fn boolean<'de, D>(d: D) -> Result<bool, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    d.deserialize_any(BoolVisitor)
-}
-
 /// An optional boolean: absent or `null` is `None`.
-pub fn opt_bool<'de, D>(d: D) -> Result<Option<bool>, D::Error>
+pub(crate) fn opt_bool<'de, D>(d: D) -> Result<Option<bool>, D::Error>
 where
     D: Deserializer<'de>,
 {

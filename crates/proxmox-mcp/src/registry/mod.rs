@@ -1,23 +1,28 @@
-//! The registry of tools: what a tool is (`ToolSpec`), how dangerous it is (`Access`), and how a
-//! front door calls one (`Registry::call`). Every front door (MCP, REST, tests) goes through here.
+//! The registry of tools: what a tool is (`ToolSpec`), how dangerous it is (`Access`), and the
+//! one call flow every front door uses: admission by key scope and rate (`admission.rs`, through
+//! [`ToolHost`]), then `Registry::call` (the `cluster` argument, confirmation, dry run and
+//! protected guests for mutating tools in `flow.rs`, the audit record, panics and
+//! cancellation), told to a [`CallObserver`] (the server's metrics).
 //!
 //! Must not import rmcp or axum: the registry knows nothing of transports.
 
+mod admission;
 mod ctx;
-pub mod filter;
-pub mod lenient;
-mod refusals;
-pub mod scope;
-pub mod toolsets;
+pub(crate) mod filter;
+mod flow;
+mod host;
+pub(crate) mod lenient;
+mod observe;
+pub(crate) mod rate;
+pub(crate) mod scope;
+pub(crate) mod toolsets;
 mod typed;
+mod wait;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
-
-use crate::guard::{Guard, call as policy};
-use crate::ops::Metrics;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -26,12 +31,18 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-pub use crate::error::ToolError;
-pub use ctx::{Caller, NoProgress, Progress, PveClient, StartedTasks, ToolCtx};
+use crate::error::ToolError;
+use crate::guard::Guard;
+pub(crate) use admission::{Hidden, Refusal, Refused};
+pub use ctx::{NoProgress, Progress, ToolCtx};
 pub use filter::ToolFilter;
-pub use refusals::{Hidden, Refusal};
+pub use host::ToolHost;
+pub(crate) use observe::{CallObserver, NoObserver};
+pub(crate) use rate::RateLimited;
+pub use rate::RateLimiter;
 pub use scope::Scope;
-pub use typed::{output_schema_for, parse_params, schema_for, to_output};
+pub(crate) use typed::{output_schema_for, schema_for};
+pub(crate) use wait::{DEFAULT_WAIT_SECONDS, TaskWait};
 
 /// How much a tool can change. Required on every tool, no default: the MCP annotations, the
 /// read-only filter, the key scope needed and the REST method all derive from it.
@@ -59,7 +70,7 @@ impl Access {
 
     /// MCP `idempotentHint` default: reads are idempotent; others say so per tool
     /// (see [`ToolSpec::idempotent`]).
-    pub fn idempotent_hint(self) -> bool {
+    pub(crate) fn idempotent_hint(self) -> bool {
         matches!(self, Access::Read)
     }
 
@@ -74,7 +85,7 @@ impl Access {
 }
 
 /// A type-erased handler: JSON arguments (an object) in, JSON object out.
-pub type ErasedHandler =
+pub(crate) type ErasedHandler =
     Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync>;
 
 /// The static facts about a tool, written once in its file under `tools/`.
@@ -91,7 +102,7 @@ pub struct ToolDef {
 
 impl ToolDef {
     /// The facts of tool `name` of `toolset`, in the order the fields are declared.
-    pub const fn new(
+    pub(crate) const fn new(
         toolset: &'static str,
         name: &'static str,
         title: &'static str,
@@ -116,18 +127,20 @@ pub struct ToolSpec {
     pub name: &'static str,
     pub title: &'static str,
     pub description: &'static str,
-    /// `"core"` for the seed's tools.
+    /// The toolset it belongs to (declared in `toolsets.rs`).
     pub toolset: &'static str,
     pub access: Access,
-    pub idempotent: bool,
+    pub(crate) idempotent: bool,
     /// Reserved to admin keys whatever `access` says (see [`ToolSpec::admin_only`]).
-    pub admin_only: bool,
+    pub(crate) admin_only: bool,
+    /// How the tool waits for the tasks it starts (`wait_seconds`), if it starts any.
+    pub(crate) wait: Option<TaskWait>,
     /// JSON Schema (draft 2020-12) of the parameters; always `type: object`. Shared, not
     /// copied, by the registry's views and the MCP tool list.
     pub input_schema: Arc<Map<String, Value>>,
     /// JSON Schema of the output; always `type: object`.
     pub output_schema: Arc<Map<String, Value>>,
-    pub handler: ErasedHandler,
+    pub(crate) handler: ErasedHandler,
 }
 
 impl std::fmt::Debug for ToolSpec {
@@ -154,9 +167,9 @@ impl ToolSpec {
         let mut output_schema = output_schema_for::<O>();
         // `confirm` and `dry_run` come from `Access`, `cluster` is every tool's: in this one
         // place.
-        policy::augment_input(def.access, &mut input_schema);
+        flow::augment_input(def.access, &mut input_schema);
         crate::clusters::augment_input(&mut input_schema);
-        policy::augment_output(def.access, &mut output_schema);
+        flow::augment_output(def.access, &mut output_schema);
         ToolSpec {
             name: def.name,
             title: def.title,
@@ -165,6 +178,7 @@ impl ToolSpec {
             access: def.access,
             idempotent: def.idempotent,
             admin_only: false,
+            wait: None,
             input_schema: Arc::new(input_schema),
             output_schema: Arc::new(output_schema),
             handler: typed::erase::<P, O, F>(f),
@@ -181,23 +195,32 @@ impl ToolSpec {
 #[macro_export]
 macro_rules! handler {
     ($f:path) => {
-        |ctx: $crate::registry::ToolCtx, p| -> ::futures_util::future::BoxFuture<'static, _> {
+        |ctx: $crate::ToolCtx, p| -> ::futures_util::future::BoxFuture<'static, _> {
             ::std::boxed::Box::pin(async move { $f(&ctx, p).await })
         }
     };
 }
 
 /// The set of tools a server offers, in a stable order.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Registry {
     tools: Vec<ToolSpec>,
     index: HashMap<&'static str, usize>,
     /// Protected guests, exec policy and audit log, applied to every call.
     guard: Arc<Guard>,
-    /// Counts every call (and those in flight, for the drain on shutdown).
-    metrics: Arc<Metrics>,
+    /// Told about every call (and those in flight, for the drain on shutdown).
+    observer: Arc<dyn CallObserver>,
     /// Tools the server-wide filters removed, so that calls to them are refused on the record.
-    hidden: refusals::HiddenTools,
+    hidden: admission::HiddenTools,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("tools", &self.tools)
+            .field("guard", &self.guard)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Building a registry failed (two tools with one name).
@@ -218,7 +241,7 @@ impl Registry {
             tools,
             index,
             guard: Arc::new(Guard::default()),
-            metrics: Metrics::new(),
+            observer: Arc::new(NoObserver),
             hidden: Arc::default(),
         })
     }
@@ -229,20 +252,15 @@ impl Registry {
         self
     }
 
-    /// This registry with its calls counted in `metrics`.
-    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
-        self.metrics = metrics;
+    /// This registry with its calls told to `observer` (the server's metrics).
+    pub(crate) fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = observer;
         self
     }
 
-    /// The guard applied to every call (doors use its audit log for their own refusals).
-    pub fn guard(&self) -> &Arc<Guard> {
+    /// The guard applied to every call.
+    pub(crate) fn guard(&self) -> &Arc<Guard> {
         &self.guard
-    }
-
-    /// Every built-in tool (see `tools::all`).
-    pub fn builtin() -> Result<Self, DuplicateTool> {
-        Self::new(crate::tools::all())
     }
 
     /// The tools, in a stable order (the order of `tools::all`).
@@ -266,14 +284,14 @@ impl Registry {
     }
 
     /// A registry keeping only the tools `keep` accepts (read-only mode, toolsets, allow/deny).
-    pub fn filtered(&self, keep: impl Fn(&ToolSpec) -> bool) -> Registry {
+    pub(crate) fn filtered(&self, keep: impl Fn(&ToolSpec) -> bool) -> Registry {
         let tools: Vec<ToolSpec> = self.tools.iter().filter(|t| keep(t)).cloned().collect();
         let index = tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
         Registry {
             tools,
             index,
             guard: self.guard.clone(),
-            metrics: self.metrics.clone(),
+            observer: self.observer.clone(),
             hidden: self.hidden.clone(),
         }
     }
@@ -283,7 +301,8 @@ impl Registry {
     /// `UnknownTool`; bad arguments are `InvalidParams` naming the parameter; a panic inside the
     /// handler becomes `Internal`; cancellation of `ctx.cancel` ends the call. A mutating tool
     /// runs under the guard's policy (confirmation, dry run, protected guests, audit log: see
-    /// `guard::call`).
+    /// `flow.rs`). `ctx` comes from [`ToolHost::ctx`]; the door admitted the call first
+    /// ([`ToolHost::admit`]).
     pub async fn call(
         &self,
         name: &str,
@@ -303,8 +322,7 @@ impl Registry {
                 });
             }
         };
-        ctx.guard = self.guard.clone();
-        let _in_flight = self.metrics.call_started();
+        let _running = observe::Running::start(&self.observer);
         let started = Instant::now();
         let transport = ctx.caller.transport;
         let key = ctx.caller.key.clone();
@@ -317,12 +335,16 @@ impl Registry {
             ctx.cluster = entry.name.clone();
         }
         let cluster = ctx.cluster.clone();
-        let result = if let Err(e) = picked {
+        let waited = match spec.wait {
+            Some(wait) => wait::take(wait, &mut args).map(|w| ctx.wait = w),
+            None => Ok(()),
+        };
+        let result = if let Err(e) = picked.and(waited) {
             Err(e)
         } else if spec.access == Access::Read {
             invoke(spec, ctx, args).await
         } else {
-            policy::call(spec, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
+            flow::call(spec, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
         };
         let elapsed = started.elapsed();
         let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
@@ -346,8 +368,8 @@ impl Registry {
                 kind
             }
         };
-        self.metrics
-            .tool_call(spec.name, transport, &cluster, outcome, elapsed);
+        self.observer
+            .finished(spec.name, transport, &cluster, outcome, elapsed);
         result
     }
 }
@@ -364,7 +386,7 @@ async fn invoke(spec: &ToolSpec, ctx: ToolCtx, args: Value) -> Result<Value, Too
         () = cancel.cancelled() => Err(ToolError::Internal(format!(
             "the call was cancelled (the caller went away, or the server shut down) before it \
              ended{}",
-            crate::guard::call::tasks_note(&started.list())
+            flow::tasks_note(&started.list())
         ))),
     }
 }

@@ -6,17 +6,17 @@
 
 /// A named group of tools that the operator turns on or off as a whole (`--toolsets`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Toolset {
+pub(crate) struct Toolset {
     /// The name used in `--toolsets` and in each tool's `ToolDef::toolset`.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// One line for the docs and the OpenAPI tags.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// On when the operator names no toolset (the `default` keyword).
-    pub default: bool,
+    pub(crate) default: bool,
 }
 
 /// Every toolset, in the documented order.
-pub const TOOLSETS: &[Toolset] = &[
+pub(crate) const TOOLSETS: &[Toolset] = &[
     Toolset {
         name: "core",
         description: "Nodes, VMs, containers, storage, cluster and tasks.",
@@ -58,58 +58,19 @@ pub const TOOLSETS: &[Toolset] = &[
 ];
 
 /// Keyword for every toolset.
-pub const ALL: &str = "all";
+pub(crate) const ALL: &str = "all";
 /// Keyword for the toolsets that are on by default.
-pub const DEFAULT: &str = "default";
+pub(crate) const DEFAULT: &str = "default";
 
 /// The toolset named `name`.
-pub fn get(name: &str) -> Option<&'static Toolset> {
+pub(crate) fn get(name: &str) -> Option<&'static Toolset> {
     TOOLSETS.iter().find(|t| t.name == name)
 }
 
 /// The description of toolset `name` (a generic line for an undeclared one).
-pub fn description(name: &str) -> String {
+pub(crate) fn description(name: &str) -> String {
     match get(name) {
         Some(t) => t.description.to_string(),
         None => format!("Tools of the `{name}` toolset."),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use crate::registry::Registry;
-
-    #[test]
-    fn every_tool_belongs_to_a_declared_toolset() {
-        let reg = Registry::builtin().unwrap();
-        for t in reg.tools() {
-            assert!(
-                get(t.toolset).is_some(),
-                "{}: toolset `{}` is not declared",
-                t.name,
-                t.toolset
-            );
-        }
-        for ts in TOOLSETS {
-            assert!(
-                ts.name != ALL && ts.name != DEFAULT,
-                "{} is a keyword",
-                ts.name
-            );
-        }
-    }
-
-    #[test]
-    fn core_is_the_seed_tools_plus_get_task_and_list_clusters() {
-        let reg = Registry::builtin().unwrap();
-        let core: Vec<&str> = reg
-            .tools()
-            .filter(|t| t.toolset == "core")
-            .map(|t| t.name)
-            .collect();
-        assert_eq!(core.len(), 19, "{core:?}");
-        assert!(core.contains(&"get_task") && core.contains(&"list_clusters"));
     }
 }

@@ -16,7 +16,7 @@ use crate::error::ToolError;
 /// `required`, not as nullable types: `["string", "null"]` becomes `"string"` and
 /// `"default": null` goes (some model providers reject type arrays); `null` is still accepted on
 /// input.
-pub fn schema_for<T: JsonSchema>() -> Map<String, Value> {
+pub(crate) fn schema_for<T: JsonSchema>() -> Map<String, Value> {
     let mut map = root_schema::<T>(SchemaSettings::draft2020_12());
     for v in map.values_mut() {
         tidy(v);
@@ -27,7 +27,7 @@ pub fn schema_for<T: JsonSchema>() -> Map<String, Value> {
 /// The output schema of a result struct, as it serializes: a field skipped when empty
 /// (`skip_serializing_if`) is not `required`, and a field that may be `null` says so. Clients
 /// (the MCP SDKs, n8n) validate `structuredContent` against it, so it must be exact.
-pub fn output_schema_for<T: JsonSchema>() -> Map<String, Value> {
+pub(crate) fn output_schema_for<T: JsonSchema>() -> Map<String, Value> {
     root_schema::<T>(SchemaSettings::draft2020_12().for_serialize())
 }
 
@@ -111,7 +111,7 @@ fn tidy(v: &mut Value) {
 }
 
 /// Parses tool arguments into `P`; on failure names the parameter at fault.
-pub fn parse_params<P: DeserializeOwned>(args: Value) -> Result<P, ToolError> {
+pub(crate) fn parse_params<P: DeserializeOwned>(args: Value) -> Result<P, ToolError> {
     serde_path_to_error::deserialize::<_, P>(args).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
@@ -120,7 +120,7 @@ pub fn parse_params<P: DeserializeOwned>(args: Value) -> Result<P, ToolError> {
 }
 
 /// Serializes a tool's output; the output must be a JSON object.
-pub fn to_output<O: Serialize>(out: &O) -> Result<Value, ToolError> {
+pub(crate) fn to_output<O: Serialize>(out: &O) -> Result<Value, ToolError> {
     match serde_json::to_value(out) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(ToolError::Internal(
@@ -133,7 +133,7 @@ pub fn to_output<O: Serialize>(out: &O) -> Result<Value, ToolError> {
 }
 
 /// Boxes a typed handler into the erased signature (`ToolCtx`, JSON args) -> JSON result.
-pub fn erase<P, O, F>(f: F) -> crate::registry::ErasedHandler
+pub(super) fn erase<P, O, F>(f: F) -> crate::registry::ErasedHandler
 where
     P: DeserializeOwned + Send + 'static,
     O: Serialize + Send + 'static,

@@ -1,5 +1,6 @@
 //! REST error answers: mcpo's body shape `{"detail": {"message": ...}}` (plus `kind`, and `param`
-//! when a parameter is at fault) with the status DESIGN.md's error table gives each failure.
+//! when a parameter is at fault) with one status per failure: 422 parameters, 403 policy, 404 no
+//! such tool, 409 a refusal of Proxmox VE, 502/504 a cluster that does not answer.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -7,33 +8,37 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::error::ToolError;
+use crate::registry::RateLimited;
 
 /// A failed REST request, ready to answer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RestError {
-    pub status: StatusCode,
-    pub message: String,
+pub(crate) struct RestError {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
     /// Short machine-readable reason (`invalid_params`, `pve`, `malformed_json`, ...).
-    pub kind: &'static str,
+    pub(crate) kind: &'static str,
     /// The parameter at fault, when known.
-    pub param: Option<String>,
+    pub(crate) param: Option<String>,
     /// Methods allowed, for a 405.
     allow: Option<&'static str>,
+    /// Seconds to wait, for a 429.
+    retry_after: Option<u64>,
 }
 
 impl RestError {
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
             kind,
             param: None,
             allow: None,
+            retry_after: None,
         }
     }
 
     /// 422 naming `param`.
-    pub fn invalid(param: Option<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(param: Option<String>, message: impl Into<String>) -> Self {
         Self {
             param,
             ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", message)
@@ -41,7 +46,7 @@ impl RestError {
     }
 
     /// 404 for a path that is no tool.
-    pub fn not_found(path: &str) -> Self {
+    pub(crate) fn not_found(path: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
             "unknown_tool",
@@ -50,7 +55,7 @@ impl RestError {
     }
 
     /// 405 with the methods the path accepts.
-    pub fn method_not_allowed(message: impl Into<String>, allow: &'static str) -> Self {
+    pub(crate) fn method_not_allowed(message: impl Into<String>, allow: &'static str) -> Self {
         Self {
             allow: Some(allow),
             ..Self::new(
@@ -61,8 +66,20 @@ impl RestError {
         }
     }
 
+    /// 429 for a key over its rate limit, with `Retry-After`.
+    pub(crate) fn rate_limited(limited: &RateLimited) -> Self {
+        Self {
+            retry_after: Some(limited.retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                limited.message(),
+            )
+        }
+    }
+
     /// The JSON body.
-    pub fn body(&self) -> Value {
+    pub(crate) fn body(&self) -> Value {
         let mut detail = Map::new();
         detail.insert("message".into(), Value::String(self.message.clone()));
         detail.insert("kind".into(), Value::String(self.kind.into()));
@@ -100,7 +117,7 @@ impl From<ToolError> for RestError {
 /// PVE's 400 (a parameter PVE refused) is a 422 like ours; 403 (a privilege the server's PVE
 /// token lacks) and 404 stay. What the caller cannot fix is a 502: our credentials refused (401),
 /// a node or the API unreachable (595/596), any other status.
-pub fn pve_status(status: Option<u16>) -> StatusCode {
+pub(super) fn pve_status(status: Option<u16>) -> StatusCode {
     match status {
         Some(400) => StatusCode::UNPROCESSABLE_ENTITY,
         Some(403) => StatusCode::FORBIDDEN,
@@ -116,6 +133,10 @@ impl IntoResponse for RestError {
         if let Some(allow) = self.allow {
             resp.headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

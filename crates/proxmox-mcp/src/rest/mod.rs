@@ -3,14 +3,14 @@
 //! `/openapi.json` (OpenAPI 3.1) and an offline docs page at `/docs`.
 //!
 //! Everything here is derived from the registry: there is no per-tool code in this module.
-//! Calls go through `Registry::call` like every other door (caller transport `"rest"`).
-//! The gate is `crate::auth`: a key (401), its rate (429) and, per tool, its scope (403);
-//! `Host`/`Origin` checks (403) cover every path. `/openapi.json` and `/docs` are public;
+//! Calls go through the registry's admission and `Registry::call` like every other door (caller
+//! transport `"rest"`): the key (401, `crate::auth`), then per tool its scope (403) and its rate
+//! (429); `Host`/`Origin` checks (403) cover every path. `/openapi.json` and `/docs` are public;
 //! `/openapi.json` called with a valid key lists only what that key may call.
 
 mod docs_page;
 mod error;
-pub mod openapi;
+pub(crate) mod openapi;
 mod query;
 mod routes;
 
@@ -19,19 +19,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::get;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::app::App;
 use crate::auth::host::check_host;
-use crate::auth::{Gate, HostPolicy, require_identity};
-use crate::conns::{ConnLimits, Connections};
-
-pub use error::RestError;
-
-/// Default REST listen address (mcpo's port).
-pub const DEFAULT_REST_LISTEN: &str = "127.0.0.1:8811";
+use crate::auth::{Gate, HostPolicy, require_key};
+use crate::conns::Connections;
+use crate::registry::ToolHost;
 
 /// Settings of the REST door (default: no key, loopback `Host` names, no CORS, plain HTTP).
 #[derive(Clone, Default)]
@@ -64,29 +58,30 @@ impl std::fmt::Debug for RestConfig {
 
 /// Shared state of the REST routes.
 pub(crate) struct RestState {
-    pub app: Arc<App>,
+    pub(crate) host: ToolHost,
     /// The OpenAPI document for each scope (read, operate, admin), rendered on its first
     /// request: building one takes about 1 MB of heap for a moment, which a server that is never
     /// asked for it should not keep (docs/PERFORMANCE.md, idle RSS).
-    pub openapi: [std::sync::OnceLock<axum::body::Bytes>; 3],
+    pub(crate) openapi: [std::sync::OnceLock<axum::body::Bytes>; 3],
     /// To tell who asks for `/openapi.json`.
-    pub gate: Gate,
+    pub(crate) gate: Gate,
     /// Cancelled on shutdown: running calls end with it.
-    pub shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
 }
 
-/// The REST door over `app`'s tools as an axum router.
-pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Router {
+/// The REST door over `host`'s tools as an axum router; cancelling `shutdown` ends the calls
+/// still running.
+pub(crate) fn router(host: ToolHost, cfg: RestConfig, shutdown: CancellationToken) -> Router {
     let state = Arc::new(RestState {
         openapi: Default::default(),
-        app,
+        host,
         gate: cfg.gate.clone(),
         shutdown,
     });
     // One route per tool, so a path that is no tool is a 404 before any key is asked for; the
     // mutating tools the filters hide are routed too, so that calls to them are refused on the
     // record (a 404 all the same).
-    let registry = state.app.registry();
+    let registry = state.host.registry();
     let tools = registry
         .tools()
         .map(|t| t.name)
@@ -99,7 +94,7 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
         })
         .route_layer(axum::middleware::from_fn_with_state(
             cfg.gate.clone(),
-            require_identity,
+            require_key,
         ));
     let router = Router::new()
         .route("/openapi.json", get(routes::openapi_json))
@@ -116,22 +111,6 @@ pub fn router(app: Arc<App>, cfg: RestConfig, shutdown: CancellationToken) -> Ro
         Some(cors) => router.layer(cors),
         None => router,
     }
-}
-
-/// Serves the REST door and the `ops` endpoints on `listener`; when `shutdown` is cancelled it
-/// stops accepting and lets calls in flight end (see `ops::Ops::drain_token`).
-pub async fn serve(
-    app: Arc<App>,
-    listener: TcpListener,
-    cfg: RestConfig,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let tls = cfg.tls.clone();
-    let conns = Arc::clone(&cfg.conns);
-    let ops = crate::ops::router(&app);
-    let calls_end = app.ops().drain_token(&shutdown);
-    let router = router(app, cfg, calls_end).merge(ops);
-    crate::serve::serve_router(listener, router, tls, conns, shutdown).await
 }
 
 /// The Host/Origin policy of the REST door: the configured one, with the CORS origins accepted.
@@ -175,23 +154,4 @@ fn cors_layer(origins: &[String], key_header: Option<&str>) -> Option<CorsLayer>
             .allow_headers(allow_headers)
             .max_age(std::time::Duration::from_secs(600)),
     )
-}
-
-/// The REST settings `settings` ask for, with the `gate` and TLS configuration both doors share
-/// (and a connection budget of its own: set `conns` to the MCP door's to share one).
-pub fn config_from(
-    settings: &crate::config::Settings,
-    gate: Gate,
-    tls: Option<Arc<rustls::ServerConfig>>,
-) -> RestConfig {
-    RestConfig {
-        gate,
-        hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
-        cors_origins: settings.cors_origins.clone(),
-        api_key_header: settings.security.api_key_header.clone(),
-        tls,
-        conns: Arc::new(Connections::new(ConnLimits::from_limits(
-            &settings.security.limits,
-        ))),
-    }
 }

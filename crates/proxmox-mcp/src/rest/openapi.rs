@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::registry::{Access, Registry, ToolSpec};
 
 /// Name of the bearer security scheme.
-pub const SECURITY_SCHEME: &str = "bearerAuth";
+pub(crate) const SECURITY_SCHEME: &str = "bearerAuth";
 
 /// Error statuses every tool operation may answer, with what they mean.
 const ERRORS: &[(&str, &str)] = &[
@@ -287,7 +287,7 @@ fn query_parameter(name: &str, schema: &Value, required: bool) -> Value {
 }
 
 /// mcpo's summary: `get_vms` → `Get Vms`.
-pub fn title_case(name: &str) -> String {
+pub(crate) fn title_case(name: &str) -> String {
     name.split('_')
         .filter(|w| !w.is_empty())
         .map(|w| {

@@ -8,7 +8,10 @@ use serde_json::{Map, Value};
 use super::error::RestError;
 
 /// The arguments object for `query` (raw, percent-encoded) under `schema` (the input schema).
-pub fn to_args(query: Option<&str>, schema: &Map<String, Value>) -> Result<Value, RestError> {
+pub(super) fn to_args(
+    query: Option<&str>,
+    schema: &Map<String, Value>,
+) -> Result<Value, RestError> {
     let props = schema.get("properties").and_then(Value::as_object);
     let mut args = Map::new();
     for (key, raw) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {

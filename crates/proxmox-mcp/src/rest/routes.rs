@@ -13,10 +13,10 @@ use super::RestState;
 use super::error::RestError;
 use super::{openapi, query};
 use crate::auth::{AuthError, Identity};
+use crate::caller::Caller;
 use crate::config::MAX_BODY_BYTES;
 use crate::error::ToolError;
-use crate::registry::{Access, Caller, NoProgress, Refusal, Scope};
-use tokio_util::sync::CancellationToken;
+use crate::registry::{Access, NoProgress, Refused, Scope};
 
 /// `POST /<tool>` (JSON body = arguments; empty or `null` = `{}`) and, for read tools,
 /// `GET /<tool>?param=value`. Answers the tool's output as JSON, or a [`RestError`].
@@ -32,53 +32,41 @@ pub(super) async fn call_tool(
 }
 
 async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestError> {
-    let registry = st.app.registry();
     // The gate stored it; without one (a router built without the gate) nothing is allowed.
     let identity = req.extensions().get::<Identity>().cloned().ok_or_else(|| {
         RestError::from(ToolError::Internal("the request has no identity".into()))
     })?;
-    let refusal_ctx = |key: Option<String>| {
-        let caller = Caller {
-            transport: "rest",
-            key,
-        };
-        st.app
-            .ctx(caller, Arc::new(NoProgress), CancellationToken::new())
+    let caller = Caller {
+        transport: "rest",
+        key: identity.key,
     };
-    let Some(spec) = registry.get(tool) else {
-        // A tool the filters hide (routed so that its refusal is on the record): 404 as before.
-        let path = req.uri().path().to_string();
-        let args = body_args(req).await.ok();
-        registry.refuse_hidden(&refusal_ctx(identity.key), tool, args.as_ref());
-        return Err(RestError::not_found(&path));
-    };
-    if !identity.scope.allows(spec) {
-        let refusal = ToolError::policy(identity.scope.refusal(spec, identity.key.as_deref()));
-        tracing::info!(
-            tool,
-            key = identity.key.as_deref().unwrap_or("-"),
-            scope = identity.scope.as_str(),
-            "refused: scope"
-        );
-        // The audit line shows what was asked, when the arguments can be read.
-        let args = match *req.method() {
-            Method::POST => body_args(req).await.ok(),
-            _ => query::to_args(req.uri().query(), &spec.input_schema).ok(),
-        };
-        registry.refused(
-            &refusal_ctx(identity.key),
-            spec.name,
-            args.as_ref(),
-            Refusal::Scope,
-            &refusal.to_string(),
-        );
-        return Err(refusal.into());
-    }
-    let args = match *req.method() {
-        Method::POST => body_args(req).await?,
-        Method::GET | Method::HEAD if spec.access == Access::Read => {
-            query::to_args(req.uri().query(), &spec.input_schema)?
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let registry = st.host.registry();
+    // Read before the admission, so that a refusal's audit line shows what was asked; their
+    // errors count only once the call is admitted.
+    let args = match registry.get(tool) {
+        Some(spec) if method != Method::POST => {
+            query::to_args(req.uri().query(), &spec.input_schema)
         }
+        _ => body_args(req).await,
+    };
+    let admitted = st.host.admit(
+        &caller,
+        identity.scope,
+        &st.gate.rate,
+        tool,
+        args.as_ref().ok(),
+    );
+    let spec = match admitted {
+        Ok(spec) => spec,
+        Err(Refused::NotOffered(_)) => return Err(RestError::not_found(&path)),
+        Err(Refused::Scope(e)) => return Err(e.into()),
+        Err(Refused::Rate { limited, .. }) => return Err(RestError::rate_limited(&limited)),
+    };
+    let args = match method {
+        Method::POST => args?,
+        Method::GET | Method::HEAD if spec.access == Access::Read => args?,
         Method::GET | Method::HEAD => {
             return Err(RestError::method_not_allowed(
                 format!(
@@ -100,12 +88,8 @@ async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestErr
             ));
         }
     };
-    let caller = Caller {
-        transport: "rest",
-        key: identity.key,
-    };
     let ctx = st
-        .app
+        .host
         .ctx(caller, Arc::new(NoProgress), st.shutdown.child_token());
     Ok(registry.call(tool, Some(args), ctx).await?)
 }
@@ -169,7 +153,7 @@ pub(super) async fn openapi_json(State(st): State<Arc<RestState>>, headers: Head
     };
     let slot = Scope::ALL.iter().position(|s| *s == scope).unwrap_or(2);
     let doc = st.openapi[slot]
-        .get_or_init(|| openapi::render(&scope.view(st.app.registry())).into())
+        .get_or_init(|| openapi::render(&scope.view(st.host.registry())).into())
         .clone();
     ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }

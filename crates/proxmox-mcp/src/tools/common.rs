@@ -1,6 +1,6 @@
 //! What several tools share: finding a guest's node from its VMID, clear not-found messages,
-//! the bounded task wait (`wait_seconds`, over `pve_client`'s `wait_task`), unit conversions for
-//! compact outputs, and the common parameter types.
+//! the bounded task wait (the call's `wait_seconds`, over `pve_client`'s `wait_task`), unit
+//! conversions for compact outputs, and the common parameter types.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,23 +11,23 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ToolError;
-use crate::registry::ToolCtx;
+use crate::registry::{DEFAULT_WAIT_SECONDS, TaskWait, ToolCtx};
 
 /// Parameters of a tool that takes none.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoParams {}
+pub(crate) struct NoParams {}
 
 /// A guest power state filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum StatusFilter {
+pub(crate) enum StatusFilter {
     Running,
     Stopped,
 }
 
 impl StatusFilter {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StatusFilter::Running => "running",
             StatusFilter::Stopped => "stopped",
@@ -38,7 +38,7 @@ impl StatusFilter {
 /// The node of guest `vmid` of kind `kind`: `node` when given, else looked up from the VMID
 /// (one cached `/cluster/resources` call). A VMID that is missing, or of the other kind, gives
 /// an error an agent can act on.
-pub async fn guest_node(
+pub(crate) async fn guest_node(
     ctx: &ToolCtx,
     vmid: u32,
     node: Option<String>,
@@ -59,7 +59,7 @@ pub async fn guest_node(
 }
 
 /// A client error about guest `vmid`, with not-found worded so the agent knows what to do.
-pub fn guest_error(e: pve_client::Error, vmid: u32, kind: GuestKind) -> ToolError {
+pub(crate) fn guest_error(e: pve_client::Error, vmid: u32, kind: GuestKind) -> ToolError {
     // 501 is "not implemented", not a missing guest.
     if e.kind() == ErrorKind::NotFound && e.status() != Some(501) {
         let list = match kind {
@@ -88,30 +88,16 @@ fn wrong_kind(vmid: u32, wanted: GuestKind) -> ToolError {
     }
 }
 
-/// Default wait when `wait_seconds` is absent.
-pub const DEFAULT_WAIT_SECONDS: u32 = 20;
-/// Longest wait accepted (n8n gives up on a call after 60 s).
-pub const MAX_WAIT_SECONDS: u32 = 50;
-
-/// The `wait_seconds` parameter checked and turned into a duration.
-pub fn wait_for(wait_seconds: Option<u32>) -> Result<Duration, ToolError> {
-    let secs = wait_seconds.unwrap_or(DEFAULT_WAIT_SECONDS);
-    if secs > MAX_WAIT_SECONDS {
-        return Err(ToolError::invalid(
-            "wait_seconds",
-            format!(
-                "must be at most {MAX_WAIT_SECONDS} (clients give up after 60 s); \
-                 a longer task keeps running and get_task follows it"
-            ),
-        ));
-    }
-    Ok(Duration::from_secs(u64::from(secs)))
-}
+/// The `wait_seconds` of most tools that start a task (see `ToolSpec::waits`).
+pub(crate) const WAIT_FOR_TASK: TaskWait = TaskWait {
+    default_seconds: DEFAULT_WAIT_SECONDS,
+    description: "Seconds to wait for the task before returning its UPID (default 20, at most 50).",
+};
 
 /// Whether the task finished within the wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum TaskState {
+pub(crate) enum TaskState {
     /// The task finished successfully.
     Done,
     /// The task was still running when the wait ended; follow it with `get_task`.
@@ -120,22 +106,22 @@ pub enum TaskState {
 
 /// The task a tool started and how far it got.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct TaskOutcome {
+pub(crate) struct TaskOutcome {
     /// The PVE task id; pass it to `get_task` to follow the task.
-    pub upid: String,
+    pub(crate) upid: String,
     /// `done` or `running`.
-    pub task_status: TaskState,
+    pub(crate) task_status: TaskState,
     /// PVE's exit status once finished (`OK`, `WARNINGS: n`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exitstatus: Option<String>,
+    pub(crate) exitstatus: Option<String>,
     /// What to do next when the task is still running.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 impl TaskOutcome {
     /// Finished successfully.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.task_status == TaskState::Done
     }
 }
@@ -149,7 +135,7 @@ impl TaskOutcome {
 /// Proxmox VE stopped answering the status polls (none answered in the last
 /// [`SILENCE`], nor one last look), the answer is a timeout error saying since when, not
 /// "still running".
-pub async fn wait_task(
+pub(crate) async fn wait_task(
     ctx: &ToolCtx,
     upid: &Upid,
     wait: Duration,
@@ -180,20 +166,28 @@ pub async fn wait_task(
             );
         }
     });
-    let waited = tokio::select! {
-        r = ctx.client.wait_task(upid, &opts) => r,
-        () = ctx.interrupted() => {
-            let why = if ctx.stop_waiting.is_cancelled() {
-                "the server is shutting down, so it stopped waiting"
-            } else {
-                "the call was interrupted"
-            };
-            return Ok(running(id, format!(
+    let waited = ctx
+        .until_interrupted(
+            |stop| async move { ctx.client.wait_task(upid, &opts.cancel_on(stop)).await },
+        )
+        .await;
+    if let Ok(Waited::TimedOut {
+        cancelled: true, ..
+    }) = waited
+    {
+        let why = if ctx.stop_waiting.is_cancelled() {
+            "the server is shutting down, so it stopped waiting"
+        } else {
+            "the call was interrupted"
+        };
+        return Ok(running(
+            id,
+            format!(
                 "{why}: {what} is still running on Proxmox VE; call get_task with this upid to \
                  follow it (do not repeat the operation)"
-            )));
-        }
-    };
+            ),
+        ));
+    }
     let waited = match waited {
         Ok(Waited::TimedOut { .. }) => {
             let last = *heard.lock().unwrap_or_else(PoisonError::into_inner);
@@ -256,7 +250,7 @@ pub async fn wait_task(
 }
 
 /// How long status polls may go unanswered before a wait that ran out takes a last look.
-pub const SILENCE: Duration = Duration::from_secs(2);
+pub(crate) const SILENCE: Duration = Duration::from_secs(2);
 /// How long that last look may take.
 const LAST_LOOK: Duration = Duration::from_secs(5);
 
@@ -283,7 +277,7 @@ fn running(id: &str, hint: String) -> TaskOutcome {
 }
 
 /// The `upid` parameter as a task id, or a bad-parameter error showing the expected shape.
-pub fn parse_upid(text: &str) -> Result<Upid, ToolError> {
+pub(crate) fn parse_upid(text: &str) -> Result<Upid, ToolError> {
     text.trim().parse().map_err(|_| {
         ToolError::invalid(
             "upid",
@@ -293,27 +287,27 @@ pub fn parse_upid(text: &str) -> Result<Upid, ToolError> {
 }
 
 /// Bytes to MiB (rounded down).
-pub fn mib(bytes: u64) -> u64 {
+pub(crate) fn mib(bytes: u64) -> u64 {
     bytes / (1024 * 1024)
 }
 
 /// Bytes to GiB, one decimal.
-pub fn gib(bytes: u64) -> f64 {
+pub(crate) fn gib(bytes: u64) -> f64 {
     round1(bytes as f64 / (1024.0 * 1024.0 * 1024.0))
 }
 
 /// A 0..1 fraction as a percentage, one decimal.
-pub fn percent(fraction: f64) -> f64 {
+pub(crate) fn percent(fraction: f64) -> f64 {
     round1(fraction * 100.0)
 }
 
 /// One decimal.
-pub fn round1(x: f64) -> f64 {
+pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
 /// PVE tags (`a;b` or `a,b`) as a list.
-pub fn split_tags(tags: Option<&str>) -> Vec<String> {
+pub(crate) fn split_tags(tags: Option<&str>) -> Vec<String> {
     tags.unwrap_or("")
         .split([';', ',', ' '])
         .map(str::trim)
@@ -323,26 +317,13 @@ pub fn split_tags(tags: Option<&str>) -> Vec<String> {
 }
 
 /// `false` is the common case: skip it in compact lists.
-pub fn is_false(b: &bool) -> bool {
+pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wait_seconds_is_bounded() {
-        assert_eq!(wait_for(None).ok(), Some(Duration::from_secs(20)));
-        assert_eq!(wait_for(Some(0)).ok(), Some(Duration::ZERO));
-        assert_eq!(wait_for(Some(50)).ok(), Some(Duration::from_secs(50)));
-        match wait_for(Some(51)) {
-            Err(ToolError::InvalidParams { param, .. }) => {
-                assert_eq!(param.as_deref(), Some("wait_seconds"));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
 
     #[test]
     fn units_are_compact() {

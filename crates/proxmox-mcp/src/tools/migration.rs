@@ -11,16 +11,17 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::{TaskOutcome, gib, guest_error, wait_for, wait_task};
+use super::common::{TaskOutcome, gib, guest_error, wait_task};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::WAIT_FOR_TASK;
 
 const TOOLSET: &str = "migration";
 
 /// `check_migration`.
-pub fn check_migration() -> ToolSpec {
+pub(super) fn check_migration() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "check_migration",
@@ -41,42 +42,42 @@ pub fn check_migration() -> ToolSpec {
 /// Parameters of `check_migration`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CheckParams {
+pub(super) struct CheckParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node it is on; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Node to move it to; absent: which nodes it could go to.
     #[serde(default)]
-    pub target_node: Option<String>,
+    pub(crate) target_node: Option<String>,
 }
 
 /// A local disk a migration would copy.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct LocalDisk {
-    pub volid: String,
-    pub size_gb: f64,
+pub(super) struct LocalDisk {
+    pub(crate) volid: String,
+    pub(crate) size_gb: f64,
     /// A CD/ISO image (cannot be migrated from local storage).
     #[serde(skip_serializing_if = "super::common::is_false")]
-    pub cdrom: bool,
+    pub(crate) cdrom: bool,
     /// Not attached (an `unusedN` entry).
     #[serde(skip_serializing_if = "super::common::is_false")]
-    pub unused: bool,
+    pub(crate) unused: bool,
 }
 
 /// A node the guest cannot go to, and why.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct NotAllowed {
-    pub node: String,
-    pub reason: String,
+pub(super) struct NotAllowed {
+    pub(crate) node: String,
+    pub(crate) reason: String,
 }
 
 /// How a guest would move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Mode {
+pub(super) enum Mode {
     /// A running VM, live: no downtime.
     Online,
     /// A stopped guest.
@@ -87,30 +88,30 @@ pub enum Mode {
 
 /// Output of `check_migration`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct Preflight {
-    pub vmid: u32,
+pub(super) struct Preflight {
+    pub(crate) vmid: u32,
     /// `qemu` (VM) or `lxc` (container).
-    pub kind: String,
+    pub(crate) kind: String,
     /// The node it is on.
-    pub node: String,
+    pub(crate) node: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_node: Option<String>,
-    pub running: bool,
-    pub mode: Mode,
+    pub(crate) target_node: Option<String>,
+    pub(crate) running: bool,
+    pub(crate) mode: Mode,
     /// Whether nothing blocks the move (to target_node, or to at least one node).
-    pub can_migrate: bool,
+    pub(crate) can_migrate: bool,
     /// What blocks the move; empty when it can go.
-    pub blockers: Vec<String>,
+    pub(crate) blockers: Vec<String>,
     /// Online nodes it may go to.
-    pub allowed_nodes: Vec<String>,
+    pub(crate) allowed_nodes: Vec<String>,
     /// Nodes it may not go to, with PVE's reasons (offline nodes too).
-    pub not_allowed_nodes: Vec<NotAllowed>,
+    pub(crate) not_allowed_nodes: Vec<NotAllowed>,
     /// Disks on storages of this node only: copied to the target.
-    pub local_disks: Vec<LocalDisk>,
+    pub(crate) local_disks: Vec<LocalDisk>,
     /// Local devices (PCI/USB passthrough) tying a VM to its node.
-    pub local_resources: Vec<String>,
+    pub(crate) local_resources: Vec<String>,
     /// Things to know that do not block (downtime, HA, disk copy).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 async fn check_migration_handler(ctx: &ToolCtx, p: CheckParams) -> Result<Preflight, ToolError> {
@@ -118,7 +119,7 @@ async fn check_migration_handler(ctx: &ToolCtx, p: CheckParams) -> Result<Prefli
 }
 
 /// The preflight of a move of `vmid` (to `target` when given).
-pub async fn preflight(
+pub(super) async fn preflight(
     ctx: &ToolCtx,
     vmid: u32,
     node: Option<String>,
@@ -283,7 +284,7 @@ fn local_disk(v: &Value) -> Option<LocalDisk> {
 }
 
 /// `migrate_guest`.
-pub fn migrate_guest() -> ToolSpec {
+pub(super) fn migrate_guest() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "migrate_guest",
@@ -299,48 +300,45 @@ pub fn migrate_guest() -> ToolSpec {
         },
         handler!(migrate_guest_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `migrate_guest`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MigrateParams {
+pub(super) struct MigrateParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node to move it to.
-    pub target_node: String,
+    pub(crate) target_node: String,
     /// Node it is on; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Storage on the target for its local disks (default: same storage name).
     #[serde(default)]
-    pub target_storage: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
+    pub(crate) target_storage: Option<String>,
 }
 
 /// Output of `migrate_guest`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct MigrateOutput {
-    pub vmid: u32,
-    pub kind: String,
-    pub from_node: String,
-    pub to_node: String,
-    pub mode: Mode,
+pub(super) struct MigrateOutput {
+    pub(crate) vmid: u32,
+    pub(crate) kind: String,
+    pub(crate) from_node: String,
+    pub(crate) to_node: String,
+    pub(crate) mode: Mode,
     /// True once the task finished: the guest is on to_node.
-    pub migrated: bool,
+    pub(crate) migrated: bool,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn migrate_guest_handler(
     ctx: &ToolCtx,
     p: MigrateParams,
 ) -> Result<MigrateOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let target = p.target_node.trim().to_string();
     if target.is_empty() {
         return Err(ToolError::invalid("target_node", "must not be empty"));

@@ -6,38 +6,37 @@ use pve_client::api::guest::{ActionOptions, PowerAction};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
+use super::common::{TaskOutcome, guest_error, guest_node, wait_task};
 use crate::error::ToolError;
 use crate::registry::ToolCtx;
 
 /// Result of a power action.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct PowerOutput {
-    pub vmid: u32,
-    pub node: String,
+pub(super) struct PowerOutput {
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// `start`, `stop`, `shutdown`, `reset` or `reboot`.
-    pub action: String,
+    pub(crate) action: String,
     /// The guest's power state once the task finished (`running`, `stopped`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 /// What to run.
 #[derive(Debug)]
-pub struct PowerRequest {
-    pub kind: GuestKind,
-    pub vmid: u32,
-    pub node: Option<String>,
-    pub action: PowerAction,
-    pub options: ActionOptions,
-    pub wait_seconds: Option<u32>,
+pub(super) struct PowerRequest {
+    pub(crate) kind: GuestKind,
+    pub(crate) vmid: u32,
+    pub(crate) node: Option<String>,
+    pub(crate) action: PowerAction,
+    pub(crate) options: ActionOptions,
 }
 
 /// Runs a power action and waits for it (bounded).
-pub async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput, ToolError> {
-    let wait = wait_for(req.wait_seconds)?;
+pub(super) async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput, ToolError> {
+    let wait = ctx.wait;
     let node = guest_node(ctx, req.vmid, req.node, req.kind).await?;
     let upid = ctx
         .client
@@ -66,7 +65,7 @@ pub async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput, ToolEr
 }
 
 /// `running` or `stopped`.
-pub async fn guest_status(
+pub(super) async fn guest_status(
     ctx: &ToolCtx,
     kind: GuestKind,
     node: &str,

@@ -10,19 +10,20 @@ use pve_client::{ErrorKind, GuestKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{TaskOutcome, is_false, wait_for, wait_task};
+use super::common::{TaskOutcome, is_false, wait_task};
 use super::power::guest_status;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::WAIT_FOR_TASK;
 
 /// The toolset of this file's tools.
 const TOOLSET: &str = "snapshots";
 
 /// The kind and node of guest `vmid` (VM or container), from the cluster's guest list; `node`,
 /// when given, is where the guest must be.
-pub async fn locate(
+pub(super) async fn locate(
     ctx: &ToolCtx,
     vmid: u32,
     node: Option<String>,
@@ -54,7 +55,7 @@ pub async fn locate(
 }
 
 /// Checks a snapshot name as PVE's `pve-configid` format (and its 40-character limit) does.
-pub fn check_name(name: &str) -> Result<(), ToolError> {
+pub(super) fn check_name(name: &str) -> Result<(), ToolError> {
     let ok = name.len() >= 2
         && name.len() <= 40
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -78,7 +79,7 @@ pub fn check_name(name: &str) -> Result<(), ToolError> {
 // list_snapshots
 
 /// `list_snapshots`.
-pub fn list_snapshots() -> ToolSpec {
+pub(super) fn list_snapshots() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -97,44 +98,44 @@ pub fn list_snapshots() -> ToolSpec {
 /// Parameters of `list_snapshots`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListSnapshotsParams {
+pub(super) struct ListSnapshotsParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// One snapshot.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct SnapshotLine {
-    pub name: String,
+pub(super) struct SnapshotLine {
+    pub(crate) name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub description: String,
+    pub(crate) description: String,
     /// When it was taken, Unix epoch seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<i64>,
+    pub(crate) time: Option<i64>,
     /// The snapshot it was taken after (absent for the first).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
+    pub(crate) parent: Option<String>,
     /// VMs: the RAM was saved too (a rollback resumes the VM running).
     #[serde(skip_serializing_if = "is_false")]
-    pub vmstate: bool,
+    pub(crate) vmstate: bool,
 }
 
 /// Output of `list_snapshots`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListSnapshotsOutput {
-    pub vmid: u32,
-    pub node: String,
+pub(super) struct ListSnapshotsOutput {
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// `qemu` (VM) or `lxc` (container).
-    pub kind: String,
-    pub snapshots: Vec<SnapshotLine>,
-    pub count: usize,
+    pub(crate) kind: String,
+    pub(crate) snapshots: Vec<SnapshotLine>,
+    pub(crate) count: usize,
     /// The snapshot the current state derives from (absent when there is none).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current_parent: Option<String>,
+    pub(crate) current_parent: Option<String>,
 }
 
 async fn list_snapshots_handler(
@@ -234,7 +235,7 @@ async fn require_snapshot(
 // create_snapshot
 
 /// `create_snapshot`.
-pub fn create_snapshot() -> ToolSpec {
+pub(super) fn create_snapshot() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -248,54 +249,51 @@ pub fn create_snapshot() -> ToolSpec {
         ),
         handler!(create_snapshot_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `create_snapshot`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateSnapshotParams {
+pub(super) struct CreateSnapshotParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Snapshot name: 2 to 40 letters, digits, `-` or `_`, starting with a letter (e.g.
     /// before-upgrade).
-    pub name: String,
+    pub(crate) name: String,
     /// What the snapshot is for.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// VMs only: save the RAM too (the VM must be running).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub vmstate: Option<bool>,
+    pub(crate) vmstate: Option<bool>,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of the snapshot-changing tools.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct SnapshotOutput {
-    pub vmid: u32,
-    pub node: String,
+pub(super) struct SnapshotOutput {
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// `qemu` (VM) or `lxc` (container).
-    pub kind: String,
+    pub(crate) kind: String,
     /// The snapshot's name.
-    pub snapshot: String,
+    pub(crate) snapshot: String,
     /// Rollback: the guest's power state once the task finished.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn create_snapshot_handler(
     ctx: &ToolCtx,
     p: CreateSnapshotParams,
 ) -> Result<SnapshotOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     check_name(&p.name)?;
     let (kind, node) = locate(ctx, p.vmid, p.node).await?;
     let vmstate = p.vmstate.filter(|v| *v);
@@ -351,7 +349,7 @@ async fn create_snapshot_handler(
 // rollback_snapshot
 
 /// `rollback_snapshot`.
-pub fn rollback_snapshot() -> ToolSpec {
+pub(super) fn rollback_snapshot() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -366,34 +364,31 @@ pub fn rollback_snapshot() -> ToolSpec {
         ),
         handler!(rollback_snapshot_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `rollback_snapshot`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RollbackParams {
+pub(super) struct RollbackParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Name of the snapshot to return to (see list_snapshots).
-    pub name: String,
+    pub(crate) name: String,
     /// Start the guest once rolled back.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub start: Option<bool>,
+    pub(crate) start: Option<bool>,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
+    pub(crate) node: Option<String>,
 }
 
 async fn rollback_snapshot_handler(
     ctx: &ToolCtx,
     p: RollbackParams,
 ) -> Result<SnapshotOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let (kind, node) = locate(ctx, p.vmid, p.node).await?;
     require_snapshot(ctx, &node, kind, p.vmid, &p.name).await?;
     let upid = ctx
@@ -421,7 +416,7 @@ async fn rollback_snapshot_handler(
 // delete_snapshot
 
 /// `delete_snapshot`.
-pub fn delete_snapshot() -> ToolSpec {
+pub(super) fn delete_snapshot() -> ToolSpec {
     ToolSpec::new(
         ToolDef::new(
             TOOLSET,
@@ -435,34 +430,31 @@ pub fn delete_snapshot() -> ToolSpec {
         ),
         handler!(delete_snapshot_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `delete_snapshot`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DeleteSnapshotParams {
+pub(super) struct DeleteSnapshotParams {
     /// VMID of the VM or container.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Name of the snapshot to delete (see list_snapshots).
-    pub name: String,
+    pub(crate) name: String,
     /// Remove the snapshot from the configuration even if removing its disk snapshots fails.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub force: Option<bool>,
+    pub(crate) force: Option<bool>,
     /// Node of the guest; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
+    pub(crate) node: Option<String>,
 }
 
 async fn delete_snapshot_handler(
     ctx: &ToolCtx,
     p: DeleteSnapshotParams,
 ) -> Result<SnapshotOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let (kind, node) = locate(ctx, p.vmid, p.node).await?;
     require_snapshot(ctx, &node, kind, p.vmid, &p.name).await?;
     let upid = ctx

@@ -23,17 +23,17 @@ const KIND: GuestKind = GuestKind::Qemu;
 /// Parameters of the tools that only name a VM.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct VmRef {
+pub(super) struct VmRef {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// `get_vm_config`.
-pub fn get_vm_config() -> ToolSpec {
+pub(super) fn get_vm_config() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_vm_config",
@@ -52,15 +52,15 @@ pub fn get_vm_config() -> ToolSpec {
 
 /// Output of `get_vm_config`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct VmConfigOutput {
-    pub vmid: u32,
-    pub node: String,
+pub(super) struct VmConfigOutput {
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// SHA-1 of the config; pass it to update_vm_config to detect concurrent edits.
-    pub digest: String,
+    pub(crate) digest: String,
     /// Whether the VM is a template.
-    pub template: bool,
+    pub(crate) template: bool,
     /// Every config key with its value as text; secrets (`cipassword`...) shown as `********`.
-    pub config: BTreeMap<String, String>,
+    pub(crate) config: BTreeMap<String, String>,
 }
 
 async fn get_vm_config_handler(ctx: &ToolCtx, p: VmRef) -> Result<VmConfigOutput, ToolError> {
@@ -80,7 +80,7 @@ async fn get_vm_config_handler(ctx: &ToolCtx, p: VmRef) -> Result<VmConfigOutput
 }
 
 /// A config as text values, without `digest`, secrets masked.
-pub fn masked(config: &GuestConfig) -> BTreeMap<String, String> {
+pub(super) fn masked(config: &GuestConfig) -> BTreeMap<String, String> {
     config
         .0
         .keys()
@@ -99,7 +99,7 @@ pub fn masked(config: &GuestConfig) -> BTreeMap<String, String> {
 /// Tags as a list (`["web", "prod"]`) or as PVE writes them (`"web;prod"`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum Tags {
+pub(super) enum Tags {
     List(Vec<String>),
     Text(String),
 }
@@ -114,7 +114,7 @@ impl Tags {
 }
 
 /// `update_vm_config`.
-pub fn update_vm_config() -> ToolSpec {
+pub(super) fn update_vm_config() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "update_vm_config",
@@ -134,60 +134,60 @@ pub fn update_vm_config() -> ToolSpec {
 /// Parameters of `update_vm_config`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateVmParams {
+pub(super) struct UpdateVmParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// CPU cores per socket.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 1024))]
-    pub cores: Option<u32>,
+    pub(crate) cores: Option<u32>,
     /// CPU sockets.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 16))]
-    pub sockets: Option<u32>,
+    pub(crate) sockets: Option<u32>,
     /// Memory in MiB (e.g. 4096).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
-    pub memory_mb: Option<u64>,
+    pub(crate) memory_mb: Option<u64>,
     /// New VM name (a DNS name: letters, digits, `-` and `.`).
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Tags replacing the current ones (`["web", "prod"]` or `"web;prod"`); empty removes all.
     #[serde(default)]
-    pub tags: Option<Tags>,
+    pub(crate) tags: Option<Tags>,
     /// New description (notes); an empty string removes it.
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// The digest get_vm_config returned: the change is refused if the config changed since.
     #[serde(default)]
-    pub digest: Option<String>,
+    pub(crate) digest: Option<String>,
 }
 
 /// Output of `update_vm_config`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct UpdateVmOutput {
-    pub vmid: u32,
-    pub node: String,
+pub(super) struct UpdateVmOutput {
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// Config keys changed or removed: `cores`, `sockets`, `memory`, `name`, `tags`, `description`.
-    pub changed: Vec<String>,
+    pub(crate) changed: Vec<String>,
     /// The new digest of the config.
-    pub digest: String,
+    pub(crate) digest: String,
     /// Settings after the change, read back from the config.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cores: Option<i64>,
+    pub(crate) cores: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sockets: Option<i64>,
+    pub(crate) sockets: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_mb: Option<i64>,
+    pub(crate) memory_mb: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    pub tags: Vec<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 async fn update_vm_config_handler(
@@ -288,7 +288,7 @@ fn vm_changes(p: &UpdateVmParams) -> Result<(Params, Vec<String>), ToolError> {
 }
 
 /// A config update error; a digest mismatch says what to do.
-pub fn digest_error(e: pve_client::Error, vmid: u32) -> ToolError {
+pub(super) fn digest_error(e: pve_client::Error, vmid: u32) -> ToolError {
     if e.message().contains("detected modified configuration") {
         return ToolError::Pve {
             status: e.status(),
@@ -303,7 +303,7 @@ pub fn digest_error(e: pve_client::Error, vmid: u32) -> ToolError {
 }
 
 /// `get_vm_ip_addresses`.
-pub fn get_vm_ip_addresses() -> ToolSpec {
+pub(super) fn get_vm_ip_addresses() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "get_vm_ip_addresses",
@@ -322,40 +322,40 @@ pub fn get_vm_ip_addresses() -> ToolSpec {
 /// Parameters of `get_vm_ip_addresses`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IpParams {
+pub(super) struct IpParams {
     /// VMID of the VM (e.g. 101).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// Also list the loopback interface (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub include_loopback: Option<bool>,
+    pub(crate) include_loopback: Option<bool>,
 }
 
 /// One guest network interface.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct Interface {
-    pub name: String,
+pub(super) struct Interface {
+    pub(crate) name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    pub(crate) mac: Option<String>,
     /// `ADDRESS/PREFIX`.
-    pub ipv4: Vec<String>,
+    pub(crate) ipv4: Vec<String>,
     /// `ADDRESS/PREFIX`.
-    pub ipv6: Vec<String>,
+    pub(crate) ipv6: Vec<String>,
 }
 
 /// Output of `get_vm_ip_addresses`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct IpOutput {
-    pub vmid: u32,
-    pub node: String,
-    pub interfaces: Vec<Interface>,
+pub(super) struct IpOutput {
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
+    pub(crate) interfaces: Vec<Interface>,
     /// Every IPv4 address outside loopback, without prefix: the ones to connect to.
-    pub ipv4: Vec<String>,
+    pub(crate) ipv4: Vec<String>,
     /// Every global IPv6 address (not loopback, not link-local `fe80::`), without prefix.
-    pub ipv6: Vec<String>,
+    pub(crate) ipv6: Vec<String>,
 }
 
 async fn get_vm_ip_addresses_handler(ctx: &ToolCtx, p: IpParams) -> Result<IpOutput, ToolError> {

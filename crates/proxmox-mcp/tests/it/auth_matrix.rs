@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::rest_support::{KEYS, Rest};
+use crate::support::rest::{KEYS, Rest};
 
 /// Each tool: the scope it needs (written here, not derived) and its status when allowed and
 /// called with `{}` (200, or 422 when it has required parameters).
@@ -69,13 +69,13 @@ fn callers() -> Vec<(&'static str, Option<&'static str>)> {
     v
 }
 
-fn scope_label(s: proxmox_mcp::auth::Scope) -> &'static str {
+fn scope_label(s: proxmox_mcp::Scope) -> &'static str {
     s.as_str()
 }
 
 #[tokio::test]
 async fn every_rest_route_with_every_kind_of_caller() {
-    let r = Rest::with_keys(proxmox_mcp::auth::RateLimiter::unlimited()).await;
+    let r = Rest::with_keys(proxmox_mcp::RateLimiter::unlimited()).await;
     let registry: Vec<&str> = r.demo.app.registry().tools().map(|t| t.name).collect();
     let table: Vec<&str> = TOOLS.iter().map(|t| t.0).collect();
     assert_eq!(table, registry, "the matrix must list every tool, in order");
@@ -145,7 +145,7 @@ async fn every_rest_route_with_every_kind_of_caller() {
 
 #[tokio::test]
 async fn refused_calls_never_reach_the_cluster_and_allowed_ones_do() {
-    let r = Rest::with_keys(proxmox_mcp::auth::RateLimiter::unlimited()).await;
+    let r = Rest::with_keys(proxmox_mcp::RateLimiter::unlimited()).await;
     let (_, _, read_key) = KEYS[0];
     let (_, _, ops_key) = KEYS[1];
     let (s, _, v) = r
@@ -189,7 +189,7 @@ async fn refused_calls_never_reach_the_cluster_and_allowed_ones_do() {
 
 #[tokio::test]
 async fn the_key_header_works_like_bearer() {
-    let r = Rest::with_keys(proxmox_mcp::auth::RateLimiter::unlimited()).await;
+    let r = Rest::with_keys(proxmox_mcp::RateLimiter::unlimited()).await;
     let send = |header: &'static str, key: &'static str| {
         r.http
             .post(r.url("/get_nodes"))
@@ -215,7 +215,7 @@ async fn the_key_header_works_like_bearer() {
 
 #[tokio::test]
 async fn openapi_lists_what_the_key_may_call() {
-    let r = Rest::with_keys(proxmox_mcp::auth::RateLimiter::unlimited()).await;
+    let r = Rest::with_keys(proxmox_mcp::RateLimiter::unlimited()).await;
     let ops = |v: &Value| -> Vec<String> {
         v["paths"]
             .as_object()

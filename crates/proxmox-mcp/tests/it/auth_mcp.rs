@@ -3,15 +3,15 @@
 //! exact statuses; per-key `tools/list` and scope refusals on `tools/call` on both transports;
 //! the audit line of a refusal at the MCP and REST doors.
 
-use proxmox_mcp::guard::GuardConfig;
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::mcp::http::PATHS;
+use proxmox_mcp::GuardConfig;
+use proxmox_mcp::MCP_PATHS;
+use proxmox_mcp::McpHttpConfig;
 use reqwest::Method;
 use rmcp::model::{CallToolRequestParams, ErrorCode};
 use serde_json::{Value, json};
 
-use crate::auth_mcp_support::{Door, answer, gate, init};
-use crate::rest_support::KEYS;
+use crate::support::door::{Door, answer, gate, init};
+use crate::support::rest::KEYS;
 
 /// The callers: label, key presented.
 fn callers() -> Vec<(&'static str, Option<&'static str>)> {
@@ -56,7 +56,7 @@ fn tools_for(scope: &str) -> Vec<String> {
         "restore_backup",
         "delete_backup",
     ];
-    let registry = proxmox_mcp::Registry::builtin().unwrap();
+    let registry = proxmox_mcp::builtin_tools().unwrap();
     registry
         .tools()
         .map(|t| t.name)
@@ -81,7 +81,7 @@ async fn every_mcp_route_with_every_kind_of_caller() {
     for (who, key) in callers() {
         let allowed = key.is_some() && who != "wrong key";
         // Streamable HTTP: POST initialize, on both paths.
-        for path in PATHS {
+        for path in MCP_PATHS {
             let (s, headers, text) = door.post(path, key, None, &init(1)).await;
             if allowed {
                 assert_eq!(s, 200, "{who}: POST {path}: {text}");
@@ -119,7 +119,7 @@ async fn every_mcp_route_with_every_kind_of_caller() {
             assert_unauthorized(who, "DELETE", s, &h);
         }
         // Legacy SSE: the GET that opens a stream, on both paths.
-        for path in PATHS {
+        for path in MCP_PATHS {
             let mut req = door
                 .http
                 .get(door.url(path))
@@ -271,13 +271,13 @@ async fn refusals_at_both_doors_write_an_audit_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("refusals.jsonl");
     let _ = std::fs::remove_file(&path);
-    let demo = crate::guard_confirm::guarded(GuardConfig {
+    let demo = crate::support::demo::guarded(GuardConfig {
         audit_log: Some(path.clone()),
         ..GuardConfig::default()
     })
     .await;
     let cfg = McpHttpConfig {
-        gate: gate(proxmox_mcp::auth::RateLimiter::unlimited()),
+        gate: gate(proxmox_mcp::RateLimiter::unlimited()),
         ..McpHttpConfig::default()
     };
     let door = Door::start(demo, cfg).await;
@@ -309,11 +309,11 @@ async fn refusals_at_both_doors_write_an_audit_line() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let rest = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(proxmox_mcp::rest::serve(
+    tokio::spawn(proxmox_mcp::serve_rest(
         door.demo.app.clone(),
         listener,
-        proxmox_mcp::rest::RestConfig {
-            gate: gate(proxmox_mcp::auth::RateLimiter::unlimited()),
+        proxmox_mcp::RestConfig {
+            gate: gate(proxmox_mcp::RateLimiter::unlimited()),
             ..Default::default()
         },
         shutdown.clone(),
@@ -360,7 +360,7 @@ async fn refusals_at_both_doors_write_an_audit_line() {
     for r in &recs {
         assert!(r["message"].as_str().unwrap().contains("scope"), "{r}");
     }
-    assert_eq!(proxmox_mcp::audit::verify(&path).unwrap().records, 3);
+    assert_eq!(proxmox_mcp::verify_audit_log(&path).unwrap().records, 3);
     // Nothing was changed.
     assert_eq!(door.demo.guest_status(103).as_deref(), Some("stopped"));
     assert!(door.demo.guest_status(100).is_some());

@@ -6,16 +6,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use proxmox_mcp::auth::RateLimiter;
-use proxmox_mcp::mcp::McpHttpConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RateLimiter;
 use reqwest::Method;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 
-use crate::auth_mcp_support::{Door, gate, init};
-use crate::common::Demo;
-use crate::rest_support::KEYS;
-use crate::transport_support::eventually;
+use crate::support::demo::Demo;
+use crate::support::door::{Door, gate, init};
+use crate::support::mcp::eventually;
+use crate::support::rest::KEYS;
 
 const MB: usize = 1024 * 1024;
 

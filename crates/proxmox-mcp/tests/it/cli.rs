@@ -1,11 +1,10 @@
 //! The built binary: `serve --demo` starts, says where it listens and serves on one thread or
 //! several; without a cluster it fails with a message saying what to set.
 
+use crate::support::process::BIN;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
 
 #[test]
 fn serve_demo_starts_and_prints_its_address() {

@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::process::Command;
 
-use proxmox_mcp::doctor::{DoctorArgs, Level, Report, diagnose};
-use proxmox_mcp::registry::Access;
+use crate::support::process::BIN;
+use proxmox_mcp::Access;
+use proxmox_mcp::{DoctorArgs, Level, Report, diagnose};
 use pve_sim::route::Role;
 use pve_sim::server::{SimConfig, SimServer};
 
@@ -67,7 +68,11 @@ fn texts(report: &Report, level: Level) -> Vec<String> {
 
 /// The tools named at the start of `level` findings (`start_vm (write) ...`).
 fn tools_at(report: &Report, level: Level) -> Vec<String> {
-    let names: Vec<&str> = proxmox_mcp::tools::all().iter().map(|t| t.name).collect();
+    let names: Vec<&str> = proxmox_mcp::builtin_tools()
+        .unwrap()
+        .tools()
+        .map(|t| t.name)
+        .collect();
     let mut out: Vec<String> = texts(report, level)
         .iter()
         .filter_map(|t| t.split(' ').next())
@@ -131,7 +136,7 @@ async fn good_setup_from_a_config_file_passes() {
     assert!(
         text.contains(&format!(
             "{} tools have every privilege they need",
-            proxmox_mcp::tools::all().len()
+            proxmox_mcp::builtin_tools().unwrap().len()
         )),
         "{text}"
     );
@@ -201,8 +206,9 @@ async fn missing_privileges_name_the_tools_that_will_fail() {
     let s = sim().await;
     let report = run(&env(&s, "auditor")).await;
     let writers: Vec<String> = {
-        let mut v: Vec<String> = proxmox_mcp::tools::all()
-            .iter()
+        let mut v: Vec<String> = proxmox_mcp::builtin_tools()
+            .unwrap()
+            .tools()
             // PVE's migration preflight needs VM.Migrate, which an auditor lacks.
             .filter(|t| t.access != Access::Read || t.name == "check_migration")
             .map(|t| t.name.to_string())
@@ -225,7 +231,7 @@ async fn missing_privileges_name_the_tools_that_will_fail() {
     assert!(
         text.contains(&format!(
             "{} tools have every privilege they need: get_nodes, get_node_status, get_vms",
-            proxmox_mcp::tools::all().len() - writers.len()
+            proxmox_mcp::builtin_tools().unwrap().len() - writers.len()
         )),
         "{text}"
     );
@@ -360,8 +366,6 @@ async fn bad_configuration_is_reported_not_raised() {
         report.render()
     );
 }
-
-const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
 
 #[test]
 fn the_binary_exits_zero_on_a_healthy_demo_and_non_zero_on_problems() {

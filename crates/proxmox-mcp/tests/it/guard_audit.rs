@@ -4,15 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use proxmox_mcp::audit::{self, AuditLog, VerifyError};
-use proxmox_mcp::guard::GuardConfig;
-use proxmox_mcp::registry::Caller;
+use proxmox_mcp::{
+    AuditKey, AuditLog, Caller, GuardConfig, RateLimiter, Scope, Verified, VerifyError,
+    VerifyOptions, verify_audit_log, verify_audit_log_with,
+};
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::guarded;
-
-const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
+use crate::support::demo::Demo;
+use crate::support::demo::guarded;
+use crate::support::process::BIN;
 
 fn temp_log(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pmcp-audit-{}", std::process::id()));
@@ -66,17 +66,19 @@ async fn mutating_and_refused_calls_are_chained_then_tampering_is_caught() {
         .await
         .unwrap_err();
     d.call("start_vm", json!({"vmid": 9999})).await.unwrap_err();
-    // A refusal made at a door (key scope), through the API the doors use.
+    // A refusal made at a door (key scope), through the admission the doors use.
     let door = Caller {
         transport: "rest",
         key: Some("ci-bot".into()),
     };
-    d.app.registry().guard().refused(
+    let refused = d.app.host().admit(
         &door,
+        Scope::Read,
+        &RateLimiter::unlimited(),
         "delete_vm",
         Some(&json!({"vmid": 100, "password": "hunter2"})),
-        "the key `ci-bot` has scope read",
     );
+    assert!(refused.is_err());
 
     let recs = records(&path);
     let summary: Vec<(&str, &str)> = recs
@@ -109,13 +111,13 @@ async fn mutating_and_refused_calls_are_chained_then_tampering_is_caught() {
     assert_eq!(recs[4]["transport"], "rest");
     assert_eq!(recs[4]["args"]["password"], "********");
     assert!(!std::fs::read_to_string(&path).unwrap().contains("hunter2"));
-    assert_eq!(recs[0]["prev"], audit::GENESIS);
+    assert_eq!(recs[0]["prev"], "0".repeat(64));
     for (i, r) in recs.iter().enumerate() {
         assert_eq!(r["seq"], json!(i + 1));
         assert!(r["time"].as_str().unwrap().ends_with('Z'), "{r}");
     }
 
-    let v = audit::verify(&path).unwrap();
+    let v = verify_audit_log(&path).unwrap();
     assert_eq!(v.records, 5);
     let (ok, text) = verify_cli(&path);
     assert!(ok, "{text}");
@@ -127,7 +129,7 @@ async fn mutating_and_refused_calls_are_chained_then_tampering_is_caught() {
     rewrite(&path, |l| {
         l[1] = l[1].replace("dry_run\"}", "ok\"}").replace("dry_run", "ok")
     });
-    match audit::verify(&path) {
+    match verify_audit_log(&path) {
         Err(VerifyError::Broken { line, problem, .. }) => {
             assert_eq!(line, 2, "{problem}");
             assert!(problem.contains("altered"), "{problem}");
@@ -142,7 +144,7 @@ async fn mutating_and_refused_calls_are_chained_then_tampering_is_caught() {
     rewrite(&path, |l| {
         l.remove(2);
     });
-    match audit::verify(&path) {
+    match verify_audit_log(&path) {
         Err(VerifyError::Broken { line, problem, .. }) => {
             assert_eq!(line, 3, "{problem}");
             assert!(problem.contains("missing"), "{problem}");
@@ -159,7 +161,7 @@ async fn mutating_and_refused_calls_are_chained_then_tampering_is_caught() {
     std::fs::write(&path, &original).unwrap();
     rewrite(&path, |l| l[3].push('x'));
     assert!(matches!(
-        audit::verify(&path),
+        verify_audit_log(&path),
         Err(VerifyError::Broken { line: 4, .. })
     ));
     std::fs::write(&path, &original).unwrap();
@@ -167,7 +169,7 @@ async fn mutating_and_refused_calls_are_chained_then_tampering_is_caught() {
         l.remove(0);
     });
     assert!(matches!(
-        audit::verify(&path),
+        verify_audit_log(&path),
         Err(VerifyError::Broken { line: 1, .. })
     ));
     let (ok, _) = verify_cli(&temp_log("does-not-exist"));
@@ -196,18 +198,18 @@ async fn concurrent_calls_and_restarts_keep_the_chain_valid() {
         }
     });
     let _ = futures_util::future::join_all(calls).await;
-    assert_eq!(audit::verify(&path).unwrap().records, 24);
+    assert_eq!(verify_audit_log(&path).unwrap().records, 24);
     drop(d);
 
     // A restarted server continues the chain of the existing file.
     let log = AuditLog::open(&path).unwrap();
-    log.refused(&Caller::new("stdio"), "stop_vm", None, "test");
+    log.refused(&Caller::new("stdio"), "default", "stop_vm", None, "test");
     drop(log);
     let d = audited(&path).await;
     d.call("stop_vm", json!({"vmid": 100, "dry_run": true}))
         .await
         .unwrap();
-    let v = audit::verify(&path).unwrap();
+    let v = verify_audit_log(&path).unwrap();
     assert_eq!(v.records, 26);
     assert_eq!(records(&path)[25]["seq"], 26);
 }
@@ -225,7 +227,7 @@ async fn a_torn_last_line_is_moved_aside_and_marked() {
     let whole = std::fs::read_to_string(&path).unwrap();
     let torn = r#"{"seq":3,"time":"2026-11-29T17:03:15.042Z","key":null,"transport":"te"#;
     std::fs::write(&path, format!("{whole}{torn}")).unwrap();
-    assert!(audit::verify(&path).is_err());
+    assert!(verify_audit_log(&path).is_err());
 
     // The next start moves the torn bytes aside, says so in a marker line, and carries on.
     let d = audited(&path).await;
@@ -243,7 +245,7 @@ async fn a_torn_last_line_is_moved_aside_and_marked() {
     assert_eq!(std::fs::read_to_string(moved).unwrap(), torn);
     assert_eq!(marker["args"]["torn_bytes"], json!(torn.len()));
     assert_eq!(recs[3]["tool"], "stop_vm");
-    assert_eq!(audit::verify(&path).unwrap().records, 4);
+    assert_eq!(verify_audit_log(&path).unwrap().records, 4);
     assert!(std::fs::read_to_string(&path).unwrap().starts_with(&whole));
 }
 
@@ -271,7 +273,7 @@ fn verify_cli_with(path: &Path, args: &[&str]) -> (bool, String) {
 }
 
 /// Asserts that a verification failed at `line`, saying `what`.
-fn broken_at(r: Result<audit::Verified, VerifyError>, line: u64, what: &str) {
+fn broken_at(r: Result<Verified, VerifyError>, line: u64, what: &str) {
     match r {
         Err(VerifyError::Broken {
             line: l, problem, ..
@@ -286,7 +288,7 @@ fn broken_at(r: Result<audit::Verified, VerifyError>, line: u64, what: &str) {
 /// `line` re-chained after `prev_line`: `prev` set to its SHA-256 (what anyone can compute).
 fn rechain(line: &str, prev_line: &str) -> String {
     let mut r: Value = serde_json::from_str(line).unwrap();
-    r["prev"] = json!(audit::sha256_hex(prev_line.as_bytes()));
+    r["prev"] = json!(sha256_hex(prev_line.as_bytes()));
     serde_json::to_string(&r).unwrap()
 }
 
@@ -314,11 +316,11 @@ async fn a_keyed_chain_cannot_be_extended_or_rewritten_without_the_key() {
         recs.iter()
             .all(|r| r["mac"].as_str().is_some_and(|m| m.len() == 64))
     );
-    let opts = |key: Option<&Path>| audit::VerifyOptions {
-        key: key.map(|k| audit::AuditKey::load(k).unwrap()),
+    let opts = |key: Option<&Path>| VerifyOptions {
+        key: key.map(|k| AuditKey::load(k).unwrap()),
         head: None,
     };
-    let v = audit::verify_with(&path, &opts(Some(&key))).unwrap();
+    let v = verify_audit_log_with(&path, &opts(Some(&key))).unwrap();
     assert_eq!((v.records, v.authenticated), (3, 3));
     let (ok, text) = verify_cli_with(&path, &["--key-file", key.to_str().unwrap()]);
     assert!(ok, "{text}");
@@ -338,11 +340,15 @@ async fn a_keyed_chain_cannot_be_extended_or_rewritten_without_the_key() {
         l.push(forged);
     });
     assert_eq!(
-        audit::verify(&path).unwrap().records,
+        verify_audit_log(&path).unwrap().records,
         4,
         "the bare chain holds"
     );
-    broken_at(audit::verify_with(&path, &opts(Some(&key))), 4, "no HMAC");
+    broken_at(
+        verify_audit_log_with(&path, &opts(Some(&key))),
+        4,
+        "no HMAC",
+    );
     let (ok, text) = verify_cli_with(&path, &["--key-file", key.to_str().unwrap()]);
     assert!(!ok && text.contains("line 4"), "{text}");
 
@@ -353,11 +359,11 @@ async fn a_keyed_chain_cannot_be_extended_or_rewritten_without_the_key() {
         l[2] = rechain(&l[2], &l[1]);
     });
     assert_eq!(
-        audit::verify(&path).unwrap().records,
+        verify_audit_log(&path).unwrap().records,
         3,
         "the bare chain holds"
     );
-    broken_at(audit::verify_with(&path, &opts(Some(&key))), 2, "HMAC");
+    broken_at(verify_audit_log_with(&path, &opts(Some(&key))), 2, "HMAC");
 
     // The whole file rewritten without any HMAC, and the wrong key: both refused.
     std::fs::write(&path, &original).unwrap();
@@ -367,18 +373,18 @@ async fn a_keyed_chain_cannot_be_extended_or_rewritten_without_the_key() {
             let mut r: Value = serde_json::from_str(line).unwrap();
             r.as_object_mut().unwrap().remove("mac");
             if i > 0 {
-                r["prev"] = json!(audit::sha256_hex(prev.as_bytes()));
+                r["prev"] = json!(sha256_hex(prev.as_bytes()));
             }
             *line = serde_json::to_string(&r).unwrap();
             prev = line.clone();
         }
     });
-    assert!(audit::verify(&path).is_ok());
-    assert!(audit::verify_with(&path, &opts(Some(&key))).is_err());
+    assert!(verify_audit_log(&path).is_ok());
+    assert!(verify_audit_log_with(&path, &opts(Some(&key))).is_err());
     std::fs::write(&path, &original).unwrap();
     let wrong = key_file("wrong", "another-key-of-enough-length-0123456789abcdef");
     assert!(matches!(
-        audit::verify_with(&path, &opts(Some(&wrong))),
+        verify_audit_log_with(&path, &opts(Some(&wrong))),
         Err(VerifyError::Broken { line: 1, .. })
     ));
     let short = key_file("short", "too-short");
@@ -387,7 +393,7 @@ async fn a_keyed_chain_cannot_be_extended_or_rewritten_without_the_key() {
 
     // The server refuses to start with a short key, or a key and no log.
     drop(d);
-    let e = proxmox_mcp::guard::Guard::new(&GuardConfig {
+    let e = proxmox_mcp::Guard::new(&GuardConfig {
         audit_log: Some(path.clone()),
         audit_key_file: Some(short),
         ..GuardConfig::default()
@@ -395,7 +401,7 @@ async fn a_keyed_chain_cannot_be_extended_or_rewritten_without_the_key() {
     .unwrap_err();
     assert!(e.to_string().contains("at least 32"), "{e}");
     let text = format!("[audit]\nkey_file = \"{}\"\n", key.display());
-    let cfg = proxmox_mcp::config::FileConfig::parse(&text, Path::new("c.toml")).unwrap();
+    let cfg = proxmox_mcp::FileConfig::parse(&text, Path::new("c.toml")).unwrap();
     assert_eq!(cfg.audit.key_file.as_deref(), Some(key.as_path()));
     let e = GuardConfig {
         audit_key_file: cfg.audit.key_file,
@@ -485,4 +491,9 @@ async fn a_stored_head_shows_removed_and_rewritten_lines() {
     );
     let (ok, text) = verify_cli_with(&path, &["--head", "nonsense"]);
     assert!(!ok && text.contains("SEQ:HASH"), "{text}");
+}
+
+/// Lowercase hex SHA-256 of `bytes`, as the audit chain links lines.
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
 }

@@ -2,46 +2,12 @@
 //! it would do; every mutating tool answers `dry_run: true` with the exact PVE calls it would
 //! make. In both cases the simulator's request log shows no write at all.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::guard::{Guard, GuardConfig};
-use proxmox_mcp::registry::Registry;
-use proxmox_mcp::{Access, App};
-use pve_client::PveClient;
+use proxmox_mcp::Access;
+use proxmox_mcp::GuardConfig;
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-
-/// The demo cluster (tasks end at once) behind an app whose registry has `cfg` as its guard.
-pub async fn guarded(cfg: GuardConfig) -> Demo {
-    let demo = DemoCluster::spawn(pve_sim::seed::demo(), 0.0)
-        .await
-        .unwrap();
-    let mut client_cfg = demo.client_config().unwrap();
-    client_cfg.request_timeout = Duration::from_secs(3);
-    client_cfg.max_retries = 0;
-    client_cfg.guest_cache_ttl = Duration::ZERO;
-    let client = PveClient::new(client_cfg).unwrap();
-    let registry = Registry::builtin()
-        .unwrap()
-        .with_guard(Guard::new(&cfg).unwrap());
-    Demo {
-        demo,
-        app: Arc::new(App::new(registry, client)),
-    }
-}
-
-/// The write requests (anything but GET) the simulator received since the last clear.
-pub fn writes(d: &Demo) -> Vec<String> {
-    d.sim()
-        .requests()
-        .into_iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
+use crate::support::demo::Demo;
+use crate::support::demo::{guarded, seeded_backup, writes};
 
 /// `(method, path)` of each planned call of a dry-run answer.
 fn planned(out: &Value) -> Vec<(String, String)> {
@@ -250,27 +216,15 @@ fn cases() -> Vec<Case> {
 fn run_args(d: &Demo, case: &Case) -> Value {
     let mut args = case.args.clone();
     match case.tool {
-        "stop_task" => args["upid"] = json!(crate::tools_tasks::long_task(d)),
+        "stop_task" => args["upid"] = json!(crate::support::demo::long_task(d)),
         "rollback_snapshot" | "delete_snapshot" => {
-            crate::tools_snapshots::add_snapshot(d, 103, "before");
+            crate::support::demo::add_snapshot(d, 103, "before");
         }
         "restore_backup" => args["archive"] = json!(seeded_backup(d, 104)),
         "delete_backup" => args["volid"] = json!(seeded_backup(d, 100)),
         _ => {}
     }
     args
-}
-
-/// The volid of a seeded, unprotected backup of `vmid` (its name holds the seed's time).
-pub fn seeded_backup(d: &Demo, vmid: u32) -> String {
-    d.sim().with_sim(|s| {
-        s.cluster
-            .volumes
-            .iter()
-            .find(|v| v.content == "backup" && v.vmid == Some(vmid) && !v.protected)
-            .map(|v| v.volid.clone())
-            .unwrap()
-    })
 }
 
 /// Whether the planned calls are the wanted ones (a wanted path ending in `*` is a prefix).

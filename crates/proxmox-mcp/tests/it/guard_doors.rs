@@ -2,22 +2,22 @@
 //! rmcp client) a refusal is `isError: true` and a plan is `structuredContent`; over REST a
 //! refusal is 403 (`kind: policy`) and a plan is the 200 body. No write reaches the simulator.
 
-use proxmox_mcp::mcp::McpHttpConfig;
+use proxmox_mcp::McpHttpConfig;
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::writes;
-use crate::rest_support::Rest;
-use crate::transport_support::{init_tls, start_with};
+use crate::support::demo::Demo;
+use crate::support::demo::writes;
+use crate::support::mcp::{init_tls, start_with};
+use crate::support::rest::Rest;
 
 #[tokio::test]
 async fn mcp_refuses_unconfirmed_calls_and_returns_plans() {
     init_tls();
     let demo = Demo::start().await;
-    let server = start_with(demo.app.clone(), McpHttpConfig::default()).await;
+    let server = start_with(demo.app.host().clone(), McpHttpConfig::default()).await;
     let transport = StreamableHttpClientTransport::from_uri(server.url("/proxmox/mcp"));
     let client = ().serve(transport).await.unwrap();
 

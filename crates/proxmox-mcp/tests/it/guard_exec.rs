@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use crate::guard_confirm::{guarded, writes};
-use crate::tools::{Want, check};
-use proxmox_mcp::guard::{ExecConfig, GuardConfig};
+use crate::support::demo::{Want, check};
+use crate::support::demo::{guarded, writes};
+use proxmox_mcp::{ExecConfig, GuardConfig};
 
 fn exec(command: &str) -> serde_json::Value {
     json!({"vmid": 100, "command": command, "confirm": true})
@@ -303,7 +303,7 @@ fn config_file(name: &str, text: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn doctor_and_serve_warn_about_a_deny_list_alone() {
-    use proxmox_mcp::doctor::{DoctorArgs, Level, diagnose};
+    use proxmox_mcp::{DoctorArgs, Level, diagnose};
     let doctor = |path: std::path::PathBuf| async move {
         let args = DoctorArgs {
             demo: true,
@@ -349,7 +349,7 @@ async fn doctor_and_serve_warn_about_a_deny_list_alone() {
 
     // `serve` logs it at start.
     let path = deny_only.to_str().unwrap().to_string();
-    let mut bin = crate::ops_shutdown::Bin::start(
+    let mut bin = crate::support::process::Bin::start(
         &[
             "serve",
             "--demo",

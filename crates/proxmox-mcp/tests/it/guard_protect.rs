@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::{guarded, seeded_backup, writes};
-use proxmox_mcp::guard::GuardConfig;
+use crate::support::demo::Demo;
+use crate::support::demo::{guarded, seeded_backup, writes};
+use proxmox_mcp::GuardConfig;
 
 /// Calls `tool` and checks it is refused as protected, naming `why`, with no write made.
 async fn refused(d: &Demo, tool: &str, args: Value, why: &str) {
@@ -173,12 +173,12 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
     })
     .await;
     protect_201(&d);
-    crate::tools_snapshots::add_snapshot(&d, 103, "before");
+    crate::support::demo::add_snapshot(&d, 103, "before");
     let flag = "protection flag";
     let listed = "guard.protected_vmids";
     let tagged = "tag `dev`";
-    let task_of_102 = crate::tools_tasks::long_task_of(&d, 102);
-    let task_of_101 = crate::tools_tasks::long_task_of(&d, 101);
+    let task_of_102 = crate::support::demo::long_task_of(&d, 102);
+    let task_of_101 = crate::support::demo::long_task_of(&d, 101);
     let cases: Vec<(&str, Value, &str)> = vec![
         (
             "create_vm_from_template",
@@ -346,7 +346,7 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
     assert_eq!(writes(&d), ["POST /nodes/pve01/vzdump"]);
     // An unprotected guest's task stops; a wrong node for an unprotected guest is PVE's to
     // answer.
-    let task_of_100 = crate::tools_tasks::long_task_of(&d, 100);
+    let task_of_100 = crate::support::demo::long_task_of(&d, 100);
     let out = d
         .call("stop_task", json!({"upid": task_of_100}))
         .await

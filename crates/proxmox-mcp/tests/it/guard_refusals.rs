@@ -6,19 +6,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use proxmox_mcp::App;
-use proxmox_mcp::auth::{Gate, KeyRing, KeySpec, Scope};
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::guard::{Guard, GuardConfig};
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::registry::{Registry, ToolFilter};
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::DemoCluster;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RestConfig;
+use proxmox_mcp::ToolFilter;
+use proxmox_mcp::{Gate, KeyRing, KeySpec, Scope};
+use proxmox_mcp::{Guard, GuardConfig};
 use pve_client::PveClient;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::serve_doors;
-use crate::ops_health::parse_metrics;
-use crate::transport_http::post;
+use crate::support::demo::serve_doors;
+use crate::support::mcp::post;
+use crate::support::process::parse_metrics;
 
 const READER: &str = "reader-key-0123456789";
 const ADMIN: &str = "admin-key-0123456789";
@@ -49,7 +49,7 @@ impl Doors {
             .await
             .unwrap();
         let registry = filter
-            .apply(&Registry::builtin().unwrap())
+            .apply(&proxmox_mcp::builtin_tools().unwrap())
             .unwrap()
             .with_guard(
                 Guard::new(&GuardConfig {

@@ -10,18 +10,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxmox_mcp::conns::{ConnLimits, Connections};
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RestConfig;
+use proxmox_mcp::{ConnLimits, Connections};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::auth_mcp_support::{Door, init};
-use crate::common::Demo;
-use crate::rest_support::Rest;
-
-const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
+use crate::support::demo::Demo;
+use crate::support::door::{Door, init};
+use crate::support::process::BIN;
+use crate::support::rest::Rest;
 
 fn conns(header: u64, keep_alive: u64, max: usize, per_client: usize) -> Arc<Connections> {
     Arc::new(Connections::new(ConnLimits {

@@ -7,17 +7,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use proxmox_mcp::config::{Overrides, Settings};
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RestConfig;
+use proxmox_mcp::{Overrides, Settings};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth_mcp_support::{Door, init};
-use crate::common::Demo;
-use crate::rest_support::Rest;
+use crate::support::demo::Demo;
+use crate::support::door::{Door, init};
+use crate::support::rest::Rest;
 
 /// Sends `request` (raw HTTP/1.1 bytes) to `addr` and returns the status of the answer.
 pub async fn raw_status(addr: &str, request: &str) -> u16 {
@@ -167,15 +167,15 @@ async fn allowed_origins_match_ports_exactly() {
         ..Overrides::default()
     };
     let settings = Settings::resolve(&flags, &HashMap::new()).unwrap();
-    let cfg = proxmox_mcp::rest::config_from(&settings, proxmox_mcp::auth::Gate::default(), None);
+    let (mcp_cfg, cfg) = proxmox_mcp::door_configs(&settings, proxmox_mcp::Gate::default(), None);
     let r = Rest::with(cfg).await;
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mcp = format!("http://{}/mcp", l.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(proxmox_mcp::app::serve(
+    tokio::spawn(proxmox_mcp::serve_mcp(
         r.demo.app.clone(),
         l,
-        proxmox_mcp::app::mcp_http_config(&settings),
+        mcp_cfg,
         None,
         shutdown.clone(),
     ));

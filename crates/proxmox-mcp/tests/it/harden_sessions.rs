@@ -2,15 +2,15 @@
 //! together; a client that opens and closes a session per call never runs out), and a session
 //! belongs to the key that opened it (any other key gets 404 for its id, on both transports).
 
-use proxmox_mcp::auth::RateLimiter;
-use proxmox_mcp::mcp::McpHttpConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RateLimiter;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_mcp_support::{Door, gate, init};
-use crate::common::Demo;
-use crate::rest_support::KEYS;
-use crate::transport_support::eventually;
+use crate::support::demo::Demo;
+use crate::support::door::{Door, gate, init};
+use crate::support::mcp::eventually;
+use crate::support::rest::KEYS;
 
 async fn keyed(max_sessions: usize, per_key: usize) -> Door {
     let cfg = McpHttpConfig {

@@ -2,12 +2,12 @@
 //! 127.0.0.1:0. Each module covers one layer; MCP_TRANSPORT adds its `transport*` modules here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
+mod admission;
 mod auth_matrix;
 mod auth_mcp;
 mod auth_mcp_limits;
-mod auth_mcp_support;
 mod harden_conns;
 mod harden_doors;
 mod harden_sessions;
@@ -48,9 +48,7 @@ mod transport_http;
 mod transport_sse;
 mod transport_sse_answers;
 mod transport_stdio;
-mod transport_support;
 
 mod rest_errors;
 mod rest_openapi;
-mod rest_support;
 mod rest_tools;

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use proxmox_mcp::App;
-use proxmox_mcp::auth::{Gate, KeyRing, Scope};
-use proxmox_mcp::config::{Overrides, Settings};
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::doctor::{DoctorArgs, Level, diagnose};
-use proxmox_mcp::registry::{Caller, NoProgress};
-use proxmox_mcp::rest::{self, RestConfig};
+use proxmox_mcp::DemoCluster;
+use proxmox_mcp::{self, RestConfig};
+use proxmox_mcp::{Caller, NoProgress};
+use proxmox_mcp::{DoctorArgs, Level, diagnose};
+use proxmox_mcp::{Gate, KeyRing, Scope};
+use proxmox_mcp::{Overrides, Settings};
 use pve_client::Credentials;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -234,7 +234,12 @@ async fn an_unknown_cluster_is_a_bad_parameter_listing_the_names() {
         gate: Gate::new(Arc::new(ring)),
         ..RestConfig::default()
     };
-    tokio::spawn(rest::serve(app.clone(), listener, cfg, shutdown.clone()));
+    tokio::spawn(proxmox_mcp::serve_rest(
+        app.clone(),
+        listener,
+        cfg,
+        shutdown.clone(),
+    ));
     let http = reqwest::Client::new();
     let answer = |tool: &str, args: Value| {
         let req = http
@@ -321,7 +326,7 @@ async fn the_doctor_checks_every_cluster_or_the_one_named() {
         cluster: cluster.map(str::to_string),
     };
     let env = HashMap::new();
-    let titles = |r: &proxmox_mcp::doctor::Report| -> Vec<String> {
+    let titles = |r: &proxmox_mcp::Report| -> Vec<String> {
         r.sections.iter().map(|s| s.title.clone()).collect()
     };
     let all = diagnose(&args(None), &env).await;

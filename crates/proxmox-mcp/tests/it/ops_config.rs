@@ -2,45 +2,10 @@
 //! import of ProxmoxMCP / ProxmoxMCP-Plus JSON files, and a guide that names every variable and
 //! flag. Error messages are in `ops_config_errors`.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
-use proxmox_mcp::cli::LogFormat;
-use proxmox_mcp::config::{ClusterChoice, Overrides, Settings};
+use crate::support::process::{CLUSTER, TempFile, env, temp_file};
+use proxmox_mcp::LogFormat;
+use proxmox_mcp::{ClusterChoice, Overrides, Settings};
 use pve_client::{Credentials, TlsMode};
-
-/// A config file in a fresh temporary directory (removed on drop).
-pub struct TempFile {
-    dir: PathBuf,
-    pub path: PathBuf,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-pub fn temp_file(name: &str, text: &str) -> TempFile {
-    let dir = std::env::temp_dir().join(format!(
-        "pmcp-ops-config-{}-{}",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    TempFile { dir, path }
-}
-
-pub fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-pub const CLUSTER: &str = "[cluster]\nhost = \"file-host\"\nuser = \"root@pam\"\ntoken_name = \"t\"\ntoken_value = \"file-secret\"\n";
 
 /// Resolves `flags` over `file_text` (a TOML file, when not empty) and `vars`.
 fn resolve(
@@ -261,16 +226,10 @@ fn the_configuration_guide_names_every_variable_and_flag() {
     let mut missing = Vec::new();
     // Every PROXMOX_* variable the server or the client reads.
     let re = regex::Regex::new(r"PROXMOX_[A-Z_]*[A-Z]").unwrap();
-    for file in [
-        "crates/proxmox-mcp/src/config.rs",
-        "crates/proxmox-mcp/src/config/security.rs",
-        "crates/proxmox-mcp/src/config/clusters.rs",
-        "crates/proxmox-mcp/src/auth/mod.rs",
-        "crates/proxmox-mcp/src/guard/mod.rs",
-        "crates/proxmox-mcp/src/cli.rs",
-        "crates/pve-client/src/config.rs",
-    ] {
-        let text = std::fs::read_to_string(root.join(file)).unwrap();
+    let mut files = vec![root.join("crates/pve-client/src/config.rs")];
+    rust_files(&root.join("crates/proxmox-mcp/src"), &mut files);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
         for m in re.find_iter(&text) {
             let name = m.as_str();
             let placeholder = name == "PROXMOX_NAME";
@@ -301,4 +260,16 @@ fn the_configuration_guide_names_every_variable_and_flag() {
         missing.is_empty(),
         "docs/configuration.md does not mention {missing:?}"
     );
+}
+
+/// Every `.rs` file below `dir`.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! Every configuration error message: each names the key or variable at fault (the JSON field
 //! for an imported ProxmoxMCP file), and never holds a secret.
 
-use proxmox_mcp::config::{Overrides, Settings};
+use proxmox_mcp::{Overrides, Settings};
 
-use crate::ops_config::{CLUSTER, env, temp_file};
+use crate::support::process::{CLUSTER, env, temp_file};
 
 #[test]
 fn every_configuration_error_names_what_is_wrong() {

@@ -2,23 +2,22 @@
 //! real simulator): readiness follows the cluster, the metrics text parses and holds the series
 //! the calls made, `metrics_auth` asks for a key, and the `Host` rules hold.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use proxmox_mcp::App;
-use proxmox_mcp::auth::{Gate, KeyRing, Scope};
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::ops::Ops;
-use proxmox_mcp::registry::Registry;
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::DemoCluster;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::Ops;
+use proxmox_mcp::RestConfig;
+use proxmox_mcp::{Gate, KeyRing, Scope};
 use pve_client::PveClient;
 use pve_sim::faults::Fault;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::serve_doors;
+use crate::support::demo::serve_doors;
+use crate::support::process::parse_metrics;
 
 /// Both doors over one app and a simulator (tasks end at once, no retries).
 struct Doors {
@@ -38,14 +37,17 @@ impl Drop for Doors {
 impl Doors {
     /// `ops` adjusts the app's ops settings (its metrics stay those the app feeds).
     async fn start(ops: impl FnOnce(Ops) -> Ops) -> Doors {
-        crate::transport_support::init_tls();
+        crate::support::mcp::init_tls();
         let demo = DemoCluster::spawn(pve_sim::seed::demo(), 0.0)
             .await
             .unwrap();
         let mut cfg = demo.client_config().unwrap();
         cfg.request_timeout = Duration::from_secs(3);
         cfg.max_retries = 0;
-        let app = App::new(Registry::builtin().unwrap(), PveClient::new(cfg).unwrap());
+        let app = App::new(
+            proxmox_mcp::builtin_tools().unwrap(),
+            PveClient::new(cfg).unwrap(),
+        );
         let configured = ops(Ops::new(app.ops().metrics.clone()));
         let app = Arc::new(app.with_ops(configured));
         let shutdown = CancellationToken::new();
@@ -121,61 +123,6 @@ async fn healthz_is_alive_and_readyz_follows_the_cluster() {
     // Healthy again.
     let (status, _) = d.get(format!("{}/readyz", d.rest), &[]).await;
     assert_eq!(status, 200);
-}
-
-/// The samples of a Prometheus text exposition: `name{labels}` → value. Panics on any line that
-/// is not a comment, a blank or a well-formed sample, and on a sample whose family was not
-/// declared with `# TYPE`.
-pub fn parse_metrics(text: &str) -> HashMap<String, f64> {
-    let mut types: HashMap<String, String> = HashMap::new();
-    let mut samples = HashMap::new();
-    for line in text.lines() {
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').unwrap();
-            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
-            types.insert(name.to_string(), kind.to_string());
-            continue;
-        }
-        if line.starts_with("# HELP ") {
-            continue;
-        }
-        assert!(!line.starts_with('#'), "stray comment: {line}");
-        let (series, value) = line.rsplit_once(' ').unwrap();
-        let value: f64 = value
-            .parse()
-            .unwrap_or_else(|_| panic!("bad value: {line}"));
-        let name = series.split('{').next().unwrap();
-        assert!(
-            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-            "bad name: {line}"
-        );
-        if let Some(labels) = series.strip_prefix(name)
-            && !labels.is_empty()
-        {
-            assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
-            for pair in labels[1..labels.len() - 1].split("\",") {
-                let (k, v) = pair.split_once("=\"").unwrap();
-                assert!(
-                    k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-                    "{line}"
-                );
-                assert!(!v.trim_end_matches('"').contains('"'), "{line}");
-            }
-        }
-        let family = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|s| {
-                name.strip_suffix(s)
-                    .filter(|base| types.get(*base).is_some_and(|k| k == "histogram"))
-            })
-            .unwrap_or(name);
-        assert!(types.contains_key(family), "no # TYPE for {line}");
-        samples.insert(series.to_string(), value);
-    }
-    samples
 }
 
 #[tokio::test]

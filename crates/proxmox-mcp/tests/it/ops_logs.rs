@@ -5,14 +5,14 @@
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::ops_shutdown::{Bin, SIM_TOKEN, sim, sim_env};
+use crate::support::process::{Bin, SIM_TOKEN, sim, sim_env};
 
 const OPERATE_KEY: &str = "pmk-operate-0b6e2d41c9f7a3";
 const ADMIN_KEY: &str = "pmk-admin-88d1f0e2a4b6c3";
 
 #[tokio::test]
 async fn json_logs_have_a_line_per_call_and_no_secret_at_debug_level() {
-    crate::transport_support::init_tls();
+    crate::support::mcp::init_tls();
     let sim = sim().await;
     let dir = std::env::temp_dir().join(format!("pmcp-ops-logs-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -126,7 +126,7 @@ async fn json_logs_have_a_line_per_call_and_no_secret_at_debug_level() {
 
 #[tokio::test]
 async fn text_logs_by_default_and_a_json_import_says_what_it_ignored() {
-    crate::transport_support::init_tls();
+    crate::support::mcp::init_tls();
     let sim = sim().await;
     let dir = std::env::temp_dir().join(format!("pmcp-ops-logs-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use proxmox_mcp::config::FileConfig;
+use proxmox_mcp::FileConfig;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -103,7 +103,7 @@ fn broken_compose_files_fail_the_schema() {
 }
 
 #[test]
-fn compose_service_mirrors_the_seed() {
+fn compose_service_publishes_both_doors() {
     let doc: Value = serde_norway::from_str(&read("docker-compose.yml")).unwrap();
     let svc = &doc["services"]["proxmox-mcp"];
     let ports: Vec<&str> = svc["ports"]
@@ -167,7 +167,7 @@ fn dockerfile_is_multi_stage_and_runs_unprivileged() {
     assert_eq!(froms.len(), 2, "{froms:?}");
     assert!(froms[0].contains("rust:") && froms[0].ends_with("AS build"));
     assert!(froms[1].contains("-slim") || froms[1].contains("distroless"));
-    assert!(text.contains("cargo build --release --locked -p proxmox-mcp"));
+    assert!(text.contains("cargo build --profile dist --locked -p proxmox-mcp"));
     assert!(text.contains("COPY --from=build"));
     let user = lines
         .iter()

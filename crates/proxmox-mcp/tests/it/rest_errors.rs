@@ -1,12 +1,12 @@
-//! REST failures in mcpo's shape `{"detail": {"message": ...}}` with DESIGN.md's statuses:
+//! REST failures in mcpo's shape `{"detail": {"message": ...}}` with one status per failure:
 //! bad bodies (422 naming the parameter), unknown tools (404), policy (403), Proxmox VE errors,
 //! API keys (401; `/openapi.json` and `/docs` public), and CORS (off unless configured).
 
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::RestConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::rest_support::{Rest, check};
+use crate::support::rest::{Rest, check};
 
 #[tokio::test]
 async fn bad_requests_are_refused_naming_the_problem() {

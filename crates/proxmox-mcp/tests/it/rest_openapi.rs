@@ -5,12 +5,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use proxmox_mcp::Registry;
-use proxmox_mcp::rest::openapi;
+use proxmox_mcp::{openapi_document, render_openapi};
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::rest_support::Rest;
+use crate::support::rest::Rest;
 
 fn committed_path() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")
@@ -18,7 +17,7 @@ fn committed_path() -> std::path::PathBuf {
 
 #[test]
 fn openapi_json_is_generated_from_the_registry() {
-    let want = openapi::render(&Registry::builtin().unwrap());
+    let want = render_openapi(&proxmox_mcp::builtin_tools().unwrap());
     let path = committed_path();
     if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
         std::fs::write(&path, &want).unwrap();
@@ -34,8 +33,8 @@ fn openapi_json_is_generated_from_the_registry() {
 
 #[test]
 fn every_tool_is_an_operation_with_its_schemas_and_annotations() {
-    let r = Registry::builtin().unwrap();
-    let doc = openapi::document(&r);
+    let r = proxmox_mcp::builtin_tools().unwrap();
+    let doc = openapi_document(&r);
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(
         doc["components"]["securitySchemes"]["bearerAuth"]["scheme"],
@@ -126,7 +125,7 @@ async fn the_served_document_is_the_committed_one_and_the_docs_page_is_offline()
     let resp = r.http.get(r.url("/openapi.json")).send().await.unwrap();
     assert_eq!(resp.headers()["content-type"], "application/json");
     let served = resp.text().await.unwrap();
-    assert_eq!(served, openapi::render(r.demo.app.registry()));
+    assert_eq!(served, render_openapi(r.demo.app.registry()));
 
     let page = r.http.get(r.url("/docs")).send().await.unwrap();
     assert_eq!(page.status(), 200);

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::rest_support::{Rest, check};
+use crate::support::rest::{Rest, check};
 
 #[tokio::test]
 async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
@@ -241,7 +241,7 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     .await;
     assert_eq!(r.demo.guest_status(4402), None);
 
-    let running = crate::tools_tasks::long_task(&r.demo);
+    let running = crate::support::demo::long_task(&r.demo);
     post(
         "list_tasks",
         json!({"status": "running"}),

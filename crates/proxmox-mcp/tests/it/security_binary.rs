@@ -1,11 +1,10 @@
 //! The binary's safety rails: it refuses to expose a door without a key, stops on unknown filter
 //! names, makes keys with `keys new`, and never writes a key to its logs.
 
+use crate::support::process::BIN;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_proxmox-mcp");
 
 /// Runs the binary with `args` and a clean `PROXMOX_MCP_*` environment plus `env`, until it exits
 /// or prints a line containing `until`; returns (exit code if it exited, stderr lines).
@@ -233,7 +232,7 @@ fn keys_new_prints_a_key_once_and_its_config_entry() {
         .find(|w| w.starts_with("pmcp_"))
         .unwrap();
     assert_eq!(key.len(), 5 + 64);
-    let sha = proxmox_mcp::auth::keys::digest(key);
+    let sha = <sha2::Sha256 as sha2::Digest>::digest(key.as_bytes());
     assert!(
         text.contains(&format!("sha256 = \"{}\"", hex::encode(sha))),
         "{text}"

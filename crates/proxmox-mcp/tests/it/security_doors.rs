@@ -4,16 +4,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use proxmox_mcp::app;
-use proxmox_mcp::config::TlsFiles;
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::registry::{Registry, ToolFilter};
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::RestConfig;
+use proxmox_mcp::TlsFiles;
+use proxmox_mcp::ToolFilter;
 use reqwest::Method;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::rest_support::{KEYS, Rest};
+use crate::support::rest::{KEYS, Rest};
 
 fn names(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -30,7 +29,7 @@ fn paths(doc: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn filters_shape_what_the_rest_door_offers() {
-    let builtin = Registry::builtin().unwrap();
+    let builtin = proxmox_mcp::builtin_tools().unwrap();
     let filter = ToolFilter {
         read_only: true,
         tools: names(&["start_vm"]),
@@ -118,8 +117,7 @@ async fn bodies_over_one_megabyte_are_refused_with_413() {
 
 #[tokio::test]
 async fn rate_limits_are_per_key_with_retry_after() {
-    let limiter =
-        proxmox_mcp::auth::RateLimiter::new(Some(3), HashMap::from([("admin".to_string(), 5)]));
+    let limiter = proxmox_mcp::RateLimiter::new(Some(3), HashMap::from([("admin".to_string(), 5)]));
     let r = Rest::with_keys(limiter).await;
     let r = &r;
     let call = |key: &'static str| async move {
@@ -197,7 +195,7 @@ async fn both_doors_serve_https_with_the_configured_certificate() {
         std::thread::current().id()
     ));
     let (files, der) = tls_files(&dir);
-    let tls = proxmox_mcp::tls::server_config(&files).unwrap();
+    let tls = proxmox_mcp::tls_server_config(&files).unwrap();
     let client = tls_client(der);
 
     // REST over HTTPS.
@@ -248,7 +246,7 @@ async fn both_doors_serve_https_with_the_configured_certificate() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let shutdown = CancellationToken::new();
-    tokio::spawn(app::serve(
+    tokio::spawn(proxmox_mcp::serve_mcp(
         r.demo.app.clone(),
         listener,
         McpHttpConfig::default(),
@@ -275,7 +273,7 @@ async fn both_doors_serve_https_with_the_configured_certificate() {
         cert: files.key.clone(),
         key: files.key.clone(),
     };
-    let e = proxmox_mcp::tls::server_config(&bad)
+    let e = proxmox_mcp::tls_server_config(&bad)
         .unwrap_err()
         .to_string();
     assert!(e.contains("key.pem") && !e.contains("PRIVATE"), "{e}");
@@ -284,7 +282,7 @@ async fn both_doors_serve_https_with_the_configured_certificate() {
 
 #[tokio::test]
 async fn host_and_origin_settings_reach_both_doors() {
-    use proxmox_mcp::config::{Overrides, Settings};
+    use proxmox_mcp::{Overrides, Settings};
     let flags = Overrides {
         demo: true,
         allowed_hosts: vec!["pve-mcp.lan".into()],
@@ -292,15 +290,15 @@ async fn host_and_origin_settings_reach_both_doors() {
         ..Overrides::default()
     };
     let settings = Settings::resolve(&flags, &HashMap::new()).unwrap();
-    let cfg = proxmox_mcp::rest::config_from(&settings, proxmox_mcp::auth::Gate::default(), None);
+    let (mcp_cfg, cfg) = proxmox_mcp::door_configs(&settings, proxmox_mcp::Gate::default(), None);
     let r = Rest::with(cfg).await;
     let mcp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mcp = format!("http://{}/mcp", mcp_listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    tokio::spawn(app::serve(
+    tokio::spawn(proxmox_mcp::serve_mcp(
         r.demo.app.clone(),
         mcp_listener,
-        app::mcp_http_config(&settings),
+        mcp_cfg,
         None,
         shutdown.clone(),
     ));

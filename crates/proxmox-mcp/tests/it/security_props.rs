@@ -8,7 +8,7 @@ use proptest::test_runner::{Config, TestRunner};
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use crate::rest_support::{KEYS, Rest};
+use crate::support::rest::{KEYS, Rest};
 
 /// Statuses the REST door may answer to anything a caller throws at it.
 const EXPECTED: &[u16] = &[200, 400, 401, 403, 404, 405, 409, 413, 422];
@@ -52,7 +52,7 @@ fn random_input_never_makes_the_rest_door_fail() {
         .enable_all()
         .build()
         .unwrap();
-    let r = rt.block_on(Rest::with_keys(proxmox_mcp::auth::RateLimiter::unlimited()));
+    let r = rt.block_on(Rest::with_keys(proxmox_mcp::RateLimiter::unlimited()));
     let admin = KEYS[2].2;
     // Each tool's parameter names (plus one nobody has), from its input schema.
     let tools: Vec<(String, Vec<String>)> = r
@@ -280,7 +280,7 @@ fn random_json_rpc_never_makes_the_mcp_doors_fail() {
         .enable_all()
         .build()
         .unwrap();
-    let door = rt.block_on(crate::auth_mcp_support::Door::with_keys());
+    let door = rt.block_on(crate::support::door::Door::with_keys());
     let admin = KEYS[2].2;
     let tools: Vec<String> = door
         .demo
@@ -343,7 +343,7 @@ fn random_json_rpc_never_makes_the_mcp_doors_fail() {
 
     // Both transports still answer, correctly.
     rt.block_on(async {
-        let all = proxmox_mcp::Registry::builtin().unwrap().len();
+        let all = proxmox_mcp::builtin_tools().unwrap().len();
         let client = door.client(admin).await;
         assert_eq!(client.list_all_tools().await.unwrap().len(), all);
         let mut legacy = door.legacy(admin).await;

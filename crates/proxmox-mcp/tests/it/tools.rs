@@ -3,42 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-
-/// What a call must give: JSON-pointer checks on the output (`"*"` = present), or an error of
-/// a kind whose message contains a text.
-pub enum Want {
-    Fields(Vec<(&'static str, Value)>),
-    Err(&'static str, &'static str),
-}
-
-/// Calls `tool` with `args` and checks the outcome; returns the output (or Null on error).
-pub async fn check(d: &Demo, tool: &str, args: Value, want: Want) -> Value {
-    let got = d.call(tool, args.clone()).await;
-    match (want, got) {
-        (Want::Fields(fields), Ok(out)) => {
-            for (ptr, expected) in fields {
-                let actual = out.pointer(ptr);
-                if expected == json!("*") {
-                    assert!(actual.is_some(), "{tool} {args}: {ptr} missing in {out}");
-                } else {
-                    assert_eq!(actual, Some(&expected), "{tool} {args}: {ptr} in {out}");
-                }
-            }
-            out
-        }
-        (Want::Err(kind, text), Err(e)) => {
-            assert_eq!(e.kind(), kind, "{tool} {args}: {e}");
-            assert!(
-                e.to_string().contains(text),
-                "{tool} {args}: {e:?} lacks {text:?}"
-            );
-            Value::Null
-        }
-        (Want::Fields(_), Err(e)) => panic!("{tool} {args}: expected success, got {e:?}"),
-        (Want::Err(kind, _), Ok(out)) => panic!("{tool} {args}: expected {kind} error, got {out}"),
-    }
-}
+use crate::support::demo::Demo;
+use crate::support::demo::{Want, check};
 
 fn ok(fields: &[(&'static str, Value)]) -> Want {
     Want::Fields(fields.to_vec())

@@ -2,11 +2,11 @@
 //! task ends, comes back as a new guest or over the old one, and is deleted; storage content
 //! lists ISOs and templates. Bad inputs, dry runs, confirmation, protection and the bounded wait.
 
-use proxmox_mcp::guard::GuardConfig;
+use proxmox_mcp::GuardConfig;
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::{guarded, writes};
+use crate::support::demo::Demo;
+use crate::support::demo::{guarded, writes};
 
 fn volids(out: &Value, key: &str) -> Vec<String> {
     out[key]

@@ -2,11 +2,11 @@
 //! `create_container` (from a template volume, unprivileged by default, secrets masked),
 //! `delete_container` (confirmation, purge, running containers) and `get_container_config`.
 
-use proxmox_mcp::guard::GuardConfig;
+use proxmox_mcp::GuardConfig;
 use serde_json::json;
 
-use crate::common::Demo;
-use crate::guard_confirm::{guarded, writes};
+use crate::support::demo::Demo;
+use crate::support::demo::{guarded, writes};
 
 const TEMPLATE: &str = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG4 ops@laptop";

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use proxmox_mcp::registry::{Access, Caller, NoProgress, Registry, ToolCtx, ToolDef, ToolSpec};
+use proxmox_mcp::{Access, Caller, NoProgress, Registry, ToolCtx, ToolDef, ToolSpec};
 use proxmox_mcp::{ToolError, handler};
 use pve_sim::faults::Fault;
 use schemars::JsonSchema;
@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::Demo;
-use crate::tools::{Want, check};
+use crate::support::demo::Demo;
+use crate::support::demo::{Want, check};
 
 #[tokio::test]
 async fn bad_input_is_named_and_the_next_call_works() {

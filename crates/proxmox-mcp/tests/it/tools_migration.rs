@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::writes;
+use crate::support::demo::Demo;
+use crate::support::demo::writes;
 
 fn node_of(d: &Demo, vmid: u32) -> Option<String> {
     d.sim()
@@ -298,16 +298,16 @@ async fn migrate_guest_wait_is_bounded() {
 /// annotations, called for real, errors as `isError` results.
 #[tokio::test]
 async fn new_tools_work_through_mcp() {
-    use proxmox_mcp::mcp::McpHttpConfig;
+    use proxmox_mcp::McpHttpConfig;
     use rmcp::ServiceExt;
     use rmcp::model::CallToolRequestParams;
     use rmcp::transport::StreamableHttpClientTransport;
 
-    use crate::transport_support::{init_tls, start_with};
+    use crate::support::mcp::{init_tls, start_with};
 
     init_tls();
     let d = Demo::start().await;
-    let server = start_with(d.app.clone(), McpHttpConfig::default()).await;
+    let server = start_with(d.app.host().clone(), McpHttpConfig::default()).await;
     let transport = StreamableHttpClientTransport::from_uri(server.url("/proxmox/mcp"));
     let client = ().serve(transport).await.unwrap();
     let tools = client.list_all_tools().await.unwrap();

@@ -3,11 +3,11 @@
 //! keeping their base) and `create_vm_from_template` (cloud-init in the config, secrets masked
 //! in the dry run and the audit log, bounded wait).
 
-use proxmox_mcp::guard::GuardConfig;
+use proxmox_mcp::GuardConfig;
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::{guarded, writes};
+use crate::support::demo::Demo;
+use crate::support::demo::{guarded, writes};
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG4+x/y= ops@laptop";
 

@@ -2,31 +2,11 @@
 //! rollback that brings the snapshot's config back, deletion, containers, bad inputs, dry run,
 //! confirmation, protected guests and the bounded wait.
 
-use pve_sim::state::Snapshot;
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::writes;
-
-/// Adds snapshot `name` of guest `vmid`'s current config in the simulator, if it is not there.
-pub fn add_snapshot(d: &Demo, vmid: u32, name: &str) {
-    d.sim().with_sim(|s| {
-        let now = s.now as i64;
-        let g = s.cluster.guests.get_mut(&vmid).unwrap();
-        if g.snapshots.iter().any(|x| x.name == name) {
-            return;
-        }
-        g.snapshots.push(Snapshot {
-            name: name.into(),
-            description: String::new(),
-            snaptime: now,
-            vmstate: false,
-            parent: g.parent_snapshot.clone(),
-            config: g.config.clone(),
-        });
-        g.parent_snapshot = Some(name.into());
-    });
-}
+use crate::support::demo::Demo;
+use crate::support::demo::add_snapshot;
+use crate::support::demo::writes;
 
 fn names(out: &Value) -> Vec<&str> {
     out["snapshots"]

@@ -2,36 +2,11 @@
 //! and `stop_task` (stops a running task, whose exit status then says it was interrupted; leaves
 //! an ended one alone; dry run makes no write).
 
-use pve_sim::tasks::TaskSpec;
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::writes;
-
-/// Starts a task in the simulator that runs for an hour whatever its time scale (a backup of
-/// VM 103 that changes nothing); its UPID.
-pub fn long_task(d: &Demo) -> String {
-    long_task_of(d, 103)
-}
-
-/// Starts an hour-long backup task of guest `vmid` on pve01 (changing nothing); its UPID.
-pub fn long_task_of(d: &Demo, vmid: u32) -> String {
-    d.sim().with_sim(|s| {
-        let scale = std::mem::replace(&mut s.time_scale, 1.0);
-        let upid = s.spawn_task(TaskSpec {
-            node: "pve01".into(),
-            kind: "vzdump".into(),
-            id: vmid.to_string(),
-            user: "root@pam".into(),
-            duration: 3600.0,
-            log: vec![format!("INFO: starting new backup job: vzdump {vmid}")],
-            lock_vmid: None,
-            finish: Box::new(|_, _| Ok(Vec::new())),
-        });
-        s.time_scale = scale;
-        upid
-    })
-}
+use crate::support::demo::Demo;
+use crate::support::demo::long_task;
+use crate::support::demo::writes;
 
 fn upids(out: &Value) -> Vec<String> {
     out["tasks"]

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::common::Demo;
-use crate::guard_confirm::writes;
+use crate::support::demo::Demo;
+use crate::support::demo::writes;
 
 #[tokio::test]
 async fn get_vm_config_shows_config_and_digest() {

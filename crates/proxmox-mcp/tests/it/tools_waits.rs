@@ -8,17 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proxmox_mcp::App;
-use proxmox_mcp::demo::DemoCluster;
-use proxmox_mcp::mcp::McpHttpConfig;
-use proxmox_mcp::ops::Ops;
-use proxmox_mcp::registry::Registry;
-use proxmox_mcp::rest::RestConfig;
+use proxmox_mcp::DemoCluster;
+use proxmox_mcp::McpHttpConfig;
+use proxmox_mcp::Ops;
+use proxmox_mcp::RestConfig;
 use pve_client::PveClient;
 use pve_sim::faults::Fault;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{Demo, serve_doors};
+use crate::support::demo::{Demo, serve_doors};
 
 /// Both doors over a demo cluster whose tasks take `time_scale` times their simulated time,
 /// with a drain grace of `grace`.
@@ -38,7 +37,10 @@ impl Doors {
         let mut cfg = demo.client_config().unwrap();
         cfg.request_timeout = Duration::from_secs(3);
         cfg.max_retries = 0;
-        let app = App::new(Registry::builtin().unwrap(), PveClient::new(cfg).unwrap());
+        let app = App::new(
+            proxmox_mcp::builtin_tools().unwrap(),
+            PveClient::new(cfg).unwrap(),
+        );
         let ops = Ops {
             drain_grace: grace,
             ..Ops::new(app.ops().metrics.clone())
@@ -104,7 +106,7 @@ async fn a_call_interrupted_by_the_drain_answers_with_its_task() {
             Ok::<_, reqwest::Error>((status, resp.json::<Value>().await?))
         }
     });
-    let (session, _) = crate::transport_http::handshake(&http, &d.mcp, "2025-06-18").await;
+    let (session, _) = crate::support::mcp::handshake(&http, &d.mcp, "2025-06-18").await;
     let mcp = tokio::spawn({
         let (http, url) = (http.clone(), d.mcp.clone());
         async move {
@@ -114,7 +116,7 @@ async fn a_call_interrupted_by_the_drain_answers_with_its_task() {
                 ("mcp-session-id", session.as_str()),
                 ("mcp-protocol-version", "2025-06-18"),
             ];
-            crate::transport_http::post(&http, &url, &headers, call).await
+            crate::support::mcp::post(&http, &url, &headers, call).await
         }
     });
     // A command in a guest, waited for the same way.
@@ -183,7 +185,7 @@ async fn a_proxmox_outage_during_a_wait_is_an_error_naming_the_task() {
     );
     // The time named is when the wait began (no poll ever answered): today, in UTC.
     let at = text.split("stopped answering at ").nth(1).unwrap();
-    let today = proxmox_mcp::audit::rfc3339_at(started);
+    let today = proxmox_mcp::rfc3339_at(started);
     assert_eq!(&at[..13], &today[..13], "{text}");
 
     // PVE going away in the middle of the wait: the time named is its last answer.

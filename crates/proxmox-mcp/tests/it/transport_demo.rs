@@ -2,82 +2,25 @@
 //! served over Streamable HTTP and legacy SSE; `get_vms` and `start_vm 103` change what the
 //! simulator holds, and progress notifications arrive while the start task runs.
 
-use proxmox_mcp::mcp::McpHttpConfig;
+use proxmox_mcp::McpHttpConfig;
 use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
 
-use super::common::Demo;
-use super::transport_http::post;
-use super::transport_support::{
+use crate::support::demo::Demo;
+use crate::support::mcp::post;
+use crate::support::mcp::{
     LegacySseClient, Server, init_tls, messages_until_answer, open_legacy, start_with,
 };
+use crate::support::scenarios::real_tools_scenario;
 
 /// The demo App served over HTTP; `time_scale` stretches simulated task durations (a VM start
 /// takes 2-4 simulated seconds).
 async fn start_demo(time_scale: f64) -> (Server, Demo) {
     init_tls();
     let demo = Demo::with(pve_sim::seed::demo(), time_scale).await;
-    let server = start_with(demo.app.clone(), McpHttpConfig::default()).await;
+    let server = start_with(demo.app.host().clone(), McpHttpConfig::default()).await;
     (server, demo)
-}
-
-async fn call<S: rmcp::Service<rmcp::RoleClient>>(
-    client: &rmcp::service::RunningService<rmcp::RoleClient, S>,
-    name: &'static str,
-    args: Value,
-) -> Value {
-    let Value::Object(args) = args else {
-        unreachable!()
-    };
-    let r = client
-        .call_tool(CallToolRequestParams::new(name).with_arguments(args))
-        .await
-        .unwrap();
-    assert_eq!(r.is_error, Some(false), "{name}: {r:?}");
-    r.structured_content.unwrap()
-}
-
-fn status_of(vms: &Value, vmid: u64) -> String {
-    vms["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["vmid"] == vmid)
-        .unwrap_or_else(|| panic!("VM {vmid} not listed: {vms}"))["status"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// On a fresh demo cluster: VM 103 is stopped; `start_vm 103` finishes and it runs.
-pub async fn real_tools_scenario<S: rmcp::Service<rmcp::RoleClient>>(
-    client: &rmcp::service::RunningService<rmcp::RoleClient, S>,
-) {
-    let tools = client.list_all_tools().await.unwrap();
-    let get_vms = tools.iter().find(|t| t.name == "get_vms").unwrap();
-    let a = get_vms.annotations.as_ref().unwrap();
-    assert_eq!(
-        (a.read_only_hint, a.destructive_hint),
-        (Some(true), Some(false))
-    );
-    let start_vm = tools.iter().find(|t| t.name == "start_vm").unwrap();
-    let a = start_vm.annotations.as_ref().unwrap();
-    assert_eq!(a.read_only_hint, Some(false));
-    assert_eq!(
-        start_vm.input_schema["properties"]["vmid"]["type"],
-        "integer"
-    );
-
-    let vms = call(client, "get_vms", json!({})).await;
-    assert_eq!(status_of(&vms, 103), "stopped");
-    let out = call(client, "start_vm", json!({"vmid": 103})).await;
-    assert_eq!(out["vmid"], 103);
-    assert_eq!(out["task_status"], "done", "{out}");
-    assert_eq!(out["guest_status"], "running", "{out}");
-    let vms = call(client, "get_vms", json!({})).await;
-    assert_eq!(status_of(&vms, 103), "running");
 }
 
 #[tokio::test]

@@ -2,17 +2,17 @@
 //! client on both paths, every protocol version, unknown sessions, Host checks, progress, and
 //! cleanup when clients go away.
 
-use proxmox_mcp::mcp::http::PATHS;
+use proxmox_mcp::MCP_PATHS;
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::transport_http::{check_progress, fixture_scenario};
-use super::transport_support::{
+use crate::support::mcp::{
     LegacySseClient, SseItem, WAIT_CANCEL_ENDED, eventually, messages_until_answer, open_legacy,
     start,
 };
+use crate::support::scenarios::{check_progress, fixture_scenario};
 
 /// A raw HTTP/1.1 GET as `curl -N` sends it; returns everything read until `until` shows up.
 async fn curl_n(port: u16, path: &str, until: &str) -> String {
@@ -36,7 +36,7 @@ async fn curl_n(port: u16, path: &str, until: &str) -> String {
 #[tokio::test]
 async fn curl_get_stays_open_with_endpoint_and_keep_alive() {
     let server = start().await;
-    for path in PATHS {
+    for path in MCP_PATHS {
         // Read past the endpoint event up to a keep-alive comment: the stream stayed open.
         let seen = curl_n(server.port, path, ": keep-alive").await;
         let (head, body) = seen.split_once("\r\n\r\n").unwrap();
@@ -58,7 +58,7 @@ async fn curl_get_stays_open_with_endpoint_and_keep_alive() {
 #[tokio::test]
 async fn rmcp_client_full_session_on_both_paths() {
     let server = start().await;
-    for path in PATHS {
+    for path in MCP_PATHS {
         let transport = LegacySseClient::connect(&server.url(path)).await;
         let client = ().serve(transport).await.unwrap();
         fixture_scenario(&client).await;

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::transport_http::post;
-use super::transport_support::{
+use crate::support::mcp::post;
+use crate::support::mcp::{
     WAIT_CANCEL_ENDED, eventually, messages_until_answer, open_legacy, start,
 };
 

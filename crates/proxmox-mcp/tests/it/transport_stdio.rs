@@ -3,12 +3,12 @@
 
 use std::process::Stdio;
 
-use proxmox_mcp::registry::{Registry, toolsets};
+use proxmox_mcp::ToolFilter;
 use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 use tokio::io::AsyncReadExt;
 
-use super::transport_demo::real_tools_scenario;
+use crate::support::scenarios::real_tools_scenario;
 
 #[tokio::test]
 async fn stdio_demo_binary_serves_the_registry() {
@@ -28,10 +28,10 @@ async fn stdio_demo_binary_serves_the_registry() {
     let tools = client.list_all_tools().await.unwrap();
     let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
     // The binary serves the default toolsets only.
-    let want: Vec<String> = Registry::builtin()
+    let want: Vec<String> = ToolFilter::default()
+        .apply(&proxmox_mcp::builtin_tools().unwrap())
         .unwrap()
         .tools()
-        .filter(|t| toolsets::get(t.toolset).is_some_and(|s| s.default))
         .map(|t| t.name.to_string())
         .collect();
     assert_eq!(names, want);

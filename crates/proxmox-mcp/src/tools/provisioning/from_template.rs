@@ -14,13 +14,14 @@ use serde::{Deserialize, Serialize};
 use super::{CloneRequest, TOOLSET, start_clone, trimmed};
 use crate::error::ToolError;
 use crate::handler;
+use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::{TaskOutcome, guest_error, is_false, wait_for, wait_task};
+use crate::tools::common::{TaskOutcome, guest_error, is_false, wait_task};
 use crate::tools::power::guest_status;
 
 /// `create_vm_from_template`.
-pub fn create_vm_from_template() -> ToolSpec {
+pub(crate) fn create_vm_from_template() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "create_vm_from_template",
@@ -36,18 +37,22 @@ pub fn create_vm_from_template() -> ToolSpec {
         },
         handler!(create_vm_from_template_handler),
     )
+    .waits(TaskWait {
+        default_seconds: 20,
+        description: "Seconds to wait for clone and start together (default 20, at most 50).",
+    })
 }
 
 /// SSH public keys: a list, or one text with one key per line.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum SshKeys {
+pub(super) enum SshKeys {
     List(Vec<String>),
     Text(String),
 }
 
 impl SshKeys {
-    pub fn lines(&self) -> Vec<String> {
+    pub(super) fn lines(&self) -> Vec<String> {
         let all: Vec<&str> = match self {
             SshKeys::List(l) => l.iter().flat_map(|k| k.lines()).collect(),
             SshKeys::Text(t) => t.lines().collect(),
@@ -63,113 +68,109 @@ impl SshKeys {
 /// Parameters of `create_vm_from_template`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FromTemplateParams {
+pub(super) struct FromTemplateParams {
     /// VMID of the template (e.g. 9000; see get_vms, template: true).
     #[serde(deserialize_with = "lenient::int")]
-    pub template_vmid: u32,
+    pub(crate) template_vmid: u32,
     /// Name of the new VM (a DNS name: letters, digits, `-` and `.`).
-    pub name: String,
+    pub(crate) name: String,
     /// Node of the template; found from its VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// VMID of the new VM (default: the next free one).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
-    pub newid: Option<u32>,
+    pub(crate) newid: Option<u32>,
     /// Full copy instead of a linked clone (default false: linked).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub full: Option<bool>,
+    pub(crate) full: Option<bool>,
     /// Node to put the VM on (default: the template's node).
     #[serde(default)]
-    pub target_node: Option<String>,
+    pub(crate) target_node: Option<String>,
     /// Storage for the disks; full clones only.
     #[serde(default)]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// Cloud-init user to create (`ciuser`).
     #[serde(default)]
-    pub ciuser: Option<String>,
+    pub(crate) ciuser: Option<String>,
     /// Cloud-init password of that user (`cipassword`; masked in dry runs and the audit log).
     #[serde(default)]
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// SSH public keys for that user: a list, or one key per line (`ssh-ed25519 AAAA... me@host`).
     #[serde(default)]
-    pub ssh_keys: Option<SshKeys>,
+    pub(crate) ssh_keys: Option<SshKeys>,
     /// IPv4 of the first NIC: `dhcp`, or an address with prefix (`10.0.0.5/24`).
     #[serde(default)]
-    pub ip: Option<String>,
+    pub(crate) ip: Option<String>,
     /// Gateway with a static ip (`10.0.0.1`).
     #[serde(default)]
-    pub gateway: Option<String>,
+    pub(crate) gateway: Option<String>,
     /// CPU cores (default: the template's).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 1024))]
-    pub cores: Option<u32>,
+    pub(crate) cores: Option<u32>,
     /// Memory in MiB (default: the template's).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
-    pub memory_mb: Option<u64>,
+    pub(crate) memory_mb: Option<u64>,
     /// Add a cloud-init drive (on the VM's disk storage) when the template has none, so the
     /// guest sees the settings (default true).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub add_cloudinit_drive: Option<bool>,
+    pub(crate) add_cloudinit_drive: Option<bool>,
     /// Start the VM once configured (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub start: Option<bool>,
-    /// Seconds to wait for clone and start together (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
+    pub(crate) start: Option<bool>,
 }
 
 /// The cloud-init settings written (the password never shown).
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CloudInit {
+pub(super) struct CloudInit {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ciuser: Option<String>,
+    pub(crate) ciuser: Option<String>,
     /// A password was set.
     #[serde(skip_serializing_if = "is_false")]
-    pub password_set: bool,
+    pub(crate) password_set: bool,
     /// Number of SSH public keys set.
-    pub ssh_keys: usize,
+    pub(crate) ssh_keys: usize,
     /// `ip=dhcp` or `ip=10.0.0.5/24,gw=10.0.0.1`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipconfig0: Option<String>,
+    pub(crate) ipconfig0: Option<String>,
 }
 
 /// Output of `create_vm_from_template`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct FromTemplateOutput {
-    pub vmid: u32,
-    pub node: String,
-    pub name: String,
-    pub template_vmid: u32,
+pub(super) struct FromTemplateOutput {
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
+    pub(crate) name: String,
+    pub(crate) template_vmid: u32,
     /// True for a full copy, false for a linked clone.
-    pub full: bool,
+    pub(crate) full: bool,
     /// The clone task.
-    pub clone_task: TaskOutcome,
+    pub(crate) clone_task: TaskOutcome,
     /// Whether the cloud-init settings, cores and memory were written (not while the clone
     /// still runs).
-    pub configured: bool,
-    pub cloud_init: CloudInit,
+    pub(crate) configured: bool,
+    pub(crate) cloud_init: CloudInit,
     /// The cloud-init drive this call added (`ide0: local-lvm:cloudinit`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cloudinit_drive_added: Option<String>,
+    pub(crate) cloudinit_drive_added: Option<String>,
     /// The start task, when start: true.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_task: Option<TaskOutcome>,
+    pub(crate) start_task: Option<TaskOutcome>,
     /// The VM's power state at the end, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest_status: Option<String>,
+    pub(crate) guest_status: Option<String>,
     /// Things to know (no cloud-init drive in the template, clone still running...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 async fn create_vm_from_template_handler(
     ctx: &ToolCtx,
     p: FromTemplateParams,
 ) -> Result<FromTemplateOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let began = Instant::now();
     let name = p.name.trim().to_string();
     if name.is_empty() {
@@ -343,7 +344,7 @@ fn cloud_init_params(p: &FromTemplateParams) -> Result<Settings, ToolError> {
 }
 
 /// Refuses anything that is not an SSH public key line (a private key above all).
-pub fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
+pub(super) fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
     for k in keys {
         if k.contains("PRIVATE KEY") {
             return Err(ToolError::invalid(
@@ -367,7 +368,10 @@ pub fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
 }
 
 /// `ipconfig0` from `ip` (`dhcp` or `ADDR/PREFIX`) and `gateway`.
-pub fn ipconfig(ip: Option<&str>, gateway: Option<&str>) -> Result<Option<String>, ToolError> {
+pub(super) fn ipconfig(
+    ip: Option<&str>,
+    gateway: Option<&str>,
+) -> Result<Option<String>, ToolError> {
     let ip = ip.map(str::trim).filter(|s| !s.is_empty());
     let gw = gateway.map(str::trim).filter(|s| !s.is_empty());
     let Some(ip) = ip else {
@@ -419,7 +423,7 @@ fn parse_cidr(s: &str) -> Option<IpAddr> {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, as PVE's `urlencoded`
 /// format expects (`sshkeys`; the form body encodes it once more).
-pub fn url_encode(s: &str) -> String {
+pub(super) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

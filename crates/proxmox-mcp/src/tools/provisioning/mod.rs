@@ -1,11 +1,13 @@
 //! Clone and templates (toolset `provisioning`): `clone_vm` (full or linked, as PVE: a linked
 //! clone needs a template source), `convert_to_template` (irreversible) and, in
 //! `from_template.rs`, `create_vm_from_template` (a clone plus cloud-init settings).
-//! Containers of the same toolset are in `containers_admin.rs`.
+//! Containers of the same toolset are in `containers.rs`.
 
-pub(crate) mod from_template;
+mod containers;
+mod from_template;
 
-pub use from_template::create_vm_from_template;
+pub(crate) use containers::{create_container, delete_container, get_container_config};
+pub(crate) use from_template::create_vm_from_template;
 
 use pve_client::api::guest::GuestConfig;
 use pve_client::api::qemu::QemuClone;
@@ -13,18 +15,20 @@ use pve_client::{ErrorKind, GuestKind};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{TaskOutcome, guest_error, guest_node, wait_for, wait_task};
+use super::common::{TaskOutcome, guest_error, guest_node, wait_task};
 use crate::error::ToolError;
 use crate::handler;
+use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::WAIT_FOR_TASK;
 
 /// The toolset of these tools.
-pub const TOOLSET: &str = "provisioning";
+pub(super) const TOOLSET: &str = "provisioning";
 const KIND: GuestKind = GuestKind::Qemu;
 
 /// `clone_vm`.
-pub fn clone_vm() -> ToolSpec {
+pub(super) fn clone_vm() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "clone_vm",
@@ -39,65 +43,64 @@ pub fn clone_vm() -> ToolSpec {
             idempotent: false,
         },
         handler!(clone_vm_handler),
-    )
+    ).waits(TaskWait {
+        default_seconds: 20,
+        description: "Seconds to wait for the clone task before returning its UPID (default 20, at most 50).",
+    })
 }
 
 /// Parameters of `clone_vm`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CloneVmParams {
+pub(super) struct CloneVmParams {
     /// VMID of the VM or template to copy (e.g. 9000).
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the source; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     /// VMID of the new VM (default: the next free one).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
-    pub newid: Option<u32>,
+    pub(crate) newid: Option<u32>,
     /// Name of the new VM (a DNS name; default `Copy-of-VM-<source name>`).
     #[serde(default)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Full copy (true) or linked clone (false). Default: linked from a template, else full.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub full: Option<bool>,
+    pub(crate) full: Option<bool>,
     /// Node to put the new VM on (default: the source's node; needs shared storage or a full
     /// clone to a storage of that node).
     #[serde(default)]
-    pub target_node: Option<String>,
+    pub(crate) target_node: Option<String>,
     /// Storage for the new disks; full clones only (default: the source's storage).
     #[serde(default)]
-    pub storage: Option<String>,
+    pub(crate) storage: Option<String>,
     /// Description (notes) of the new VM.
     #[serde(default)]
-    pub description: Option<String>,
-    /// Seconds to wait for the clone task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
+    pub(crate) description: Option<String>,
 }
 
 /// Output of `clone_vm`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CloneVmOutput {
+pub(super) struct CloneVmOutput {
     /// VMID of the new VM.
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the new VM.
-    pub node: String,
+    pub(crate) node: String,
     /// Name of the new VM, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The VM or template copied.
-    pub source_vmid: u32,
+    pub(crate) source_vmid: u32,
     /// True for a full copy, false for a linked clone.
-    pub full: bool,
+    pub(crate) full: bool,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn clone_vm_handler(ctx: &ToolCtx, p: CloneVmParams) -> Result<CloneVmOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let req = CloneRequest {
         vmid: p.vmid,
         node: p.node,
@@ -124,27 +127,27 @@ async fn clone_vm_handler(ctx: &ToolCtx, p: CloneVmParams) -> Result<CloneVmOutp
 
 /// What a clone needs; shared by `clone_vm` and `create_vm_from_template`.
 pub(crate) struct CloneRequest {
-    pub vmid: u32,
-    pub node: Option<String>,
-    pub newid: Option<u32>,
-    pub name: Option<String>,
-    pub full: Option<bool>,
-    pub target_node: Option<String>,
-    pub storage: Option<String>,
-    pub description: Option<String>,
+    pub(crate) vmid: u32,
+    pub(crate) node: Option<String>,
+    pub(crate) newid: Option<u32>,
+    pub(crate) name: Option<String>,
+    pub(crate) full: Option<bool>,
+    pub(crate) target_node: Option<String>,
+    pub(crate) storage: Option<String>,
+    pub(crate) description: Option<String>,
     /// Refuse a source that is not a template (create_vm_from_template).
-    pub need_template: bool,
+    pub(crate) need_template: bool,
 }
 
 /// A clone task started.
 pub(crate) struct StartedClone {
-    pub vmid: u32,
-    pub node: String,
-    pub name: Option<String>,
-    pub full: bool,
-    pub upid: pve_client::Upid,
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
+    pub(crate) name: Option<String>,
+    pub(crate) full: bool,
+    pub(crate) upid: pve_client::Upid,
     /// The source's config (cloud-init drive, cores...).
-    pub source: GuestConfig,
+    pub(crate) source: GuestConfig,
 }
 
 /// Checks a clone request (template rules as PVE), picks the VMID and starts the clone.
@@ -274,7 +277,7 @@ pub(crate) fn is_dns_name(s: &str) -> bool {
 }
 
 /// `convert_to_template`.
-pub fn convert_to_template() -> ToolSpec {
+pub(super) fn convert_to_template() -> ToolSpec {
     ToolSpec::new(
         ToolDef {
             name: "convert_to_template",
@@ -288,40 +291,37 @@ pub fn convert_to_template() -> ToolSpec {
         },
         handler!(convert_to_template_handler),
     )
+    .waits(WAIT_FOR_TASK)
 }
 
 /// Parameters of `convert_to_template`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TemplateParams {
+pub(super) struct TemplateParams {
     /// VMID of the VM to convert.
     #[serde(deserialize_with = "lenient::int")]
-    pub vmid: u32,
+    pub(crate) vmid: u32,
     /// Node of the VM; found from the VMID when absent.
     #[serde(default)]
-    pub node: Option<String>,
-    /// Seconds to wait for the task before returning its UPID (default 20, at most 50).
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(max = 50))]
-    pub wait_seconds: Option<u32>,
+    pub(crate) node: Option<String>,
 }
 
 /// Output of `convert_to_template`.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct TemplateOutput {
-    pub vmid: u32,
-    pub node: String,
+pub(super) struct TemplateOutput {
+    pub(crate) vmid: u32,
+    pub(crate) node: String,
     /// True once the conversion finished.
-    pub template: bool,
+    pub(crate) template: bool,
     #[serde(flatten)]
-    pub task: TaskOutcome,
+    pub(crate) task: TaskOutcome,
 }
 
 async fn convert_to_template_handler(
     ctx: &ToolCtx,
     p: TemplateParams,
 ) -> Result<TemplateOutput, ToolError> {
-    let wait = wait_for(p.wait_seconds)?;
+    let wait = ctx.wait;
     let vmid = p.vmid;
     let node = guest_node(ctx, vmid, p.node, KIND).await?;
     let upid = ctx

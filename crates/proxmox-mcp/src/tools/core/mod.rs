@@ -1,0 +1,13 @@
+//! The `core` toolset (on by default): nodes, VMs, containers, storage, the cluster's status and
+//! the configured clusters. `get_task`, in `core` too, lives with the other task tools in
+//! `tasks/`.
+
+pub(super) mod cluster_status;
+pub(super) mod clusters;
+pub(super) mod containers;
+mod guest_list;
+pub(super) mod nodes;
+pub(super) mod storage;
+pub(super) mod vm_exec;
+pub(super) mod vm_power;
+pub(super) mod vms;

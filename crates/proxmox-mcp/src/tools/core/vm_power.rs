@@ -1,0 +1,158 @@
+//! VM power tools: `start_vm`, `stop_vm` (hard stop), `shutdown_vm` (ACPI, with a timeout) and
+//! `reset_vm`. Each waits a bounded time for its task (see `common::wait_task`).
+
+use pve_client::GuestKind;
+use pve_client::api::guest::{ActionOptions, PowerAction};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::error::ToolError;
+use crate::handler;
+use crate::registry::lenient;
+use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::power::{self, PowerOutput, PowerRequest};
+
+/// Parameters of `start_vm`, `stop_vm` and `reset_vm`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VmActionParams {
+    /// VMID of the VM (e.g. 101).
+    #[serde(deserialize_with = "lenient::int")]
+    pub(crate) vmid: u32,
+    /// Node of the VM; found from the VMID when absent.
+    #[serde(default)]
+    pub(crate) node: Option<String>,
+}
+
+/// Parameters of `shutdown_vm`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ShutdownVmParams {
+    /// VMID of the VM (e.g. 101).
+    #[serde(deserialize_with = "lenient::int")]
+    pub(crate) vmid: u32,
+    /// Node of the VM; found from the VMID when absent.
+    #[serde(default)]
+    pub(crate) node: Option<String>,
+    /// Seconds PVE gives the guest OS to shut down before the task fails (PVE default 180).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) timeout_seconds: Option<u32>,
+}
+
+/// The toolset of this file's tools.
+const TOOLSET: &str = "core";
+
+/// `start_vm`.
+pub(crate) fn start_vm() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef::new(
+            TOOLSET,
+            "start_vm",
+            "Start VM",
+            "Start a QEMU virtual machine. Waits up to wait_seconds for it to be running, else \
+             returns the task's upid to follow with get_task.",
+            Access::Write,
+            true,
+        ),
+        handler!(start_vm_handler),
+    )
+    .waits(WAIT_FOR_TASK)
+}
+
+async fn start_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
+    action(ctx, p, PowerAction::Start).await
+}
+
+/// `stop_vm`.
+pub(crate) fn stop_vm() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef::new(
+            TOOLSET,
+            "stop_vm",
+            "Stop VM (hard)",
+            "Stop a VM immediately, like pulling the power plug (unsaved data in the guest is lost). \
+             Prefer shutdown_vm for a clean shutdown.",
+            Access::Destructive,
+            true,
+        ),
+        handler!(stop_vm_handler),
+    ).waits(WAIT_FOR_TASK)
+}
+
+async fn stop_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
+    action(ctx, p, PowerAction::Stop).await
+}
+
+/// `reset_vm`.
+pub(crate) fn reset_vm() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef::new(
+            TOOLSET,
+            "reset_vm",
+            "Reset VM",
+            "Hard-reset a running VM, like pressing its reset button (the guest OS does not shut \
+             down cleanly).",
+            Access::Destructive,
+            false,
+        ),
+        handler!(reset_vm_handler),
+    )
+    .waits(WAIT_FOR_TASK)
+}
+
+async fn reset_vm_handler(ctx: &ToolCtx, p: VmActionParams) -> Result<PowerOutput, ToolError> {
+    action(ctx, p, PowerAction::Reset).await
+}
+
+async fn action(
+    ctx: &ToolCtx,
+    p: VmActionParams,
+    action: PowerAction,
+) -> Result<PowerOutput, ToolError> {
+    power::run(
+        ctx,
+        PowerRequest {
+            kind: GuestKind::Qemu,
+            vmid: p.vmid,
+            node: p.node,
+            action,
+            options: ActionOptions::default(),
+        },
+    )
+    .await
+}
+
+/// `shutdown_vm`.
+pub(crate) fn shutdown_vm() -> ToolSpec {
+    ToolSpec::new(
+        ToolDef::new(
+            TOOLSET,
+            "shutdown_vm",
+            "Shut down VM",
+            "Ask the guest OS to shut down cleanly (ACPI power button, or the guest agent). \
+             timeout_seconds bounds the shutdown on the PVE side; wait_seconds bounds this call.",
+            Access::Write,
+            true,
+        ),
+        handler!(shutdown_vm_handler),
+    )
+    .waits(WAIT_FOR_TASK)
+}
+
+async fn shutdown_vm_handler(ctx: &ToolCtx, p: ShutdownVmParams) -> Result<PowerOutput, ToolError> {
+    power::run(
+        ctx,
+        PowerRequest {
+            kind: GuestKind::Qemu,
+            vmid: p.vmid,
+            node: p.node,
+            action: PowerAction::Shutdown,
+            options: ActionOptions {
+                timeout: p.timeout_seconds,
+                ..ActionOptions::default()
+            },
+        },
+    )
+    .await
+}

@@ -1,0 +1,175 @@
+//! Unit tests of the built-in tool set against the registry's rules: every tool needs the key
+//! scope its access says, belongs to a declared toolset, and the server-wide filters apply to
+//! them in the documented order.
+#![allow(clippy::unwrap_used)]
+
+use crate::registry::filter::FilterError;
+use crate::registry::toolsets::{self, ALL, DEFAULT, TOOLSETS, get};
+use crate::registry::{Access, Registry, Scope, ToolFilter};
+
+fn builtin() -> Registry {
+    super::registry().unwrap()
+}
+
+fn names(r: &Registry) -> Vec<&'static str> {
+    r.tools().map(|t| t.name).collect()
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn filters_apply_in_the_documented_order() {
+    let reg = builtin();
+    let all = names(&reg);
+    let reads: Vec<_> = reg
+        .tools()
+        .filter(|t| t.access == Access::Read)
+        .filter(|t| toolsets::get(t.toolset).is_some_and(|s| s.default))
+        .map(|t| t.name)
+        .collect();
+    let core: Vec<_> = reg
+        .tools()
+        .filter(|t| t.toolset == "core")
+        .map(|t| t.name)
+        .collect();
+    let defaults: Vec<_> = reg
+        .tools()
+        .filter(|t| toolsets::get(t.toolset).is_some_and(|s| s.default))
+        .map(|t| t.name)
+        .collect();
+    let f = |read_only, sets: Option<&[&str]>, tools: &[&str], ex: &[&str]| ToolFilter {
+        read_only,
+        toolsets: sets.map(strings),
+        tools: strings(tools),
+        exclude_tools: strings(ex),
+    };
+    type Case<'a> = (ToolFilter, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (ToolFilter::default(), defaults.clone()),
+        (f(false, Some(&["core"]), &[], &[]), core),
+        (f(false, Some(&["all"]), &[], &[]), all.clone()),
+        (f(false, Some(&["default"]), &[], &[]), defaults.clone()),
+        // An optional toolset adds to the defaults, in registry order.
+        (
+            f(false, Some(&["snapshots", "default"]), &[], &[]),
+            reg.tools()
+                .filter(|t| defaults.contains(&t.name) || t.toolset == "snapshots")
+                .map(|t| t.name)
+                .collect(),
+        ),
+        (f(false, Some(&[]), &[], &[]), vec![]),
+        // Tools alone: only those.
+        (
+            f(false, None, &["get_vms", "start_vm"], &[]),
+            vec!["get_vms", "start_vm"],
+        ),
+        // Tools add to toolsets.
+        (f(false, Some(&[]), &["get_task"], &[]), vec!["get_task"]),
+        (f(true, None, &[], &[]), reads.clone()),
+        // Read-only removes a write tool even when named.
+        (
+            f(true, None, &["get_vms", "start_vm"], &[]),
+            vec!["get_vms"],
+        ),
+        // Exclusion wins.
+        (
+            f(false, None, &["get_vms", "start_vm"], &["start_vm"]),
+            vec!["get_vms"],
+        ),
+        (
+            f(false, None, &[], &["delete_vm", "execute_vm_command"]),
+            defaults
+                .iter()
+                .copied()
+                .filter(|n| *n != "delete_vm" && *n != "execute_vm_command")
+                .collect(),
+        ),
+    ];
+    for (filter, want) in cases {
+        assert_eq!(names(&filter.apply(&reg).unwrap()), want, "{filter:?}");
+    }
+}
+
+#[test]
+fn unknown_names_are_errors_naming_them() {
+    let reg = builtin();
+    let e = ToolFilter {
+        toolsets: Some(strings(&["core", "snapshotz"])),
+        ..ToolFilter::default()
+    }
+    .apply(&reg)
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("`snapshotz`") && e.to_string().contains("`core`"),
+        "{e}"
+    );
+    let e = ToolFilter {
+        tools: strings(&["get_vm"]),
+        exclude_tools: strings(&["delete_vms"]),
+        ..ToolFilter::default()
+    }
+    .apply(&reg)
+    .unwrap_err();
+    assert_eq!(
+        e,
+        FilterError::UnknownTools(strings(&["get_vm", "delete_vms"]))
+    );
+}
+
+#[test]
+fn every_tool_belongs_to_a_declared_toolset() {
+    let reg = builtin();
+    for t in reg.tools() {
+        assert!(
+            get(t.toolset).is_some(),
+            "{}: toolset `{}` is not declared",
+            t.name,
+            t.toolset
+        );
+    }
+    for ts in TOOLSETS {
+        assert!(
+            ts.name != ALL && ts.name != DEFAULT,
+            "{} is a keyword",
+            ts.name
+        );
+    }
+}
+
+#[test]
+fn core_is_the_contract_tools_plus_get_task_and_list_clusters() {
+    let reg = builtin();
+    let core: Vec<&str> = reg
+        .tools()
+        .filter(|t| t.toolset == "core")
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(core.len(), 19, "{core:?}");
+    assert!(core.contains(&"get_task") && core.contains(&"list_clusters"));
+}
+
+#[test]
+fn every_builtin_tool_needs_the_scope_its_access_says() {
+    let reg = builtin();
+    for t in reg.tools() {
+        let want = if t.name == "execute_vm_command" {
+            Scope::Admin
+        } else {
+            Scope::for_access(t.access)
+        };
+        assert_eq!(t.required_scope(), want, "{}", t.name);
+    }
+    let exec = reg.get("execute_vm_command").unwrap();
+    assert!(exec.admin_only);
+    assert!(!Scope::Operate.allows(exec) && Scope::Admin.allows(exec));
+    let msg = Scope::Operate.refusal(exec, Some("n8n"));
+    assert!(
+        msg.contains("`admin` scope") && msg.contains("n8n"),
+        "{msg}"
+    );
+    let read = Scope::Read.view(&reg);
+    assert!(read.tools().all(|t| t.access == Access::Read));
+    assert_eq!(Scope::Admin.view(&reg).len(), reg.len());
+}
