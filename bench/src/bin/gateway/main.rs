@@ -1,12 +1,12 @@
-//! Benchmark of the MCP server as a gateway (issue "[3/7] MCP server" and the REST figures of
-//! "[4/7]"): builds and runs the release `proxmox-mcp` binary as `serve` against a separate
-//! `proxmox-mcp sim` process (demo cluster), and reports in one run, each next to its target:
-//! the added median latency of `tools/call get_vms` over Streamable HTTP, legacy SSE and the REST
-//! door against the same request sent straight to the simulator; the server's CPU time per call;
-//! the same two figures for a bare relay on the same stack (`relay`, the floor any gateway pays);
-//! its idle memory (MCP and REST doors open; anonymous, PSS and total RSS) and the same after the
-//! calls; start-to-first-initialize time; the
-//! memory of many idle legacy SSE sessions; and the binary size.
+//! Benchmark of the MCP server as a gateway: builds and runs the `proxmox-mcp` binary people
+//! download (profile `dist`) as `serve` against a separate `proxmox-mcp sim` process (demo
+//! cluster), and reports in one run, each next to its target: the added median latency of
+//! `tools/call get_vms` over Streamable HTTP, legacy SSE and the REST door against the same
+//! request sent straight to the simulator; the server's CPU time per call; the same two figures
+//! for a bare relay on the same stack (`relay`, the floor any gateway pays); its idle memory (MCP
+//! and REST doors open: anonymous RSS, PSS and total RSS) and the same after the calls;
+//! start-to-first-initialize time; the memory of many idle legacy SSE sessions; and the binary
+//! size.
 //!
 //! `cargo run --release -p proxmox-mcp-bench --bin gateway [-- OPTIONS]`; see `bench/README.md`.
 //! Linux only (reads `/proc`). Prints to stdout and writes nothing but logs under
@@ -92,18 +92,15 @@ async fn main() -> Res<()> {
     let bin = opts
         .bin
         .clone()
-        .unwrap_or_else(|| target.join("release").join("proxmox-mcp"));
+        .unwrap_or_else(|| target.join("dist").join("proxmox-mcp"));
     if opts.build {
         build(opts.bin.is_none())?;
     }
-    // The relay (the floor) is a binary of this package, next to this one.
-    let relay_bin = std::env::current_exe()?
-        .parent()
-        .ok_or("no directory for the benchmark binary")?
-        .join("relay");
+    // The relay (the floor), built like the server.
+    let relay_bin = target.join("dist").join("relay");
     if !bin.exists() {
         return Err(format!(
-            "{} not found: cargo build --release -p proxmox-mcp",
+            "{} not found: cargo build --profile dist -p proxmox-mcp",
             bin.display()
         )
         .into());
@@ -175,7 +172,7 @@ async fn main() -> Res<()> {
         lat.push(latency::run_relay(&sim, &relay, opts.calls, opts.warmup).await?);
     } else {
         println!(
-            "floor skipped: {} not found (cargo build --release -p proxmox-mcp-bench --bin relay)",
+            "floor skipped: {} not found (cargo build --profile dist -p proxmox-mcp-bench --bin relay)",
             relay_bin.display()
         );
     }
@@ -284,7 +281,7 @@ async fn main() -> Res<()> {
 
     let size = std::fs::metadata(&bin)?.len();
     rows.push(Row::max(
-        "release binary size".into(),
+        "binary size".into(),
         size as f64 / MB,
         15.0,
         "MB",
@@ -293,10 +290,10 @@ async fn main() -> Res<()> {
     Ok(())
 }
 
-/// `cargo build --release` in the workspace: the relay (the floor), and the server unless
-/// `--bin` names another binary.
+/// Builds, as people download the server (`--profile dist`), the relay (the floor) and, unless
+/// `--bin` names another binary, the server.
 fn build(server: bool) -> Res<()> {
-    let mut args = vec!["--release", "-p", "proxmox-mcp-bench", "--bin", "relay"];
+    let mut args = vec!["--profile", "dist", "-p", "proxmox-mcp-bench", "--bin", "relay"];
     if server {
         args.extend(["-p", "proxmox-mcp", "--bin", "proxmox-mcp"]);
     }

@@ -263,7 +263,7 @@ impl Registry {
         &self.guard
     }
 
-    /// The tools, in a stable order (the order of `tools::all`).
+    /// The tools, in a stable order (the order they were given in).
     pub fn tools(&self) -> impl Iterator<Item = &ToolSpec> {
         self.tools.iter()
     }
