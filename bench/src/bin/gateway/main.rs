@@ -280,12 +280,7 @@ async fn main() -> Res<()> {
     }
 
     let size = std::fs::metadata(&bin)?.len();
-    rows.push(Row::max(
-        "binary size".into(),
-        size as f64 / MB,
-        15.0,
-        "MB",
-    ));
+    rows.push(Row::max("binary size".into(), size as f64 / MB, 15.0, "MB"));
     print_table(&rows);
     Ok(())
 }
@@ -293,7 +288,14 @@ async fn main() -> Res<()> {
 /// Builds, as people download the server (`--profile dist`), the relay (the floor) and, unless
 /// `--bin` names another binary, the server.
 fn build(server: bool) -> Res<()> {
-    let mut args = vec!["--profile", "dist", "-p", "proxmox-mcp-bench", "--bin", "relay"];
+    let mut args = vec![
+        "--profile",
+        "dist",
+        "-p",
+        "proxmox-mcp-bench",
+        "--bin",
+        "relay",
+    ];
     if server {
         args.extend(["-p", "proxmox-mcp", "--bin", "proxmox-mcp"]);
     }
