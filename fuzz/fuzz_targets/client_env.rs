@@ -51,6 +51,8 @@ enum Piece {
     Separator(u8),
     Number(u64),
     Seconds(f32),
+    /// `1e{n}`: figures far beyond any sane setting.
+    Power(i16),
     Text(String),
 }
 
@@ -67,6 +69,7 @@ impl Piece {
             Piece::Separator(i) => pick(SEPARATORS, *i).to_owned(),
             Piece::Number(n) => n.to_string(),
             Piece::Seconds(s) => s.to_string(),
+            Piece::Power(n) => format!("1e{n}"),
             Piece::Text(s) => s.clone(),
         }
     }
