@@ -80,7 +80,12 @@ fn round_trip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(bod
             String::from_utf8_lossy(&text)
         ),
     };
-    assert_eq!(value, again, "{} changed on a round trip", std::any::type_name::<T>());
+    assert_eq!(
+        value,
+        again,
+        "{} changed on a round trip",
+        std::any::type_name::<T>()
+    );
     assert_eq!(total, total_again);
 }
 
@@ -97,7 +102,11 @@ fn derived_views(body: &[u8]) {
         assert!(!(status.is_running() && status.is_ok()));
     }
     if let Ok((config, _)) = decode_answer::<GuestConfig>(body) {
-        let _ = (config.digest(), config.numbered("net"), config.flag("template"));
+        let _ = (
+            config.digest(),
+            config.numbered("net"),
+            config.flag("template"),
+        );
         let _ = config.get_int("memory");
     }
 }
@@ -112,7 +121,10 @@ fn check_upid(s: &str) {
     let again: Upid = upid.as_str().parse().expect("a UPID's text parses again");
     assert_eq!(again, upid);
     let json = serde_json::to_string(&upid).expect("a UPID encodes");
-    assert_eq!(serde_json::from_str::<Upid>(&json).expect("and decodes"), upid);
+    assert_eq!(
+        serde_json::from_str::<Upid>(&json).expect("and decodes"),
+        upid
+    );
 }
 
 fn every_string(v: &Value, f: &mut impl FnMut(&str)) {
@@ -134,20 +146,24 @@ fn check_error(status: u16, body: &[u8]) {
     assert_eq!(e.status(), Some(status));
     let shown = e.to_string();
     assert!(!e.message().is_empty(), "an error always has a message");
-    let sent: BTreeMap<String, String> = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(top)) => match top.get("errors") {
-            Some(Value::Object(map)) => map
-                .iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        Value::String(s) => s.trim().to_owned(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-            _ => BTreeMap::new(),
-        },
+    // What PVE sent under `errors`, read the way a body is read (other members skipped).
+    #[derive(serde::Deserialize)]
+    struct Sent {
+        errors: Option<Value>,
+    }
+    let sent: BTreeMap<String, String> = match serde_json::from_slice::<Sent>(body) {
+        Ok(Sent {
+            errors: Some(Value::Object(map)),
+        }) => map
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => s.trim().to_owned(),
+                    other => other.to_string(),
+                };
+                (k.clone(), v)
+            })
+            .collect(),
         _ => BTreeMap::new(),
     };
     for (param, why) in e.errors() {
@@ -156,7 +172,10 @@ fn check_error(status: u16, body: &[u8]) {
     if status == 400 {
         assert_eq!(e.kind(), ErrorKind::Params);
         for param in e.errors().keys() {
-            assert!(shown.contains(param.as_str()), "{shown:?} does not name {param:?}");
+            assert!(
+                shown.contains(param.as_str()),
+                "{shown:?} does not name {param:?}"
+            );
         }
     }
 }

@@ -42,7 +42,13 @@ impl Shape {
             Shape::Big(u) => json!(u),
             Shape::Float(f) => json!(f),
             Shape::Text(s) => json!(s),
-            Shape::Numeric { pad, sign, int, frac, exp } => {
+            Shape::Numeric {
+                pad,
+                sign,
+                int,
+                frac,
+                exp,
+            } => {
                 let ws = [" ", "\t", "", "\n"][usize::from(*pad % 4)];
                 let sign = ["", "-", "+"][usize::from(*sign % 3)];
                 let mut s = format!("{ws}{sign}{int}");
@@ -57,7 +63,10 @@ impl Shape {
             }
             Shape::Bool(b) => json!(b),
             Shape::BoolWord(w) => {
-                json!(["yes", "no", "on", "off", "TRUE", "False", "1", "0", "maybe"][usize::from(*w % 9)])
+                json!(
+                    ["yes", "no", "on", "off", "TRUE", "False", "1", "0", "maybe"]
+                        [usize::from(*w % 9)]
+                )
             }
             Shape::Null => Value::Null,
             Shape::List(items) if depth < 2 => {
@@ -118,19 +127,44 @@ fn check(v: &Value) {
     let wide = decode::<OptI128>(v).map(|h| h.v);
     if let Some(n) = wide {
         let i64v = decode::<OptI64>(v).map(|h| h.v);
-        assert_eq!(i64v.is_some(), n.is_none_or(|n| i64::try_from(n).is_ok()), "{v}");
-        assert_eq!(i64v.flatten().map(i128::from), n.filter(|n| i64::try_from(*n).is_ok()));
+        assert_eq!(
+            i64v.is_some(),
+            n.is_none_or(|n| i64::try_from(n).is_ok()),
+            "{v}"
+        );
+        assert_eq!(
+            i64v.flatten().map(i128::from),
+            n.filter(|n| i64::try_from(*n).is_ok())
+        );
         let u64v = decode::<OptU64>(v).map(|h| h.v);
-        assert_eq!(u64v.is_some(), n.is_none_or(|n| u64::try_from(n).is_ok()), "{v}");
+        assert_eq!(
+            u64v.is_some(),
+            n.is_none_or(|n| u64::try_from(n).is_ok()),
+            "{v}"
+        );
         let u32v = decode::<OptU32>(v).map(|h| h.v);
-        assert_eq!(u32v.flatten().map(i128::from), n.filter(|n| u32::try_from(*n).is_ok()));
+        assert_eq!(
+            u32v.flatten().map(i128::from),
+            n.filter(|n| u32::try_from(*n).is_ok())
+        );
         let u8v = decode::<OptU8>(v).map(|h| h.v);
-        assert_eq!(u8v.flatten().map(i128::from), n.filter(|n| u8::try_from(*n).is_ok()));
+        assert_eq!(
+            u8v.flatten().map(i128::from),
+            n.filter(|n| u8::try_from(*n).is_ok())
+        );
         let i32v = decode::<IntI32>(v).map(|h| i128::from(h.v));
-        assert_eq!(i32v, n.map_or(Some(0), |n| i32::try_from(n).ok().map(i128::from)), "{v}");
+        assert_eq!(
+            i32v,
+            n.map_or(Some(0), |n| i32::try_from(n).ok().map(i128::from)),
+            "{v}"
+        );
         // `int` is `opt_int` with 0 for null and "".
         if let Some(u) = u64v {
-            assert_eq!(decode::<IntU64>(v).map(|h| h.v), Some(u.unwrap_or(0)), "{v}");
+            assert_eq!(
+                decode::<IntU64>(v).map(|h| h.v),
+                Some(u.unwrap_or(0)),
+                "{v}"
+            );
         }
         if let Some(Some(n)) = wide {
             // The same integer from each shape it may come in.
@@ -141,7 +175,11 @@ fn check(v: &Value) {
             }
         }
     } else {
-        assert_eq!(decode::<IntI32>(v).map(|h| h.v), None, "int accepted what opt_int refused: {v}");
+        assert_eq!(
+            decode::<IntI32>(v).map(|h| h.v),
+            None,
+            "int accepted what opt_int refused: {v}"
+        );
     }
     // Exact integers are kept as they are.
     match v {
@@ -169,21 +207,36 @@ fn check(v: &Value) {
             assert_eq!(again(json!(x.to_string())), Some(Some(x)), "{v}");
         }
     } else {
-        assert!(decode::<F>(v).is_none(), "float accepted what opt_float refused: {v}");
+        assert!(
+            decode::<F>(v).is_none(),
+            "float accepted what opt_float refused: {v}"
+        );
     }
 
     // Booleans.
     let b = decode::<OptB>(v).map(|h| h.v);
-    assert_eq!(decode::<B>(v).map(|h| h.v), b.map(|o| o.unwrap_or(false)), "{v}");
+    assert_eq!(
+        decode::<B>(v).map(|h| h.v),
+        b.map(|o| o.unwrap_or(false)),
+        "{v}"
+    );
     if let Some(Some(x)) = b {
-        for shape in [json!(x), json!(u8::from(x)), json!(if x { "1" } else { "0" })] {
+        for shape in [
+            json!(x),
+            json!(u8::from(x)),
+            json!(if x { "1" } else { "0" }),
+        ] {
             assert_eq!(decode::<OptB>(&shape).map(|h| h.v), Some(Some(x)), "{v}");
         }
     }
 
     // Strings: a string stays itself; a scalar becomes its text.
     let s = decode::<OptS>(v).map(|h| h.v);
-    assert_eq!(decode::<S>(v).map(|h| h.v), s.clone().map(Option::unwrap_or_default), "{v}");
+    assert_eq!(
+        decode::<S>(v).map(|h| h.v),
+        s.clone().map(Option::unwrap_or_default),
+        "{v}"
+    );
     if let Value::String(text) = v {
         assert_eq!(s, Some(Some(text.clone())));
     }

@@ -14,16 +14,30 @@ use std::time::Duration;
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use proxmox_mcp_fuzz::{Input, input};
+use pve_client::ClientConfig;
 use pve_client::config::{format_fingerprint, parse_fingerprint};
 use pve_client::ssh::{HostKeyFingerprint, SshConfig};
-use pve_client::ClientConfig;
 
 const VARS: &[&str] = &[
-    "PROXMOX_SSH_KEY_FILE", "PROXMOX_SSH_KEY_PASSPHRASE", "PROXMOX_SSH_USER", "PROXMOX_SSH_PORT",
-    "PROXMOX_SSH_KNOWN_HOSTS", "PROXMOX_SSH_FINGERPRINTS", "PROXMOX_SSH_ADDRESSES",
-    "PROXMOX_SSH_CONNECT_TIMEOUT", "PROXMOX_SSH_MAX_CHANNELS", "PROXMOX_HOST", "PROXMOX_PORT",
-    "PROXMOX_USER", "PROXMOX_TOKEN_NAME", "PROXMOX_TOKEN_VALUE", "PROXMOX_PASSWORD",
-    "PROXMOX_VERIFY_SSL", "PROXMOX_FINGERPRINT", "PROXMOX_CA_FILE", "PROXMOX_TIMEOUT",
+    "PROXMOX_SSH_KEY_FILE",
+    "PROXMOX_SSH_KEY_PASSPHRASE",
+    "PROXMOX_SSH_USER",
+    "PROXMOX_SSH_PORT",
+    "PROXMOX_SSH_KNOWN_HOSTS",
+    "PROXMOX_SSH_FINGERPRINTS",
+    "PROXMOX_SSH_ADDRESSES",
+    "PROXMOX_SSH_CONNECT_TIMEOUT",
+    "PROXMOX_SSH_MAX_CHANNELS",
+    "PROXMOX_HOST",
+    "PROXMOX_PORT",
+    "PROXMOX_USER",
+    "PROXMOX_TOKEN_NAME",
+    "PROXMOX_TOKEN_VALUE",
+    "PROXMOX_PASSWORD",
+    "PROXMOX_VERIFY_SSL",
+    "PROXMOX_FINGERPRINT",
+    "PROXMOX_CA_FILE",
+    "PROXMOX_TIMEOUT",
     "PROXMOX_CONNECT_TIMEOUT",
 ];
 const NODES: &[&str] = &["pve1", "pve-2", "n", "PVE1", "node.lan", "pve1!x"];
@@ -37,8 +51,17 @@ const FINGERPRINTS: &[&str] = &[
     "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
 ];
 const ADDRESSES: &[&str] = &[
-    "10.0.0.11", "[fd00::2]:2222", "pve1.lan:2222", "fd00::1", "[fd00::1]", "host:0", ":22",
-    "[a:b]", "https://pve1:8006/", "http://[::1]:8006", "pve1%eth0",
+    "10.0.0.11",
+    "[fd00::2]:2222",
+    "pve1.lan:2222",
+    "fd00::1",
+    "[fd00::1]",
+    "host:0",
+    ":22",
+    "[a:b]",
+    "https://pve1:8006/",
+    "http://[::1]:8006",
+    "pve1%eth0",
 ];
 const SEPARATORS: &[&str] = &[",", ";", " ", "\t", "\n", "=", "==", ", "];
 
@@ -99,7 +122,9 @@ fuzz_target!(|data: &[u8]| {
         Input::Generated(mut u) => generated(&mut u),
     };
     // `*_FILE` secrets are read from disk; the paths of keys and CA files are not.
-    env.retain(|k, _| !k.ends_with("_FILE") || k == "PROXMOX_SSH_KEY_FILE" || k == "PROXMOX_CA_FILE");
+    env.retain(|k, _| {
+        !k.ends_with("_FILE") || k == "PROXMOX_SSH_KEY_FILE" || k == "PROXMOX_CA_FILE"
+    });
     for value in env.values() {
         check_fingerprints(value);
     }
@@ -110,12 +135,24 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Some(cfg)) = SshConfig::from_env_map(&env) {
         let again = match SshConfig::from_env_map(&written(&cfg)) {
             Ok(Some(again)) => again,
-            other => panic!("{cfg:?} written back reads as {other:?}\n{:?}", written(&cfg)),
+            other => panic!(
+                "{cfg:?} written back reads as {other:?}\n{:?}",
+                written(&cfg)
+            ),
         };
         let close = |a: Duration, b: Duration| a.abs_diff(b) <= Duration::from_micros(1);
-        assert!(close(cfg.connect_timeout, again.connect_timeout), "{cfg:?} vs {again:?}");
-        let same_timeout = SshConfig { connect_timeout: cfg.connect_timeout, ..again };
-        assert_eq!(cfg, same_timeout, "an SSH configuration written back reads the same");
+        assert!(
+            close(cfg.connect_timeout, again.connect_timeout),
+            "{cfg:?} vs {again:?}"
+        );
+        let same_timeout = SshConfig {
+            connect_timeout: cfg.connect_timeout,
+            ..again
+        };
+        assert_eq!(
+            cfg, same_timeout,
+            "an SSH configuration written back reads the same"
+        );
     }
 });
 
@@ -140,10 +177,20 @@ fn written(cfg: &SshConfig) -> HashMap<String, String> {
         .flat_map(|(node, fps)| fps.iter().map(move |fp| format!("{node}={fp}")))
         .collect();
     set("PROXMOX_SSH_FINGERPRINTS", pins.join(","));
-    let addrs: Vec<String> = cfg.addresses.iter().map(|(n, a)| format!("{n}={a}")).collect();
+    let addrs: Vec<String> = cfg
+        .addresses
+        .iter()
+        .map(|(n, a)| format!("{n}={a}"))
+        .collect();
     set("PROXMOX_SSH_ADDRESSES", addrs.join(","));
-    set("PROXMOX_SSH_CONNECT_TIMEOUT", cfg.connect_timeout.as_secs_f64().to_string());
-    set("PROXMOX_SSH_MAX_CHANNELS", cfg.max_channels_per_node.to_string());
+    set(
+        "PROXMOX_SSH_CONNECT_TIMEOUT",
+        cfg.connect_timeout.as_secs_f64().to_string(),
+    );
+    set(
+        "PROXMOX_SSH_MAX_CHANNELS",
+        cfg.max_channels_per_node.to_string(),
+    );
     env
 }
 
@@ -153,7 +200,11 @@ fn check_fingerprints(value: &str) {
         if let Ok(fp) = piece.parse::<HostKeyFingerprint>() {
             let text = fp.to_string();
             assert!(text.starts_with("SHA256:") && text.len() == 50, "{text}");
-            assert_eq!(text.parse::<HostKeyFingerprint>().ok(), Some(fp), "{piece:?}");
+            assert_eq!(
+                text.parse::<HostKeyFingerprint>().ok(),
+                Some(fp),
+                "{piece:?}"
+            );
         }
         if let Ok(bytes) = parse_fingerprint(piece) {
             let text = format_fingerprint(&bytes);

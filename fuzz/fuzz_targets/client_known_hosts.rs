@@ -29,8 +29,23 @@ const PEERS: &[(&str, &str, u16)] = &[
     ("n", "127.0.0.1", 2200),
 ];
 const PATTERNS: &[&str] = &[
-    "pve1", "PVE1", "10.0.0.11", "[10.0.0.11]:2222", "[pve1]:2222", "pve-2", "fd00::2",
-    "[127.0.0.1]:2200", "n", "pve*", "*", "?", "10.0.0.?1", "!pve1", "!*", "*.lan", "[n]:2200",
+    "pve1",
+    "PVE1",
+    "10.0.0.11",
+    "[10.0.0.11]:2222",
+    "[pve1]:2222",
+    "pve-2",
+    "fd00::2",
+    "[127.0.0.1]:2200",
+    "n",
+    "pve*",
+    "*",
+    "?",
+    "10.0.0.?1",
+    "!pve1",
+    "!*",
+    "*.lan",
+    "[n]:2200",
     "|1|w8+XHS9fYgCJb4tNvv/aRuV6LDU=|pfVCOtsrBs5Ffs3OH741eu/etcQ=",
 ];
 const MARKERS: &[&str] = &["", "", "", "@revoked ", "@cert-authority ", "# ", "@bogus "];
@@ -59,7 +74,11 @@ fn generated(u: &mut Unstructured<'_>) -> String {
             Some(_) => key.push_str(" comment here"),
             None => {}
         }
-        text.push_str(&format!("{}{} {key}\n", pick(MARKERS, l.marker), patterns.join(",")));
+        text.push_str(&format!(
+            "{}{} {key}\n",
+            pick(MARKERS, l.marker),
+            patterns.join(",")
+        ));
     }
     text
 }
@@ -69,23 +88,36 @@ fuzz_target!(|data: &[u8]| {
         Input::Literal(bytes) => String::from_utf8_lossy(bytes).into_owned(),
         Input::Generated(mut u) => generated(&mut u),
     };
-    for (node, host, port) in PEERS {
-        for key in KEYS {
-            check(&text, node, host, *port, key);
+    // Every peer and key once; the properties that need the file rewritten for one of them,
+    // picked by the input, so a run stays fast.
+    let chosen = text.len() % (PEERS.len() * KEYS.len());
+    for (i, (node, host, port)) in PEERS.iter().enumerate() {
+        for (j, key) in KEYS.iter().enumerate() {
+            let deep = i * KEYS.len() + j == chosen;
+            check(&text, node, host, *port, key, deep);
         }
     }
     // The reference matcher backtracks; keep its patterns small.
     let small = |w: &&str| w.len() <= 64 && w.matches('*').count() <= 4;
     for word in text.split_whitespace().take(16).filter(small) {
         for (node, host, _) in PEERS {
-            assert_eq!(host_glob(word, node), reference_glob(word.as_bytes(), node.as_bytes()));
-            assert_eq!(host_glob(word, host), reference_glob(word.as_bytes(), host.as_bytes()));
+            assert_eq!(
+                host_glob(word, node),
+                reference_glob(word.as_bytes(), node.as_bytes())
+            );
+            assert_eq!(
+                host_glob(word, host),
+                reference_glob(word.as_bytes(), host.as_bytes())
+            );
         }
-        assert!(host_glob(word, word), "a pattern matches its own text: {word:?}");
+        assert!(
+            host_glob(word, word),
+            "a pattern matches its own text: {word:?}"
+        );
     }
 });
 
-fn check(text: &str, node: &str, host: &str, port: u16, key: &str) {
+fn check(text: &str, node: &str, host: &str, port: u16, key: &str, deep: bool) {
     let Some(verdict) = known_hosts_check(text, node, host, port, key) else {
         panic!("a test key does not parse: {key}");
     };
@@ -96,7 +128,14 @@ fn check(text: &str, node: &str, host: &str, port: u16, key: &str) {
             e.message().contains("@revoked")
         }
     };
-    let name = if port == 22 { node.to_owned() } else { format!("[{node}]:{port}") };
+    if !deep {
+        return;
+    }
+    let name = if port == 22 {
+        node.to_owned()
+    } else {
+        format!("[{node}]:{port}")
+    };
     let listed = format!("{text}\n{name} {key}\n");
     match known_hosts_check(&listed, node, host, port, key) {
         Some(Ok(())) => assert!(!revoked, "a revoked key became trusted"),

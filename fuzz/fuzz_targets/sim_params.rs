@@ -15,9 +15,9 @@ use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use proxmox_mcp_fuzz::pve_values::{param_name, value_text};
 use proxmox_mcp_fuzz::{Input, input};
+use pve_sim::RawParams;
 use pve_sim::fuzzing::{read_params, validate};
 use pve_sim::route::{ParamSpec, ParamType, Route};
-use pve_sim::RawParams;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,7 +110,10 @@ fn native(s: &str) -> Option<Value> {
         "true" => Some(Value::Bool(true)),
         "false" => Some(Value::Bool(false)),
         _ => s.parse::<i64>().map(Value::from).ok().or_else(|| {
-            s.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number)
+            s.parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
         }),
     }
 }
@@ -156,7 +159,10 @@ fn check(route: &Route, raw: &RawParams) {
         Ok(values) => values,
         Err(e) => {
             assert_eq!(e.status, 400, "{what}: {}", e.message);
-            assert!(e.errors.is_some_and(|m| !m.is_empty()), "{what}: a 400 names a parameter");
+            assert!(
+                e.errors.is_some_and(|m| !m.is_empty()),
+                "{what}: a 400 names a parameter"
+            );
             return;
         }
     };
@@ -166,21 +172,33 @@ fn check(route: &Route, raw: &RawParams) {
         match (&spec.ty, value) {
             (ParamType::Boolean, Value::Bool(_)) | (ParamType::String(_), Value::String(_)) => {}
             (ParamType::Integer { min, max, .. }, Value::Number(n)) => {
-                let n = n.as_i64().unwrap_or_else(|| panic!("{what}: {key}={n} is not an i64"));
-                assert!(min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m), "{what}: {key}={n}");
+                let n = n
+                    .as_i64()
+                    .unwrap_or_else(|| panic!("{what}: {key}={n} is not an i64"));
+                assert!(
+                    min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m),
+                    "{what}: {key}={n}"
+                );
             }
             (ParamType::Number { min, max }, Value::Number(n)) => {
                 let n = n.as_f64().unwrap_or(f64::NAN);
                 assert!(n.is_finite(), "{what}: {key}={n}");
-                assert!(min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m), "{what}: {key}={n}");
+                assert!(
+                    min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m),
+                    "{what}: {key}={n}"
+                );
             }
             (ParamType::Array(_), Value::Array(items)) => {
                 assert!(items.iter().all(Value::is_string), "{what}: {key}={value}");
             }
             (ty, v) => panic!("{what}: {key} declared {} came out as {v}", ty.type_name()),
         }
-        if let (Some(values), Value::String(s)) = (spec.ty.str_spec().and_then(|s| s.values), value) {
-            assert!(values.contains(&s.as_str()), "{what}: {key}={s:?} outside its enumeration");
+        if let (Some(values), Value::String(s)) = (spec.ty.str_spec().and_then(|s| s.values), value)
+        {
+            assert!(
+                values.contains(&s.as_str()),
+                "{what}: {key}={s:?} outside its enumeration"
+            );
         }
     }
     // What passed passes again, unchanged, sent back in either encoding.
@@ -193,11 +211,21 @@ fn check(route: &Route, raw: &RawParams) {
     });
     if form_can_carry {
         let as_form = RawParams::from_urlencoded(form(&pairs).as_bytes());
-        same(&what, "a form body", &values, validate(route.params, &as_form));
+        same(
+            &what,
+            "a form body",
+            &values,
+            validate(route.params, &as_form),
+        );
     }
-    let as_json = RawParams::from_json_object(Value::Object(pairs.into_iter().collect()))
-        .unwrap_or_default();
-    same(&what, "a JSON body", &values, validate(route.params, &as_json));
+    let as_json =
+        RawParams::from_json_object(Value::Object(pairs.into_iter().collect())).unwrap_or_default();
+    same(
+        &what,
+        "a JSON body",
+        &values,
+        validate(route.params, &as_json),
+    );
 }
 
 fn same(
@@ -208,6 +236,9 @@ fn same(
 ) {
     match got {
         Ok(got) => assert_eq!(&got, want, "{what}: sent back as {how}, the values changed"),
-        Err(e) => panic!("{what}: sent back as {how}, {want:?} was refused: {:?}", e.errors),
+        Err(e) => panic!(
+            "{what}: sent back as {how}, {want:?} was refused: {:?}",
+            e.errors
+        ),
     }
 }

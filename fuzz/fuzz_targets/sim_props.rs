@@ -11,7 +11,9 @@ use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use proxmox_mcp_fuzz::pve_values::{NAMED_FORMATS, property_text};
 use proxmox_mcp_fuzz::{Input, input};
-use pve_sim::fuzzing::{named_format, property_format, property_formats, property_string, split_list};
+use pve_sim::fuzzing::{
+    named_format, property_format, property_formats, property_string, split_list,
+};
 use pve_sim::route::PropFormat;
 
 fuzz_target!(|data: &[u8]| {
@@ -49,7 +51,10 @@ fn check_props(format: &PropFormat, value: &str) {
     };
     for key in parsed.keys() {
         assert!(
-            format.keys.iter().any(|k| k.name == key && k.alias.is_none()),
+            format
+                .keys
+                .iter()
+                .any(|k| k.name == key && k.alias.is_none()),
             "{}: {key} is not a key of the format ({value:?})",
             format.name
         );
@@ -57,8 +62,15 @@ fn check_props(format: &PropFormat, value: &str) {
     let written: Vec<String> = parsed.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let written = written.join(",");
     match property_string(format, &written, "p") {
-        Ok(again) => assert_eq!(again, parsed, "{}: {value:?} written as {written:?}", format.name),
-        Err(e) => panic!("{}: {value:?} written as {written:?} is refused: {e}", format.name),
+        Ok(again) => assert_eq!(
+            again, parsed,
+            "{}: {value:?} written as {written:?}",
+            format.name
+        ),
+        Err(e) => panic!(
+            "{}: {value:?} written as {written:?} is refused: {e}",
+            format.name
+        ),
     }
 }
 
@@ -68,6 +80,9 @@ fn check_list(value: &str) {
         assert_eq!(items.join("\0"), value);
         return;
     }
-    assert!(items.iter().all(|i| !i.is_empty()), "{value:?} gave {items:?}");
+    assert!(
+        items.iter().all(|i| !i.is_empty()),
+        "{value:?} gave {items:?}"
+    );
     assert_eq!(split_list(&items.join(",")), items, "{value:?}");
 }

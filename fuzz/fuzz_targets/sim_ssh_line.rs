@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
                 && words.iter().all(|w| !w.contains('\0'));
             if quotable {
                 let line = command_line(words).expect("quotable words quote");
-                assert_eq!(ssh_line(line.as_bytes()), Ok((words.clone(), false)), "{line:?}");
+                assert_eq!(
+                    ssh_line(line.as_bytes()),
+                    Ok((words.clone(), false)),
+                    "{line:?}"
+                );
             }
         }
         Err((status, message)) => {

@@ -14,9 +14,42 @@ use pve_client::ssh::{command_line, pct_exec_argv, session_line};
 use pve_sim::fuzzing::ssh_line;
 
 const PIECES: &[&str] = &[
-    "'", "\"", "\\", "$(id)", "`id`", "$HOME", ";", "|", "&", "&&", ">", "<", "*", "?", "[a]",
-    "{a,b}", "~", "#", "!", "A=1", "=", " ", "\t", "\n", "\r", "-", "--", "é", "\u{1F600}",
-    "'\\''", "\\\n", "pct", "exec", "101", "hostname", "",
+    "'",
+    "\"",
+    "\\",
+    "$(id)",
+    "`id`",
+    "$HOME",
+    ";",
+    "|",
+    "&",
+    "&&",
+    ">",
+    "<",
+    "*",
+    "?",
+    "[a]",
+    "{a,b}",
+    "~",
+    "#",
+    "!",
+    "A=1",
+    "=",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "-",
+    "--",
+    "é",
+    "\u{1F600}",
+    "'\\''",
+    "\\\n",
+    "pct",
+    "exec",
+    "101",
+    "hostname",
+    "",
 ];
 
 #[derive(Debug, Arbitrary)]
@@ -52,19 +85,36 @@ fuzz_target!(|data: &[u8]| {
         Input::Generated(mut u) => generated(&mut u),
     };
     let line = command_line(&argv);
-    let refusable = argv.first().is_none_or(|p| p.trim().is_empty())
-        || argv.iter().any(|a| a.contains('\0'));
+    let refusable =
+        argv.first().is_none_or(|p| p.trim().is_empty()) || argv.iter().any(|a| a.contains('\0'));
     let Ok(line) = line else {
         assert!(refusable, "refused a valid argv {argv:?}");
         return;
     };
     assert!(!refusable, "accepted {argv:?} as {line:?}");
-    assert_eq!(ssh_line(line.as_bytes()), Ok((argv.clone(), false)), "{line:?}");
+    assert_eq!(
+        ssh_line(line.as_bytes()),
+        Ok((argv.clone(), false)),
+        "{line:?}"
+    );
     let wrapped = session_line(&line);
-    assert_eq!(ssh_line(wrapped.as_bytes()), Ok((argv.clone(), true)), "{wrapped:?}");
+    assert_eq!(
+        ssh_line(wrapped.as_bytes()),
+        Ok((argv.clone(), true)),
+        "{wrapped:?}"
+    );
     let pct = pct_exec_argv(vmid, &argv);
     let pct_line = command_line(&pct).expect("pct exec argv has a program name");
-    let mut want = vec!["pct".to_owned(), "exec".to_owned(), vmid.to_string(), "--".to_owned()];
+    let mut want = vec![
+        "pct".to_owned(),
+        "exec".to_owned(),
+        vmid.to_string(),
+        "--".to_owned(),
+    ];
     want.extend(argv);
-    assert_eq!(ssh_line(pct_line.as_bytes()), Ok((want, false)), "{pct_line:?}");
+    assert_eq!(
+        ssh_line(pct_line.as_bytes()),
+        Ok((want, false)),
+        "{pct_line:?}"
+    );
 });

@@ -10,25 +10,72 @@ use pve_sim::route::{Format, ParamSpec, ParamType, PropFormat, StrSpec};
 /// Named formats that pve-sim checks by code (`formats.rs`), for the targets to try each value
 /// against.
 pub const NAMED_FORMATS: &[&str] = &[
-    "pve-node", "pve-vmid", "pve-storage-id", "pve-configid", "dns-name", "pve-tag",
-    "pve-storage-content", "pve-realm", "pve-userid", "pve-groupid", "pve-roleid", "pve-priv",
-    "pve-poolid", "pve-task-status-type", "pve-volume-id", "pve-volume-id-or-qm-path",
-    "pve-volume-id-or-absolute-path", "pve-lxc-mp-string", "pve-lxc-dev-string", "urlencoded",
-    "ipv4", "ipv6", "ip", "address", "CIDR", "CIDRv4", "CIDRv6", "pve-ipv4-config",
-    "pve-ipv6-config", "lxc-ip-with-ll-iface", "mac-addr", "disk-size", "pve-bridge-id",
-    "pve-iface", "email-or-username", "pve-startup-order", "pve-cpuset", "pve-hotplug-features",
-    "pve-qm-bootdisk", "pve-day-of-week", "pve-calendar-event", "pve-ct-timezone",
-    "pve-ha-resource-or-vm-id", "storage-pair", "pve-dir-override", "pve-storage-path",
-    "pve-storage-server", "pve-storage-portal-dns", "pve-storage-vgname", "pve-storage-options",
+    "pve-node",
+    "pve-vmid",
+    "pve-storage-id",
+    "pve-configid",
+    "dns-name",
+    "pve-tag",
+    "pve-storage-content",
+    "pve-realm",
+    "pve-userid",
+    "pve-groupid",
+    "pve-roleid",
+    "pve-priv",
+    "pve-poolid",
+    "pve-task-status-type",
+    "pve-volume-id",
+    "pve-volume-id-or-qm-path",
+    "pve-volume-id-or-absolute-path",
+    "pve-lxc-mp-string",
+    "pve-lxc-dev-string",
+    "urlencoded",
+    "ipv4",
+    "ipv6",
+    "ip",
+    "address",
+    "CIDR",
+    "CIDRv4",
+    "CIDRv6",
+    "pve-ipv4-config",
+    "pve-ipv6-config",
+    "lxc-ip-with-ll-iface",
+    "mac-addr",
+    "disk-size",
+    "pve-bridge-id",
+    "pve-iface",
+    "email-or-username",
+    "pve-startup-order",
+    "pve-cpuset",
+    "pve-hotplug-features",
+    "pve-qm-bootdisk",
+    "pve-day-of-week",
+    "pve-calendar-event",
+    "pve-ct-timezone",
+    "pve-ha-resource-or-vm-id",
+    "storage-pair",
+    "pve-dir-override",
+    "pve-storage-path",
+    "pve-storage-server",
+    "pve-storage-portal-dns",
+    "pve-storage-vgname",
+    "pve-storage-options",
 ];
 
 /// Values of a named format (by its base name): valid ones and near misses.
 fn samples(format: &str) -> &'static [&'static str] {
     match format {
         "pve-node" => &["pve1", "pve-2", "node1", "-pve", "pve_1", "a.b"],
-        "pve-vmid" | "pve-ha-resource-or-vm-id" => {
-            &["100", "101", "99", "999999999", "1000000000", "0100", "vm:100", "ct:200"]
-        }
+        "pve-vmid" | "pve-ha-resource-or-vm-id" => &[
+            "100",
+            "101",
+            "99",
+            "999999999",
+            "1000000000",
+            "0100",
+            "vm:100",
+            "ct:200",
+        ],
         "pve-storage-id" => &["local", "local-lvm", "nfs1", "1local", "a:b"],
         "pve-configid" => &["net0", "ide2", "scsi30", "0x", "unused0", "mp255"],
         "pve-tag" => &["prod", "web", "a;b", "a@b", "-x"],
@@ -52,7 +99,12 @@ fn samples(format: &str) -> &'static [&'static str] {
         "CIDR" | "CIDRv4" | "CIDRv6" => &["10.0.0.0/24", "fd00::/64", "10.0.0.0/33", "1.2.3.4"],
         "pve-ipv4-config" => &["dhcp", "manual", "10.0.0.2/24", "10.0.0.2"],
         "pve-ipv6-config" => &["auto", "dhcp", "fd00::2/64", "fd00::2"],
-        "mac-addr" => &["BC:24:11:00:00:01", "bc:24:11:00:00:01", "01:00:00:00:00:00", "BC:24"],
+        "mac-addr" => &[
+            "BC:24:11:00:00:01",
+            "bc:24:11:00:00:01",
+            "01:00:00:00:00:00",
+            "BC:24",
+        ],
         "disk-size" => &["32G", "512M", "1T", "0", "+1G", "1.5G", "G"],
         "pve-bridge-id" | "pve-iface" => &["vmbr0", "eth0", "vmbr", "0vmbr"],
         "pve-startup-order" => &["order=1,up=30", "order=x", "down=10"],
@@ -74,7 +126,9 @@ fn samples(format: &str) -> &'static [&'static str] {
 /// Text for a value of type `ty` (property strings and lists included).
 pub fn value_text(u: &mut Unstructured<'_>, ty: &ParamType, depth: u8) -> Result<String> {
     Ok(match ty {
-        ParamType::Boolean => (*u.choose(&["1", "0", "true", "false", "yes", "on", "2", ""])?).to_owned(),
+        ParamType::Boolean => {
+            (*u.choose(&["1", "0", "true", "false", "yes", "on", "2", ""])?).to_owned()
+        }
         ParamType::Integer { min, max, text } => {
             if text.values.is_some() || text.format.is_some() {
                 if u.ratio(1, 2)? {
@@ -98,8 +152,17 @@ fn integer_text(u: &mut Unstructured<'_>, min: Option<i64>, max: Option<i64>) ->
         3 => hi.saturating_add(1).to_string(),
         4 => u.int_in_range(lo..=hi)?.to_string(),
         5 => format!("+{}", u.int_in_range(lo..=hi)?),
-        6 => (*u.choose(&["1.0", "1e3", "0x10", " 1", "", "-", "99999999999999999999", "-0"])?)
-            .to_owned(),
+        6 => (*u.choose(&[
+            "1.0",
+            "1e3",
+            "0x10",
+            " 1",
+            "",
+            "-",
+            "99999999999999999999",
+            "-0",
+        ])?)
+        .to_owned(),
         _ => u.arbitrary::<i64>()?.to_string(),
     })
 }
@@ -108,9 +171,15 @@ fn number_text(u: &mut Unstructured<'_>, min: Option<f64>, max: Option<f64>) -> 
     Ok(match u.int_in_range(0..=5)? {
         0 => min.unwrap_or(0.0).to_string(),
         1 => max.unwrap_or(1.0).to_string(),
-        2 => format!("{}.{}", u.int_in_range(0..=99u32)?, u.int_in_range(0..=99u32)?),
-        3 => (*u.choose(&[".5", "5.", "1e3", "1E-3", "1e", "+.5", "1e400", "nan", "inf", "-0.0"])?)
-            .to_owned(),
+        2 => format!(
+            "{}.{}",
+            u.int_in_range(0..=99u32)?,
+            u.int_in_range(0..=99u32)?
+        ),
+        3 => (*u.choose(&[
+            ".5", "5.", "1e3", "1E-3", "1e", "+.5", "1e400", "nan", "inf", "-0.0",
+        ])?)
+        .to_owned(),
         4 => f64::from(u.arbitrary::<f32>()?).to_string(),
         _ => u.arbitrary::<i64>()?.to_string(),
     })
@@ -184,7 +253,10 @@ pub fn property_text(u: &mut Unstructured<'_>, format: &PropFormat, depth: u8) -
 
 /// A parameter name for `specs`: mostly a declared one (a numbered family with an instance
 /// number, sometimes out of range), now and then one the route does not declare.
-pub fn param_name(u: &mut Unstructured<'_>, specs: &[ParamSpec]) -> Result<(String, Option<ParamSpec>)> {
+pub fn param_name(
+    u: &mut Unstructured<'_>,
+    specs: &[ParamSpec],
+) -> Result<(String, Option<ParamSpec>)> {
     if specs.is_empty() || u.ratio(1, 10)? {
         let name = (*u.choose(&["node", "vmid", "bogus", "digest", "delete", "net0"])?).to_owned();
         return Ok((name, None));

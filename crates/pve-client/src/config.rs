@@ -357,6 +357,7 @@ pub(crate) fn parse_secs(name: &str, s: &str) -> Result<Duration, Error> {
         .ok()
         .filter(|v| *v > 0.0)
         .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .filter(|d| !d.is_zero())
         .ok_or_else(|| {
             Error::config(format!(
                 "{name} must be a positive number of seconds, got {s:?}"

@@ -254,9 +254,9 @@ fn blank_secrets_are_unset() {
 }
 
 #[test]
-fn timeouts_beyond_a_duration_are_refused() {
+fn timeouts_a_duration_cannot_hold_are_refused() {
     // Found by fuzz/client_env: `1e30` seconds passed the check and panicked in
-    // `Duration::from_secs_f64`.
+    // `Duration::from_secs_f64`; `1e-300` became a zero timeout.
     let e = err(&with_token(&[
         ("PROXMOX_HOST", "h"),
         ("PROXMOX_TIMEOUT", "1e30"),
@@ -268,6 +268,12 @@ fn timeouts_beyond_a_duration_are_refused() {
     ]))
     .unwrap_err();
     assert!(e.to_string().contains("PROXMOX_SSH_CONNECT_TIMEOUT"), "{e}");
+    // And `1e-300` seconds is positive but no time at all.
+    let e = err(&with_token(&[
+        ("PROXMOX_HOST", "h"),
+        ("PROXMOX_CONNECT_TIMEOUT", "1e-300"),
+    ]));
+    assert!(e.contains("PROXMOX_CONNECT_TIMEOUT"), "{e}");
     let c = ok(&with_token(&[
         ("PROXMOX_HOST", "h"),
         ("PROXMOX_TIMEOUT", "1e9"),
