@@ -130,10 +130,8 @@ pub fn value_text(u: &mut Unstructured<'_>, ty: &ParamType, depth: u8) -> Result
             (*u.choose(&["1", "0", "true", "false", "yes", "on", "2", ""])?).to_owned()
         }
         ParamType::Integer { min, max, text } => {
-            if text.values.is_some() || text.format.is_some() {
-                if u.ratio(1, 2)? {
-                    return string_text(u, text, depth);
-                }
+            if (text.values.is_some() || text.format.is_some()) && u.ratio(1, 2)? {
+                return string_text(u, text, depth);
             }
             integer_text(u, *min, *max)?
         }
