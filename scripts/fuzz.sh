@@ -52,14 +52,17 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$RUN/$t" "artifacts/$t"
   log="$RUN/$t.log"
   echo "== $t (${SECONDS_EACH} s)"
+  started=$SECONDS
   set +e
   "$BIN/$t" "$RUN/$t" "corpus/$t" \
     -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
     -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e
+  took=$((SECONDS - started))
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   execs="${execs:-0}"
+  rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
   total=$((total + execs))
   corpus="$(find "$RUN/$t" -type f | wc -l)"
   if [ "$rc" -eq 0 ]; then
@@ -69,8 +72,8 @@ for t in "${TARGETS[@]}"; do
     crashed+=("$t")
     grep -m1 -A4 -E "panicked at|ERROR: libFuzzer" "$log" | sed 's/^/    /' || true
   fi
-  rows+=("$(printf '%-20s %8s s %14s %12s/s %8s  %s' "$t" "$SECONDS_EACH" "$execs" \
-    "$((execs / (SECONDS_EACH > 0 ? SECONDS_EACH : 1)))" "$corpus" "$result")")
+  rows+=("$(printf '%-20s %8s s %14s %12s/s %8s  %s' "$t" "$took" "$execs" "${rate:-0}" \
+    "$corpus" "$result")")
 done
 
 echo
