@@ -14,6 +14,10 @@ fi
 echo "== cargo test (workspace)"
 cargo test --workspace --locked
 
+# The fuzz targets (fuzz/, a workspace of its own), a few seconds each: see bench/README.md.
+echo "== fuzz targets, smoke run"
+scripts/fuzz.sh --smoke
+
 if [ -x e2e/run.sh ]; then
   echo "== end-to-end clients"
   e2e/run.sh

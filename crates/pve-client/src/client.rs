@@ -59,6 +59,12 @@ pub(crate) struct Envelope<T> {
     pub total: Option<u64>,
 }
 
+/// Reads a 2xx answer's body: PVE's envelope around the wanted `data`.
+pub(crate) fn decode_envelope<T: DeserializeOwned>(body: &[u8]) -> Result<Envelope<T>, Error> {
+    serde_json::from_slice::<Envelope<T>>(body)
+        .map_err(|e| Error::protocol(format!("unexpected response shape: {e}")))
+}
+
 const CSRF_HEADER: HeaderName = HeaderName::from_static("csrfpreventiontoken");
 
 /// A Proxmox VE API client for one cluster. Cheap to clone (shares connections, the ticket,
@@ -232,10 +238,7 @@ impl PveClient {
                 .map_err(|e| e.with_call(method.as_str(), path.as_str()));
         }
         let body = self.send_with_policy(method, path, &params).await?;
-        serde_json::from_slice::<Envelope<T>>(&body).map_err(|e| {
-            Error::protocol(format!("unexpected response shape: {e}"))
-                .with_call(method.as_str(), path.as_str())
-        })
+        decode_envelope(&body).map_err(|e| e.with_call(method.as_str(), path.as_str()))
     }
 
     /// Sends with auth, the concurrency cap, retries (GET only) and one re-login on 401.

@@ -262,7 +262,8 @@ impl ClientConfig {
 
 /// Reads `NAME` or `NAME_FILE` (not both).
 pub(crate) fn secret(env: &HashMap<String, String>, name: &str) -> Result<Option<Secret>, Error> {
-    let direct = env.get(name).filter(|v| !v.is_empty());
+    // White space alone is unset, as for every other variable (not an empty secret).
+    let direct = env.get(name).filter(|v| !v.trim().is_empty());
     let file_var = format!("{name}_FILE");
     let file = env
         .get(&file_var)
@@ -354,8 +355,9 @@ fn parse_bool(s: &str) -> Option<bool> {
 pub(crate) fn parse_secs(name: &str, s: &str) -> Result<Duration, Error> {
     s.parse::<f64>()
         .ok()
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .map(Duration::from_secs_f64)
+        .filter(|v| *v > 0.0)
+        .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .filter(|d| !d.is_zero())
         .ok_or_else(|| {
             Error::config(format!(
                 "{name} must be a positive number of seconds, got {s:?}"

@@ -3,6 +3,8 @@
 //!
 //! Use them with `#[serde(default, deserialize_with = "de::int")]` and friends. Every helper
 //! accepts int, float, string and bool; the `opt_*` ones also accept `null` and `""` as `None`.
+//! A value the wanted type cannot hold is an error, never a stand-in: an integer out of range,
+//! and a string reading as an infinite or not-a-number float (`"inf"`, `"nan"`, `"1e400"`).
 
 use std::fmt;
 
@@ -108,9 +110,11 @@ fn to_float(s: Scalar) -> Result<Option<f64>, String> {
             if t.is_empty() {
                 return Ok(None);
             }
-            t.parse::<f64>()
-                .map(Some)
-                .map_err(|_| format!("expected a number, got string {s:?}"))
+            // `inf`, `nan` and `1e400` parse as floats but are no figure JSON could carry back.
+            match t.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Some(f)),
+                _ => Err(format!("expected a number, got string {s:?}")),
+            }
         }
     }
 }
@@ -126,8 +130,8 @@ fn to_bool(s: Scalar) -> Result<Option<bool>, String> {
             "1" | "true" | "yes" | "on" => Ok(Some(true)),
             "0" | "false" | "no" | "off" => Ok(Some(false)),
             other => match other.parse::<f64>() {
-                Ok(f) => Ok(Some(f != 0.0)),
-                Err(_) => Err(format!("expected a boolean, got string {s:?}")),
+                Ok(f) if f.is_finite() => Ok(Some(f != 0.0)),
+                _ => Err(format!("expected a boolean, got string {s:?}")),
             },
         },
     }
@@ -294,6 +298,23 @@ mod tests {
         check_b(r#"{"b": "false"}"#, false);
         check_b(r#"{"b": null}"#, false);
         assert!(parse(r#"{"b": "maybe"}"#).unwrap_err().contains("boolean"));
+    }
+
+    #[test]
+    fn non_finite_strings_are_refused() {
+        // Found by fuzz/client_de: `"1e400"` decoded as an infinite float, which JSON encodes
+        // as null, so a decoded answer did not survive being encoded again.
+        for text in ["inf", "-inf", "NaN", "1e400", "infinity"] {
+            let json = format!(r#"{{"f": "{text}"}}"#);
+            assert!(parse(&json).unwrap_err().contains("number"), "{text}");
+            let json = format!(r#"{{"of": "{text}"}}"#);
+            assert!(parse(&json).unwrap_err().contains("number"), "{text}");
+            let json = format!(r#"{{"b": "{text}"}}"#);
+            assert!(parse(&json).unwrap_err().contains("boolean"), "{text}");
+            let json = format!(r#"{{"l": ["1", "{text}"]}}"#);
+            assert!(parse(&json).is_err(), "{text}");
+        }
+        assert_eq!(parse(r#"{"f": "1e300"}"#).unwrap().f, 1e300);
     }
 
     #[test]

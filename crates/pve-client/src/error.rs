@@ -89,7 +89,12 @@ impl Error {
             message: Option<String>,
             errors: Option<serde_json::Value>,
         }
-        let parsed: Body = serde_json::from_slice(body).unwrap_or_default();
+        // Only an object is PVE's error body (serde would also read an array positionally).
+        let is_object = body.trim_ascii_start().starts_with(b"{");
+        let parsed: Body = match is_object {
+            true => serde_json::from_slice(body).unwrap_or_default(),
+            false => Body::default(),
+        };
         let from_reason = reason.map(str::trim).filter(|r| !r.is_empty());
         let from_body = parsed
             .message
@@ -368,6 +373,17 @@ mod tests {
             "Parameter verification failed: net0: invalid format - format error / net0.model: value 'foo' does not have a value in the enumeration"
         );
         assert_eq!(e.path(), None);
+    }
+
+    #[test]
+    fn only_an_object_body_counts() {
+        // Found by fuzz/client_answers: `["msg", {"vmid": "bad"}]` was read positionally as a
+        // message and an errors map.
+        let e = Error::from_response(400, None, br#"["msg", {"vmid": "bad"}]"#);
+        assert!(e.errors().is_empty());
+        assert_eq!(e.message(), "Parameter verification failed.");
+        let e = Error::from_response(400, None, b" \n{\"errors\": {\"vmid\": \"bad\"}}");
+        assert_eq!(e.errors()["vmid"], "bad");
     }
 
     #[test]

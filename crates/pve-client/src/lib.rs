@@ -49,6 +49,8 @@ pub mod de;
 pub mod dry_run;
 mod error;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod observe;
 pub mod params;
 pub mod ssh;

@@ -15,6 +15,8 @@ pub mod dispatch;
 mod facts;
 pub mod faults;
 mod formats;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guest;
 mod journal;
 mod json;

@@ -233,3 +233,50 @@ fn timeouts() {
     assert_eq!(c.request_timeout, Duration::from_secs(300));
     assert_eq!(c.connect_timeout, Duration::from_millis(2500));
 }
+
+#[test]
+fn blank_secrets_are_unset() {
+    // Found by fuzz/client_env: a passphrase of white space read as an empty passphrase, so
+    // the configuration written back as variables read differently.
+    let e = err(&[
+        ("PROXMOX_HOST", "h"),
+        ("PROXMOX_USER", "root@pam"),
+        ("PROXMOX_PASSWORD", "  \t"),
+    ]);
+    assert!(e.contains("no credentials"), "{e}");
+    let ssh = crate::ssh::SshConfig::from_env_map(&env(&[
+        ("PROXMOX_SSH_KEY_FILE", "/k"),
+        ("PROXMOX_SSH_KEY_PASSPHRASE", " "),
+    ]))
+    .unwrap()
+    .unwrap();
+    assert_eq!(ssh.key_passphrase, None);
+}
+
+#[test]
+fn timeouts_a_duration_cannot_hold_are_refused() {
+    // Found by fuzz/client_env: `1e30` seconds passed the check and panicked in
+    // `Duration::from_secs_f64`; `1e-300` became a zero timeout.
+    let e = err(&with_token(&[
+        ("PROXMOX_HOST", "h"),
+        ("PROXMOX_TIMEOUT", "1e30"),
+    ]));
+    assert!(e.contains("PROXMOX_TIMEOUT"), "{e}");
+    let e = crate::ssh::SshConfig::from_env_map(&env(&[
+        ("PROXMOX_SSH_KEY_FILE", "/k"),
+        ("PROXMOX_SSH_CONNECT_TIMEOUT", "1e30"),
+    ]))
+    .unwrap_err();
+    assert!(e.to_string().contains("PROXMOX_SSH_CONNECT_TIMEOUT"), "{e}");
+    // And `1e-300` seconds is positive but no time at all.
+    let e = err(&with_token(&[
+        ("PROXMOX_HOST", "h"),
+        ("PROXMOX_CONNECT_TIMEOUT", "1e-300"),
+    ]));
+    assert!(e.contains("PROXMOX_CONNECT_TIMEOUT"), "{e}");
+    let c = ok(&with_token(&[
+        ("PROXMOX_HOST", "h"),
+        ("PROXMOX_TIMEOUT", "1e9"),
+    ]));
+    assert_eq!(c.request_timeout, Duration::from_secs(1_000_000_000));
+}

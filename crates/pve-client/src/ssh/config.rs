@@ -288,12 +288,15 @@ impl FromStr for NodeAddress {
     }
 }
 
+/// Reads back as the same address: a host with a colon (IPv6) is written in brackets, so that
+/// `[a:b]` does not print as `a:b`, host `a` on port `b`.
 impl fmt::Display for NodeAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.host.contains(':'), self.port) {
             (true, Some(p)) => write!(f, "[{}]:{p}", self.host),
+            (true, None) => write!(f, "[{}]", self.host),
             (false, Some(p)) => write!(f, "{}:{p}", self.host),
-            (_, None) => f.write_str(&self.host),
+            (false, None) => f.write_str(&self.host),
         }
     }
 }
@@ -493,6 +496,24 @@ mod tests {
             let got = err(pairs);
             assert!(got.contains(want), "{pairs:?}: {got}");
         }
+    }
+
+    #[test]
+    fn addresses_print_as_they_read() {
+        // Found by fuzz/client_env: `[fd00:2]` printed as `fd00:2`, which reads as host `fd00`
+        // on port 2.
+        for text in [
+            "[fd00:2]",
+            "[fd00::2]",
+            "fd00::2",
+            "[fd00::2]:2222",
+            "pve1",
+            "pve1:2222",
+        ] {
+            let a: NodeAddress = text.parse().unwrap();
+            assert_eq!(a.to_string().parse::<NodeAddress>().unwrap(), a, "{text}");
+        }
+        assert_eq!(NodeAddress::host("fd00::2").to_string(), "[fd00::2]");
     }
 
     #[test]

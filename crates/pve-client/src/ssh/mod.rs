@@ -38,7 +38,7 @@ mod config;
 mod conn;
 mod quote;
 mod run;
-mod trust;
+pub(crate) mod trust;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -83,41 +83,7 @@ impl Trust {
             )));
         };
         let lines = read_known_hosts(path)?;
-        let names = peer.names();
-        let mine: Vec<&Line> = lines.iter().filter(|l| l.matches(&names)).collect();
-        if let Some(l) = mine
-            .iter()
-            .find(|l| l.marker == Some(Marker::Revoked) && l.key.key_data() == key.key_data())
-        {
-            return Err(refuse(format!(
-                "the SSH host key {seen_text} of {at} is marked @revoked in {} line {}",
-                path.display(),
-                l.number
-            )));
-        }
-        let plain: Vec<&&Line> = mine.iter().filter(|l| l.marker.is_none()).collect();
-        if plain.iter().any(|l| l.key.key_data() == key.key_data()) {
-            return Ok(());
-        }
-        if let Some(l) = plain
-            .iter()
-            .find(|l| same_kind(&l.key.algorithm(), &key.algorithm()))
-        {
-            return Err(refuse(format!(
-                "the SSH host key of {at} CHANGED: {} line {} holds another {} key for it \
-                 ({}); it presented {seen_text}. This may be an attack; if the node was \
-                 reinstalled, check the new key on the node and update known_hosts",
-                path.display(),
-                l.number,
-                key.algorithm().as_str(),
-                HostKeyFingerprint::of(&l.key)
-            )));
-        }
-        Err(refuse(format!(
-            "the SSH host key of {at} is not in {} (looked up as {}): it presented {seen_text}",
-            path.display(),
-            names.join(", ")
-        )))
+        check_known_hosts(&lines, path, peer, key)
     }
 
     /// The host-key algorithms known_hosts lists for `peer` (to offer those first, as OpenSSH
@@ -144,6 +110,53 @@ impl Trust {
     }
 }
 
+/// The known_hosts verdict for `key` at `peer`, from the usable lines of the file at `path`.
+pub(crate) fn check_known_hosts(
+    lines: &[Line],
+    path: &Path,
+    peer: &Peer<'_>,
+    key: &PublicKey,
+) -> Result<(), Error> {
+    let seen = HostKeyFingerprint::of(key);
+    let seen_text = format!("{} {seen}", key.algorithm().as_str());
+    let at = format!("node {} ({}:{})", peer.node, peer.host, peer.port);
+    let names = peer.names();
+    let mine: Vec<&Line> = lines.iter().filter(|l| l.matches(&names)).collect();
+    if let Some(l) = mine
+        .iter()
+        .find(|l| l.marker == Some(Marker::Revoked) && l.key.key_data() == key.key_data())
+    {
+        return Err(refuse(format!(
+            "the SSH host key {seen_text} of {at} is marked @revoked in {} line {}",
+            path.display(),
+            l.number
+        )));
+    }
+    let plain: Vec<&&Line> = mine.iter().filter(|l| l.marker.is_none()).collect();
+    if plain.iter().any(|l| l.key.key_data() == key.key_data()) {
+        return Ok(());
+    }
+    if let Some(l) = plain
+        .iter()
+        .find(|l| same_kind(&l.key.algorithm(), &key.algorithm()))
+    {
+        return Err(refuse(format!(
+            "the SSH host key of {at} CHANGED: {} line {} holds another {} key for it \
+             ({}); it presented {seen_text}. This may be an attack; if the node was \
+             reinstalled, check the new key on the node and update known_hosts",
+            path.display(),
+            l.number,
+            key.algorithm().as_str(),
+            HostKeyFingerprint::of(&l.key)
+        )));
+    }
+    Err(refuse(format!(
+        "the SSH host key of {at} is not in {} (looked up as {}): it presented {seen_text}",
+        path.display(),
+        names.join(", ")
+    )))
+}
+
 fn refuse(message: String) -> Error {
     Error::new(ErrorKind::HostKey, message)
 }
@@ -156,7 +169,7 @@ pub(crate) fn same_kind(a: &Algorithm, b: &Algorithm) -> bool {
 
 /// One usable line of a known_hosts file.
 #[derive(Debug)]
-struct Line {
+pub(crate) struct Line {
     number: usize,
     marker: Option<Marker>,
     hosts: HostPatterns,
@@ -197,6 +210,11 @@ fn read_known_hosts(path: &Path) -> Result<Vec<Line>, Error> {
             path.display()
         ))
     })?;
+    Ok(parse_known_hosts(&text, path))
+}
+
+/// The usable lines of a known_hosts file's text; `path` names the file in warnings.
+pub(crate) fn parse_known_hosts(text: &str, path: &Path) -> Vec<Line> {
     let mut lines = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let words: Vec<&str> = raw.split_whitespace().collect();
@@ -215,11 +233,11 @@ fn read_known_hosts(path: &Path) -> Result<Vec<Line>, Error> {
             }
         }
     }
-    Ok(lines)
+    lines
 }
 
 /// OpenSSH's pattern match: `*` any run of characters, `?` one character.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
+pub(crate) fn glob(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub(crate) mod decl;
-mod props;
+pub(crate) mod props;
 pub(crate) mod spec;
 
 use crate::route::ApiError;

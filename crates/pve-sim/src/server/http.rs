@@ -211,15 +211,28 @@ async fn read_params(req: Request<Incoming>) -> Result<RawParams, ApiError> {
         .await
         .map_err(|_| ApiError::new(413, "Request Entity Too Large"))?
         .to_bytes();
-    if !with_body || body.iter().all(u8::is_ascii_whitespace) {
+    if !with_body {
+        return Ok(query);
+    }
+    body_params(query, &body, is_json)
+}
+
+/// A POST or PUT's parameters: the form or JSON body, then the query string's pairs, whose keys
+/// win.
+pub(crate) fn body_params(
+    query: RawParams,
+    body: &[u8],
+    is_json: bool,
+) -> Result<RawParams, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(query);
     }
     let mut raw = if is_json {
-        let value: Value = serde_json::from_slice(&body)
+        let value: Value = serde_json::from_slice(body)
             .map_err(|e| ApiError::new(400, format!("malformed JSON body: {e}")))?;
         RawParams::from_json_object(value).map_err(|e| ApiError::new(400, e))?
     } else {
-        RawParams::from_urlencoded(&body)
+        RawParams::from_urlencoded(body)
     };
     raw.0.retain(|(k, _)| !query.0.iter().any(|(q, _)| q == k));
     raw.extend(query);

@@ -3,7 +3,7 @@
 //! faults, read the request log, advance the clock and shut down gracefully.
 
 mod admin;
-mod http;
+pub(crate) mod http;
 mod tls;
 
 use std::collections::VecDeque;

@@ -18,7 +18,7 @@ pub const PROLOGUE_TAIL: &str = " 3<&- 2>&4 4>&-; r=$?; kill $w; exit $r";
 
 /// An exec request as the login shell read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Line {
+pub(crate) struct Line {
     /// The command's words, unquoted (empty for an empty line).
     pub words: Vec<String>,
     /// The command came inside the hang-up prologue: the end of the channel's input hangs it up.
@@ -27,13 +27,13 @@ pub(super) struct Line {
 
 /// A line the shell refuses: what it writes on stderr and its exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Refusal {
+pub(crate) struct Refusal {
     pub status: u32,
     pub message: String,
 }
 
 /// Reads an exec request.
-pub(super) fn parse(data: &[u8]) -> Result<Line, Refusal> {
+pub(crate) fn parse(data: &[u8]) -> Result<Line, Refusal> {
     let Ok(text) = std::str::from_utf8(data) else {
         return Err(unsupported("a command line that is not UTF-8"));
     };

@@ -38,7 +38,7 @@ mod cluster;
 mod commands;
 mod date;
 mod keys;
-mod line;
+pub(crate) mod line;
 mod log;
 mod node;
 mod pct;

@@ -104,6 +104,13 @@ pub(crate) fn named_props(name: &str) -> Option<&'static PropFormat> {
     decls().props.get(name).copied()
 }
 
+/// Every property-string format declared by name, in name order.
+pub(crate) fn all_named_props() -> Vec<&'static PropFormat> {
+    let mut all: Vec<&'static PropFormat> = decls().props.values().copied().collect();
+    all.sort_by_key(|p| p.name);
+    all
+}
+
 /// What the declarations could not parse: empty when they are well formed.
 pub(crate) fn errors() -> &'static [String] {
     &decls().errors
