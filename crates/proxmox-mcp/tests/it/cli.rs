@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn serve_demo_starts_and_prints_its_address() {
-    serve_demo_answers_then_drains(&[]);
+    serve_demo_answers_then_drains(Command::new(BIN), &[]);
 }
 
 /// The multi-thread runtime (`--threads 2`) serves the same way as the default one-thread one.
 #[test]
 fn serve_demo_runs_on_several_threads() {
-    serve_demo_answers_then_drains(&["--threads", "2"]);
+    serve_demo_answers_then_drains(Command::new(BIN), &["--threads", "2"]);
 }
 
 #[test]
@@ -29,11 +29,12 @@ fn a_thread_count_of_zero_is_refused() {
     assert!(err.contains("--threads") && err.contains('0'), "{err}");
 }
 
-/// Starts `serve --demo` with `extra` arguments, reads the listen line, asks `/healthz` over a
-/// real socket, then sends SIGTERM right away: the process must drain and exit 0 (the signal
-/// handlers are in place once the listen line is printed).
-fn serve_demo_answers_then_drains(extra: &[&str]) {
-    let mut child = Command::new(BIN)
+/// Runs `serve --demo` with `extra` arguments through `binary` (the built binary, or a command
+/// that runs it), reads the listen line, asks `/healthz` and `/readyz` (which reaches the demo
+/// cluster over its pinned TLS) over a real socket, then sends SIGTERM right away: the process
+/// must drain and exit 0 (the signal handlers are in place once the listen line is printed).
+pub(crate) fn serve_demo_answers_then_drains(mut binary: Command, extra: &[&str]) {
+    let mut child = binary
         .args(["serve", "--demo", "--mcp-listen", "127.0.0.1:0"])
         .args(extra)
         .env_remove("PROXMOX_HOST")
@@ -78,6 +79,8 @@ fn serve_demo_answers_then_drains(extra: &[&str]) {
     assert_ne!(port, 0);
     // It really serves there.
     let answer = http_get(port, "/healthz");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answer = http_get(port, "/readyz");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // SIGTERM drains and exits cleanly.
     let killed = Command::new("kill")

@@ -8,6 +8,7 @@ mod admission;
 mod auth_matrix;
 mod auth_mcp;
 mod auth_mcp_limits;
+mod binary_needs;
 mod harden_conns;
 mod harden_doors;
 mod harden_sessions;
