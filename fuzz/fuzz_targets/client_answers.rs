@@ -86,7 +86,10 @@ fn round_trip<T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug>(bod
         // parsing is its `float_roundtrip` feature), so a float may come back that close.
         let (a, b) = (serde_json::to_value(&value), serde_json::to_value(&again));
         let (Ok(a), Ok(b)) = (a, b) else {
-            panic!("{}: a decoded answer does not encode", std::any::type_name::<T>());
+            panic!(
+                "{}: a decoded answer does not encode",
+                std::any::type_name::<T>()
+            );
         };
         assert!(
             close(&a, &b),

@@ -21,6 +21,8 @@ mod demo;
 mod docs;
 mod doctor;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod mcp;
 mod ops;

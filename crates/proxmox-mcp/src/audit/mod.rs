@@ -340,4 +340,54 @@ mod tests {
             json!({"vmid": 1, "password": "********", "nested": {"token": "********"}})
         );
     }
+
+    /// A fresh path under the temporary directory for test `name`.
+    fn temp_log(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("audit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("audit.log")
+    }
+
+    fn refuse(path: &Path, n: usize) {
+        let log = AuditLog::open(path).unwrap();
+        for i in 0..n {
+            log.refused(
+                &Caller::new("t"),
+                "default",
+                "get_vms",
+                None,
+                &format!("r{i}"),
+            );
+        }
+    }
+
+    /// Found by the `audit_reader` fuzz target: a log holding a line that is not UTF-8 stopped
+    /// the server at start with a bare "stream did not contain valid UTF-8". It now opens and
+    /// goes on, and `audit verify` names the damaged line.
+    #[test]
+    fn a_line_that_is_not_utf8_neither_stops_the_server_nor_hides_from_verify() {
+        let path = temp_log("utf8");
+        refuse(&path, 2);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"\xff\xfe not text\n");
+        std::fs::write(&path, &bytes).unwrap();
+        refuse(&path, 1);
+        let err = verify::verify(&path).unwrap_err().to_string();
+        assert!(err.contains("line 3") && err.contains("not UTF-8"), "{err}");
+    }
+
+    /// A line ending in `\r\n` verifies (JSON allows the `\r`); reopening the log links the
+    /// next line to the same bytes `audit verify` hashes, so the chain survives a restart.
+    #[test]
+    fn reopening_links_to_the_line_as_verify_reads_it() {
+        let path = temp_log("crlf");
+        refuse(&path, 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let crlf = format!("{}\r\n", text.trim_end_matches('\n'));
+        std::fs::write(&path, crlf).unwrap();
+        assert_eq!(verify::verify(&path).unwrap().records, 2);
+        refuse(&path, 1);
+        assert_eq!(verify::verify(&path).unwrap().records, 3);
+    }
 }

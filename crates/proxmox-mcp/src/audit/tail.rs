@@ -105,10 +105,12 @@ fn aside_name(path: &Path) -> std::io::Result<PathBuf> {
     ))
 }
 
-/// The last whole, non-empty line of `f`.
+/// The last whole, non-empty line of `f`, cut at `\n` only and hashed as its bytes, the way
+/// `audit verify` reads a line: a line that is not UTF-8 (a damaged log) is still a link, so
+/// the server starts and goes on, and `audit verify` reports the damage.
 pub(super) fn last_link(f: File) -> std::io::Result<End> {
-    let mut last: Option<String> = None;
-    for line in BufReader::new(f).lines() {
+    let mut last: Option<Vec<u8>> = None;
+    for line in BufReader::new(f).split(b'\n') {
         let line = line?;
         if !line.is_empty() {
             last = Some(line);
@@ -117,11 +119,11 @@ pub(super) fn last_link(f: File) -> std::io::Result<End> {
     Ok(match last {
         None => End::default(),
         Some(line) => End {
-            hash: sha256_hex(line.as_bytes()),
-            seq: serde_json::from_str::<Record>(&line)
+            hash: sha256_hex(&line),
+            seq: serde_json::from_slice::<Record>(&line)
                 .map(|r| r.seq)
                 .unwrap_or(0),
-            line: Some(line),
+            line: Some(String::from_utf8_lossy(&line).into_owned()),
         },
     })
 }

@@ -107,15 +107,17 @@ pub fn verify_with(path: &Path, opts: &VerifyOptions) -> Result<Verified, Verify
     let mut records = 0u64;
     let mut authenticated = 0u64;
     let mut with_mac = 0u64;
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     // Line n must hold seq n: lines and records count up together.
     for n in 1u64.. {
         buf.clear();
-        if reader.read_line(&mut buf).map_err(read_err)? == 0 {
+        if reader.read_until(b'\n', &mut buf).map_err(read_err)? == 0 {
             break;
         }
-        let whole = buf.ends_with('\n');
-        let line = buf.trim_end_matches('\n');
+        let whole = buf.ends_with(b"\n");
+        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let line = std::str::from_utf8(bytes)
+            .map_err(|_| broken(n, "altered: not UTF-8 text, so not an audit record".into()))?;
         records = n;
         let record: Record = serde_json::from_str(line).map_err(|e| {
             if whole {

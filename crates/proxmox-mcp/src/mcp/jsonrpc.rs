@@ -21,6 +21,11 @@ pub(crate) fn message_refusal(body: &[u8]) -> Option<Response> {
         .map(|(code, message, id)| error(code, &message, id))
 }
 
+/// `body` as the one JSON-RPC message a client sent (after [`message_refusal`] let it through).
+pub(crate) fn parse_message(body: &[u8]) -> Result<ClientJsonRpcMessage, serde_json::Error> {
+    serde_json::from_slice(body)
+}
+
 /// What is wrong with `body`: the JSON-RPC error code, message and id to answer.
 fn classify(body: &[u8]) -> Result<(), (i64, String, Value)> {
     let error = |code, message: &str, id| (code, message.to_string(), id);

@@ -4,7 +4,7 @@
 mod coalesce;
 pub(crate) mod handler;
 pub(crate) mod http;
-mod jsonrpc;
+pub(crate) mod jsonrpc;
 mod owners;
 mod progress;
 pub(crate) mod sse;

@@ -9,10 +9,10 @@
 //! `/openapi.json` called with a valid key lists only what that key may call.
 
 mod docs_page;
-mod error;
+pub(crate) mod error;
 pub(crate) mod openapi;
-mod query;
-mod routes;
+pub(crate) mod query;
+pub(crate) mod routes;
 
 use std::sync::Arc;
 

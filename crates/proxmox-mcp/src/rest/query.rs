@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::error::RestError;
 
 /// The arguments object for `query` (raw, percent-encoded) under `schema` (the input schema).
-pub(super) fn to_args(
+pub(crate) fn to_args(
     query: Option<&str>,
     schema: &Map<String, Value>,
 ) -> Result<Value, RestError> {

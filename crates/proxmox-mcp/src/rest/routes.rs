@@ -94,10 +94,7 @@ async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestErr
     Ok(registry.call(tool, Some(args), ctx).await?)
 }
 
-/// The JSON body as arguments: empty means `{}` (so does `null`, in `Registry::call`). A body
-/// must come as `application/json`: the content types a web page may send to another site
-/// without asking first (`text/plain`, forms) are refused with 415, and so is a body without
-/// a type.
+/// The JSON body as arguments (see [`args_from_body`]), read up to 1 MB.
 async fn body_args(req: Request) -> Result<Value, RestError> {
     let content_type = req
         .headers()
@@ -114,10 +111,17 @@ async fn body_args(req: Request) -> Result<Value, RestError> {
                 ),
             )
         })?;
+    args_from_body(content_type.as_deref(), &body)
+}
+
+/// A body as arguments: empty means `{}` (so does `null`, in `Registry::call`). A body must
+/// come as `application/json`: the content types a web page may send to another site without
+/// asking first (`text/plain`, forms) are refused with 415, and so is a body without a type.
+pub(crate) fn args_from_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, RestError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    if !content_type.as_deref().is_some_and(is_json) {
+    if !content_type.is_some_and(is_json) {
         let got = content_type.map_or_else(|| "none".to_string(), |t| format!("`{t}`"));
         return Err(RestError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -128,7 +132,7 @@ async fn body_args(req: Request) -> Result<Value, RestError> {
             ),
         ));
     }
-    serde_json::from_slice(&body).map_err(|e| {
+    serde_json::from_slice(body).map_err(|e| {
         RestError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "malformed_json",

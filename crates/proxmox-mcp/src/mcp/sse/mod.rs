@@ -277,7 +277,7 @@ impl SseSessions {
         if let Some(refused) = super::jsonrpc::message_refusal(body) {
             return refused;
         }
-        let message: ClientJsonRpcMessage = match serde_json::from_slice(body) {
+        let message: ClientJsonRpcMessage = match super::jsonrpc::parse_message(body) {
             Ok(m) => m,
             Err(e) => {
                 tracing::debug!(session = %id, error = %e, "invalid JSON-RPC message on the legacy endpoint");
