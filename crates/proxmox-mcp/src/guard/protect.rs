@@ -4,7 +4,11 @@
 //! What counts as touching guest V: any write below `/nodes/{node}/{qemu|lxc}/V`; a restore
 //! over V; a `vzdump` of V in `stop` or `suspend` mode (a live `snapshot` backup is allowed);
 //! deleting or changing one of V's volumes (its backups, its disks); stopping a task whose id is
-//! V. Whether V is protected is read from where V really is (`/cluster/resources`), never from the
+//! V; the cluster-wide writes that name V: its HA resource (`/cluster/ha/resources`, `sid`
+//! `vm:V`), its replication jobs (`/cluster/replication`, id `V-n`), a backup job
+//! (`/cluster/backup`) that would stop or pause it; and a node's bulk actions (`startall`,
+//! `stopall`, `suspendall`, `migrateall`) over V, named in `vms` or, without it, as a guest of
+//! that node. Whether V is protected is read from where V really is (`/cluster/resources`), never from the
 //! node or kind a path names: a wrong `node` does not make a guest unprotected.
 
 use std::collections::HashMap;
@@ -49,6 +53,10 @@ enum Target {
     Volume { vmid: u32, volume: String },
     /// Stopping a task that works on the guest.
     Task { vmid: u32, upid: String },
+    /// A cluster-wide write naming these guests (`what` says which).
+    Named { vmids: Vec<u32>, what: String },
+    /// A node's bulk action over every guest of the node.
+    NodeGuests { node: String, what: String },
 }
 
 impl std::fmt::Debug for Protection {
@@ -194,6 +202,42 @@ impl Protection {
                     )
                 })
             }
+            Target::Named { vmids, what } => {
+                let mut out = None;
+                for vmid in vmids {
+                    let v = self.verdict(client, *vmid, None).await?;
+                    if let Some(s) = said(&v, *vmid) {
+                        out = Some(format!(
+                            "{s}. {what} names it, and no tool of this server changes a \
+                             protected guest, even with confirm: true"
+                        ));
+                        break;
+                    }
+                }
+                out
+            }
+            Target::NodeGuests { node, what } => {
+                let vmids: Vec<u32> = client
+                    .list_guests()
+                    .await?
+                    .iter()
+                    .filter_map(pve_client::api::cluster::ClusterResource::location)
+                    .filter(|l| &l.node == node)
+                    .map(|l| l.vmid)
+                    .collect();
+                let mut out = None;
+                for vmid in vmids {
+                    let v = self.verdict(client, vmid, None).await?;
+                    if let Some(s) = said(&v, vmid) {
+                        out = Some(format!(
+                            "{s}. {what} would act on every guest of node {node}, this one \
+                             included: name the guests in `vms` instead"
+                        ));
+                        break;
+                    }
+                }
+                out
+            }
             Target::Task { vmid, upid } => {
                 let v = self.verdict(client, *vmid, None).await?;
                 said(&v, *vmid).map(|s| {
@@ -268,8 +312,68 @@ fn target_of(method: Method, path: &str, params: &Params) -> Option<Target> {
             let vmid = upid.parse::<Upid>().ok()?.vmid()?;
             Some(Target::Task { vmid, upid })
         }
+        ["cluster", "ha", "resources"] => {
+            named(params.get("sid").and_then(sid_vmid), "its HA resource")
+        }
+        ["cluster", "ha", "resources", sid, ..] => {
+            named(sid_vmid(&percent_decode(sid)), "its HA resource")
+        }
+        ["cluster", "replication"] => named(
+            params.get("id").and_then(replication_vmid),
+            "a replication job",
+        ),
+        ["cluster", "replication", id, ..] | ["nodes", _, "replication", id, ..] => {
+            named(replication_vmid(&percent_decode(id)), "a replication job")
+        }
+        ["cluster", "backup"] | ["cluster", "backup", _]
+            if matches!(method, Method::Post | Method::Put) =>
+        {
+            backup_target(params)
+        }
+        [
+            "nodes",
+            node,
+            action @ ("startall" | "stopall" | "suspendall" | "migrateall"),
+        ] if method == Method::Post => {
+            let what = format!("{action} on node {}", percent_decode(node));
+            let vmids = vmid_list(params.get("vms").unwrap_or(""));
+            if vmids.is_empty() {
+                Some(Target::NodeGuests {
+                    node: percent_decode(node),
+                    what,
+                })
+            } else {
+                Some(Target::Named { vmids, what })
+            }
+        }
         _ => None,
     }
+}
+
+/// A write naming one guest, described by `what`.
+fn named(vmid: Option<u32>, what: &str) -> Option<Target> {
+    vmid.map(|vmid| Target::Named {
+        vmids: vec![vmid],
+        what: format!("This write to {what}"),
+    })
+}
+
+/// The guest of an HA resource id: `vm:100`, `ct:200` or `100`.
+fn sid_vmid(sid: &str) -> Option<u32> {
+    let id = sid.split_once(':').map_or(sid, |(_, id)| id);
+    id.trim().parse().ok()
+}
+
+/// The guest of a replication job id (`100-0`).
+fn replication_vmid(id: &str) -> Option<u32> {
+    id.split('-').next()?.trim().parse().ok()
+}
+
+/// VMIDs of a list PVE takes as text (`100,101`, `100 101`, `100;101`).
+fn vmid_list(text: &str) -> Vec<u32> {
+    text.split([',', ';', ' ', '\t', '\n'])
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
 }
 
 /// A `vzdump` that stops or pauses guests (PVE's default mode is `snapshot`, which does not).
@@ -283,12 +387,7 @@ fn backup_target(params: &Params) -> Option<Target> {
     if truthy(params.get("all")) || params.get("pool").is_some_and(|p| !p.trim().is_empty()) {
         return Some(Target::BackupOfMany { mode });
     }
-    let vmids: Vec<u32> = params
-        .get("vmid")
-        .unwrap_or("")
-        .split([',', ';', ' ', '\t', '\n'])
-        .filter_map(|v| v.trim().parse().ok())
-        .collect();
+    let vmids = vmid_list(params.get("vmid").unwrap_or(""));
     (!vmids.is_empty()).then_some(Target::Backup { vmids, mode })
 }
 
@@ -458,6 +557,46 @@ mod tests {
             Some(Target::Task {
                 vmid: 101,
                 upid: upid.into()
+            })
+        );
+        for (path, params, vmid) in [
+            (
+                "/cluster/ha/resources",
+                Params::new().set("sid", "vm:101"),
+                101,
+            ),
+            ("/cluster/ha/resources/ct%3A201", Params::new(), 201),
+            ("/cluster/ha/resources/vm:102/migrate", Params::new(), 102),
+            (
+                "/cluster/replication",
+                Params::new().set("id", "103-0"),
+                103,
+            ),
+            ("/cluster/replication/104-1", Params::new(), 104),
+            (
+                "/nodes/pve1/stopall",
+                Params::new().set("vms", "105,106"),
+                105,
+            ),
+        ] {
+            match target_of(Method::Post, path, &params) {
+                Some(Target::Named { vmids, .. }) => assert_eq!(vmids[0], vmid, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            target_of(Method::Post, "/nodes/pve1/suspendall", &Params::new()),
+            Some(Target::NodeGuests { .. })
+        ));
+        assert_eq!(
+            target_of(
+                Method::Post,
+                "/cluster/backup",
+                &Params::new().set("vmid", "107").set("mode", "stop")
+            ),
+            Some(Target::Backup {
+                vmids: vec![107],
+                mode: "stop".into()
             })
         );
         let node_task = "UPID:pve1:000003E8:00001B58:6B05BE88:aptupdate::root@pam:";

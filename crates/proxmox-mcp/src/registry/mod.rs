@@ -84,6 +84,15 @@ impl Access {
     }
 }
 
+/// The access of a tool whose calls differ by their arguments (the generic API tool: a GET
+/// reads, a POST can destroy): `least` is what its mildest call needs, `of` gives one call's
+/// access from its arguments (the tool's `access`, the most it can do, when they do not say).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArgAccess {
+    pub(crate) least: Access,
+    pub(crate) of: fn(&Value) -> Option<Access>,
+}
+
 /// A type-erased handler: JSON arguments (an object) in, JSON object out.
 pub(crate) type ErasedHandler =
     Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync>;
@@ -135,6 +144,8 @@ pub struct ToolSpec {
     pub(crate) admin_only: bool,
     /// How the tool waits for the tasks it starts (`wait_seconds`), if it starts any.
     pub(crate) wait: Option<TaskWait>,
+    /// When the access of one call depends on its arguments (see [`ToolSpec::access_by_args`]).
+    pub(crate) by_args: Option<ArgAccess>,
     /// JSON Schema (draft 2020-12) of the parameters; always `type: object`. Shared, not
     /// copied, by the registry's views and the MCP tool list.
     pub input_schema: Arc<Map<String, Value>>,
@@ -179,6 +190,7 @@ impl ToolSpec {
             idempotent: def.idempotent,
             admin_only: false,
             wait: None,
+            by_args: None,
             input_schema: Arc::new(input_schema),
             output_schema: Arc::new(output_schema),
             handler: typed::erase::<P, O, F>(f),
@@ -188,6 +200,44 @@ impl ToolSpec {
     /// MCP `idempotentHint`.
     pub fn idempotent_hint(&self) -> bool {
         self.idempotent || self.access.idempotent_hint()
+    }
+
+    /// This tool's access depends on its arguments (see [`ArgAccess`]): `access` stays the
+    /// most it can do (its annotations, `confirm` and `dry_run` in its schema); admission
+    /// (scope, read-only mode) and the call flow use each call's own access.
+    pub(crate) fn access_by_args(
+        mut self,
+        least: Access,
+        of: fn(&Value) -> Option<Access>,
+    ) -> Self {
+        self.by_args = Some(ArgAccess { least, of });
+        self
+    }
+
+    /// The access the docs show: `destructive`, or for a tool whose access depends on its
+    /// arguments, the range (`read to destructive, by call`).
+    pub fn access_label(&self) -> String {
+        match self.by_args {
+            Some(b) if b.least != self.access => {
+                format!("{} to {}, by call", b.least.as_str(), self.access.as_str())
+            }
+            _ => self.access.as_str().to_string(),
+        }
+    }
+
+    /// The access of the mildest call of this tool (what tool lists and read-only mode go by).
+    pub(crate) fn least_access(&self) -> Access {
+        self.by_args.map_or(self.access, |b| b.least)
+    }
+
+    /// The access of one call with `args` (as received; `None` when unreadable): the tool's
+    /// `access`, or for a tool whose access depends on its arguments, what they ask for (the
+    /// most the tool can do when they do not say).
+    pub(crate) fn call_access(&self, args: Option<&Value>) -> Access {
+        match (self.by_args, args) {
+            (Some(b), Some(args)) => (b.of)(args).unwrap_or(self.access),
+            _ => self.access,
+        }
     }
 }
 
@@ -212,6 +262,9 @@ pub struct Registry {
     observer: Arc<dyn CallObserver>,
     /// Tools the server-wide filters removed, so that calls to them are refused on the record.
     hidden: admission::HiddenTools,
+    /// Read-only mode: a call that would change something is refused at admission (the tools
+    /// that only change things are not even offered).
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -243,6 +296,7 @@ impl Registry {
             guard: Arc::new(Guard::default()),
             observer: Arc::new(NoObserver),
             hidden: Arc::default(),
+            read_only: false,
         })
     }
 
@@ -293,6 +347,7 @@ impl Registry {
             guard: self.guard.clone(),
             observer: self.observer.clone(),
             hidden: self.hidden.clone(),
+            read_only: self.read_only,
         }
     }
 
@@ -339,12 +394,14 @@ impl Registry {
             Some(wait) => wait::take(wait, &mut args).map(|w| ctx.wait = w),
             None => Ok(()),
         };
+        let access = spec.call_access(Some(&args));
         let result = if let Err(e) = picked.and(waited) {
             Err(e)
-        } else if spec.access == Access::Read {
+        } else if access == Access::Read {
+            flow::take_read_flags(spec, &mut args);
             invoke(spec, ctx, args).await
         } else {
-            flow::call(spec, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
+            flow::call(spec, access, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
         };
         let elapsed = started.elapsed();
         let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);

@@ -33,6 +33,8 @@ mod ops_shutdown;
 mod packaging;
 mod tidy;
 mod tools;
+mod tools_api;
+mod tools_api_doors;
 mod tools_backups;
 mod tools_containers_admin;
 mod tools_errors;

@@ -1,0 +1,235 @@
+//! `proxmox_api` through the doors: over MCP (Streamable HTTP) and REST with keys of each
+//! scope (a read key may GET and nothing else, a write needs the admin key and confirm), in
+//! read-only mode (only GET), and the audit line of a write (method, path, parameter names,
+//! secrets masked).
+
+use proxmox_mcp::{GuardConfig, RestConfig, ToolFilter};
+use rmcp::model::CallToolRequestParams;
+use serde_json::{Value, json};
+
+use crate::support::demo::{guarded, writes};
+use crate::support::door::{Door, gate};
+use crate::support::rest::{KEYS, Rest};
+
+fn args(v: Value) -> serde_json::Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+#[tokio::test]
+async fn over_mcp_a_read_key_gets_and_only_the_admin_key_writes() {
+    let door = Door::with_keys().await;
+    let get = json!({"method": "GET", "path": "/cluster/status"});
+    let post = json!({"method": "POST", "path": "/pools", "params": {"poolid": "mcp"},
+                      "confirm": true});
+    for (_, scope, key) in KEYS {
+        let client = door.client(key).await;
+        let tools = client.list_all_tools().await.unwrap();
+        let api = tools.iter().find(|t| t.name == "proxmox_api").unwrap();
+        let hints = api.annotations.as_ref().unwrap();
+        assert_eq!(hints.destructive_hint, Some(true));
+        assert_eq!(hints.read_only_hint, Some(false));
+        let r = client
+            .call_tool(CallToolRequestParams::new("proxmox_api").with_arguments(args(get.clone())))
+            .await
+            .unwrap();
+        assert_eq!(r.is_error, Some(false), "{scope}: {r:?}");
+        let out = r.structured_content.unwrap();
+        assert!(
+            out["data"].as_array().is_some_and(|a| !a.is_empty()),
+            "{out}"
+        );
+        door.demo.sim().clear_requests();
+        let r = client
+            .call_tool(CallToolRequestParams::new("proxmox_api").with_arguments(args(post.clone())))
+            .await
+            .unwrap();
+        let text = r.content[0].as_text().unwrap().text.clone();
+        if scope.as_str() == "admin" {
+            assert_eq!(r.is_error, Some(false), "{text}");
+            assert_eq!(writes(&door.demo), vec!["POST /pools".to_string()]);
+        } else {
+            assert_eq!(r.is_error, Some(true), "{scope}: {text}");
+            assert!(
+                text.contains("`proxmox_api` needs the `admin` scope for this call"),
+                "{scope}: {text}"
+            );
+            assert_eq!(door.demo.sim().requests().len(), 0, "{scope}: sent");
+        }
+        client.cancel().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn over_rest_each_scope_and_confirm_decide() {
+    let r = Rest::with_keys(proxmox_mcp::RateLimiter::unlimited()).await;
+    let send = |key: &'static str, body: Value| {
+        let r = &r;
+        async move {
+            let (s, _, v) = r
+                .send(
+                    reqwest::Method::POST,
+                    "/proxmox_api",
+                    Some(&body.to_string()),
+                    Some(key),
+                )
+                .await;
+            (s, v)
+        }
+    };
+    let get = json!({"method": "GET", "path": "/nodes", "fields": ["node"]});
+    for (_, _, key) in KEYS {
+        let (s, v) = send(key, get.clone()).await;
+        assert_eq!(s, 200, "{v}");
+        assert!(
+            v["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|n| n.as_object().unwrap().len() == 1),
+            "{v}"
+        );
+    }
+    let post = json!({"method": "POST", "path": "/pools", "params": {"poolid": "rest"}});
+    for (_, _, key) in &KEYS[..2] {
+        r.demo.sim().clear_requests();
+        let (s, v) = send(key, post.clone()).await;
+        assert_eq!(s, 403, "{v}");
+        assert!(
+            v["detail"]["message"].as_str().unwrap().contains("admin"),
+            "{v}"
+        );
+        assert_eq!(r.demo.sim().requests().len(), 0);
+    }
+    let admin = KEYS[2].2;
+    let (s, v) = send(admin, post.clone()).await;
+    assert_eq!(s, 403, "no confirm: {v}");
+    assert!(
+        v["detail"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("confirm: true"),
+        "{v}"
+    );
+    let mut dry = post.clone();
+    dry["dry_run"] = json!(true);
+    let (s, v) = send(admin, dry).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["planned_calls"][0]["params"], json!({"poolid": "rest"}));
+    let mut go = post.clone();
+    go["confirm"] = json!(true);
+    let (s, v) = send(admin, go).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = send(admin, json!({"method": "GET", "path": "/../version"})).await;
+    assert_eq!(s, 422, "{v}");
+    let (s, v) = send(
+        admin,
+        json!({"method": "POST", "path": "/nodes/pve01/termproxy", "confirm": true}),
+    )
+    .await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        v["detail"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("**/termproxy"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn read_only_mode_leaves_only_get() {
+    let filter = ToolFilter {
+        read_only: true,
+        toolsets: Some(vec!["api".into()]),
+        ..ToolFilter::default()
+    };
+    let registry = filter
+        .apply(&proxmox_mcp::builtin_tools().unwrap())
+        .unwrap();
+    assert!(registry.get("proxmox_api").is_some());
+    let cfg = RestConfig {
+        gate: gate(proxmox_mcp::RateLimiter::unlimited()),
+        ..RestConfig::default()
+    };
+    let r = Rest::with_registry(Some(registry), cfg).await;
+    let admin = KEYS[2].2;
+    let (s, _, v) = r
+        .send(
+            reqwest::Method::POST,
+            "/proxmox_api",
+            Some(&json!({"method": "GET", "path": "/version"}).to_string()),
+            Some(admin),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    for method in ["POST", "PUT", "DELETE"] {
+        r.demo.sim().clear_requests();
+        let body = json!({"method": method, "path": "/pools", "params": {"poolid": "ro"},
+                          "confirm": true});
+        let (s, _, v) = r
+            .send(
+                reqwest::Method::POST,
+                "/proxmox_api",
+                Some(&body.to_string()),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(s, 403, "{method}: {v}");
+        assert!(
+            v["detail"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("read-only"),
+            "{v}"
+        );
+        assert_eq!(r.demo.sim().requests().len(), 0, "{method}: sent");
+    }
+}
+
+#[tokio::test]
+async fn a_write_is_audited_with_method_path_and_parameter_names_secrets_masked() {
+    let dir = std::env::temp_dir().join(format!("pmcp-api-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&log);
+    let d = guarded(GuardConfig {
+        audit_log: Some(log.clone()),
+        ..GuardConfig::default()
+    })
+    .await;
+    let _ = d
+        .call(
+            "proxmox_api",
+            json!({"method": "POST", "path": "/access/users", "confirm": true,
+                   "params": {"userid": "agent@pve", "password": "hunter2-secret"}}),
+        )
+        .await;
+    d.call(
+        "proxmox_api",
+        json!({"method": "POST", "path": "/pools", "confirm": true,
+                                  "params": {"poolid": "audited"}}),
+    )
+    .await
+    .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("hunter2-secret"), "{text}");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let user = &lines[0];
+    assert_eq!(user["tool"], "proxmox_api");
+    assert_eq!(user["args"]["method"], "POST");
+    assert_eq!(user["args"]["path"], "/access/users");
+    assert_eq!(user["args"]["params"]["userid"], "agent@pve");
+    assert_eq!(user["args"]["params"]["password"], "********");
+    let pool = &lines[1];
+    assert_eq!(pool["outcome"], "ok", "{pool}");
+    assert_eq!(pool["args"]["params"], json!({"poolid": "audited"}));
+    // A GET is not a mutating call: it leaves no audit line.
+    d.call("proxmox_api", json!({"method": "GET", "path": "/pools"}))
+        .await
+        .unwrap();
+    let after = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(after.lines().count(), lines.len());
+}
