@@ -1,8 +1,10 @@
 //! The `proxmox_api` policy (`[guard.api]`): which Proxmox VE paths the generic API tool may
-//! call. A built-in deny list (console and shell endpoints, password and TFA changes, API token
-//! creation, password logins, node shutdown and reboot, cluster join) that the configuration extends with
-//! `deny`, and drops only with `default_deny = false`; an `allow` list that, when not empty,
-//! restricts every call to the paths it names; deny wins over allow. A refusal names the rule.
+//! call. A built-in deny list (console and shell endpoints, migration tunnels, guest exec and
+//! API batches that would bypass the server's own checks, password and TFA changes, API token
+//! creation, password logins, node shutdown and reboot, cluster join) that the configuration
+//! extends with `deny`, and drops only with `default_deny = false`; an `allow` list that, when
+//! not empty, restricts every call to the paths it names; deny wins over allow. A refusal names
+//! the rule.
 //!
 //! A rule is `[METHOD ]PATH`: `METHOD` is `GET`, `POST`, `PUT` or `DELETE` (any method when
 //! absent); `PATH` is matched segment by segment against the call's path below `/api2/json`,
@@ -23,11 +25,49 @@ pub(crate) const DEFAULT_DENY: &[(&str, &str)] = &[
     ("**/vncwebsocket", "console and shell endpoints"),
     ("**/vncproxy", "console and shell endpoints"),
     ("**/spiceproxy", "console and shell endpoints"),
+    ("POST /access/vncticket", "console and shell endpoints"),
+    ("PUT /nodes/*/qemu/*/sendkey", "console and shell endpoints"),
+    (
+        "POST /nodes/*/qemu/*/monitor",
+        "console and shell endpoints",
+    ),
+    (
+        "POST /nodes/*/*/*/mtunnel",
+        "migration tunnels to other clusters",
+    ),
+    (
+        "POST /nodes/*/*/*/remote_migrate",
+        "migration tunnels to other clusters",
+    ),
+    (
+        "POST /nodes/*/qemu/*/agent/exec",
+        "guest exec outside execute_vm_command and its [guard.exec] policy",
+    ),
+    (
+        "POST /nodes/*/qemu/*/agent/file-write",
+        "guest exec outside execute_vm_command and its [guard.exec] policy",
+    ),
+    (
+        "POST /nodes/*/execute",
+        "batches of API calls that would bypass these checks",
+    ),
     ("PUT /access/password", "password changes"),
+    (
+        "POST /nodes/*/qemu/*/agent/set-user-password",
+        "password changes",
+    ),
     ("POST /access/tfa/**", "TFA changes"),
     ("PUT /access/tfa/**", "TFA changes"),
     ("DELETE /access/tfa/**", "TFA changes"),
-    ("POST /access/users/*/token/*", "API token creation"),
+    ("PUT /access/users/*/unlock-tfa", "TFA changes"),
+    (
+        "POST /access/users/*/token/*",
+        "API token creation and changes",
+    ),
+    (
+        "PUT /access/users/*/token/*",
+        "API token creation and changes",
+    ),
     ("POST /access/ticket", "logins with a password"),
     ("POST /nodes/*/status", "node shutdown and reboot"),
     ("POST /cluster/config/join", "cluster join"),

@@ -35,6 +35,7 @@ mod tidy;
 mod tools;
 mod tools_api;
 mod tools_api_doors;
+mod tools_api_schema;
 mod tools_backups;
 mod tools_containers_admin;
 mod tools_errors;

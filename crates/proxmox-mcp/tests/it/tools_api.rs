@@ -292,6 +292,25 @@ async fn every_deny_rule_refuses_naming_itself_and_sends_nothing() {
             json!({}),
             "POST /cluster/config/nodes/*",
         ),
+        // What would bypass the server's own checks: guest exec, API batches, tunnels.
+        (
+            "POST",
+            "/nodes/pve01/qemu/100/agent/exec",
+            json!({"command": "id"}),
+            "POST /nodes/*/qemu/*/agent/exec",
+        ),
+        (
+            "POST",
+            "/nodes/pve01/execute",
+            json!({"commands": "[]"}),
+            "POST /nodes/*/execute",
+        ),
+        (
+            "POST",
+            "/nodes/pve01/lxc/200/mtunnel",
+            json!({}),
+            "POST /nodes/*/*/*/mtunnel",
+        ),
         (
             "DELETE",
             "/cluster/firewall/rules/0",

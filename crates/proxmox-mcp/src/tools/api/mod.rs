@@ -37,8 +37,8 @@ pub(super) fn proxmox_api() -> ToolSpec {
              replication, HA, users, ACLs, notifications...): method, path below /api2/json, \
              params. Prefer a typed tool when one fits: it checks more and answers more \
              compactly. GET reads; POST, PUT and DELETE change things: they need confirm: true \
-             (dry_run: true shows the exact request and sends nothing). Console, password, TFA, \
-             token, node power and cluster-join endpoints are refused.",
+             (dry_run: true shows the exact request and sends nothing). Console, guest exec, \
+             password, TFA, token, node power and cluster-join endpoints are refused.",
             Access::Destructive,
             false,
         ),
