@@ -197,13 +197,16 @@ async fn a_write_is_audited_with_method_path_and_parameter_names_secrets_masked(
         ..GuardConfig::default()
     })
     .await;
-    let _ = d
+    // Refused by the deny list (nothing sent), and audited as refused.
+    let e = d
         .call(
             "proxmox_api",
-            json!({"method": "POST", "path": "/access/users", "confirm": true,
+            json!({"method": "PUT", "path": "/access/password", "confirm": true,
                    "params": {"userid": "agent@pve", "password": "hunter2-secret"}}),
         )
-        .await;
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "policy", "{e}");
     d.call(
         "proxmox_api",
         json!({"method": "POST", "path": "/pools", "confirm": true,
@@ -219,8 +222,16 @@ async fn a_write_is_audited_with_method_path_and_parameter_names_secrets_masked(
         .collect();
     let user = &lines[0];
     assert_eq!(user["tool"], "proxmox_api");
-    assert_eq!(user["args"]["method"], "POST");
-    assert_eq!(user["args"]["path"], "/access/users");
+    assert_eq!(user["outcome"], "refused", "{user}");
+    assert!(
+        user["message"]
+            .as_str()
+            .unwrap()
+            .contains("PUT /access/password"),
+        "{user}"
+    );
+    assert_eq!(user["args"]["method"], "PUT");
+    assert_eq!(user["args"]["path"], "/access/password");
     assert_eq!(user["args"]["params"]["userid"], "agent@pve");
     assert_eq!(user["args"]["params"]["password"], "********");
     let pool = &lines[1];
