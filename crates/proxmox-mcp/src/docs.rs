@@ -67,8 +67,9 @@ Conventions shared by every tool:
   answers compactly and says what to do next, where `proxmox_api` passes Proxmox VE's answer
   and errors through. Its access is that of each call: `GET` reads; `POST`, `PUT` and `DELETE`
   are destructive (admin key, `confirm`, `dry_run`, audit). A built-in deny list refuses console
-  and shell endpoints, migration tunnels, guest exec and API batches (which would bypass the
-  server's own checks), password and TFA changes, API token creation, password logins, node
+  and shell endpoints, migration tunnels, guest exec, guest file reads and API batches (which
+  would bypass the server's own checks), fetches of URLs the caller names, password and TFA
+  changes, API token creation, password logins, node
   shutdown and reboot, and cluster join; the operator widens or narrows what it may call in
   `[guard.api]` (see [safety.md](safety.md#the-generic-api-tool-proxmox_api)).
 ";

@@ -1,7 +1,8 @@
 //! The `proxmox_api` policy (`[guard.api]`): which Proxmox VE paths the generic API tool may
-//! call. A built-in deny list (console and shell endpoints, migration tunnels, guest exec and
-//! API batches that would bypass the server's own checks, password and TFA changes, API token
-//! creation, password logins, node shutdown and reboot, cluster join) that the configuration
+//! call. A built-in deny list (console and shell endpoints, migration tunnels, guest exec, guest
+//! file reads and API batches that would bypass the server's own checks, fetches of URLs the
+//! caller names, password and TFA changes, API token creation, password logins, node shutdown
+//! and reboot, cluster join) that the configuration
 //! extends with `deny`, and drops only with `default_deny = false`; an `allow` list that, when
 //! not empty, restricts every call to the paths it names; deny wins over allow. A refusal names
 //! the rule.
@@ -50,6 +51,38 @@ pub(crate) const DEFAULT_DENY: &[(&str, &str)] = &[
     (
         "POST /nodes/*/execute",
         "batches of API calls that would bypass these checks",
+    ),
+    (
+        "GET /nodes/*/qemu/*/agent/file-read",
+        "files read out of guests and backups",
+    ),
+    (
+        "GET /nodes/*/storage/*/file-restore/download",
+        "files read out of guests and backups",
+    ),
+    (
+        "GET /nodes/*/query-url-metadata",
+        "the node fetching a URL or reaching a server the caller names",
+    ),
+    (
+        "POST /nodes/*/storage/*/download-url",
+        "the node fetching a URL or reaching a server the caller names",
+    ),
+    (
+        "GET /nodes/*/scan/nfs",
+        "the node fetching a URL or reaching a server the caller names",
+    ),
+    (
+        "GET /nodes/*/scan/cifs",
+        "the node fetching a URL or reaching a server the caller names",
+    ),
+    (
+        "GET /nodes/*/scan/pbs",
+        "the node fetching a URL or reaching a server the caller names",
+    ),
+    (
+        "GET /nodes/*/scan/iscsi",
+        "the node fetching a URL or reaching a server the caller names",
     ),
     ("PUT /access/password", "password changes"),
     (

@@ -292,6 +292,25 @@ async fn every_deny_rule_refuses_naming_itself_and_sends_nothing() {
             json!({}),
             "POST /cluster/config/nodes/*",
         ),
+        // Reads that reach too far for a read key: guest files, URLs the node fetches.
+        (
+            "GET",
+            "/nodes/pve01/qemu/100/agent/file-read",
+            json!({"file": "/etc/shadow"}),
+            "GET /nodes/*/qemu/*/agent/file-read",
+        ),
+        (
+            "GET",
+            "/nodes/pve01/query-url-metadata",
+            json!({"url": "http://169.254.169.254/"}),
+            "GET /nodes/*/query-url-metadata",
+        ),
+        (
+            "GET",
+            "/nodes/pve01/scan/cifs",
+            json!({"server": "10.0.0.9"}),
+            "GET /nodes/*/scan/cifs",
+        ),
         // What would bypass the server's own checks: guest exec, API batches, tunnels.
         (
             "POST",
@@ -504,6 +523,12 @@ async fn protected_guests_hold_through_generic_paths() {
         ),
         ("POST", "/nodes/pve01/stopall", json!({"vms": "100,101"})),
         ("POST", "/nodes/pve01/suspendall", json!({})),
+        // One of its disks, named in the path (a volume id without `/`).
+        (
+            "DELETE",
+            "/nodes/pve01/storage/local-lvm/content/local-lvm:vm-102-disk-0",
+            json!({}),
+        ),
     ];
     for (method, path, params) in cases {
         for extra in [json!({"confirm": true}), json!({"dry_run": true})] {
