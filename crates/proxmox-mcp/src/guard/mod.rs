@@ -12,6 +12,7 @@ pub(crate) mod api;
 pub(crate) mod exec;
 mod protect;
 mod shell;
+mod target;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
