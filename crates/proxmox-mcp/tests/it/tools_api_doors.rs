@@ -7,6 +7,7 @@ use proxmox_mcp::{GuardConfig, RestConfig, ToolFilter};
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 
+use crate::support::api::hostile_paths;
 use crate::support::demo::{guarded, writes};
 use crate::support::door::{Door, gate};
 use crate::support::rest::{KEYS, Rest};
@@ -57,6 +58,25 @@ async fn over_mcp_a_read_key_gets_and_only_the_admin_key_writes() {
         }
         client.cancel().await.unwrap();
     }
+    // Hostile paths: a tool error naming `path`, nothing sent.
+    let client = door.client(KEYS[2].2).await;
+    door.demo.sim().clear_requests();
+    for path in hostile_paths() {
+        let call = json!({"method": "POST", "path": path, "confirm": true});
+        let r = client
+            .call_tool(CallToolRequestParams::new("proxmox_api").with_arguments(args(call)))
+            .await
+            .unwrap();
+        let text = r.content[0].as_text().unwrap().text.clone();
+        assert_eq!(r.is_error, Some(true), "{path:?}: {text}");
+        assert!(text.contains("path"), "{path:?}: {text}");
+    }
+    assert_eq!(
+        door.demo.sim().requests().len(),
+        0,
+        "a hostile path was sent"
+    );
+    client.cancel().await.unwrap();
 }
 
 #[tokio::test]
@@ -119,8 +139,19 @@ async fn over_rest_each_scope_and_confirm_decide() {
     go["confirm"] = json!(true);
     let (s, v) = send(admin, go).await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = send(admin, json!({"method": "GET", "path": "/../version"})).await;
-    assert_eq!(s, 422, "{v}");
+    r.demo.sim().clear_requests();
+    for path in hostile_paths() {
+        for method in ["GET", "DELETE"] {
+            let (s, v) = send(
+                admin,
+                json!({"method": method, "path": path, "confirm": true}),
+            )
+            .await;
+            assert_eq!(s, 422, "{method} {path:?}: {v}");
+            assert_eq!(v["detail"]["kind"], "invalid_params", "{v}");
+        }
+    }
+    assert_eq!(r.demo.sim().requests().len(), 0, "a hostile path was sent");
     let (s, v) = send(
         admin,
         json!({"method": "POST", "path": "/nodes/pve01/termproxy", "confirm": true}),
