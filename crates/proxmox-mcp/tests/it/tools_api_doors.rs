@@ -1,15 +1,17 @@
 //! `proxmox_api` through the doors: over MCP (Streamable HTTP) and REST with keys of each
 //! scope (a read key may GET and nothing else, a write needs the admin key and confirm), in
-//! read-only mode (only GET), and the audit line of a write (method, path, parameter names,
+//! read-only mode (only GET), a task-starting POST followed with progress notifications, and
+//! the audit line of a write (method, path, parameter names,
 //! secrets masked).
 
-use proxmox_mcp::{GuardConfig, RestConfig, ToolFilter};
+use proxmox_mcp::{GuardConfig, McpHttpConfig, RestConfig, ToolFilter};
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 
 use crate::support::api::hostile_paths;
-use crate::support::demo::{guarded, writes};
+use crate::support::demo::{Demo, guarded, writes};
 use crate::support::door::{Door, gate};
+use crate::support::mcp::{init_tls, post, start_with};
 use crate::support::rest::{KEYS, Rest};
 
 fn args(v: Value) -> serde_json::Map<String, Value> {
@@ -274,4 +276,61 @@ async fn a_write_is_audited_with_method_path_and_parameter_names_secrets_masked(
         .unwrap();
     let after = std::fs::read_to_string(&log).unwrap();
     assert_eq!(after.lines().count(), lines.len());
+}
+
+#[tokio::test]
+async fn a_task_starting_post_reports_progress_over_streamable_http() {
+    // A VM start takes 1-2 s here: the call follows the task and reports progress meanwhile.
+    init_tls();
+    let demo = Demo::with(pve_sim::seed::demo(), 0.5).await;
+    let server = start_with(demo.app.host().clone(), McpHttpConfig::default()).await;
+    let http = reqwest::Client::new();
+    let url = server.url("/proxmox/mcp");
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}});
+    let (status, hdrs, _) = post(&http, &url, &[], init).await;
+    assert_eq!(status, 200);
+    let session = hdrs["mcp-session-id"].to_str().unwrap().to_string();
+    let h = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    post(
+        &http,
+        &url,
+        &h,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    let (status, _, msgs) = post(
+        &http,
+        &url,
+        &h,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "proxmox_api", "_meta": {"progressToken": "api-1"},
+            "arguments": {"method": "POST", "path": "/nodes/pve01/qemu/103/status/start",
+                          "confirm": true, "wait_seconds": 20}}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (answer, notes) = msgs.split_last().unwrap();
+    assert_eq!(answer["id"], 2, "{msgs:?}");
+    let out = &answer["result"]["structuredContent"];
+    assert_eq!(out["task"]["task_status"], "done", "{answer}");
+    assert_eq!(out["task"]["exitstatus"], "OK", "{answer}");
+    let progress: Vec<&Value> = notes
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    assert!(!progress.is_empty(), "no progress: {msgs:?}");
+    for p in progress {
+        assert_eq!(p["params"]["progressToken"], "api-1");
+        let message = p["params"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("/nodes/pve01/qemu/103/status/start"),
+            "{message}"
+        );
+    }
+    assert_eq!(demo.guest_status(103).as_deref(), Some("running"));
 }
