@@ -159,10 +159,19 @@ fn confirmed(v: Value) -> Result<bool, ToolError> {
     }
 }
 
+/// Takes `confirm` and `dry_run` out of an input schema (the read-only view of a tool whose
+/// access depends on its arguments).
+pub(super) fn strip_input(schema: &mut Map<String, Value>) {
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        props.remove(CONFIRM);
+        props.remove(DRY_RUN);
+    }
+}
+
 /// A reading call of a tool that can also change things (its access depends on its
 /// arguments): `confirm` and `dry_run` are taken out (a read changes nothing either way).
 pub(super) fn take_read_flags(spec: &ToolSpec, args: &mut Value) {
-    if spec.access != Access::Read
+    if (spec.access != Access::Read || spec.by_args.is_some())
         && let Value::Object(map) = args
     {
         map.remove(CONFIRM);

@@ -85,12 +85,15 @@ impl Access {
 }
 
 /// The access of a tool whose calls differ by their arguments (the generic API tool: a GET
-/// reads, a POST can destroy): `least` is what its mildest call needs, `of` gives one call's
-/// access from its arguments (the tool's `access`, the most it can do, when they do not say).
+/// reads, a POST can destroy): `least` is what its mildest call needs, `most` the most it can
+/// do, `of` gives one call's access from its arguments (`most` when they do not say), and
+/// `narrow` restricts an input schema to the mildest calls (read-only mode's view).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ArgAccess {
     pub(crate) least: Access,
+    pub(crate) most: Access,
     pub(crate) of: fn(&Value) -> Option<Access>,
+    pub(crate) narrow: fn(&mut Map<String, Value>),
 }
 
 /// A type-erased handler: JSON arguments (an object) in, JSON object out.
@@ -204,22 +207,46 @@ impl ToolSpec {
 
     /// This tool's access depends on its arguments (see [`ArgAccess`]): `access` stays the
     /// most it can do (its annotations, `confirm` and `dry_run` in its schema); admission
-    /// (scope, read-only mode) and the call flow use each call's own access.
+    /// (scope, read-only mode) and the call flow use each call's own access. `narrow`
+    /// restricts its input schema to its mildest calls.
     pub(crate) fn access_by_args(
         mut self,
         least: Access,
         of: fn(&Value) -> Option<Access>,
+        narrow: fn(&mut Map<String, Value>),
     ) -> Self {
-        self.by_args = Some(ArgAccess { least, of });
+        self.by_args = Some(ArgAccess {
+            least,
+            most: self.access,
+            of,
+            narrow,
+        });
         self
+    }
+
+    /// The view of this tool a read-only server offers: for a tool whose access depends on its
+    /// arguments, its mildest calls only (`access` and the input schema narrowed to them;
+    /// admission still refuses any other call); any other tool as it is.
+    pub(crate) fn mildest_view(&self) -> ToolSpec {
+        let mut view = self.clone();
+        if let Some(b) = self.by_args {
+            view.access = b.least;
+            let mut schema = (*self.input_schema).clone();
+            if b.least == Access::Read {
+                flow::strip_input(&mut schema);
+            }
+            (b.narrow)(&mut schema);
+            view.input_schema = Arc::new(schema);
+        }
+        view
     }
 
     /// The access the docs show: `destructive`, or for a tool whose access depends on its
     /// arguments, the range (`read to destructive, by call`).
     pub fn access_label(&self) -> String {
         match self.by_args {
-            Some(b) if b.least != self.access => {
-                format!("{} to {}, by call", b.least.as_str(), self.access.as_str())
+            Some(b) if b.least != b.most => {
+                format!("{} to {}, by call", b.least.as_str(), b.most.as_str())
             }
             _ => self.access.as_str().to_string(),
         }
@@ -235,8 +262,9 @@ impl ToolSpec {
     /// most the tool can do when they do not say).
     pub(crate) fn call_access(&self, args: Option<&Value>) -> Access {
         match (self.by_args, args) {
-            (Some(b), Some(args)) => (b.of)(args).unwrap_or(self.access),
-            _ => self.access,
+            (Some(b), Some(args)) => (b.of)(args).unwrap_or(b.most),
+            (Some(b), None) => b.most,
+            (None, _) => self.access,
         }
     }
 }
@@ -335,6 +363,12 @@ impl Registry {
     /// Whether there are no tools.
     pub fn is_empty(&self) -> bool {
         self.tools.is_empty()
+    }
+
+    /// This registry with each tool replaced by `view(tool)` (same names, same order).
+    pub(crate) fn viewed(mut self, view: impl Fn(&ToolSpec) -> ToolSpec) -> Registry {
+        self.tools = self.tools.iter().map(view).collect();
+        self
     }
 
     /// A registry keeping only the tools `keep` accepts (read-only mode, toolsets, allow/deny).

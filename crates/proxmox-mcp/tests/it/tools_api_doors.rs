@@ -179,7 +179,15 @@ async fn read_only_mode_leaves_only_get() {
     let registry = filter
         .apply(&proxmox_mcp::builtin_tools().unwrap())
         .unwrap();
-    assert!(registry.get("proxmox_api").is_some());
+    // Offered as its reading view: read-only annotations, GET only, no confirm or dry_run.
+    let view = registry.get("proxmox_api").unwrap();
+    assert_eq!(view.access, proxmox_mcp::Access::Read);
+    let props = view.input_schema["properties"].as_object().unwrap();
+    assert_eq!(props["method"]["enum"], json!(["GET"]));
+    assert!(
+        !props.contains_key("confirm") && !props.contains_key("dry_run"),
+        "{props:?}"
+    );
     let cfg = RestConfig {
         gate: gate(proxmox_mcp::RateLimiter::unlimited()),
         ..RestConfig::default()
@@ -195,6 +203,14 @@ async fn read_only_mode_leaves_only_get() {
         )
         .await;
     assert_eq!(s, 200, "{v}");
+    // The OpenAPI document says so too.
+    let (_, _, doc) = r
+        .send(reqwest::Method::GET, "/openapi.json", None, Some(admin))
+        .await;
+    assert_eq!(
+        doc["paths"]["/proxmox_api"]["post"]["x-read-only-hint"], true,
+        "{doc}"
+    );
     for method in ["POST", "PUT", "DELETE"] {
         r.demo.sim().clear_requests();
         let body = json!({"method": method, "path": "/pools", "params": {"poolid": "ro"},

@@ -45,7 +45,21 @@ pub(super) fn proxmox_api() -> ToolSpec {
         handler!(proxmox_api_handler),
     )
     .waits(WAIT_FOR_TASK)
-    .access_by_args(Access::Read, access_of)
+    .access_by_args(Access::Read, access_of, only_get)
+}
+
+/// The input schema of the reading view (read-only mode): `method` is GET only.
+fn only_get(schema: &mut Map<String, Value>) {
+    if let Some(Value::Object(method)) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("method"))
+    {
+        method.insert("enum".into(), Value::from(vec!["GET"]));
+        method.insert(
+            "description".into(),
+            Value::from("GET only: this server runs in read-only mode."),
+        );
+    }
 }
 
 /// The access of one call: GET reads, any other method is destructive; `None` when the
