@@ -80,7 +80,7 @@ fn parse_scope(s: &str) -> Result<Scope, String> {
 /// with --read-only, minus --exclude-tools.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct FilterArgs {
-    /// Offer only tools that read (env PROXMOX_MCP_READ_ONLY).
+    /// Offer only tools that read; proxmox_api only for GET (env PROXMOX_MCP_READ_ONLY).
     #[arg(long)]
     pub(crate) read_only: bool,
     /// Toolsets to offer, comma-separated (`all`, `default`, `core`, ...; env PROXMOX_MCP_TOOLSETS).

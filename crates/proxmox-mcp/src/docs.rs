@@ -29,7 +29,7 @@ pub fn tools_markdown(registry: &Registry) -> String {
             "| [`{}`](#{}) | {} | {} |",
             t.name,
             t.name,
-            t.access.as_str(),
+            t.access_label(),
             t.title
         );
     }
@@ -62,6 +62,16 @@ Conventions shared by every tool:
 - Protected guests (Proxmox VE's `protection` flag, or a VMID or tag listed in the server's
   `[guard]` configuration) are never changed by any tool, even with `confirm`; reading them is
   fine. See [safety.md](safety.md).
+- `proxmox_api` (toolset `api`, off by default) reaches any Proxmox VE endpoint. Prefer a typed
+  tool when one fits: it checks its parameters before calling, finds the node from the VMID,
+  answers compactly and says what to do next, where `proxmox_api` passes Proxmox VE's answer
+  and errors through. Its access is that of each call: `GET` reads; `POST`, `PUT` and `DELETE`
+  are destructive (admin key, `confirm`, `dry_run`, audit). A built-in deny list refuses console
+  and shell endpoints, migration tunnels, guest exec, guest file reads and API batches (which
+  would bypass the server's own checks), fetches of URLs the caller names, password and TFA
+  changes, API token creation, password logins, node
+  shutdown and reboot, and cluster join; the operator widens or narrows what it may call in
+  `[guard.api]` (see [safety.md](safety.md#the-generic-api-tool-proxmox_api)).
 ";
 
 fn tool_section(t: &ToolSpec) -> String {
@@ -71,7 +81,7 @@ fn tool_section(t: &ToolSpec) -> String {
     let _ = writeln!(
         out,
         "Access: `{}`; toolset: `{}`; idempotent: {}.\n",
-        t.access.as_str(),
+        t.access_label(),
         t.toolset,
         if t.idempotent_hint() { "yes" } else { "no" }
     );
@@ -116,7 +126,7 @@ pub fn readme_table(registry: &Registry) -> String {
             "| [`{}`](docs/tools.md#{}) | {} | {} |",
             t.name,
             t.name,
-            t.access.as_str(),
+            t.access_label(),
             t.title
         );
     }

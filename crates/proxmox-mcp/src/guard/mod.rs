@@ -4,13 +4,15 @@
 //!
 //! [`Protection`], the request hook that refuses any write that would change, stop or pause a
 //! protected guest, is in `protect.rs`; the exec policy in `exec.rs` (with `shell.rs`, which
-//! reads a command line as a shell would). The call flow that applies them (confirmation, dry
+//! reads a command line as a shell would); the `proxmox_api` path policy in `api.rs`. The call flow that applies them (confirmation, dry
 //! run, protection, audit) is the registry's (`registry/flow.rs`); the audit log is
 //! `crate::audit`.
 
+pub(crate) mod api;
 pub(crate) mod exec;
 mod protect;
 mod shell;
+mod target;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +22,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::audit::{AuditKey, AuditLog};
+pub use api::ApiConfig;
+pub(crate) use api::{ApiPolicy, RuleMethod};
 pub use exec::ExecConfig;
 pub(crate) use exec::ExecPolicy;
 pub(crate) use protect::Protection;
@@ -52,6 +56,9 @@ pub struct GuardConfig {
     /// `[guard.exec]`: the `execute_vm_command` policy.
     #[serde(default)]
     pub exec: ExecConfig,
+    /// `[guard.api]`: the paths `proxmox_api` may call.
+    #[serde(default)]
+    pub api: ApiConfig,
     /// The audit key file (`[audit] key_file`, `PROXMOX_MCP_AUDIT_KEY_FILE`): every audit line
     /// then carries its HMAC.
     #[serde(skip)]
@@ -89,6 +96,7 @@ impl GuardConfig {
             ));
         }
         ExecPolicy::new(&self.exec)?;
+        ApiPolicy::new(&self.api)?;
         Ok(self)
     }
 }
@@ -100,6 +108,8 @@ pub struct Guard {
     protected_tags: HashSet<String>,
     /// The `execute_vm_command` policy.
     pub(crate) exec: ExecPolicy,
+    /// The `proxmox_api` policy.
+    pub(crate) api: ApiPolicy,
     audit: Option<Arc<AuditLog>>,
 }
 
@@ -127,6 +137,7 @@ impl Guard {
                 .filter(|t| !t.is_empty())
                 .collect(),
             exec: ExecPolicy::new(&cfg.exec)?,
+            api: ApiPolicy::new(&cfg.api)?,
             audit,
         })
     }

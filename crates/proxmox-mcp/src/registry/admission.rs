@@ -46,6 +46,9 @@ pub enum Refused {
     NotOffered(ToolError),
     /// The key's scope does not allow the tool: a `ToolError::Policy` naming the scope needed.
     Scope(ToolError),
+    /// The server runs in read-only mode and this call would change something (a tool whose
+    /// access depends on its arguments): a `ToolError::Policy` saying so.
+    ReadOnly(ToolError),
     /// The key is over its rate limit: a `ToolError::Policy` saying when to retry.
     Rate {
         error: ToolError,
@@ -57,7 +60,10 @@ impl Refused {
     /// The error the caller reads.
     pub(crate) fn error(&self) -> &ToolError {
         match self {
-            Refused::NotOffered(e) | Refused::Scope(e) | Refused::Rate { error: e, .. } => e,
+            Refused::NotOffered(e)
+            | Refused::Scope(e)
+            | Refused::ReadOnly(e)
+            | Refused::Rate { error: e, .. } => e,
         }
     }
 }
@@ -80,6 +86,12 @@ impl Registry {
         self
     }
 
+    /// This registry in read-only mode (see `ToolFilter::apply`).
+    pub(crate) fn with_read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
     /// A tool the server-wide filters hide, if `name` is one.
     pub(crate) fn hidden(&self, name: &str) -> Option<Hidden> {
         self.hidden.get(name).copied()
@@ -97,8 +109,8 @@ impl Registry {
 impl ToolHost {
     /// Admits a call of `caller`, whose key has `scope`, to tool `name` with `args` (as
     /// received; `None` when the door could not read them): the tool is offered, `scope`
-    /// allows it, and the key is within `rate` (this call counted), in that order. Every door
-    /// calls this, and only this, before `Registry::call`.
+    /// allows this call, read-only mode allows it, and the key is within `rate` (this call
+    /// counted), in that order. Every door calls this, and only this, before `Registry::call`.
     pub fn admit(
         &self,
         caller: &Caller,
@@ -114,9 +126,16 @@ impl ToolHost {
             )));
         };
         let key = caller.key.as_deref();
-        let (why, refused) = if !scope.allows(spec) {
-            let error = ToolError::policy(scope.refusal(spec, key));
+        let (why, refused) = if !scope.allows_call(spec, args) {
+            let error = ToolError::policy(scope.refusal(spec, args, key));
             (Refusal::Scope, Refused::Scope(error))
+        } else if self.registry().read_only && spec.call_access(args) != Access::Read {
+            let error = ToolError::policy(format!(
+                "this server runs in read-only mode (--read-only): `{}` may only read here (for \
+                 proxmox_api: method GET); nothing was done",
+                spec.name
+            ));
+            (Refusal::ReadOnly, Refused::ReadOnly(error))
         } else if let Err(limited) = rate.check(key) {
             let error = ToolError::policy(limited.message());
             (Refusal::RateLimit, Refused::Rate { error, limited })

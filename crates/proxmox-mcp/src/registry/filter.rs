@@ -4,7 +4,10 @@
 //! 1. `toolsets`: the toolsets named (keywords `all` and `default`); when absent, the default
 //!    toolsets, unless `tools` is given, in which case none.
 //! 2. `tools`: these tools are added, whatever their toolset.
-//! 3. `read_only`: every tool whose `Access` is not Read is removed (even one named in `tools`).
+//! 3. `read_only`: every tool whose `Access` is not Read is removed (even one named in `tools`);
+//!    a tool whose access depends on its arguments stays when its mildest call reads, offered
+//!    as its reading view (`ToolSpec::mildest_view`), and admission refuses its calls that
+//!    would change something.
 //! 4. `exclude_tools`: these tools are removed; exclusion wins over everything.
 //!
 //! An unknown toolset or tool name is an error naming it, so a typo never silently widens or
@@ -54,7 +57,7 @@ impl ToolFilter {
         }
         let hidden_why = |t: &ToolSpec| {
             let chosen = sets.contains(t.toolset) || self.tools.iter().any(|n| n == t.name);
-            let readable = !self.read_only || t.access == Access::Read;
+            let readable = !self.read_only || t.least_access() == Access::Read;
             let excluded = self.exclude_tools.iter().any(|n| n == t.name);
             if !readable {
                 Some(Refusal::ReadOnly)
@@ -74,9 +77,13 @@ impl ToolFilter {
                 })
             })
             .collect();
-        Ok(registry
-            .filtered(|t| hidden_why(t).is_none())
-            .with_hidden(hidden))
+        let kept = registry.filtered(|t| hidden_why(t).is_none());
+        let kept = if self.read_only {
+            kept.viewed(ToolSpec::mildest_view)
+        } else {
+            kept
+        };
+        Ok(kept.with_hidden(hidden).with_read_only(self.read_only))
     }
 
     /// The toolsets chosen, keywords expanded.

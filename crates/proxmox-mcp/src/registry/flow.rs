@@ -159,10 +159,32 @@ fn confirmed(v: Value) -> Result<bool, ToolError> {
     }
 }
 
-/// Runs a mutating call under the policy, and audits it. `invoke` runs the tool's handler
-/// (with panic and cancellation handling) on a context and arguments.
+/// Takes `confirm` and `dry_run` out of an input schema (the read-only view of a tool whose
+/// access depends on its arguments).
+pub(super) fn strip_input(schema: &mut Map<String, Value>) {
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        props.remove(CONFIRM);
+        props.remove(DRY_RUN);
+    }
+}
+
+/// A reading call of a tool that can also change things (its access depends on its
+/// arguments): `confirm` and `dry_run` are taken out (a read changes nothing either way).
+pub(super) fn take_read_flags(spec: &ToolSpec, args: &mut Value) {
+    if (spec.access != Access::Read || spec.by_args.is_some())
+        && let Value::Object(map) = args
+    {
+        map.remove(CONFIRM);
+        map.remove(DRY_RUN);
+    }
+}
+
+/// Runs a mutating call (whose access is `access`: `Write` or `Destructive`) under the policy,
+/// and audits it. `invoke` runs the tool's handler (with panic and cancellation handling) on a
+/// context and arguments.
 pub(super) async fn call<F, Fut>(
     spec: &ToolSpec,
+    access: Access,
     ctx: ToolCtx,
     mut args: Value,
     invoke: F,
@@ -176,13 +198,13 @@ where
     let cluster = ctx.cluster.clone();
     let shown_args = guard.audit().map(|_| args.clone());
     let mut dry = false;
-    let result = match take_flags(&mut args, spec.access) {
+    let result = match take_flags(&mut args, access) {
         Err(e) => Err(e),
         Ok(flags) if flags.dry_run => {
             dry = true;
-            dry_run(spec, ctx, args, &invoke).await
+            dry_run(spec, access, ctx, args, &invoke).await
         }
-        Ok(flags) if spec.access == Access::Destructive && !flags.confirm => {
+        Ok(flags) if access == Access::Destructive && !flags.confirm => {
             unconfirmed(spec, ctx, args, &invoke).await
         }
         Ok(_) => {
@@ -260,6 +282,7 @@ fn refusal_first(r: Result<Value, ToolError>, protection: &Protection) -> Result
 /// Runs the tool against a recording client; returns the plan.
 async fn dry_run<F, Fut>(
     spec: &ToolSpec,
+    access: Access,
     ctx: ToolCtx,
     args: Value,
     invoke: &F,
@@ -284,7 +307,7 @@ where
             params: c.params,
         })
         .collect();
-    let confirm = if spec.access == Access::Destructive {
+    let confirm = if access == Access::Destructive {
         " (with confirm: true)"
     } else {
         ""
@@ -314,7 +337,7 @@ where
     F: Fn(ToolCtx, Value) -> Fut,
     Fut: std::future::Future<Output = Result<Value, ToolError>>,
 {
-    let would = match dry_run(spec, ctx, args, invoke).await {
+    let would = match dry_run(spec, Access::Destructive, ctx, args, invoke).await {
         // The call would fail anyway (bad parameters, no such guest, protected guest, exec
         // policy): confirm would not help, so that is the answer.
         Err(e) => return Err(e),

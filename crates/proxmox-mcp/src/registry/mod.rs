@@ -84,6 +84,18 @@ impl Access {
     }
 }
 
+/// The access of a tool whose calls differ by their arguments (the generic API tool: a GET
+/// reads, a POST can destroy): `least` is what its mildest call needs, `most` the most it can
+/// do, `of` gives one call's access from its arguments (`most` when they do not say), and
+/// `narrow` restricts an input schema to the mildest calls (read-only mode's view).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArgAccess {
+    pub(crate) least: Access,
+    pub(crate) most: Access,
+    pub(crate) of: fn(&Value) -> Option<Access>,
+    pub(crate) narrow: fn(&mut Map<String, Value>),
+}
+
 /// A type-erased handler: JSON arguments (an object) in, JSON object out.
 pub(crate) type ErasedHandler =
     Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync>;
@@ -135,6 +147,8 @@ pub struct ToolSpec {
     pub(crate) admin_only: bool,
     /// How the tool waits for the tasks it starts (`wait_seconds`), if it starts any.
     pub(crate) wait: Option<TaskWait>,
+    /// When the access of one call depends on its arguments (see [`ToolSpec::access_by_args`]).
+    pub(crate) by_args: Option<ArgAccess>,
     /// JSON Schema (draft 2020-12) of the parameters; always `type: object`. Shared, not
     /// copied, by the registry's views and the MCP tool list.
     pub input_schema: Arc<Map<String, Value>>,
@@ -179,6 +193,7 @@ impl ToolSpec {
             idempotent: def.idempotent,
             admin_only: false,
             wait: None,
+            by_args: None,
             input_schema: Arc::new(input_schema),
             output_schema: Arc::new(output_schema),
             handler: typed::erase::<P, O, F>(f),
@@ -188,6 +203,69 @@ impl ToolSpec {
     /// MCP `idempotentHint`.
     pub fn idempotent_hint(&self) -> bool {
         self.idempotent || self.access.idempotent_hint()
+    }
+
+    /// This tool's access depends on its arguments (see [`ArgAccess`]): `access` stays the
+    /// most it can do (its annotations, `confirm` and `dry_run` in its schema); admission
+    /// (scope, read-only mode) and the call flow use each call's own access. `narrow`
+    /// restricts its input schema to its mildest calls.
+    pub(crate) fn access_by_args(
+        mut self,
+        least: Access,
+        of: fn(&Value) -> Option<Access>,
+        narrow: fn(&mut Map<String, Value>),
+    ) -> Self {
+        self.by_args = Some(ArgAccess {
+            least,
+            most: self.access,
+            of,
+            narrow,
+        });
+        self
+    }
+
+    /// The view of this tool a read-only server offers: for a tool whose access depends on its
+    /// arguments, its mildest calls only (`access` and the input schema narrowed to them;
+    /// admission still refuses any other call); any other tool as it is.
+    pub(crate) fn mildest_view(&self) -> ToolSpec {
+        let mut view = self.clone();
+        if let Some(b) = self.by_args {
+            view.access = b.least;
+            let mut schema = (*self.input_schema).clone();
+            if b.least == Access::Read {
+                flow::strip_input(&mut schema);
+            }
+            (b.narrow)(&mut schema);
+            view.input_schema = Arc::new(schema);
+        }
+        view
+    }
+
+    /// The access the docs show: `destructive`, or for a tool whose access depends on its
+    /// arguments, the range (`read to destructive, by call`).
+    pub fn access_label(&self) -> String {
+        match self.by_args {
+            Some(b) if b.least != b.most => {
+                format!("{} to {}, by call", b.least.as_str(), b.most.as_str())
+            }
+            _ => self.access.as_str().to_string(),
+        }
+    }
+
+    /// The access of the mildest call of this tool (what tool lists and read-only mode go by).
+    pub(crate) fn least_access(&self) -> Access {
+        self.by_args.map_or(self.access, |b| b.least)
+    }
+
+    /// The access of one call with `args` (as received; `None` when unreadable): the tool's
+    /// `access`, or for a tool whose access depends on its arguments, what they ask for (the
+    /// most the tool can do when they do not say).
+    pub(crate) fn call_access(&self, args: Option<&Value>) -> Access {
+        match (self.by_args, args) {
+            (Some(b), Some(args)) => (b.of)(args).unwrap_or(b.most),
+            (Some(b), None) => b.most,
+            (None, _) => self.access,
+        }
     }
 }
 
@@ -212,6 +290,9 @@ pub struct Registry {
     observer: Arc<dyn CallObserver>,
     /// Tools the server-wide filters removed, so that calls to them are refused on the record.
     hidden: admission::HiddenTools,
+    /// Read-only mode: a call that would change something is refused at admission (the tools
+    /// that only change things are not even offered).
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -243,6 +324,7 @@ impl Registry {
             guard: Arc::new(Guard::default()),
             observer: Arc::new(NoObserver),
             hidden: Arc::default(),
+            read_only: false,
         })
     }
 
@@ -283,6 +365,12 @@ impl Registry {
         self.tools.is_empty()
     }
 
+    /// This registry with each tool replaced by `view(tool)` (same names, same order).
+    pub(crate) fn viewed(mut self, view: impl Fn(&ToolSpec) -> ToolSpec) -> Registry {
+        self.tools = self.tools.iter().map(view).collect();
+        self
+    }
+
     /// A registry keeping only the tools `keep` accepts (read-only mode, toolsets, allow/deny).
     pub(crate) fn filtered(&self, keep: impl Fn(&ToolSpec) -> bool) -> Registry {
         let tools: Vec<ToolSpec> = self.tools.iter().filter(|t| keep(t)).cloned().collect();
@@ -293,6 +381,7 @@ impl Registry {
             guard: self.guard.clone(),
             observer: self.observer.clone(),
             hidden: self.hidden.clone(),
+            read_only: self.read_only,
         }
     }
 
@@ -339,12 +428,14 @@ impl Registry {
             Some(wait) => wait::take(wait, &mut args).map(|w| ctx.wait = w),
             None => Ok(()),
         };
+        let access = spec.call_access(Some(&args));
         let result = if let Err(e) = picked.and(waited) {
             Err(e)
-        } else if spec.access == Access::Read {
+        } else if access == Access::Read {
+            flow::take_read_flags(spec, &mut args);
             invoke(spec, ctx, args).await
         } else {
-            flow::call(spec, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
+            flow::call(spec, access, ctx, args, |ctx, args| invoke(spec, ctx, args)).await
         };
         let elapsed = started.elapsed();
         let ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);

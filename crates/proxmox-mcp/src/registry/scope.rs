@@ -1,6 +1,7 @@
 //! Key scopes (`read` < `operate` < `admin`) and the scope each tool needs: derived from its
 //! `Access` (Read → read, Write → operate, Destructive → admin), raised to admin for tools
-//! marked [`ToolSpec::admin_only`] (guest exec).
+//! marked [`ToolSpec::admin_only`] (guest exec). A tool whose access depends on its arguments
+//! is listed for the scope of its mildest call, and each call needs the scope of its own access.
 //!
 //! Must not import rmcp or axum: the doors ask here, they do not decide.
 
@@ -8,6 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{Access, Registry, ToolSpec};
 
@@ -45,9 +47,14 @@ impl Scope {
         }
     }
 
-    /// Whether a key of this scope may call `tool`.
+    /// Whether a key of this scope may call `tool` at all (its mildest call).
     pub(crate) fn allows(self, tool: &ToolSpec) -> bool {
         self >= tool.required_scope()
+    }
+
+    /// Whether a key of this scope may make this call of `tool` (`args` as received).
+    pub(crate) fn allows_call(self, tool: &ToolSpec, args: Option<&Value>) -> bool {
+        self >= tool.call_scope(args)
     }
 
     /// The tools of `registry` a key of this scope may call (for `tools/list`, `/openapi.json`).
@@ -55,27 +62,39 @@ impl Scope {
         registry.filtered(|t| self.allows(t))
     }
 
-    /// The refusal message for a key named `key` (if any) of this scope calling `tool`.
-    pub(crate) fn refusal(self, tool: &ToolSpec, key: Option<&str>) -> String {
+    /// The refusal message for a key named `key` (if any) of this scope making this call of
+    /// `tool` (`args` as received).
+    pub(crate) fn refusal(
+        self,
+        tool: &ToolSpec,
+        args: Option<&Value>,
+        key: Option<&str>,
+    ) -> String {
         let who = match key {
             Some(k) => format!("the API key `{k}` has the `{}` scope", self.as_str()),
             None => format!("this caller has the `{}` scope", self.as_str()),
         };
+        let needed = tool.call_scope(args).as_str();
+        let (what, access) = if tool.by_args.is_some() {
+            let access = tool.call_access(args);
+            (" for this call", access)
+        } else {
+            ("", tool.access)
+        };
         format!(
-            "`{}` needs the `{}` scope ({}); {who}: use a key with the `{}` scope",
+            "`{}` needs the `{needed}` scope{what} ({}); {who}: use a key with the `{needed}` \
+             scope",
             tool.name,
-            tool.required_scope().as_str(),
-            why(tool),
-            tool.required_scope().as_str(),
+            why(tool, access),
         )
     }
 }
 
-fn why(tool: &ToolSpec) -> &'static str {
-    if tool.admin_only && tool.access != Access::Destructive {
+fn why(tool: &ToolSpec, access: Access) -> &'static str {
+    if tool.admin_only && access != Access::Destructive {
         "it is reserved to admin keys"
     } else {
-        match tool.access {
+        match access {
             Access::Read => "it reads",
             Access::Write => "it changes state",
             Access::Destructive if tool.admin_only => "it runs commands in a guest",
@@ -115,12 +134,22 @@ impl ToolSpec {
         self
     }
 
-    /// The lowest key scope allowed to call this tool.
+    /// The lowest key scope allowed to call this tool (its mildest call, when its access
+    /// depends on its arguments): the tool lists of each scope go by it.
     pub(crate) fn required_scope(&self) -> Scope {
         if self.admin_only {
             Scope::Admin
         } else {
-            Scope::for_access(self.access)
+            Scope::for_access(self.least_access())
+        }
+    }
+
+    /// The lowest key scope allowed to make this call (`args` as received).
+    pub(crate) fn call_scope(&self, args: Option<&Value>) -> Scope {
+        if self.admin_only {
+            Scope::Admin
+        } else {
+            Scope::for_access(self.call_access(args))
         }
     }
 }

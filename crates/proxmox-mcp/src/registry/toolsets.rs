@@ -55,6 +55,12 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
                       would block it.",
         default: false,
     },
+    Toolset {
+        name: "api",
+        description: "proxmox_api: any Proxmox VE endpoint (GET reads; POST, PUT and DELETE \
+                      are destructive), for what no typed tool covers.",
+        default: false,
+    },
 ];
 
 /// Keyword for every toolset.

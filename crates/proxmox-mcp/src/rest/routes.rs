@@ -61,7 +61,7 @@ async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestErr
     let spec = match admitted {
         Ok(spec) => spec,
         Err(Refused::NotOffered(_)) => return Err(RestError::not_found(&path)),
-        Err(Refused::Scope(e)) => return Err(e.into()),
+        Err(Refused::Scope(e) | Refused::ReadOnly(e)) => return Err(e.into()),
         Err(Refused::Rate { limited, .. }) => return Err(RestError::rate_limited(&limited)),
     };
     let args = match method {

@@ -1,10 +1,11 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
-//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`; what several share in
+//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`; what several share in
 //! `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
 
+mod api;
 mod backups;
 pub(crate) mod common;
 mod core;
@@ -71,5 +72,6 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::restore_backup(),
         backups::delete_backup(),
         backups::list_storage_content(),
+        api::proxmox_api(),
     ]
 }

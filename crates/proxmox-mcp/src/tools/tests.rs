@@ -73,6 +73,8 @@ fn filters_apply_in_the_documented_order() {
             f(true, None, &["get_vms", "start_vm"], &[]),
             vec!["get_vms"],
         ),
+        // A tool whose mildest call reads stays in read-only mode (admission refuses the rest).
+        (f(true, Some(&["api"]), &[], &[]), vec!["proxmox_api"]),
         // Exclusion wins.
         (
             f(false, None, &["get_vms", "start_vm"], &["start_vm"]),
@@ -157,19 +159,56 @@ fn every_builtin_tool_needs_the_scope_its_access_says() {
         let want = if t.name == "execute_vm_command" {
             Scope::Admin
         } else {
-            Scope::for_access(t.access)
+            Scope::for_access(t.least_access())
         };
         assert_eq!(t.required_scope(), want, "{}", t.name);
+        assert_eq!(
+            t.call_scope(None),
+            Scope::for_access(t.access).max(want),
+            "{}",
+            t.name
+        );
     }
     let exec = reg.get("execute_vm_command").unwrap();
     assert!(exec.admin_only);
     assert!(!Scope::Operate.allows(exec) && Scope::Admin.allows(exec));
-    let msg = Scope::Operate.refusal(exec, Some("n8n"));
+    let msg = Scope::Operate.refusal(exec, None, Some("n8n"));
     assert!(
         msg.contains("`admin` scope") && msg.contains("n8n"),
         "{msg}"
     );
     let read = Scope::Read.view(&reg);
-    assert!(read.tools().all(|t| t.access == Access::Read));
+    assert!(read.tools().all(|t| t.least_access() == Access::Read));
     assert_eq!(Scope::Admin.view(&reg).len(), reg.len());
+}
+
+#[test]
+fn the_api_tool_needs_the_scope_of_each_call() {
+    use serde_json::json;
+    let reg = builtin();
+    let api = reg.get("proxmox_api").unwrap();
+    assert_eq!(
+        api.access,
+        Access::Destructive,
+        "its annotations say the worst"
+    );
+    assert_eq!(api.required_scope(), Scope::Read, "listed for read keys");
+    let get = json!({"method": "GET", "path": "/version"});
+    let post = json!({"method": "POST", "path": "/pools", "params": {"poolid": "x"}});
+    assert!(Scope::Read.allows_call(api, Some(&get)));
+    for scope in [Scope::Read, Scope::Operate] {
+        assert!(!scope.allows_call(api, Some(&post)), "{scope}");
+        assert!(
+            !scope.allows_call(api, None),
+            "{scope}: unreadable arguments"
+        );
+        assert!(
+            !scope.allows_call(api, Some(&json!({"method": "PATCH"}))),
+            "{scope}"
+        );
+    }
+    assert!(Scope::Admin.allows_call(api, Some(&post)));
+    let msg = Scope::Operate.refusal(api, Some(&post), Some("n8n"));
+    assert!(msg.contains("`admin` scope for this call"), "{msg}");
+    assert!(Scope::Read.view(&reg).get("proxmox_api").is_some());
 }

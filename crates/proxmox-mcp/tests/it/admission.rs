@@ -1,6 +1,7 @@
-//! One admission for every door: the same out-of-scope call and the same over-rate call, sent
-//! through REST, Streamable HTTP and legacy SSE, get the same decision (refused or not, in the
-//! same words) and the same audit line (the door's `transport` aside).
+//! One admission for every door: the same out-of-scope calls (a tool above the key's scope, a
+//! `proxmox_api` call whose method is) and the same over-rate call, sent through REST,
+//! Streamable HTTP and legacy SSE, get the same decision (refused or not, in the same words) and
+//! the same audit line (the door's `transport` aside).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,10 +20,15 @@ const READER: &str = KEYS[0].2;
 /// tool errors start with).
 type Decision = Result<(), String>;
 
-/// The calls every door gets, in order: above the key's scope, within the rate, over the rate.
-fn calls() -> [(&'static str, Value); 3] {
+/// The calls every door gets, in order: above the key's scope (a tool, then a call whose
+/// method needs more than the tool's mildest call), within the rate, over the rate.
+fn calls() -> [(&'static str, Value); 4] {
     [
         ("stop_vm", json!({"vmid": 100})),
+        (
+            "proxmox_api",
+            json!({"method": "POST", "path": "/pools", "params": {"poolid": "p"}}),
+        ),
         ("get_nodes", json!({})),
         ("get_nodes", json!({})),
     ]
@@ -176,9 +182,15 @@ async fn every_door_admits_and_refuses_alike_and_audits_alike() {
         scope.contains("`stop_vm` needs the `admin` scope") && scope.contains("`reader`"),
         "{scope}"
     );
-    // The refused call did not spend the key's budget; the next one over it is refused.
-    assert_eq!(decisions[0][1], Ok(()));
-    let rate = decisions[0][2].clone().unwrap_err();
+    let api = decisions[0][1].clone().unwrap_err();
+    assert!(
+        api.contains("`proxmox_api` needs the `admin` scope for this call")
+            && api.contains("`reader`"),
+        "{api}"
+    );
+    // The refused calls did not spend the key's budget; the next one over it is refused.
+    assert_eq!(decisions[0][2], Ok(()));
+    let rate = decisions[0][3].clone().unwrap_err();
     assert!(rate.contains("1 calls per minute"), "{rate}");
     let retry = regex::Regex::new(r"retry in \d+ s").unwrap();
     let alike = |d: &[Decision]| -> Vec<Decision> {
@@ -194,12 +206,14 @@ async fn every_door_admits_and_refuses_alike_and_audits_alike() {
     }
 
     let lines = refusal_lines(&paths[0]);
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(lines[0]["tool"], "stop_vm");
     assert_eq!(lines[0]["key"], "reader");
     assert_eq!(lines[0]["args"], json!({"vmid": 100}));
     assert_eq!(lines[0]["message"], format!("refused: {scope}"));
-    assert_eq!(lines[1]["tool"], "get_nodes");
+    assert_eq!(lines[1]["tool"], "proxmox_api");
+    assert_eq!(lines[1]["args"]["method"], "POST");
+    assert_eq!(lines[2]["tool"], "get_nodes");
     for (door, path) in ["streamable-http", "sse"].iter().zip(&paths[1..]) {
         assert_eq!(refusal_lines(path), lines, "{door} audited otherwise");
     }

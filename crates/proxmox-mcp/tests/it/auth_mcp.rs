@@ -43,6 +43,8 @@ fn tools_for(scope: &str) -> Vec<String> {
         "list_snapshots",
         "list_backups",
         "list_storage_content",
+        // Listed for every key: each call needs the scope of its method.
+        "proxmox_api",
     ];
     const ADMIN: &[&str] = &[
         "stop_vm",

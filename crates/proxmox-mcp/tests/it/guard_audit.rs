@@ -479,7 +479,9 @@ async fn a_stored_head_shows_removed_and_rewritten_lines() {
     // The log rewritten (a line changed, the chain recomputed after it): line 3 is not the head.
     std::fs::write(&path, &original).unwrap();
     rewrite(&path, |l| {
-        l[1] = l[1].replace("101", "109");
+        // Only the VMID: `101` may also occur in the line's time or hashes.
+        l[1] = l[1].replace("\"vmid\":101", "\"vmid\":109");
+        assert!(l[1].contains("\"vmid\":109"), "{}", l[1]);
         l[2] = rechain(&l[2], &l[1]);
         l[3] = rechain(&l[3], &l[2]);
     });

@@ -209,6 +209,13 @@ fn cases() -> Vec<Case> {
             calls: &[("DELETE", "/nodes/pve01/storage/nfs-backup/content/*")],
             params: &[],
         },
+        Case {
+            tool: "proxmox_api",
+            args: json!({"method": "PUT", "path": "/nodes/pve01/qemu/103/config",
+                         "params": {"cores": 3}}),
+            calls: &[("PUT", "/nodes/pve01/qemu/103/config")],
+            params: &[(0, "cores", "3")],
+        },
     ]
 }
 

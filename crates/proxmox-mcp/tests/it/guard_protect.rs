@@ -306,6 +306,12 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
             "update_vm_config",
             json!({"vmid": 102, "node": "pve03", "cores": 3}),
             flag,
+        ), // The generic tool, through a guest's path (tools_api.rs covers the cluster-wide ones).
+        (
+            "proxmox_api",
+            json!({"method": "PUT", "path": "/nodes/pve01/qemu/102/config",
+                   "params": {"cores": 3}, "confirm": true}),
+            flag,
         ),
     ];
     // Every mutating tool that can touch an existing guest has a case here.

@@ -320,6 +320,16 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
         &[("/volumes/0/content", json!("iso"))],
     )
     .await;
+    post(
+        "proxmox_api",
+        json!({"method": "PUT", "path": "/nodes/pve01/qemu/103/config",
+               "params": {"description": "set over REST"}, "confirm": true}),
+        &[
+            ("/method", json!("PUT")),
+            ("/path", json!("/nodes/pve01/qemu/103/config")),
+        ],
+    )
+    .await;
 
     let all: BTreeSet<String> = r
         .demo

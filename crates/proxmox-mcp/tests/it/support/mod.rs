@@ -1,8 +1,10 @@
-//! What the integration tests share, in one place: the demo cluster behind an app and its
+//! What the integration tests share, in one place: hostile paths for `proxmox_api` (`api`),
+//! the demo cluster behind an app and its
 //! checks (`demo`), the REST door (`rest`), the MCP door over fixture tools and raw MCP over HTTP
 //! (`mcp`), the MCP door behind keys (`door`), the client scenarios every transport runs
 //! (`scenarios`), and the `proxmox-mcp` binary run as a process (`process`).
 
+pub mod api;
 pub mod demo;
 pub mod door;
 pub mod mcp;
