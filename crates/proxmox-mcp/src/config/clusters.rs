@@ -35,6 +35,8 @@ pub struct NamedCluster {
     /// Unique name (letters, digits, `-`, `_`, `.`; at most 64 characters).
     pub name: String,
     pub(crate) choice: ClusterChoice,
+    /// SSH to its nodes, when configured (`[cluster.ssh]`, `PROXMOX_SSH_*`).
+    pub(crate) ssh: Option<pve_client::ssh::SshConfig>,
 }
 
 /// Every configured cluster, in order (never empty).
@@ -48,6 +50,7 @@ pub(super) fn resolve(
         return Ok(vec![NamedCluster {
             name: DEMO_NAME.into(),
             choice: ClusterChoice::Demo,
+            ssh: None,
         }]);
     }
     if file.clusters.is_empty() {
@@ -57,9 +60,22 @@ pub(super) fn resolve(
             .unwrap_or_else(|| DEFAULT_NAME.to_string());
         check_name(&name, "name")?;
         let cfg = single(file, env)?;
+        let from_env = env
+            .iter()
+            .any(|(k, v)| k.starts_with("PROXMOX_SSH_") && !v.trim().is_empty());
+        let ssh = super::ssh::resolve(
+            &super::ssh::merged(file.cluster.ssh.as_ref(), env),
+            if from_env {
+                "SSH settings (PROXMOX_SSH_* over [cluster.ssh])"
+            } else {
+                "[cluster.ssh]"
+            },
+            !from_env,
+        )?;
         return Ok(vec![NamedCluster {
             name,
             choice: ClusterChoice::Remote(Box::new(cfg)),
+            ssh,
         }]);
     }
     if file.cluster != ClusterSection::default() {
@@ -73,6 +89,15 @@ pub(super) fn resolve(
         return Err(ConfigError::Invalid(format!(
             "{var} is set but the config file lists [[clusters]]: give each cluster its \
              settings in its [[clusters]] entry (secrets as token_value_file) and unset {var}"
+        )));
+    }
+    if let Some((var, _)) = env
+        .iter()
+        .find(|(k, v)| k.starts_with("PROXMOX_SSH_") && !v.trim().is_empty())
+    {
+        return Err(ConfigError::Invalid(format!(
+            "{var} is set but the config file lists [[clusters]]: give each cluster its SSH \
+             settings in a [clusters.ssh] table under its entry and unset {var}"
         )));
     }
     let mut out: Vec<NamedCluster> = Vec::with_capacity(file.clusters.len());
@@ -93,9 +118,14 @@ pub(super) fn resolve(
         }
         let cfg = pve_client::ClientConfig::from_env_map(&section.as_env())
             .map_err(|e| ConfigError::Invalid(format!("{at}: {}", as_file_keys(&e.to_string()))))?;
+        let ssh = match &section.ssh {
+            Some(s) => super::ssh::resolve(&s.as_env(), &format!("{at} [clusters.ssh]"), true)?,
+            None => None,
+        };
         out.push(NamedCluster {
             name,
             choice: ClusterChoice::Remote(Box::new(cfg)),
+            ssh,
         });
     }
     Ok(out)

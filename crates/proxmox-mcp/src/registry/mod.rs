@@ -135,6 +135,8 @@ pub struct ToolSpec {
     pub(crate) admin_only: bool,
     /// How the tool waits for the tasks it starts (`wait_seconds`), if it starts any.
     pub(crate) wait: Option<TaskWait>,
+    /// Output fields the audit log keeps of a call (see [`ToolSpec::audits`]).
+    pub(crate) audited: &'static [&'static str],
     /// JSON Schema (draft 2020-12) of the parameters; always `type: object`. Shared, not
     /// copied, by the registry's views and the MCP tool list.
     pub input_schema: Arc<Map<String, Value>>,
@@ -179,10 +181,18 @@ impl ToolSpec {
             idempotent: def.idempotent,
             admin_only: false,
             wait: None,
+            audited: &[],
             input_schema: Arc::new(input_schema),
             output_schema: Arc::new(output_schema),
             handler: typed::erase::<P, O, F>(f),
         }
+    }
+
+    /// Keeps these fields of the tool's output in its audit records (with the call's
+    /// `elapsed_ms`): what a command did, never what it printed.
+    pub(crate) fn audits(mut self, fields: &'static [&'static str]) -> Self {
+        self.audited = fields;
+        self
     }
 
     /// MCP `idempotentHint`.

@@ -55,6 +55,12 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
                       would block it.",
         default: false,
     },
+    Toolset {
+        name: "node_exec",
+        description: "Diagnostic commands on the nodes over SSH, only those the server's \
+                      operator allows ([guard.node_commands]).",
+        default: false,
+    },
 ];
 
 /// Keyword for every toolset.

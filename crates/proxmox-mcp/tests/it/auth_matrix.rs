@@ -29,6 +29,7 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("get_cluster_status", "read", 200),
     ("get_task", "read", 422),
     ("list_clusters", "read", 200),
+    ("execute_container_command", "admin", 422),
     ("get_vm_config", "read", 422),
     ("update_vm_config", "operate", 422),
     ("get_vm_ip_addresses", "read", 422),
@@ -51,6 +52,7 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("restore_backup", "admin", 422),
     ("delete_backup", "admin", 422),
     ("list_storage_content", "read", 422),
+    ("execute_node_command", "admin", 422),
 ];
 
 const RANK: [&str; 3] = ["read", "operate", "admin"];

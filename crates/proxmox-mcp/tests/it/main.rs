@@ -39,6 +39,7 @@ mod tools_errors;
 mod tools_migration;
 mod tools_provisioning;
 mod tools_snapshots;
+mod tools_ssh;
 mod tools_tasks;
 mod tools_vm_config;
 mod tools_waits;
