@@ -18,6 +18,7 @@ mod security_props;
 mod cli;
 mod docs;
 mod doctor;
+mod doctor_ssh;
 mod guard_audit;
 mod guard_confirm;
 mod guard_doors;
