@@ -100,5 +100,5 @@ async fn execute_node_command_handler(
         })
         .await
         .map_err(|e| ssh_error(e, node))?;
-    Ok(output(None, node.to_string(), out))
+    output(None, node.to_string(), out)
 }

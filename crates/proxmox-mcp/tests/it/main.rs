@@ -26,6 +26,7 @@ mod guard_exec;
 mod guard_protect;
 mod guard_refusals;
 mod multi_cluster;
+mod openssh_tool;
 mod ops_config;
 mod ops_config_errors;
 mod ops_health;

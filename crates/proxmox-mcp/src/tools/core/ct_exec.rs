@@ -128,7 +128,7 @@ async fn execute_container_command_handler(
         })
         .await
         .map_err(|e| ssh_error(e, &node))?;
-    Ok(output(Some(vmid), node, out))
+    output(Some(vmid), node, out)
 }
 
 /// The SSH client of the call's cluster; an error saying how to configure it when there is none.
@@ -162,13 +162,21 @@ pub(crate) fn ssh_error(e: pve_client::Error, node: &str) -> ToolError {
     }
 }
 
-/// The tool's answer from what the command did.
+/// The tool's answer from what the command did; a call cancelled while the command ran (the
+/// caller went away, the server is shutting down) is an error saying it was hung up.
 pub(crate) fn output(
     vmid: Option<u32>,
     node: String,
     out: pve_client::ssh::RunOutput,
-) -> SshExecOutput {
-    SshExecOutput {
+) -> Result<SshExecOutput, ToolError> {
+    if out.cancelled {
+        return Err(ToolError::Internal(format!(
+            "the call was cancelled (the caller went away, or the server is shutting down) while \
+             `{}` ran on node {node}: it was hung up (SIGHUP)",
+            out.command_line
+        )));
+    }
+    Ok(SshExecOutput {
         vmid,
         node,
         command_line: out.command_line,
@@ -177,7 +185,7 @@ pub(crate) fn output(
         stderr: out.stderr,
         stdout_truncated: out.stdout_truncated,
         stderr_truncated: out.stderr_truncated,
-        timed_out: out.timed_out || out.cancelled,
+        timed_out: out.timed_out,
         duration_ms: u64::try_from(out.duration.as_millis()).unwrap_or(u64::MAX),
-    }
+    })
 }
