@@ -336,6 +336,30 @@ mod tests {
     use crate::upid::Upid;
 
     #[test]
+    fn ssh_commands_are_planned_with_their_exact_line() {
+        let d = DryRun::default();
+        for vmid in [Some(200), None] {
+            d.record_ssh(&SshRequest {
+                node: "pve1".into(),
+                user: "root".into(),
+                vmid,
+                command_line: "pct exec 200 -- echo '$(id)'".into(),
+            });
+        }
+        let calls = d.calls();
+        assert_eq!(
+            (calls[0].method, calls[0].path.as_str()),
+            ("SSH", "/nodes/pve1/lxc/200")
+        );
+        assert_eq!(calls[1].path, "/nodes/pve1");
+        assert_eq!(calls[0].params["ssh"], "root@pve1");
+        assert_eq!(
+            calls[0].params["command_line"],
+            "pct exec 200 -- echo '$(id)'"
+        );
+    }
+
+    #[test]
     fn synthetic_upids_parse_and_secrets_are_masked() {
         let p = Params::new().set("password", "hunter2").set("name", "x");
         let upid = synthetic_upid("/nodes/pve1/qemu/101/status/start", &p, 7);

@@ -554,3 +554,39 @@ async fn mcp_and_rest_carry_the_same_envelope() {
     assert_eq!(containers, [200, 200], "only the two confirmed calls ran");
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn serve_demo_wires_ssh_out_of_the_box() {
+    // What `serve --demo` builds: settings with the demo cluster, then the app from them.
+    let settings = proxmox_mcp::Settings::resolve(
+        &proxmox_mcp::Overrides {
+            demo: true,
+            ..proxmox_mcp::Overrides::default()
+        },
+        &std::collections::HashMap::new(),
+    )
+    .unwrap();
+    let app = proxmox_mcp::App::from_settings(&settings).await.unwrap();
+    let ctx = app.ctx(
+        Caller::new("test"),
+        Arc::new(NoProgress),
+        CancellationToken::new(),
+    );
+    let out = app
+        .registry()
+        .call(
+            CT,
+            Some(json!({"vmid": 200, "command": "cat", "args": ["/etc/os-release"], "confirm": true})),
+            ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["exit_code"], 0, "{out}");
+    assert!(
+        out["stdout"].as_str().unwrap().contains("PRETTY_NAME"),
+        "{out}"
+    );
+    let records = app.demo().unwrap().ssh().records();
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert!(records[0].prologue);
+}
