@@ -270,6 +270,34 @@ mod tests {
     }
 
     #[test]
+    fn each_entry_has_its_own_ssh_table() {
+        let text = TWO.replace(
+            "[[clusters]]\nname = \"b\"",
+            "[clusters.ssh]\nkey_file = \"/k/a\"\nuser = \"pmcp\"\n[[clusters]]\nname = \"b\"",
+        );
+        let got = resolve(false, &parse(&text), &HashMap::new()).unwrap();
+        let a = got[0].ssh.as_ref().unwrap();
+        assert_eq!(
+            (a.user.as_str(), a.key_file.to_str()),
+            ("pmcp", Some("/k/a"))
+        );
+        assert!(got[1].ssh.is_none(), "b has no SSH");
+        let bad = text.replace("key_file = \"/k/a\"\n", "");
+        let e = resolve(false, &parse(&bad), &HashMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"a\" [clusters.ssh]: key_file is not set"),
+            "{e}"
+        );
+        let env: HashMap<String, String> = [("PROXMOX_SSH_USER".to_string(), "x".to_string())]
+            .into_iter()
+            .collect();
+        let e = resolve(false, &parse(&text), &env).unwrap_err().to_string();
+        assert!(e.contains("PROXMOX_SSH_USER is set"), "{e}");
+    }
+
+    #[test]
     fn an_entry_reads_its_secret_from_a_file() {
         let dir = std::env::temp_dir().join(format!("pmcp-clusters-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
