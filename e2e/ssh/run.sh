@@ -6,7 +6,9 @@
 # hashed), and an sshd_config for `sshd -D` on a free 127.0.0.1 port, run as the current user.
 # The sessions get PATH=<tmp>/bin first, holding e2e/ssh/pct: a stand-in `pct` that records its
 # argv, its connection and a SIGHUP, and answers like `pct exec`. Then the #[ignore]d tests of
-# crates/pve-client/tests/it/openssh.rs run against it (PVE_SSH_E2E names the temp dir).
+# crates/pve-client/tests/it/openssh.rs (the SSH client) and of
+# crates/proxmox-mcp/tests/it/openssh_tool.rs (execute_container_command through the server's
+# REST door, the simulator as the API) run against it (PVE_SSH_E2E names the temp dir).
 # Ends with the plain line "N passed, M failed, K skipped".
 set -euo pipefail
 
@@ -126,23 +128,34 @@ for k in host_ed25519 host_rsa; do
 done
 say "$("$SSHD" -V 2>&1 | head -n 1) on 127.0.0.1:$PORT as $(id -un), host key $(cat "$WORK/host_ed25519.fingerprint")"
 
-out="$WORK/cargo-test.out"
-status=0
-(cd "$ROOT" && PVE_SSH_E2E="$WORK" cargo test -p pve-client --locked --test it -- openssh:: \
-  --ignored --test-threads=1) 2>&1 | tee "$out" || status=$?
-line="$(grep -E '^test result: ' "$out" | tail -n 1 || true)"
-if [ -z "$line" ]; then
-  echo "e2e/ssh: the tests did not run (exit $status); sshd log (tail):" >&2
-  tail -n 30 "$WORK/sshd.log" >&2 || true
-  echo "0 passed, 1 failed, 0 skipped"
-  exit 1
-fi
-passed="$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")"
-failed="$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")"
-if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
-if [ "${failed:-0}" -ne 0 ]; then
-  echo "e2e/ssh: sshd log (tail):" >&2
-  tail -n 30 "$WORK/sshd.log" >&2 || true
-fi
-echo "${passed:-0} passed, ${failed:-0} failed, 0 skipped"
-[ "${failed:-0}" -eq 0 ]
+# The #[ignore]d tests of one package's `it` binary whose names start with `$2`; adds to the
+# totals.
+passed_total=0
+failed_total=0
+run_tests() {
+  local pkg="$1" filter="$2" out="$WORK/cargo-test-$1.out" status=0 line passed failed
+  (cd "$ROOT" && PVE_SSH_E2E="$WORK" cargo test -p "$pkg" --locked --test it -- "$filter" \
+    --ignored --test-threads=1) 2>&1 | tee "$out" || status=$?
+  line="$(grep -E '^test result: ' "$out" | tail -n 1 || true)"
+  if [ -z "$line" ]; then
+    echo "e2e/ssh: the $pkg tests did not run (exit $status); sshd log (tail):" >&2
+    tail -n 30 "$WORK/sshd.log" >&2 || true
+    failed_total=$((failed_total + 1))
+    return
+  fi
+  passed="$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")"
+  failed="$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$line")"
+  if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
+  if [ "${failed:-0}" -ne 0 ]; then
+    echo "e2e/ssh: sshd log (tail):" >&2
+    tail -n 30 "$WORK/sshd.log" >&2 || true
+  fi
+  passed_total=$((passed_total + ${passed:-0}))
+  failed_total=$((failed_total + ${failed:-0}))
+}
+
+# pve-client's SSH client, then the server's execute_container_command through its REST door.
+run_tests pve-client openssh::
+run_tests proxmox-mcp openssh_tool::
+echo "$passed_total passed, $failed_total failed, 0 skipped"
+[ "$failed_total" -eq 0 ]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use pve_client::PveClient;
+use pve_client::ssh::SshClient;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -75,7 +76,15 @@ impl App {
     pub fn new(registry: Registry, client: PveClient) -> Self {
         Self::over(
             registry,
-            Clusters::single(crate::clusters::DEFAULT_NAME, Arc::new(client)),
+            Clusters::single(crate::clusters::DEFAULT_NAME, Arc::new(client), None),
+        )
+    }
+
+    /// The same, with SSH to the cluster's nodes through `ssh`.
+    pub fn with_ssh(registry: Registry, client: PveClient, ssh: SshClient) -> Self {
+        Self::over(
+            registry,
+            Clusters::single(crate::clusters::DEFAULT_NAME, Arc::new(client), Some(ssh)),
         )
     }
 
@@ -101,20 +110,29 @@ impl App {
         let mut demo = None;
         let mut entries = Vec::with_capacity(settings.clusters.len());
         for c in &settings.clusters {
-            let client = match &c.choice {
+            let (client, ssh) = match &c.choice {
                 ClusterChoice::Demo => {
                     let d = DemoCluster::start().await?;
                     let client = PveClient::new(d.client_config()?)?;
+                    let ssh = d.ssh_client(client.clone())?;
                     demo = Some(d);
-                    client
+                    (client, Some(ssh))
                 }
-                ClusterChoice::Remote(cfg) => PveClient::new((**cfg).clone())?,
+                ClusterChoice::Remote(cfg) => {
+                    let client = PveClient::new((**cfg).clone())?;
+                    let ssh = match &c.ssh {
+                        Some(s) => Some(SshClient::new(s.clone(), Some(client.clone()))?),
+                        None => None,
+                    };
+                    (client, ssh)
+                }
             };
             let client = Arc::new(client);
             entries.push(ClusterEntry {
                 name: c.name.as_str().into(),
                 address: crate::clusters::address_of(&client),
                 client,
+                ssh,
             });
         }
         let clusters = Clusters::new(entries).ok_or(ConfigError::NoCluster)?;

@@ -1,5 +1,5 @@
-//! The clusters a server acts on: each configured cluster's name, address and client, in the
-//! configured order (the first is the default). `Registry::call` picks one per call from the
+//! The clusters a server acts on: each configured cluster's name, address, client and, when
+//! configured, SSH to its nodes, in the configured order (the first is the default). `Registry::call` picks one per call from the
 //! `cluster` argument every tool takes (added to every input schema here, in one place).
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ToolError;
 use pve_client::PveClient;
+use pve_client::ssh::SshClient;
 
 /// The argument naming the cluster a call acts on.
 pub(crate) const CLUSTER: &str = "cluster";
@@ -27,6 +28,8 @@ pub struct ClusterEntry {
     pub(crate) address: String,
     /// The client that reaches it.
     pub(crate) client: Arc<PveClient>,
+    /// SSH to its nodes (`pct exec`, node commands), when configured.
+    pub(crate) ssh: Option<SshClient>,
 }
 
 /// Every configured cluster, in order; never empty.
@@ -36,14 +39,15 @@ pub struct Clusters {
 }
 
 impl Clusters {
-    /// One cluster.
-    pub(crate) fn single(name: &str, client: Arc<PveClient>) -> Self {
+    /// One cluster, with SSH to its nodes when `ssh` is given.
+    pub(crate) fn single(name: &str, client: Arc<PveClient>, ssh: Option<SshClient>) -> Self {
         let address = address_of(&client);
         Self {
             entries: vec![ClusterEntry {
                 name: name.into(),
                 address,
                 client,
+                ssh,
             }],
         }
     }

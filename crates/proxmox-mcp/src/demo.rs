@@ -1,9 +1,12 @@
 //! Demo mode: the embedded Proxmox VE simulator on a loopback port, reached by the ordinary
-//! client over HTTPS with the certificate pinned by fingerprint and a random API token: the
-//! same code path as a real cluster.
+//! client over HTTPS with the certificate pinned by fingerprint and a random API token, and its
+//! nodes' SSH servers reached with a key made in memory and their host keys pinned: the same
+//! code paths as a real cluster.
 
-use pve_client::{ClientConfig, Credentials, Secret, TlsMode};
+use pve_client::ssh::{ClientKey, NodeAddress, SshClient};
+use pve_client::{ClientConfig, Credentials, PveClient, Secret, TlsMode};
 use pve_sim::server::{SimConfig, SimError, SimServer};
+use pve_sim::ssh::SshServer;
 use pve_sim::state::Cluster;
 
 /// User the demo token belongs to.
@@ -18,6 +21,8 @@ pub enum DemoError {
     Sim(#[from] SimError),
     #[error("the embedded simulator's certificate fingerprint is unreadable: {0}")]
     Fingerprint(String),
+    #[error("cannot set up SSH to the embedded simulator's nodes: {0}")]
+    Ssh(#[from] pve_client::Error),
 }
 
 /// A running embedded simulator and the credentials to reach it.
@@ -25,6 +30,9 @@ pub enum DemoError {
 pub struct DemoCluster {
     server: SimServer,
     token_value: String,
+    /// The nodes' SSH servers, with `ssh_key` authorized.
+    ssh: SshServer,
+    ssh_key: ClientKey,
 }
 
 impl DemoCluster {
@@ -44,10 +52,42 @@ impl DemoCluster {
             ..SimConfig::default()
         };
         let server = pve_sim::server::spawn(config, cluster).await?;
+        let ssh_key = ClientKey::generate();
+        let ssh = pve_sim::ssh::spawn(
+            &server,
+            pve_sim::ssh::SshConfig::new(
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                [ssh_key.public_openssh()?],
+            ),
+        )
+        .await?;
         Ok(Self {
             server,
             token_value,
+            ssh,
+            ssh_key,
         })
+    }
+
+    /// SSH to the simulated nodes as `root` with the demo's key, each node's address and host
+    /// key pinned as its server announces them; `api` is the demo's API client.
+    pub fn ssh_client(&self, api: PveClient) -> Result<SshClient, DemoError> {
+        let mut config = pve_client::ssh::SshConfig::new("(demo key, in memory)");
+        for n in self.ssh.nodes() {
+            let fingerprint = n.fingerprint.parse().map_err(DemoError::Ssh)?;
+            config = config
+                .address(
+                    n.node.clone(),
+                    NodeAddress::with_port(n.addr.ip().to_string(), n.addr.port()),
+                )
+                .pin(n.node.clone(), fingerprint);
+        }
+        Ok(SshClient::with_key(config, &self.ssh_key, Some(api))?)
+    }
+
+    /// The nodes' SSH servers (tests read their exec log).
+    pub fn ssh(&self) -> &SshServer {
+        &self.ssh
     }
 
     /// The client configuration that reaches this simulator: HTTPS, pinned fingerprint, token.

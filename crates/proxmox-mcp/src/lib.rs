@@ -45,7 +45,7 @@ pub use tools::registry as builtin_tools;
 
 // Configuration and the policy it sets.
 pub use config::{ClusterChoice, FileConfig, LogFormat, Overrides, Settings, TlsFiles};
-pub use guard::{ApiConfig, ExecConfig, Guard, GuardConfig};
+pub use guard::{ApiConfig, ExecConfig, Guard, GuardConfig, NodeCommandsConfig};
 
 // The wiring and the doors.
 pub use app::{App, AppError, bind, door_configs, serve_mcp, serve_rest};

@@ -149,6 +149,21 @@ impl PveClient {
         }
     }
 
+    /// What this view's hook says about an SSH command: `true` to run it, `false` when the
+    /// hook answered it (a dry run recorded it); an `Err` refuses it.
+    pub(crate) async fn check_ssh(
+        &self,
+        command: &crate::dry_run::SshRequest,
+    ) -> Result<bool, Error> {
+        match &self.hook {
+            None => Ok(true),
+            Some(hook) => Ok(matches!(
+                hook.intercept_ssh(self, command).await?,
+                Intercepted::Pass
+            )),
+        }
+    }
+
     /// The same client with `hook` seeing every request first (replacing any hook this view
     /// had): see [`crate::dry_run`].
     pub fn with_hook(&self, hook: Arc<dyn RequestHook>) -> Self {

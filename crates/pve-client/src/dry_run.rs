@@ -41,12 +41,37 @@ pub trait RequestHook: Send + Sync {
         path: &'a ApiPath,
         params: &'a Params,
     ) -> BoxFuture<'a, Result<Intercepted, Error>>;
+
+    /// Decides about a command about to run on a node over SSH (see
+    /// [`crate::ssh::SshClient::run_checked`]); an `Err` is the command's error (nothing runs).
+    /// By default the command runs.
+    fn intercept_ssh<'a>(
+        &'a self,
+        client: &'a PveClient,
+        command: &'a SshRequest,
+    ) -> BoxFuture<'a, Result<Intercepted, Error>> {
+        let _ = (client, command);
+        Box::pin(async { Ok(Intercepted::Pass) })
+    }
+}
+
+/// A command about to run on a node over SSH, as hooks see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshRequest {
+    /// The node it runs on.
+    pub node: String,
+    /// The login user.
+    pub user: String,
+    /// The container it runs in (`pct exec VMID -- ...`), if any.
+    pub vmid: Option<u32>,
+    /// The exact command line the node's shell reads (every argument quoted).
+    pub command_line: String,
 }
 
 /// One request a dry run did not send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedCall {
-    /// `POST`, `PUT` or `DELETE`.
+    /// `POST`, `PUT` or `DELETE`; `SSH` for a command run on a node over SSH.
     pub method: &'static str,
     /// The path below `/api2/json` (`/nodes/pve1/qemu/101/status/stop`).
     pub path: String,
@@ -131,6 +156,32 @@ impl DryRun {
         vec![Value::from(upid), json!({ "pid": pid }), Value::Null]
     }
 
+    /// Records a command a dry run does not run: method `SSH`, the guest's path (or the
+    /// node's), the login and the exact command line.
+    fn record_ssh(&self, command: &SshRequest) {
+        let path = match command.vmid {
+            Some(vmid) => ApiPath::new("/nodes")
+                .seg(&command.node)
+                .seg("lxc")
+                .seg(vmid),
+            None => ApiPath::new("/nodes").seg(&command.node),
+        };
+        let mut params = Map::new();
+        params.insert(
+            "ssh".into(),
+            Value::from(format!("{}@{}", command.user, command.node)),
+        );
+        params.insert(
+            "command_line".into(),
+            Value::from(command.command_line.clone()),
+        );
+        lock(&self.calls).push(PlannedCall {
+            method: "SSH",
+            path: path.as_str().to_string(),
+            params,
+        });
+    }
+
     /// A GET about something this dry run made up (its task's status, its command's output).
     fn synthetic_read(&self, path: &ApiPath, params: &Params) -> Option<Vec<Value>> {
         let p = path.as_str();
@@ -176,6 +227,23 @@ impl RequestHook for DryRun {
                 });
             }
             Ok(Intercepted::Answer(self.record(method, path, params)))
+        })
+    }
+
+    fn intercept_ssh<'a>(
+        &'a self,
+        client: &'a PveClient,
+        command: &'a SshRequest,
+    ) -> BoxFuture<'a, Result<Intercepted, Error>> {
+        Box::pin(async move {
+            if let Some(before) = &self.before {
+                match before.intercept_ssh(client, command).await? {
+                    Intercepted::Pass => {}
+                    answer @ Intercepted::Answer(_) => return Ok(answer),
+                }
+            }
+            self.record_ssh(command);
+            Ok(Intercepted::Answer(Vec::new()))
         })
     }
 }
@@ -266,6 +334,30 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::upid::Upid;
+
+    #[test]
+    fn ssh_commands_are_planned_with_their_exact_line() {
+        let d = DryRun::default();
+        for vmid in [Some(200), None] {
+            d.record_ssh(&SshRequest {
+                node: "pve1".into(),
+                user: "root".into(),
+                vmid,
+                command_line: "pct exec 200 -- echo '$(id)'".into(),
+            });
+        }
+        let calls = d.calls();
+        assert_eq!(
+            (calls[0].method, calls[0].path.as_str()),
+            ("SSH", "/nodes/pve1/lxc/200")
+        );
+        assert_eq!(calls[1].path, "/nodes/pve1");
+        assert_eq!(calls[0].params["ssh"], "root@pve1");
+        assert_eq!(
+            calls[0].params["command_line"],
+            "pct exec 200 -- echo '$(id)'"
+        );
+    }
 
     #[test]
     fn synthetic_upids_parse_and_secrets_are_masked() {

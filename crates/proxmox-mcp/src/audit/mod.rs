@@ -81,6 +81,10 @@ pub(crate) struct Record {
     /// The PVE task the call started, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) upid: Option<String>,
+    /// What the call did, for tools that declare it (a command's line, exit code and
+    /// durations; never its output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) result: Option<Value>,
     /// SHA-256 (hex) of the previous line, without its newline; [`GENESIS`] for the first.
     pub(crate) prev: String,
     /// With a key: HMAC-SHA-256 (hex) of this line as it reads without this field (always last).
@@ -100,6 +104,8 @@ pub(crate) struct Entry<'a> {
     pub(crate) outcome: Outcome,
     pub(crate) message: Option<String>,
     pub(crate) upid: Option<String>,
+    /// What the call did (see [`Record::result`]).
+    pub(crate) result: Option<Value>,
 }
 
 struct Tail {
@@ -198,6 +204,7 @@ impl AuditLog {
             outcome: Outcome::Marker,
             message: Some(message.to_string()),
             upid: None,
+            result: None,
         });
     }
 
@@ -216,6 +223,7 @@ impl AuditLog {
             outcome: entry.outcome,
             message: entry.message,
             upid: entry.upid,
+            result: entry.result,
             prev: tail.prev.clone(),
             mac: None,
         };
@@ -261,6 +269,7 @@ impl AuditLog {
             outcome: Outcome::Refused,
             message: Some(reason.to_string()),
             upid: None,
+            result: None,
         });
     }
 }

@@ -35,6 +35,8 @@ pub struct NamedCluster {
     /// Unique name (letters, digits, `-`, `_`, `.`; at most 64 characters).
     pub name: String,
     pub(crate) choice: ClusterChoice,
+    /// SSH to its nodes, when configured (`[cluster.ssh]`, `PROXMOX_SSH_*`).
+    pub(crate) ssh: Option<pve_client::ssh::SshConfig>,
 }
 
 /// Every configured cluster, in order (never empty).
@@ -48,6 +50,7 @@ pub(super) fn resolve(
         return Ok(vec![NamedCluster {
             name: DEMO_NAME.into(),
             choice: ClusterChoice::Demo,
+            ssh: None,
         }]);
     }
     if file.clusters.is_empty() {
@@ -57,9 +60,22 @@ pub(super) fn resolve(
             .unwrap_or_else(|| DEFAULT_NAME.to_string());
         check_name(&name, "name")?;
         let cfg = single(file, env)?;
+        let from_env = env
+            .iter()
+            .any(|(k, v)| k.starts_with("PROXMOX_SSH_") && !v.trim().is_empty());
+        let ssh = super::ssh::resolve(
+            &super::ssh::merged(file.cluster.ssh.as_ref(), env),
+            if from_env {
+                "SSH settings (PROXMOX_SSH_* over [cluster.ssh])"
+            } else {
+                "[cluster.ssh]"
+            },
+            !from_env,
+        )?;
         return Ok(vec![NamedCluster {
             name,
             choice: ClusterChoice::Remote(Box::new(cfg)),
+            ssh,
         }]);
     }
     if file.cluster != ClusterSection::default() {
@@ -73,6 +89,15 @@ pub(super) fn resolve(
         return Err(ConfigError::Invalid(format!(
             "{var} is set but the config file lists [[clusters]]: give each cluster its \
              settings in its [[clusters]] entry (secrets as token_value_file) and unset {var}"
+        )));
+    }
+    if let Some((var, _)) = env
+        .iter()
+        .find(|(k, v)| k.starts_with("PROXMOX_SSH_") && !v.trim().is_empty())
+    {
+        return Err(ConfigError::Invalid(format!(
+            "{var} is set but the config file lists [[clusters]]: give each cluster its SSH \
+             settings in a [clusters.ssh] table under its entry and unset {var}"
         )));
     }
     let mut out: Vec<NamedCluster> = Vec::with_capacity(file.clusters.len());
@@ -93,9 +118,14 @@ pub(super) fn resolve(
         }
         let cfg = pve_client::ClientConfig::from_env_map(&section.as_env())
             .map_err(|e| ConfigError::Invalid(format!("{at}: {}", as_file_keys(&e.to_string()))))?;
+        let ssh = match &section.ssh {
+            Some(s) => super::ssh::resolve(&s.as_env(), &format!("{at} [clusters.ssh]"), true)?,
+            None => None,
+        };
         out.push(NamedCluster {
             name,
             choice: ClusterChoice::Remote(Box::new(cfg)),
+            ssh,
         });
     }
     Ok(out)
@@ -237,6 +267,34 @@ mod tests {
                 .to_string()
                 .contains("nmae")
         );
+    }
+
+    #[test]
+    fn each_entry_has_its_own_ssh_table() {
+        let text = TWO.replace(
+            "[[clusters]]\nname = \"b\"",
+            "[clusters.ssh]\nkey_file = \"/k/a\"\nuser = \"pmcp\"\n[[clusters]]\nname = \"b\"",
+        );
+        let got = resolve(false, &parse(&text), &HashMap::new()).unwrap();
+        let a = got[0].ssh.as_ref().unwrap();
+        assert_eq!(
+            (a.user.as_str(), a.key_file.to_str()),
+            ("pmcp", Some("/k/a"))
+        );
+        assert!(got[1].ssh.is_none(), "b has no SSH");
+        let bad = text.replace("key_file = \"/k/a\"\n", "");
+        let e = resolve(false, &parse(&bad), &HashMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"a\" [clusters.ssh]: key_file is not set"),
+            "{e}"
+        );
+        let env: HashMap<String, String> = [("PROXMOX_SSH_USER".to_string(), "x".to_string())]
+            .into_iter()
+            .collect();
+        let e = resolve(false, &parse(&text), &env).unwrap_err().to_string();
+        assert!(e.contains("PROXMOX_SSH_USER is set"), "{e}");
     }
 
     #[test]

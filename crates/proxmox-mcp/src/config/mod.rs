@@ -14,6 +14,7 @@ use serde::Deserialize;
 mod clusters;
 mod import;
 mod security;
+mod ssh;
 
 use crate::auth::keys::KeyEntry;
 pub(crate) use clusters::NamedCluster;
@@ -93,6 +94,8 @@ pub struct ClusterSection {
     pub(crate) ca_file: Option<PathBuf>,
     /// Request timeout in seconds.
     pub(crate) timeout: Option<u64>,
+    /// `[cluster.ssh]`: SSH to the nodes (for the commands the API cannot run).
+    pub(crate) ssh: Option<ssh::SshSection>,
 }
 
 impl std::fmt::Debug for ClusterSection {
@@ -113,6 +116,7 @@ impl std::fmt::Debug for ClusterSection {
             .field("fingerprint", &self.fingerprint)
             .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
+            .field("ssh", &self.ssh)
             .finish()
     }
 }

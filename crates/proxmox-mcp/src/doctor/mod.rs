@@ -10,6 +10,7 @@
 mod cluster;
 pub(crate) mod privileges;
 pub(crate) mod probe;
+mod ssh;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -239,19 +240,19 @@ pub async fn diagnose(args: &DoctorArgs, env: &HashMap<String, String>) -> Repor
     let titled = settings.clusters.len() > 1;
     for c in chosen {
         let name = titled.then_some(c.name.as_str());
-        check_one(&mut report, name, &c.choice).await;
+        check_one(&mut report, name, c).await;
     }
     report
 }
 
-/// Checks one cluster (starting the simulator for the demo one).
-async fn check_one(report: &mut Report, name: Option<&str>, choice: &ClusterChoice) {
-    let demo;
-    let cfg = match choice {
+/// Checks one cluster and SSH to its nodes (starting the simulator for the demo one).
+async fn check_one(report: &mut Report, name: Option<&str>, cluster: &NamedCluster) {
+    let mut demo = None;
+    let cfg = match &cluster.choice {
         ClusterChoice::Remote(cfg) => (**cfg).clone(),
         ClusterChoice::Demo => {
-            demo = match DemoCluster::start().await {
-                Ok(d) => d,
+            let d = match DemoCluster::start().await {
+                Ok(d) => demo.insert(d),
                 Err(e) => {
                     report.fail(e.to_string(), None);
                     return;
@@ -259,9 +260,9 @@ async fn check_one(report: &mut Report, name: Option<&str>, choice: &ClusterChoi
             };
             report.info(format!(
                 "demo mode: checking the embedded simulator at {}",
-                demo.server().base_url()
+                d.server().base_url()
             ));
-            match demo.client_config() {
+            match d.client_config() {
                 Ok(c) => c,
                 Err(e) => {
                     report.fail(e.to_string(), None);
@@ -270,7 +271,32 @@ async fn check_one(report: &mut Report, name: Option<&str>, choice: &ClusterChoi
             }
         }
     };
-    cluster::check(report, name, cfg).await;
+    cluster::check(report, name, cfg.clone()).await;
+    let of = name.map(|n| format!(" ({n})")).unwrap_or_default();
+    let api = match pve_client::PveClient::new(cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(format!("SSH to the nodes{of}: {e}"), None);
+            return;
+        }
+    };
+    let ssh = match (&demo, &cluster.ssh) {
+        (Some(d), _) => d.ssh_client(api.clone()).map_err(|e| e.to_string()),
+        (None, Some(s)) => {
+            pve_client::ssh::SshClient::new(s.clone(), Some(api.clone())).map_err(|e| e.to_string())
+        }
+        (None, None) => {
+            ssh::check(report, &of, &api, None).await;
+            return;
+        }
+    };
+    match ssh {
+        Ok(ssh) => ssh::check(report, &of, &api, Some(&ssh)).await,
+        Err(e) => {
+            report.section(format!("SSH to the nodes{of}"));
+            report.fail(e, "fix [cluster.ssh] (docs/configuration.md)".to_string());
+        }
+    }
 }
 
 /// A config file holding a secret must not be readable by every local user.

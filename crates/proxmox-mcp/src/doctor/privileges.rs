@@ -108,6 +108,12 @@ const STORAGE_AUDIT: &[Need] = &[need(
     AclScope::Storage,
 )];
 const ROOT_AUDIT: &[Need] = &[need(&["Sys.Audit"], AclScope::Root)];
+/// SSH needs no API privilege; the container's status does, and the nodes' addresses come from
+/// `/cluster/status` unless each node's address is configured.
+const CT_EXEC: &[Need] = &[
+    need(&["VM.Audit"], AclScope::Vms),
+    need(&["Sys.Audit"], AclScope::Root),
+];
 const VM_CONFIG_UPDATE: &[Need] = &[
     need(&["VM.Config.CPU"], AclScope::Vms),
     need(&["VM.Config.Memory"], AclScope::Vms),
@@ -164,6 +170,8 @@ pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
         "create_vm" => CREATE_VM,
         "delete_vm" => DELETE_VM,
         "execute_vm_command" => EXEC,
+        "execute_container_command" => CT_EXEC,
+        "execute_node_command" => ROOT_AUDIT,
         "update_container_resources" => CT_RESOURCES,
         "get_storage" => STORAGE_AUDIT,
         "get_cluster_status" => ROOT_AUDIT,

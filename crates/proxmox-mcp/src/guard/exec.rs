@@ -69,6 +69,8 @@ pub(crate) struct ExecPolicy {
     pub(crate) max_timeout: u32,
     /// Output kept per stream, in bytes.
     pub(crate) max_output: usize,
+    /// The configuration section messages name (`guard.exec`).
+    section: &'static str,
 }
 
 impl Default for ExecPolicy {
@@ -79,6 +81,7 @@ impl Default for ExecPolicy {
             default_timeout: DEFAULT_TIMEOUT_SECONDS,
             max_timeout: DEFAULT_MAX_TIMEOUT_SECONDS,
             max_output: DEFAULT_MAX_OUTPUT_BYTES,
+            section: "guard.exec",
         }
     }
 }
@@ -122,7 +125,32 @@ impl ExecPolicy {
             default_timeout,
             max_timeout,
             max_output,
+            section: "guard.exec",
         })
+    }
+
+    /// An allow list alone, from `[guard.node_commands] allow` (no deny mode: what it does not
+    /// name does not run, and an empty list runs nothing); bounds from `exec`.
+    pub(crate) fn allow_only(list: &[String], exec: &ExecPolicy) -> Result<Self, GuardError> {
+        let allow = list
+            .iter()
+            .map(|text| {
+                compile(text, true).map_err(|e| {
+                    GuardError(format!("guard.node_commands.allow: pattern {text:?}: {e}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            allow,
+            deny: Vec::new(),
+            section: "guard.node_commands",
+            ..exec.clone()
+        })
+    }
+
+    /// Whether the allow list names no command.
+    pub(crate) fn allows_nothing(&self) -> bool {
+        self.allow.is_empty()
     }
 
     /// Whether the policy is a deny list alone (best-effort; see the module documentation).
@@ -142,8 +170,8 @@ impl ExecPolicy {
         if let Some(p) = denied {
             return Err(format!(
                 "the command line matches the deny pattern {:?} of the server's exec policy \
-                 (guard.exec.deny); it is never run",
-                p.text
+                 ({}.deny); it is never run",
+                p.text, self.section
             ));
         }
         if self.deny_only() {
@@ -153,7 +181,8 @@ impl ExecPolicy {
             let list: Vec<&str> = self.allow.iter().map(|p| p.text.as_str()).collect();
             return Err(format!(
                 "the command line matches none of the patterns the server's exec policy allows \
-                 (guard.exec.allow: {}); run one of those instead",
+                 ({}.allow: {}); run one of those instead",
+                self.section,
                 list.join(", ")
             ));
         }

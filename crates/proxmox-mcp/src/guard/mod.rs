@@ -53,12 +53,16 @@ pub struct GuardConfig {
     /// `PROXMOX_MCP_AUDIT_LOG`).
     #[serde(default)]
     pub audit_log: Option<PathBuf>,
-    /// `[guard.exec]`: the `execute_vm_command` policy.
+    /// `[guard.exec]`: the policy of commands in guests (`execute_vm_command`,
+    /// `execute_container_command`).
     #[serde(default)]
     pub exec: ExecConfig,
     /// `[guard.api]`: the paths `proxmox_api` may call.
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[guard.node_commands]`: the commands `execute_node_command` may run on a node.
+    #[serde(default)]
+    pub node_commands: NodeCommandsConfig,
     /// The audit key file (`[audit] key_file`, `PROXMOX_MCP_AUDIT_KEY_FILE`): every audit line
     /// then carries its HMAC.
     #[serde(skip)]
@@ -95,10 +99,21 @@ impl GuardConfig {
                     .into(),
             ));
         }
-        ExecPolicy::new(&self.exec)?;
+        let exec = ExecPolicy::new(&self.exec)?;
+        ExecPolicy::allow_only(&self.node_commands.allow, &exec)?;
         ApiPolicy::new(&self.api)?;
         Ok(self)
     }
+}
+
+/// `[guard.node_commands]`: the node commands `execute_node_command` may run. An allow list
+/// only (globs or `re:` patterns, as `guard.exec.allow`); empty, nothing runs.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeCommandsConfig {
+    /// Command lines that may run (`pveversion -v`, `zpool status`, `journalctl -u * -n *`).
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// The compiled guard: cheap to share (`Arc`) between all calls.
@@ -106,10 +121,12 @@ impl GuardConfig {
 pub struct Guard {
     protected_vmids: HashSet<u32>,
     protected_tags: HashSet<String>,
-    /// The `execute_vm_command` policy.
+    /// The policy of commands in guests.
     pub(crate) exec: ExecPolicy,
     /// The `proxmox_api` policy.
     pub(crate) api: ApiPolicy,
+    /// The node commands `execute_node_command` may run.
+    pub(crate) node_commands: ExecPolicy,
     audit: Option<Arc<AuditLog>>,
 }
 
@@ -128,6 +145,7 @@ impl Guard {
             })?)),
             None => None,
         };
+        let exec = ExecPolicy::new(&cfg.exec)?;
         Ok(Guard {
             protected_vmids: cfg.protected_vmids.iter().copied().collect(),
             protected_tags: cfg
@@ -136,7 +154,8 @@ impl Guard {
                 .map(|t| t.trim().to_ascii_lowercase())
                 .filter(|t| !t.is_empty())
                 .collect(),
-            exec: ExecPolicy::new(&cfg.exec)?,
+            node_commands: ExecPolicy::allow_only(&cfg.node_commands.allow, &exec)?,
+            exec,
             api: ApiPolicy::new(&cfg.api)?,
             audit,
         })

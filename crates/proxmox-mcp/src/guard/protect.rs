@@ -1,7 +1,8 @@
 //! [`Protection`]: the request hook of every mutating call that refuses any request which would
 //! change, stop or pause a protected guest, whichever tool makes it.
 //!
-//! What counts as touching guest V: any write below `/nodes/{node}/{qemu|lxc}/V`; a restore
+//! What counts as touching guest V: any write below `/nodes/{node}/{qemu|lxc}/V`; a command run
+//! inside container V over SSH (`pct exec`); a restore
 //! over V; a `vzdump` of V in `stop` or `suspend` mode (a live `snapshot` backup is allowed);
 //! deleting or changing one of V's volumes (its backups, its disks); stopping a task whose id is
 //! V; the cluster-wide writes that name V: its HA resource (`/cluster/ha/resources`, `sid`
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::future::BoxFuture;
-use pve_client::dry_run::{Intercepted, RequestHook};
+use pve_client::dry_run::{Intercepted, RequestHook, SshRequest};
 use pve_client::{ApiPath, Error, ErrorKind, Method, Params, PveClient};
 use serde_json::Value;
 
@@ -241,6 +242,29 @@ impl RequestHook for Protection {
         Box::pin(async move {
             let Some(target) = target_of(method, path.as_str(), params) else {
                 return Ok(Intercepted::Pass);
+            };
+            let Some(message) = self.judge(client, &target).await? else {
+                return Ok(Intercepted::Pass);
+            };
+            *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(message.clone());
+            Err(Error::new(ErrorKind::Permission, message))
+        })
+    }
+
+    /// A command in a container (`pct exec`) touches that container.
+    fn intercept_ssh<'a>(
+        &'a self,
+        client: &'a PveClient,
+        command: &'a SshRequest,
+    ) -> BoxFuture<'a, Result<Intercepted, Error>> {
+        Box::pin(async move {
+            let Some(vmid) = command.vmid else {
+                return Ok(Intercepted::Pass);
+            };
+            let target = Target::Guest {
+                node: command.node.clone(),
+                kind: "lxc",
+                vmid,
             };
             let Some(message) = self.judge(client, &target).await? else {
                 return Ok(Intercepted::Pass);

@@ -197,6 +197,7 @@ where
     let caller = ctx.caller.clone();
     let cluster = ctx.cluster.clone();
     let shown_args = guard.audit().map(|_| args.clone());
+    let started_at = std::time::Instant::now();
     let mut dry = false;
     let result = match take_flags(&mut args, access) {
         Err(e) => Err(e),
@@ -231,9 +232,36 @@ where
             outcome,
             message,
             upid: result.as_ref().ok().and_then(find_upid),
+            result: audited_result(spec, result.as_ref().ok(), dry, started_at.elapsed()),
         });
     }
     result
+}
+
+/// The output fields `spec` declares for the audit log, with the call's `elapsed_ms`; `None`
+/// for a tool that declares none, and for a dry run (its output is the plan).
+fn audited_result(
+    spec: &ToolSpec,
+    out: Option<&Value>,
+    dry: bool,
+    elapsed: std::time::Duration,
+) -> Option<Value> {
+    if spec.audited.is_empty() || dry {
+        return None;
+    }
+    let mut map = Map::new();
+    if let Some(Value::Object(out)) = out {
+        for field in spec.audited {
+            if let Some(v) = out.get(*field) {
+                map.insert((*field).to_string(), v.clone());
+            }
+        }
+    }
+    map.insert(
+        "elapsed_ms".into(),
+        Value::from(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
+    );
+    Some(Value::Object(map))
 }
 
 /// A mutating call that timed out may have changed the cluster anyway (PVE may have received

@@ -149,6 +149,8 @@ pub struct ToolSpec {
     pub(crate) wait: Option<TaskWait>,
     /// When the access of one call depends on its arguments (see [`ToolSpec::access_by_args`]).
     pub(crate) by_args: Option<ArgAccess>,
+    /// Output fields the audit log keeps of a call (see [`ToolSpec::audits`]).
+    pub(crate) audited: &'static [&'static str],
     /// JSON Schema (draft 2020-12) of the parameters; always `type: object`. Shared, not
     /// copied, by the registry's views and the MCP tool list.
     pub input_schema: Arc<Map<String, Value>>,
@@ -194,10 +196,18 @@ impl ToolSpec {
             admin_only: false,
             wait: None,
             by_args: None,
+            audited: &[],
             input_schema: Arc::new(input_schema),
             output_schema: Arc::new(output_schema),
             handler: typed::erase::<P, O, F>(f),
         }
+    }
+
+    /// Keeps these fields of the tool's output in its audit records (with the call's
+    /// `elapsed_ms`): what a command did, never what it printed.
+    pub(crate) fn audits(mut self, fields: &'static [&'static str]) -> Self {
+        self.audited = fields;
+        self
     }
 
     /// MCP `idempotentHint`.

@@ -61,6 +61,12 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
                       are destructive), for what no typed tool covers.",
         default: false,
     },
+    Toolset {
+        name: "node_exec",
+        description: "Diagnostic commands on the nodes over SSH, only those the server's \
+                      operator allows ([guard.node_commands]).",
+        default: false,
+    },
 ];
 
 /// Keyword for every toolset.

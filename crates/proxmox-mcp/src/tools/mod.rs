@@ -1,5 +1,6 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
-//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`; what several share in
+//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `node_exec.rs`; what
+//! several share in
 //! `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
@@ -8,8 +9,9 @@
 mod api;
 mod backups;
 pub(crate) mod common;
-mod core;
+pub(crate) mod core;
 mod migration;
+mod node_exec;
 mod power;
 mod provisioning;
 mod snapshots;
@@ -50,6 +52,7 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         core::cluster_status::get_cluster_status(),
         tasks::get_task(),
         core::clusters::list_clusters(),
+        core::ct_exec::execute_container_command(),
         vm_config::get_vm_config(),
         vm_config::update_vm_config(),
         vm_config::get_vm_ip_addresses(),
@@ -73,5 +76,6 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::delete_backup(),
         backups::list_storage_content(),
         api::proxmox_api(),
+        node_exec::execute_node_command(),
     ]
 }

@@ -141,22 +141,28 @@ fn every_tool_belongs_to_a_declared_toolset() {
 }
 
 #[test]
-fn core_is_the_contract_tools_plus_get_task_and_list_clusters() {
+fn core_is_the_contract_tools_plus_get_task_list_clusters_and_container_exec() {
     let reg = builtin();
     let core: Vec<&str> = reg
         .tools()
         .filter(|t| t.toolset == "core")
         .map(|t| t.name)
         .collect();
-    assert_eq!(core.len(), 19, "{core:?}");
+    assert_eq!(core.len(), 20, "{core:?}");
     assert!(core.contains(&"get_task") && core.contains(&"list_clusters"));
+    assert!(core.contains(&"execute_container_command"));
 }
 
 #[test]
 fn every_builtin_tool_needs_the_scope_its_access_says() {
     let reg = builtin();
     for t in reg.tools() {
-        let want = if t.name == "execute_vm_command" {
+        let exec = [
+            "execute_vm_command",
+            "execute_container_command",
+            "execute_node_command",
+        ];
+        let want = if exec.contains(&t.name) {
             Scope::Admin
         } else {
             Scope::for_access(t.least_access())

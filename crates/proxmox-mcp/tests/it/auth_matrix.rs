@@ -29,6 +29,7 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("get_cluster_status", "read", 200),
     ("get_task", "read", 422),
     ("list_clusters", "read", 200),
+    ("execute_container_command", "admin", 422),
     ("get_vm_config", "read", 422),
     ("update_vm_config", "operate", 422),
     ("get_vm_ip_addresses", "read", 422),
@@ -54,6 +55,7 @@ const TOOLS: &[(&str, &str, u16)] = &[
     // `{}` names no method, so the call needs what the tool's worst call needs; the tool is
     // listed for every key (a GET needs only `read`, see `LISTED_FOR_EVERY_KEY`).
     ("proxmox_api", "admin", 422),
+    ("execute_node_command", "admin", 422),
 ];
 
 /// Tools whose access is that of each call: listed for every key.

@@ -51,6 +51,8 @@ fn tools_for(scope: &str) -> Vec<String> {
         "reset_vm",
         "delete_vm",
         "execute_vm_command",
+        "execute_container_command",
+        "execute_node_command",
         "convert_to_template",
         "delete_container",
         "rollback_snapshot",

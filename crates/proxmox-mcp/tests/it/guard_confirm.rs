@@ -113,6 +113,12 @@ fn cases() -> Vec<Case> {
             params: &[(0, "cores", "3"), (1, "disk", "rootfs"), (1, "size", "+2G")],
         },
         Case {
+            tool: "execute_container_command",
+            args: json!({"vmid": 200, "command": "hostname"}),
+            calls: &[("SSH", "/nodes/pve01/lxc/200")],
+            params: &[(0, "command_line", "pct exec 200 -- hostname")],
+        },
+        Case {
             tool: "update_vm_config",
             args: json!({"vmid": 103, "cores": 3}),
             calls: &[("PUT", "/nodes/pve01/qemu/103/config")],
@@ -216,7 +222,23 @@ fn cases() -> Vec<Case> {
             calls: &[("PUT", "/nodes/pve01/qemu/103/config")],
             params: &[(0, "cores", "3")],
         },
+        Case {
+            tool: "execute_node_command",
+            args: json!({"node": "pve02", "command": "pveversion -v"}),
+            calls: &[("SSH", "/nodes/pve02")],
+            params: &[(0, "command_line", "pveversion -v")],
+        },
     ]
+}
+
+/// The guard of these tests: the defaults, with one node command allowed.
+fn guard() -> GuardConfig {
+    GuardConfig {
+        node_commands: proxmox_mcp::NodeCommandsConfig {
+            allow: vec!["pveversion -v".into()],
+        },
+        ..GuardConfig::default()
+    }
 }
 
 /// The arguments of `case`, with what only exists at run time filled in.
@@ -262,7 +284,7 @@ fn state(d: &Demo) -> Vec<[Option<String>; 3]> {
 
 #[tokio::test]
 async fn every_mutating_tool_dry_runs_without_writing() {
-    let d = guarded(GuardConfig::default()).await;
+    let d = guarded(guard()).await;
     let cases = cases();
     // Every mutating tool of the registry has a case here (a new tool must add one).
     let mutating: Vec<&str> = d
@@ -319,7 +341,7 @@ async fn every_mutating_tool_dry_runs_without_writing() {
 
 #[tokio::test]
 async fn destructive_tools_need_confirm_and_say_what_they_would_do() {
-    let d = guarded(GuardConfig::default()).await;
+    let d = guarded(guard()).await;
     let destructive: Vec<&str> = d
         .app
         .registry()

@@ -162,7 +162,8 @@ async fn the_protection_flag_holds_without_any_configuration() {
 }
 
 /// Tools that only make a new guest: a VMID that exists is PVE's to refuse.
-const CREATE_ONLY: [&str; 2] = ["create_vm", "create_container"];
+/// Mutating tools that touch no existing guest: creations, and commands on a node itself.
+const CREATE_ONLY: [&str; 3] = ["create_vm", "create_container", "execute_node_command"];
 
 #[tokio::test]
 async fn every_guest_affecting_tool_refuses_a_protected_guest() {
@@ -201,6 +202,16 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
             flag,
         ),
         ("update_vm_config", json!({"vmid": 102, "cores": 3}), flag),
+        (
+            "execute_container_command",
+            json!({"vmid": 200, "command": "hostname", "confirm": true}),
+            listed,
+        ),
+        (
+            "execute_container_command",
+            json!({"vmid": 201, "command": "hostname", "confirm": true}),
+            flag,
+        ),
         (
             "convert_to_template",
             json!({"vmid": 103, "confirm": true}),

@@ -10,7 +10,16 @@ use crate::support::rest::{Rest, check};
 
 #[tokio::test]
 async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
-    let r = Rest::start().await;
+    let registry = proxmox_mcp::builtin_tools().unwrap().with_guard(
+        proxmox_mcp::Guard::new(&proxmox_mcp::GuardConfig {
+            node_commands: proxmox_mcp::NodeCommandsConfig {
+                allow: vec!["hostname".into()],
+            },
+            ..proxmox_mcp::GuardConfig::default()
+        })
+        .unwrap(),
+    );
+    let r = Rest::with_registry(Some(registry), proxmox_mcp::RestConfig::default()).await;
     let mut called = BTreeSet::new();
     let mut post = async |tool: &str, args: Value, fields: &[(&str, Value)]| -> Value {
         called.insert(tool.to_string());
@@ -94,6 +103,18 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
         "execute_vm_command",
         json!({"vmid": 100, "command": "hostname", "confirm": true}),
         &[("/exit_code", json!(0)), ("/stdout", json!("web-01\n"))],
+    )
+    .await;
+    post(
+        "execute_container_command",
+        json!({"vmid": 200, "command": "cat", "args": ["/etc/hostname"], "confirm": true}),
+        &[("/exit_code", json!(0)), ("/node", json!("pve01"))],
+    )
+    .await;
+    post(
+        "execute_node_command",
+        json!({"node": "pve02", "command": "hostname", "confirm": true}),
+        &[("/exit_code", json!(0)), ("/stdout", json!("pve02\n"))],
     )
     .await;
     post(

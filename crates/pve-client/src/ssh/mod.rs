@@ -34,8 +34,10 @@
 //!
 //! The crypto is russh's with ring: no OpenSSL, no aws-lc.
 
+mod checked;
 mod config;
 mod conn;
+mod key;
 mod quote;
 mod run;
 pub(crate) mod trust;
@@ -48,6 +50,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 pub use config::{HostKeyFingerprint, NodeAddress, SshConfig};
+pub use key::ClientKey;
 pub use quote::{command_line, pct_exec_argv, quote};
 pub use run::{RunOptions, RunOutput, session_line};
 
@@ -121,6 +124,17 @@ impl SshClient {
                 config.key_file.display()
             ))
         })?;
+        Self::with_key(config, &ClientKey(key), api)
+    }
+
+    /// A client logging in with `key` (`config.key_file` is not read): for a key made in
+    /// memory ([`ClientKey::generate`]).
+    pub fn with_key(
+        config: SshConfig,
+        key: &ClientKey,
+        api: Option<PveClient>,
+    ) -> Result<Self, Error> {
+        let key = key.0.clone();
         if config.max_channels_per_node == 0 {
             return Err(Error::config("max_channels_per_node must be at least 1"));
         }

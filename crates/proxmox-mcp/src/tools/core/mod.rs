@@ -5,6 +5,8 @@
 pub(super) mod cluster_status;
 pub(super) mod clusters;
 pub(super) mod containers;
+pub(crate) mod ct_exec;
+pub(crate) mod exec_line;
 mod guest_list;
 pub(super) mod nodes;
 pub(super) mod storage;

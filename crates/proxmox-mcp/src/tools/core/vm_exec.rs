@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use pve_client::GuestKind;
 use pve_client::exec::ExecRequest;
-use pve_client::ssh::quote;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::exec_line::{GuestCommand, timeout_of};
 use crate::error::ToolError;
 use crate::guard::ExecPolicy;
 use crate::handler;
@@ -118,40 +118,13 @@ pub(crate) struct ExecOutput {
 
 async fn execute_vm_command_handler(ctx: &ToolCtx, p: ExecParams) -> Result<ExecOutput, ToolError> {
     let policy = &ctx.guard.exec;
-    let timeout = p.timeout_seconds.unwrap_or(policy.default_timeout);
-    if timeout == 0 || timeout > policy.max_timeout {
-        return Err(ToolError::invalid(
-            "timeout_seconds",
-            format!(
-                "must be between 1 and {} (the server's limit; clients such as n8n give up \
-                 after 60 s)",
-                policy.max_timeout
-            ),
-        ));
-    }
-    let command = p.command.trim();
-    if command.is_empty() {
-        return Err(ToolError::invalid("command", "must not be empty"));
-    }
-    let args = p.args.unwrap_or_default();
-    let shell = p
-        .shell
-        .unwrap_or(args.is_empty() && command.contains(char::is_whitespace));
-    // The command line as a shell would read it: what the exec policy judges.
-    let mut line = if shell {
-        command.to_string()
+    let timeout = timeout_of(policy, p.timeout_seconds)?;
+    let cmd = GuestCommand::new(&p.command, p.args, p.shell)?;
+    policy.check(&cmd.line).map_err(ToolError::policy)?;
+    let request = if cmd.shell {
+        ExecRequest::shell(cmd.line)
     } else {
-        quote(command).into_owned()
-    };
-    for a in &args {
-        line.push(' ');
-        line.push_str(&quote(a));
-    }
-    policy.check(&line).map_err(ToolError::policy)?;
-    let request = if shell {
-        ExecRequest::shell(line)
-    } else {
-        ExecRequest::argv(std::iter::once(command.to_string()).chain(args))
+        ExecRequest::argv(cmd.argv)
     };
     let vmid = p.vmid;
     let node = guest_node(ctx, vmid, p.node, GuestKind::Qemu).await?;

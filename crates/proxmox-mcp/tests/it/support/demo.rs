@@ -27,19 +27,38 @@ impl Demo {
         Self::with(pve_sim::seed::demo(), 0.0).await
     }
 
-    /// `cluster` with task durations scaled by `time_scale`; the client times out after 3 s
-    /// and does not retry (so injected faults show at once).
+    /// `cluster` with task durations scaled by `time_scale`, and SSH to its nodes as
+    /// `serve --demo` wires it; the client times out after 3 s and does not retry (so injected
+    /// faults show at once).
     pub async fn with(cluster: pve_sim::state::Cluster, time_scale: f64) -> Demo {
         let demo = DemoCluster::spawn(cluster, time_scale).await.unwrap();
-        let mut cfg = demo.client_config().unwrap();
-        cfg.request_timeout = Duration::from_secs(3);
-        cfg.max_retries = 0;
-        cfg.guest_cache_ttl = Duration::ZERO;
-        let client = PveClient::new(cfg).unwrap();
-        let app = Arc::new(App::new(builtin_tools().unwrap(), client));
+        let client = PveClient::new(test_client_config(&demo)).unwrap();
+        let ssh = demo.ssh_client(client.clone()).unwrap();
+        let app = Arc::new(App::with_ssh(builtin_tools().unwrap(), client, ssh));
         Demo { demo, app }
     }
 
+    /// The same demo cluster behind an app without SSH to its nodes.
+    pub fn without_ssh(self) -> Demo {
+        let client = PveClient::new(test_client_config(&self.demo)).unwrap();
+        let registry = self.app.registry().clone();
+        Demo {
+            app: Arc::new(App::new(registry, client)),
+            demo: self.demo,
+        }
+    }
+}
+
+/// The demo's client configuration for tests: 3 s timeout, no retry, no guest cache.
+pub fn test_client_config(demo: &DemoCluster) -> pve_client::ClientConfig {
+    let mut cfg = demo.client_config().unwrap();
+    cfg.request_timeout = Duration::from_secs(3);
+    cfg.max_retries = 0;
+    cfg.guest_cache_ttl = Duration::ZERO;
+    cfg
+}
+
+impl Demo {
     /// The simulator, to look at its state or inject faults.
     pub fn sim(&self) -> &SimServer {
         self.demo.server()
@@ -128,22 +147,20 @@ pub fn assert_conforms(app: &App, tool: &str, out: &Value) {
     );
 }
 
-/// The demo cluster (tasks end at once) behind an app whose registry has `cfg` as its guard.
+/// The demo cluster (tasks end at once) behind an app whose registry has `cfg` as its guard,
+/// with SSH to the simulated nodes (the demo's key, host keys pinned) as `serve --demo` wires it.
 pub async fn guarded(cfg: GuardConfig) -> Demo {
     let demo = DemoCluster::spawn(pve_sim::seed::demo(), 0.0)
         .await
         .unwrap();
-    let mut client_cfg = demo.client_config().unwrap();
-    client_cfg.request_timeout = Duration::from_secs(3);
-    client_cfg.max_retries = 0;
-    client_cfg.guest_cache_ttl = Duration::ZERO;
-    let client = PveClient::new(client_cfg).unwrap();
+    let client = PveClient::new(test_client_config(&demo)).unwrap();
     let registry = proxmox_mcp::builtin_tools()
         .unwrap()
         .with_guard(Guard::new(&cfg).unwrap());
+    let ssh = demo.ssh_client(client.clone()).unwrap();
     Demo {
         demo,
-        app: Arc::new(App::new(registry, client)),
+        app: Arc::new(App::with_ssh(registry, client, ssh)),
     }
 }
 

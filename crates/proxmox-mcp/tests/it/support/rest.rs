@@ -65,7 +65,8 @@ impl Rest {
         let mut demo = Demo::start().await;
         if let Some(registry) = registry {
             let client = PveClient::new(demo.demo.client_config().unwrap()).unwrap();
-            demo.app = Arc::new(App::new(registry, client));
+            let ssh = demo.demo.ssh_client(client.clone()).unwrap();
+            demo.app = Arc::new(App::with_ssh(registry, client, ssh));
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
