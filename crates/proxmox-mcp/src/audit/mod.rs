@@ -49,6 +49,14 @@ pub(crate) enum Outcome {
     Marker,
 }
 
+/// Who confirmed a destructive call that ran, when it was not its `confirm` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Confirmation {
+    /// The human behind the client, asked through the client (MCP elicitation).
+    User,
+}
+
 /// `[audit]` of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +89,9 @@ pub(crate) struct Record {
     /// The PVE task the call started, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) upid: Option<String>,
+    /// `user`: the human confirmed this destructive call when the client asked them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) confirmed_by: Option<Confirmation>,
     /// SHA-256 (hex) of the previous line, without its newline; [`GENESIS`] for the first.
     pub(crate) prev: String,
     /// With a key: HMAC-SHA-256 (hex) of this line as it reads without this field (always last).
@@ -100,6 +111,8 @@ pub(crate) struct Entry<'a> {
     pub(crate) outcome: Outcome,
     pub(crate) message: Option<String>,
     pub(crate) upid: Option<String>,
+    /// Who confirmed the call, when not its `confirm` argument.
+    pub(crate) confirmation: Option<Confirmation>,
 }
 
 struct Tail {
@@ -198,6 +211,7 @@ impl AuditLog {
             outcome: Outcome::Marker,
             message: Some(message.to_string()),
             upid: None,
+            confirmation: None,
         });
     }
 
@@ -216,6 +230,7 @@ impl AuditLog {
             outcome: entry.outcome,
             message: entry.message,
             upid: entry.upid,
+            confirmed_by: entry.confirmation,
             prev: tail.prev.clone(),
             mac: None,
         };
@@ -261,6 +276,7 @@ impl AuditLog {
             outcome: Outcome::Refused,
             message: Some(reason.to_string()),
             upid: None,
+            confirmation: None,
         });
     }
 }

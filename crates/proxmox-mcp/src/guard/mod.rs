@@ -52,6 +52,11 @@ pub struct GuardConfig {
     /// `[guard.exec]`: the `execute_vm_command` policy.
     #[serde(default)]
     pub exec: ExecConfig,
+    /// Ask the human through the MCP client (elicitation) to confirm a destructive call that
+    /// comes without `confirm: true`, when the client can ask (default: on). `false` keeps the
+    /// plain refusal for every client.
+    #[serde(default)]
+    pub elicit: Option<bool>,
     /// The audit key file (`[audit] key_file`, `PROXMOX_MCP_AUDIT_KEY_FILE`): every audit line
     /// then carries its HMAC.
     #[serde(skip)]
@@ -101,6 +106,8 @@ pub struct Guard {
     /// The `execute_vm_command` policy.
     pub(crate) exec: ExecPolicy,
     audit: Option<Arc<AuditLog>>,
+    /// `[guard] elicit = false`.
+    no_elicit: bool,
 }
 
 impl Guard {
@@ -128,7 +135,13 @@ impl Guard {
                 .collect(),
             exec: ExecPolicy::new(&cfg.exec)?,
             audit,
+            no_elicit: cfg.elicit == Some(false),
         })
+    }
+
+    /// Whether a destructive call may be confirmed by asking the human through the client.
+    pub(crate) fn elicits(&self) -> bool {
+        !self.no_elicit
     }
 
     /// The audit log, when one is configured.

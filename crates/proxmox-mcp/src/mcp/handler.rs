@@ -22,11 +22,14 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::elicit::PeerConfirmer;
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
 use crate::caller::Caller;
 use crate::error::ToolError;
-use crate::registry::{NoProgress, Progress, RateLimiter, Refused, Scope, ToolHost, ToolSpec};
+use crate::registry::{
+    Confirmer, NoProgress, Progress, RateLimiter, Refused, Scope, ToolHost, ToolSpec,
+};
 
 /// Text sent in `initialize`/`server/discover` to tell agents how to use the server.
 pub(crate) const INSTRUCTIONS: &str = "Tools to inspect and operate a Proxmox VE cluster: nodes, \
@@ -158,24 +161,27 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let identity = self.identity(&context.extensions);
+        let confirmer = PeerConfirmer::of(&context.peer);
         let forwarder = context
             .meta
             .get_progress_token()
             .map(|token| ProgressForwarder::start(ProgressTarget::Peer(context.peer), token));
-        self.run_call(request, identity, forwarder, context.ct)
+        self.run_call(request, identity, forwarder, confirmer, context.ct)
             .await
     }
 }
 
 impl McpHandler {
     /// Runs one `tools/call` for `identity` (admitted first: scope, then rate): progress
-    /// through `forwarder` (drained before the answer), `ct` cancels the call. Shared by rmcp's
-    /// services and the legacy SSE sessions.
+    /// through `forwarder` (drained before the answer), questions to the human through
+    /// `confirmer`, `ct` cancels the call. Shared by rmcp's services and the legacy SSE
+    /// sessions.
     pub(crate) async fn run_call(
         &self,
         request: CallToolRequestParams,
         identity: Option<Identity>,
         forwarder: Option<ProgressForwarder>,
+        confirmer: Option<Arc<dyn Confirmer>>,
         ct: CancellationToken,
     ) -> Result<CallToolResponse, McpError> {
         let host = &self.shared.host;
@@ -218,7 +224,7 @@ impl McpHandler {
             Some(f) => f.sink(),
             None => Arc::new(NoProgress),
         };
-        let ctx = host.ctx(caller, progress, ct);
+        let ctx = host.ctx(caller, progress, ct).with_confirmer(confirmer);
         let result = host.registry().call(&name, args, ctx).await;
         if let Some(f) = forwarder {
             f.finish().await;

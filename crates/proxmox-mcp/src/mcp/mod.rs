@@ -2,6 +2,7 @@
 //! Streamable HTTP and legacy HTTP+SSE. This is the only module of the crate that imports rmcp.
 
 mod coalesce;
+mod elicit;
 pub(crate) mod handler;
 pub(crate) mod http;
 mod jsonrpc;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use pve_client::PveClient;
 use tokio_util::sync::CancellationToken;
 
+use super::confirm::Confirmer;
 use crate::caller::Caller;
 use crate::clusters::Clusters;
 use crate::guard::Guard;
@@ -40,6 +41,9 @@ pub struct ToolCtx {
     pub(crate) caller: Caller,
     /// The registry's guard (protected guests, exec policy, audit log).
     pub(crate) guard: Arc<Guard>,
+    /// Asks the human behind the client to confirm a destructive call (`None`: the client
+    /// cannot ask, or the door is not MCP).
+    pub(crate) confirmer: Option<Arc<dyn Confirmer>>,
 }
 
 impl std::fmt::Debug for ToolCtx {
@@ -52,6 +56,12 @@ impl std::fmt::Debug for ToolCtx {
 }
 
 impl ToolCtx {
+    /// This context, with `confirmer` to ask the human (see `flow.rs`).
+    pub(crate) fn with_confirmer(mut self, confirmer: Option<Arc<dyn Confirmer>>) -> Self {
+        self.confirmer = confirmer;
+        self
+    }
+
     /// Runs `f` with a token cancelled when the call is interrupted (the caller gave up, or the
     /// server is about to end its drain), so that a wait given it ends and still answers.
     pub(crate) async fn until_interrupted<F, Fut>(&self, f: F) -> Fut::Output

@@ -74,6 +74,7 @@ impl ToolHost {
             started: Arc::default(),
             caller,
             guard: self.registry.guard().clone(),
+            confirmer: None,
         }
     }
 }

@@ -21,6 +21,7 @@ mod doctor;
 mod guard_audit;
 mod guard_confirm;
 mod guard_doors;
+mod guard_elicit;
 mod guard_exec;
 mod guard_protect;
 mod guard_refusals;
