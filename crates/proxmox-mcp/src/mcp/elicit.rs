@@ -45,7 +45,7 @@ pub(crate) fn answer(result: Result<ClientResult, String>) -> Answer {
     }
 }
 
-fn answer_of(result: &ElicitResult) -> Answer {
+pub(crate) fn answer_of(result: &ElicitResult) -> Answer {
     match result.action {
         ElicitationAction::Accept => Answer::Accepted,
         ElicitationAction::Decline => Answer::Declined,

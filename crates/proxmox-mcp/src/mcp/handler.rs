@@ -23,6 +23,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::elicit::PeerConfirmer;
+use super::input::InputConfirmer;
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
 use crate::caller::Caller;
@@ -161,13 +162,24 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let identity = self.identity(&context.extensions);
-        let confirmer = PeerConfirmer::of(&context.peer);
+        // 2026-07-28 requests get the question back as an input-required result; sessions of
+        // earlier revisions, as an `elicitation/create` request.
+        let input = InputConfirmer::of(&context.meta, request.input_responses.as_ref());
+        let confirmer = match &input {
+            Some(input) => Some(Arc::clone(input) as Arc<dyn Confirmer>),
+            None => PeerConfirmer::of(&context.peer),
+        };
         let forwarder = context
             .meta
             .get_progress_token()
             .map(|token| ProgressForwarder::start(ProgressTarget::Peer(context.peer), token));
-        self.run_call(request, identity, forwarder, confirmer, context.ct)
-            .await
+        let answer = self
+            .run_call(request, identity, forwarder, confirmer, context.ct)
+            .await;
+        match input.and_then(|i| i.input_required()) {
+            Some(question) => Ok(question.into()),
+            None => answer,
+        }
     }
 }
 

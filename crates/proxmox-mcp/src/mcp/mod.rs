@@ -5,6 +5,7 @@ mod coalesce;
 mod elicit;
 pub(crate) mod handler;
 pub(crate) mod http;
+mod input;
 mod jsonrpc;
 mod owners;
 mod progress;

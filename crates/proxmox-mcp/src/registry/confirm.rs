@@ -24,6 +24,10 @@ pub(crate) enum Answer {
     /// The question could not be put (the client failed to answer, the stream closed): the
     /// call is refused as it would be without a confirmer, `confirm: true` still works.
     Unavailable(String),
+    /// The question goes back to the client in the call's answer (MCP 2026-07-28's
+    /// input-required result), which retries the call with the human's answer: nothing is
+    /// done now.
+    Deferred,
 }
 
 /// Puts a [`Question`] to the human behind a call's client. Implemented by the MCP doors.

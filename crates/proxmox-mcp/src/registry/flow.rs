@@ -273,6 +273,10 @@ where
             "the user cancelled the confirmation of {}; nothing was done",
             spec.name
         ))),
+        Answer::Deferred => Err(ToolError::policy(format!(
+            "{} is destructive: the user is asked to confirm it; nothing was done yet",
+            spec.name
+        ))),
         Answer::Unavailable(why) => {
             tracing::info!(tool = spec.name, reason = %why, "could not ask the user to confirm");
             Err(refusal(spec, &would))

@@ -273,3 +273,80 @@ async fn legacy_sse_asks_on_the_stream_and_takes_the_answer_by_post() {
         }
     }
 }
+
+/// One 2026-07-28 `tools/call` of `reset_vm` 100 (no session), with `params` added.
+async fn call_2026(server: &Server, capabilities: Value, extra: Value) -> Value {
+    let mut params = json!({
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "mrtr", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": capabilities,
+        },
+        "name": "reset_vm",
+        "arguments": {"vmid": 100},
+    });
+    params
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "reset_vm"),
+    ];
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params});
+    let http = reqwest::Client::new();
+    let (status, _, mut msgs) =
+        crate::support::mcp::post(&http, &server.url("/proxmox/mcp"), &headers, body).await;
+    assert_eq!(status, 200, "{msgs:?}");
+    msgs.pop().unwrap()["result"].clone()
+}
+
+#[tokio::test]
+async fn protocol_2026_07_28_asks_with_an_input_required_result() {
+    for (action, ran) in [("accept", true), ("decline", false)] {
+        let log = temp_log(&format!("mrtr-{action}"));
+        let (demo, server) = serve(&log, None).await;
+        let caps = json!({"elicitation": {"form": {}}});
+        let first = call_2026(&server, caps.clone(), json!({})).await;
+        assert_eq!(first["resultType"], "input_required", "{first}");
+        let question = &first["inputRequests"]["confirm"];
+        assert_eq!(question["method"], "elicitation/create", "{first}");
+        let message = question["params"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("/nodes/pve01/qemu/100/status/reset"),
+            "{message}"
+        );
+        assert_eq!(
+            writes(&demo),
+            Vec::<String>::new(),
+            "nothing before the answer"
+        );
+
+        let retry = json!({"inputResponses": {"confirm": {"action": action}}});
+        let second = call_2026(&server, caps, retry).await;
+        assert_eq!(second["resultType"], "complete", "{second}");
+        assert_eq!(second["isError"], !ran, "{second}");
+        let last = records(&log).pop().unwrap();
+        if ran {
+            assert_eq!(writes(&demo), [RESET]);
+            assert_eq!(last["confirmed_by"], "user");
+        } else {
+            assert_eq!(writes(&demo), Vec::<String>::new());
+            assert_eq!(last["outcome"], "refused");
+        }
+    }
+    // Without the capability: the plain refusal, no question.
+    let log = temp_log("mrtr-incapable");
+    let (demo, server) = serve(&log, None).await;
+    let r = call_2026(&server, json!({}), json!({})).await;
+    assert_eq!(r["resultType"], "complete", "{r}");
+    assert_eq!(r["isError"], true);
+    assert!(
+        r["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("needs confirm: true")
+    );
+    assert_eq!(writes(&demo), Vec::<String>::new());
+}
