@@ -13,8 +13,10 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
     ToolAnnotations,
 };
 use rmcp::service::RequestContext;
@@ -43,7 +45,7 @@ calling the operation again.";
 #[derive(Clone)]
 pub(crate) struct McpHandler {
     shared: Arc<Shared>,
-    transport: &'static str,
+    pub(super) transport: &'static str,
 }
 
 struct Shared {
@@ -101,6 +103,16 @@ impl McpHandler {
         }
     }
 
+    /// The tools, clusters and admission calls go through.
+    pub(crate) fn host(&self) -> &ToolHost {
+        &self.shared.host
+    }
+
+    /// Calls (and reads) per minute per key.
+    pub(crate) fn rate(&self) -> &RateLimiter {
+        &self.shared.rate
+    }
+
     /// The tools as MCP describes them, in the registry's order.
     pub(crate) fn tools(&self) -> &[Tool] {
         self.tools_for(Scope::Admin)
@@ -133,7 +145,13 @@ impl McpHandler {
 
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .enable_completions()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
                     .with_title("Proxmox VE MCP server"),
@@ -150,6 +168,58 @@ impl ServerHandler for McpHandler {
         Ok(ListToolsResult::with_all_items(
             self.tools_of(identity.as_ref()),
         ))
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let identity = self.identity(&context.extensions);
+        self.resources_page(identity, request).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(self.resource_templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let identity = self.identity(&context.extensions);
+        Ok(self.read(identity, request.uri).await?.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let identity = self.identity(&context.extensions);
+        self.complete_argument(identity, request).await
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(self.prompt_list())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let identity = self.identity(&context.extensions);
+        Ok(self.prompt(identity, request).await?.into())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -9,6 +9,8 @@ mod input;
 mod jsonrpc;
 mod owners;
 mod progress;
+mod prompts;
+mod resources;
 pub(crate) mod sse;
 pub(crate) mod stdio;
 
