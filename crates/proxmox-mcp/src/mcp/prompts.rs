@@ -3,7 +3,7 @@
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    GetPromptRequestParams, GetPromptResult, ListPromptsResult, Prompt, PromptArgument,
+    CacheScope, GetPromptRequestParams, GetPromptResult, ListPromptsResult, Prompt, PromptArgument,
     PromptMessage, Role,
 };
 use serde_json::json;
@@ -37,6 +37,8 @@ impl McpHandler {
                 })
                 .collect(),
         )
+        .with_ttl_ms(super::resources::STATIC_TTL_MS)
+        .with_cache_scope(CacheScope::Public)
     }
 
     /// `prompts/get`: the prompt's text for its arguments, as one user message.

@@ -5,7 +5,7 @@
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    CompleteRequestParams, CompleteResult, CompletionInfo, ListResourceTemplatesResult,
+    CacheScope, CompleteRequestParams, CompleteResult, CompletionInfo, ListResourceTemplatesResult,
     ListResourcesResult, PaginatedRequestParams, ReadResourceResult, Reference, Resource,
     ResourceContents, ResourceTemplate,
 };
@@ -21,6 +21,13 @@ use pve_client::GuestKind;
 
 /// Resources per `resources/list` page.
 pub(crate) const PAGE: usize = 100;
+
+/// How long a client may keep a list that never changes while the server runs (templates,
+/// prompts): an hour, for anyone (`cacheScope: public`).
+pub(crate) const STATIC_TTL_MS: u64 = 3_600_000;
+/// How long a client may keep the list of resources, which follows the cluster: 10 s, for this
+/// caller only (`cacheScope: private`).
+const RESOURCES_TTL_MS: u64 = 10_000;
 
 impl McpHandler {
     /// Admits a read of `what` by `identity` (`None`: nothing is allowed).
@@ -77,7 +84,9 @@ impl McpHandler {
             })
             .collect();
         let next = offset + page.len();
-        let mut result = ListResourcesResult::with_all_items(page);
+        let mut result = ListResourcesResult::with_all_items(page)
+            .with_ttl_ms(RESOURCES_TTL_MS)
+            .with_cache_scope(CacheScope::Private);
         if next < all.len() {
             result.next_cursor = Some(next.to_string());
         }
@@ -97,6 +106,8 @@ impl McpHandler {
                 })
                 .collect(),
         )
+        .with_ttl_ms(STATIC_TTL_MS)
+        .with_cache_scope(CacheScope::Public)
     }
 
     /// `resources/read`.

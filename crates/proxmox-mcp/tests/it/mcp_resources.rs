@@ -90,6 +90,18 @@ async fn resources_list_read_and_complete_what_the_cluster_holds() {
             .all(|r| r.mime_type.as_deref() == Some("application/json"))
     );
 
+    // Caching directives: the templates never change, the listing follows the cluster (the
+    // rmcp client counts down what it received by the time the answer took).
+    let page = client.list_resource_templates(None).await.unwrap();
+    assert!(
+        page.ttl_ms.is_some_and(|t| t > 3_500_000 && t <= 3_600_000),
+        "{page:?}"
+    );
+    let page = client.list_resources(None).await.unwrap();
+    assert!(
+        page.ttl_ms.is_some_and(|t| t > 0 && t <= 10_000),
+        "{page:?}"
+    );
     let templates = client.list_all_resource_templates().await.unwrap();
     let names: BTreeSet<&str> = templates.iter().map(|t| t.uri_template.as_str()).collect();
     assert_eq!(
