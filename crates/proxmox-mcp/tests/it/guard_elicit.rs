@@ -350,3 +350,36 @@ async fn protocol_2026_07_28_asks_with_an_input_required_result() {
     );
     assert_eq!(writes(&demo), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn stdio_asks_the_human_through_the_same_flow() {
+    let dir = temp_log("stdio").parent().unwrap().to_path_buf();
+    let log = dir.join("stdio-audit.jsonl");
+    let _ = std::fs::remove_file(&log);
+    for (action, word) in [
+        (ElicitationAction::Decline, "declined"),
+        (ElicitationAction::Accept, "ok"),
+    ] {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_proxmox-mcp"));
+        cmd.args(["stdio", "--demo", "--audit-log"]).arg(&log);
+        let transport = rmcp::transport::TokioChildProcess::builder(cmd)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+            .0;
+        let human = Human::new(action);
+        let client = human.clone().serve(transport).await.unwrap();
+        let r = reset_100(&client).await;
+        assert_eq!(r.is_error, Some(word == "declined"), "{r:?}");
+        assert_eq!(human.asked().len(), 1);
+        let last = records(&log).pop().unwrap();
+        assert_eq!(last["transport"], "stdio");
+        if word == "ok" {
+            assert_eq!(last["outcome"], "ok");
+            assert_eq!(last["confirmed_by"], "user");
+        } else {
+            assert_eq!(last["outcome"], "refused");
+        }
+        client.cancel().await.unwrap();
+    }
+}
