@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::elicit::PeerConfirmer;
 use super::input::InputConfirmer;
+use super::logging::{LogForwarder, SessionLevel};
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
 use crate::caller::Caller;
@@ -46,6 +47,8 @@ calling the operation again.";
 pub(crate) struct McpHandler {
     shared: Arc<Shared>,
     pub(super) transport: &'static str,
+    /// This session's logging level (`logging/setLevel`).
+    pub(super) level: SessionLevel,
 }
 
 struct Shared {
@@ -92,6 +95,25 @@ impl McpHandler {
         Self {
             shared: Arc::new(Shared { host, tools, rate }),
             transport,
+            level: SessionLevel::default(),
+        }
+    }
+
+    /// The same handler with the logging level `level` (a legacy SSE session's).
+    pub(crate) fn with_level(&self, level: &SessionLevel) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            transport: self.transport,
+            level: level.clone(),
+        }
+    }
+
+    /// The same handler for a new session: its own logging level.
+    pub(crate) fn for_session(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            transport: self.transport,
+            level: SessionLevel::default(),
         }
     }
 
@@ -100,6 +122,7 @@ impl McpHandler {
         Self {
             shared: self.shared.clone(),
             transport,
+            level: SessionLevel::default(),
         }
     }
 
@@ -145,11 +168,14 @@ impl McpHandler {
 
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
+        // rmcp marks logging deprecated (later revisions drop it); the session revisions use it.
+        #[allow(deprecated)]
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
             .enable_prompts()
             .enable_completions()
+            .enable_logging()
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(
@@ -168,6 +194,16 @@ impl ServerHandler for McpHandler {
         Ok(ListToolsResult::with_all_items(
             self.tools_of(identity.as_ref()),
         ))
+    }
+
+    #[allow(deprecated)] // rmcp marks logging deprecated; the session revisions define it
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.level.set(request.level);
+        Ok(())
     }
 
     async fn list_resources(
@@ -239,12 +275,16 @@ impl ServerHandler for McpHandler {
             Some(input) => Some(Arc::clone(input) as Arc<dyn Confirmer>),
             None => PeerConfirmer::of(&context.peer),
         };
+        let log = self
+            .level
+            .wants_info(context.meta.log_level())
+            .then(|| LogForwarder::start(ProgressTarget::Peer(context.peer.clone())));
         let forwarder = context
             .meta
             .get_progress_token()
             .map(|token| ProgressForwarder::start(ProgressTarget::Peer(context.peer), token));
         let answer = self
-            .run_call(request, identity, forwarder, confirmer, context.ct)
+            .run_call(request, identity, forwarder, confirmer, log, context.ct)
             .await;
         match input.and_then(|i| i.input_required()) {
             Some(question) => Ok(question.into()),
@@ -255,15 +295,16 @@ impl ServerHandler for McpHandler {
 
 impl McpHandler {
     /// Runs one `tools/call` for `identity` (admitted first: scope, then rate): progress
-    /// through `forwarder` (drained before the answer), questions to the human through
-    /// `confirmer`, `ct` cancels the call. Shared by rmcp's services and the legacy SSE
-    /// sessions.
+    /// through `forwarder` and task log lines through `log` (both drained before the answer),
+    /// questions to the human through `confirmer`, `ct` cancels the call. Shared by rmcp's
+    /// services and the legacy SSE sessions.
     pub(crate) async fn run_call(
         &self,
         request: CallToolRequestParams,
         identity: Option<Identity>,
         forwarder: Option<ProgressForwarder>,
         confirmer: Option<Arc<dyn Confirmer>>,
+        log: Option<LogForwarder>,
         ct: CancellationToken,
     ) -> Result<CallToolResponse, McpError> {
         let host = &self.shared.host;
@@ -306,8 +347,14 @@ impl McpHandler {
             Some(f) => f.sink(),
             None => Arc::new(NoProgress),
         };
-        let ctx = host.ctx(caller, progress, ct).with_confirmer(confirmer);
+        let ctx = host
+            .ctx(caller, progress, ct)
+            .with_confirmer(confirmer)
+            .with_log(log.as_ref().map(LogForwarder::sink));
         let result = host.registry().call(&name, args, ctx).await;
+        if let Some(l) = log {
+            l.finish().await;
+        }
         if let Some(f) = forwarder {
             f.finish().await;
         }

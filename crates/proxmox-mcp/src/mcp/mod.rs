@@ -7,6 +7,7 @@ pub(crate) mod handler;
 pub(crate) mod http;
 mod input;
 mod jsonrpc;
+mod logging;
 mod owners;
 mod progress;
 mod prompts;

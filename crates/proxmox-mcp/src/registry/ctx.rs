@@ -44,6 +44,8 @@ pub struct ToolCtx {
     /// Asks the human behind the client to confirm a destructive call (`None`: the client
     /// cannot ask, or the door is not MCP).
     pub(crate) confirmer: Option<Arc<dyn Confirmer>>,
+    /// Where the log lines of the tasks the call waits for go (`None`: nobody listens).
+    pub(crate) log: Option<Arc<dyn TaskLog>>,
 }
 
 impl std::fmt::Debug for ToolCtx {
@@ -56,6 +58,12 @@ impl std::fmt::Debug for ToolCtx {
 }
 
 impl ToolCtx {
+    /// This context, with `log` told the log lines of the tasks the call waits for.
+    pub(crate) fn with_log(mut self, log: Option<Arc<dyn TaskLog>>) -> Self {
+        self.log = log;
+        self
+    }
+
     /// This context, with `confirmer` to ask the human (see `flow.rs`).
     pub(crate) fn with_confirmer(mut self, confirmer: Option<Arc<dyn Confirmer>>) -> Self {
         self.confirmer = confirmer;
@@ -110,6 +118,13 @@ impl StartedTasks {
 /// A sink for progress notifications; the MCP side turns them into `notifications/progress`.
 pub trait Progress: Send + Sync {
     fn report(&self, progress: f64, total: Option<f64>, message: Option<String>);
+}
+
+/// A sink for the log lines of the Proxmox VE tasks a call waits for; the MCP side turns them
+/// into `notifications/message` at level `info`.
+pub(crate) trait TaskLog: Send + Sync {
+    /// Line `text` of task `upid`'s log.
+    fn line(&self, upid: &str, text: &str);
 }
 
 /// Drops progress reports (REST, tests, MCP calls without a progress token).

@@ -36,6 +36,9 @@ use crate::guard::Protection;
 pub(super) const CONFIRM: &str = "confirm";
 /// The argument that asks for a dry run.
 pub(super) const DRY_RUN: &str = "dry_run";
+/// How long a call waits for the human's answer to its question before it is refused as
+/// without one.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The answer of a dry run: the PVE calls the tool would make.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -260,8 +263,13 @@ where
         ),
     };
     let answer = tokio::select! {
-        answer = confirmer.ask(&question) => answer,
+        answer = tokio::time::timeout(ANSWER_WAIT, confirmer.ask(&question)) => {
+            answer.unwrap_or_else(|_| Answer::Unavailable("no answer in 5 minutes".into()))
+        }
         () = ctx.cancel.cancelled() => Answer::Cancelled,
+        () = ctx.stop_waiting.cancelled() => {
+            Answer::Unavailable("the server is shutting down".into())
+        }
     };
     match answer {
         Answer::Accepted => run(ctx, args, invoke).await,
@@ -342,8 +350,9 @@ where
     let recorder = Arc::new(DryRun::after(protection.clone()));
     let mut ctx = ctx;
     ctx.client = Arc::new(ctx.client.with_hook(recorder.clone()));
-    // The synthetic tasks of a dry run are no one's to follow.
+    // The synthetic tasks of a dry run are no one's to follow, and have no log.
     ctx.started = Arc::default();
+    ctx.log = None;
     refusal_first(invoke(ctx, args).await, &protection)?;
     let planned_calls: Vec<PlannedCall> = recorder
         .calls()

@@ -75,6 +75,7 @@ impl ToolHost {
             caller,
             guard: self.registry.guard().clone(),
             confirmer: None,
+            log: None,
         }
     }
 }

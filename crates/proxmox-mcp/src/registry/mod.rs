@@ -36,6 +36,7 @@ use crate::error::ToolError;
 use crate::guard::Guard;
 pub(crate) use admission::{Hidden, Refusal, Refused};
 pub(crate) use confirm::{Answer, Confirmer, Question};
+pub(crate) use ctx::TaskLog;
 pub use ctx::{NoProgress, Progress, ToolCtx};
 pub use filter::ToolFilter;
 pub use host::ToolHost;

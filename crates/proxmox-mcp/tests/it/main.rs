@@ -25,6 +25,7 @@ mod guard_elicit;
 mod guard_exec;
 mod guard_protect;
 mod guard_refusals;
+mod mcp_logging;
 mod mcp_resources;
 mod multi_cluster;
 mod ops_config;

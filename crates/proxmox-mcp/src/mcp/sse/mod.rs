@@ -35,6 +35,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::McpHandler;
+use super::logging::{LogForwarder, SessionLevel};
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
 use crate::registry::Confirmer;
@@ -69,6 +70,8 @@ struct Session {
     cancel: CancellationToken,
     /// The key that opened the session (`None`: a door without keys); only it may post.
     owner: Option<Box<str>>,
+    /// This session's logging level (`logging/setLevel`).
+    level: SessionLevel,
     state: Mutex<State>,
 }
 
@@ -232,6 +235,7 @@ impl SseSessions {
             room: Notify::new(),
             cancel: shutdown.child_token(),
             owner: owner.map(Box::from),
+            level: SessionLevel::default(),
             state: Mutex::default(),
         });
         self.lock().insert(key, Arc::clone(&session));
@@ -371,7 +375,7 @@ impl SseSessions {
     ) {
         let ct = session.cancel.child_token();
         session.state().calls.insert(id.clone(), ct.clone());
-        let handler = self.handler.clone();
+        let handler = self.handler.with_level(&session.level);
         let session = Arc::clone(session);
         let confirmer = session
             .client()
@@ -382,8 +386,18 @@ impl SseSessions {
                 let events = EventSender(Arc::clone(&session));
                 ProgressForwarder::start(ProgressTarget::Stream(events), token)
             });
+            let log = handler.level.wants_info(None).then(|| {
+                LogForwarder::start(ProgressTarget::Stream(EventSender(Arc::clone(&session))))
+            });
             let result = handler
-                .run_call(params, Some(identity), forwarder, confirmer, ct.clone())
+                .run_call(
+                    params,
+                    Some(identity),
+                    forwarder,
+                    confirmer,
+                    log,
+                    ct.clone(),
+                )
                 .await;
             session.state().calls.remove(&id);
             // As rmcp does: a cancelled request gets no answer.
@@ -408,7 +422,7 @@ impl SseSessions {
             answered: false,
             events: EventSender(Arc::clone(session)),
         };
-        let handler = self.handler.clone();
+        let handler = self.handler.with_level(&session.level);
         let session = Arc::clone(session);
         tokio::spawn(async move {
             let ct = session.cancel.child_token();
