@@ -1,5 +1,5 @@
 """The agent-facing MCP features with the official MCP Python SDK: confirmation asked of the human
-(elicitation, answered accept and decline), resources, completion and prompts.
+(elicitation, answered accept and decline), resources, completion, prompts and logging.
 
 One transport per run, against a fresh `proxmox-mcp serve --demo` started by e2e/run.sh:
     E2E_URL=... E2E_TRANSPORT=streamable-http|sse pytest py/test_agent.py
@@ -29,8 +29,15 @@ def anyio_backend() -> str:
 
 
 @asynccontextmanager
-async def connect(action: str, asked: list[str]) -> AsyncIterator[ClientSession]:
-    """A session whose human answers every question with `action`, noting what they were asked."""
+async def connect(
+    action: str, asked: list[str], logged: list[types.LoggingMessageNotificationParams] | None = None
+) -> AsyncIterator[ClientSession]:
+    """A session whose human answers every question with `action`, noting what they were asked
+    (and the log messages it gets in `logged`)."""
+
+    async def log(params: types.LoggingMessageNotificationParams) -> None:
+        if logged is not None:
+            logged.append(params)
 
     async def human(context, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params.message)
@@ -39,7 +46,9 @@ async def connect(action: str, asked: list[str]) -> AsyncIterator[ClientSession]
     assert URL, "E2E_URL is not set (run through e2e/run.sh)"
     transport = sse_client(URL) if TRANSPORT == "sse" else streamable_http_client(URL)
     async with transport as streams:
-        async with ClientSession(streams[0], streams[1], elicitation_callback=human) as session:
+        async with ClientSession(
+            streams[0], streams[1], elicitation_callback=human, logging_callback=log
+        ) as session:
             await session.initialize()
             yield session
 
@@ -84,3 +93,16 @@ async def test_resources_completion_and_prompts() -> None:
         got = await s.get_prompt("plan_node_maintenance", {"node": "pve02"})
         text = got.messages[0].content.text
         assert "pve02" in text and "check_migration" in text
+
+
+async def test_task_log_lines_come_as_log_messages() -> None:
+    logged: list[types.LoggingMessageNotificationParams] = []
+    async with connect("decline", [], logged) as s:
+        await s.set_logging_level("info")
+        r = await s.call_tool("start_vm", {"vmid": 103})
+        assert not r.is_error, r.content
+        upid = r.structured_content["upid"]
+        lines = [p for p in logged if isinstance(p.data, dict) and p.data.get("upid") == upid]
+        assert lines and all(p.level == "info" and p.logger == "proxmox-ve" for p in lines), logged
+        task = await s.call_tool("get_task", {"upid": upid, "log_lines": 500})
+        assert [p.data["line"] for p in lines] == task.structured_content["log"]

@@ -1,6 +1,6 @@
 // The agent-facing MCP features with the official TypeScript SDK client: confirmation asked of the
-// human (elicitation, answered accept and decline), resources (list, templates, read), completion
-// and prompts. One transport per run, against a fresh `proxmox-mcp serve --demo` (e2e/run.sh):
+// human (elicitation, answered accept and decline), resources (list, templates, read), completion,
+// prompts and logging (task log lines after logging/setLevel). One transport per run, against a fresh `proxmox-mcp serve --demo` (e2e/run.sh):
 //   E2E_URL=... E2E_TRANSPORT=streamable-http|sse node --test ts/agent.test.mjs
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const URL_ = process.env.E2E_URL;
 const TRANSPORT = process.env.E2E_TRANSPORT ?? 'streamable-http';
@@ -21,6 +21,7 @@ const VMID = 100;
 let answer = 'decline';
 const asked = [];
 let client;
+const logged = [];
 
 before(async () => {
   client = new Client(
@@ -30,6 +31,9 @@ before(async () => {
   client.setRequestHandler(ElicitRequestSchema, async (request) => {
     asked.push(request.params.message);
     return answer === 'accept' ? { action: 'accept', content: {} } : { action: answer };
+  });
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    logged.push(n.params);
   });
   const url = new URL(URL_);
   const transport =
@@ -113,4 +117,17 @@ test(`${TRANSPORT}: prompts take arguments and name their tools`, async () => {
   assert.match(text, /Guest 101/);
   assert.match(text, /list_tasks/);
   await assert.rejects(client.getPrompt({ name: 'troubleshoot_guest_start', arguments: {} }), /vmid/);
+});
+
+test(`${TRANSPORT}: after logging/setLevel info, a task's log lines come as log messages`, async () => {
+  assert.ok(client.getServerCapabilities()?.logging, 'logging capability missing');
+  await client.setLoggingLevel('info');
+  const res = await client.callTool({ name: 'start_vm', arguments: { vmid: 103 } });
+  assert.ok(!res.isError, JSON.stringify(res.content));
+  const upid = res.structuredContent.upid;
+  const lines = logged.filter((p) => p.data?.upid === upid);
+  assert.ok(lines.length > 0, JSON.stringify(logged));
+  assert.ok(lines.every((p) => p.level === 'info' && p.logger === 'proxmox-ve'));
+  const task = await client.callTool({ name: 'get_task', arguments: { upid, log_lines: 500 } });
+  assert.deepEqual(lines.map((p) => p.data.line), task.structuredContent.log);
 });

@@ -87,7 +87,11 @@ fn mcp_only() -> String {
     }
     out.push_str(
         "\nA prompt whose tools are not all offered (their toolset is off) says which are \
-         missing.\n",
+         missing.\n\n\
+         **Logging.** After `logging/setLevel` with `info` or `debug` (on MCP 2026-07-28 \
+         requests, the level in the request's `_meta`), the log lines of the Proxmox VE tasks a \
+         call waits for arrive as `notifications/message` at level `info` (logger `proxmox-ve`, \
+         data `{upid, line}`), in order and before the call's answer.\n",
     );
     out
 }

@@ -126,7 +126,8 @@ impl TaskOutcome {
     }
 }
 
-/// Sends the lines of task `upid`'s log from `next` on to `log`, and moves `next` past them.
+/// Sends the lines of task `upid`'s log after the first `next` to `log`, and moves `next` past
+/// them.
 /// A log that cannot be read now is tried again at the next look.
 async fn forward_log(
     ctx: &ToolCtx,
@@ -138,10 +139,14 @@ async fn forward_log(
     let start = next.load(Ordering::Relaxed);
     match ctx.client.task_log(upid, Some(start), Some(500)).await {
         Ok(page) => {
-            for line in &page.lines {
+            // Line `n` (from 1) is the line after `start` lines; an empty page holds one
+            // placeholder line (`no content`) numbered at or before `start`.
+            let mut last = start;
+            for line in page.lines.iter().filter(|l| l.n > start) {
                 log.line(upid.as_str(), &line.t);
+                last = last.max(line.n);
             }
-            next.store(start + page.lines.len() as u64, Ordering::Relaxed);
+            next.store(last, Ordering::Relaxed);
         }
         Err(e) => tracing::debug!(upid = %upid, error = %e, "could not read a task's log"),
     }
