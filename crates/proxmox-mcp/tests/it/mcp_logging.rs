@@ -192,3 +192,36 @@ async fn protocol_2026_07_28_takes_the_level_from_the_request() {
         "{msgs:?}"
     );
 }
+
+#[tokio::test]
+async fn a_task_that_runs_a_while_sends_each_line_once() {
+    // Tasks take their simulated time: the log is read while the task runs (empty pages
+    // included, which PVE fills with a `no content` placeholder), then once more at its end.
+    let demo = Demo::with(pve_sim::seed::demo(), 1.0).await;
+    let server = start_with(demo.app.host().clone(), McpHttpConfig::default()).await;
+    let listener = Listener::default();
+    let client = connect(&server, &listener).await;
+    client
+        .set_level(SetLevelRequestParams::new(LoggingLevel::Info))
+        .await
+        .unwrap();
+    let Value::Object(args) = json!({"vmid": 103}) else {
+        unreachable!()
+    };
+    let r = client
+        .call_tool(CallToolRequestParams::new("start_vm").with_arguments(args))
+        .await
+        .unwrap();
+    let out = r.structured_content.unwrap();
+    let upid = out["upid"].as_str().unwrap();
+    let lines: Vec<String> = listener
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| d["line"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(lines, task_log(&demo, upid).await);
+    assert!(!lines.iter().any(|l| l == "no content"), "{lines:?}");
+    client.cancel().await.unwrap();
+}
