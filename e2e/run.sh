@@ -2,6 +2,7 @@
 # End-to-end tests of proxmox-mcp with real third-party MCP clients, run by ./scripts/test.sh (and so by CI):
 #   - the official TypeScript SDK client (as n8n embeds it) over Streamable HTTP and over legacy SSE,
 #   - the official Python SDK client over both,
+#   - both SDK clients again for elicitation (accept, decline), resources, completion and prompts,
 #   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
 #   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest),
 #   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh),
@@ -183,6 +184,23 @@ for transport in streamable-http sse; do
   if run_client "python-sdk-$transport" env E2E_TRANSPORT="$transport" "$PY" -m pytest \
     py/test_client.py -q -p no:cacheprovider \
     --junit-xml="$report" -o junit_suite_name="python-sdk-$transport"; then
+    add "$(python3 tally.py junit "$report")"
+  else add "0 1 0"; fi
+done
+
+# Confirmation asked of the human (elicitation, accept and decline), resources, completion and
+# prompts, with both SDK clients over both transports.
+for transport in streamable-http sse; do
+  report="$WORK/ts-agent-$transport.tap"
+  if run_client "typescript-sdk-agent-$transport" env E2E_TRANSPORT="$transport" "$NODE" --test \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$report" ts/agent.test.mjs; then
+    add "$(python3 tally.py tap "$report")"
+  else add "0 1 0"; fi
+  report="$WORK/py-agent-$transport.xml"
+  if run_client "python-sdk-agent-$transport" env E2E_TRANSPORT="$transport" "$PY" -m pytest \
+    py/test_agent.py -q -p no:cacheprovider \
+    --junit-xml="$report" -o junit_suite_name="python-sdk-agent-$transport"; then
     add "$(python3 tally.py junit "$report")"
   else add "0 1 0"; fi
 done

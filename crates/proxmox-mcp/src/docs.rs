@@ -37,6 +37,62 @@ pub fn tools_markdown(registry: &Registry) -> String {
         out.push('\n');
         out.push_str(&tool_section(t));
     }
+    out.push_str(&mcp_only());
+    out
+}
+
+/// The section on what MCP clients get besides tools: resources, completion, prompts and the
+/// confirmation asked of the human (none of it on the REST door).
+fn mcp_only() -> String {
+    let mut out = String::from(
+        "\n## Beyond tools (MCP only)\n\n\
+         MCP clients also get the following; the REST door has none of it.\n\n\
+         **Confirmation asked of the human.** When the client declared the `elicitation` \
+         capability, a destructive call without `confirm: true` is not refused: the client is \
+         asked (`elicitation/create`; for MCP 2026-07-28 requests, an input-required result) to \
+         show its user what the call would do, the Proxmox VE calls listed; accepted, it runs; \
+         declined or cancelled, nothing is done. See [safety.md](safety.md#confirmation).\n\n\
+         **Resources** (`application/json`, readable by keys of every scope, listed 100 a page), \
+         `proxmox://{cluster}/summary` for each cluster, and these templates:\n\n\
+         | URI template | what it holds |\n|---|---|\n",
+    );
+    for (uri, _, _, what) in crate::resources::TEMPLATES {
+        let _ = writeln!(out, "| `{uri}` | {what} |");
+    }
+    out.push_str(
+        "\n**Completion** (`completion/complete`) of `vmid`, `node` and `cluster` in the \
+         templates and the prompts.\n\n\
+         **Prompts**:\n\n| prompt | arguments | tools it asks for |\n|---|---|---|\n",
+    );
+    for p in crate::prompts::PROMPTS {
+        let args: Vec<String> = p
+            .arguments
+            .iter()
+            .map(|a| {
+                if a.required {
+                    format!("`{}`", a.name)
+                } else {
+                    format!("`{}` (optional)", a.name)
+                }
+            })
+            .collect();
+        let tools: Vec<String> = p.tools.iter().map(|(t, _)| format!("`{t}`")).collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            p.name,
+            args.join(", "),
+            tools.join(", ")
+        );
+    }
+    out.push_str(
+        "\nA prompt whose tools are not all offered (their toolset is off) says which are \
+         missing.\n\n\
+         **Logging.** After `logging/setLevel` with `info` or `debug` (on MCP 2026-07-28 \
+         requests, the level in the request's `_meta`), the log lines of the Proxmox VE tasks a \
+         call waits for arrive as `notifications/message` at level `info` (logger `proxmox-ve`, \
+         data `{upid, line}`), in order and before the call's answer.\n",
+    );
     out
 }
 

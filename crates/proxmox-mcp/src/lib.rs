@@ -1,7 +1,8 @@
 //! The proxmox-mcp server library: the tools over Proxmox VE, the one call flow every door uses
 //! (admission, confirmation, dry run, protected guests, audit, metrics), the MCP and REST doors,
 //! and the wiring that turns settings into them. ARCHITECTURE.md gives the layers, bottom to top:
-//! `error`, `caller`, `clusters`; `audit`; `guard`; `registry`; `tools`, `auth`, `ops`, `docs`;
+//! `error`, `caller`, `clusters`; `audit`; `guard`; `registry`; `tools`, `resources`, `prompts`,
+//! `auth`, `ops`, `docs`;
 //! `config`; the doors `mcp`, `rest`, `serve`, `conns`, `tls`; `app`, `demo`, `doctor`; `cli`.
 //!
 //! Every module is private: the items below are the public surface (what the binary and the
@@ -26,7 +27,9 @@ pub mod fuzzing;
 mod guard;
 mod mcp;
 mod ops;
+mod prompts;
 mod registry;
+mod resources;
 mod rest;
 mod serve;
 mod tls;

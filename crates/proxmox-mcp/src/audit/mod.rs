@@ -49,6 +49,14 @@ pub(crate) enum Outcome {
     Marker,
 }
 
+/// Who confirmed a destructive call that ran, when it was not its `confirm` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Confirmation {
+    /// The human behind the client, asked through the client (MCP elicitation).
+    User,
+}
+
 /// `[audit]` of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +93,9 @@ pub(crate) struct Record {
     /// durations; never its output).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) result: Option<Value>,
+    /// `user`: the human confirmed this destructive call when the client asked them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) confirmed_by: Option<Confirmation>,
     /// SHA-256 (hex) of the previous line, without its newline; [`GENESIS`] for the first.
     pub(crate) prev: String,
     /// With a key: HMAC-SHA-256 (hex) of this line as it reads without this field (always last).
@@ -106,6 +117,8 @@ pub(crate) struct Entry<'a> {
     pub(crate) upid: Option<String>,
     /// What the call did (see [`Record::result`]).
     pub(crate) result: Option<Value>,
+    /// Who confirmed the call, when not its `confirm` argument.
+    pub(crate) confirmation: Option<Confirmation>,
 }
 
 struct Tail {
@@ -205,6 +218,7 @@ impl AuditLog {
             message: Some(message.to_string()),
             upid: None,
             result: None,
+            confirmation: None,
         });
     }
 
@@ -224,6 +238,7 @@ impl AuditLog {
             message: entry.message,
             upid: entry.upid,
             result: entry.result,
+            confirmed_by: entry.confirmation,
             prev: tail.prev.clone(),
             mac: None,
         };
@@ -270,6 +285,7 @@ impl AuditLog {
             message: Some(reason.to_string()),
             upid: None,
             result: None,
+            confirmation: None,
         });
     }
 }

@@ -63,6 +63,11 @@ pub struct GuardConfig {
     /// `[guard.node_commands]`: the commands `execute_node_command` may run on a node.
     #[serde(default)]
     pub node_commands: NodeCommandsConfig,
+    /// Ask the human through the MCP client (elicitation) to confirm a destructive call that
+    /// comes without `confirm: true`, when the client can ask (default: on). `false` keeps the
+    /// plain refusal for every client.
+    #[serde(default)]
+    pub elicit: Option<bool>,
     /// The audit key file (`[audit] key_file`, `PROXMOX_MCP_AUDIT_KEY_FILE`): every audit line
     /// then carries its HMAC.
     #[serde(skip)]
@@ -128,6 +133,8 @@ pub struct Guard {
     /// The node commands `execute_node_command` may run.
     pub(crate) node_commands: ExecPolicy,
     audit: Option<Arc<AuditLog>>,
+    /// `[guard] elicit = false`.
+    no_elicit: bool,
 }
 
 impl Guard {
@@ -158,7 +165,13 @@ impl Guard {
             exec,
             api: ApiPolicy::new(&cfg.api)?,
             audit,
+            no_elicit: cfg.elicit == Some(false),
         })
+    }
+
+    /// Whether a destructive call may be confirmed by asking the human through the client.
+    pub(crate) fn elicits(&self) -> bool {
+        !self.no_elicit
     }
 
     /// The audit log, when one is configured.

@@ -13,8 +13,10 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
     ToolAnnotations,
 };
 use rmcp::service::RequestContext;
@@ -22,11 +24,16 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::elicit::PeerConfirmer;
+use super::input::InputConfirmer;
+use super::logging::{LogForwarder, SessionLevel};
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
 use crate::caller::Caller;
 use crate::error::ToolError;
-use crate::registry::{NoProgress, Progress, RateLimiter, Refused, Scope, ToolHost, ToolSpec};
+use crate::registry::{
+    Confirmer, NoProgress, Progress, RateLimiter, Refused, Scope, ToolHost, ToolSpec,
+};
 
 /// Text sent in `initialize`/`server/discover` to tell agents how to use the server.
 pub(crate) const INSTRUCTIONS: &str = "Tools to inspect and operate a Proxmox VE cluster: nodes, \
@@ -39,7 +46,9 @@ calling the operation again.";
 #[derive(Clone)]
 pub(crate) struct McpHandler {
     shared: Arc<Shared>,
-    transport: &'static str,
+    pub(super) transport: &'static str,
+    /// This session's logging level (`logging/setLevel`).
+    pub(super) level: SessionLevel,
 }
 
 struct Shared {
@@ -86,6 +95,25 @@ impl McpHandler {
         Self {
             shared: Arc::new(Shared { host, tools, rate }),
             transport,
+            level: SessionLevel::default(),
+        }
+    }
+
+    /// The same handler with the logging level `level` (a legacy SSE session's).
+    pub(crate) fn with_level(&self, level: &SessionLevel) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            transport: self.transport,
+            level: level.clone(),
+        }
+    }
+
+    /// The same handler for a new session: its own logging level.
+    pub(crate) fn for_session(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            transport: self.transport,
+            level: SessionLevel::default(),
         }
     }
 
@@ -94,7 +122,18 @@ impl McpHandler {
         Self {
             shared: self.shared.clone(),
             transport,
+            level: SessionLevel::default(),
         }
+    }
+
+    /// The tools, clusters and admission calls go through.
+    pub(crate) fn host(&self) -> &ToolHost {
+        &self.shared.host
+    }
+
+    /// Calls (and reads) per minute per key.
+    pub(crate) fn rate(&self) -> &RateLimiter {
+        &self.shared.rate
     }
 
     /// The tools as MCP describes them, in the registry's order.
@@ -129,7 +168,16 @@ impl McpHandler {
 
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        // rmcp marks logging deprecated (later revisions drop it); the session revisions use it.
+        #[allow(deprecated)]
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .enable_completions()
+            .enable_logging()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
                     .with_title("Proxmox VE MCP server"),
@@ -148,6 +196,68 @@ impl ServerHandler for McpHandler {
         ))
     }
 
+    #[allow(deprecated)] // rmcp marks logging deprecated; the session revisions define it
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.level.set(request.level);
+        Ok(())
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let identity = self.identity(&context.extensions);
+        self.resources_page(identity, request).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(self.resource_templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let identity = self.identity(&context.extensions);
+        Ok(self.read(identity, request.uri).await?.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let identity = self.identity(&context.extensions);
+        self.complete_argument(identity, request).await
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(self.prompt_list())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let identity = self.identity(&context.extensions);
+        Ok(self.prompt(identity, request).await?.into())
+    }
+
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.tools().iter().find(|t| t.name == name).cloned()
     }
@@ -158,24 +268,43 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let identity = self.identity(&context.extensions);
+        // 2026-07-28 requests get the question back as an input-required result; sessions of
+        // earlier revisions, as an `elicitation/create` request.
+        let input = InputConfirmer::of(&context.meta, request.input_responses.as_ref());
+        let confirmer = match &input {
+            Some(input) => Some(Arc::clone(input) as Arc<dyn Confirmer>),
+            None => PeerConfirmer::of(&context.peer),
+        };
+        let log = self
+            .level
+            .wants_info(context.meta.log_level())
+            .then(|| LogForwarder::start(ProgressTarget::Peer(context.peer.clone())));
         let forwarder = context
             .meta
             .get_progress_token()
             .map(|token| ProgressForwarder::start(ProgressTarget::Peer(context.peer), token));
-        self.run_call(request, identity, forwarder, context.ct)
-            .await
+        let answer = self
+            .run_call(request, identity, forwarder, confirmer, log, context.ct)
+            .await;
+        match input.and_then(|i| i.input_required()) {
+            Some(question) => Ok(question.into()),
+            None => answer,
+        }
     }
 }
 
 impl McpHandler {
     /// Runs one `tools/call` for `identity` (admitted first: scope, then rate): progress
-    /// through `forwarder` (drained before the answer), `ct` cancels the call. Shared by rmcp's
+    /// through `forwarder` and task log lines through `log` (both drained before the answer),
+    /// questions to the human through `confirmer`, `ct` cancels the call. Shared by rmcp's
     /// services and the legacy SSE sessions.
     pub(crate) async fn run_call(
         &self,
         request: CallToolRequestParams,
         identity: Option<Identity>,
         forwarder: Option<ProgressForwarder>,
+        confirmer: Option<Arc<dyn Confirmer>>,
+        log: Option<LogForwarder>,
         ct: CancellationToken,
     ) -> Result<CallToolResponse, McpError> {
         let host = &self.shared.host;
@@ -218,8 +347,14 @@ impl McpHandler {
             Some(f) => f.sink(),
             None => Arc::new(NoProgress),
         };
-        let ctx = host.ctx(caller, progress, ct);
+        let ctx = host
+            .ctx(caller, progress, ct)
+            .with_confirmer(confirmer)
+            .with_log(log.as_ref().map(LogForwarder::sink));
         let result = host.registry().call(&name, args, ctx).await;
+        if let Some(l) = log {
+            l.finish().await;
+        }
         if let Some(f) = forwarder {
             f.finish().await;
         }

@@ -131,7 +131,7 @@ impl McpHttp {
         );
         let factory_handler = handler.clone();
         let streamable = StreamableHttpService::new(
-            move || Ok(factory_handler.clone()),
+            move || Ok(factory_handler.for_session()),
             streamable_sessions.clone(),
             rmcp_cfg,
         );

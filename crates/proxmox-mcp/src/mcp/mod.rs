@@ -2,11 +2,16 @@
 //! Streamable HTTP and legacy HTTP+SSE. This is the only module of the crate that imports rmcp.
 
 mod coalesce;
+mod elicit;
 pub(crate) mod handler;
 pub(crate) mod http;
+mod input;
 pub(crate) mod jsonrpc;
+mod logging;
 mod owners;
 mod progress;
+mod prompts;
+mod resources;
 pub(crate) mod sse;
 pub(crate) mod stdio;
 

@@ -156,6 +156,35 @@ impl ToolHost {
         Err(refused)
     }
 
+    /// Admits a read of `caller` that is not a tool call (`what`: `resources/read`,
+    /// `completion/complete`, `prompts/get`), with `args` as received: every key scope reads
+    /// (`read` is the least), so what remains is the key's `rate` (this read counted). A
+    /// refusal is logged, counted and audited as a tool call's is.
+    pub(crate) fn admit_read(
+        &self,
+        caller: &Caller,
+        rate: &RateLimiter,
+        what: &'static str,
+        args: Option<&Value>,
+    ) -> Result<(), Refused> {
+        let key = caller.key.as_deref();
+        let Err(limited) = rate.check(key) else {
+            return Ok(());
+        };
+        let error = ToolError::policy(limited.message());
+        let message = error.to_string();
+        tracing::info!(
+            what,
+            transport = caller.transport,
+            key = key.unwrap_or("-"),
+            reason = Refusal::RateLimit.as_str(),
+            error = %message,
+            "read refused"
+        );
+        self.on_record(caller, what, args, Refusal::RateLimit, &message);
+        Err(Refused::Rate { error, limited })
+    }
+
     /// A call to `name`, which this server does not offer: if the filters hide it and it changes
     /// things, the refusal is counted and written to the audit log.
     fn refuse_hidden(&self, caller: &Caller, name: &str, args: Option<&Value>) {

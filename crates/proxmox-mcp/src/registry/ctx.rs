@@ -9,6 +9,7 @@ use std::time::Duration;
 use pve_client::PveClient;
 use tokio_util::sync::CancellationToken;
 
+use super::confirm::Confirmer;
 use crate::caller::Caller;
 use crate::clusters::Clusters;
 use crate::guard::Guard;
@@ -40,6 +41,11 @@ pub struct ToolCtx {
     pub(crate) caller: Caller,
     /// The registry's guard (protected guests, exec policy, audit log).
     pub(crate) guard: Arc<Guard>,
+    /// Asks the human behind the client to confirm a destructive call (`None`: the client
+    /// cannot ask, or the door is not MCP).
+    pub(crate) confirmer: Option<Arc<dyn Confirmer>>,
+    /// Where the log lines of the tasks the call waits for go (`None`: nobody listens).
+    pub(crate) log: Option<Arc<dyn TaskLog>>,
 }
 
 impl std::fmt::Debug for ToolCtx {
@@ -52,6 +58,18 @@ impl std::fmt::Debug for ToolCtx {
 }
 
 impl ToolCtx {
+    /// This context, with `log` told the log lines of the tasks the call waits for.
+    pub(crate) fn with_log(mut self, log: Option<Arc<dyn TaskLog>>) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// This context, with `confirmer` to ask the human (see `flow.rs`).
+    pub(crate) fn with_confirmer(mut self, confirmer: Option<Arc<dyn Confirmer>>) -> Self {
+        self.confirmer = confirmer;
+        self
+    }
+
     /// Runs `f` with a token cancelled when the call is interrupted (the caller gave up, or the
     /// server is about to end its drain), so that a wait given it ends and still answers.
     pub(crate) async fn until_interrupted<F, Fut>(&self, f: F) -> Fut::Output
@@ -100,6 +118,13 @@ impl StartedTasks {
 /// A sink for progress notifications; the MCP side turns them into `notifications/progress`.
 pub trait Progress: Send + Sync {
     fn report(&self, progress: f64, total: Option<f64>, message: Option<String>);
+}
+
+/// A sink for the log lines of the Proxmox VE tasks a call waits for; the MCP side turns them
+/// into `notifications/message` at level `info`.
+pub(crate) trait TaskLog: Send + Sync {
+    /// Line `text` of task `upid`'s log.
+    fn line(&self, upid: &str, text: &str);
 }
 
 /// Drops progress reports (REST, tests, MCP calls without a progress token).

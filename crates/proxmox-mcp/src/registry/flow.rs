@@ -10,6 +10,11 @@
 //!   parameters, no such guest, protected guest), its error is the answer, since confirming
 //!   would not help; otherwise the call is refused, saying what it would do (the plan) and
 //!   what would allow it.
+//! - Destructive without `confirm: true`, when the door supplied a [`Confirmer`] (a client
+//!   that can ask its user) and `[guard] elicit` is on: after the same dry run, the human is
+//!   asked, shown the planned calls; accepted, the call runs and its audit line says the user
+//!   confirmed; declined or cancelled, nothing is done and the refusal is audited. When the
+//!   question cannot be put, the call is refused as without a confirmer.
 //! - Every write of every mutating call goes through [`Protection`]: a protected guest is
 //!   never changed, confirm or not.
 
@@ -21,8 +26,9 @@ use serde_json::{Map, Value, json};
 
 use pve_client::dry_run::DryRun;
 
+use super::confirm::{Answer, Confirmer, Question};
 use super::{Access, ToolCtx, ToolSpec, lenient, output_schema_for};
-use crate::audit::{Entry, Outcome};
+use crate::audit::{Confirmation, Entry, Outcome};
 use crate::error::ToolError;
 use crate::guard::Protection;
 
@@ -30,6 +36,9 @@ use crate::guard::Protection;
 pub(super) const CONFIRM: &str = "confirm";
 /// The argument that asks for a dry run.
 pub(super) const DRY_RUN: &str = "dry_run";
+/// How long a call waits for the human's answer to its question before it is refused as
+/// without one.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The answer of a dry run: the PVE calls the tool would make.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -199,6 +208,7 @@ where
     let shown_args = guard.audit().map(|_| args.clone());
     let started_at = std::time::Instant::now();
     let mut dry = false;
+    let mut confirmation = None;
     let result = match take_flags(&mut args, access) {
         Err(e) => Err(e),
         Ok(flags) if flags.dry_run => {
@@ -206,16 +216,16 @@ where
             dry_run(spec, access, ctx, args, &invoke).await
         }
         Ok(flags) if access == Access::Destructive && !flags.confirm => {
-            unconfirmed(spec, ctx, args, &invoke).await
+            match ctx.confirmer.clone().filter(|_| guard.elicits()) {
+                None => unconfirmed(spec, ctx, args, &invoke).await,
+                Some(confirmer) => {
+                    let asked = ask(spec, ctx, args, &invoke, confirmer.as_ref()).await;
+                    confirmation = asked.as_ref().ok().map(|_| Confirmation::User);
+                    asked
+                }
+            }
         }
-        Ok(_) => {
-            let protection = Arc::new(Protection::new(guard.clone()));
-            let mut ctx = ctx;
-            ctx.client = Arc::new(ctx.client.with_hook(protection.clone()));
-            let started = ctx.started.clone();
-            let r = invoke(ctx, args).await;
-            may_have_applied(refusal_first(r, &protection), &started.list())
-        }
+        Ok(_) => run(ctx, args, &invoke).await,
     };
     if let Some(audit) = guard.audit() {
         let (outcome, message) = match &result {
@@ -233,6 +243,7 @@ where
             message,
             upid: result.as_ref().ok().and_then(find_upid),
             result: audited_result(spec, result.as_ref().ok(), dry, started_at.elapsed()),
+            confirmation,
         });
     }
     result
@@ -262,6 +273,73 @@ fn audited_result(
         Value::from(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)),
     );
     Some(Value::Object(map))
+}
+
+/// Runs the call for real, every write through [`Protection`].
+async fn run<F, Fut>(ctx: ToolCtx, args: Value, invoke: &F) -> Result<Value, ToolError>
+where
+    F: Fn(ToolCtx, Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ToolError>>,
+{
+    let protection = Arc::new(Protection::new(ctx.guard.clone()));
+    let mut ctx = ctx;
+    ctx.client = Arc::new(ctx.client.with_hook(protection.clone()));
+    let started = ctx.started.clone();
+    let r = invoke(ctx, args).await;
+    may_have_applied(refusal_first(r, &protection), &started.list())
+}
+
+/// Asks the human behind the call's client to confirm a destructive call, shown its dry run;
+/// runs it when they accept.
+async fn ask<F, Fut>(
+    spec: &ToolSpec,
+    ctx: ToolCtx,
+    args: Value,
+    invoke: &F,
+    confirmer: &dyn Confirmer,
+) -> Result<Value, ToolError>
+where
+    F: Fn(ToolCtx, Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, ToolError>>,
+{
+    // The call would fail anyway (bad parameters, no such guest, protected guest): that is the
+    // answer, and the human is not bothered.
+    let plan = dry_run(spec, Access::Destructive, ctx.clone(), args.clone(), invoke).await?;
+    let would = would_do(&plan);
+    let question = Question {
+        message: format!(
+            "{} is destructive: {would}. Allow it? Declining does nothing.",
+            spec.name
+        ),
+    };
+    let answer = tokio::select! {
+        answer = tokio::time::timeout(ANSWER_WAIT, confirmer.ask(&question)) => {
+            answer.unwrap_or_else(|_| Answer::Unavailable("no answer in 5 minutes".into()))
+        }
+        () = ctx.cancel.cancelled() => Answer::Cancelled,
+        () = ctx.stop_waiting.cancelled() => {
+            Answer::Unavailable("the server is shutting down".into())
+        }
+    };
+    match answer {
+        Answer::Accepted => run(ctx, args, invoke).await,
+        Answer::Declined => Err(ToolError::policy(format!(
+            "the user declined {}; nothing was done",
+            spec.name
+        ))),
+        Answer::Cancelled => Err(ToolError::policy(format!(
+            "the user cancelled the confirmation of {}; nothing was done",
+            spec.name
+        ))),
+        Answer::Deferred => Err(ToolError::policy(format!(
+            "{} is destructive: the user is asked to confirm it; nothing was done yet",
+            spec.name
+        ))),
+        Answer::Unavailable(why) => {
+            tracing::info!(tool = spec.name, reason = %why, "could not ask the user to confirm");
+            Err(refusal(spec, &would))
+        }
+    }
 }
 
 /// A mutating call that timed out may have changed the cluster anyway (PVE may have received
@@ -323,8 +401,9 @@ where
     let recorder = Arc::new(DryRun::after(protection.clone()));
     let mut ctx = ctx;
     ctx.client = Arc::new(ctx.client.with_hook(recorder.clone()));
-    // The synthetic tasks of a dry run are no one's to follow.
+    // The synthetic tasks of a dry run are no one's to follow, and have no log.
     ctx.started = Arc::default();
+    ctx.log = None;
     refusal_first(invoke(ctx, args).await, &protection)?;
     let planned_calls: Vec<PlannedCall> = recorder
         .calls()
@@ -365,28 +444,33 @@ where
     F: Fn(ToolCtx, Value) -> Fut,
     Fut: std::future::Future<Output = Result<Value, ToolError>>,
 {
-    let would = match dry_run(spec, Access::Destructive, ctx, args, invoke).await {
-        // The call would fail anyway (bad parameters, no such guest, protected guest, exec
-        // policy): confirm would not help, so that is the answer.
-        Err(e) => return Err(e),
-        Ok(plan) => {
-            let calls: Vec<String> = plan
-                .get("planned_calls")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().map(describe_call).collect())
-                .unwrap_or_default();
-            if calls.is_empty() {
-                "it would make no Proxmox VE call".to_string()
-            } else {
-                format!("it would call Proxmox VE: {}", calls.join("; "))
-            }
-        }
-    };
-    Err(ToolError::policy(format!(
+    // The call would fail anyway (bad parameters, no such guest, protected guest, exec
+    // policy): confirm would not help, so that is the answer.
+    let plan = dry_run(spec, Access::Destructive, ctx, args, invoke).await?;
+    Err(refusal(spec, &would_do(&plan)))
+}
+
+/// The refusal of a destructive call without `confirm: true`.
+fn refusal(spec: &ToolSpec, would: &str) -> ToolError {
+    ToolError::policy(format!(
         "{} is destructive and needs confirm: true; nothing was done. With confirm: true, \
          {would}. Pass confirm: true to do it, or dry_run: true to get this plan as data",
         spec.name
-    )))
+    ))
+}
+
+/// `it would call Proxmox VE: DELETE /nodes/...; ...`, from a dry-run plan.
+fn would_do(plan: &Value) -> String {
+    let calls: Vec<String> = plan
+        .get("planned_calls")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(describe_call).collect())
+        .unwrap_or_default();
+    if calls.is_empty() {
+        "it would make no Proxmox VE call".to_string()
+    } else {
+        format!("it would call Proxmox VE: {}", calls.join("; "))
+    }
 }
 
 /// `POST /nodes/pve1/qemu/101/status/stop (skiplock=1)`.

@@ -74,6 +74,8 @@ impl ToolHost {
             started: Arc::default(),
             caller,
             guard: self.registry.guard().clone(),
+            confirmer: None,
+            log: None,
         }
     }
 }

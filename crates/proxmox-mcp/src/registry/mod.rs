@@ -7,6 +7,7 @@
 //! Must not import rmcp or axum: the registry knows nothing of transports.
 
 mod admission;
+mod confirm;
 mod ctx;
 pub(crate) mod filter;
 mod flow;
@@ -34,6 +35,8 @@ use serde_json::{Map, Value};
 use crate::error::ToolError;
 use crate::guard::Guard;
 pub(crate) use admission::{Hidden, Refusal, Refused};
+pub(crate) use confirm::{Answer, Confirmer, Question};
+pub(crate) use ctx::TaskLog;
 pub use ctx::{NoProgress, Progress, ToolCtx};
 pub use filter::ToolFilter;
 pub use host::ToolHost;

@@ -126,6 +126,32 @@ impl TaskOutcome {
     }
 }
 
+/// Sends the lines of task `upid`'s log after the first `next` to `log`, and moves `next` past
+/// them.
+/// A log that cannot be read now is tried again at the next look.
+async fn forward_log(
+    ctx: &ToolCtx,
+    upid: &Upid,
+    next: &std::sync::atomic::AtomicU64,
+    log: &dyn crate::registry::TaskLog,
+) {
+    use std::sync::atomic::Ordering;
+    let start = next.load(Ordering::Relaxed);
+    match ctx.client.task_log(upid, Some(start), Some(500)).await {
+        Ok(page) => {
+            // Line `n` (from 1) is the line after `start` lines; an empty page holds one
+            // placeholder line (`no content`) numbered at or before `start`.
+            let mut last = start;
+            for line in page.lines.iter().filter(|l| l.n > start) {
+                log.line(upid.as_str(), &line.t);
+                last = last.max(line.n);
+            }
+            next.store(last, Ordering::Relaxed);
+        }
+        Err(e) => tracing::debug!(upid = %upid, error = %e, "could not read a task's log"),
+    }
+}
+
 /// Waits up to `wait` for task `upid` (pve-client's bounded wait), reporting progress to the
 /// caller; `what` names the operation in messages ("start of VM 101"). A failed task is a
 /// `ToolError::Pve` with PVE's exit status and the last log line.
@@ -166,11 +192,28 @@ pub(crate) async fn wait_task(
             );
         }
     });
-    let waited = ctx
-        .until_interrupted(
-            |stop| async move { ctx.client.wait_task(upid, &opts.cancel_on(stop)).await },
-        )
-        .await;
+    let next_line = std::sync::atomic::AtomicU64::new(0);
+    let waiting = ctx.until_interrupted(|stop| async move {
+        ctx.client.wait_task(upid, &opts.cancel_on(stop)).await
+    });
+    let waited = match ctx.log.as_deref() {
+        None => waiting.await,
+        Some(log) => {
+            let tail = async {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    forward_log(ctx, upid, &next_line, log).await;
+                }
+            };
+            let waited = tokio::select! {
+                waited = waiting => waited,
+                () = tail => unreachable!("the log tail loops until the wait ends"),
+            };
+            // The lines written since the last look, the task's end included.
+            forward_log(ctx, upid, &next_line, log).await;
+            waited
+        }
+    };
     if let Ok(Waited::TimedOut {
         cancelled: true, ..
     }) = waited

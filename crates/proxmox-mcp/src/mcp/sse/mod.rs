@@ -10,7 +10,9 @@
 //! events and the client's `initialize` parameters (10,000 idle sessions must fit in 200 MB).
 //! `initialize`, `ping`, `tools/list` and `tools/call` are answered here with the handler's own
 //! methods and rmcp's negotiation, as an rmcp service would answer them; any other message is
-//! served by a short-lived rmcp service over that one message (see [`Single`]).
+//! served by a short-lived rmcp service over that one message (see [`Single`]). A tool call
+//! of a client that declared the `elicitation` capability may put a question to its user
+//! (`ask.rs`); the client's answer comes back as a POST of a JSON-RPC response.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,12 +31,14 @@ use rmcp::model::{
 use rmcp::service::{RoleServer, RxJsonRpcMessage, ServerInitializeError, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::McpHandler;
+use super::logging::{LogForwarder, SessionLevel};
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
+use crate::registry::Confirmer;
 
 /// Prefix of legacy session ids; Streamable HTTP session ids (rmcp's) never start with it.
 pub(crate) const SESSION_PREFIX: &str = "sse-";
@@ -66,6 +70,8 @@ struct Session {
     cancel: CancellationToken,
     /// The key that opened the session (`None`: a door without keys); only it may post.
     owner: Option<Box<str>>,
+    /// This session's logging level (`logging/setLevel`).
+    level: SessionLevel,
     state: Mutex<State>,
 }
 
@@ -83,6 +89,10 @@ struct State {
     calls: HashMap<RequestId, CancellationToken>,
     /// When the client last posted a message (`None`: not yet; the stream knows its start).
     active: Option<tokio::time::Instant>,
+    /// Questions put to the client (`elicitation/create`) and waiting for its answer.
+    asked: HashMap<RequestId, oneshot::Sender<ask::Reply>>,
+    /// The number of the last question (ids `ask-N`).
+    next_ask: u64,
 }
 
 impl Session {
@@ -225,6 +235,7 @@ impl SseSessions {
             room: Notify::new(),
             cancel: shutdown.child_token(),
             owner: owner.map(Box::from),
+            level: SessionLevel::default(),
             state: Mutex::default(),
         });
         self.lock().insert(key, Arc::clone(&session));
@@ -295,10 +306,11 @@ impl SseSessions {
         match message {
             JsonRpcMessage::Request(request) => self.request(&session, request, identity).await,
             JsonRpcMessage::Notification(n) => notification(&session, n.notification),
-            // We send the client no requests, so there is nothing to match an answer to.
-            JsonRpcMessage::Response(_) | JsonRpcMessage::Error(_) => {
-                tracing::debug!(session = %id, "ignored a client response");
-            }
+            JsonRpcMessage::Response(r) => session.answered(&r.id, Ok(r.result)),
+            JsonRpcMessage::Error(e) => match e.id {
+                Some(asked) => session.answered(&asked, Err(e.error.message.to_string())),
+                None => tracing::debug!(session = %id, "ignored a client error without an id"),
+            },
         }
         (StatusCode::ACCEPTED, "Accepted").into_response()
     }
@@ -363,15 +375,29 @@ impl SseSessions {
     ) {
         let ct = session.cancel.child_token();
         session.state().calls.insert(id.clone(), ct.clone());
-        let handler = self.handler.clone();
+        let handler = self.handler.with_level(&session.level);
         let session = Arc::clone(session);
+        let confirmer = session
+            .client()
+            .filter(|c| super::elicit::can_ask(&c.capabilities))
+            .map(|_| Arc::new(ask::SessionConfirmer(Arc::clone(&session))) as Arc<dyn Confirmer>);
         tokio::spawn(async move {
             let forwarder = progress.map(|token| {
                 let events = EventSender(Arc::clone(&session));
                 ProgressForwarder::start(ProgressTarget::Stream(events), token)
             });
+            let log = handler.level.wants_info(None).then(|| {
+                LogForwarder::start(ProgressTarget::Stream(EventSender(Arc::clone(&session))))
+            });
             let result = handler
-                .run_call(params, Some(identity), forwarder, ct.clone())
+                .run_call(
+                    params,
+                    Some(identity),
+                    forwarder,
+                    confirmer,
+                    log,
+                    ct.clone(),
+                )
                 .await;
             session.state().calls.remove(&id);
             // As rmcp does: a cancelled request gets no answer.
@@ -396,7 +422,7 @@ impl SseSessions {
             answered: false,
             events: EventSender(Arc::clone(session)),
         };
-        let handler = self.handler.clone();
+        let handler = self.handler.with_level(&session.level);
         let session = Arc::clone(session);
         tokio::spawn(async move {
             let ct = session.cancel.child_token();
@@ -608,6 +634,7 @@ impl Transport<RoleServer> for Single {
     }
 }
 
+mod ask;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

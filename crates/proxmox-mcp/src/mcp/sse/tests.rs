@@ -8,6 +8,7 @@ fn session() -> Arc<Session> {
         room: Notify::new(),
         cancel: CancellationToken::new(),
         owner: None,
+        level: SessionLevel::default(),
         state: Mutex::default(),
     })
 }
