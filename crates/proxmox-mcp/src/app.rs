@@ -237,6 +237,7 @@ pub fn door_configs(
         max_sessions: limits.max_sessions,
         max_sessions_per_key: limits.max_sessions_per_key,
         session_idle_timeout: limits.session_idle_timeout,
+        stateless: settings.stateless,
         conns: conns.clone(),
         ..McpHttpConfig::default()
     };

@@ -133,6 +133,9 @@ pub struct ServerSection {
     pub(crate) log_format: Option<LogFormat>,
     /// Log filter (`info`, `debug`, `proxmox_mcp=debug,info`...); `RUST_LOG` wins.
     pub(crate) log_level: Option<String>,
+    /// Serve Streamable HTTP without sessions for every protocol revision (replicas behind a
+    /// balancer); legacy SSE keeps its sessions.
+    pub(crate) stateless: Option<bool>,
 }
 
 /// `[rest]`: the REST door (mcpo-compatible, port 8811).
@@ -192,6 +195,8 @@ pub struct Overrides {
     pub security: SecurityFlags,
     /// `--metrics-auth`.
     pub metrics_auth: bool,
+    /// `--stateless`.
+    pub stateless: bool,
 }
 
 /// How the server reaches one cluster.
@@ -225,6 +230,8 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `/metrics` asks for an API key.
     pub metrics_auth: bool,
+    /// Streamable HTTP without sessions, whatever the client's protocol revision.
+    pub stateless: bool,
     /// Log format from the file (`--log-format` and `PROXMOX_MCP_LOG_FORMAT` win).
     pub log_format: Option<LogFormat>,
     /// Log filter from the file (`RUST_LOG` wins).
@@ -306,6 +313,10 @@ impl Settings {
                     .into(),
             ));
         }
+        let stateless = flags.stateless
+            || security::bool_var(env, "PROXMOX_MCP_STATELESS")?
+                .or(file.server.stateless)
+                .unwrap_or(false);
         if let Some(level) = &file.server.log_level {
             check_log_filter(level).map_err(|e| {
                 ConfigError::Invalid(format!("log_level {level:?} is not a log filter: {e}"))
@@ -349,6 +360,7 @@ impl Settings {
             allowed_origins,
             security,
             metrics_auth,
+            stateless,
             log_format: file.server.log_format,
             log_level: file.server.log_level.clone(),
             notes,

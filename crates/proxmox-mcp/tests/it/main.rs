@@ -47,6 +47,7 @@ mod transport_demo;
 mod transport_http;
 mod transport_sse;
 mod transport_sse_answers;
+mod transport_stateless;
 mod transport_stdio;
 
 mod rest_errors;
