@@ -124,6 +124,7 @@ impl App {
             gate: gate.clone(),
             hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
             drain_grace: DRAIN_GRACE,
+            drain_delay: settings.drain_delay,
             ..Ops::default()
         };
         Ok(Self::assemble(registry, clusters, ops, gate, demo))

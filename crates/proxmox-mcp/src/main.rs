@@ -75,8 +75,9 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         .map(proxmox_mcp::tls_server_config)
         .transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let shutdown = shutdown_on_signal();
+    let signal = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);
+    let shutdown = app.ops().shutdown_after(&signal);
     if let Some(demo) = app.demo() {
         eprintln!("{}", demo.banner());
     }

@@ -136,6 +136,9 @@ pub struct ServerSection {
     /// Serve Streamable HTTP without sessions for every protocol revision (replicas behind a
     /// balancer); legacy SSE keeps its sessions.
     pub(crate) stateless: Option<bool>,
+    /// Seconds between SIGTERM and the drain during which `/readyz` answers 503 and the doors
+    /// still serve, so that a balancer stops sending work first.
+    pub(crate) drain_delay_secs: Option<u64>,
 }
 
 /// `[rest]`: the REST door (mcpo-compatible, port 8811).
@@ -174,6 +177,9 @@ pub enum ConfigError {
     )]
     Cluster(String),
 }
+
+/// Longest `[server] drain_delay_secs`.
+const MAX_DRAIN_DELAY_SECS: u64 = 300;
 
 /// Command-line values that override everything else (all optional).
 #[derive(Debug, Clone, Default)]
@@ -232,6 +238,8 @@ pub struct Settings {
     pub metrics_auth: bool,
     /// Streamable HTTP without sessions, whatever the client's protocol revision.
     pub stateless: bool,
+    /// Time between SIGTERM and the drain, `/readyz` answering 503 (`Ops::drain_delay`).
+    pub drain_delay: std::time::Duration,
     /// Log format from the file (`--log-format` and `PROXMOX_MCP_LOG_FORMAT` win).
     pub log_format: Option<LogFormat>,
     /// Log filter from the file (`RUST_LOG` wins).
@@ -317,6 +325,15 @@ impl Settings {
             || security::bool_var(env, "PROXMOX_MCP_STATELESS")?
                 .or(file.server.stateless)
                 .unwrap_or(false);
+        let drain_delay = security::num_var(env, "PROXMOX_MCP_DRAIN_DELAY_SECS")?
+            .or(file.server.drain_delay_secs)
+            .unwrap_or(0);
+        if drain_delay > MAX_DRAIN_DELAY_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "drain_delay_secs is {drain_delay}: at most {MAX_DRAIN_DELAY_SECS} (the time a \
+                 balancer takes to notice /readyz, a few seconds)"
+            )));
+        }
         if let Some(level) = &file.server.log_level {
             check_log_filter(level).map_err(|e| {
                 ConfigError::Invalid(format!("log_level {level:?} is not a log filter: {e}"))
@@ -361,6 +378,7 @@ impl Settings {
             security,
             metrics_auth,
             stateless,
+            drain_delay: std::time::Duration::from_secs(drain_delay),
             log_format: file.server.log_format,
             log_level: file.server.log_level.clone(),
             notes,

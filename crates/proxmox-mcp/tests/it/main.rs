@@ -27,6 +27,7 @@ mod guard_refusals;
 mod multi_cluster;
 mod ops_config;
 mod ops_config_errors;
+mod ops_drain;
 mod ops_health;
 mod ops_logs;
 mod ops_shutdown;
