@@ -58,8 +58,9 @@ pub use tls::server_config as tls_server_config;
 
 // The commands of the binary.
 pub use audit::{
-    AuditKey, AuditLog, Verified, VerifyError, VerifyOptions, rfc3339_at, run_cli as run_audit,
-    verify as verify_audit_log, verify_with as verify_audit_log_with,
+    AuditKey, AuditLog, AuditSinks, FleetReport, ReplicaChain, Verified, VerifyError,
+    VerifyOptions, rfc3339_at, run_cli as run_audit, verify as verify_audit_log,
+    verify_stream as verify_audit_stream, verify_with as verify_audit_log_with,
 };
 pub use auth::keygen::NewKey;
 pub use cli::{Cli, Command, KeysCommand, ServeArgs, StdioArgs, init_tracing};

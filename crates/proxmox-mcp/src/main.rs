@@ -129,6 +129,12 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
 
 async fn stdio(args: StdioArgs, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     let settings = Settings::resolve(&args.overrides(), &process_env())?;
+    if settings.guard.audit_stdout {
+        anyhow::bail!(
+            "[audit] stdout is for `serve`: with `stdio`, stdout carries the MCP messages (write \
+             the audit log to a file instead)"
+        );
+    }
     start_logging(&settings, log_format);
     let shutdown = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);

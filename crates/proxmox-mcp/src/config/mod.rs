@@ -371,6 +371,8 @@ impl Settings {
             cors_origins,
             guard: crate::guard::GuardConfig {
                 audit_key_file: file.audit.key_file.clone(),
+                audit_stdout: file.audit.stdout.unwrap_or(false),
+                audit_replica: file.audit.replica.clone(),
                 ..file.guard.clone()
             }
             .resolved(flags.audit_log.as_deref(), env)?,

@@ -5,6 +5,7 @@
 mod support;
 
 mod admission;
+mod audit_fleet;
 mod auth_matrix;
 mod auth_mcp;
 mod auth_mcp_limits;
