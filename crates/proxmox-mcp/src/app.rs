@@ -13,7 +13,7 @@ use pve_client::PveClient;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Authenticator, Gate, HostPolicy, KeyRing, NoAuth};
+use crate::auth::{Gate, HostPolicy, KeyRing, NoAuth};
 use crate::caller::Caller;
 use crate::clusters::{ClusterEntry, Clusters};
 use crate::config::{ClusterChoice, ConfigError, Settings};
@@ -256,20 +256,20 @@ pub fn door_configs(
 /// The gate `settings` ask for: their keys (none: no authentication) and rate limits.
 fn gate_of(settings: &Settings) -> Gate {
     let sec = &settings.security;
-    let auth: Arc<dyn Authenticator> = if sec.keys.is_empty() {
-        Arc::new(NoAuth)
+    let gate = if sec.keys.is_empty() {
+        Gate::new(Arc::new(NoAuth))
     } else {
-        Arc::new(KeyRing::new(
+        Gate::with_ring(Arc::new(KeyRing::new(
             sec.keys.clone(),
             sec.api_key_header.as_deref(),
-        ))
+        )))
     };
     let per_key = sec
         .keys
         .iter()
         .filter_map(|k| Some((k.name.clone(), k.rate_limit_per_minute?)))
         .collect();
-    Gate::new(auth).with_rate(RateLimiter::new(sec.limits.rate_limit_per_minute, per_key))
+    gate.with_rate(RateLimiter::new(sec.limits.rate_limit_per_minute, per_key))
 }
 
 /// Binds `addr` (port 0 picks a free port).

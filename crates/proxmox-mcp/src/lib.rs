@@ -2,7 +2,8 @@
 //! (admission, confirmation, dry run, protected guests, audit, metrics), the MCP and REST doors,
 //! and the wiring that turns settings into them. ARCHITECTURE.md gives the layers, bottom to top:
 //! `error`, `caller`, `clusters`; `audit`; `guard`; `registry`; `tools`, `auth`, `ops`, `docs`;
-//! `config`; the doors `mcp`, `rest`, `serve`, `conns`, `tls`; `app`, `demo`, `doctor`; `cli`.
+//! `config`; the doors `mcp`, `rest`, `serve`, `conns`, `tls`; `app`, `demo`, `doctor`, `reload`;
+//! `cli`.
 //!
 //! Every module is private: the items below are the public surface (what the binary and the
 //! integration tests use), each reachable by one path, so that rustc reports the rest when it
@@ -25,6 +26,7 @@ mod guard;
 mod mcp;
 mod ops;
 mod registry;
+mod reload;
 mod rest;
 mod serve;
 mod tls;
@@ -52,6 +54,7 @@ pub use conns::{ConnLimits, Connections, raise_open_files_limit};
 pub use demo::DemoCluster;
 pub use mcp::{McpHttp, McpHttpConfig, PATHS as MCP_PATHS, serve_stdio};
 pub use ops::Ops;
+pub use reload::{KEY_WATCH_INTERVAL, reload_keys};
 pub use rest::RestConfig;
 pub use serve::serve_http;
 pub use tls::server_config as tls_server_config;

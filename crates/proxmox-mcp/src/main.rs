@@ -78,6 +78,13 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
     let signal = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);
     let shutdown = app.ops().shutdown_after(&signal);
+    tokio::spawn(proxmox_mcp::reload_keys(
+        app.clone(),
+        args.overrides(),
+        env.clone(),
+        proxmox_mcp::KEY_WATCH_INTERVAL,
+        shutdown.clone(),
+    ));
     if let Some(demo) = app.demo() {
         eprintln!("{}", demo.banner());
     }

@@ -30,6 +30,7 @@ mod ops_config;
 mod ops_config_errors;
 mod ops_drain;
 mod ops_health;
+mod ops_keys_reload;
 mod ops_logs;
 mod ops_shutdown;
 mod packaging;
