@@ -25,6 +25,7 @@ mod guard_doors;
 mod guard_exec;
 mod guard_protect;
 mod guard_refusals;
+mod kubernetes;
 mod multi_cluster;
 mod ops_config;
 mod ops_config_errors;
