@@ -6,6 +6,8 @@
 #   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
 #   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest),
 #   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh),
+#   - two stateless replicas behind Debian's HAProxy: the SDK clients through it, a drain and a
+#     kill under load (e2e/lb),
 #   - independent Proxmox VE clients against the simulator (e2e/pve-clients),
 #   - e2e/probe/attacks.py: cross-site requests, descriptor exhaustion and a session flood replayed
 #     against a release build (`cargo build --release`; E2E_PROBE_BIN=path skips it).
@@ -213,6 +215,12 @@ if run_client conformance "$NODE" node_modules/@modelcontextprotocol/conformance
   server --url __URL__ -o "$WORK/conformance" --expected-failures "$BASELINE"; then
   add "$(python3 tally.py conformance "$WORK/conformance" "$BASELINE")"
 else add "0 1 0"; fi
+
+# ---------------------------------------------------------------------------------------------
+# 3b. Replicas behind HAProxy (e2e/lb/run.sh): two stateless replicas on one simulator, the SDK
+#     suites through the balancer, then a drain (SIGTERM) and a kill (SIGKILL) under load.
+say "two replicas behind HAProxy (SDK clients, drain and kill)"
+run_suite "load balancer" "$E2E/lb/run.sh"
 
 # ---------------------------------------------------------------------------------------------
 # 4. The REST door (e2e/rest/run.sh): schemathesis on /openapi.json, headless Chromium on /docs.

@@ -11,6 +11,13 @@ if ! command -v ssh >/dev/null 2>&1; then
   $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-client
 fi
 
+# The Kubernetes manifests render (kubectl; Debian's kubernetes-client when missing) and
+# validate against the Kubernetes schema (kubernetes-validate from PyPI); the it test
+# tests/it/kubernetes.rs then requires both tools.
+echo "== Kubernetes manifests"
+packaging/kubernetes/check.sh
+export PROXMOX_MCP_REQUIRE_K8S_TOOLS=1
+
 echo "== cargo test (workspace)"
 cargo test --workspace --locked
 

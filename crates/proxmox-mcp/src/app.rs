@@ -14,7 +14,7 @@ use pve_client::ssh::SshClient;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Authenticator, Gate, HostPolicy, KeyRing, NoAuth};
+use crate::auth::{Gate, HostPolicy, KeyRing, NoAuth};
 use crate::caller::Caller;
 use crate::clusters::{ClusterEntry, Clusters};
 use crate::config::{ClusterChoice, ConfigError, Settings};
@@ -142,6 +142,7 @@ impl App {
             gate: gate.clone(),
             hosts: HostPolicy::new(&settings.allowed_hosts, &settings.allowed_origins),
             drain_grace: DRAIN_GRACE,
+            drain_delay: settings.drain_delay,
             ..Ops::default()
         };
         Ok(Self::assemble(registry, clusters, ops, gate, demo))
@@ -255,6 +256,7 @@ pub fn door_configs(
         max_sessions: limits.max_sessions,
         max_sessions_per_key: limits.max_sessions_per_key,
         session_idle_timeout: limits.session_idle_timeout,
+        stateless: settings.stateless,
         conns: conns.clone(),
         ..McpHttpConfig::default()
     };
@@ -272,20 +274,20 @@ pub fn door_configs(
 /// The gate `settings` ask for: their keys (none: no authentication) and rate limits.
 fn gate_of(settings: &Settings) -> Gate {
     let sec = &settings.security;
-    let auth: Arc<dyn Authenticator> = if sec.keys.is_empty() {
-        Arc::new(NoAuth)
+    let gate = if sec.keys.is_empty() {
+        Gate::new(Arc::new(NoAuth))
     } else {
-        Arc::new(KeyRing::new(
+        Gate::with_ring(Arc::new(KeyRing::new(
             sec.keys.clone(),
             sec.api_key_header.as_deref(),
-        ))
+        )))
     };
     let per_key = sec
         .keys
         .iter()
         .filter_map(|k| Some((k.name.clone(), k.rate_limit_per_minute?)))
         .collect();
-    Gate::new(auth).with_rate(RateLimiter::new(sec.limits.rate_limit_per_minute, per_key))
+    gate.with_rate(RateLimiter::new(sec.limits.rate_limit_per_minute, per_key))
 }
 
 /// Binds `addr` (port 0 picks a free port).

@@ -144,6 +144,10 @@ pub struct ServeArgs {
     /// Header carrying the API key besides `Authorization: Bearer` (e.g. X-API-Key).
     #[arg(long, value_name = "NAME")]
     pub(crate) api_key_header: Option<String>,
+    /// Streamable HTTP without sessions for every protocol revision, for replicas behind a
+    /// load balancer (env PROXMOX_MCP_STATELESS; config: [server] stateless).
+    #[arg(long)]
+    pub(crate) stateless: bool,
     /// Serve both doors over HTTPS with this PEM certificate chain (with --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub(crate) tls_cert: Option<PathBuf>,
@@ -183,6 +187,7 @@ impl ServeArgs {
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             metrics_auth: self.metrics_auth,
+            stateless: self.stateless,
             security: SecurityFlags {
                 allow_unauthenticated: self.allow_unauthenticated,
                 api_key_header: self.api_key_header.clone(),

@@ -2,8 +2,8 @@
 //! (admission, confirmation, dry run, protected guests, audit, metrics), the MCP and REST doors,
 //! and the wiring that turns settings into them. ARCHITECTURE.md gives the layers, bottom to top:
 //! `error`, `caller`, `clusters`; `audit`; `guard`; `registry`; `tools`, `resources`, `prompts`,
-//! `auth`, `ops`, `docs`;
-//! `config`; the doors `mcp`, `rest`, `serve`, `conns`, `tls`; `app`, `demo`, `doctor`; `cli`.
+//! `auth`, `ops`, `docs`; `config`; the doors `mcp`, `rest`, `serve`, `conns`, `tls`; `app`,
+//! `demo`, `doctor`, `reload`; `cli`.
 //!
 //! Every module is private: the items below are the public surface (what the binary and the
 //! integration tests use), each reachable by one path, so that rustc reports the rest when it
@@ -29,6 +29,7 @@ mod mcp;
 mod ops;
 mod prompts;
 mod registry;
+mod reload;
 mod resources;
 mod rest;
 mod serve;
@@ -57,14 +58,16 @@ pub use conns::{ConnLimits, Connections, raise_open_files_limit};
 pub use demo::DemoCluster;
 pub use mcp::{McpHttp, McpHttpConfig, PATHS as MCP_PATHS, serve_stdio};
 pub use ops::Ops;
+pub use reload::{KEY_WATCH_INTERVAL, reload_keys};
 pub use rest::RestConfig;
 pub use serve::serve_http;
 pub use tls::server_config as tls_server_config;
 
 // The commands of the binary.
 pub use audit::{
-    AuditKey, AuditLog, Verified, VerifyError, VerifyOptions, rfc3339_at, run_cli as run_audit,
-    verify as verify_audit_log, verify_with as verify_audit_log_with,
+    AuditKey, AuditLog, AuditSinks, FleetReport, ReplicaChain, Verified, VerifyError,
+    VerifyOptions, rfc3339_at, run_cli as run_audit, verify as verify_audit_log,
+    verify_stream as verify_audit_stream, verify_with as verify_audit_log_with,
 };
 pub use auth::keygen::NewKey;
 pub use cli::{Cli, Command, KeysCommand, ServeArgs, StdioArgs, init_tracing};

@@ -75,8 +75,16 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
         .map(proxmox_mcp::tls_server_config)
         .transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let shutdown = shutdown_on_signal();
+    let signal = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);
+    let shutdown = app.ops().shutdown_after(&signal);
+    tokio::spawn(proxmox_mcp::reload_keys(
+        app.clone(),
+        args.overrides(),
+        env.clone(),
+        proxmox_mcp::KEY_WATCH_INTERVAL,
+        shutdown.clone(),
+    ));
     if let Some(demo) = app.demo() {
         eprintln!("{}", demo.banner());
     }
@@ -128,6 +136,12 @@ async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> anyhow::Result
 
 async fn stdio(args: StdioArgs, log_format: Option<LogFormat>) -> anyhow::Result<()> {
     let settings = Settings::resolve(&args.overrides(), &process_env())?;
+    if settings.guard.audit_stdout {
+        anyhow::bail!(
+            "[audit] stdout is for `serve`: with `stdio`, stdout carries the MCP messages (write \
+             the audit log to a file instead)"
+        );
+    }
     start_logging(&settings, log_format);
     let shutdown = shutdown_on_signal();
     let app = Arc::new(App::from_settings(&settings).await?);

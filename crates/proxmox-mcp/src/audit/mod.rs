@@ -5,13 +5,20 @@
 //! (`[audit] key_file`, `key.rs`) each line also carries its HMAC, so that only the key holder
 //! can write lines that verify.
 //!
+//! For a fleet of replicas (`sinks.rs`): the lines can also (or only) go to stdout, where a
+//! cluster's log collector picks them up, each carrying the replica's name (`replica`); each
+//! replica keeps its own chain, and `audit verify --replicas` checks a collected stream of
+//! several replicas' lines, interleaved, chain by chain (`fleet.rs`).
+//!
 //! One writer per file: appends from concurrent calls of this process are serialized (each
 //! line is written whole, in one `write`); two processes must not share a file. At open, a
 //! torn last line (a crash mid-write) is moved aside and a `marker` line says so (`tail.rs`).
 //! Deleting the last lines of a file cannot be seen from the file alone: keep the head that
 //! `audit verify` prints somewhere else and check it later with `--head` (`verify.rs`).
 
+mod fleet;
 mod key;
+mod sinks;
 mod tail;
 mod verify;
 
@@ -26,7 +33,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::caller::Caller;
+pub use fleet::{FleetReport, ReplicaChain, verify_stream};
 pub use key::AuditKey;
+pub use sinks::AuditSinks;
+pub(crate) use sinks::check_replica;
 pub(crate) use verify::AuditCommand;
 pub use verify::{Verified, VerifyError, VerifyOptions, run_cli, verify, verify_with};
 
@@ -64,11 +74,19 @@ pub struct AuditSection {
     /// File holding the audit key (at least 32 bytes): every line then carries its HMAC, and
     /// only the key holder can extend the chain (`audit verify --key-file`).
     pub key_file: Option<PathBuf>,
+    /// Also write every line to stdout (`PROXMOX_MCP_AUDIT_STDOUT`), for a log collector.
+    pub stdout: Option<bool>,
+    /// The replica's name in every line (`PROXMOX_MCP_REPLICA`; default with `stdout`: the
+    /// `HOSTNAME` variable, a pod's name in Kubernetes).
+    pub replica: Option<String>,
 }
 
 /// One record, as written (field order is the line's order).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Record {
+    /// The replica that wrote the line (with `[audit] stdout` or `replica`): its own chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) replica: Option<String>,
     pub(crate) seq: u64,
     /// UTC, RFC 3339 with milliseconds.
     pub(crate) time: String,
@@ -122,14 +140,17 @@ pub(crate) struct Entry<'a> {
 }
 
 struct Tail {
-    file: File,
+    /// The file, when the log has one.
+    file: Option<File>,
     prev: String,
     seq: u64,
 }
 
-/// An append-only, hash-chained audit log file.
+/// An append-only, hash-chained audit log: a file, stdout, or both.
 pub struct AuditLog {
-    path: PathBuf,
+    path: Option<PathBuf>,
+    stdout: bool,
+    replica: Option<String>,
     key: Option<AuditKey>,
     tail: Mutex<Tail>,
 }
@@ -153,15 +174,31 @@ impl AuditLog {
     /// and a `marker` line records it (and a warning is logged); a key set on a log written
     /// without one gets a marker line too, the first line it signs.
     pub(crate) fn open_keyed(path: &Path, key: Option<AuditKey>) -> std::io::Result<Self> {
-        let torn = tail::move_torn_tail(path)?;
-        let end = match File::open(path) {
-            Ok(f) => tail::last_link(f)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => tail::End::default(),
-            Err(e) => return Err(e),
+        Self::open_sinks(&AuditSinks::file(path), key)
+    }
+
+    /// A log writing to `sinks` (see [`AuditSinks`]), each line signed with `key` when given.
+    /// With a file, its chain is continued (and a torn tail moved aside, as `open_keyed`
+    /// says); with stdout only, a chain starts at this process's start.
+    pub fn open_sinks(sinks: &AuditSinks, key: Option<AuditKey>) -> std::io::Result<Self> {
+        let (file, torn, end) = match &sinks.file {
+            Some(path) => {
+                let torn = tail::move_torn_tail(path)?;
+                let end = match File::open(path) {
+                    Ok(f) => tail::last_link(f)?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => tail::End::default(),
+                    Err(e) => return Err(e),
+                };
+                let file = OpenOptions::new().create(true).append(true).open(path)?;
+                (Some(file), torn, end)
+            }
+            None => (None, None, tail::End::default()),
         };
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let path = sinks.file.as_deref().unwrap_or(Path::new("-"));
         let log = Self {
-            path: path.to_path_buf(),
+            path: sinks.file.clone(),
+            stdout: sinks.stdout,
+            replica: sinks.replica.clone(),
             key,
             tail: Mutex::new(Tail {
                 file,
@@ -227,6 +264,7 @@ impl AuditLog {
         let args = entry.args.map(mask_secrets).unwrap_or(Value::Null);
         let mut tail = self.tail.lock().unwrap_or_else(PoisonError::into_inner);
         let record = Record {
+            replica: self.replica.clone(),
             seq: tail.seq + 1,
             time: rfc3339_now(),
             key: entry.caller.key.clone(),
@@ -254,14 +292,27 @@ impl AuditLog {
         }
         let hash = sha256_hex(line.as_bytes());
         line.push('\n');
-        match tail.file.write_all(line.as_bytes()) {
-            Ok(()) => {
-                tail.prev = hash;
-                tail.seq += 1;
+        // The chain moves on when a sink holds the line.
+        let mut written = false;
+        if let Some(file) = &mut tail.file {
+            match file.write_all(line.as_bytes()) {
+                Ok(()) => written = true,
+                Err(e) => {
+                    let path = self.path.as_deref().unwrap_or(Path::new("-"));
+                    tracing::error!(path = %path.display(), error = %e, "cannot write to the audit log");
+                }
             }
-            Err(e) => {
-                tracing::error!(path = %self.path.display(), error = %e, "cannot write to the audit log");
+        }
+        if self.stdout {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(line.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => written = true,
+                Err(e) => tracing::error!(error = %e, "cannot write the audit line to stdout"),
             }
+        }
+        if written {
+            tail.prev = hash;
+            tail.seq += 1;
         }
     }
 

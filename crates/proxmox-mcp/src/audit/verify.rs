@@ -84,6 +84,8 @@ pub enum VerifyError {
     Key(#[from] KeyError),
     #[error("--head {0}")]
     Head(String),
+    #[error("{path}: {breaks} break(s) in the replicas' chains (listed above)")]
+    Replicas { path: PathBuf, breaks: usize },
 }
 
 /// Checks the chain of the log at `path` (no key, no stored head).
@@ -246,8 +248,13 @@ pub enum AuditCommand {
     /// chain head to store elsewhere, or the first altered, forged or missing line and exits
     /// non-zero.
     Verify {
-        /// The audit log file (JSON lines).
+        /// The audit log file (JSON lines); with --replicas, `-` reads stdin.
         file: PathBuf,
+        /// The file is a collected stream: lines of several replicas interleaved (maybe
+        /// prefixed by the collector), checked chain by chain, every break reported per
+        /// replica.
+        #[arg(long, conflicts_with = "head")]
+        replicas: bool,
         /// The audit key file the server writes with (`[audit] key_file`): check every line's
         /// HMAC.
         #[arg(long, value_name = "FILE")]
@@ -264,8 +271,18 @@ pub fn run_cli(cmd: &AuditCommand) -> Result<(), VerifyError> {
     match cmd {
         AuditCommand::Verify {
             file,
+            replicas: true,
+            key_file,
+            ..
+        } => {
+            let key = key_file.as_deref().map(AuditKey::load).transpose()?;
+            verify_replicas(file, key.as_ref())
+        }
+        AuditCommand::Verify {
+            file,
             key_file,
             head,
+            ..
         } => {
             let opts = VerifyOptions {
                 key: key_file.as_deref().map(AuditKey::load).transpose()?,
@@ -313,5 +330,55 @@ pub fn run_cli(cmd: &AuditCommand) -> Result<(), VerifyError> {
             );
             Ok(())
         }
+    }
+}
+
+/// `audit verify --replicas FILE`: prints each replica's chain and its breaks.
+fn verify_replicas(file: &Path, key: Option<&AuditKey>) -> Result<(), VerifyError> {
+    let read_err = |source| VerifyError::Read {
+        path: file.to_path_buf(),
+        source,
+    };
+    let report = if file == Path::new("-") {
+        super::verify_stream(std::io::stdin().lock(), key)
+    } else {
+        super::verify_stream(BufReader::new(File::open(file).map_err(read_err)?), key)
+    }
+    .map_err(read_err)?;
+    for (name, chain) in &report.replicas {
+        let restarts = match chain.restarts {
+            0 => String::new(),
+            r => format!(", {r} restart(s) (a new chain each)"),
+        };
+        let macs = if key.is_some() {
+            format!(", {} HMAC(s) checked", chain.authenticated)
+        } else {
+            String::new()
+        };
+        println!(
+            "replica {name}: {} records (seq {} to {}){restarts}{macs}; {}; last hash {}",
+            chain.records,
+            chain.first_seq,
+            chain.last_seq,
+            if chain.breaks.is_empty() {
+                "chain intact".to_string()
+            } else {
+                format!("{} break(s)", chain.breaks.len())
+            },
+            chain.last_hash
+        );
+        for (line, problem) in &chain.breaks {
+            println!("  line {line}: {problem}");
+        }
+    }
+    if report.skipped > 0 {
+        println!("{} line(s) without an audit record skipped", report.skipped);
+    }
+    match report.breaks() {
+        0 => Ok(()),
+        breaks => Err(VerifyError::Replicas {
+            path: file.to_path_buf(),
+            breaks,
+        }),
     }
 }

@@ -7,6 +7,8 @@
 //! Keys come as `Authorization: Bearer KEY` or, when configured, as a header of their own
 //! (`X-API-Key: KEY`, n8n's Header Auth).
 
+use std::sync::{Arc, PoisonError, RwLock};
+
 use axum::http::{HeaderMap, HeaderName, header};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -119,7 +121,8 @@ pub(crate) fn check_distinct(keys: &[KeySpec]) -> Result<(), String> {
 
 /// The authenticator of named, scoped keys.
 pub struct KeyRing {
-    keys: Vec<KeySpec>,
+    /// Replaced whole when keys are reloaded.
+    keys: RwLock<Arc<Vec<KeySpec>>>,
     /// Extra header carrying the key as its whole value (`X-API-Key`).
     header: Option<HeaderName>,
 }
@@ -147,7 +150,23 @@ impl KeyRing {
                 None
             }
         });
-        Self { keys, header }
+        Self {
+            keys: RwLock::new(Arc::new(keys)),
+            header,
+        }
+    }
+
+    /// The keys now.
+    fn current(&self) -> Arc<Vec<KeySpec>> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces every key (a reload); requests already let in keep their identity.
+    pub(crate) fn replace(&self, keys: Vec<KeySpec>) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
     }
 
     /// One key (tests, `PROXMOX_MCP_API_KEY`).
@@ -168,8 +187,9 @@ impl Authenticator for KeyRing {
     fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthError> {
         let presented = self.presented(headers).ok_or(AuthError::Missing)?;
         let d = digest(presented);
+        let keys = self.current();
         let mut found: Option<&KeySpec> = None;
-        for k in &self.keys {
+        for k in keys.iter() {
             if bool::from(k.digest.ct_eq(&d)) {
                 found = Some(k);
             }
@@ -180,7 +200,7 @@ impl Authenticator for KeyRing {
     }
 
     fn enabled(&self) -> bool {
-        !self.keys.is_empty()
+        !self.current().is_empty()
     }
 }
 

@@ -112,6 +112,8 @@ pub struct Gate {
     pub(crate) auth: Arc<dyn Authenticator>,
     /// Shared by both doors: a key's calls count once whatever door they use.
     pub(crate) rate: Arc<RateLimiter>,
+    /// The key ring behind `auth` when keys are configured: what a reload replaces.
+    ring: Option<Arc<KeyRing>>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -136,7 +138,41 @@ impl Gate {
         Self {
             auth,
             rate: Arc::new(RateLimiter::unlimited()),
+            ring: None,
         }
+    }
+
+    /// A gate checking the keys of `ring`, which [`Gate::reload_keys`] can replace later.
+    pub fn with_ring(ring: Arc<KeyRing>) -> Self {
+        Self {
+            ring: Some(ring.clone()),
+            ..Self::new(ring)
+        }
+    }
+
+    /// Replaces the keys (and their own rate limits) of both doors at once, without a
+    /// restart; answers how many keys there are now. Refused, keeping the keys in place, when
+    /// the server started without keys or `keys` is empty: turning authentication on or off
+    /// takes a restart.
+    pub fn reload_keys(&self, keys: Vec<KeySpec>) -> Result<usize, String> {
+        let Some(ring) = &self.ring else {
+            return Err("the server started without API keys: adding keys takes a restart".into());
+        };
+        if keys.is_empty() {
+            return Err(
+                "the configuration now has no API key: the current keys stay (turning \
+                        authentication off takes a restart)"
+                    .into(),
+            );
+        }
+        let per_key = keys
+            .iter()
+            .filter_map(|k| Some((k.name.clone(), k.rate_limit_per_minute?)))
+            .collect();
+        let n = keys.len();
+        ring.replace(keys);
+        self.rate.set_per_key(per_key);
+        Ok(n)
     }
 
     /// With this rate limiter.

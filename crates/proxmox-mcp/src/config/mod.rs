@@ -137,6 +137,12 @@ pub struct ServerSection {
     pub(crate) log_format: Option<LogFormat>,
     /// Log filter (`info`, `debug`, `proxmox_mcp=debug,info`...); `RUST_LOG` wins.
     pub(crate) log_level: Option<String>,
+    /// Serve Streamable HTTP without sessions for every protocol revision (replicas behind a
+    /// balancer); legacy SSE keeps its sessions.
+    pub(crate) stateless: Option<bool>,
+    /// Seconds between SIGTERM and the drain during which `/readyz` answers 503 and the doors
+    /// still serve, so that a balancer stops sending work first.
+    pub(crate) drain_delay_secs: Option<u64>,
 }
 
 /// `[rest]`: the REST door (mcpo-compatible, port 8811).
@@ -176,6 +182,9 @@ pub enum ConfigError {
     Cluster(String),
 }
 
+/// Longest `[server] drain_delay_secs`.
+const MAX_DRAIN_DELAY_SECS: u64 = 300;
+
 /// Command-line values that override everything else (all optional).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -196,6 +205,8 @@ pub struct Overrides {
     pub security: SecurityFlags,
     /// `--metrics-auth`.
     pub metrics_auth: bool,
+    /// `--stateless`.
+    pub stateless: bool,
 }
 
 /// How the server reaches one cluster.
@@ -229,6 +240,10 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `/metrics` asks for an API key.
     pub metrics_auth: bool,
+    /// Streamable HTTP without sessions, whatever the client's protocol revision.
+    pub stateless: bool,
+    /// Time between SIGTERM and the drain, `/readyz` answering 503 (`Ops::drain_delay`).
+    pub drain_delay: std::time::Duration,
     /// Log format from the file (`--log-format` and `PROXMOX_MCP_LOG_FORMAT` win).
     pub log_format: Option<LogFormat>,
     /// Log filter from the file (`RUST_LOG` wins).
@@ -310,6 +325,19 @@ impl Settings {
                     .into(),
             ));
         }
+        let stateless = flags.stateless
+            || security::bool_var(env, "PROXMOX_MCP_STATELESS")?
+                .or(file.server.stateless)
+                .unwrap_or(false);
+        let drain_delay = security::num_var(env, "PROXMOX_MCP_DRAIN_DELAY_SECS")?
+            .or(file.server.drain_delay_secs)
+            .unwrap_or(0);
+        if drain_delay > MAX_DRAIN_DELAY_SECS {
+            return Err(ConfigError::Invalid(format!(
+                "drain_delay_secs is {drain_delay}: at most {MAX_DRAIN_DELAY_SECS} (the time a \
+                 balancer takes to notice /readyz, a few seconds)"
+            )));
+        }
         if let Some(level) = &file.server.log_level {
             check_log_filter(level).map_err(|e| {
                 ConfigError::Invalid(format!("log_level {level:?} is not a log filter: {e}"))
@@ -347,12 +375,16 @@ impl Settings {
             cors_origins,
             guard: crate::guard::GuardConfig {
                 audit_key_file: file.audit.key_file.clone(),
+                audit_stdout: file.audit.stdout.unwrap_or(false),
+                audit_replica: file.audit.replica.clone(),
                 ..file.guard.clone()
             }
             .resolved(flags.audit_log.as_deref(), env)?,
             allowed_origins,
             security,
             metrics_auth,
+            stateless,
+            drain_delay: std::time::Duration::from_secs(drain_delay),
             log_format: file.server.log_format,
             log_level: file.server.log_level.clone(),
             notes,

@@ -410,7 +410,10 @@ pub(crate) fn bool_var(
     }
 }
 
-fn num_var(env: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ConfigError> {
+pub(crate) fn num_var(
+    env: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<u64>, ConfigError> {
     let Some(v) = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::audit::{AuditKey, AuditLog};
+use crate::audit::{AuditKey, AuditLog, AuditSinks};
 pub use api::ApiConfig;
 pub(crate) use api::{ApiPolicy, RuleMethod};
 pub use exec::ExecConfig;
@@ -37,6 +37,10 @@ pub struct GuardError(pub String);
 pub(crate) const AUDIT_LOG_ENV: &str = "PROXMOX_MCP_AUDIT_LOG";
 /// Environment variable naming the audit key file (wins over `[audit] key_file`).
 pub(crate) const AUDIT_KEY_FILE_ENV: &str = "PROXMOX_MCP_AUDIT_KEY_FILE";
+/// Environment variable sending audit lines to stdout too (wins over `[audit] stdout`).
+pub(crate) const AUDIT_STDOUT_ENV: &str = "PROXMOX_MCP_AUDIT_STDOUT";
+/// Environment variable naming the replica in audit lines (wins over `[audit] replica`).
+pub(crate) const REPLICA_ENV: &str = "PROXMOX_MCP_REPLICA";
 
 /// The `[guard]` section of the configuration file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -72,6 +76,13 @@ pub struct GuardConfig {
     /// then carries its HMAC.
     #[serde(skip)]
     pub audit_key_file: Option<PathBuf>,
+    /// Audit lines to stdout too (`[audit] stdout`, `PROXMOX_MCP_AUDIT_STDOUT`).
+    #[serde(skip)]
+    pub audit_stdout: bool,
+    /// The replica name audit lines carry (`[audit] replica`, `PROXMOX_MCP_REPLICA`, or
+    /// `HOSTNAME` with stdout).
+    #[serde(skip)]
+    pub audit_replica: Option<String>,
 }
 
 impl GuardConfig {
@@ -97,10 +108,43 @@ impl GuardConfig {
         {
             self.audit_key_file = Some(PathBuf::from(k));
         }
-        if self.audit_key_file.is_some() && self.audit_log.is_none() {
+        let var = |name: &str| {
+            env.get(name)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        if let Some(v) = var(AUDIT_STDOUT_ENV) {
+            self.audit_stdout = match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(GuardError(format!(
+                        "{AUDIT_STDOUT_ENV}={v:?}: use true or false"
+                    )));
+                }
+            };
+        }
+        if let Some(name) = var(REPLICA_ENV) {
+            self.audit_replica = Some(name);
+        }
+        if self.audit_stdout && self.audit_replica.is_none() {
+            self.audit_replica = var("HOSTNAME");
+            if self.audit_replica.is_none() {
+                return Err(GuardError(
+                    "audit lines go to stdout but no replica name is known: set [audit] \
+                     replica or PROXMOX_MCP_REPLICA (HOSTNAME is not set)"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(name) = &self.audit_replica {
+            crate::audit::check_replica(name).map_err(GuardError)?;
+        }
+        if self.audit_key_file.is_some() && self.audit_sinks().is_empty() {
             return Err(GuardError(
                 "[audit] key_file is set but no audit log is: set guard.audit_log (or \
-                 --audit-log, PROXMOX_MCP_AUDIT_LOG) too"
+                 --audit-log, PROXMOX_MCP_AUDIT_LOG) or [audit] stdout too"
                     .into(),
             ));
         }
@@ -108,6 +152,15 @@ impl GuardConfig {
         ExecPolicy::allow_only(&self.node_commands.allow, &exec)?;
         ApiPolicy::new(&self.api)?;
         Ok(self)
+    }
+
+    /// Where audit lines go.
+    pub(crate) fn audit_sinks(&self) -> AuditSinks {
+        AuditSinks {
+            file: self.audit_log.clone(),
+            stdout: self.audit_stdout,
+            replica: self.audit_replica.clone(),
+        }
     }
 }
 
@@ -146,11 +199,16 @@ impl Guard {
             .map(AuditKey::load)
             .transpose()
             .map_err(|e| GuardError(e.to_string()))?;
-        let audit = match &cfg.audit_log {
-            Some(path) => Some(Arc::new(AuditLog::open_keyed(path, key).map_err(|e| {
-                GuardError(format!("cannot open audit log {}: {e}", path.display()))
-            })?)),
-            None => None,
+        let sinks = cfg.audit_sinks();
+        let audit = if sinks.is_empty() {
+            None
+        } else {
+            Some(Arc::new(AuditLog::open_sinks(&sinks, key).map_err(
+                |e| {
+                    let path = sinks.file.as_deref().unwrap_or(Path::new("stdout"));
+                    GuardError(format!("cannot open audit log {}: {e}", path.display()))
+                },
+            )?))
         };
         let exec = ExecPolicy::new(&cfg.exec)?;
         Ok(Guard {

@@ -4,6 +4,7 @@
 //! | request | goes to |
 //! |---|---|
 //! | GET without `Mcp-Session-Id` and without `?sessionId=` | legacy SSE stream |
+//! | the same GET with `MCP-Protocol-Version` or `Last-Event-ID`, in stateless mode | Streamable HTTP (405) |
 //! | POST with `?sessionId=` of a live legacy session | legacy message endpoint (202) |
 //! | POST with an unknown `?sessionId=` | 404 |
 //! | anything else | Streamable HTTP |
@@ -18,6 +19,15 @@
 //! `initialize`) is a 429 when its key already holds `max_sessions_per_key`, a 503 when
 //! `max_sessions` are open; sessions idle for `session_idle_timeout` are closed. A session
 //! `DELETE` answers 204. Event streams are never compressed or buffered.
+//!
+//! Stateless mode (`[server] stateless`): Streamable HTTP keeps no session for any protocol
+//! revision (rmcp's `legacy_session_mode` off). Every POST is answered in its own response and
+//! no `Mcp-Session-Id` is issued, so any replica behind a balancer can answer any request; the
+//! Streamable HTTP `GET` stream and `DELETE` answer 405, as the specification allows. Only what
+//! rides in one request's answer works then (progress of that call); nothing reaches a client
+//! outside a request. Legacy SSE keeps its sessions (its answers travel on the stream), so
+//! legacy clients need sticky routing. Requests of the 2026-07-28 revision are stateless in
+//! both modes.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -73,6 +83,8 @@ pub struct McpHttpConfig {
     pub session_idle_timeout: Duration,
     /// The connection budget (caps, timeouts), shared with the REST door by `serve`.
     pub conns: Arc<Connections>,
+    /// Streamable HTTP without sessions for every protocol revision (see the module's doc).
+    pub stateless: bool,
 }
 
 impl Default for McpHttpConfig {
@@ -87,6 +99,7 @@ impl Default for McpHttpConfig {
             max_sessions_per_key: limits.max_sessions_per_key,
             session_idle_timeout: limits.session_idle_timeout,
             conns: Arc::default(),
+            stateless: false,
         }
     }
 }
@@ -124,6 +137,7 @@ impl McpHttp {
             .disable_allowed_origins()
             .with_sse_keep_alive(Some(cfg.sse_keep_alive))
             .with_max_request_body_bytes(MAX_BODY_BYTES)
+            .with_legacy_session_mode(!cfg.stateless)
             .with_cancellation_token(shutdown.child_token());
         let sse = Arc::new(
             SseSessions::new(handler.for_transport("sse"), cfg.sse_keep_alive)
@@ -266,10 +280,14 @@ async fn dispatch(State(mcp): State<Arc<McpHttp>>, req: Request) -> Response {
         return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
     }
     match (req.method(), legacy_id) {
-        (&Method::GET, None) if session.is_none() => match mcp.admit(key).await {
-            Err(refused) => refused,
-            Ok(_opening) => open_legacy(&mcp, req, key),
-        },
+        (&Method::GET, None)
+            if session.is_none() && !(mcp.cfg.stateless && is_streamable_get(&req)) =>
+        {
+            match mcp.admit(key).await {
+                Err(refused) => refused,
+                Ok(_opening) => open_legacy(&mcp, req, key),
+            }
+        }
         (&Method::POST, legacy_id) => {
             let (parts, body) = req.into_parts();
             let body = match read_body(body).await {
@@ -288,7 +306,7 @@ async fn dispatch(State(mcp): State<Arc<McpHttp>>, req: Request) -> Response {
             {
                 return refused;
             }
-            let opening = if session.is_none() && is_initialize(&body) {
+            let opening = if session.is_none() && !mcp.cfg.stateless && is_initialize(&body) {
                 match mcp.admit(key).await {
                     Ok(opening) => Some(opening),
                     Err(refused) => return refused,
@@ -333,6 +351,15 @@ fn open_legacy(mcp: &Arc<McpHttp>, req: Request, key: Option<&str>) -> Response 
         .get::<OriginalUri>()
         .map_or_else(|| req.uri().path().to_owned(), |u| u.path().to_owned());
     mcp.sse.open(&path, key, &mcp.shutdown)
+}
+
+/// Whether a `GET` without a session is Streamable HTTP's (a client that has negotiated a
+/// revision sends `MCP-Protocol-Version` on every later request; a resumption carries
+/// `Last-Event-ID`) rather than one opening a legacy SSE session, which comes before any
+/// negotiation.
+fn is_streamable_get(req: &Request) -> bool {
+    let headers = req.headers();
+    headers.contains_key("mcp-protocol-version") || headers.contains_key("last-event-id")
 }
 
 /// A POST body, at most 1 MB (413 otherwise, whatever `Content-Length` says or omits).

@@ -2,11 +2,14 @@
 //!
 //! - `GET /healthz`: the process is alive (no cluster call); answers whatever the `Host`.
 //! - `GET /readyz`: the cluster answers a cheap `GET /version` within [`READY_TIMEOUT`]; 503
-//!   with the reason otherwise (see `health.rs`).
+//!   with the reason otherwise, and 503 `draining` from the shutdown signal on (see `health.rs`).
 //! - `GET /metrics`: Prometheus text (see `metrics.rs`); public unless `[server] metrics_auth`
 //!   asks for an API key (any scope).
 //!
-//! `/readyz` and `/metrics` follow the door's `Host`/`Origin` rules. [`Ops::drain_token`] turns
+//! `/readyz` and `/metrics` follow the door's `Host`/`Origin` rules. [`Ops::shutdown_after`]
+//! turns the signal into the moment doors stop accepting, `drain_delay` later (meanwhile
+//! `/readyz` answers 503 and everything else is served, so that a balancer stops sending work
+//! first). [`Ops::drain_token`] turns
 //! the shutdown signal into the later moment where calls in flight have ended (or the grace
 //! period is over): doors stop accepting at the signal and close sessions at that moment.
 
@@ -52,6 +55,10 @@ pub struct Ops {
     /// Cancelled [`WRAP_UP`] before the grace period ends when calls are still running: their
     /// task waits stop and answer with the task still running (calls' `ToolCtx::stop_waiting`).
     pub stop_waiting: CancellationToken,
+    /// Cancelled at the shutdown signal: `/readyz` answers 503 from then on.
+    pub draining: CancellationToken,
+    /// How long the doors go on serving after the signal before they stop accepting.
+    pub drain_delay: Duration,
 }
 
 impl Default for Ops {
@@ -71,7 +78,34 @@ impl Ops {
             hosts: HostPolicy::default(),
             drain_grace: DRAIN_GRACE,
             stop_waiting: CancellationToken::new(),
+            draining: CancellationToken::new(),
+            drain_delay: Duration::ZERO,
         }
+    }
+
+    /// A token cancelled `drain_delay` after `signal`, the moment doors stop accepting; from
+    /// `signal` on, `/readyz` answers 503 (`draining`).
+    pub fn shutdown_after(&self, signal: &CancellationToken) -> CancellationToken {
+        let shutdown = CancellationToken::new();
+        let (signal, draining, delay, out) = (
+            signal.clone(),
+            self.draining.clone(),
+            self.drain_delay,
+            shutdown.clone(),
+        );
+        tokio::spawn(async move {
+            signal.cancelled().await;
+            draining.cancel();
+            if !delay.is_zero() {
+                tracing::info!(
+                    delay_s = delay.as_secs(),
+                    "draining: /readyz answers 503, the doors serve on until the delay is over"
+                );
+                tokio::time::sleep(delay).await;
+            }
+            out.cancel();
+        });
+        shutdown
     }
 
     /// A token cancelled once `shutdown` is cancelled and then every tool call has ended, or
@@ -130,7 +164,10 @@ pub(crate) fn router(ops: &Ops, ready: Arc<PveClient>) -> Router {
     }
     let guarded = Router::new()
         .route("/readyz", get(health::readyz))
-        .with_state(ready)
+        .with_state(health::Ready {
+            client: ready,
+            draining: ops.draining.clone(),
+        })
         .merge(metrics)
         .layer(from_fn_with_state(Arc::new(ops.hosts.clone()), check_host));
     Router::new()

@@ -4,14 +4,14 @@
 //! it as `Retry-After`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// Calls per minute per key: a default for every key, and overrides by key name.
 #[derive(Debug)]
 pub struct RateLimiter {
     default: Option<u32>,
-    per_key: HashMap<String, u32>,
+    per_key: RwLock<HashMap<String, u32>>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -40,7 +40,7 @@ impl RateLimiter {
     pub fn new(default: Option<u32>, per_key: HashMap<String, u32>) -> Self {
         Self {
             default: default.filter(|n| *n > 0),
-            per_key: per_key.into_iter().filter(|(_, n)| *n > 0).collect(),
+            per_key: RwLock::new(per_key.into_iter().filter(|(_, n)| *n > 0).collect()),
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -48,10 +48,22 @@ impl RateLimiter {
     /// Counts one call of `key` (`None`: anonymous), or says how long to wait.
     pub(crate) fn check(&self, key: Option<&str>) -> Result<(), RateLimited> {
         let name = key.unwrap_or("");
-        let Some(per_minute) = self.per_key.get(name).copied().or(self.default) else {
+        let per_key = self
+            .per_key
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .copied();
+        let Some(per_minute) = per_key.or(self.default) else {
             return Ok(());
         };
         self.take(name, per_minute, Instant::now())
+    }
+
+    /// Replaces the overrides by key name (keys reloaded); buckets already filled stay.
+    pub(crate) fn set_per_key(&self, per_key: HashMap<String, u32>) {
+        *self.per_key.write().unwrap_or_else(PoisonError::into_inner) =
+            per_key.into_iter().filter(|(_, n)| *n > 0).collect();
     }
 
     fn take(&self, name: &str, per_minute: u32, now: Instant) -> Result<(), RateLimited> {

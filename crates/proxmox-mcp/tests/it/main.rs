@@ -5,6 +5,7 @@
 mod support;
 
 mod admission;
+mod audit_fleet;
 mod auth_matrix;
 mod auth_mcp;
 mod auth_mcp_limits;
@@ -27,13 +28,16 @@ mod guard_elicit;
 mod guard_exec;
 mod guard_protect;
 mod guard_refusals;
+mod kubernetes;
 mod mcp_logging;
 mod mcp_resources;
 mod multi_cluster;
 mod openssh_tool;
 mod ops_config;
 mod ops_config_errors;
+mod ops_drain;
 mod ops_health;
+mod ops_keys_reload;
 mod ops_logs;
 mod ops_shutdown;
 mod packaging;
@@ -57,6 +61,7 @@ mod transport_demo;
 mod transport_http;
 mod transport_sse;
 mod transport_sse_answers;
+mod transport_stateless;
 mod transport_stdio;
 
 mod rest_errors;
