@@ -25,6 +25,10 @@ cargo test --workspace --locked
 echo "== fuzz targets, smoke run"
 scripts/fuzz.sh --smoke
 
+# The soak run, a few seconds against the debug server: see bench/README.md.
+echo "== soak, smoke run"
+cargo run -q -p proxmox-mcp-bench --bin soak -- --seconds 5 --sample-seconds 1 --debug
+
 if [ -x e2e/run.sh ]; then
   echo "== end-to-end clients"
   e2e/run.sh

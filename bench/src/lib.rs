@@ -1,12 +1,15 @@
 //! Shared helpers of the benchmark binaries: percentiles and a summary line, CPU clocks, and the
-//! modules below (child processes, the server under test, simulated clusters, an MCP client).
+//! modules below (child processes, the server under test, simulated clusters, MCP clients over
+//! Streamable HTTP and legacy SSE, what `/proc` says about a process).
 
 use std::time::Duration;
 
 pub mod child;
 pub mod cluster;
 pub mod mcp;
+pub mod procfs;
 pub mod server;
+pub mod sse;
 
 /// The benchmarks' result type.
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

@@ -1,5 +1,6 @@
 //! A small MCP client over Streamable HTTP for the benchmarks (plain reqwest, no MCP library):
-//! the initialize handshake, JSON-RPC requests, `tools/list` with paging and `tools/call`.
+//! the initialize handshake, JSON-RPC requests, `tools/list` with paging, `tools/call`, ending a
+//! session, and stateless 2026-07-28 requests.
 //! Answers may come as plain JSON or as server-sent events; both are read.
 
 use std::time::Duration;
@@ -173,6 +174,66 @@ impl Session {
     pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Res<Value> {
         self.request("tools/call", json!({"name": name, "arguments": arguments}))
             .await
+    }
+
+    /// Ends the session (`DELETE` with its id); a session without an id has nothing to end.
+    pub async fn close(self) -> Res<()> {
+        let Some(id) = &self.session else {
+            return Ok(());
+        };
+        let resp = self
+            .client
+            .delete(&self.url)
+            .header("Mcp-Session-Id", id)
+            .header("MCP-Protocol-Version", PROTOCOL_VERSION)
+            .timeout(ANSWER_TIMEOUT)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(format!("session DELETE answered {}", resp.status()).into());
+        }
+        Ok(())
+    }
+}
+
+/// The stateless protocol revision: no `initialize`, no session; each request carries the
+/// version and the client's description in `_meta`, and names its method (and tool) in headers.
+pub const STATELESS_VERSION: &str = "2026-07-28";
+
+/// One stateless (2026-07-28) request of `method` with `params` (their `_meta` added); returns
+/// the JSON-RPC `result`, a JSON-RPC error fails. `tool` names the tool of a `tools/call`.
+pub async fn stateless_request(
+    client: &reqwest::Client,
+    url: &str,
+    id: u64,
+    method: &str,
+    mut params: Value,
+) -> Res<Value> {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": STATELESS_VERSION,
+        "io.modelcontextprotocol/clientInfo": {"name": "proxmox-mcp-bench", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let mut req = client
+        .post(url)
+        .header(ACCEPT, "application/json, text/event-stream")
+        .header(CONTENT_TYPE, "application/json")
+        .header("MCP-Protocol-Version", STATELESS_VERSION)
+        .header("Mcp-Method", method)
+        .timeout(ANSWER_TIMEOUT);
+    if let Some(tool) = params["name"].as_str().filter(|_| method == "tools/call") {
+        req = req.header("Mcp-Name", tool);
+    }
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    let resp = req.body(body.to_string()).send().await?;
+    if !resp.status().is_success() {
+        return Err(format!("stateless {method} answered {}", resp.status()).into());
+    }
+    let raw = resp.bytes().await?;
+    let mut answer = find_response(&raw, id)?;
+    match answer.get_mut("result") {
+        Some(result) => Ok(result.take()),
+        None => Err(format!("{method} failed: {}", clip(&answer.to_string())).into()),
     }
 }
 

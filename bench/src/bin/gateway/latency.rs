@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::Res;
 use crate::procs::{CpuTime, Relay, SECRET, Server, Sim, TOKEN_NAME, USER};
 use crate::wire::{
-    Direct, Legacy, Rest, Streamable, check_get_vms, check_vm_list, find_response, http_client,
+    Direct, Legacy, Rest, Streamable, check_get_vms, check_vm_list, find_response, get_vms_request,
+    http_client,
 };
 
 /// The figures of one door.
@@ -89,7 +90,7 @@ impl Door {
                 Answer::Mcp(id, body)
             }
             Door::Legacy(l) => {
-                let (id, json) = l.call().await?;
+                let (id, json) = l.call_raw(get_vms_request).await?;
                 Answer::Mcp(id, bytes::Bytes::from(json))
             }
             Door::Rest(r) => Answer::Json(r.call().await?),

@@ -260,6 +260,12 @@ impl SimServer {
         lock(&self.shared.log).clear();
     }
 
+    /// Every `/api2` request logged since the last call, oldest first, emptying the log in the
+    /// same step (so a reader polling it loses none, however long it runs).
+    pub fn take_requests(&self) -> Vec<RequestRecord> {
+        std::mem::take(&mut *lock(&self.shared.log)).into()
+    }
+
     /// Moves simulated time forward (tasks end, tickets age) and settles the simulator.
     pub fn advance(&self, secs: f64) {
         self.shared.clock.advance(secs);

@@ -63,3 +63,22 @@ async fn log_records_route_params_status_and_identity() {
         "admin routes are not logged"
     );
 }
+
+#[tokio::test]
+async fn take_requests_hands_over_each_request_once() {
+    let sim = start().await;
+    sim.call("GET", "/version", &Auth::token(), &[]).await;
+    sim.call("GET", "/nodes", &Auth::token(), &[]).await;
+    let first = sim.server.take_requests();
+    assert_eq!(
+        first.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(),
+        ["/version", "/nodes"]
+    );
+    assert!(sim.server.requests().is_empty(), "taking empties the log");
+    sim.call("GET", "/cluster/status", &Auth::token(), &[])
+        .await;
+    let second = sim.server.take_requests();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].path, "/cluster/status");
+    assert!(sim.server.take_requests().is_empty());
+}
