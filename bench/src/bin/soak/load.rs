@@ -141,11 +141,23 @@ pub async fn guest_vmids(rest_url: &str) -> Res<Vec<u64>> {
     Err(last.unwrap_or_else(|| "get_vms failed".into()))
 }
 
+/// The API key every client sends (the server reads it from `PROXMOX_MCP_API_KEY_FILE`).
+pub const API_KEY: &str = "soak-key-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e";
+
 fn http_client() -> Res<reqwest::Client> {
+    keyed_client(API_KEY)
+}
+
+/// A client that sends `Authorization: Bearer <key>` with every request, to both doors.
+pub fn keyed_client(key: &str) -> Res<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))?;
+    headers.insert(reqwest::header::AUTHORIZATION, value);
     Ok(reqwest::Client::builder()
         .http1_only()
         .no_proxy()
         .tcp_nodelay(true)
+        .default_headers(headers)
         .build()?)
 }
 

@@ -15,6 +15,7 @@ mod faults;
 mod load;
 mod plot;
 mod reconcile;
+mod reload;
 mod sample;
 mod verdict;
 
@@ -95,7 +96,13 @@ async fn run(opts: Opts) -> Res<bool> {
     }
 
     let sim = start_sim().await?;
-    let env = server_env(&sim, &audit_path);
+    let key_file = out.join("api-key");
+    std::fs::write(&key_file, load::API_KEY)?;
+    let mut env = server_env(&sim, &audit_path);
+    env.push((
+        "PROXMOX_MCP_API_KEY_FILE".into(),
+        key_file.display().to_string(),
+    ));
     let args = ["--toolsets", "all"];
     let mut server = ServerProc::start(&bin, &args, &env, &server_log)?;
     let pid = server.guard.pid();
@@ -130,6 +137,12 @@ async fn run(opts: Opts) -> Res<bool> {
         &vmids,
         stats.clone(),
     );
+    let reloader = tokio::spawn(reload::run(
+        pid,
+        key_file.clone(),
+        server.rest_url.clone(),
+        deadline.into(),
+    ));
     let samples = sample::run(
         pid,
         &server.rest_url,
@@ -140,6 +153,7 @@ async fn run(opts: Opts) -> Res<bool> {
     )
     .await;
     let mutations = load::join(workers).await;
+    let reloads = reloader.await.map_err(|e| format!("key reloader: {e}"))?;
     // A last sample once every client is done: what the server keeps when idle again.
     let mut samples = samples;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -154,7 +168,7 @@ async fn run(opts: Opts) -> Res<bool> {
     let audit = std::fs::read_to_string(&audit_path).unwrap_or_default();
     let log = std::fs::read_to_string(&server_log).unwrap_or_default();
     let rec = reconcile::reconcile(&audit, &pve.mutations, &mutations);
-    let verdict = verdict::judge(&samples, &rec, &log, alive, duration);
+    let verdict = verdict::judge(&samples, &rec, &log, alive, duration, &reloads);
     let csv = out.join("soak.csv");
     sample::write_csv(&csv, &samples)?;
     let png = out.join("soak.png");
@@ -165,6 +179,7 @@ async fn run(opts: Opts) -> Res<bool> {
         stats: &stats,
         pve: &pve,
         rec: &rec,
+        reloads: &reloads,
         verdict: &verdict,
         plotted: plotted.as_ref().err().map(ToString::to_string),
     });

@@ -1,6 +1,6 @@
 //! The soak's targets and its summary: memory (anonymous RSS) and descriptors flat after the
 //! warm-up, no mutation lost or duplicated, no panic in the server's log, the server alive at
-//! the end.
+//! the end, every key reload keeping the key served.
 //!
 //! "Flat" compares the median of the last third of the samples after the warm-up (the first
 //! fifth of the run) with the median of the first third: the growth must stay within a
@@ -15,6 +15,7 @@ use crate::doors::DOORS;
 use crate::faults::{KINDS, PveLog};
 use crate::load::Stats;
 use crate::reconcile::Reconciled;
+use crate::reload::Reloads;
 use crate::sample::Sample;
 
 /// Samples needed after the warm-up to judge flatness.
@@ -37,6 +38,7 @@ pub struct Verdict {
     pub panics: Vec<String>,
     pub alive: bool,
     pub mutations_clean: bool,
+    pub reloads_held: bool,
 }
 
 impl Verdict {
@@ -46,6 +48,7 @@ impl Verdict {
             && self.panics.is_empty()
             && self.alive
             && self.mutations_clean
+            && self.reloads_held
     }
 }
 
@@ -56,6 +59,7 @@ pub fn judge(
     server_log: &str,
     alive: bool,
     duration: Duration,
+    reloads: &Reloads,
 ) -> Verdict {
     let warm = duration.as_secs_f64() / 5.0;
     let after: Vec<&Sample> = samples.iter().filter(|s| s.at_s >= warm).collect();
@@ -69,6 +73,7 @@ pub fn judge(
             .collect(),
         alive,
         mutations_clean: rec.clean(),
+        reloads_held: reloads.pass(),
     }
 }
 
@@ -97,6 +102,7 @@ pub struct Report<'a> {
     pub stats: &'a Stats,
     pub pve: &'a PveLog,
     pub rec: &'a Reconciled,
+    pub reloads: &'a Reloads,
     pub verdict: &'a Verdict,
     /// Why the plot was not drawn, if it was not.
     pub plotted: Option<String>,
@@ -150,6 +156,19 @@ pub fn summary(r: &Report<'_>) -> String {
         "| panics in the server's log | {} | {} |",
         v.panics.len(),
         mark(Some(v.panics.is_empty()))
+    );
+    let _ = writeln!(
+        o,
+        "| API keys reloaded (SIGHUP), the key still served and a stranger refused | {} of {} \
+         reloads held{} | {} |",
+        r.reloads.held,
+        r.reloads.sent,
+        if r.reloads.failures.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.reloads.failures.join("; "))
+        },
+        mark(Some(v.reloads_held))
     );
     let _ = writeln!(
         o,
