@@ -141,7 +141,9 @@ impl App {
         for c in clusters.iter() {
             c.client.set_observer(ops.metrics.clone());
         }
-        let registry = registry.with_observer(ops.metrics.clone());
+        let registry = registry
+            .for_clusters(&clusters)
+            .with_observer(ops.metrics.clone());
         let host = ToolHost::new(
             Arc::new(registry),
             Arc::new(clusters),

@@ -11,6 +11,7 @@ mod auth_mcp_limits;
 mod harden_conns;
 mod harden_doors;
 mod harden_sessions;
+mod lean_surface;
 mod security_binary;
 mod security_doors;
 mod security_props;

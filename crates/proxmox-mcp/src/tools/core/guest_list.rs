@@ -13,10 +13,10 @@ use crate::tools::common::{StatusFilter, gib, is_false, mib, percent, split_tags
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GuestListParams {
-    /// Only the guests on this node.
+    /// Only this node.
     #[serde(default)]
     pub(crate) node: Option<String>,
-    /// Only guests in this power state.
+    /// Only this state.
     #[serde(default)]
     pub(crate) status: Option<StatusFilter>,
 }
