@@ -69,7 +69,7 @@ pub(super) fn augment_input(access: Access, schema: &mut Map<String, Value>) {
             CONFIRM.into(),
             json!({
                 "type": "boolean",
-                "description": "Must be true to run it."
+                "description": "Must be true."
             }),
         );
     }
@@ -77,7 +77,7 @@ pub(super) fn augment_input(access: Access, schema: &mut Map<String, Value>) {
         DRY_RUN.into(),
         json!({
             "type": "boolean",
-            "description": "Change nothing; list the PVE calls."
+            "description": "Plan only: list the PVE calls."
         }),
     );
 }

@@ -84,9 +84,9 @@ fn strip_formats(v: &mut Value) {
 /// `enum` for choices, optional by absence from `required`. A union with `null` becomes its
 /// other member (`null` is still accepted on input), a `oneOf`/`anyOf` of constants becomes an
 /// `enum`, a `const` a one-value `enum`, a union of a list and a string becomes the list (the
-/// server also takes the string: the description says so); `"default": null`, `"minimum": 0`
-/// (every unsigned Rust integer's, refused on input anyway), `title` and nested
-/// `additionalProperties` go. Gemini's function declarations refuse the rest, and n8n's MCP
+/// server also takes the string: the description says so); `"default": null`, `minimum` and
+/// `maximum` (the parameter's own checks and Proxmox VE's refuse what is out of range, naming
+/// the range), `title` and nested `additionalProperties` go. Gemini's function declarations refuse the rest, and n8n's MCP
 /// Client Tool passes schemas to it unchanged.
 fn portable(v: &mut Value) {
     let Value::Object(m) = v else { return };
@@ -119,9 +119,8 @@ fn portable(v: &mut Value) {
     if m.get("default") == Some(&Value::Null) {
         m.remove("default");
     }
-    if m.get("minimum") == Some(&Value::from(0)) {
-        m.remove("minimum");
-    }
+    m.remove("minimum");
+    m.remove("maximum");
     m.remove("title");
     m.remove("additionalProperties");
     if let Some(Value::Object(props)) = m.get_mut("properties") {
@@ -385,7 +384,7 @@ mod tests {
             json!({"description": "Tags: a list or one string.", "type": "array",
                    "items": {"type": "string"}})
         );
-        let mut p = json!({"type": ["integer", "null"], "minimum": 0, "default": null,
+        let mut p = json!({"type": ["integer", "null"], "minimum": 0, "maximum": 9, "default": null,
                            "description": "n"});
         portable(&mut p);
         assert_eq!(p, json!({"type": "integer", "description": "n"}));

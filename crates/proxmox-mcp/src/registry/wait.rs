@@ -47,7 +47,6 @@ fn augment_input(wait: TaskWait, schema: &mut Map<String, Value>) {
             WAIT_SECONDS.into(),
             json!({
                 "type": "integer",
-                "maximum": MAX_WAIT_SECONDS,
                 "description": wait.description,
             }),
         );

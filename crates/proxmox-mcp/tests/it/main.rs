@@ -12,6 +12,7 @@ mod harden_conns;
 mod harden_doors;
 mod harden_sessions;
 mod lean_surface;
+mod list_paging;
 mod security_binary;
 mod security_doors;
 mod security_props;

@@ -6,7 +6,7 @@ use pve_client::{GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::guest_list::{self, GuestLine, GuestListParams};
+use super::guest_list::{self, GuestLine, GuestListParams, PageInfo};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
@@ -26,7 +26,7 @@ pub(crate) fn get_containers() -> ToolSpec {
             TOOLSET,
             "get_containers",
             "List containers",
-            "List LXC containers: VMID, name, node, status, CPU, memory, disk, tags. Use it to find VMIDs.",
+            "List containers: VMID, name, node, status, CPU, memory, disk, tags; 200 a page. Use it to find VMIDs; summary: true for an overview.",
             Access::Read,
             true,
         ),
@@ -38,18 +38,16 @@ pub(crate) fn get_containers() -> ToolSpec {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ContainersOutput {
     pub(crate) containers: Vec<GuestLine>,
-    pub(crate) count: usize,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
 }
 
 async fn get_containers_handler(
     ctx: &ToolCtx,
     p: GuestListParams,
 ) -> Result<ContainersOutput, ToolError> {
-    let containers = guest_list::list(ctx, GuestKind::Lxc, p).await?;
-    Ok(ContainersOutput {
-        count: containers.len(),
-        containers,
-    })
+    let (containers, page) = guest_list::list(ctx, GuestKind::Lxc, p).await?;
+    Ok(ContainersOutput { containers, page })
 }
 
 /// Parameters of `start_container`.
@@ -222,7 +220,7 @@ pub(crate) fn update_container_resources() -> ToolSpec {
     )
     .waits(TaskWait {
         default_seconds: 20,
-        description: "Seconds to wait for the disk resize (default 20).",
+        description: "Seconds to wait (default 20).",
     })
 }
 
@@ -248,7 +246,7 @@ pub(crate) struct UpdateCtParams {
     /// Swap in MiB.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) swap_mb: Option<u64>,
-    /// GiB to add to the root disk.
+    /// GiB to add to the disk.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
     pub(crate) disk_add_gb: Option<u64>,

@@ -6,6 +6,7 @@ pub(super) mod cluster_status;
 pub(super) mod clusters;
 pub(super) mod containers;
 mod guest_list;
+mod guest_summary;
 pub(super) mod nodes;
 pub(super) mod storage;
 pub(super) mod vm_exec;

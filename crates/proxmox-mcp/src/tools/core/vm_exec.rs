@@ -65,12 +65,12 @@ pub(crate) struct ExecParams {
     /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Program, or a shell line with shell: true.
+    /// Program, or a shell line.
     pub(crate) command: String,
     /// Program arguments (no quoting).
     #[serde(default)]
     pub(crate) args: Option<Vec<String>>,
-    /// Run through /bin/sh -c (default: when command has spaces and no args).
+    /// Run via /bin/sh -c (default: if spaces and no args).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) shell: Option<bool>,
     /// Seconds for the command (default 30).

@@ -7,7 +7,7 @@ use pve_client::{ErrorKind, GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::guest_list::{self, GuestLine, GuestListParams};
+use super::guest_list::{self, GuestLine, GuestListParams, PageInfo};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
@@ -23,7 +23,7 @@ pub(crate) fn get_vms() -> ToolSpec {
         ToolDef {
             name: "get_vms",
             title: "List VMs",
-            description: "List VMs (QEMU): VMID, name, node, status, CPU, memory, disk, tags. Use it to find VMIDs.",
+            description: "List VMs: VMID, name, node, status, CPU, memory, disk, tags; 200 a page. Use it to find VMIDs; summary: true for an overview.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,
@@ -36,15 +36,13 @@ pub(crate) fn get_vms() -> ToolSpec {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct VmsOutput {
     pub(crate) vms: Vec<GuestLine>,
-    pub(crate) count: usize,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
 }
 
 async fn get_vms_handler(ctx: &ToolCtx, p: GuestListParams) -> Result<VmsOutput, ToolError> {
-    let vms = guest_list::list(ctx, GuestKind::Qemu, p).await?;
-    Ok(VmsOutput {
-        count: vms.len(),
-        vms,
-    })
+    let (vms, page) = guest_list::list(ctx, GuestKind::Qemu, p).await?;
+    Ok(VmsOutput { vms, page })
 }
 
 /// `create_vm`.
@@ -87,19 +85,19 @@ pub(crate) struct CreateVmParams {
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
     pub(crate) vmid: Option<u32>,
-    /// Disk storage (default: most free space).
+    /// Disk storage (default: most free).
     #[serde(default)]
     pub(crate) storage: Option<String>,
-    /// OS type: l26 (default), win11, win10, other...
+    /// OS type (default l26).
     #[serde(default)]
     pub(crate) ostype: Option<String>,
     /// Bridge (default vmbr0).
     #[serde(default)]
     pub(crate) bridge: Option<String>,
-    /// ISO volume for the CD drive.
+    /// ISO volume to attach.
     #[serde(default)]
     pub(crate) iso: Option<String>,
-    /// Start it once created.
+    /// Start it.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) start: Option<bool>,
 }
@@ -248,7 +246,7 @@ pub(crate) fn delete_vm() -> ToolSpec {
     )
     .waits(TaskWait {
         default_seconds: 20,
-        description: "Seconds to wait for the tasks (default 20).",
+        description: "Seconds to wait (default 20).",
     })
 }
 
@@ -259,7 +257,7 @@ pub(crate) struct DeleteVmParams {
     /// VMID of the VM to delete.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Also remove it from backup jobs, replication and HA.
+    /// Also remove it from jobs, replication, HA.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) purge: Option<bool>,
     /// Stop it first if running.

@@ -283,7 +283,7 @@ pub(crate) fn delete_container() -> ToolSpec {
     )
     .waits(TaskWait {
         default_seconds: 20,
-        description: "Seconds to wait for the tasks (default 20).",
+        description: "Seconds to wait (default 20).",
     })
 }
 

@@ -60,7 +60,7 @@ pub(super) struct ListTasksParams {
     /// Task state.
     #[serde(default)]
     pub(crate) status: Option<TaskStateFilter>,
-    /// Task type: vzdump, qmstart, qmigrate...
+    /// Task type (vzdump, qmstart...).
     #[serde(default, rename = "type")]
     pub(crate) task_type: Option<String>,
     /// Only tasks since this Unix time.
