@@ -103,7 +103,7 @@ impl App {
         for c in &settings.clusters {
             let client = match &c.choice {
                 ClusterChoice::Demo => {
-                    let d = DemoCluster::start().await?;
+                    let d = DemoCluster::start(&settings.demo_shape).await?;
                     let client = PveClient::new(d.client_config()?)?;
                     demo = Some(d);
                     client

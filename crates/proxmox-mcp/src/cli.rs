@@ -152,6 +152,9 @@ pub struct ServeArgs {
     pub(crate) tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) filters: FilterArgs,
+    /// With --demo: the simulated cluster's shape.
+    #[command(flatten)]
+    pub(crate) demo_shape: pve_sim::cli::ClusterArgs,
 }
 
 /// Flags of `stdio`.
@@ -168,6 +171,9 @@ pub struct StdioArgs {
     pub(crate) audit_log: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) filters: FilterArgs,
+    /// With --demo: the simulated cluster's shape.
+    #[command(flatten)]
+    pub(crate) demo_shape: pve_sim::cli::ClusterArgs,
 }
 
 impl ServeArgs {
@@ -183,6 +189,7 @@ impl ServeArgs {
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             metrics_auth: self.metrics_auth,
+            demo_shape: self.demo_shape.clone(),
             security: SecurityFlags {
                 allow_unauthenticated: self.allow_unauthenticated,
                 api_key_header: self.api_key_header.clone(),
@@ -203,6 +210,7 @@ impl StdioArgs {
             demo: self.demo,
             audit_log: self.audit_log.clone(),
             security: self.filters.flags(),
+            demo_shape: self.demo_shape.clone(),
             ..Overrides::default()
         }
     }

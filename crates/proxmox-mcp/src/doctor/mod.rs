@@ -250,7 +250,7 @@ async fn check_one(report: &mut Report, name: Option<&str>, choice: &ClusterChoi
     let cfg = match choice {
         ClusterChoice::Remote(cfg) => (**cfg).clone(),
         ClusterChoice::Demo => {
-            demo = match DemoCluster::start().await {
+            demo = match DemoCluster::start(&pve_sim::cli::ClusterArgs::default()).await {
                 Ok(d) => d,
                 Err(e) => {
                     report.fail(e.to_string(), None);

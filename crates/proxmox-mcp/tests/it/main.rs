@@ -18,6 +18,7 @@ mod security_doors;
 mod security_props;
 
 mod cli;
+mod demo_shape;
 mod docs;
 mod doctor;
 mod guard_audit;
