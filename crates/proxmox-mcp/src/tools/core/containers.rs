@@ -26,7 +26,7 @@ pub(crate) fn get_containers() -> ToolSpec {
             TOOLSET,
             "get_containers",
             "List containers",
-            "List containers: VMID, name, node, status, CPU, memory, disk, tags; 200 a page. Use it to find VMIDs; summary: true for an overview.",
+            "List containers, 200 a page. Use it to find VMIDs; summary: true for an overview.",
             Access::Read,
             true,
         ),
@@ -74,7 +74,7 @@ pub(crate) struct CtStopParams {
     #[serde(default)]
     #[schemars(skip)]
     pub(crate) node: Option<String>,
-    /// Seconds for the clean shutdown (default 60).
+    /// Shutdown timeout (default 60).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) timeout_seconds: Option<u32>,
     /// Stop at once (stop_container).

@@ -30,7 +30,7 @@ pub(crate) struct GuestListParams {
     /// Only this tag.
     #[serde(default)]
     pub(crate) tag: Option<String>,
-    /// Name contains this.
+    /// Name part.
     #[serde(default)]
     pub(crate) name: Option<String>,
     /// Only this pool.
@@ -45,7 +45,7 @@ pub(crate) struct GuestListParams {
     /// Row fields to keep.
     #[serde(default)]
     pub(crate) fields: Option<FieldList>,
-    /// Counts and top users instead of rows.
+    /// Counts, not rows.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) summary: Option<bool>,
 }

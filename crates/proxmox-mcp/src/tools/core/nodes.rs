@@ -89,7 +89,7 @@ pub(crate) fn get_node_status() -> ToolSpec {
         ToolDef {
             name: "get_node_status",
             title: "Node status",
-            description: "One node in detail: CPU, load, memory, swap, disk, kernel, version. Use get_nodes for all nodes.",
+            description: "One node in detail: CPU, memory, disk, kernel, version. Use get_nodes for all nodes.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,

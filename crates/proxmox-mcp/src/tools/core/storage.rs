@@ -14,7 +14,7 @@ pub(crate) fn get_storage() -> ToolSpec {
         ToolDef {
             name: "get_storage",
             title: "List storage",
-            description: "Storages per node: type, content (images, rootdir, iso, vztmpl, backup), space, shared. Use it to pick a storage.",
+            description: "Storages per node with content types and space. Use it to pick a storage.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,

@@ -48,7 +48,7 @@ pub(crate) fn execute_vm_command() -> ToolSpec {
         ToolDef {
             name: NAME,
             title: "Run command in VM",
-            description: "Run a command in a running VM through the QEMU guest agent: exit code, stdout, stderr. Use it when you need output from inside the guest.",
+            description: "Run a command in a running VM via the guest agent. Use it when you need output from inside the guest.",
             toolset: "core",
             access: Access::Destructive,
             idempotent: false,

@@ -37,7 +37,7 @@ pub(crate) struct ShutdownVmParams {
     #[serde(default)]
     #[schemars(skip)]
     pub(crate) node: Option<String>,
-    /// Seconds PVE waits for the OS (default 180).
+    /// Shutdown timeout (default 180).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) timeout_seconds: Option<u32>,
 }

@@ -23,7 +23,7 @@ pub(crate) fn get_vms() -> ToolSpec {
         ToolDef {
             name: "get_vms",
             title: "List VMs",
-            description: "List VMs: VMID, name, node, status, CPU, memory, disk, tags; 200 a page. Use it to find VMIDs; summary: true for an overview.",
+            description: "List VMs, 200 a page. Use it to find VMIDs; summary: true for an overview.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,
@@ -51,7 +51,7 @@ pub(crate) fn create_vm() -> ToolSpec {
         ToolDef {
             name: "create_vm",
             title: "Create VM",
-            description: "Create an empty VM (disk, NIC, guest agent, optional ISO); VMID, node and storage are picked when absent. Use clone_vm or create_vm_from_template for an image.",
+            description: "Create an empty VM; VMID, node and storage are picked when absent. Use clone_vm or create_vm_from_template for an image.",
             toolset: "core",
             access: Access::Write,
             idempotent: false,

@@ -23,7 +23,7 @@ pub(crate) fn list_tasks() -> ToolSpec {
         ToolDef {
             name: "list_tasks",
             title: "List tasks",
-            description: "Recent tasks, newest first: type, guest, user, state, exit status. Use it to see what failed; get_task for a log.",
+            description: "Recent tasks, newest first. Use it to see what ran or failed; get_task for a log.",
             toolset: "tasks",
             access: Access::Read,
             idempotent: true,

@@ -121,7 +121,7 @@ pub(super) fn stop_task() -> ToolSpec {
         ToolDef {
             name: "stop_task",
             title: "Stop task",
-            description: "Stop a running task; what it had not done stays undone. Use it to interrupt a backup, migration or clone.",
+            description: "Stop a running task. Use it to interrupt a backup, migration or clone.",
             toolset: "tasks",
             access: Access::Write,
             idempotent: true,
