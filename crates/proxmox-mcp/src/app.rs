@@ -112,7 +112,7 @@ impl App {
         for c in &settings.clusters {
             let (client, ssh) = match &c.choice {
                 ClusterChoice::Demo => {
-                    let d = DemoCluster::start().await?;
+                    let d = DemoCluster::start(&settings.demo_shape).await?;
                     let client = PveClient::new(d.client_config()?)?;
                     let ssh = d.ssh_client(client.clone())?;
                     demo = Some(d);
@@ -160,7 +160,9 @@ impl App {
         for c in clusters.iter() {
             c.client.set_observer(ops.metrics.clone());
         }
-        let registry = registry.with_observer(ops.metrics.clone());
+        let registry = registry
+            .for_clusters(&clusters)
+            .with_observer(ops.metrics.clone());
         let host = ToolHost::new(
             Arc::new(registry),
             Arc::new(clusters),

@@ -156,6 +156,9 @@ pub struct ServeArgs {
     pub(crate) tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) filters: FilterArgs,
+    /// With --demo: the simulated cluster's shape.
+    #[command(flatten)]
+    pub(crate) demo_shape: pve_sim::cli::ClusterArgs,
 }
 
 /// Flags of `stdio`.
@@ -172,6 +175,9 @@ pub struct StdioArgs {
     pub(crate) audit_log: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) filters: FilterArgs,
+    /// With --demo: the simulated cluster's shape.
+    #[command(flatten)]
+    pub(crate) demo_shape: pve_sim::cli::ClusterArgs,
 }
 
 impl ServeArgs {
@@ -188,6 +194,7 @@ impl ServeArgs {
             allowed_origins: self.allowed_origins.clone(),
             metrics_auth: self.metrics_auth,
             stateless: self.stateless,
+            demo_shape: self.demo_shape.clone(),
             security: SecurityFlags {
                 allow_unauthenticated: self.allow_unauthenticated,
                 api_key_header: self.api_key_header.clone(),
@@ -208,6 +215,7 @@ impl StdioArgs {
             demo: self.demo,
             audit_log: self.audit_log.clone(),
             security: self.filters.flags(),
+            demo_shape: self.demo_shape.clone(),
             ..Overrides::default()
         }
     }

@@ -1,6 +1,8 @@
 //! The clusters a server acts on: each configured cluster's name, address, client and, when
-//! configured, SSH to its nodes, in the configured order (the first is the default). `Registry::call` picks one per call from the
-//! `cluster` argument every tool takes (added to every input schema here, in one place).
+//! configured, SSH to its nodes, in the configured order (the first is the default).
+//! `Registry::call` picks one per call from the `cluster` argument. Every tool takes it, but
+//! input schemas show it only when more than one cluster is configured (then as an
+//! enumeration of their names; added here, in one place).
 
 use std::sync::Arc;
 
@@ -74,6 +76,11 @@ impl Clusters {
         self.entries.iter().find(|e| &*e.name == name)
     }
 
+    /// The names, in the configured order.
+    pub(crate) fn name_list(&self) -> Vec<&str> {
+        self.entries.iter().map(|e| &*e.name).collect()
+    }
+
     /// The names, comma-separated, for messages.
     pub(crate) fn names(&self) -> String {
         self.entries
@@ -134,8 +141,12 @@ pub(crate) fn named_in(args: Option<&Value>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Adds the optional `cluster` argument to a tool's input schema (every tool has it).
-pub(crate) fn augment_input(schema: &mut Map<String, Value>) {
+/// Adds the optional `cluster` argument to a tool's input schema, listing `names`, when there is
+/// more than one name: with a single cluster the argument stays accepted but is not shown.
+pub(crate) fn augment_input(schema: &mut Map<String, Value>, names: &[&str]) {
+    if names.len() < 2 {
+        return;
+    }
     let props = schema
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -144,9 +155,8 @@ pub(crate) fn augment_input(schema: &mut Map<String, Value>) {
             CLUSTER.into(),
             json!({
                 "type": "string",
-                "description": "Name of the Proxmox VE cluster to act on, as configured on this \
-                                server (list_clusters shows them). Default: the first configured \
-                                cluster."
+                "enum": names,
+                "description": format!("Cluster to act on (default {}).", names[0])
             }),
         );
     }
@@ -160,8 +170,11 @@ mod tests {
     #[test]
     fn names_and_schema() {
         let mut schema = Map::new();
-        augment_input(&mut schema);
+        augment_input(&mut schema, &["only"]);
+        assert!(schema.is_empty(), "one cluster: no parameter shown");
+        augment_input(&mut schema, &["a", "b"]);
         assert_eq!(schema["properties"][CLUSTER]["type"], "string");
+        assert_eq!(schema["properties"][CLUSTER]["enum"], json!(["a", "b"]));
         assert_eq!(
             named_in(Some(&json!({"cluster": " b "}))).as_deref(),
             Some("b")

@@ -36,10 +36,10 @@ pub struct DemoCluster {
 }
 
 impl DemoCluster {
-    /// Starts the demo cluster (`pve_sim::seed::demo()`) on 127.0.0.1, a free port, with
-    /// realistic task durations.
-    pub(crate) async fn start() -> Result<Self, DemoError> {
-        Self::spawn(pve_sim::seed::demo(), 1.0).await
+    /// Starts the cluster `shape` describes (`pve_sim::seed::demo()` when it gives no size) on
+    /// 127.0.0.1, a free port, with realistic task durations.
+    pub(crate) async fn start(shape: &pve_sim::cli::ClusterArgs) -> Result<Self, DemoError> {
+        Self::spawn(shape.cluster(), 1.0).await
     }
 
     /// Starts a simulator over `cluster` on 127.0.0.1, a free port; `time_scale` multiplies

@@ -103,7 +103,15 @@ Conventions shared by every tool:
 - Unknown parameters are refused with an error naming them and listing the accepted ones.
 - Integer and boolean parameters also accept their string spelling (`\"101\"`, `\"true\"`); the
   schemas keep the strict type.
+- Every tool takes `cluster`, the name of the configured cluster to act on (default: the first
+  configured). Input schemas show it only when the server has more than one cluster configured,
+  and then as an enumeration of their names; with one cluster it is accepted but not shown.
 - Where a tool takes `vmid`, `node` is optional: the node is found from the VMID.
+- Input schemas use a portable core of JSON Schema that every model provider accepts (one `type`
+  per property, `enum` for choices, optional parameters left out of `required`, no `anyOf`,
+  `oneOf`, `const` or type arrays); the server is more lenient than the schema says (`null` for
+  an optional parameter, a single string where a list is expected, see each parameter). Ranges
+  are not in the schemas: a value out of range is refused with an error that states the range.
 - Tools that start a Proxmox VE task wait at most `wait_seconds` (default 20, at most 50, because
   n8n abandons a call after 60 s). If the task is still running then, the result has
   `task_status: \"running\"` and the task's `upid`: follow it with `get_task` rather than repeating

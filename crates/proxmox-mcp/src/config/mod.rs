@@ -207,6 +207,8 @@ pub struct Overrides {
     pub metrics_auth: bool,
     /// `--stateless`.
     pub stateless: bool,
+    /// The cluster `--demo` simulates (`--nodes`, `--vms`, `--containers`, `--seed`).
+    pub demo_shape: pve_sim::cli::ClusterArgs,
 }
 
 /// How the server reaches one cluster.
@@ -250,6 +252,8 @@ pub struct Settings {
     pub log_level: Option<String>,
     /// Lines to log once logging is set up (what an imported file's reading had to say).
     pub notes: Vec<String>,
+    /// The cluster the embedded simulator serves in demo mode (the demo cluster by default).
+    pub demo_shape: pve_sim::cli::ClusterArgs,
 }
 
 impl FileConfig {
@@ -364,7 +368,14 @@ impl Settings {
         };
 
         let clusters = clusters::resolve(flags.demo, &file, env)?;
-        let notes = file.notes.iter().chain(&security.notes).cloned().collect();
+        let mut notes: Vec<String> = file.notes.iter().chain(&security.notes).cloned().collect();
+        if flags.demo_shape.is_built() && !flags.demo {
+            notes.push(
+                "--nodes, --vms, --containers and --seed shape the --demo cluster; without --demo \
+                 they are ignored"
+                    .into(),
+            );
+        }
 
         Ok(Settings {
             clusters,
@@ -388,6 +399,7 @@ impl Settings {
             log_format: file.server.log_format,
             log_level: file.server.log_level.clone(),
             notes,
+            demo_shape: flags.demo_shape.clone(),
         })
     }
 

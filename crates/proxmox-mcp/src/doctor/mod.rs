@@ -251,7 +251,7 @@ async fn check_one(report: &mut Report, name: Option<&str>, cluster: &NamedClust
     let cfg = match &cluster.choice {
         ClusterChoice::Remote(cfg) => (**cfg).clone(),
         ClusterChoice::Demo => {
-            let d = match DemoCluster::start().await {
+            let d = match DemoCluster::start(&pve_sim::cli::ClusterArgs::default()).await {
                 Ok(d) => demo.insert(d),
                 Err(e) => {
                     report.fail(e.to_string(), None);

@@ -78,8 +78,7 @@ pub(super) fn augment_input(access: Access, schema: &mut Map<String, Value>) {
             CONFIRM.into(),
             json!({
                 "type": "boolean",
-                "description": "Must be true to run this destructive tool; without it the call is \
-                                refused and says what it would do. Not needed with dry_run."
+                "description": "Must be true."
             }),
         );
     }
@@ -87,8 +86,7 @@ pub(super) fn augment_input(access: Access, schema: &mut Map<String, Value>) {
         DRY_RUN.into(),
         json!({
             "type": "boolean",
-            "description": "Change nothing: return the exact Proxmox VE calls this would make \
-                            (method, path, parameters; secrets masked). Reads still happen."
+            "description": "Plan only: list the PVE calls."
         }),
     );
 }

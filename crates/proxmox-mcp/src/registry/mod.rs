@@ -184,10 +184,9 @@ impl ToolSpec {
     {
         let mut input_schema = schema_for::<P>();
         let mut output_schema = output_schema_for::<O>();
-        // `confirm` and `dry_run` come from `Access`, `cluster` is every tool's: in this one
-        // place.
+        // `confirm` and `dry_run` come from `Access`, in this one place (`cluster` is added by
+        // `Registry::for_clusters`, which knows how many there are).
         flow::augment_input(def.access, &mut input_schema);
-        crate::clusters::augment_input(&mut input_schema);
         flow::augment_output(def.access, &mut output_schema);
         ToolSpec {
             name: def.name,
@@ -350,6 +349,18 @@ impl Registry {
     /// This registry with its calls told to `observer` (the server's metrics).
     pub(crate) fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
         self.observer = observer;
+        self
+    }
+
+    /// This registry acting on `clusters`: with more than one, every input schema shows the
+    /// `cluster` argument as an enumeration of their names.
+    pub(crate) fn for_clusters(mut self, clusters: &crate::clusters::Clusters) -> Self {
+        let names = clusters.name_list();
+        if names.len() > 1 {
+            for t in &mut self.tools {
+                crate::clusters::augment_input(Arc::make_mut(&mut t.input_schema), &names);
+            }
+        }
         self
     }
 

@@ -62,9 +62,10 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
         default: false,
     },
     Toolset {
-        name: "node_exec",
-        description: "Diagnostic commands on the nodes over SSH, only those the server's \
-                      operator allows ([guard.node_commands]).",
+        name: "ssh",
+        description: "Commands over SSH to the nodes, once SSH is configured ([cluster.ssh]): \
+                      inside a container (pct exec), and the diagnostics the operator allows \
+                      on a node ([guard.node_commands]).",
         default: false,
     },
 ];

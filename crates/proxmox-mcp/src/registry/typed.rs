@@ -12,14 +12,13 @@ use serde_json::{Map, Value};
 use crate::error::ToolError;
 
 /// The input schema (draft 2020-12, subschemas inlined, no `$schema`, root `title` or root
-/// `description`) of a parameters struct. Optional fields are shown by their absence from
-/// `required`, not as nullable types: `["string", "null"]` becomes `"string"` and
-/// `"default": null` goes (some model providers reject type arrays); `null` is still accepted on
-/// input.
+/// `description`) of a parameters struct, in the portable core of JSON Schema that every model
+/// provider's function declarations accept (see [`portable`]).
 pub(crate) fn schema_for<T: JsonSchema>() -> Map<String, Value> {
     let mut map = root_schema::<T>(SchemaSettings::draft2020_12());
-    for v in map.values_mut() {
-        tidy(v);
+    map.remove("additionalProperties");
+    if let Some(Value::Object(props)) = map.get_mut("properties") {
+        props.values_mut().for_each(portable);
     }
     map
 }
@@ -81,32 +80,118 @@ fn strip_formats(v: &mut Value) {
     }
 }
 
-/// Drops nullability noise, recursively (see [`schema_for`]).
-fn tidy(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            if m.get("default") == Some(&Value::Null) {
-                m.remove("default");
-            }
-            if let Some(Value::Array(types)) = m.get("type") {
-                let non_null: Vec<Value> = types
-                    .iter()
-                    .filter(|t| !t.is_null() && *t != "null")
-                    .cloned()
-                    .collect();
-                if non_null.len() == 1 && non_null.len() < types.len() {
-                    m.insert("type".into(), non_null[0].clone());
-                }
-            }
-            if let Some(Value::Array(values)) = m.get_mut("enum") {
-                values.retain(|x| !x.is_null());
-            }
-            for (_, x) in m.iter_mut() {
-                tidy(x);
+/// Rewrites one property schema, recursively, into the portable core: one `type` per schema,
+/// `enum` for choices, optional by absence from `required`. A union with `null` becomes its
+/// other member (`null` is still accepted on input), a `oneOf`/`anyOf` of constants becomes an
+/// `enum`, a `const` a one-value `enum`, a union of a list and a string becomes the list (the
+/// server also takes the string: the description says so); `"default": null`, `minimum` and
+/// `maximum` (the parameter's own checks and Proxmox VE's refuse what is out of range, naming
+/// the range), `title` and nested `additionalProperties` go. Gemini's function declarations refuse the rest, and n8n's MCP
+/// Client Tool passes schemas to it unchanged.
+fn portable(v: &mut Value) {
+    let Value::Object(m) = v else { return };
+    let mut alternatives = Vec::new();
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(a)) = m.remove(key) {
+            alternatives.extend(a);
+        }
+    }
+    if !alternatives.is_empty() {
+        let merged = merge_alternatives(alternatives);
+        for (k, x) in merged {
+            if k != "description" || !m.contains_key("description") {
+                m.insert(k, x);
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(tidy),
-        _ => {}
+    }
+    if let Some(c) = m.remove("const") {
+        m.insert("enum".into(), Value::Array(vec![c]));
+    }
+    if let Some(Value::Array(types)) = m.get("type") {
+        let non_null: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        if let Some(first) = non_null.first() {
+            m.insert("type".into(), first.clone());
+        }
+    }
+    if let Some(Value::Array(values)) = m.get_mut("enum") {
+        values.retain(|x| !x.is_null());
+    }
+    if m.get("default") == Some(&Value::Null) {
+        m.remove("default");
+    }
+    m.remove("minimum");
+    m.remove("maximum");
+    m.remove("title");
+    m.remove("additionalProperties");
+    if let Some(Value::Object(props)) = m.get_mut("properties") {
+        props.values_mut().for_each(portable);
+    }
+    if let Some(items) = m.get_mut("items") {
+        portable(items);
+    }
+}
+
+/// One schema for the members of a union (see [`portable`]).
+fn merge_alternatives(alternatives: Vec<Value>) -> Map<String, Value> {
+    let mut flat = Vec::new();
+    flatten(alternatives, &mut flat);
+    flat.retain(|a| a.get("type") != Some(&Value::from("null")));
+    let consts: Option<Vec<Value>> = flat
+        .iter()
+        .map(|a| match (a.get("const"), a.get("enum")) {
+            (Some(c), _) => Some(vec![c.clone()]),
+            (None, Some(Value::Array(e))) => Some(e.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.into_iter().flatten().collect());
+    let mut out = Map::new();
+    if let Some(values) = consts.filter(|v| !v.is_empty()) {
+        out.insert("type".into(), Value::from("string"));
+        out.insert("enum".into(), Value::Array(values));
+        return out;
+    }
+    let pick = flat
+        .iter()
+        .position(|a| a.get("type") == Some(&Value::from("array")))
+        .unwrap_or(0);
+    if let Some(chosen) = flat.into_iter().nth(pick) {
+        out = chosen;
+        portable_map(&mut out);
+    }
+    out
+}
+
+fn portable_map(m: &mut Map<String, Value>) {
+    let mut v = Value::Object(std::mem::take(m));
+    portable(&mut v);
+    if let Value::Object(x) = v {
+        *m = x;
+    }
+}
+
+/// The members of nested `anyOf`/`oneOf` unions, one level (a member's own description is
+/// kept on the member).
+fn flatten(alternatives: Vec<Value>, out: &mut Vec<Map<String, Value>>) {
+    for a in alternatives {
+        let Value::Object(mut m) = a else { continue };
+        let mut inner = Vec::new();
+        for key in ["anyOf", "oneOf"] {
+            if let Some(Value::Array(x)) = m.remove(key) {
+                inner.extend(x);
+            }
+        }
+        if inner.is_empty() {
+            out.push(m);
+        } else {
+            let before = out.len();
+            flatten(inner, out);
+            if let Some(d) = m.get("description") {
+                for x in &mut out[before..] {
+                    x.entry("description").or_insert_with(|| d.clone());
+                }
+            }
+        }
     }
 }
 
@@ -254,7 +339,10 @@ mod tests {
         let s = schema_for::<P>();
         assert_eq!(s["type"], "object");
         assert_eq!(s["properties"]["vmid"]["description"], "The VM.");
-        assert_eq!(s["additionalProperties"], false);
+        assert!(
+            !s.contains_key("additionalProperties"),
+            "refused by the parser, not shown"
+        );
         assert!(!s.contains_key("title") && !s.contains_key("$schema"));
         assert_eq!(s["properties"]["name"]["type"], "string");
         assert!(
@@ -262,6 +350,50 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .contains_key("default")
+        );
+    }
+
+    #[test]
+    fn unions_become_the_portable_core() {
+        let mut p = json!({
+            "description": "Only tasks in this state.",
+            "anyOf": [
+                {"description": "A state.", "oneOf": [
+                    {"const": "running", "type": "string", "description": "Still running."},
+                    {"enum": ["ok", "error"], "type": "string"}
+                ]},
+                {"type": "null"}
+            ]
+        });
+        portable(&mut p);
+        assert_eq!(
+            p,
+            json!({"description": "Only tasks in this state.", "type": "string",
+                   "enum": ["running", "ok", "error"]})
+        );
+        let mut p = json!({
+            "description": "Tags: a list or one string.",
+            "anyOf": [
+                {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+                {"type": "null"}
+            ]
+        });
+        portable(&mut p);
+        assert_eq!(
+            p,
+            json!({"description": "Tags: a list or one string.", "type": "array",
+                   "items": {"type": "string"}})
+        );
+        let mut p = json!({"type": ["integer", "null"], "minimum": 0, "maximum": 9, "default": null,
+                           "description": "n"});
+        portable(&mut p);
+        assert_eq!(p, json!({"type": "integer", "description": "n"}));
+        let mut p = json!({"type": "object", "additionalProperties": false, "title": "X",
+                           "properties": {"k": {"const": "v"}}});
+        portable(&mut p);
+        assert_eq!(
+            p,
+            json!({"type": "object", "properties": {"k": {"enum": ["v"]}}})
         );
     }
 }

@@ -47,8 +47,6 @@ fn augment_input(wait: TaskWait, schema: &mut Map<String, Value>) {
             WAIT_SECONDS.into(),
             json!({
                 "type": "integer",
-                "minimum": 0,
-                "maximum": MAX_WAIT_SECONDS,
                 "description": wait.description,
             }),
         );

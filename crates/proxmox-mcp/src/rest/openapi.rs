@@ -72,11 +72,16 @@ pub fn document(registry: &Registry) -> Value {
     let mut toolsets = BTreeSet::new();
     for (order, tool) in registry.tools().enumerate() {
         toolsets.insert(tool.toolset);
-        let input = lift_defs(
+        let mut input = lift_defs(
             &tool.input_schema,
             &format!("{}.params", tool.name),
             &mut components,
         );
+        // The tool's parser refuses unknown parameters: REST callers are told so (the MCP tool
+        // list leaves it out, as model providers do not need it).
+        if let Value::Object(m) = &mut input {
+            m.insert("additionalProperties".into(), Value::Bool(false));
+        }
         let output = lift_defs(
             &tool.output_schema,
             &format!("{}.output", tool.name),

@@ -91,7 +91,7 @@ fn wrong_kind(vmid: u32, wanted: GuestKind) -> ToolError {
 /// The `wait_seconds` of most tools that start a task (see `ToolSpec::waits`).
 pub(crate) const WAIT_FOR_TASK: TaskWait = TaskWait {
     default_seconds: DEFAULT_WAIT_SECONDS,
-    description: "Seconds to wait for the task before returning its UPID (default 20, at most 50).",
+    description: "Seconds to wait (default 20).",
 };
 
 /// Whether the task finished within the wait.

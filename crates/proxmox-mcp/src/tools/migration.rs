@@ -26,11 +26,7 @@ pub(super) fn check_migration() -> ToolSpec {
         ToolDef {
             name: "check_migration",
             title: "Check migration",
-            description: "Preflight for moving a VM or container to another node, changing \
-                          nothing: whether it can move (to target_node, or to which nodes), what \
-                          would block it (target offline, storages missing there, local devices, \
-                          local ISO, a lock), the local disks that would be copied, and how it \
-                          would move (online, offline, restart).",
+            description: "Preflight, changing nothing: can the guest move (where), blockers, local disks, online or offline. Use it before migrate_guest.",
             toolset: TOOLSET,
             access: Access::Read,
             idempotent: true,
@@ -43,11 +39,12 @@ pub(super) fn check_migration() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CheckParams {
-    /// VMID of the VM or container.
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node it is on; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
     /// Node to move it to; absent: which nodes it could go to.
     #[serde(default)]
@@ -289,11 +286,7 @@ pub(super) fn migrate_guest() -> ToolSpec {
         ToolDef {
             name: "migrate_guest",
             title: "Migrate VM or container",
-            description: "Move a VM or container to another node. Runs check_migration first \
-                          and refuses with its blockers. A running VM moves live (online), a \
-                          running container restarts on the target; local disks are copied \
-                          (target_storage maps them to another storage). Waits up to \
-                          wait_seconds, else returns the task's upid to follow with get_task.",
+            description: "Move a VM or container to another node (running VMs live, containers restart). Use check_migration first: its blockers refuse the move.",
             toolset: TOOLSET,
             access: Access::Write,
             idempotent: false,
@@ -307,13 +300,14 @@ pub(super) fn migrate_guest() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MigrateParams {
-    /// VMID of the VM or container.
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
     /// Node to move it to.
     pub(crate) target_node: String,
-    /// Node it is on; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
     /// Storage on the target for its local disks (default: same storage name).
     #[serde(default)]

@@ -1,7 +1,6 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
-//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `node_exec.rs`; what
-//! several share in
-//! `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
+//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`; what several
+//! share in `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
@@ -11,10 +10,10 @@ mod backups;
 pub(crate) mod common;
 pub(crate) mod core;
 mod migration;
-mod node_exec;
 mod power;
 mod provisioning;
 mod snapshots;
+mod ssh;
 mod tasks;
 mod vm_config;
 
@@ -52,7 +51,7 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         core::cluster_status::get_cluster_status(),
         tasks::get_task(),
         core::clusters::list_clusters(),
-        core::ct_exec::execute_container_command(),
+        ssh::container::execute_container_command(),
         vm_config::get_vm_config(),
         vm_config::update_vm_config(),
         vm_config::get_vm_ip_addresses(),
@@ -76,6 +75,6 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::delete_backup(),
         backups::list_storage_content(),
         api::proxmox_api(),
-        node_exec::execute_node_command(),
+        ssh::node::execute_node_command(),
     ]
 }

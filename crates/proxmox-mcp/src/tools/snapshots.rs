@@ -85,9 +85,7 @@ pub(super) fn list_snapshots() -> ToolSpec {
             TOOLSET,
             "list_snapshots",
             "List snapshots",
-            "Snapshots of a VM or container, oldest first: name, description, time, parent (the \
-             snapshots form a tree) and, for VMs, whether RAM was saved. `current_parent` is the \
-             snapshot the guest's current state derives from (a rollback target).",
+            "A guest's snapshots (a tree, oldest first) and current_parent. Use it to find a name for rollback_snapshot.",
             Access::Read,
             true,
         ),
@@ -99,11 +97,12 @@ pub(super) fn list_snapshots() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListSnapshotsParams {
-    /// VMID of the VM or container.
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the guest; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 
@@ -241,9 +240,7 @@ pub(super) fn create_snapshot() -> ToolSpec {
             TOOLSET,
             "create_snapshot",
             "Create snapshot",
-            "Take a snapshot of a VM or container (e.g. before an upgrade), with a description. \
-             For a running VM, vmstate: true also saves its RAM, so a rollback resumes it running \
-             (slower, uses disk space). Needs storage that supports snapshots.",
+            "Snapshot a VM or container, e.g. before an upgrade; vmstate also saves a running VM's RAM. Use rollback_snapshot to return to it.",
             Access::Write,
             false,
         ),
@@ -256,20 +253,20 @@ pub(super) fn create_snapshot() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateSnapshotParams {
-    /// VMID of the VM or container.
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Snapshot name: 2 to 40 letters, digits, `-` or `_`, starting with a letter (e.g.
-    /// before-upgrade).
+    /// Snapshot name: 2-40 letters, digits, - or _, first a letter.
     pub(crate) name: String,
     /// What the snapshot is for.
     #[serde(default)]
     pub(crate) description: Option<String>,
-    /// VMs only: save the RAM too (the VM must be running).
+    /// Also save a running VM's RAM.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) vmstate: Option<bool>,
-    /// Node of the guest; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 
@@ -355,10 +352,7 @@ pub(super) fn rollback_snapshot() -> ToolSpec {
             TOOLSET,
             "rollback_snapshot",
             "Roll back to snapshot",
-            "Roll a VM or container back to a snapshot (needs confirm: true): its disks and \
-             configuration return to the snapshot's, and everything changed since is lost. A \
-             running guest is stopped first; it resumes running if the snapshot saved its RAM, \
-             or with start: true.",
+            "Return a guest to a snapshot; everything since is lost, a running guest is stopped first. Use delete_snapshot to drop a snapshot instead.",
             Access::Destructive,
             false,
         ),
@@ -371,7 +365,7 @@ pub(super) fn rollback_snapshot() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RollbackParams {
-    /// VMID of the VM or container.
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
     /// Name of the snapshot to return to (see list_snapshots).
@@ -379,8 +373,9 @@ pub(super) struct RollbackParams {
     /// Start the guest once rolled back.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) start: Option<bool>,
-    /// Node of the guest; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 
@@ -422,9 +417,7 @@ pub(super) fn delete_snapshot() -> ToolSpec {
             TOOLSET,
             "delete_snapshot",
             "Delete snapshot",
-            "Delete a snapshot of a VM or container (needs confirm: true); the guest's current \
-             state is kept, the snapshot's children attach to its parent. force: true removes \
-             the snapshot's entry even if removing its disk snapshots fails.",
+            "Delete a snapshot; the guest's current state is kept. Use rollback_snapshot to return to it instead.",
             Access::Destructive,
             false,
         ),
@@ -437,7 +430,7 @@ pub(super) fn delete_snapshot() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DeleteSnapshotParams {
-    /// VMID of the VM or container.
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
     /// Name of the snapshot to delete (see list_snapshots).
@@ -445,8 +438,9 @@ pub(super) struct DeleteSnapshotParams {
     /// Remove the snapshot from the configuration even if removing its disk snapshots fails.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) force: Option<bool>,
-    /// Node of the guest; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 

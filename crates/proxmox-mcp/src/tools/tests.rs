@@ -141,16 +141,22 @@ fn every_tool_belongs_to_a_declared_toolset() {
 }
 
 #[test]
-fn core_is_the_contract_tools_plus_get_task_list_clusters_and_container_exec() {
+fn core_is_the_contract_tools_plus_get_task_and_list_clusters() {
     let reg = builtin();
     let core: Vec<&str> = reg
         .tools()
         .filter(|t| t.toolset == "core")
         .map(|t| t.name)
         .collect();
-    assert_eq!(core.len(), 20, "{core:?}");
+    assert_eq!(core.len(), 19, "{core:?}");
     assert!(core.contains(&"get_task") && core.contains(&"list_clusters"));
-    assert!(core.contains(&"execute_container_command"));
+    // The commands over SSH need SSH configured first: their toolset is off by default.
+    let ssh: Vec<&str> = reg
+        .tools()
+        .filter(|t| t.toolset == "ssh")
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(ssh, ["execute_container_command", "execute_node_command"]);
 }
 
 #[test]

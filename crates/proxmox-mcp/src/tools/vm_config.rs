@@ -24,11 +24,12 @@ const KIND: GuestKind = GuestKind::Qemu;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct VmRef {
-    /// VMID of the VM (e.g. 101).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the VM; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 
@@ -38,10 +39,7 @@ pub(super) fn get_vm_config() -> ToolSpec {
         ToolDef {
             name: "get_vm_config",
             title: "Show VM config",
-            description: "Show a VM's configuration as PVE stores it (cores, memory, disks, NICs, \
-                          cloud-init, options; passwords masked) and its digest: pass the digest \
-                          to update_vm_config so a concurrent edit is caught instead of \
-                          overwritten.",
+            description: "A VM's stored configuration (passwords masked) and digest. Use it before update_vm_config.",
             toolset: TOOLSET,
             access: Access::Read,
             idempotent: true,
@@ -119,10 +117,7 @@ pub(super) fn update_vm_config() -> ToolSpec {
         ToolDef {
             name: "update_vm_config",
             title: "Change VM config",
-            description: "Change a VM's CPU (cores, sockets), memory, name, tags or description. \
-                          Give the digest from get_vm_config to make sure nobody changed the VM in \
-                          between (PVE refuses the change if so). CPU and memory changes of a \
-                          running VM may need a reboot unless hotplug is enabled.",
+            description: "Change a VM's cores, sockets, memory, name, tags or description; CPU and memory may need a reboot. Use it to resize or rename a VM.",
             toolset: TOOLSET,
             access: Access::Write,
             idempotent: true,
@@ -135,11 +130,12 @@ pub(super) fn update_vm_config() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateVmParams {
-    /// VMID of the VM (e.g. 101).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the VM; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
     /// CPU cores per socket.
     #[serde(default, deserialize_with = "lenient::opt_int")]
@@ -149,20 +145,20 @@ pub(super) struct UpdateVmParams {
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 16))]
     pub(crate) sockets: Option<u32>,
-    /// Memory in MiB (e.g. 4096).
+    /// Memory in MiB.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
     pub(crate) memory_mb: Option<u64>,
-    /// New VM name (a DNS name: letters, digits, `-` and `.`).
+    /// VM name (a DNS name).
     #[serde(default)]
     pub(crate) name: Option<String>,
-    /// Tags replacing the current ones (`["web", "prod"]` or `"web;prod"`); empty removes all.
+    /// Tags replacing the current ones: a list (or "a;b").
     #[serde(default)]
     pub(crate) tags: Option<Tags>,
-    /// New description (notes); an empty string removes it.
+    /// Notes; an empty string removes them.
     #[serde(default)]
     pub(crate) description: Option<String>,
-    /// The digest get_vm_config returned: the change is refused if the config changed since.
+    /// Digest from get_vm_config: refused if the config changed since.
     #[serde(default)]
     pub(crate) digest: Option<String>,
 }
@@ -308,9 +304,7 @@ pub(super) fn get_vm_ip_addresses() -> ToolSpec {
         ToolDef {
             name: "get_vm_ip_addresses",
             title: "VM IP addresses",
-            description: "The IP addresses of a running VM, as its QEMU guest agent reports them \
-                          (interfaces, MAC, IPv4 and IPv6). Needs the agent enabled in the VM's \
-                          config and running in the guest; the error says which is missing.",
+            description: "A running VM's IP addresses, from its guest agent. Use it to reach the VM.",
             toolset: TOOLSET,
             access: Access::Read,
             idempotent: true,
@@ -323,11 +317,12 @@ pub(super) fn get_vm_ip_addresses() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct IpParams {
-    /// VMID of the VM (e.g. 101).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the VM; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
     /// Also list the loopback interface (default false).
     #[serde(default, deserialize_with = "lenient::opt_bool")]

@@ -158,7 +158,8 @@ async fn a_config_file_section_pins_the_nodes_and_the_server_runs_commands() {
     std::fs::write(
         &config,
         format!(
-            "[cluster.ssh]\nkey_file = \"{}\"\nfingerprints = {{ {} }}\naddresses = {{ {} }}\n",
+            "[tools]\ntoolsets = [\"default\", \"ssh\"]\n\n[cluster.ssh]\nkey_file = \"{}\"\n\
+             fingerprints = {{ {} }}\naddresses = {{ {} }}\n",
             key.display(),
             pins.join(", "),
             addrs.join(", ")

@@ -13,11 +13,14 @@ mod binary_needs;
 mod harden_conns;
 mod harden_doors;
 mod harden_sessions;
+mod lean_surface;
+mod list_paging;
 mod security_binary;
 mod security_doors;
 mod security_props;
 
 mod cli;
+mod demo_shape;
 mod docs;
 mod doctor;
 mod doctor_ssh;

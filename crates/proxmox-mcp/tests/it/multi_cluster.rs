@@ -225,6 +225,10 @@ async fn an_unknown_cluster_is_a_bad_parameter_listing_the_names() {
     // Through a front door (REST), where the schema also shows the parameter; a read key.
     let tool = app.registry().get("get_vms").unwrap();
     assert_eq!(tool.input_schema["properties"]["cluster"]["type"], "string");
+    assert_eq!(
+        tool.input_schema["properties"]["cluster"]["enum"],
+        json!(["first", "second"])
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();

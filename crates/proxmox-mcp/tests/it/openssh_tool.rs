@@ -124,7 +124,8 @@ async fn server(d: &Sshd, key: &str, pin: &str, extra: &str) -> Server {
     std::fs::write(
         &config,
         format!(
-            "[guard.exec]\nmax_output_bytes = 4096\n\n[cluster.ssh]\nuser = \"{}\"\n\
+            "[tools]\ntoolsets = [\"default\", \"ssh\"]\n\n[guard.exec]\nmax_output_bytes = 4096\n\n\
+             [cluster.ssh]\nuser = \"{}\"\n\
              key_file = \"{}\"\naddresses = {{ {} }}\nfingerprints = {{ {} }}\n{extra}",
             d.user,
             d.dir.join(key).display(),

@@ -54,9 +54,12 @@ fn every_tool_is_an_operation_with_its_schemas_and_annotations() {
         assert_eq!(post["x-destructive-hint"], t.access.destructive_hint());
         assert_eq!(post["x-idempotent-hint"], t.idempotent_hint());
         assert_eq!(post["x-mcp-order"], i);
+        // The tool's input schema, with unknown parameters refused.
+        let mut input = (*t.input_schema).clone();
+        input.insert("additionalProperties".into(), Value::Bool(false));
         assert_eq!(
             post["requestBody"]["content"]["application/json"]["schema"],
-            Value::Object((*t.input_schema).clone())
+            Value::Object(input)
         );
         assert_eq!(
             post["responses"]["200"]["content"]["application/json"]["schema"],

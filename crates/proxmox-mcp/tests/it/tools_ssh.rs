@@ -563,7 +563,11 @@ async fn serve_demo_wires_ssh_out_of_the_box() {
             demo: true,
             ..proxmox_mcp::Overrides::default()
         },
-        &std::collections::HashMap::new(),
+        // The `ssh` toolset is off by default.
+        &std::collections::HashMap::from([(
+            "PROXMOX_MCP_TOOLSETS".to_string(),
+            "default,ssh".to_string(),
+        )]),
     )
     .unwrap();
     let app = proxmox_mcp::App::from_settings(&settings).await.unwrap();

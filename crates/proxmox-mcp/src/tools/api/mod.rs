@@ -33,12 +33,10 @@ pub(super) fn proxmox_api() -> ToolSpec {
             TOOLSET,
             "proxmox_api",
             "Call the Proxmox VE API",
-            "Any Proxmox VE API endpoint the other tools do not cover (firewall, SDN, Ceph, \
-             replication, HA, users, ACLs, notifications...): method, path below /api2/json, \
-             params. Prefer a typed tool when one fits: it checks more and answers more \
-             compactly. GET reads; POST, PUT and DELETE change things: they need confirm: true \
-             (dry_run: true shows the exact request and sends nothing). Console, guest exec, \
-             password, TFA, token, node power and cluster-join endpoints are refused.",
+            "Any Proxmox VE API endpoint (firewall, SDN, Ceph, replication, HA, users, ACLs...). \
+             Use it only when no typed tool fits. GET reads; POST, PUT and DELETE need confirm: \
+             true. Consoles, guest exec, passwords, TFA, tokens, node power and cluster join \
+             are refused.",
             Access::Destructive,
             false,
         ),

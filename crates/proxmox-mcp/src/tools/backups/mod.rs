@@ -63,10 +63,7 @@ pub(super) fn create_backup() -> ToolSpec {
             TOOLSET,
             "create_backup",
             "Back up a guest",
-            "Back up one VM or container with vzdump to a backup storage (default: the node's \
-             backup storage with the most free space). mode snapshot (default) keeps the guest \
-             running; suspend and stop pause or stop it meanwhile. Waits up to wait_seconds, \
-             then returns the upid to follow with get_task; once done, the backup's volid.",
+            "Back up a VM or container with vzdump (mode snapshot keeps it running). Use restore_backup to restore it.",
             Access::Write,
             false,
         ),
@@ -120,25 +117,24 @@ pub(super) struct CreateBackupParams {
     /// VMID of the VM or container to back up.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Backup storage (content `backup`, see get_storage); default: the one with the most free
-    /// space on the guest's node.
+    /// Backup storage (default: most free space).
     #[serde(default)]
     pub(crate) storage: Option<String>,
-    /// `snapshot` (default, live), `suspend` or `stop`.
+    /// snapshot (default, live), suspend or stop.
     #[serde(default)]
     pub(crate) mode: Option<Mode>,
-    /// `zstd` (default), `gzip`, `lzo` or `0` (none).
+    /// zstd (default), gzip, lzo, or 0 for none.
     #[serde(default)]
     pub(crate) compress: Option<Compress>,
-    /// Notes stored with the backup (one line; `{{guestname}}`, `{{vmid}}`, `{{node}}` are
-    /// filled in).
+    /// Notes; {{guestname}}, {{vmid}}, {{node}} are filled in.
     #[serde(default)]
     pub(crate) notes: Option<String>,
-    /// Protect the backup from pruning and deletion.
+    /// Protect it from pruning and deletion.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) protected: Option<bool>,
-    /// Node of the guest; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 
@@ -293,9 +289,7 @@ pub(super) fn list_backups() -> ToolSpec {
             TOOLSET,
             "list_backups",
             "List backups",
-            "Backups (vzdump archives), newest first: volid, guest, kind, time, size, notes, \
-             protection. On one storage, or on every storage that holds backups; filter by \
-             VMID. Pass a volid to restore_backup or delete_backup.",
+            "Backups, newest first: volid, guest, time, size, notes, protection. Use it to find a volid for restore_backup or delete_backup.",
             Access::Read,
             true,
         ),
@@ -449,8 +443,7 @@ pub(super) fn delete_backup() -> ToolSpec {
             TOOLSET,
             "delete_backup",
             "Delete backup",
-            "Delete a backup archive for good (needs confirm: true). A backup protected in \
-             Proxmox VE is refused.",
+            "Delete a backup archive for good (protected ones are refused). Use restore_backup to restore it instead.",
             Access::Destructive,
             false,
         ),
@@ -463,10 +456,9 @@ pub(super) fn delete_backup() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DeleteBackupParams {
-    /// Volume id of the backup (from list_backups), e.g.
-    /// `nfs-backup:backup/vzdump-qemu-100-2026_01_31-02_00_17.vma.zst`.
+    /// Backup volid (from list_backups).
     pub(crate) volid: String,
-    /// Node to delete it through (local storages); default: the first node with the storage.
+    /// Node to delete it through (default: the first with the storage).
     #[serde(default)]
     pub(crate) node: Option<String>,
 }

@@ -22,11 +22,7 @@ pub(crate) fn restore_backup() -> ToolSpec {
         ToolDef {
             name: "restore_backup",
             title: "Restore backup",
-            description: "Restore a backup (volid from list_backups) as a VM or container (needs \
-                          confirm: true). Without vmid it gets a new VMID; with the VMID of an \
-                          existing guest, force: true replaces that guest and its disks with the \
-                          backup (the guest must be stopped). storage picks where the disks go \
-                          (default: where they were).",
+            description: "Restore a backup as a new guest, or over a stopped guest with force. Use create_backup to take one, delete_backup to remove one.",
             toolset: "backups",
             access: Access::Destructive,
             idempotent: false,
@@ -40,28 +36,25 @@ pub(crate) fn restore_backup() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RestoreParams {
-    /// Volume id of the backup (from list_backups), e.g.
-    /// `nfs-backup:backup/vzdump-qemu-100-2026_01_31-02_00_17.vma.zst`.
+    /// Backup volid (from list_backups).
     pub(crate) archive: String,
-    /// VMID to restore to (default: the next free VMID). An existing guest's VMID needs force.
+    /// VMID to restore to (default: next free; an existing one needs force).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
     pub(crate) vmid: Option<u32>,
-    /// Replace the existing guest that has this VMID (it must be stopped).
+    /// Replace the stopped guest with this VMID.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) force: Option<bool>,
-    /// Storage for the restored disks (default: the storages they were on).
+    /// Disk storage (default: where they were).
     #[serde(default)]
     pub(crate) storage: Option<String>,
-    /// New MAC addresses for the network cards (default: true when the backed-up guest still
-    /// exists under another VMID, so the two do not clash).
+    /// New MAC addresses (default: when the original still exists).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) unique: Option<bool>,
-    /// Start the guest once restored.
+    /// Start it once restored.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) start: Option<bool>,
-    /// Node to restore on (default: the existing guest's, else the backed-up guest's, else the
-    /// first node with the backup's storage).
+    /// Node (default: the guest's, else the backup storage's first).
     #[serde(default)]
     pub(crate) node: Option<String>,
 }

@@ -109,9 +109,7 @@ pub(crate) fn list_storage_content() -> ToolSpec {
         ToolDef {
             name: "list_storage_content",
             title: "List storage content",
-            description: "What a storage holds: ISO images (to install VMs), container templates \
-                          (to create containers), backups, disk images. Filter by content type \
-                          and by guest. Storage names come from get_storage.",
+            description: "What a storage holds: ISOs, container templates, backups, disk images. Use it to find an ISO for create_vm or a template for create_container.",
             toolset: "backups",
             access: Access::Read,
             idempotent: true,
@@ -158,18 +156,16 @@ impl ContentType {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StorageContentParams {
-    /// Storage id (e.g. `local`, `nfs-backup`; see get_storage).
+    /// Storage id (see get_storage).
     pub(crate) storage: String,
-    /// Only this content type: `iso`, `vztmpl`, `backup`, `images`, `rootdir`, `snippets`,
-    /// `import`.
+    /// Only this content type.
     #[serde(default)]
     pub(crate) content: Option<ContentType>,
-    /// Only volumes of this guest.
+    /// Only this guest.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
     pub(crate) vmid: Option<u32>,
-    /// Node to look from (a local storage differs per node); default: the first node that has
-    /// the storage.
+    /// Node to look from (default: the first with the storage).
     #[serde(default)]
     pub(crate) node: Option<String>,
 }

@@ -14,8 +14,7 @@ pub(crate) fn get_cluster_status() -> ToolSpec {
         ToolDef {
             name: "get_cluster_status",
             title: "Cluster status",
-            description: "Cluster health: cluster name, whether it has quorum, how many nodes are \
-                          online, each node's address, and the Proxmox VE version.",
+            description: "Cluster name, quorum, nodes online, PVE version. Use it to check cluster health.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,

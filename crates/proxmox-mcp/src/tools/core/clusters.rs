@@ -21,10 +21,7 @@ pub(crate) fn list_clusters() -> ToolSpec {
         ToolDef {
             name: "list_clusters",
             title: "List clusters",
-            description: "The Proxmox VE clusters this server is configured for: each one's name \
-                          (what the `cluster` parameter of every tool takes; the first is the \
-                          default), API address, whether it answers now (within 3 s), its \
-                          Proxmox VE version and node count. Asks all clusters at once.",
+            description: "Configured clusters: name, address, reachable, version, nodes. Use it to pick the cluster parameter.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,

@@ -6,7 +6,7 @@ use pve_client::{GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::guest_list::{self, GuestLine, GuestListParams};
+use super::guest_list::{self, GuestLine, GuestListParams, PageInfo};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
@@ -26,8 +26,7 @@ pub(crate) fn get_containers() -> ToolSpec {
             TOOLSET,
             "get_containers",
             "List containers",
-            "List LXC containers of the whole cluster (one request): VMID, name, node, status, CPU, \
-             memory, disk, uptime, template flag and tags. Filter by node or status.",
+            "List containers, 200 a page. Use it to find VMIDs; summary: true for an overview.",
             Access::Read,
             true,
         ),
@@ -39,29 +38,28 @@ pub(crate) fn get_containers() -> ToolSpec {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct ContainersOutput {
     pub(crate) containers: Vec<GuestLine>,
-    pub(crate) count: usize,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
 }
 
 async fn get_containers_handler(
     ctx: &ToolCtx,
     p: GuestListParams,
 ) -> Result<ContainersOutput, ToolError> {
-    let containers = guest_list::list(ctx, GuestKind::Lxc, p).await?;
-    Ok(ContainersOutput {
-        count: containers.len(),
-        containers,
-    })
+    let (containers, page) = guest_list::list(ctx, GuestKind::Lxc, p).await?;
+    Ok(ContainersOutput { containers, page })
 }
 
 /// Parameters of `start_container`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CtActionParams {
-    /// VMID of the container (e.g. 200).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the container; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 
@@ -69,16 +67,17 @@ pub(crate) struct CtActionParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CtStopParams {
-    /// VMID of the container (e.g. 200).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the container; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
-    /// Seconds PVE gives the container to shut down cleanly (PVE default 60).
+    /// Shutdown timeout (default 60).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) timeout_seconds: Option<u32>,
-    /// stop_container only: stop at once instead of a clean shutdown.
+    /// Stop at once (stop_container).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) force: Option<bool>,
 }
@@ -90,8 +89,7 @@ pub(crate) fn start_container() -> ToolSpec {
             TOOLSET,
             "start_container",
             "Start container",
-            "Start an LXC container. Waits up to wait_seconds, else returns the task's upid to \
-             follow with get_task.",
+            "Start a container. Use stop_container to stop it.",
             Access::Write,
             true,
         ),
@@ -124,8 +122,7 @@ pub(crate) fn stop_container() -> ToolSpec {
             TOOLSET,
             "stop_container",
             "Stop container",
-            "Stop an LXC container: a clean shutdown by default (timeout_seconds), or at once with \
-             force: true.",
+            "Stop a container: a clean shutdown, or at once with force. Use restart_container to reboot it.",
             Access::Write,
             true,
         ),
@@ -173,7 +170,7 @@ pub(crate) fn restart_container() -> ToolSpec {
             TOOLSET,
             "restart_container",
             "Restart container",
-            "Reboot a running LXC container cleanly (timeout_seconds for its shutdown).",
+            "Reboot a running container cleanly. Use stop_container to stop it.",
             Access::Write,
             false,
         ),
@@ -215,16 +212,15 @@ pub(crate) fn update_container_resources() -> ToolSpec {
             TOOLSET,
             "update_container_resources",
             "Resize container",
-            "Change a container's CPU cores, memory or swap, and/or grow its root disk by \
-             disk_add_gb. At least one change is required. Memory and cores apply live; a disk \
-             can only grow.",
+            "Change a container's cores, memory or swap (live) or grow its disk. Use it to resize one.",
             Access::Write,
             false,
         ),
         handler!(update_container_resources_handler),
-    ).waits(TaskWait {
+    )
+    .waits(TaskWait {
         default_seconds: 20,
-        description: "Seconds to wait for the disk resize before returning its UPID (default 20, at most 50).",
+        description: "Seconds to wait (default 20).",
     })
 }
 
@@ -232,24 +228,25 @@ pub(crate) fn update_container_resources() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateCtParams {
-    /// VMID of the container (e.g. 200).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the container; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
-    /// New number of CPU cores.
+    /// CPU cores.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 8192))]
     pub(crate) cores: Option<u32>,
-    /// New memory limit in MiB.
+    /// Memory in MiB.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
     pub(crate) memory_mb: Option<u64>,
-    /// New swap limit in MiB.
+    /// Swap in MiB.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) swap_mb: Option<u64>,
-    /// GiB to add to the root disk (rootfs).
+    /// GiB to add to the disk.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
     pub(crate) disk_add_gb: Option<u64>,

@@ -1,34 +1,89 @@
 //! The compact guest list shared by `get_vms` and `get_containers`: one
-//! `/cluster/resources?type=vm` call, filtered by kind, node and status.
+//! `/cluster/resources?type=vm` call, filtered by kind, node, status, tag, name and pool, then
+//! paged (`limit`, `offset`), projected (`fields`) or summarised (`summary`, see
+//! `guest_summary.rs`).
 
 use pve_client::GuestKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::guest_summary::{self, Summary};
 use crate::error::ToolError;
-use crate::registry::ToolCtx;
+use crate::registry::{ToolCtx, lenient};
 use crate::tools::common::{StatusFilter, gib, is_false, mib, percent, split_tags};
 
+/// Rows answered when the call gives no `limit`.
+pub(crate) const DEFAULT_LIMIT: usize = 200;
+/// The most rows one call answers.
+const MAX_LIMIT: usize = 1000;
+
 /// Parameters of `get_vms` and `get_containers`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(super) struct GuestListParams {
-    /// Only the guests on this node.
+pub(crate) struct GuestListParams {
+    /// Only this node.
     #[serde(default)]
     pub(crate) node: Option<String>,
-    /// Only guests in this power state.
+    /// Only this state.
     #[serde(default)]
     pub(crate) status: Option<StatusFilter>,
+    /// Only this tag.
+    #[serde(default)]
+    pub(crate) tag: Option<String>,
+    /// Name part.
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    /// Only this pool.
+    #[serde(default)]
+    pub(crate) pool: Option<String>,
+    /// Rows (default 200).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) limit: Option<u32>,
+    /// Rows to skip.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) offset: Option<u32>,
+    /// Row fields to keep.
+    #[serde(default)]
+    pub(crate) fields: Option<FieldList>,
+    /// Counts, not rows.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub(crate) summary: Option<bool>,
 }
 
-/// One guest in a list.
-#[derive(Debug, Serialize, JsonSchema)]
+/// Field names as a list, or as one comma-separated text.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum FieldList {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl FieldList {
+    fn names(&self) -> Vec<String> {
+        let items: Vec<&str> = match self {
+            FieldList::List(l) => l.iter().flat_map(|s| s.split(',')).collect(),
+            FieldList::Text(t) => t.split(',').collect(),
+        };
+        items
+            .into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// One guest in a list. Only `vmid` is always there: `fields` can leave out the rest.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub(crate) struct GuestLine {
     pub(crate) vmid: u32,
-    pub(crate) name: String,
-    pub(crate) node: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) node: Option<String>,
     /// `running` or `stopped`.
-    pub(crate) status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<String>,
     /// Virtual CPUs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) cpus: Option<f64>,
@@ -57,16 +112,105 @@ pub(crate) struct GuestLine {
     pub(crate) lock: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) tags: Vec<String>,
+    /// The resource pool it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pool: Option<String>,
 }
 
-/// The guests of `kind`, filtered and sorted by VMID.
+/// The names `fields` accepts, in row order.
+const FIELDS: &[&str] = &[
+    "vmid",
+    "name",
+    "node",
+    "status",
+    "cpus",
+    "cpu_percent",
+    "memory_used_mb",
+    "memory_mb",
+    "disk_used_gb",
+    "disk_gb",
+    "uptime_seconds",
+    "template",
+    "lock",
+    "tags",
+    "pool",
+];
+
+impl GuestLine {
+    /// This row with only `keep` (and `vmid`).
+    fn project(self, keep: &[String]) -> GuestLine {
+        let has = |f: &str| keep.iter().any(|k| k == f);
+        GuestLine {
+            vmid: self.vmid,
+            name: self.name.filter(|_| has("name")),
+            node: self.node.filter(|_| has("node")),
+            status: self.status.filter(|_| has("status")),
+            cpus: self.cpus.filter(|_| has("cpus")),
+            cpu_percent: self.cpu_percent.filter(|_| has("cpu_percent")),
+            memory_used_mb: self.memory_used_mb.filter(|_| has("memory_used_mb")),
+            memory_mb: self.memory_mb.filter(|_| has("memory_mb")),
+            disk_used_gb: self.disk_used_gb.filter(|_| has("disk_used_gb")),
+            disk_gb: self.disk_gb.filter(|_| has("disk_gb")),
+            uptime_seconds: self.uptime_seconds.filter(|_| has("uptime_seconds")),
+            template: self.template && has("template"),
+            lock: self.lock.filter(|_| has("lock")),
+            tags: if has("tags") { self.tags } else { Vec::new() },
+            pool: self.pool.filter(|_| has("pool")),
+        }
+    }
+}
+
+/// What a list answer says beside its rows.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct PageInfo {
+    /// Rows in this answer.
+    pub(crate) count: usize,
+    /// Guests matching the filters, all pages together.
+    pub(crate) total: usize,
+    /// The offset of the next page, when rows were left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_offset: Option<usize>,
+    /// How to get the rest, when rows were left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) hint: Option<String>,
+    /// With summary: true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) summary: Option<Summary>,
+}
+
+/// The guests of `kind`, filtered, sorted by VMID, then summarised or paged and projected.
 pub(super) async fn list(
     ctx: &ToolCtx,
     kind: GuestKind,
     p: GuestListParams,
-) -> Result<Vec<GuestLine>, ToolError> {
+) -> Result<(Vec<GuestLine>, PageInfo), ToolError> {
+    let keep = match &p.fields {
+        None => None,
+        Some(f) => Some(checked_fields(f)?),
+    };
+    let limit = match p.limit {
+        None => DEFAULT_LIMIT,
+        Some(0) => return Err(ToolError::invalid("limit", "must be at least 1")),
+        Some(n) => usize::try_from(n).unwrap_or(MAX_LIMIT),
+    };
+    if limit > MAX_LIMIT {
+        return Err(ToolError::invalid(
+            "limit",
+            format!("must be at most {MAX_LIMIT}; page with offset"),
+        ));
+    }
+    let offset = p
+        .offset
+        .map_or(0, |o| usize::try_from(o).unwrap_or(usize::MAX));
     let node = p.node.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let mut out: Vec<GuestLine> = ctx
+    let tag = p.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let name = p
+        .name
+        .as_deref()
+        .map(|n| n.trim().to_lowercase())
+        .filter(|n| !n.is_empty());
+    let pool = p.pool.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let mut rows: Vec<GuestLine> = ctx
         .client
         .list_guests()
         .await?
@@ -77,14 +221,15 @@ pub(super) async fn list(
             None => true,
             Some(s) => r.status.as_deref() == Some(s.as_str()),
         })
+        .filter(|r| pool.is_none() || r.pool.as_deref() == pool)
         .filter_map(|r| {
             let vmid = r.vmid?;
             let running = r.status.as_deref() == Some("running");
             Some(GuestLine {
                 vmid,
-                name: r.name.unwrap_or_default(),
-                node: r.node.unwrap_or_default(),
-                status: r.status.unwrap_or_else(|| "unknown".into()),
+                name: Some(r.name.unwrap_or_default()),
+                node: Some(r.node.unwrap_or_default()),
+                status: Some(r.status.unwrap_or_else(|| "unknown".into())),
                 cpus: r.maxcpu,
                 cpu_percent: r.cpu.filter(|_| running).map(percent),
                 memory_used_mb: r.mem.filter(|_| running).map(mib),
@@ -95,9 +240,124 @@ pub(super) async fn list(
                 template: r.template,
                 lock: r.lock,
                 tags: split_tags(r.tags.as_deref()),
+                pool: r.pool,
+            })
+        })
+        .filter(|g| tag.is_none_or(|t| g.tags.iter().any(|x| x == t)))
+        .filter(|g| {
+            name.as_deref().is_none_or(|n| {
+                g.name
+                    .as_deref()
+                    .is_some_and(|x| x.to_lowercase().contains(n))
             })
         })
         .collect();
-    out.sort_by_key(|g| g.vmid);
-    Ok(out)
+    rows.sort_by_key(|g| g.vmid);
+    let total = rows.len();
+    if p.summary == Some(true) {
+        let summary = guest_summary::of(&rows);
+        let info = PageInfo {
+            count: 0,
+            total,
+            next_offset: None,
+            hint: None,
+            summary: Some(summary),
+        };
+        return Ok((Vec::new(), info));
+    }
+    let page: Vec<GuestLine> = rows
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|g| match &keep {
+            Some(k) => g.project(k),
+            None => g,
+        })
+        .collect();
+    let end = offset.saturating_add(page.len());
+    let next_offset = (end < total).then_some(end);
+    let noun = match kind {
+        GuestKind::Qemu => "VMs",
+        GuestKind::Lxc => "containers",
+    };
+    let hint = next_offset.map(|next| {
+        format!(
+            "{} of {total} {noun} (from {offset}); call again with offset {next} for more, or \
+             filter (node, status, tag, name, pool), or summary: true",
+            page.len()
+        )
+    });
+    let info = PageInfo {
+        count: page.len(),
+        total,
+        next_offset,
+        hint,
+        summary: None,
+    };
+    Ok((page, info))
+}
+
+/// The names of `fields`, each one a row field.
+fn checked_fields(f: &FieldList) -> Result<Vec<String>, ToolError> {
+    let names = f.names();
+    if let Some(bad) = names.iter().find(|n| !FIELDS.contains(&n.as_str())) {
+        return Err(ToolError::invalid(
+            "fields",
+            format!("`{bad}` is not a row field (fields: {})", FIELDS.join(", ")),
+        ));
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn fields_come_as_a_list_or_a_text_and_are_checked() {
+        let list: FieldList =
+            serde_json::from_value(serde_json::json!(["vmid", "name,status"])).unwrap();
+        assert_eq!(checked_fields(&list).unwrap(), ["vmid", "name", "status"]);
+        let text: FieldList = serde_json::from_value(serde_json::json!(" name , node ")).unwrap();
+        assert_eq!(checked_fields(&text).unwrap(), ["name", "node"]);
+        let bad: FieldList = serde_json::from_value(serde_json::json!(["nmae"])).unwrap();
+        let e = checked_fields(&bad).unwrap_err().to_string();
+        assert!(e.contains("nmae") && e.contains("cpu_percent"), "{e}");
+    }
+
+    #[test]
+    fn every_field_name_is_a_row_member() {
+        let row = GuestLine {
+            vmid: 100,
+            name: Some("a".into()),
+            node: Some("n".into()),
+            status: Some("running".into()),
+            cpus: Some(1.0),
+            cpu_percent: Some(1.0),
+            memory_used_mb: Some(1),
+            memory_mb: Some(1),
+            disk_used_gb: Some(1.0),
+            disk_gb: Some(1.0),
+            uptime_seconds: Some(1),
+            template: true,
+            lock: Some("backup".into()),
+            tags: vec!["t".into()],
+            pool: Some("p".into()),
+        };
+        let full = serde_json::to_value(&row).unwrap();
+        let keys: Vec<&str> = full
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut fields = FIELDS.to_vec();
+        fields.sort_unstable();
+        let mut keys = keys.clone();
+        keys.sort_unstable();
+        assert_eq!(keys, fields);
+        let only = serde_json::to_value(row.project(&["status".into()])).unwrap();
+        assert_eq!(only, serde_json::json!({"vmid": 100, "status": "running"}));
+    }
 }

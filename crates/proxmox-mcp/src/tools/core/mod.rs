@@ -5,11 +5,11 @@
 pub(super) mod cluster_status;
 pub(super) mod clusters;
 pub(super) mod containers;
-pub(crate) mod ct_exec;
 pub(crate) mod exec_line;
 mod guest_list;
+mod guest_summary;
 pub(super) mod nodes;
 pub(super) mod storage;
-pub(super) mod vm_exec;
+pub(crate) mod vm_exec;
 pub(super) mod vm_power;
 pub(super) mod vms;

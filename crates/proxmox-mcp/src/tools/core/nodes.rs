@@ -14,8 +14,7 @@ pub(crate) fn get_nodes() -> ToolSpec {
         ToolDef {
             name: "get_nodes",
             title: "List nodes",
-            description: "List every node of the Proxmox VE cluster with its status (online/offline), \
-                          CPU use, memory, root disk and uptime. Start here to learn node names.",
+            description: "Nodes with status, CPU, memory, disk and uptime. Use it to learn node names.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,
@@ -90,8 +89,7 @@ pub(crate) fn get_node_status() -> ToolSpec {
         ToolDef {
             name: "get_node_status",
             title: "Node status",
-            description: "Detailed status of one node: CPU model, CPU use and load average, \
-                          memory, swap, root disk, kernel, Proxmox VE version and uptime.",
+            description: "One node in detail: CPU, memory, disk, kernel, version. Use get_nodes for all nodes.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,
@@ -104,7 +102,7 @@ pub(crate) fn get_node_status() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NodeParams {
-    /// Node name, as `get_nodes` lists it (e.g. `pve1`).
+    /// Node name.
     pub(crate) node: String,
 }
 

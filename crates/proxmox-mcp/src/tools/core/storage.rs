@@ -14,9 +14,7 @@ pub(crate) fn get_storage() -> ToolSpec {
         ToolDef {
             name: "get_storage",
             title: "List storage",
-            description: "List storages per node: type, content types (images = VM disks, rootdir = \
-                          container volumes, iso, vztmpl, backup), used and total space, whether it is \
-                          shared, and its status. Use it to pick `storage` for create_vm.",
+            description: "Storages per node with content types and space. Use it to pick a storage.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,
@@ -29,7 +27,7 @@ pub(crate) fn get_storage() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StorageParams {
-    /// Only the storages of this node.
+    /// Only this node.
     #[serde(default)]
     pub(crate) node: Option<String>,
 }

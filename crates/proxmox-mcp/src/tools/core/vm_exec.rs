@@ -48,11 +48,7 @@ pub(crate) fn execute_vm_command() -> ToolSpec {
         ToolDef {
             name: NAME,
             title: "Run command in VM",
-            description: "Run a command inside a running VM through the QEMU guest agent and return \
-                          its exit code, stdout and stderr. The VM must be running with \
-                          qemu-guest-agent installed and enabled. Give the program in command and \
-                          its arguments in args, or set shell: true to run command with /bin/sh -c. \
-                          Needs confirm: true; the server's exec policy may refuse some commands.",
+            description: "Run a command in a running VM via the guest agent. Use it when you need output from inside the guest.",
             toolset: "core",
             access: Access::Destructive,
             idempotent: false,
@@ -62,29 +58,28 @@ pub(crate) fn execute_vm_command() -> ToolSpec {
     .admin_only()
 }
 
-/// Parameters of `execute_vm_command`.
+/// Parameters of `execute_vm_command` (and `execute_container_command`).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExecParams {
-    /// VMID of the VM (e.g. 101).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Program to run (`/usr/bin/uptime`), or a shell command line with shell: true.
+    /// Program, or a shell line.
     pub(crate) command: String,
-    /// Arguments passed to the program as they are (no shell quoting needed).
+    /// Program arguments (no quoting).
     #[serde(default)]
     pub(crate) args: Option<Vec<String>>,
-    /// Run command through `/bin/sh -c`. Default: only when command contains spaces and no
-    /// args are given.
+    /// Run via /bin/sh -c (default: if spaces and no args).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) shell: Option<bool>,
-    /// Seconds to wait for the command to finish (default 30, at most 50, unless the server's
-    /// exec policy says otherwise).
+    /// Seconds for the command (default 30).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
     pub(crate) timeout_seconds: Option<u32>,
-    /// Node of the VM; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 

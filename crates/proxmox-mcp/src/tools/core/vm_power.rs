@@ -17,11 +17,12 @@ use crate::tools::power::{self, PowerOutput, PowerRequest};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VmActionParams {
-    /// VMID of the VM (e.g. 101).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the VM; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 
@@ -29,13 +30,14 @@ pub(crate) struct VmActionParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ShutdownVmParams {
-    /// VMID of the VM (e.g. 101).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the VM; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
-    /// Seconds PVE gives the guest OS to shut down before the task fails (PVE default 180).
+    /// Shutdown timeout (default 180).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) timeout_seconds: Option<u32>,
 }
@@ -50,8 +52,7 @@ pub(crate) fn start_vm() -> ToolSpec {
             TOOLSET,
             "start_vm",
             "Start VM",
-            "Start a QEMU virtual machine. Waits up to wait_seconds for it to be running, else \
-             returns the task's upid to follow with get_task.",
+            "Start a VM. Use shutdown_vm to stop it cleanly.",
             Access::Write,
             true,
         ),
@@ -71,8 +72,7 @@ pub(crate) fn stop_vm() -> ToolSpec {
             TOOLSET,
             "stop_vm",
             "Stop VM (hard)",
-            "Stop a VM immediately, like pulling the power plug (unsaved data in the guest is lost). \
-             Prefer shutdown_vm for a clean shutdown.",
+            "Power a VM off at once (unsaved guest data is lost). Use shutdown_vm for a clean stop.",
             Access::Destructive,
             true,
         ),
@@ -91,8 +91,7 @@ pub(crate) fn reset_vm() -> ToolSpec {
             TOOLSET,
             "reset_vm",
             "Reset VM",
-            "Hard-reset a running VM, like pressing its reset button (the guest OS does not shut \
-             down cleanly).",
+            "Hard-reset a running VM (no clean shutdown). Use it when it hangs, else shutdown_vm.",
             Access::Destructive,
             false,
         ),
@@ -130,8 +129,7 @@ pub(crate) fn shutdown_vm() -> ToolSpec {
             TOOLSET,
             "shutdown_vm",
             "Shut down VM",
-            "Ask the guest OS to shut down cleanly (ACPI power button, or the guest agent). \
-             timeout_seconds bounds the shutdown on the PVE side; wait_seconds bounds this call.",
+            "Shut a VM down cleanly through its OS. Use stop_vm only when it hangs.",
             Access::Write,
             true,
         ),

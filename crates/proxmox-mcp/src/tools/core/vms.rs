@@ -7,7 +7,7 @@ use pve_client::{ErrorKind, GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::guest_list::{self, GuestLine, GuestListParams};
+use super::guest_list::{self, GuestLine, GuestListParams, PageInfo};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
@@ -23,9 +23,7 @@ pub(crate) fn get_vms() -> ToolSpec {
         ToolDef {
             name: "get_vms",
             title: "List VMs",
-            description: "List QEMU virtual machines of the whole cluster (one request): VMID, name, \
-                          node, status, CPU, memory, disk, uptime, template flag and tags. Filter by \
-                          node or status.",
+            description: "List VMs, 200 a page. Use it to find VMIDs; summary: true for an overview.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,
@@ -38,15 +36,13 @@ pub(crate) fn get_vms() -> ToolSpec {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct VmsOutput {
     pub(crate) vms: Vec<GuestLine>,
-    pub(crate) count: usize,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
 }
 
 async fn get_vms_handler(ctx: &ToolCtx, p: GuestListParams) -> Result<VmsOutput, ToolError> {
-    let vms = guest_list::list(ctx, GuestKind::Qemu, p).await?;
-    Ok(VmsOutput {
-        count: vms.len(),
-        vms,
-    })
+    let (vms, page) = guest_list::list(ctx, GuestKind::Qemu, p).await?;
+    Ok(VmsOutput { vms, page })
 }
 
 /// `create_vm`.
@@ -55,11 +51,7 @@ pub(crate) fn create_vm() -> ToolSpec {
         ToolDef {
             name: "create_vm",
             title: "Create VM",
-            description: "Create a QEMU VM: SCSI disk (virtio-scsi-single) of disk_gb on a storage that \
-                          holds VM images, a virtio NIC on a bridge (vmbr0), the guest agent enabled, \
-                          optionally an ISO in the CD drive. The VMID, node and storage are chosen when \
-                          absent (next free VMID; the online node with most free memory; the storage \
-                          with most free space).",
+            description: "Create an empty VM; VMID, node and storage are picked when absent. Use clone_vm or create_vm_from_template for an image.",
             toolset: "core",
             access: Access::Write,
             idempotent: false,
@@ -72,40 +64,40 @@ pub(crate) fn create_vm() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateVmParams {
-    /// VM name (a DNS name: letters, digits, `-` and `.`).
+    /// VM name.
     pub(crate) name: String,
-    /// Number of CPU cores.
+    /// CPU cores.
     #[serde(deserialize_with = "lenient::int")]
     #[schemars(range(min = 1, max = 512))]
     pub(crate) cores: u32,
-    /// Memory in MiB (e.g. 2048).
+    /// Memory in MiB.
     #[serde(deserialize_with = "lenient::int")]
     #[schemars(range(min = 16))]
     pub(crate) memory_mb: u64,
-    /// Size of the system disk in GiB.
+    /// Disk size in GiB.
     #[serde(deserialize_with = "lenient::int")]
     #[schemars(range(min = 1))]
     pub(crate) disk_gb: u64,
-    /// Node to create it on (default: the online node with most free memory).
+    /// Node (default: most free memory).
     #[serde(default)]
     pub(crate) node: Option<String>,
-    /// VMID to use (default: the next free one).
+    /// VMID (default: next free).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
     pub(crate) vmid: Option<u32>,
-    /// Storage for the disk; must hold `images` (default: the one with most free space).
+    /// Disk storage (default: most free).
     #[serde(default)]
     pub(crate) storage: Option<String>,
-    /// Guest OS type: `l26` (Linux, default), `win11`, `win10`, `other`, ...
+    /// OS type (default l26).
     #[serde(default)]
     pub(crate) ostype: Option<String>,
-    /// Network bridge (default `vmbr0`).
+    /// Bridge (default vmbr0).
     #[serde(default)]
     pub(crate) bridge: Option<String>,
-    /// ISO volume to put in the CD drive (`local:iso/debian-13.iso`).
+    /// ISO volume to attach.
     #[serde(default)]
     pub(crate) iso: Option<String>,
-    /// Start the VM once created (default false).
+    /// Start it.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) start: Option<bool>,
 }
@@ -245,16 +237,16 @@ pub(crate) fn delete_vm() -> ToolSpec {
         ToolDef {
             name: "delete_vm",
             title: "Delete VM",
-            description: "Delete a VM and its disks for good (needs confirm: true). A running VM \
-                          is refused unless force is true, which stops it first.",
+            description: "Delete a VM and its disks for good; force stops it first. Use stop_vm to only stop it.",
             toolset: "core",
             access: Access::Destructive,
             idempotent: false,
         },
         handler!(delete_vm_handler),
-    ).waits(TaskWait {
+    )
+    .waits(TaskWait {
         default_seconds: 20,
-        description: "Seconds to wait for the task(s) before returning a UPID (default 20, at most 50).",
+        description: "Seconds to wait (default 20).",
     })
 }
 
@@ -265,14 +257,15 @@ pub(crate) struct DeleteVmParams {
     /// VMID of the VM to delete.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Also remove the VM from backup jobs, replication, HA and permissions.
+    /// Also remove it from jobs, replication, HA.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) purge: Option<bool>,
-    /// Stop the VM first if it is running.
+    /// Stop it first if running.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) force: Option<bool>,
-    /// Node of the VM; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 

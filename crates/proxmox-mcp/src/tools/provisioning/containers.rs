@@ -31,11 +31,7 @@ pub(crate) fn create_container() -> ToolSpec {
         ToolDef {
             name: "create_container",
             title: "Create container",
-            description: "Create an LXC container from a template volume \
-                          (`local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`): hostname, \
-                          cores, memory, root disk size, a NIC on a bridge (DHCP or a static IP), \
-                          a root password and/or SSH public keys. Unprivileged unless said \
-                          otherwise. VMID, node and storage are chosen when absent.",
+            description: "Create an LXC container from a template volume (list_storage_content, content vztmpl) with network, password or SSH keys. Use delete_container to remove one.",
             toolset: TOOLSET,
             access: Access::Write,
             idempotent: false,
@@ -49,14 +45,14 @@ pub(crate) fn create_container() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCtParams {
-    /// Template volume (`local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`).
+    /// Template volume (local:vztmpl/...).
     pub(crate) template: String,
     /// Hostname (a DNS name).
     pub(crate) hostname: String,
-    /// Root password (masked in dry runs and the audit log). Give it or ssh_keys, or both.
+    /// Root password (or ssh_keys, or both).
     #[serde(default)]
     pub(crate) password: Option<String>,
-    /// SSH public keys for root: a list, or one key per line.
+    /// SSH keys for root: a list (or one per line).
     #[serde(default)]
     pub(crate) ssh_keys: Option<SshKeys>,
     /// CPU cores (default 1).
@@ -70,33 +66,33 @@ pub(super) struct CreateCtParams {
     /// Swap in MiB (default 512).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) swap_mb: Option<u64>,
-    /// Root disk size in GiB (default 8).
+    /// Root disk in GiB (default 8).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
     pub(crate) disk_gb: Option<u64>,
-    /// Storage of the root disk; must hold `rootdir` (default: the one with most free space).
+    /// Root disk storage (default: most free space).
     #[serde(default)]
     pub(crate) storage: Option<String>,
-    /// Node (default: an online node that has the template, most free memory first).
+    /// Node (default: one with the template, most free memory).
     #[serde(default)]
     pub(crate) node: Option<String>,
-    /// VMID (default: the next free one).
+    /// VMID (default: next free).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
     pub(crate) vmid: Option<u32>,
-    /// Network bridge of eth0 (default `vmbr0`).
+    /// Bridge of eth0 (default vmbr0).
     #[serde(default)]
     pub(crate) bridge: Option<String>,
-    /// IPv4 of eth0: `dhcp` (default) or an address with prefix (`10.0.0.7/24`).
+    /// IPv4 of eth0: dhcp (default) or 10.0.0.7/24.
     #[serde(default)]
     pub(crate) ip: Option<String>,
-    /// Gateway with a static ip.
+    /// Gateway for a static ip.
     #[serde(default)]
     pub(crate) gateway: Option<String>,
-    /// Unprivileged container (default true; false needs Sys.Modify on `/` and is less safe).
+    /// Unprivileged (default true).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) unprivileged: Option<bool>,
-    /// Start it once created (default false).
+    /// Start it once created.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) start: Option<bool>,
 }
@@ -278,18 +274,16 @@ pub(crate) fn delete_container() -> ToolSpec {
         ToolDef {
             name: "delete_container",
             title: "Delete container",
-            description: "Delete an LXC container and its volumes for good (needs confirm: \
-                          true), and by default purge it from backup jobs, replication and HA. \
-                          A running container is refused unless force is true, which stops it \
-                          first.",
+            description: "Delete a container and its volumes for good, purged from backup jobs and HA; force stops a running one. Use stop_container to only stop it.",
             toolset: TOOLSET,
             access: Access::Destructive,
             idempotent: false,
         },
         handler!(delete_container_handler),
-    ).waits(TaskWait {
+    )
+    .waits(TaskWait {
         default_seconds: 20,
-        description: "Seconds to wait for the task(s) before returning a UPID (default 20, at most 50).",
+        description: "Seconds to wait (default 20).",
     })
 }
 
@@ -300,13 +294,14 @@ pub(super) struct DeleteCtParams {
     /// VMID of the container to delete.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the container; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
-    /// Also remove it from backup jobs, replication, HA and permissions (default true).
+    /// Also remove it from backup jobs, replication and HA (default true).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) purge: Option<bool>,
-    /// Stop the container first if it is running.
+    /// Stop it first if running.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) force: Option<bool>,
 }
@@ -383,9 +378,7 @@ pub(crate) fn get_container_config() -> ToolSpec {
         ToolDef {
             name: "get_container_config",
             title: "Show container config",
-            description: "Show an LXC container's configuration as PVE stores it (hostname, \
-                          cores, memory, rootfs, mount points, NICs, features, unprivileged) and \
-                          its digest.",
+            description: "A container's stored configuration and digest. Use it to inspect mounts, NICs and features.",
             toolset: TOOLSET,
             access: Access::Read,
             idempotent: true,
@@ -398,11 +391,12 @@ pub(crate) fn get_container_config() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CtRef {
-    /// VMID of the container (e.g. 200).
+    /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the container; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 

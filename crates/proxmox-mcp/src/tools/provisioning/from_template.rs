@@ -26,11 +26,7 @@ pub(crate) fn create_vm_from_template() -> ToolSpec {
         ToolDef {
             name: "create_vm_from_template",
             title: "Create VM from template",
-            description: "Create a VM from a template (e.g. a cloud image) and set its cloud-init \
-                          user, password, SSH public keys and IP (ip: dhcp, or ip: 10.0.0.5/24 \
-                          with gateway), optionally cores and memory, then start it. Adds a \
-                          cloud-init drive when the template has none. Linked clone by default \
-                          (fast; full: true for an independent copy).",
+            description: "Create a VM from a template (e.g. a cloud image) with cloud-init user, password, SSH keys and IP, optionally started. Use it for a ready-to-boot VM.",
             toolset: TOOLSET,
             access: Access::Write,
             idempotent: false,
@@ -39,7 +35,7 @@ pub(crate) fn create_vm_from_template() -> ToolSpec {
     )
     .waits(TaskWait {
         default_seconds: 20,
-        description: "Seconds to wait for clone and start together (default 20, at most 50).",
+        description: "Seconds to wait for clone and start (default 20).",
     })
 }
 
@@ -69,40 +65,41 @@ impl SshKeys {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FromTemplateParams {
-    /// VMID of the template (e.g. 9000; see get_vms, template: true).
+    /// VMID of the template.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) template_vmid: u32,
-    /// Name of the new VM (a DNS name: letters, digits, `-` and `.`).
+    /// VM name (a DNS name).
     pub(crate) name: String,
-    /// Node of the template; found from its VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
-    /// VMID of the new VM (default: the next free one).
+    /// VMID (default: next free).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
     pub(crate) newid: Option<u32>,
-    /// Full copy instead of a linked clone (default false: linked).
+    /// Full copy, not a linked clone.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) full: Option<bool>,
-    /// Node to put the VM on (default: the template's node).
+    /// Node for the VM (default: the template's).
     #[serde(default)]
     pub(crate) target_node: Option<String>,
-    /// Storage for the disks; full clones only.
+    /// Disk storage; full copies only.
     #[serde(default)]
     pub(crate) storage: Option<String>,
-    /// Cloud-init user to create (`ciuser`).
+    /// Cloud-init user.
     #[serde(default)]
     pub(crate) ciuser: Option<String>,
-    /// Cloud-init password of that user (`cipassword`; masked in dry runs and the audit log).
+    /// Cloud-init password.
     #[serde(default)]
     pub(crate) password: Option<String>,
-    /// SSH public keys for that user: a list, or one key per line (`ssh-ed25519 AAAA... me@host`).
+    /// SSH keys: a list (or one per line).
     #[serde(default)]
     pub(crate) ssh_keys: Option<SshKeys>,
-    /// IPv4 of the first NIC: `dhcp`, or an address with prefix (`10.0.0.5/24`).
+    /// IPv4: dhcp or 10.0.0.5/24.
     #[serde(default)]
     pub(crate) ip: Option<String>,
-    /// Gateway with a static ip (`10.0.0.1`).
+    /// Gateway for a static ip.
     #[serde(default)]
     pub(crate) gateway: Option<String>,
     /// CPU cores (default: the template's).
@@ -113,11 +110,10 @@ pub(super) struct FromTemplateParams {
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 16))]
     pub(crate) memory_mb: Option<u64>,
-    /// Add a cloud-init drive (on the VM's disk storage) when the template has none, so the
-    /// guest sees the settings (default true).
+    /// Add a cloud-init drive if missing (default true).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) add_cloudinit_drive: Option<bool>,
-    /// Start the VM once configured (default false).
+    /// Start it once configured.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) start: Option<bool>,
 }

@@ -33,19 +33,16 @@ pub(super) fn clone_vm() -> ToolSpec {
         ToolDef {
             name: "clone_vm",
             title: "Clone VM",
-            description: "Copy a VM or template into a new VM. full: true copies the disks (an \
-                          independent VM); full: false makes a linked clone sharing the template's \
-                          base disks (fast, small, only from a template; the template cannot be \
-                          deleted while linked clones exist). Default as PVE: linked from a \
-                          template, full otherwise. newid defaults to the next free VMID.",
+            description: "Copy a VM or template into a new VM: a full copy, or a linked clone of a template (fast, small). Use create_vm_from_template to also set cloud-init, create_vm for an empty VM.",
             toolset: TOOLSET,
             access: Access::Write,
             idempotent: false,
         },
         handler!(clone_vm_handler),
-    ).waits(TaskWait {
+    )
+    .waits(TaskWait {
         default_seconds: 20,
-        description: "Seconds to wait for the clone task before returning its UPID (default 20, at most 50).",
+        description: "Seconds to wait for the clone (default 20).",
     })
 }
 
@@ -53,30 +50,30 @@ pub(super) fn clone_vm() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CloneVmParams {
-    /// VMID of the VM or template to copy (e.g. 9000).
+    /// VMID of the VM or template to copy.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the source; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
-    /// VMID of the new VM (default: the next free one).
+    /// VMID (default: next free).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100, max = 999_999_999))]
     pub(crate) newid: Option<u32>,
-    /// Name of the new VM (a DNS name; default `Copy-of-VM-<source name>`).
+    /// Name (a DNS name).
     #[serde(default)]
     pub(crate) name: Option<String>,
-    /// Full copy (true) or linked clone (false). Default: linked from a template, else full.
+    /// Full copy (default: linked from a template, else full).
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub(crate) full: Option<bool>,
-    /// Node to put the new VM on (default: the source's node; needs shared storage or a full
-    /// clone to a storage of that node).
+    /// Node for the copy (default: the source's).
     #[serde(default)]
     pub(crate) target_node: Option<String>,
-    /// Storage for the new disks; full clones only (default: the source's storage).
+    /// Disk storage; full copies only (default: the source's).
     #[serde(default)]
     pub(crate) storage: Option<String>,
-    /// Description (notes) of the new VM.
+    /// Notes of the new VM.
     #[serde(default)]
     pub(crate) description: Option<String>,
 }
@@ -282,9 +279,7 @@ pub(super) fn convert_to_template() -> ToolSpec {
         ToolDef {
             name: "convert_to_template",
             title: "Convert VM to template",
-            description: "Turn a stopped VM into a template (irreversible: a template cannot be \
-                          started or turned back into a VM; its disks become read-only bases for \
-                          clones). The VM must be stopped and have no snapshots.",
+            description: "Turn a stopped VM without snapshots into a template for good (a read-only base for clones). Use it before cloning many copies.",
             toolset: TOOLSET,
             access: Access::Destructive,
             idempotent: false,
@@ -301,8 +296,9 @@ pub(super) struct TemplateParams {
     /// VMID of the VM to convert.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
-    /// Node of the VM; found from the VMID when absent.
+    /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
+    #[schemars(skip)]
     pub(crate) node: Option<String>,
 }
 

@@ -23,11 +23,7 @@ pub(crate) fn list_tasks() -> ToolSpec {
         ToolDef {
             name: "list_tasks",
             title: "List tasks",
-            description: "Recent Proxmox VE tasks (backups, starts, migrations, ...), newest first, \
-                          of one node or of every online node: type, guest, user, state (running, \
-                          ok, warning, error) and exit status. Filter by vmid, status and type \
-                          (e.g. `vzdump`, `qmstart`) to answer \"what failed overnight\"; follow \
-                          one task with get_task.",
+            description: "Recent tasks, newest first. Use it to see what ran or failed; get_task for a log.",
             toolset: "tasks",
             access: Access::Read,
             idempotent: true,
@@ -54,24 +50,23 @@ pub(super) enum TaskStateFilter {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListTasksParams {
-    /// Only the tasks of this node (default: every online node).
+    /// Only this node (default: all).
     #[serde(default)]
     pub(crate) node: Option<String>,
-    /// Only the tasks of this guest.
+    /// Only this guest.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
     pub(crate) vmid: Option<u32>,
-    /// Only tasks in this state: `running`, `ok`, `error` or `warning`.
+    /// Task state.
     #[serde(default)]
     pub(crate) status: Option<TaskStateFilter>,
-    /// Only tasks of this type: `vzdump`, `qmstart`, `qmstop`, `qmshutdown`, `qmcreate`,
-    /// `qmclone`, `qmigrate`, `qmsnapshot`, `vzstart`, `vzcreate`, ...
+    /// Task type (vzdump, qmstart...).
     #[serde(default, rename = "type")]
     pub(crate) task_type: Option<String>,
-    /// Only tasks started at or after this Unix time (seconds).
+    /// Only tasks since this Unix time.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) since: Option<i64>,
-    /// How many tasks to return (default 20, at most 500).
+    /// Max tasks (default 20).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 500))]
     pub(crate) limit: Option<u32>,

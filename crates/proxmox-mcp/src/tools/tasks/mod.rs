@@ -33,10 +33,7 @@ pub(super) fn get_task() -> ToolSpec {
         ToolDef {
             name: "get_task",
             title: "Task status",
-            description: "Status of a Proxmox VE task by its upid (as returned by start_vm, \
-                          create_vm, ...): running or stopped, its exit status (OK or the error) and \
-                          the last lines of its log. Use it to follow an operation that was still \
-                          running when its tool returned.",
+            description: "A task's state, exit status and last log lines. Use it to follow a task a tool left running.",
             toolset: "core",
             access: Access::Read,
             idempotent: true,
@@ -49,9 +46,9 @@ pub(super) fn get_task() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TaskParams {
-    /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:`.
+    /// Task id (UPID:...).
     pub(crate) upid: String,
-    /// How many of the last log lines to return (default 20, at most 500; 0 for none).
+    /// Log lines to return (default 20).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(max = 500))]
     pub(crate) log_lines: Option<u64>,
@@ -124,10 +121,7 @@ pub(super) fn stop_task() -> ToolSpec {
         ToolDef {
             name: "stop_task",
             title: "Stop task",
-            description: "Stop a running Proxmox VE task by its upid (a backup, migration, clone, \
-                          ...): PVE interrupts the worker and the task ends with an error saying \
-                          so; whatever it had not finished is not done. A task that already ended \
-                          is left alone.",
+            description: "Stop a running task. Use it to interrupt a backup, migration or clone.",
             toolset: "tasks",
             access: Access::Write,
             idempotent: true,
@@ -136,7 +130,7 @@ pub(super) fn stop_task() -> ToolSpec {
     )
     .waits(TaskWait {
         default_seconds: 5,
-        description: "Seconds to wait for the task to end once stopped (default 5, at most 50).",
+        description: "Seconds to wait for the task to end (default 5).",
     })
 }
 
@@ -144,7 +138,7 @@ pub(super) fn stop_task() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StopTaskParams {
-    /// Task id: `UPID:node:pid:pstart:starttime:type:id:user:` (from list_tasks or a tool's answer).
+    /// Task id (UPID:...).
     pub(crate) upid: String,
 }
 

@@ -9,14 +9,13 @@ use std::time::Duration;
 use pve_client::GuestKind;
 use pve_client::ssh::{RunOptions, SshClient};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::exec_line::{GuestCommand, timeout_of};
 use crate::error::ToolError;
 use crate::handler;
-use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::{guest_error, guest_node, is_false};
+use crate::tools::core::exec_line::{GuestCommand, timeout_of};
 
 /// `execute_container_command`.
 pub(crate) fn execute_container_command() -> ToolSpec {
@@ -24,10 +23,9 @@ pub(crate) fn execute_container_command() -> ToolSpec {
         ToolDef {
             name: "execute_container_command",
             title: "Run command in container",
-            description: "Run a command inside a running LXC container (pct exec over SSH) and \
-                          return its exit code, stdout and stderr. Arguments as for \
-                          execute_vm_command. Needs confirm: true.",
-            toolset: "core",
+            description: "Run a command in a running LXC container (pct exec over SSH). Use it \
+                          when you need output from inside a container.",
+            toolset: "ssh",
             access: Access::Destructive,
             idempotent: false,
         },
@@ -40,31 +38,8 @@ pub(crate) fn execute_container_command() -> ToolSpec {
 /// Output fields the audit log keeps (never the output itself).
 pub(crate) const AUDITED: &[&str] = &["command_line", "exit_code", "timed_out", "duration_ms"];
 
-/// Parameters of `execute_container_command`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CtExecParams {
-    /// VMID of the container (e.g. 200).
-    #[serde(deserialize_with = "lenient::int")]
-    pub(crate) vmid: u32,
-    /// Program to run (`hostname`), or a shell command line with shell: true.
-    pub(crate) command: String,
-    /// Arguments passed to the program as they are (no shell quoting needed).
-    #[serde(default)]
-    pub(crate) args: Option<Vec<String>>,
-    /// Run command through `/bin/sh -c` inside the container. Default: only when command
-    /// contains spaces and no args are given.
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
-    pub(crate) shell: Option<bool>,
-    /// Seconds the command may run (default 30, at most 50, unless the server's exec policy
-    /// says otherwise); then it is hung up.
-    #[serde(default, deserialize_with = "lenient::opt_int")]
-    #[schemars(range(min = 1))]
-    pub(crate) timeout_seconds: Option<u32>,
-    /// Node of the container; found from the VMID when absent.
-    #[serde(default)]
-    pub(crate) node: Option<String>,
-}
+/// Parameters of `execute_container_command`: those of `execute_vm_command`.
+pub(crate) type CtExecParams = crate::tools::core::vm_exec::ExecParams;
 
 /// Output of `execute_container_command` (and `execute_node_command`).
 #[derive(Debug, Serialize, JsonSchema)]

@@ -1,4 +1,4 @@
-//! The `node_exec` toolset (off by default): `execute_node_command`, a diagnostic command run
+//! `execute_node_command` (toolset `ssh`, off by default): a diagnostic command run
 //! on a node over SSH (`pveversion -v`, `zpool status`, `journalctl -u pve-cluster -n 100`),
 //! for what an agent cannot read from the API. Only the command lines `[guard.node_commands]
 //! allow` names run (no deny-list mode; an empty list runs nothing); admin keys only;
@@ -10,11 +10,11 @@ use pve_client::ssh::{RunOptions, command_line};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::container::{AUDITED, SshExecOutput, output, ssh_error, ssh_of};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::core::ct_exec::{AUDITED, SshExecOutput, output, ssh_error, ssh_of};
 use crate::tools::core::exec_line::timeout_of;
 
 /// `execute_node_command`.
@@ -23,11 +23,9 @@ pub(crate) fn execute_node_command() -> ToolSpec {
         ToolDef {
             name: "execute_node_command",
             title: "Run diagnostic command on node",
-            description: "Run an allowed diagnostic command on a Proxmox VE node over SSH \
-                          (e.g. pveversion -v, zpool status) and return its exit code and \
-                          output. Only the commands the server's operator allows run. Needs \
-                          confirm: true.",
-            toolset: "node_exec",
+            description: "Run a diagnostic command the operator allows (pveversion -v, zpool \
+                          status) on a node over SSH. Use it for what the API cannot show.",
+            toolset: "ssh",
             access: Access::Destructive,
             idempotent: false,
         },
@@ -41,12 +39,11 @@ pub(crate) fn execute_node_command() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NodeExecParams {
-    /// Node to run it on (e.g. pve1).
+    /// Node.
     pub(crate) node: String,
-    /// The command line, words separated by spaces (no shell: `|`, `;` or quotes are plain
-    /// characters), e.g. `zpool status`.
+    /// Command line, words split on spaces (no shell).
     pub(crate) command: String,
-    /// Seconds the command may run (default 30, at most 50); then it is hung up.
+    /// Seconds for the command (default 30).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1))]
     pub(crate) timeout_seconds: Option<u32>,
