@@ -56,15 +56,16 @@ fn classify(body: &[u8]) -> Result<(), (i64, String, Value)> {
             Value::Null,
         ));
     }
-    serde_json::from_value::<ClientJsonRpcMessage>(value)
-        .map(drop)
-        .map_err(|e| {
-            error(
-                INVALID_REQUEST,
-                &format!("Invalid Request: {e}"),
-                Value::Null,
-            )
-        })
+    // Read from the bytes, as the doors read the message after this check (`parse_message`):
+    // the check and the doors then agree, even on a body that names a member twice, which a
+    // `Value` keeps once and a message refuses.
+    parse_message(body).map(drop).map_err(|e| {
+        error(
+            INVALID_REQUEST,
+            &format!("Invalid Request: {e}"),
+            Value::Null,
+        )
+    })
 }
 
 /// The 415 answer when a POST does not carry `Content-Type: application/json` (parameters
@@ -121,6 +122,13 @@ mod tests {
             (r#"{"jsonrpc":"2.0","id":1}"#, INVALID_REQUEST),
             (
                 r#"{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}"#,
+                INVALID_REQUEST,
+            ),
+            // Found by the `mcp_post` fuzz target: a member named twice passed this check (read
+            // as a `Value`, the last one wins) and the legacy SSE door then refused the body
+            // with a plain-text 400; it is now a JSON-RPC error here, for both doors.
+            (
+                r#"{"id":1,"jsonrpc":"2.0","method":"initialize","method":"i048"}"#,
                 INVALID_REQUEST,
             ),
         ];
