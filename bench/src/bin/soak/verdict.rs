@@ -264,10 +264,6 @@ pub fn summary(r: &Report<'_>) -> String {
             peak(|s| s.p99_ms)
         );
     }
-    let _ = writeln!(
-        o,
-        "\nNot exercised: reloading API keys while running (this server has no key reload)."
-    );
     if let Some(why) = &r.plotted {
         let _ = writeln!(o, "\nNo plot: {why}");
     }
