@@ -231,6 +231,22 @@ impl Protection {
     }
 }
 
+impl Protection {
+    /// Passes a request that touches no protected guest; otherwise remembers the refusal (for
+    /// the call's error) and refuses the request.
+    async fn refuse_if_protected(
+        &self,
+        client: &PveClient,
+        target: &Target,
+    ) -> Result<Intercepted, Error> {
+        let Some(message) = self.judge(client, target).await? else {
+            return Ok(Intercepted::Pass);
+        };
+        *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(message.clone());
+        Err(Error::new(ErrorKind::Permission, message))
+    }
+}
+
 impl RequestHook for Protection {
     fn intercept<'a>(
         &'a self,
@@ -243,11 +259,7 @@ impl RequestHook for Protection {
             let Some(target) = target_of(method, path.as_str(), params) else {
                 return Ok(Intercepted::Pass);
             };
-            let Some(message) = self.judge(client, &target).await? else {
-                return Ok(Intercepted::Pass);
-            };
-            *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(message.clone());
-            Err(Error::new(ErrorKind::Permission, message))
+            self.refuse_if_protected(client, &target).await
         })
     }
 
@@ -266,11 +278,7 @@ impl RequestHook for Protection {
                 kind: "lxc",
                 vmid,
             };
-            let Some(message) = self.judge(client, &target).await? else {
-                return Ok(Intercepted::Pass);
-            };
-            *self.refusal.lock().unwrap_or_else(PoisonError::into_inner) = Some(message.clone());
-            Err(Error::new(ErrorKind::Permission, message))
+            self.refuse_if_protected(client, &target).await
         })
     }
 }
