@@ -3,7 +3,8 @@
 # simulator, Debian's HAProxy in front on loopback (haproxy.cfg.in: round robin for Streamable
 # HTTP, by client address for legacy SSE, /readyz as the health check). Through it, the
 # TypeScript and Python SDK suites (e2e/ts, e2e/py) over both transports, each on a fresh
-# simulator and fresh replicas; then failover.py: calls from 8 clients while one replica is
+# simulator and fresh replicas; revisions.py (a 2026-07-28 client round-robined, and why
+# legacy SSE needs stickiness); then failover.py: calls from 8 clients while one replica is
 # stopped (SIGTERM: drain) and restarted and the other killed (SIGKILL).
 # Needs e2e/node_modules and e2e/.venv (e2e/run.sh installs them) and installs haproxy with
 # apt-get when missing (as root). BIN in E2E_BIN. Ends with "N passed, M failed, K skipped".
@@ -125,6 +126,13 @@ for transport in streamable-http sse; do
   count "$(python3 "$E2E/tally.py" junit "$WORK/py-$transport.xml" 2>/dev/null || echo '0 1 0')"
   stop_all
 done
+
+say "revisions: 2026-07-28 round robin; legacy SSE needs stickiness"
+start_fleet
+timeout 120 python3 "$HERE/revisions.py" --url "$URL" --replica "r1:$R1_PORT" \
+  --replica "r2:$R2_PORT" --tap "$WORK/revisions.tap" || true
+count "$(python3 "$E2E/tally.py" tap "$WORK/revisions.tap" 2>/dev/null || echo '0 1 0')"
+stop_all
 
 say "failover: SIGTERM (drain) and restart of one replica, SIGKILL of the other"
 export REPLICA_ARGS="--toolsets default,vm_config" # update_vm_config: a mutation per call

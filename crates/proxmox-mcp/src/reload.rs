@@ -1,5 +1,6 @@
 //! API keys reloaded without a restart: on SIGHUP, and when a file they come from changes (the
-//! configuration file with its `[[keys]]`, the file of `PROXMOX_MCP_API_KEY_FILE`; a
+//! configuration file with its `[[keys]]`, the keys file (`PROXMOX_MCP_KEYS_FILE`), the file of
+//! `PROXMOX_MCP_API_KEY_FILE`; a
 //! Kubernetes Secret or ConfigMap update changes the mounted file), the configuration is read
 //! again and its keys replace those of both doors at once. A configuration that no longer
 //! reads, or has no key at all, leaves the keys as they are, with an error in the log.
@@ -69,7 +70,11 @@ pub fn reload_keys(
 ) -> impl Future<Output = ()> + Send + 'static {
     let mut hangups = Hangups::install();
     async move {
-        let files = key_files(&flags, &env);
+        let mut files = key_files(&flags, &env);
+        let keys_file = Settings::resolve(&flags, &env)
+            .ok()
+            .and_then(|s| s.security.keys_file);
+        files.extend(keys_file);
         let mut seen = fingerprint(&files);
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -69,7 +69,8 @@ impl NewKey {
     pub fn report(&self) -> String {
         format!(
             "API key `{name}` (scope {scope}); it is shown only this once, store it now:\n\n    {key}\n\n\
-             Add this entry to the server's config file (--config FILE) and restart the server:\n\n{toml}\n\
+             Add this entry to the server's config file (--config FILE) or keys file (PROXMOX_MCP_KEYS_FILE);\n\
+             a running server reads it on SIGHUP or when the file changes:\n\n{toml}\n\
              Clients send it as `Authorization: Bearer <key>` (n8n: Bearer Auth credential), or in the\n\
              header named by [auth] api_key_header (n8n: Header Auth credential).\n",
             name = self.name,

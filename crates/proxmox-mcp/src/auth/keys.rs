@@ -49,6 +49,11 @@ impl std::fmt::Debug for KeySpec {
 }
 
 impl KeySpec {
+    /// The key's name, as logs and the audit log show it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The key `key` (plain text) named `name` with `scope`.
     pub fn from_plain(name: impl Into<String>, scope: Scope, key: &str) -> Self {
         Self {

@@ -6,14 +6,14 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::{ConfigError, FileConfig, split_list};
 use crate::auth::API_KEY_ENV;
-use crate::auth::keys::{KeySpec, check_distinct};
+use crate::auth::keys::{KeyEntry, KeySpec, check_distinct};
 use crate::registry::{Scope, ToolFilter};
 
 /// Default cap on open MCP sessions (both transports together).
@@ -39,6 +39,39 @@ pub(crate) struct AuthSection {
     pub(crate) api_key_header: Option<String>,
     /// Listen on a non-loopback address without any key (a warning is logged at start).
     pub(crate) allow_unauthenticated: Option<bool>,
+    /// A file of `[[keys]]` entries only, read besides the configuration's own (a Kubernetes
+    /// Secret mounted as a file); `PROXMOX_MCP_KEYS_FILE` wins over it.
+    pub(crate) keys_file: Option<PathBuf>,
+}
+
+/// Variable naming a file of `[[keys]]` entries (see [`AuthSection::keys_file`]).
+const KEYS_FILE_ENV: &str = "PROXMOX_MCP_KEYS_FILE";
+
+/// What a keys file may hold: `[[keys]]` entries and nothing else.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysFile {
+    #[serde(default)]
+    keys: Vec<KeyEntry>,
+}
+
+/// The keys file that `env` or `file` names, if any.
+fn keys_file_path(env: &HashMap<String, String>, auth: &AuthSection) -> Option<PathBuf> {
+    env.get(KEYS_FILE_ENV)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| auth.keys_file.clone())
+}
+
+/// The `[[keys]]` entries of the keys file at `path`; errors name the file, never a digest.
+fn read_keys_file(path: &Path) -> Result<Vec<KeyEntry>, ConfigError> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Invalid(format!("keys file {shown}: cannot read it: {e}")))?;
+    let parsed: KeysFile = toml::from_str(&text)
+        .map_err(|e| ConfigError::Invalid(format!("keys file {shown}: {}", e.message())))?;
+    Ok(parsed.keys)
 }
 
 /// `[tools]`: server-wide filters (see `registry::filter` for the order they apply in).
@@ -134,8 +167,11 @@ pub struct TlsFiles {
 /// The merged security settings.
 #[derive(Debug, Clone, Default)]
 pub struct SecuritySettings {
-    /// Every key (config entries, then `PROXMOX_MCP_API_KEY` as `default`); empty: no auth.
+    /// Every key (config entries, the keys file's, then `PROXMOX_MCP_API_KEY` as `default`);
+    /// empty: no auth.
     pub keys: Vec<KeySpec>,
+    /// The file of `[[keys]]` entries read besides the configuration, if one is named.
+    pub(crate) keys_file: Option<PathBuf>,
     pub(crate) api_key_header: Option<String>,
     pub(crate) allow_unauthenticated: bool,
     pub filter: ToolFilter,
@@ -178,8 +214,13 @@ pub(super) fn resolve(
             .or_else(|| file.clone())
     };
 
+    let mut entries = file.keys.clone();
+    let keys_file = keys_file_path(env, &file.auth);
+    if let Some(path) = &keys_file {
+        entries.extend(read_keys_file(path)?);
+    }
     let mut keys = Vec::new();
-    for e in &file.keys {
+    for e in &entries {
         keys.push(KeySpec::from_entry(e).map_err(ConfigError::Invalid)?);
     }
     let mut notes = Vec::new();
@@ -330,6 +371,7 @@ pub(super) fn resolve(
     Ok(SecuritySettings {
         notes,
         keys,
+        keys_file,
         api_key_header,
         allow_unauthenticated,
         filter,
@@ -448,6 +490,55 @@ mod tests {
         text: &str,
     ) -> Result<SecuritySettings, ConfigError> {
         resolve(flags, &env(env_), &file(text))
+    }
+
+    #[test]
+    fn a_keys_file_adds_its_entries_and_holds_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("pmcp-keysfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let entry = |name: &str, key: &str| {
+            let sha = hex::encode(digest(key));
+            format!("[[keys]]\nname = \"{name}\"\nscope = \"read\"\nsha256 = \"{sha}\"\n")
+        };
+        let kf = dir.join("keys.toml");
+        std::fs::write(&kf, entry("dashboard", "k5-0123456789abcdef")).unwrap();
+        let kf_s = kf.display().to_string();
+        let text = entry("n8n", "k4-0123456789abcdef");
+        let flags = SecurityFlags::default();
+        // Named by the environment: its entries come after the configuration's.
+        let s = resolve_with(&flags, &[(KEYS_FILE_ENV, &kf_s)], &text).unwrap();
+        let names: Vec<_> = s.keys.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["n8n", "dashboard"]);
+        assert_eq!(s.keys[1].digest, digest("k5-0123456789abcdef"));
+        assert_eq!(s.keys_file.as_deref(), Some(kf.as_path()));
+        // Named by `[auth] keys_file`.
+        let by_file = format!("{text}[auth]\nkeys_file = \"{kf_s}\"\n");
+        let s = resolve_with(&flags, &[], &by_file).unwrap();
+        assert_eq!(s.keys.len(), 2);
+        // A name in both is refused, as within one file.
+        let e = resolve_with(
+            &flags,
+            &[(KEYS_FILE_ENV, &kf_s)],
+            &entry("dashboard", "k6-0123456789abcdef"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("dashboard"), "{e}");
+        // Anything but [[keys]] in it, or no file there: an error naming the file.
+        std::fs::write(&kf, "[server]\nstateless = true\n").unwrap();
+        let e = resolve_with(&flags, &[(KEYS_FILE_ENV, &kf_s)], "")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("keys file") && e.contains("keys.toml"), "{e}");
+        let missing = dir.join("absent.toml").display().to_string();
+        let e = resolve_with(&flags, &[(KEYS_FILE_ENV, &missing)], "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("absent.toml") && e.contains("cannot read"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

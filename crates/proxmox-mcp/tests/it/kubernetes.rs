@@ -11,6 +11,7 @@ use std::process::Command;
 
 use proxmox_mcp::{Overrides, Settings};
 use serde_json::Value;
+use sha2::Digest;
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/kubernetes")
@@ -110,6 +111,12 @@ fn secrets_dir() -> PathBuf {
     )
     .unwrap();
     std::fs::write(d.join("api_key"), "k8s-0123456789abcdef0123456789abcdef\n").unwrap();
+    let digest = hex::encode(sha2::Sha256::digest(b"n8n-0123456789abcdef0123456789abcd"));
+    std::fs::write(
+        d.join("keys.toml"),
+        format!("[[keys]]\nname = \"n8n\"\nscope = \"operate\"\nsha256 = \"{digest}\"\n"),
+    )
+    .unwrap();
     d
 }
 
@@ -122,7 +129,16 @@ fn the_deployment_gives_the_binary_what_it_reads() {
     assert_eq!(u64::from(s.mcp_listen.port()), port(c, "mcp"));
     assert_eq!(u64::from(s.rest_listen.unwrap().port()), port(c, "rest"));
     assert!(s.mcp_listen.ip().is_unspecified());
-    assert_eq!(s.security.keys.len(), 1, "the Secret's key");
+    // The Secret's named keys (keys.toml), then its admin key; the ConfigMap holds none.
+    let keys: Vec<_> = s.security.keys.iter().map(|k| k.name()).collect();
+    assert_eq!(keys, ["n8n", "default"]);
+    assert!(
+        !std::fs::read_to_string(dir().join("base/config.toml"))
+            .unwrap()
+            .lines()
+            .any(|l| l.trim_start().starts_with("[[keys]]") || l.contains("sha256 =")),
+        "key digests belong in the Secret"
+    );
     assert!(s.guard.audit_stdout);
     assert_eq!(
         s.guard.audit_replica.as_deref(),

@@ -1,5 +1,5 @@
 //! API keys reloaded without a restart: the real binary picks up a changed configuration file
-//! by itself (a Kubernetes Secret update changes the mounted file) and on SIGHUP; a file with
+//! or keys file by itself (a Kubernetes Secret update changes the mounted file) and on SIGHUP; a file with
 //! no key, or one that does not read, leaves the keys in place.
 
 use std::process::Command;
@@ -96,6 +96,36 @@ async fn keys_follow_the_configuration_file_and_sighup() {
         assert_eq!(status(rest, KEY_A).await, 200);
         assert_eq!(status(rest, KEY_B).await, 200);
     }
+}
+
+#[tokio::test]
+async fn a_keys_file_of_its_own_is_read_and_followed() {
+    // Digests in a file of their own (a Kubernetes Secret), the rest of the configuration in
+    // another (a ConfigMap): the keys file is read at start and followed like the configuration.
+    crate::support::mcp::init_tls();
+    let sim = sim().await;
+    let keys = temp_file("keys-secret.toml", &keys_toml(&[("a", KEY_A)]));
+    let mut env = sim_env(&sim);
+    env.push((
+        "PROXMOX_MCP_KEYS_FILE".into(),
+        keys.path.to_str().unwrap().to_string(),
+    ));
+    let mut bin = Bin::start(
+        &[
+            "serve",
+            "--mcp-listen",
+            "127.0.0.1:0",
+            "--rest-listen",
+            "127.0.0.1:0",
+        ],
+        &env,
+    );
+    let rest = bin.port("REST");
+    assert_eq!(status(rest, KEY_A).await, 200);
+    assert_eq!(status(rest, KEY_B).await, 401);
+    std::fs::write(&keys.path, keys_toml(&[("b", KEY_B)])).unwrap();
+    until(rest, KEY_B, 200).await;
+    assert_eq!(status(rest, KEY_A).await, 401);
 }
 
 #[test]
