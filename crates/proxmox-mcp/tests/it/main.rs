@@ -52,6 +52,7 @@ mod tools_api_schema;
 mod tools_backups;
 mod tools_cloud_init;
 mod tools_containers_admin;
+mod tools_containers_more;
 mod tools_errors;
 mod tools_migration;
 mod tools_provisioning;
