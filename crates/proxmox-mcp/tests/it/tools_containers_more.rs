@@ -525,3 +525,51 @@ async fn over_mcp() {
     );
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn errors_over_rest() {
+    let r = crate::support::rest::Rest::start().await;
+    for (tool, body, status, says) in [
+        (
+            "get_container_ip_addresses",
+            json!({"vmid": 205}),
+            409,
+            "start it first",
+        ),
+        (
+            "get_container_ip_addresses",
+            json!({"vmid": 999}),
+            404,
+            "999 does not exist",
+        ),
+        (
+            "update_container_config",
+            json!({"vmid": 200, "network": [{"nic": 0, "ip": "nope"}]}),
+            422,
+            "`network`",
+        ),
+        (
+            "clone_container",
+            json!({"vmid": 200, "newid": 4630}),
+            409,
+            "without snapshot",
+        ),
+        (
+            "convert_container_to_template",
+            json!({"vmid": 200, "confirm": true}),
+            409,
+            "CT is running",
+        ),
+    ] {
+        r.demo.sim().clear_requests();
+        let (got, v) = r.post(tool, body.clone()).await;
+        assert_eq!(got, status, "{tool} {body}: {v}");
+        let message = v.pointer("/detail/message").and_then(Value::as_str);
+        assert!(
+            message.is_some_and(|m| m.contains(says)),
+            "{tool} {body}: {v}"
+        );
+    }
+    assert_eq!(r.demo.guest_status(4630), None);
+    assert_eq!(r.demo.guest_config(200, "template"), None);
+}
