@@ -2,7 +2,7 @@
 //! `get_container_ip_addresses` (running, stopped, unknown), `update_container_config` (merged
 //! NIC changes, DNS, features, digest, bad input, dry run), `clone_container` and
 //! `convert_container_to_template` (PVE's rules and words, confirmation, dry run), protected
-//! containers, the audit log, and the tools over MCP.
+//! containers, the audit log, bounded clone waits, and the tools over MCP and REST.
 
 use proxmox_mcp::GuardConfig;
 use rmcp::model::CallToolRequestParams;
@@ -267,6 +267,30 @@ async fn clones_and_templates_follow_pve_rules() {
     );
     assert!(text.contains("give snapshot"), "{text}");
     assert!(d.guest_status(4600).is_none());
+    // From a snapshot it works; the copy is stopped.
+    crate::support::demo::add_snapshot(&d, 200, "nightly");
+    let out = d
+        .call(
+            "clone_container",
+            json!({"vmid": 200, "newid": 4600, "snapshot": "nightly"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["task_status"], "done", "{out}");
+    assert_eq!(d.guest_status(4600).as_deref(), Some("stopped"));
+    assert_eq!(d.guest_status(200).as_deref(), Some("running"));
+    // Local volumes do not cross nodes on their own: PVE's words, and what to do.
+    let e = d
+        .call(
+            "clone_container",
+            json!({"vmid": 205, "newid": 4603, "target_node": "pve02"}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("is on local storage") && e.to_string().contains("give storage"),
+        "{e}"
+    );
     // A linked clone needs a template.
     let e = d
         .call("clone_container", json!({"vmid": 205, "full": false}))
@@ -572,4 +596,33 @@ async fn errors_over_rest() {
     }
     assert_eq!(r.demo.guest_status(4630), None);
     assert_eq!(r.demo.guest_config(200, "template"), None);
+}
+
+#[tokio::test]
+async fn clone_waits_are_bounded() {
+    // Tasks take simulated time: a zero wait returns the running task to follow.
+    let d = Demo::with(pve_sim::seed::demo(), 1.0).await;
+    let out = d
+        .call(
+            "clone_container",
+            json!({"vmid": 205, "newid": 4640, "wait_seconds": 0}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["task_status"], "running", "{out}");
+    assert!(
+        out["upid"].as_str().unwrap().contains(":vzclone:205:"),
+        "{out}"
+    );
+    assert!(out["hint"].as_str().unwrap().contains("get_task"), "{out}");
+    let e = d
+        .call(
+            "clone_container",
+            json!({"vmid": 205, "newid": 4641, "wait_seconds": 51}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid_params", "{e}");
+    assert!(e.to_string().contains("`wait_seconds`"), "{e}");
+    assert!(d.guest_status(4641).is_none());
 }
