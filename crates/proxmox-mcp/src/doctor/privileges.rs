@@ -151,6 +151,24 @@ const MIGRATE: &[Need] = &[
     need(&["VM.Audit"], AclScope::Vms),
     need(&["Sys.Audit"], AclScope::Nodes),
 ];
+/// Cloud-init options and the drive's regeneration; the config is read first.
+const CLOUD_INIT: &[Need] = &[
+    need(&["VM.Config.Cloudinit"], AclScope::Vms),
+    need(&["VM.Audit"], AclScope::Vms),
+];
+/// Network, DNS, onboot, notes and tags; bridges need SDN.Use.
+const CT_CONFIG_UPDATE: &[Need] = &[
+    need(&["VM.Config.Network"], AclScope::Vms),
+    need(&["VM.Config.Options"], AclScope::Vms),
+    need(&["VM.Audit"], AclScope::Vms),
+    need(&["SDN.Use"], AclScope::Sdn),
+];
+const CLONE_CT: &[Need] = &[
+    need(&["VM.Clone"], AclScope::Vms),
+    need(&["VM.Allocate"], AclScope::Vms),
+    need(&["Datastore.AllocateSpace"], AclScope::Storage),
+    need(&["SDN.Use"], AclScope::Sdn),
+];
 const AGENT_AUDIT: &[Need] = &[need(
     &[
         "VM.GuestAgent.Audit",
@@ -201,6 +219,11 @@ pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
         "create_container" => CREATE_CT,
         "delete_container" => DELETE_CT,
         "get_container_config" => VM_AUDIT,
+        "update_cloud_init" => CLOUD_INIT,
+        "get_container_ip_addresses" => VM_AUDIT,
+        "update_container_config" => CT_CONFIG_UPDATE,
+        "clone_container" => CLONE_CT,
+        "convert_container_to_template" => DELETE_VM,
         "check_migration" | "migrate_guest" => MIGRATE,
         // Each endpoint checks its own privileges; the tool itself needs only a login.
         "proxmox_api" => &[],

@@ -39,14 +39,15 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "vm_config",
-        description: "VM details: show and change a VM's config (with PVE's digest), its IP \
-                      addresses through the guest agent.",
+        description: "VM and container details: show and change a VM's config (with PVE's \
+                      digest) and cloud-init, its IP addresses through the guest agent; change \
+                      a container's network, DNS and features, its IP addresses.",
         default: false,
     },
     Toolset {
         name: "provisioning",
-        description: "Clone VMs, templates, VMs from templates with cloud-init, containers \
-                      (create, delete, show config).",
+        description: "Clone VMs and containers, templates, VMs from templates with \
+                      cloud-init, containers (create, delete, show config).",
         default: false,
     },
     Toolset {

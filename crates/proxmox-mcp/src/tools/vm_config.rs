@@ -1,6 +1,16 @@
-//! VM details (toolset `vm_config`): `get_vm_config` (the config with its `digest`, secrets
-//! masked), `update_vm_config` (cores, sockets, memory, name, tags, description; PVE's `digest`
-//! catches concurrent edits) and `get_vm_ip_addresses` (through the guest agent).
+//! VM and container details (toolset `vm_config`): `get_vm_config` (the config with its
+//! `digest`, secrets masked), `update_vm_config` (cores, sockets, memory, name, tags,
+//! description; PVE's `digest` catches concurrent edits) and `get_vm_ip_addresses` (through the
+//! guest agent). In `vm_config/`: `update_cloud_init`, `get_container_ip_addresses` and
+//! `update_container_config`.
+
+mod cloud_init;
+mod container_config;
+mod container_ip;
+
+pub(crate) use cloud_init::update_cloud_init;
+pub(crate) use container_config::update_container_config;
+pub(crate) use container_ip::get_container_ip_addresses;
 
 use std::collections::BTreeMap;
 

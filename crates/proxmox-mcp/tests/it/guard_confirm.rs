@@ -125,6 +125,22 @@ fn cases() -> Vec<Case> {
             params: &[(0, "cores", "3")],
         },
         Case {
+            // VM 103 is given a cloud-init drive at run time.
+            tool: "update_cloud_init",
+            args: json!({"vmid": 103, "ciuser": "ops", "password": "pw-secret"}),
+            calls: &[
+                ("PUT", "/nodes/pve01/qemu/103/config"),
+                ("PUT", "/nodes/pve01/qemu/103/cloudinit"),
+            ],
+            params: &[(0, "ciuser", "ops"), (0, "cipassword", "********")],
+        },
+        Case {
+            tool: "update_container_config",
+            args: json!({"vmid": 205, "onboot": true}),
+            calls: &[("PUT", "/nodes/pve01/lxc/205/config")],
+            params: &[(0, "onboot", "1")],
+        },
+        Case {
             tool: "clone_vm",
             args: json!({"vmid": 9000, "newid": 4445}),
             calls: &[("POST", "/nodes/pve01/qemu/9000/clone")],
@@ -159,6 +175,18 @@ fn cases() -> Vec<Case> {
             args: json!({"vmid": 205}),
             calls: &[("DELETE", "/nodes/pve01/lxc/205")],
             params: &[(0, "purge", "1")],
+        },
+        Case {
+            tool: "clone_container",
+            args: json!({"vmid": 205, "newid": 4448}),
+            calls: &[("POST", "/nodes/pve01/lxc/205/clone")],
+            params: &[(0, "newid", "4448"), (0, "full", "1")],
+        },
+        Case {
+            tool: "convert_container_to_template",
+            args: json!({"vmid": 205}),
+            calls: &[("POST", "/nodes/pve01/lxc/205/template")],
+            params: &[],
         },
         Case {
             tool: "migrate_guest",
@@ -251,6 +279,13 @@ fn run_args(d: &Demo, case: &Case) -> Value {
         }
         "restore_backup" => args["archive"] = json!(seeded_backup(d, 104)),
         "delete_backup" => args["volid"] = json!(seeded_backup(d, 100)),
+        "update_cloud_init" => d.sim().with_sim(|s| {
+            let g = s.cluster.guests.get_mut(&103).unwrap();
+            g.config.insert(
+                "ide0".into(),
+                json!("local-lvm:vm-103-cloudinit,media=cdrom"),
+            );
+        }),
         _ => {}
     }
     args

@@ -175,6 +175,13 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
     .await;
     protect_201(&d);
     crate::support::demo::add_snapshot(&d, 103, "before");
+    d.sim().with_sim(|s| {
+        let g = s.cluster.guests.get_mut(&102).unwrap();
+        g.config.insert(
+            "ide2".into(),
+            json!("local-lvm:vm-102-cloudinit,media=cdrom"),
+        );
+    });
     let flag = "protection flag";
     let listed = "guard.protected_vmids";
     let tagged = "tag `dev`";
@@ -317,6 +324,27 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
             "update_vm_config",
             json!({"vmid": 102, "node": "pve03", "cores": 3}),
             flag,
+        ),
+        // VM 102 is given a cloud-init drive below, so only protection stops the change.
+        (
+            "update_cloud_init",
+            json!({"vmid": 102, "ciuser": "x"}),
+            flag,
+        ),
+        (
+            "update_container_config",
+            json!({"vmid": 200, "onboot": false}),
+            listed,
+        ),
+        (
+            "clone_container",
+            json!({"vmid": 200, "newid": 4447, "snapshot": "any"}),
+            listed,
+        ),
+        (
+            "convert_container_to_template",
+            json!({"vmid": 205, "confirm": true}),
+            tagged,
         ), // The generic tool, through a guest's path (tools_api.rs covers the cluster-wide ones).
         (
             "proxmox_api",

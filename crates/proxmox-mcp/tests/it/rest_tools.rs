@@ -223,6 +223,15 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
         Some("ip=dhcp")
     );
     post(
+        "update_cloud_init",
+        json!({"vmid": 4401, "ciuser": "rest", "nameserver": "1.1.1.1"}),
+        &[
+            ("/ciuser", json!("rest")),
+            ("/nameserver", json!("1.1.1.1")),
+        ],
+    )
+    .await;
+    post(
         "check_migration",
         json!({"vmid": 4400, "target_node": "pve02"}),
         &[("/can_migrate", json!(true))],
@@ -252,6 +261,30 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
         "get_container_config",
         json!({"vmid": 4402}),
         &[("/config/hostname", json!("rest-ct"))],
+    )
+    .await;
+    post(
+        "get_container_ip_addresses",
+        json!({"vmid": 200}),
+        &[("/node", json!("pve01")), ("/ipv4/0", json!("*"))],
+    )
+    .await;
+    post(
+        "update_container_config",
+        json!({"vmid": 4402, "onboot": true, "nameserver": ["9.9.9.9"]}),
+        &[("/onboot", json!(true)), ("/nameserver", json!("9.9.9.9"))],
+    )
+    .await;
+    post(
+        "clone_container",
+        json!({"vmid": 4402, "newid": 4403, "hostname": "rest-ct-2"}),
+        &[("/full", json!(true)), ("/task_status", json!("done"))],
+    )
+    .await;
+    post(
+        "convert_container_to_template",
+        json!({"vmid": 4403, "confirm": true}),
+        &[("/template", json!(true))],
     )
     .await;
     post(

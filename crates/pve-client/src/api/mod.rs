@@ -4,9 +4,11 @@
 pub mod access;
 pub mod agent;
 pub mod backup;
+pub mod cloudinit;
 pub mod cluster;
 pub mod guest;
 pub mod lxc;
+pub mod lxc_admin;
 pub mod nodes;
 pub mod qemu;
 pub mod snapshot;

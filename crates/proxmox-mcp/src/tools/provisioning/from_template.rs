@@ -42,13 +42,13 @@ pub(crate) fn create_vm_from_template() -> ToolSpec {
 /// SSH public keys: a list, or one text with one key per line.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub(super) enum SshKeys {
+pub(crate) enum SshKeys {
     List(Vec<String>),
     Text(String),
 }
 
 impl SshKeys {
-    pub(super) fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         let all: Vec<&str> = match self {
             SshKeys::List(l) => l.iter().flat_map(|k| k.lines()).collect(),
             SshKeys::Text(t) => t.lines().collect(),
@@ -340,7 +340,7 @@ fn cloud_init_params(p: &FromTemplateParams) -> Result<Settings, ToolError> {
 }
 
 /// Refuses anything that is not an SSH public key line (a private key above all).
-pub(super) fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
+pub(crate) fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
     for k in keys {
         if k.contains("PRIVATE KEY") {
             return Err(ToolError::invalid(
@@ -364,7 +364,7 @@ pub(super) fn check_public_keys(keys: &[String]) -> Result<(), ToolError> {
 }
 
 /// `ipconfig0` from `ip` (`dhcp` or `ADDR/PREFIX`) and `gateway`.
-pub(super) fn ipconfig(
+pub(crate) fn ipconfig(
     ip: Option<&str>,
     gateway: Option<&str>,
 ) -> Result<Option<String>, ToolError> {
@@ -419,7 +419,7 @@ fn parse_cidr(s: &str) -> Option<IpAddr> {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, as PVE's `urlencoded`
 /// format expects (`sshkeys`; the form body encodes it once more).
-pub(super) fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

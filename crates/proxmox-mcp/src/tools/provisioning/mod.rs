@@ -1,13 +1,17 @@
 //! Clone and templates (toolset `provisioning`): `clone_vm` (full or linked, as PVE: a linked
 //! clone needs a template source), `convert_to_template` (irreversible) and, in
 //! `from_template.rs`, `create_vm_from_template` (a clone plus cloud-init settings).
-//! Containers of the same toolset are in `containers.rs`.
+//! Containers of the same toolset are in `containers.rs` (create, delete, config) and
+//! `container_copy.rs` (clone, template).
 
+mod container_copy;
 mod containers;
 mod from_template;
 
+pub(crate) use container_copy::{clone_container, convert_container_to_template};
 pub(crate) use containers::{create_container, delete_container, get_container_config};
 pub(crate) use from_template::create_vm_from_template;
+pub(crate) use from_template::{SshKeys, check_public_keys, ipconfig, url_encode};
 
 use pve_client::api::guest::GuestConfig;
 use pve_client::api::qemu::QemuClone;
