@@ -49,6 +49,8 @@ pub(crate) struct ToolsSection {
     pub(crate) toolsets: Option<Vec<String>>,
     pub(crate) tools: Option<Vec<String>>,
     pub(crate) exclude_tools: Option<Vec<String>>,
+    /// MCP sessions turn toolsets on and off (`registry::filter`).
+    pub(crate) dynamic_toolsets: Option<bool>,
 }
 
 /// `[limits]`.
@@ -88,6 +90,7 @@ pub struct SecurityFlags {
     pub(crate) toolsets: Option<Vec<String>>,
     pub(crate) tools: Option<Vec<String>>,
     pub(crate) exclude_tools: Option<Vec<String>>,
+    pub(crate) dynamic_toolsets: bool,
     pub(crate) allow_unauthenticated: bool,
     pub(crate) api_key_header: Option<String>,
     pub(crate) tls_cert: Option<PathBuf>,
@@ -222,6 +225,10 @@ pub(super) fn resolve(
             &t.exclude_tools,
         )
         .unwrap_or_default(),
+        dynamic: flags.dynamic_toolsets
+            || bool_var(env, "PROXMOX_MCP_DYNAMIC_TOOLSETS")?
+                .or(t.dynamic_toolsets)
+                .unwrap_or(false),
     };
 
     let l = &file.limits;
