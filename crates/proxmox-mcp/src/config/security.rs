@@ -572,6 +572,28 @@ mod tests {
         assert_eq!(s.filter.exclude_tools, ["delete_vm", "reset_vm"]);
         assert_eq!(s.api_key_header.as_deref(), Some("X-Env"));
         assert_eq!(s.limits.rate_limit_per_minute, Some(10));
+        // Dynamic toolsets: off by default; the file, the environment, then the flag.
+        assert!(!s.filter.dynamic);
+        let on = format!("{text}\n");
+        let on = on.replace("[tools]\n", "[tools]\ndynamic_toolsets = true\n");
+        assert!(
+            resolve_with(&SecurityFlags::default(), &[], &on)
+                .unwrap()
+                .filter
+                .dynamic
+        );
+        let env = [("PROXMOX_MCP_DYNAMIC_TOOLSETS", "false")];
+        assert!(
+            !resolve_with(&SecurityFlags::default(), &env, &on)
+                .unwrap()
+                .filter
+                .dynamic
+        );
+        let flag = SecurityFlags {
+            dynamic_toolsets: true,
+            ..SecurityFlags::default()
+        };
+        assert!(resolve_with(&flag, &env, &on).unwrap().filter.dynamic);
         let flags = SecurityFlags {
             read_only: true,
             exclude_tools: Some(vec!["stop_vm".into()]),

@@ -126,13 +126,19 @@ impl McpHandler {
         }
     }
 
-    /// The same handler for a new session: its own logging level and toolsets.
-    pub(crate) fn for_session(&self) -> Self {
+    /// The same handler for a new session: its own logging level and toolsets. `stateless`:
+    /// the session is one request (`[server] stateless`), whose toolsets ride in its `_meta`.
+    pub(crate) fn for_session(&self, stateless: bool) -> Self {
+        let registry = self.host().registry();
         Self {
             shared: self.shared.clone(),
             transport: self.transport,
             level: SessionLevel::default(),
-            toolsets: self.host().registry().new_session(),
+            toolsets: if stateless {
+                registry.carried_session(None::<std::iter::Empty<&str>>)
+            } else {
+                registry.new_session()
+            },
         }
     }
 
@@ -146,10 +152,12 @@ impl McpHandler {
         }
     }
 
-    /// The toolsets of a request with `meta`: carried in `_meta` by a 2026-07-28 request, the
-    /// session's otherwise (`None` without dynamic toolsets).
+    /// The toolsets of a request with `meta`: carried in its `_meta` by a request without a
+    /// session (MCP 2026-07-28, `[server] stateless`), the session's otherwise (`None` without
+    /// dynamic toolsets).
     pub(crate) fn toolsets_of(&self, meta: &RequestMetaObject) -> Option<SessionToolsets> {
-        let stateless = meta.protocol_version().is_some_and(|v| !v.has_initialize());
+        let stateless = meta.protocol_version().is_some_and(|v| !v.has_initialize())
+            || self.toolsets.as_ref().is_some_and(SessionToolsets::carried);
         if !stateless {
             return self.toolsets.clone();
         }

@@ -3,7 +3,8 @@
 //! `notifications/tools/list_changed` before the call's answer; key scope and read-only mode
 //! still filter what it offers; a tool of a toolset that is off is refused (and audited).
 //! Over Streamable HTTP (the rmcp client), legacy SSE (raw), stdio (the binary), 2026-07-28
-//! requests (toolsets in `_meta`) and REST (what a new session starts with).
+//! requests and `[server] stateless` (toolsets in `_meta`), and REST (what a new session starts
+//! with).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -397,6 +398,42 @@ async fn protocol_2026_07_28_carries_the_toolsets_in_meta_and_caches_only_a_stat
     assert_eq!(list["result"]["ttlMs"], 300_000, "{list}");
     assert_eq!(list["result"]["cacheScope"], "private");
     assert!(!names(&list["result"]["tools"]).contains(&"enable_toolset".to_string()));
+}
+
+#[tokio::test]
+async fn a_stateless_server_carries_the_toolsets_of_the_session_revisions_in_meta() {
+    let demo = demo(dynamic(false), &temp_log("stateless")).await;
+    let cfg = McpHttpConfig {
+        gate: gate(RateLimiter::unlimited()),
+        stateless: true,
+        ..McpHttpConfig::default()
+    };
+    let d = Door::start(demo, cfg).await;
+    let send = async |id: i64, method: &str, params: Value| {
+        let headers = [
+            ("mcp-protocol-version", "2025-06-18"),
+            ("authorization", "Bearer key-admin-0123456789"),
+        ];
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let (status, _, msgs) = post(&d.http, &d.url("/proxmox/mcp"), &headers, body).await;
+        assert_eq!(status, 200, "{msgs:?}");
+        msgs
+    };
+    let msgs = send(
+        1,
+        "tools/call",
+        json!({"name": "enable_toolset", "arguments": {"toolset": "snapshots"}}),
+    )
+    .await;
+    // No session to announce a change to: the answer alone, with what to send back.
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    let meta = msgs[0]["result"]["structuredContent"]["meta"].clone();
+    assert!(meta["proxmox-mcp/toolsets"].is_array(), "{msgs:?}");
+    let listed = |msgs: &[Value]| names(&msgs.last().unwrap()["result"]["tools"]);
+    let plain = send(2, "tools/list", json!({})).await;
+    assert!(!listed(&plain).contains(&"list_snapshots".to_string()));
+    let carried = send(3, "tools/list", json!({"_meta": meta})).await;
+    assert!(listed(&carried).contains(&"list_snapshots".to_string()));
 }
 
 #[tokio::test]
