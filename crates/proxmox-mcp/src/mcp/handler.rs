@@ -92,9 +92,11 @@ impl McpHandler {
         transport: &'static str,
         rate: Arc<RateLimiter>,
     ) -> Self {
-        let all: Vec<(Scope, Tool)> = host
-            .registry()
+        // With dynamic toolsets, each session's list is narrowed further at `tools/list`.
+        let registry = host.registry();
+        let all: Vec<(Scope, Tool)> = registry
             .tools()
+            .filter(|t| registry.is_dynamic() || registry.offered(t, None))
             .map(|t| (t.required_scope(), mcp_tool(t)))
             .collect();
         let tools = Scope::ALL.map(|scope| {

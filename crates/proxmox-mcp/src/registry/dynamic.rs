@@ -63,10 +63,11 @@ impl Registry {
     }
 
     /// Whether `spec` is offered to a caller whose session has `session` on (`None`: no
-    /// session, the starting toolsets apply and the toolset tools are not offered).
+    /// session, the starting toolsets apply and the toolset tools are not offered). Without
+    /// dynamic toolsets, every tool but the toolset tools.
     pub(crate) fn offered(&self, spec: &ToolSpec, session: Option<&SessionToolsets>) -> bool {
         let Some(offer) = &self.offer else {
-            return true;
+            return spec.toolset != TOOLSET;
         };
         if spec.toolset == TOOLSET {
             return session.is_some();
@@ -82,9 +83,6 @@ impl Registry {
 
     /// The tools a caller without a session is offered (the REST door's OpenAPI document).
     pub(crate) fn sessionless_view(&self) -> Registry {
-        if self.offer.is_none() {
-            return self.clone();
-        }
         self.filtered(|t| self.offered(t, None))
     }
 }
