@@ -3,6 +3,7 @@
 #   - the official TypeScript SDK client (as n8n embeds it) over Streamable HTTP and over legacy SSE,
 #   - the official Python SDK client over both,
 #   - both SDK clients again for elicitation (accept, decline), resources, completion and prompts,
+#     and the TypeScript SDK for dynamic toolsets (enable, refetch on list_changed, disable),
 #   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
 #   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest),
 #   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh),
@@ -206,6 +207,19 @@ for transport in streamable-http sse; do
     add "$(python3 tally.py junit "$report")"
   else add "0 1 0"; fi
 done
+
+# Dynamic toolsets (--dynamic-toolsets): the TypeScript SDK turns a toolset on and off and
+# refetches the tool list on each notifications/tools/list_changed.
+SERVER_ARGS=(--dynamic-toolsets)
+for transport in streamable-http sse; do
+  report="$WORK/ts-dynamic-$transport.tap"
+  if run_client "typescript-sdk-dynamic-$transport" env E2E_TRANSPORT="$transport" "$NODE" --test \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$report" ts/dynamic.test.mjs; then
+    add "$(python3 tally.py tap "$report")"
+  else add "0 1 0"; fi
+done
+SERVER_ARGS=()
 
 # The conformance suite's own exit status applies the baseline; tally.py recounts per scenario
 # from the saved results (so the summary counts scenarios) and checks every entry has a reason.

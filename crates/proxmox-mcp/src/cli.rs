@@ -92,6 +92,10 @@ pub(crate) struct FilterArgs {
     /// Tools removed, comma-separated; wins over everything (env PROXMOX_MCP_EXCLUDE_TOOLS).
     #[arg(long, value_name = "X,Y", value_delimiter = ',')]
     pub(crate) exclude_tools: Option<Vec<String>>,
+    /// MCP sessions start with the default toolsets (among --toolsets) and turn others on with
+    /// enable_toolset (env PROXMOX_MCP_DYNAMIC_TOOLSETS).
+    #[arg(long)]
+    pub(crate) dynamic_toolsets: bool,
 }
 
 impl FilterArgs {
@@ -101,6 +105,7 @@ impl FilterArgs {
             toolsets: self.toolsets.clone(),
             tools: self.tools.clone(),
             exclude_tools: self.exclude_tools.clone(),
+            dynamic_toolsets: self.dynamic_toolsets,
             ..SecurityFlags::default()
         }
     }

@@ -52,6 +52,23 @@ fn mcp_only() -> String {
          asked (`elicitation/create`; for MCP 2026-07-28 requests, an input-required result) to \
          show its user what the call would do, the Proxmox VE calls listed; accepted, it runs; \
          declined or cancelled, nothing is done. See [safety.md](safety.md#confirmation).\n\n\
+         **Dynamic toolsets** (`--dynamic-toolsets`, `[tools] dynamic_toolsets = true`). A \
+         session starts with the default toolsets (among those `--toolsets` names, which bounds \
+         what may be turned on; every toolset when absent) plus `list_toolsets`, \
+         `enable_toolset` and `disable_toolset`. Turning a toolset on or off is written to the \
+         audit log and followed by `notifications/tools/list_changed` before the call's answer; \
+         the next `tools/list` holds the change. It lasts for the session (Streamable HTTP, \
+         legacy SSE) or the process (stdio); a call to a tool of a toolset that is off is \
+         refused. The key's scope and `--read-only` still decide which of a toolset's tools \
+         are offered; `--tools` names tools offered whatever the toolsets. MCP 2026-07-28 \
+         requests have no session: `enable_toolset` answers a `meta` object, \
+         `{\"proxmox-mcp/toolsets\": [...]}`, that the client sends in the `_meta` of its later \
+         requests (without it, a request sees the starting toolsets), so there is no change to \
+         announce on `subscriptions/listen`. With `[server] stateless`, the session revisions \
+         have no session either and carry their toolsets the same way. The REST door serves \
+         what a session starts with, without the toolset tools. `tools/list` carries \
+         `ttlMs: 300000` and `cacheScope: private` when the list cannot change while the \
+         server runs, `ttlMs: 0` with dynamic toolsets.\n\n\
          **Resources** (`application/json`, readable by keys of every scope, listed 100 a page), \
          `proxmox://{cluster}/summary` for each cluster, and these templates:\n\n\
          | URI template | what it holds |\n|---|---|\n",

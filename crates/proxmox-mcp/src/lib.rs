@@ -37,7 +37,7 @@ mod tls;
 mod tools;
 
 // Tools, calls and what is generated from them.
-pub use caller::Caller;
+pub use caller::{Caller, SessionToolsets};
 pub use docs::{readme_table, replace_readme_table, schema_snapshot, tools_markdown};
 pub use error::ToolError;
 pub use registry::{

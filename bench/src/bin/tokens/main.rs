@@ -38,6 +38,9 @@ struct Opts {
     /// One more `--toolsets` value to measure besides the default and `all`.
     #[arg(long, value_name = "A,B")]
     toolsets: Option<String>,
+    /// Also measure what a new MCP session of `serve --demo --dynamic-toolsets` starts with.
+    #[arg(long)]
+    dynamic_toolsets: bool,
     #[command(flatten)]
     shape: Shape,
 }
@@ -94,6 +97,14 @@ async fn main() -> Res<()> {
         report
             .configs
             .push(s.config(&format!("--toolsets {extra}"), &bench.counter)?);
+    }
+    if opts.dynamic_toolsets {
+        let s = bench
+            .start("demo-dynamic", &["--demo", "--dynamic-toolsets"], &[])
+            .await?;
+        report
+            .configs
+            .push(s.config("--dynamic-toolsets (a new session)", &bench.counter)?);
     }
     let sets: Vec<String> = report.toolsets.keys().cloned().collect();
     for set in sets {

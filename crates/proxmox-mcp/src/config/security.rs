@@ -82,6 +82,8 @@ pub(crate) struct ToolsSection {
     pub(crate) toolsets: Option<Vec<String>>,
     pub(crate) tools: Option<Vec<String>>,
     pub(crate) exclude_tools: Option<Vec<String>>,
+    /// MCP sessions turn toolsets on and off (`registry::filter`).
+    pub(crate) dynamic_toolsets: Option<bool>,
 }
 
 /// `[limits]`.
@@ -121,6 +123,7 @@ pub struct SecurityFlags {
     pub(crate) toolsets: Option<Vec<String>>,
     pub(crate) tools: Option<Vec<String>>,
     pub(crate) exclude_tools: Option<Vec<String>>,
+    pub(crate) dynamic_toolsets: bool,
     pub(crate) allow_unauthenticated: bool,
     pub(crate) api_key_header: Option<String>,
     pub(crate) tls_cert: Option<PathBuf>,
@@ -263,6 +266,10 @@ pub(super) fn resolve(
             &t.exclude_tools,
         )
         .unwrap_or_default(),
+        dynamic: flags.dynamic_toolsets
+            || bool_var(env, "PROXMOX_MCP_DYNAMIC_TOOLSETS")?
+                .or(t.dynamic_toolsets)
+                .unwrap_or(false),
     };
 
     let l = &file.limits;
@@ -656,6 +663,28 @@ mod tests {
         assert_eq!(s.filter.exclude_tools, ["delete_vm", "reset_vm"]);
         assert_eq!(s.api_key_header.as_deref(), Some("X-Env"));
         assert_eq!(s.limits.rate_limit_per_minute, Some(10));
+        // Dynamic toolsets: off by default; the file, the environment, then the flag.
+        assert!(!s.filter.dynamic);
+        let on = format!("{text}\n");
+        let on = on.replace("[tools]\n", "[tools]\ndynamic_toolsets = true\n");
+        assert!(
+            resolve_with(&SecurityFlags::default(), &[], &on)
+                .unwrap()
+                .filter
+                .dynamic
+        );
+        let env = [("PROXMOX_MCP_DYNAMIC_TOOLSETS", "false")];
+        assert!(
+            !resolve_with(&SecurityFlags::default(), &env, &on)
+                .unwrap()
+                .filter
+                .dynamic
+        );
+        let flag = SecurityFlags {
+            dynamic_toolsets: true,
+            ..SecurityFlags::default()
+        };
+        assert!(resolve_with(&flag, &env, &on).unwrap().filter.dynamic);
         let flags = SecurityFlags {
             read_only: true,
             exclude_tools: Some(vec!["stop_vm".into()]),

@@ -195,6 +195,8 @@ pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
         "get_cluster_status" => ROOT_AUDIT,
         // `GET /version` needs only a login; `/nodes` lists the nodes the token may see.
         "list_clusters" => &[],
+        // The toolset tools change what a session sees, never calling Proxmox VE.
+        "list_toolsets" | "enable_toolset" | "disable_toolset" => &[],
         // A task's owner may always read it.
         "get_task" => &[],
         // Without Sys.Audit on a node, only the token's own tasks are listed.

@@ -9,15 +9,20 @@
 //! SSE door passes it directly). `tools/list` shows only what the key's scope allows; a
 //! `tools/call` goes through the registry's admission (`ToolHost::admit`: scope, then rate),
 //! whose refusal is a tool error (`isError: true`) saying what would allow it. stdio has no keys.
+//!
+//! Dynamic toolsets: each handler of a session (the stdio process, a Streamable HTTP or legacy
+//! SSE session) holds the session's toolsets; `tools/list` shows the tools of those on, and a
+//! call that changed them is followed by `notifications/tools/list_changed`, before its answer.
+//! A 2026-07-28 request (no session) carries them in `_meta` (`tools::toolsets::META_KEY`).
 
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
-    ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
+    CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, Implementation,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, RequestMetaObject,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -29,7 +34,7 @@ use super::input::InputConfirmer;
 use super::logging::{LogForwarder, SessionLevel};
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
-use crate::caller::Caller;
+use crate::caller::{Caller, SessionToolsets};
 use crate::error::ToolError;
 use crate::registry::{
     Confirmer, NoProgress, Progress, RateLimiter, Refused, Scope, ToolHost, ToolSpec,
@@ -49,7 +54,13 @@ pub(crate) struct McpHandler {
     pub(super) transport: &'static str,
     /// This session's logging level (`logging/setLevel`).
     pub(super) level: SessionLevel,
+    /// This session's toolsets, when the server serves dynamic toolsets.
+    pub(super) toolsets: Option<SessionToolsets>,
 }
+
+/// How long a client may keep the tool list of a server whose list never changes while it runs
+/// (no dynamic toolsets): 5 minutes, for this caller only (the list follows the key's scope).
+const TOOLS_TTL_MS: u64 = 300_000;
 
 struct Shared {
     host: ToolHost,
@@ -81,9 +92,11 @@ impl McpHandler {
         transport: &'static str,
         rate: Arc<RateLimiter>,
     ) -> Self {
-        let all: Vec<(Scope, Tool)> = host
-            .registry()
+        // With dynamic toolsets, each session's list is narrowed further at `tools/list`.
+        let registry = host.registry();
+        let all: Vec<(Scope, Tool)> = registry
             .tools()
+            .filter(|t| registry.is_dynamic() || registry.offered(t, None))
             .map(|t| (t.required_scope(), mcp_tool(t)))
             .collect();
         let tools = Scope::ALL.map(|scope| {
@@ -92,28 +105,42 @@ impl McpHandler {
                 .map(|(_, t)| t.clone())
                 .collect()
         });
+        let toolsets = host.registry().new_session();
         Self {
             shared: Arc::new(Shared { host, tools, rate }),
             transport,
             level: SessionLevel::default(),
+            toolsets,
         }
     }
 
-    /// The same handler with the logging level `level` (a legacy SSE session's).
-    pub(crate) fn with_level(&self, level: &SessionLevel) -> Self {
+    /// The same handler in a legacy SSE session with this logging level and these toolsets.
+    pub(crate) fn in_session(
+        &self,
+        level: &SessionLevel,
+        toolsets: Option<&SessionToolsets>,
+    ) -> Self {
         Self {
             shared: self.shared.clone(),
             transport: self.transport,
             level: level.clone(),
+            toolsets: toolsets.cloned(),
         }
     }
 
-    /// The same handler for a new session: its own logging level.
-    pub(crate) fn for_session(&self) -> Self {
+    /// The same handler for a new session: its own logging level and toolsets. `stateless`:
+    /// the session is one request (`[server] stateless`), whose toolsets ride in its `_meta`.
+    pub(crate) fn for_session(&self, stateless: bool) -> Self {
+        let registry = self.host().registry();
         Self {
             shared: self.shared.clone(),
             transport: self.transport,
             level: SessionLevel::default(),
+            toolsets: if stateless {
+                registry.carried_session(None::<std::iter::Empty<&str>>)
+            } else {
+                registry.new_session()
+            },
         }
     }
 
@@ -123,7 +150,31 @@ impl McpHandler {
             shared: self.shared.clone(),
             transport,
             level: SessionLevel::default(),
+            toolsets: self.host().registry().new_session(),
         }
+    }
+
+    /// The toolsets of a request with `meta`: carried in its `_meta` by a request without a
+    /// session (MCP 2026-07-28, `[server] stateless`), the session's otherwise (`None` without
+    /// dynamic toolsets).
+    pub(crate) fn toolsets_of(&self, meta: &RequestMetaObject) -> Option<SessionToolsets> {
+        let stateless = meta.protocol_version().is_some_and(|v| !v.has_initialize())
+            || self.toolsets.as_ref().is_some_and(SessionToolsets::carried);
+        if !stateless {
+            return self.toolsets.clone();
+        }
+        let names = meta
+            .get(crate::tools::toolsets::META_KEY)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str));
+        self.host().registry().carried_session(names)
+    }
+
+    /// A session's toolsets, to compare after a call (`None`: nothing to tell the client).
+    pub(crate) fn changes_of(toolsets: Option<&SessionToolsets>) -> Option<u64> {
+        toolsets
+            .filter(|t| !t.carried())
+            .map(SessionToolsets::changes)
     }
 
     /// The tools, clusters and admission calls go through.
@@ -147,9 +198,47 @@ impl McpHandler {
         &self.shared.tools[i]
     }
 
-    /// The tools `identity` may call (none without an identity).
-    pub(crate) fn tools_of(&self, identity: Option<&Identity>) -> Vec<Tool> {
-        identity.map_or_else(Vec::new, |id| self.tools_for(id.scope).to_vec())
+    /// The tools `identity` may call in a session with `toolsets` on (none without an
+    /// identity).
+    pub(crate) fn tools_of(
+        &self,
+        identity: Option<&Identity>,
+        toolsets: Option<&SessionToolsets>,
+    ) -> Vec<Tool> {
+        let Some(id) = identity else {
+            return Vec::new();
+        };
+        let registry = self.host().registry();
+        if !registry.is_dynamic() {
+            return self.tools_for(id.scope).to_vec();
+        }
+        self.tools_for(id.scope)
+            .iter()
+            .filter(|t| {
+                registry
+                    .get(&t.name)
+                    .is_some_and(|spec| registry.offered(spec, toolsets))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// `tools/list` for `identity` in a session with `toolsets` on, with its caching
+    /// directives: a static list may be kept [`TOOLS_TTL_MS`], a dynamic one not at all (its
+    /// changes are announced, or carried by the client).
+    pub(crate) fn tool_list(
+        &self,
+        identity: Option<&Identity>,
+        toolsets: Option<&SessionToolsets>,
+    ) -> ListToolsResult {
+        let ttl = if self.host().registry().is_dynamic() {
+            0
+        } else {
+            TOOLS_TTL_MS
+        };
+        ListToolsResult::with_all_items(self.tools_of(identity, toolsets))
+            .with_ttl_ms(ttl)
+            .with_cache_scope(CacheScope::Private)
     }
 
     /// Who sent a request: the [`Identity`] the HTTP door's gate stored (directly in `ext`, or
@@ -170,13 +259,18 @@ impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
         // rmcp marks logging deprecated (later revisions drop it); the session revisions use it.
         #[allow(deprecated)]
-        let capabilities = ServerCapabilities::builder()
+        let mut capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
             .enable_prompts()
             .enable_completions()
             .enable_logging()
             .build();
+        if self.host().registry().is_dynamic()
+            && let Some(tools) = capabilities.tools.as_mut()
+        {
+            tools.list_changed = Some(true);
+        }
         ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
@@ -191,9 +285,8 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let identity = self.identity(&context.extensions);
-        Ok(ListToolsResult::with_all_items(
-            self.tools_of(identity.as_ref()),
-        ))
+        let toolsets = self.toolsets_of(&context.meta);
+        Ok(self.tool_list(identity.as_ref(), toolsets.as_ref()))
     }
 
     #[allow(deprecated)] // rmcp marks logging deprecated; the session revisions define it
@@ -279,13 +372,29 @@ impl ServerHandler for McpHandler {
             .level
             .wants_info(context.meta.log_level())
             .then(|| LogForwarder::start(ProgressTarget::Peer(context.peer.clone())));
+        let toolsets = self.toolsets_of(&context.meta);
+        let before = Self::changes_of(toolsets.as_ref());
+        let peer = context.peer.clone();
         let forwarder = context
             .meta
             .get_progress_token()
             .map(|token| ProgressForwarder::start(ProgressTarget::Peer(context.peer), token));
         let answer = self
-            .run_call(request, identity, forwarder, confirmer, log, context.ct)
+            .run_call(
+                request,
+                identity,
+                toolsets.clone(),
+                forwarder,
+                confirmer,
+                log,
+                context.ct,
+            )
             .await;
+        if before != Self::changes_of(toolsets.as_ref())
+            && let Err(e) = peer.notify_tool_list_changed().await
+        {
+            tracing::debug!(error = %e, "could not announce the changed tool list");
+        }
         match input.and_then(|i| i.input_required()) {
             Some(question) => Ok(question.into()),
             None => answer,
@@ -294,14 +403,17 @@ impl ServerHandler for McpHandler {
 }
 
 impl McpHandler {
-    /// Runs one `tools/call` for `identity` (admitted first: scope, then rate): progress
+    /// Runs one `tools/call` for `identity` in a session with `toolsets` on (admitted first:
+    /// offered, scope, then rate): progress
     /// through `forwarder` and task log lines through `log` (both drained before the answer),
     /// questions to the human through `confirmer`, `ct` cancels the call. Shared by rmcp's
     /// services and the legacy SSE sessions.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn run_call(
         &self,
         request: CallToolRequestParams,
         identity: Option<Identity>,
+        toolsets: Option<SessionToolsets>,
         forwarder: Option<ProgressForwarder>,
         confirmer: Option<Arc<dyn Confirmer>>,
         log: Option<LogForwarder>,
@@ -326,6 +438,7 @@ impl McpHandler {
         let caller = Caller {
             transport: self.transport,
             key: identity.key,
+            toolsets,
         };
         let admitted = host.admit(
             &caller,
@@ -339,7 +452,7 @@ impl McpHandler {
                 f.finish().await;
             }
             return match refused {
-                Refused::NotOffered(_) => Err(unknown_tool(&name)),
+                Refused::NotOffered(ToolError::UnknownTool(_)) => Err(unknown_tool(&name)),
                 other => Ok(tool_error(other.error())),
             };
         }

@@ -144,8 +144,9 @@ impl McpHttp {
                 .with_idle_timeout(cfg.session_idle_timeout),
         );
         let factory_handler = handler.clone();
+        let stateless = cfg.stateless;
         let streamable = StreamableHttpService::new(
-            move || Ok(factory_handler.for_session()),
+            move || Ok(factory_handler.for_session(stateless)),
             streamable_sessions.clone(),
             rmcp_cfg,
         );

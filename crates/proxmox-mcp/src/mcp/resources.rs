@@ -46,6 +46,7 @@ impl McpHandler {
         let caller = Caller {
             transport: self.transport,
             key: identity.key,
+            toolsets: None,
         };
         self.host()
             .admit_read(&caller, self.rate(), what, Some(args))

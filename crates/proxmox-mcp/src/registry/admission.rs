@@ -1,5 +1,6 @@
 //! Admission: the one check every door makes before a tool runs ([`ToolHost::admit`]): the tool
-//! is offered, the caller's key scope allows it, and the key is within its rate, in that order.
+//! is offered (with dynamic toolsets: its toolset is on in the caller's session), the caller's
+//! key scope allows it, and the key is within its rate, in that order.
 //! A refusal is logged, counted by the call observer with its reason, and written to the audit
 //! log. The server-wide filters' hidden tools are part of it: a call to a hidden tool that would
 //! change something is refused on the record (a hidden read tool is simply not there).
@@ -126,7 +127,10 @@ impl ToolHost {
             )));
         };
         let key = caller.key.as_deref();
-        let (why, refused) = if !scope.allows_call(spec, args) {
+        let (why, refused) = if !self.registry().offered(spec, caller.toolsets.as_ref()) {
+            let error = ToolError::policy(not_enabled(spec, caller));
+            (Refusal::NotOffered, Refused::NotOffered(error))
+        } else if !scope.allows_call(spec, args) {
             let error = ToolError::policy(scope.refusal(spec, args, key));
             (Refusal::Scope, Refused::Scope(error))
         } else if self.registry().read_only && spec.call_access(args) != Access::Read {
@@ -235,5 +239,21 @@ impl ToolHost {
             let cluster = named.as_deref().unwrap_or(&clusters.first().name);
             audit.refused(caller, cluster, tool, args, message);
         }
+    }
+}
+
+/// Why `spec`, which the server holds, is not offered to `caller` (dynamic toolsets).
+fn not_enabled(spec: &ToolSpec, caller: &Caller) -> String {
+    match &caller.toolsets {
+        Some(_) => format!(
+            "`{}` is in the toolset `{}`, which is off in this session: turn it on with \
+             enable_toolset first; nothing was done",
+            spec.name, spec.toolset
+        ),
+        None => format!(
+            "`{}` is not offered here: its toolset `{}` is turned on per MCP session \
+             (dynamic toolsets); nothing was done",
+            spec.name, spec.toolset
+        ),
     }
 }

@@ -10,11 +10,18 @@
 //!    would change something.
 //! 4. `exclude_tools`: these tools are removed; exclusion wins over everything.
 //!
+//! With `dynamic` (`--dynamic-toolsets`), `toolsets` names the toolsets a session may turn on
+//! (every toolset when absent) and a session starts with the default ones among them (none when
+//! only `tools` is given); the registry keeps the tools of all of them, with the toolset tools,
+//! and `registry::dynamic::Offer` says what each caller is offered. Steps 2 to 4 apply as above.
+//!
 //! An unknown toolset or tool name is an error naming it, so a typo never silently widens or
 //! narrows what the server offers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use super::dynamic::{self, Offer};
 use super::toolsets::{self, TOOLSETS};
 use super::{Access, Hidden, Refusal, Registry, ToolSpec};
 
@@ -29,6 +36,8 @@ pub struct ToolFilter {
     pub tools: Vec<String>,
     /// Tools removed at the end.
     pub exclude_tools: Vec<String>,
+    /// Dynamic toolsets: sessions start with the default toolsets and turn others on.
+    pub dynamic: bool,
 }
 
 /// A filter naming a toolset or tool that does not exist.
@@ -44,6 +53,10 @@ impl ToolFilter {
     /// `registry` with this filter applied, or the unknown names.
     pub fn apply(&self, registry: &Registry) -> Result<Registry, FilterError> {
         let sets = self.toolset_names()?;
+        let allowed: BTreeSet<&'static str> = match (&self.toolsets, self.dynamic) {
+            (None, true) => named_toolsets().collect(),
+            _ => sets.clone(),
+        };
         let mut unknown: Vec<String> = self
             .tools
             .iter()
@@ -56,7 +69,11 @@ impl ToolFilter {
             return Err(FilterError::UnknownTools(unknown));
         }
         let hidden_why = |t: &ToolSpec| {
-            let chosen = sets.contains(t.toolset) || self.tools.iter().any(|n| n == t.name);
+            let chosen = if t.toolset == dynamic::TOOLSET {
+                self.dynamic
+            } else {
+                allowed.contains(t.toolset) || self.tools.iter().any(|n| n == t.name)
+            };
             let readable = !self.read_only || t.least_access() == Access::Read;
             let excluded = self.exclude_tools.iter().any(|n| n == t.name);
             if !readable {
@@ -83,12 +100,41 @@ impl ToolFilter {
         } else {
             kept
         };
-        Ok(kept.with_hidden(hidden).with_read_only(self.read_only))
+        let kept = kept.with_hidden(hidden).with_read_only(self.read_only);
+        if !self.dynamic {
+            return Ok(kept);
+        }
+        let mut tools: BTreeMap<&'static str, Vec<&'static str>> =
+            allowed.iter().map(|s| (*s, Vec::new())).collect();
+        for t in kept.tools() {
+            if let Some(list) = tools.get_mut(t.toolset) {
+                list.push(t.name);
+            }
+        }
+        let offer = Offer {
+            start: sets
+                .iter()
+                .copied()
+                .filter(|s| toolsets::get(s).is_some_and(|t| t.default))
+                .collect(),
+            allowed: Arc::new(tools),
+            pinned: kept
+                .tools()
+                .filter(|t| self.tools.iter().any(|n| n == t.name))
+                .map(|t| t.name)
+                .collect(),
+        };
+        Ok(kept.with_offer(offer))
     }
 
     /// The toolsets chosen, keywords expanded.
     fn toolset_names(&self) -> Result<BTreeSet<&'static str>, FilterError> {
-        let defaults = || TOOLSETS.iter().filter(|t| t.default).map(|t| t.name);
+        let defaults = || {
+            TOOLSETS
+                .iter()
+                .filter(|t| t.default && t.name != dynamic::TOOLSET)
+                .map(|t| t.name)
+        };
         let Some(names) = &self.toolsets else {
             return Ok(if self.tools.is_empty() {
                 defaults().collect()
@@ -100,9 +146,9 @@ impl ToolFilter {
         let mut unknown = Vec::new();
         for n in names {
             match n.as_str() {
-                toolsets::ALL => out.extend(TOOLSETS.iter().map(|t| t.name)),
+                toolsets::ALL => out.extend(named_toolsets()),
                 toolsets::DEFAULT => out.extend(defaults()),
-                other => match toolsets::get(other) {
+                other => match toolsets::get(other).filter(|t| t.name != dynamic::TOOLSET) {
                     Some(t) => {
                         out.insert(t.name);
                     }
@@ -118,8 +164,16 @@ impl ToolFilter {
     }
 }
 
+/// The toolsets `--toolsets` may name (all but the toolset tools' own).
+fn named_toolsets() -> impl Iterator<Item = &'static str> {
+    TOOLSETS
+        .iter()
+        .map(|t| t.name)
+        .filter(|n| *n != dynamic::TOOLSET)
+}
+
 fn known_toolsets() -> Vec<String> {
-    TOOLSETS.iter().map(|t| t.name.to_string()).collect()
+    named_toolsets().map(str::to_string).collect()
 }
 
 fn list(names: &[String]) -> String {

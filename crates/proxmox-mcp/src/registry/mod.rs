@@ -9,6 +9,7 @@
 mod admission;
 mod confirm;
 mod ctx;
+pub(crate) mod dynamic;
 pub(crate) mod filter;
 mod flow;
 mod host;
@@ -305,6 +306,8 @@ pub struct Registry {
     /// Read-only mode: a call that would change something is refused at admission (the tools
     /// that only change things are not even offered).
     read_only: bool,
+    /// Dynamic toolsets: which of the tools each caller is offered (`None`: all of them).
+    offer: Option<Arc<dynamic::Offer>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -337,6 +340,7 @@ impl Registry {
             observer: Arc::new(NoObserver),
             hidden: Arc::default(),
             read_only: false,
+            offer: None,
         })
     }
 
@@ -406,6 +410,7 @@ impl Registry {
             observer: self.observer.clone(),
             hidden: self.hidden.clone(),
             read_only: self.read_only,
+            offer: self.offer.clone(),
         }
     }
 

@@ -69,6 +69,12 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
                       on a node ([guard.node_commands]).",
         default: false,
     },
+    Toolset {
+        name: "dynamic",
+        description: "The toolsets of an MCP session: list them, turn one on or off. Served \
+                      with --dynamic-toolsets only (never named in --toolsets).",
+        default: false,
+    },
 ];
 
 /// Keyword for every toolset.

@@ -25,7 +25,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::auth::host::check_host;
 use crate::auth::{Gate, HostPolicy, require_key};
 use crate::conns::Connections;
-use crate::registry::ToolHost;
+use crate::registry::{ToolHost, dynamic};
 
 /// Settings of the REST door (default: no key, loopback `Host` names, no CORS, plain HTTP).
 #[derive(Clone, Default)]
@@ -80,10 +80,11 @@ pub(crate) fn router(host: ToolHost, cfg: RestConfig, shutdown: CancellationToke
     });
     // One route per tool, so a path that is no tool is a 404 before any key is asked for; the
     // mutating tools the filters hide are routed too, so that calls to them are refused on the
-    // record (a 404 all the same).
+    // record (a 404 all the same). The toolset tools of dynamic toolsets are MCP only.
     let registry = state.host.registry();
     let tools = registry
         .tools()
+        .filter(|t| t.toolset != dynamic::TOOLSET)
         .map(|t| t.name)
         .chain(registry.hidden_mutating())
         .fold(Router::new(), |r, name| {

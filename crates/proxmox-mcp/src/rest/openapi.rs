@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
+use crate::registry::dynamic;
 use crate::registry::{Access, Registry, ToolSpec};
 
 /// Name of the bearer security scheme.
@@ -65,12 +66,14 @@ pub fn render(registry: &Registry) -> String {
     s
 }
 
-/// The OpenAPI 3.1 document for `registry`'s tools.
+/// The OpenAPI 3.1 document for `registry`'s tools (but the toolset tools of dynamic toolsets,
+/// which are MCP only).
 pub fn document(registry: &Registry) -> Value {
     let mut components = Map::new();
     let mut paths = Map::new();
     let mut toolsets = BTreeSet::new();
-    for (order, tool) in registry.tools().enumerate() {
+    let tools = registry.tools().filter(|t| t.toolset != dynamic::TOOLSET);
+    for (order, tool) in tools.enumerate() {
         toolsets.insert(tool.toolset);
         let mut input = lift_defs(
             &tool.input_schema,

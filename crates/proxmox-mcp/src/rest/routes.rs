@@ -39,6 +39,7 @@ async fn call(st: &RestState, tool: &str, req: Request) -> Result<Value, RestErr
     let caller = Caller {
         transport: "rest",
         key: identity.key,
+        toolsets: None,
     };
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -147,8 +148,9 @@ fn is_json(content_type: &str) -> bool {
     essence.eq_ignore_ascii_case("application/json")
 }
 
-/// `GET /openapi.json`: the OpenAPI 3.1 document. Public (every tool the server offers); with a
-/// valid key, only the tools that key may call; with a wrong key, 401.
+/// `GET /openapi.json`: the OpenAPI 3.1 document. Public (every tool the server offers; with
+/// dynamic toolsets, what an MCP session starts with, without the toolset tools); with a valid
+/// key, only the tools that key may call; with a wrong key, 401.
 pub(super) async fn openapi_json(State(st): State<Arc<RestState>>, headers: HeaderMap) -> Response {
     let scope = match st.gate.auth.authenticate(&headers) {
         Ok(identity) => identity.scope,
@@ -157,7 +159,7 @@ pub(super) async fn openapi_json(State(st): State<Arc<RestState>>, headers: Head
     };
     let slot = Scope::ALL.iter().position(|s| *s == scope).unwrap_or(2);
     let doc = st.openapi[slot]
-        .get_or_init(|| openapi::render(&scope.view(st.host.registry())).into())
+        .get_or_init(|| openapi::render(&scope.view(&st.host.registry().sessionless_view())).into())
         .clone();
     ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }

@@ -1,5 +1,5 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
-//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`; what several
+//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`, `toolsets.rs`; what several
 //! share in `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
@@ -15,6 +15,7 @@ mod provisioning;
 mod snapshots;
 mod ssh;
 mod tasks;
+pub(crate) mod toolsets;
 mod vm_config;
 
 pub(crate) use core::vm_exec::deny_only_warning;
@@ -81,5 +82,8 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::list_storage_content(),
         api::proxmox_api(),
         ssh::node::execute_node_command(),
+        toolsets::list_toolsets(),
+        toolsets::enable_toolset(),
+        toolsets::disable_toolset(),
     ]
 }

@@ -3,6 +3,8 @@
 //! them in the documented order.
 #![allow(clippy::unwrap_used)]
 
+use crate::caller::SessionToolsets;
+use crate::registry::dynamic::TOOLSET as DYNAMIC;
 use crate::registry::filter::FilterError;
 use crate::registry::toolsets::{self, ALL, DEFAULT, TOOLSETS, get};
 use crate::registry::{Access, Registry, Scope, ToolFilter};
@@ -22,7 +24,12 @@ fn strings(v: &[&str]) -> Vec<String> {
 #[test]
 fn filters_apply_in_the_documented_order() {
     let reg = builtin();
-    let all = names(&reg);
+    // `all` never holds the toolset tools (dynamic toolsets serve them).
+    let all: Vec<_> = reg
+        .tools()
+        .filter(|t| t.toolset != DYNAMIC)
+        .map(|t| t.name)
+        .collect();
     let reads: Vec<_> = reg
         .tools()
         .filter(|t| t.access == Access::Read)
@@ -44,6 +51,7 @@ fn filters_apply_in_the_documented_order() {
         toolsets: sets.map(strings),
         tools: strings(tools),
         exclude_tools: strings(ex),
+        dynamic: false,
     };
     type Case<'a> = (ToolFilter, Vec<&'a str>);
     let cases: Vec<Case> = vec![
@@ -223,4 +231,85 @@ fn the_api_tool_needs_the_scope_of_each_call() {
     let msg = Scope::Operate.refusal(api, Some(&post), Some("n8n"));
     assert!(msg.contains("`admin` scope for this call"), "{msg}");
     assert!(Scope::Read.view(&reg).get("proxmox_api").is_some());
+}
+
+#[test]
+fn dynamic_toolsets_hold_what_a_session_may_turn_on_and_start_with_the_defaults() {
+    let reg = builtin();
+    let dynamic = |sets: Option<&[&str]>, tools: &[&str], read_only| ToolFilter {
+        read_only,
+        toolsets: sets.map(strings),
+        tools: strings(tools),
+        dynamic: true,
+        ..ToolFilter::default()
+    };
+    let on = |s: &SessionToolsets| s.on().into_iter().collect::<Vec<_>>();
+    let defaults: Vec<&str> = TOOLSETS
+        .iter()
+        .filter(|t| t.default)
+        .map(|t| t.name)
+        .collect();
+
+    // No --toolsets: every toolset may be turned on; a session starts with the defaults.
+    let r = dynamic(None, &[], false).apply(&reg).unwrap();
+    assert_eq!(r.len(), reg.len());
+    let s = r.new_session().unwrap();
+    assert_eq!(on(&s), defaults);
+    let allowed: Vec<&str> = s.allowed().keys().copied().collect();
+    let mut want: Vec<&str> = TOOLSETS
+        .iter()
+        .map(|t| t.name)
+        .filter(|n| *n != DYNAMIC)
+        .collect();
+    want.sort_unstable();
+    assert_eq!(allowed, want);
+    let snap = r.get("create_snapshot").unwrap();
+    let enable = r.get("enable_toolset").unwrap();
+    assert!(!r.offered(snap, Some(&s)) && r.offered(enable, Some(&s)));
+    assert!(s.turn("snapshots", true) && !s.turn("snapshots", true));
+    assert!(r.offered(snap, Some(&s)) && s.changes() == 1);
+    // Without a session (REST): the starting toolsets, no toolset tools.
+    assert!(!r.offered(snap, None) && !r.offered(enable, None));
+    assert!(r.offered(r.get("get_vms").unwrap(), None));
+
+    // --toolsets bounds what may be turned on; the start is the defaults among it.
+    let r = dynamic(Some(&["snapshots", "core"]), &[], false)
+        .apply(&reg)
+        .unwrap();
+    let s = r.new_session().unwrap();
+    assert_eq!(on(&s), ["core"]);
+    assert_eq!(
+        s.allowed().keys().copied().collect::<Vec<_>>(),
+        ["core", "snapshots"]
+    );
+    assert!(r.get("create_backup").is_none());
+
+    // --tools alone: nothing on at start, those tools always offered.
+    let r = dynamic(None, &["get_vms"], false).apply(&reg).unwrap();
+    let s = r.new_session().unwrap();
+    assert!(on(&s).is_empty());
+    assert!(r.offered(r.get("get_vms").unwrap(), Some(&s)));
+    assert!(!r.offered(r.get("get_nodes").unwrap(), Some(&s)));
+
+    // Read-only: the toolsets' write tools are not held at all.
+    let r = dynamic(None, &[], true).apply(&reg).unwrap();
+    assert!(r.get("create_snapshot").is_none() && r.get("list_snapshots").is_some());
+    assert!(r.get("enable_toolset").is_some());
+
+    // Without dynamic toolsets, the toolset tools are never served, and their toolset is no
+    // name for --toolsets.
+    assert!(
+        ToolFilter::default()
+            .apply(&reg)
+            .unwrap()
+            .new_session()
+            .is_none()
+    );
+    let e = ToolFilter {
+        toolsets: Some(strings(&[DYNAMIC])),
+        ..ToolFilter::default()
+    }
+    .apply(&reg)
+    .unwrap_err();
+    assert_eq!(e, FilterError::UnknownToolsets(strings(&[DYNAMIC])));
 }

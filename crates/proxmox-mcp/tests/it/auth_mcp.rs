@@ -63,8 +63,10 @@ fn tools_for(scope: &str) -> Vec<String> {
         "delete_backup",
     ];
     let registry = proxmox_mcp::builtin_tools().unwrap();
+    // The toolset tools are served with dynamic toolsets only.
     registry
         .tools()
+        .filter(|t| t.toolset != "dynamic")
         .map(|t| t.name)
         .filter(|n| match scope {
             "read" => READ.contains(n),

@@ -70,6 +70,7 @@ async fn mutating_and_refused_calls_are_chained_then_tampering_is_caught() {
     let door = Caller {
         transport: "rest",
         key: Some("ci-bot".into()),
+        toolsets: None,
     };
     let refused = d.app.host().admit(
         &door,

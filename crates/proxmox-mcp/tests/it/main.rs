@@ -32,6 +32,7 @@ mod guard_exec;
 mod guard_protect;
 mod guard_refusals;
 mod kubernetes;
+mod mcp_dynamic_toolsets;
 mod mcp_logging;
 mod mcp_resources;
 mod multi_cluster;

@@ -35,6 +35,7 @@ async fn filters_shape_what_the_rest_door_offers() {
         tools: names(&["start_vm"]),
         toolsets: Some(names(&["core"])),
         exclude_tools: names(&["get_task"]),
+        dynamic: false,
     };
     let r = Rest::with_registry(Some(filter.apply(&builtin).unwrap()), RestConfig::default()).await;
     let (s, _, doc) = r.send(Method::GET, "/openapi.json", None, None).await;

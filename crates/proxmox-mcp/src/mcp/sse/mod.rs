@@ -25,8 +25,8 @@ use futures_util::stream;
 use rand::RngCore;
 use rmcp::model::{
     CallToolRequestParams, ClientJsonRpcMessage, ClientNotification, ClientRequest, GetExtensions,
-    GetMeta, InitializeRequestParams, JsonRpcMessage, JsonRpcRequest, ListToolsResult, RequestId,
-    ServerJsonRpcMessage, ServerResult,
+    GetMeta, InitializeRequestParams, JsonRpcMessage, JsonRpcRequest, RequestId,
+    ServerJsonRpcMessage, ServerNotification, ServerResult, ToolListChangedNotification,
 };
 use rmcp::service::{RoleServer, RxJsonRpcMessage, ServerInitializeError, TxJsonRpcMessage};
 use rmcp::transport::Transport;
@@ -38,6 +38,7 @@ use super::McpHandler;
 use super::logging::{LogForwarder, SessionLevel};
 use super::progress::{ProgressForwarder, ProgressTarget};
 use crate::auth::Identity;
+use crate::caller::SessionToolsets;
 use crate::registry::Confirmer;
 
 /// Prefix of legacy session ids; Streamable HTTP session ids (rmcp's) never start with it.
@@ -72,6 +73,8 @@ struct Session {
     owner: Option<Box<str>>,
     /// This session's logging level (`logging/setLevel`).
     level: SessionLevel,
+    /// This session's toolsets, when the server serves dynamic toolsets.
+    toolsets: Option<SessionToolsets>,
     state: Mutex<State>,
 }
 
@@ -236,6 +239,7 @@ impl SseSessions {
             cancel: shutdown.child_token(),
             owner: owner.map(Box::from),
             level: SessionLevel::default(),
+            toolsets: self.handler.host().registry().new_session(),
             state: Mutex::default(),
         });
         self.lock().insert(key, Arc::clone(&session));
@@ -332,7 +336,8 @@ impl SseSessions {
             ClientRequest::PingRequest(_) => Ok(ServerResult::empty(())),
             ClientRequest::ListToolsRequest(_) if initialized && !inline => {
                 Ok(ServerResult::ListToolsResult(
-                    ListToolsResult::with_all_items(self.handler.tools_of(Some(&identity))),
+                    self.handler
+                        .tool_list(Some(&identity), session.toolsets.as_ref()),
                 ))
             }
             ClientRequest::CallToolRequest(call) if initialized && !inline => {
@@ -375,7 +380,9 @@ impl SseSessions {
     ) {
         let ct = session.cancel.child_token();
         session.state().calls.insert(id.clone(), ct.clone());
-        let handler = self.handler.with_level(&session.level);
+        let handler = self
+            .handler
+            .in_session(&session.level, session.toolsets.as_ref());
         let session = Arc::clone(session);
         let confirmer = session
             .client()
@@ -389,10 +396,13 @@ impl SseSessions {
             let log = handler.level.wants_info(None).then(|| {
                 LogForwarder::start(ProgressTarget::Stream(EventSender(Arc::clone(&session))))
             });
+            let toolsets = session.toolsets.clone();
+            let before = McpHandler::changes_of(toolsets.as_ref());
             let result = handler
                 .run_call(
                     params,
                     Some(identity),
+                    toolsets.clone(),
                     forwarder,
                     confirmer,
                     log,
@@ -400,6 +410,9 @@ impl SseSessions {
                 )
                 .await;
             session.state().calls.remove(&id);
+            if before != McpHandler::changes_of(toolsets.as_ref()) {
+                session.send(&list_changed()).await;
+            }
             // As rmcp does: a cancelled request gets no answer.
             if ct.is_cancelled() {
                 tracing::debug!(%id, "dropping the answer of a cancelled call");
@@ -422,7 +435,9 @@ impl SseSessions {
             answered: false,
             events: EventSender(Arc::clone(session)),
         };
-        let handler = self.handler.with_level(&session.level);
+        let handler = self
+            .handler
+            .in_session(&session.level, session.toolsets.as_ref());
         let session = Arc::clone(session);
         tokio::spawn(async move {
             let ct = session.cancel.child_token();
@@ -470,6 +485,13 @@ fn notification(session: &Session, notification: ClientNotification) {
 
 /// The answer to request `id`, shaped as rmcp shapes it for peers before 2026-07-28 (legacy
 /// sessions never negotiate a later version).
+/// `notifications/tools/list_changed`.
+fn list_changed() -> ServerJsonRpcMessage {
+    ServerJsonRpcMessage::notification(ServerNotification::ToolListChangedNotification(
+        ToolListChangedNotification::default(),
+    ))
+}
+
 fn answer(result: Result<ServerResult, McpError>, id: RequestId) -> ServerJsonRpcMessage {
     match result {
         Ok(mut result) => {

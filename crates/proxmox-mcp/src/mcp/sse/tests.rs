@@ -9,6 +9,7 @@ fn session() -> Arc<Session> {
         cancel: CancellationToken::new(),
         owner: None,
         level: SessionLevel::default(),
+        toolsets: None,
         state: Mutex::default(),
     })
 }
