@@ -666,3 +666,106 @@ async fn storage_tools_over_rest_and_mcp() {
     client.cancel().await.unwrap();
     server.stop().await.unwrap();
 }
+
+/// `move_disk` takes its access from each call: an operate key may move a disk, but deleting
+/// the source needs an admin key, and the refused call never reaches the cluster.
+#[tokio::test]
+async fn deleting_the_source_needs_an_admin_key() {
+    use crate::support::rest::KEYS;
+
+    let r = Rest::with_keys(proxmox_mcp::RateLimiter::unlimited()).await;
+    add_fast_storage(&r.demo);
+    let (_, _, operate) = KEYS[1];
+    let (_, _, admin) = KEYS[2];
+    let body = r#"{"vmid": 205, "storage": "fast", "delete_source": true, "confirm": true}"#;
+    r.demo.sim().clear_requests();
+    let (status, _, out) = r
+        .send(Method::POST, "/move_disk", Some(body), Some(operate))
+        .await;
+    assert_eq!(status, 403, "{out}");
+    assert!(out.to_string().contains("admin"), "{out}");
+    assert!(writes(&r.demo).is_empty(), "{:?}", writes(&r.demo));
+    // Keeping the source is a write the operate key may make.
+    let (status, _, out) = r
+        .send(
+            Method::POST,
+            "/move_disk",
+            Some(r#"{"vmid": 205, "storage": "fast"}"#),
+            Some(operate),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["deletes_source"], false);
+    let (status, _, out) = r
+        .send(
+            Method::POST,
+            "/move_disk",
+            Some(
+                r#"{"vmid": 205, "storage": "local-lvm", "delete_source": true, "confirm": true}"#,
+            ),
+            Some(admin),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["deletes_source"], true);
+}
+
+/// A download is followed like every task: progress notifications over Streamable HTTP until
+/// the `download` task ends, then the answer with the new volume.
+#[tokio::test]
+async fn a_download_reports_progress_over_streamable_http() {
+    use proxmox_mcp::McpHttpConfig;
+
+    use crate::support::mcp::{init_tls, post, start_with};
+
+    init_tls();
+    // The index's Alpine template takes about 3 s of simulated time: 1.5 s here.
+    let d = Demo::with(pve_sim::seed::demo(), 0.5).await;
+    let server = start_with(d.app.host().clone(), McpHttpConfig::default()).await;
+    let http = reqwest::Client::new();
+    let url = server.url("/proxmox/mcp");
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"}}});
+    let (status, hdrs, _) = post(&http, &url, &[], init).await;
+    assert_eq!(status, 200);
+    let session = hdrs["mcp-session-id"].to_str().unwrap().to_string();
+    let h = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    post(
+        &http,
+        &url,
+        &h,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    let template = "alpine-3.22-default_20250617_amd64.tar.xz";
+    let (status, _, msgs) = post(
+        &http,
+        &url,
+        &h,
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "download_to_storage", "_meta": {"progressToken": "dl-1"},
+            "arguments": {"storage": "local", "template": template, "wait_seconds": 20}}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (answer, notes) = msgs.split_last().unwrap();
+    assert_eq!(answer["id"], 2, "{msgs:?}");
+    let out = &answer["result"]["structuredContent"];
+    assert_eq!(out["task_status"], "done", "{answer}");
+    assert_eq!(out["volid"], format!("local:vztmpl/{template}"));
+    let progress: Vec<&Value> = notes
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
+    assert!(!progress.is_empty(), "no progress: {msgs:?}");
+    for p in progress {
+        assert_eq!(p["params"]["progressToken"], "dl-1");
+        let message = p["params"]["message"].as_str().unwrap();
+        assert!(message.contains(template), "{message}");
+    }
+    assert!(has_volume(&d, &format!("local:vztmpl/{template}")));
+}
