@@ -153,9 +153,12 @@ pub(crate) struct DownloadOutput {
 /// The URL, checked: http, https or ftp, no spaces.
 fn checked_url(url: &str) -> Result<String, ToolError> {
     let url = url.trim();
-    let scheme_ok = ["http://", "https://", "ftp://"]
-        .iter()
-        .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
+    let scheme_ok = ["http://", "https://", "ftp://"].iter().any(|s| {
+        url.len() > s.len()
+            && url
+                .get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    });
     if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(ToolError::invalid(
             "url",

@@ -81,16 +81,13 @@ fn requested(text: &str) -> Result<(bool, u64), ToolError> {
         Some(r) => (true, r),
         None => (false, text),
     };
-    let unit_ok = rest
-        .chars()
-        .last()
-        .is_some_and(|c| matches!(c, 'K' | 'M' | 'G' | 'T'));
-    let num = &rest[..rest.len().saturating_sub(1)];
+    let Some(num) = rest.strip_suffix(['K', 'M', 'G', 'T']) else {
+        return Err(bad());
+    };
     let mut parts = num.split('.');
     let digits =
         |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
-    let shaped = unit_ok
-        && digits(parts.next())
+    let shaped = digits(parts.next())
         && match parts.next() {
             None => true,
             frac => digits(frac) && parts.next().is_none(),
@@ -178,7 +175,9 @@ mod tests {
         assert_eq!(requested("+10G").unwrap(), (true, 10 << 30));
         assert_eq!(requested("50G").unwrap(), (false, 50 << 30));
         assert_eq!(requested("1.5T").unwrap(), (false, 3 << 39));
-        for bad in ["50", "+", "G", "-5G", "10GB", "1..5G", "+0G", "ten G", "5g"] {
+        for bad in [
+            "50", "+", "G", "-5G", "10GB", "1..5G", "+0G", "ten G", "5g", "5€", "€G", "+é",
+        ] {
             assert!(requested(bad).is_err(), "{bad}");
         }
     }
