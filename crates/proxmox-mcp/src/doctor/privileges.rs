@@ -178,6 +178,23 @@ const AGENT_AUDIT: &[Need] = &[need(
     AclScope::Vms,
 )];
 
+/// Growing or moving a disk: the guest's disk config and space on the storage.
+const DISK: &[Need] = &[
+    need(&["VM.Config.Disk"], AclScope::Vms),
+    need(&["Datastore.AllocateSpace"], AclScope::Storage),
+];
+/// The datacenter's firewall needs Sys.Audit on `/`; a guest's, VM.Audit on it.
+const FIREWALL: &[Need] = &[
+    need(&["Sys.Audit"], AclScope::Root),
+    need(&["VM.Audit"], AclScope::Vms),
+];
+/// `download-url`: template allocation on the storage, and reaching the network from the node
+/// (Sys.AccessNetwork, or Sys.Modify as PVE 8 asked).
+const DOWNLOAD: &[Need] = &[
+    need(&["Datastore.AllocateTemplate"], AclScope::Storage),
+    need(&["Sys.AccessNetwork", "Sys.Modify"], AclScope::Nodes),
+];
+
 /// The privileges `tool` needs, `None` for a tool this table does not know.
 pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
     Some(match tool {
@@ -227,6 +244,14 @@ pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
         "clone_container" => CLONE_CT,
         "convert_container_to_template" => DELETE_VM,
         "check_migration" | "migrate_guest" => MIGRATE,
+        // Any user may read a node's interfaces; the guests on each bridge come from their
+        // configs.
+        "list_networks" => VM_AUDIT,
+        "get_firewall_rules" => FIREWALL,
+        "resize_disk" | "move_disk" => DISK,
+        "download_to_storage" => DOWNLOAD,
+        // Any user may read the appliance index.
+        "list_available_templates" => &[],
         // Each endpoint checks its own privileges; the tool itself needs only a login.
         "proxmox_api" => &[],
         _ => return None,

@@ -235,6 +235,31 @@ mod tests {
     }
 
     #[test]
+    fn disk_resizes_and_moves_name_their_guest() {
+        for (method, path, vmid, kind) in [
+            (Method::Put, "/nodes/pve1/qemu/101/resize", 101, "qemu"),
+            (Method::Post, "/nodes/pve1/qemu/101/move_disk", 101, "qemu"),
+            (Method::Put, "/nodes/pve2/lxc/200/resize", 200, "lxc"),
+            (Method::Post, "/nodes/pve2/lxc/200/move_volume", 200, "lxc"),
+        ] {
+            let params = Params::new().set("disk", "scsi0").set("storage", "x");
+            let Some(Target::Guest {
+                vmid: v, kind: k, ..
+            }) = target_of(method, path, &params)
+            else {
+                panic!("{path} names no guest");
+            };
+            assert_eq!((v, k), (vmid, kind), "{path}");
+        }
+        // A download onto a storage touches no guest.
+        let dl = Params::new().set("url", "https://e/x.iso");
+        assert_eq!(
+            target_of(Method::Post, "/nodes/pve1/storage/local/download-url", &dl),
+            None
+        );
+    }
+
+    #[test]
     fn backups_volumes_and_tasks_name_their_guest() {
         let post = |p: &Params| target_of(Method::Post, "/nodes/pve1/vzdump", p);
         assert_eq!(

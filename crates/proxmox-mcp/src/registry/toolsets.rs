@@ -57,6 +57,18 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
         default: false,
     },
     Toolset {
+        name: "network",
+        description: "A node's interfaces and bridges with the guests on each; firewall rules, \
+                      options, aliases and IP sets (read-only).",
+        default: false,
+    },
+    Toolset {
+        name: "storage",
+        description: "Disks and images: grow or move a guest's disk, download ISOs, cloud \
+                      images and container templates onto a storage.",
+        default: false,
+    },
+    Toolset {
         name: "api",
         description: "proxmox_api: any Proxmox VE endpoint (GET reads; POST, PUT and DELETE \
                       are destructive), for what no typed tool covers.",

@@ -1,5 +1,6 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
-//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`, `toolsets.rs`; what several
+//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `network/`, `storage/`, `api/`,
+//! `ssh/`, `toolsets.rs`; what several
 //! share in `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
@@ -10,10 +11,12 @@ mod backups;
 pub(crate) mod common;
 pub(crate) mod core;
 mod migration;
+mod network;
 mod power;
 mod provisioning;
 mod snapshots;
 mod ssh;
+mod storage;
 mod tasks;
 pub(crate) mod toolsets;
 mod vm_config;
@@ -80,6 +83,12 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::restore_backup(),
         backups::delete_backup(),
         backups::list_storage_content(),
+        network::list_networks(),
+        network::get_firewall_rules(),
+        storage::resize_disk(),
+        storage::move_disk(),
+        storage::download_to_storage(),
+        storage::list_available_templates(),
         api::proxmox_api(),
         ssh::node::execute_node_command(),
         toolsets::list_toolsets(),

@@ -44,6 +44,9 @@ fn tools_for(scope: &str) -> Vec<String> {
         "list_snapshots",
         "list_backups",
         "list_storage_content",
+        "list_networks",
+        "get_firewall_rules",
+        "list_available_templates",
         // Listed for every key: each call needs the scope of its method.
         "proxmox_api",
     ];

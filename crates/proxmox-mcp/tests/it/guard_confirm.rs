@@ -244,6 +244,24 @@ fn cases() -> Vec<Case> {
             params: &[],
         },
         Case {
+            tool: "resize_disk",
+            args: json!({"vmid": 200, "size": "+2G"}),
+            calls: &[("PUT", "/nodes/pve01/lxc/200/resize")],
+            params: &[(0, "disk", "rootfs"), (0, "size", "+2G")],
+        },
+        Case {
+            tool: "move_disk",
+            args: json!({"vmid": 103, "storage": "nfs-backup", "delete_source": true}),
+            calls: &[("POST", "/nodes/pve01/qemu/103/move_disk")],
+            params: &[(0, "disk", "scsi0"), (0, "delete", "1")],
+        },
+        Case {
+            tool: "download_to_storage",
+            args: json!({"storage": "local", "url": "https://e.invalid/plan.iso"}),
+            calls: &[("POST", "/nodes/pve01/storage/local/download-url")],
+            params: &[(0, "content", "iso"), (0, "filename", "plan.iso")],
+        },
+        Case {
             tool: "proxmox_api",
             args: json!({"method": "PUT", "path": "/nodes/pve01/qemu/103/config",
                          "params": {"cores": 3}}),

@@ -162,8 +162,14 @@ async fn the_protection_flag_holds_without_any_configuration() {
 }
 
 /// Tools that only make a new guest: a VMID that exists is PVE's to refuse.
-/// Mutating tools that touch no existing guest: creations, and commands on a node itself.
-const CREATE_ONLY: [&str; 3] = ["create_vm", "create_container", "execute_node_command"];
+/// Mutating tools that touch no existing guest: creations, commands on a node itself, and
+/// downloads onto a storage.
+const CREATE_ONLY: [&str; 4] = [
+    "create_vm",
+    "create_container",
+    "execute_node_command",
+    "download_to_storage",
+];
 
 #[tokio::test]
 async fn every_guest_affecting_tool_refuses_a_protected_guest() {
@@ -293,6 +299,23 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
             "delete_backup",
             json!({"volid": seeded_backup(&d, 200), "confirm": true}),
             listed,
+        ),
+        // Its disks are neither grown nor moved.
+        (
+            "resize_disk",
+            json!({"vmid": 102, "disk": "scsi1", "size": "+1G"}),
+            flag,
+        ),
+        ("resize_disk", json!({"vmid": 200, "size": "+1G"}), listed),
+        (
+            "move_disk",
+            json!({"vmid": 103, "storage": "local-lvm"}),
+            tagged,
+        ),
+        (
+            "move_disk",
+            json!({"vmid": 201, "storage": "local-lvm", "delete_source": true, "confirm": true}),
+            flag,
         ),
         // Its running tasks (a backup, a migration) are not interrupted.
         ("stop_task", json!({"upid": task_of_102}), flag),

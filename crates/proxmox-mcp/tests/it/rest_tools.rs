@@ -375,6 +375,48 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     )
     .await;
     post(
+        "list_networks",
+        json!({"node": "pve01"}),
+        &[("/bridges", json!(["vmbr0", "vmbr1"]))],
+    )
+    .await;
+    post(
+        "get_firewall_rules",
+        json!({"node": "pve01"}),
+        &[("/level", json!("node"))],
+    )
+    .await;
+    post(
+        "resize_disk",
+        json!({"vmid": 205, "size": "+1G"}),
+        &[("/disk", json!("rootfs")), ("/size_after", json!("9G"))],
+    )
+    .await;
+    post(
+        "move_disk",
+        json!({"vmid": 205, "storage": "local-lvm", "dry_run": true}),
+        &[(
+            "/planned_calls/0/path",
+            json!("/nodes/pve01/lxc/205/move_volume"),
+        )],
+    )
+    .await;
+    post(
+        "list_available_templates",
+        json!({"search": "alpine"}),
+        &[("/count", json!(1))],
+    )
+    .await;
+    post(
+        "download_to_storage",
+        json!({"storage": "local", "template": "alpine-3.22-default_20250617_amd64.tar.xz"}),
+        &[(
+            "/volid",
+            json!("local:vztmpl/alpine-3.22-default_20250617_amd64.tar.xz"),
+        )],
+    )
+    .await;
+    post(
         "proxmox_api",
         json!({"method": "PUT", "path": "/nodes/pve01/qemu/103/config",
                "params": {"description": "set over REST"}, "confirm": true}),

@@ -7,6 +7,7 @@ mod storage_content;
 
 pub(crate) use restore::restore_backup;
 pub(crate) use storage_content::list_storage_content;
+pub(crate) use storage_content::storage_node;
 
 use futures_util::future::join_all;
 use pve_client::api::backup::{BackupMode, VzdumpOptions};
@@ -22,7 +23,6 @@ use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::WAIT_FOR_TASK;
 use crate::tools::common::{TaskOutcome, TaskState, is_false, mib, wait_task};
 use crate::tools::snapshots::locate;
-use storage_content::storage_node;
 
 /// The toolset of this file's tools.
 const TOOLSET: &str = "backups";

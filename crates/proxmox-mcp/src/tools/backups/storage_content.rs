@@ -14,7 +14,7 @@ use crate::tools::common::is_false;
 
 /// The node to reach `storage` through: `node` when given (it must have the storage), else the
 /// first node (by name) where the storage is available. One `/cluster/resources` call.
-pub(super) async fn storage_node(
+pub(crate) async fn storage_node(
     ctx: &ToolCtx,
     storage: &str,
     node: Option<String>,
