@@ -246,7 +246,7 @@ async fn download_to_storage_from_a_url_or_the_index() {
     let out = d
         .call(
             "download_to_storage",
-            json!({"storage": "local", "url": url, "node": "pve02",
+            json!({"confirm": true, "storage": "local", "url": url, "node": "pve02",
                    "checksum": "ab".repeat(32), "checksum_algorithm": "sha256"}),
         )
         .await
@@ -309,7 +309,7 @@ async fn download_to_storage_from_a_url_or_the_index() {
     let out = d
         .call(
             "download_to_storage",
-            json!({"storage": "local", "url": "https://e.invalid/debian-13-genericcloud-amd64.qcow2"}),
+            json!({"confirm": true, "storage": "local", "url": "https://e.invalid/debian-13-genericcloud-amd64.qcow2"}),
         )
         .await
         .unwrap();
@@ -326,7 +326,7 @@ async fn download_to_storage_errors() {
     let cases = [
         // A storage without that content: PVE's words.
         (
-            json!({"storage": "local-lvm", "url": iso}),
+            json!({"confirm": true, "storage": "local-lvm", "url": iso}),
             "storage 'local-lvm' does not support iso",
         ),
         (
@@ -337,38 +337,41 @@ async fn download_to_storage_errors() {
             json!({"storage": "local", "template": "no-such_1.0_amd64.tar.zst"}),
             "no such template",
         ),
-        (json!({"storage": "nope", "url": iso}), "no storage named"),
         (
-            json!({"storage": "local", "url": iso, "node": "pve9"}),
+            json!({"confirm": true, "storage": "nope", "url": iso}),
+            "no storage named",
+        ),
+        (
+            json!({"confirm": true, "storage": "local", "url": iso, "node": "pve9"}),
             "not on node pve9",
         ),
-        (json!({"storage": "local"}), "url"),
+        (json!({"confirm": true, "storage": "local"}), "url"),
         (
-            json!({"storage": "local", "url": iso, "template": "x"}),
+            json!({"confirm": true, "storage": "local", "url": iso, "template": "x"}),
             "not both",
         ),
         (
-            json!({"storage": "local", "url": "file:///etc/shadow"}),
+            json!({"confirm": true, "storage": "local", "url": "file:///etc/shadow"}),
             "http",
         ),
         (
-            json!({"storage": "local", "url": "https://e.invalid/"}),
+            json!({"confirm": true, "storage": "local", "url": "https://e.invalid/"}),
             "filename",
         ),
         (
-            json!({"storage": "local", "url": "https://e.invalid/setup.exe"}),
+            json!({"confirm": true, "storage": "local", "url": "https://e.invalid/setup.exe"}),
             "content",
         ),
         (
-            json!({"storage": "local", "url": iso, "checksum": "abc", "checksum_algorithm": "sha256"}),
+            json!({"confirm": true, "storage": "local", "url": iso, "checksum": "abc", "checksum_algorithm": "sha256"}),
             "64 hex digits",
         ),
         (
-            json!({"storage": "local", "url": iso, "checksum": "ab".repeat(32)}),
+            json!({"confirm": true, "storage": "local", "url": iso, "checksum": "ab".repeat(32)}),
             "checksum_algorithm",
         ),
         (
-            json!({"storage": "local", "url": iso, "filename": "../../etc/x.iso"}),
+            json!({"confirm": true, "storage": "local", "url": iso, "filename": "../../etc/x.iso"}),
             "plain file name",
         ),
     ];
@@ -382,14 +385,14 @@ async fn download_to_storage_errors() {
     // An existing file is not overwritten: PVE's refusal.
     d.call(
         "download_to_storage",
-        json!({"storage": "local", "url": iso}),
+        json!({"confirm": true, "storage": "local", "url": iso}),
     )
     .await
     .unwrap();
     let e = d
         .call(
             "download_to_storage",
-            json!({"storage": "local", "url": iso}),
+            json!({"confirm": true, "storage": "local", "url": iso}),
         )
         .await
         .unwrap_err();
@@ -403,7 +406,7 @@ async fn a_long_download_returns_its_task() {
     let out = d
         .call(
             "download_to_storage",
-            json!({"storage": "local", "url": "https://e.invalid/big.iso", "wait_seconds": 0}),
+            json!({"confirm": true, "storage": "local", "url": "https://e.invalid/big.iso", "wait_seconds": 0}),
         )
         .await
         .unwrap();
@@ -620,11 +623,21 @@ async fn storage_tools_over_rest_and_mcp() {
         &[],
     )
     .await;
+    // A URL is fetched by the node from wherever it points: confirmed calls only.
     check(
         &r,
         Method::POST,
         "/download_to_storage",
         Some(r#"{"storage": "local", "url": "https://e.invalid/rest.iso"}"#),
+        403,
+        &[],
+    )
+    .await;
+    check(
+        &r,
+        Method::POST,
+        "/download_to_storage",
+        Some(r#"{"storage": "local", "url": "https://e.invalid/rest.iso", "confirm": true}"#),
         200,
         &[("/volid", json!("local:iso/rest.iso"))],
     )
@@ -652,7 +665,7 @@ async fn storage_tools_over_rest_and_mcp() {
     };
     assert_eq!(hints("resize_disk"), (Some(false), Some(false)));
     assert_eq!(hints("move_disk"), (Some(false), Some(true)));
-    assert_eq!(hints("download_to_storage"), (Some(false), Some(false)));
+    assert_eq!(hints("download_to_storage"), (Some(false), Some(true)));
     assert_eq!(hints("list_available_templates"), (Some(true), Some(false)));
     let Value::Object(args) = json!({"vmid": 200, "size": "+1G"}) else {
         unreachable!()

@@ -1,10 +1,14 @@
 //! `download_to_storage`: puts an ISO, a container template or a disk image on a storage, from
 //! a URL (`POST .../storage/{storage}/download-url`, with an optional checksum) or by name from
 //! the appliance index (`POST /nodes/{node}/aplinfo`), and waits for the `download` task.
+//! A URL makes a node fetch whatever address the caller names, inside the operator's network
+//! too: such a call is destructive (an admin key and `confirm`); a template from the index is a
+//! plain write.
 
 use pve_client::api::disks::DownloadUrl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::TOOLSET;
 use crate::error::ToolError;
@@ -20,13 +24,37 @@ pub(crate) fn download_to_storage() -> ToolSpec {
             TOOLSET,
             "download_to_storage",
             "Download to a storage",
-            "Download an ISO, cloud image or container template onto a storage, from a url or by template name (use list_available_templates to find one).",
-            Access::Write,
+            "Download an ISO, cloud image or container template onto a storage, from a url (needs confirm) or by template name (use list_available_templates to find one).",
+            Access::Destructive,
             false,
         ),
         handler!(download_to_storage_handler),
     )
     .waits(WAIT_FOR_TASK)
+    .access_by_args(Access::Write, access_of, template_only)
+}
+
+/// One call's access: a URL (any address, fetched by the node) is destructive.
+fn access_of(args: &Value) -> Option<Access> {
+    let by_url = match args.get("url") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(_) => true,
+    };
+    Some(if by_url {
+        Access::Destructive
+    } else {
+        Access::Write
+    })
+}
+
+/// The input schema of the mildest view: by template name only.
+fn template_only(schema: &mut Map<String, Value>) {
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        for p in ["url", "checksum", "checksum_algorithm"] {
+            props.remove(p);
+        }
+    }
 }
 
 /// What the file is, hence where it goes on the storage.
