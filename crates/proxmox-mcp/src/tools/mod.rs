@@ -50,6 +50,7 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         core::storage::get_storage(),
         core::cluster_status::get_cluster_status(),
         tasks::get_task(),
+        core::overview::get_cluster_overview(),
         core::clusters::list_clusters(),
         ssh::container::execute_container_command(),
         vm_config::get_vm_config(),

@@ -34,6 +34,7 @@ fn tools_for(scope: &str) -> Vec<String> {
         "get_storage",
         "get_cluster_status",
         "get_task",
+        "get_cluster_overview",
         "list_clusters",
         "get_vm_config",
         "get_vm_ip_addresses",

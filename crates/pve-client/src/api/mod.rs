@@ -6,6 +6,7 @@ pub mod agent;
 pub mod backup;
 pub mod cluster;
 pub mod guest;
+pub mod ha;
 pub mod lxc;
 pub mod nodes;
 pub mod qemu;
