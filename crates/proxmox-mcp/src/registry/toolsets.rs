@@ -62,6 +62,11 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
         default: false,
     },
     Toolset {
+        name: "power",
+        description: "Reboot, suspend and resume VMs; suspend and resume containers.",
+        default: false,
+    },
+    Toolset {
         name: "ssh",
         description: "Commands over SSH to the nodes, once SSH is configured ([cluster.ssh]): \
                       inside a container (pct exec), and the diagnostics the operator allows \

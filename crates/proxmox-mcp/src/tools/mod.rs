@@ -1,6 +1,6 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
-//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`; what several
-//! share in `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
+//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`, `power/`; what
+//! several share in `common.rs` and `power/mod.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
@@ -77,5 +77,10 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::list_storage_content(),
         api::proxmox_api(),
         ssh::node::execute_node_command(),
+        power::reboot_vm(),
+        power::suspend_vm(),
+        power::resume_vm(),
+        power::suspend_container(),
+        power::resume_container(),
     ]
 }

@@ -54,6 +54,7 @@ mod tools_containers_admin;
 mod tools_errors;
 mod tools_migration;
 mod tools_overview;
+mod tools_power_more;
 mod tools_provisioning;
 mod tools_snapshots;
 mod tools_ssh;
