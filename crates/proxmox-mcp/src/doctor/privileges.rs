@@ -160,13 +160,18 @@ const AGENT_AUDIT: &[Need] = &[need(
     AclScope::Vms,
 )];
 
+/// `/cluster/backup-info/not-backed-up` checks Sys.Audit on `/`; the backups' ages come from
+/// the backup storages.
+const COVERAGE: &[Need] = &[ROOT_AUDIT[0], STORAGE_AUDIT[0]];
+
 /// The privileges `tool` needs, `None` for a tool this table does not know.
 pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
     Some(match tool {
         "get_nodes" | "get_node_status" => NODE_AUDIT,
         "get_vms" | "get_containers" => VM_AUDIT,
         "start_vm" | "stop_vm" | "shutdown_vm" | "reset_vm" | "start_container"
-        | "stop_container" | "restart_container" => VM_POWER,
+        | "stop_container" | "restart_container" | "reboot_vm" | "suspend_vm" | "resume_vm"
+        | "suspend_container" | "resume_container" => VM_POWER,
         "create_vm" => CREATE_VM,
         "delete_vm" => DELETE_VM,
         "execute_vm_command" => EXEC,
@@ -174,7 +179,13 @@ pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
         "execute_node_command" => ROOT_AUDIT,
         "update_container_resources" => CT_RESOURCES,
         "get_storage" => STORAGE_AUDIT,
-        "get_cluster_status" => ROOT_AUDIT,
+        // `/cluster/status` and the HA status check Sys.Audit on `/`; `/cluster/resources` and
+        // `/cluster/tasks` show what the token may see.
+        "get_cluster_status" | "get_cluster_overview" | "get_ha_status" => ROOT_AUDIT,
+        "list_backup_jobs" => ROOT_AUDIT,
+        "get_backup_coverage" => COVERAGE,
+        // `/pools` lists the pools the token may audit.
+        "list_pools" => &[],
         // `GET /version` needs only a login; `/nodes` lists the nodes the token may see.
         "list_clusters" => &[],
         // A task's owner may always read it.

@@ -1,5 +1,5 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
-//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`, `power/`; what
+//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`, `power/`, `cluster/`; what
 //! several share in `common.rs` and `power/mod.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
@@ -7,6 +7,7 @@
 
 mod api;
 mod backups;
+mod cluster;
 pub(crate) mod common;
 pub(crate) mod core;
 mod migration;
@@ -75,6 +76,8 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::restore_backup(),
         backups::delete_backup(),
         backups::list_storage_content(),
+        backups::list_backup_jobs(),
+        backups::get_backup_coverage(),
         api::proxmox_api(),
         ssh::node::execute_node_command(),
         power::reboot_vm(),
@@ -82,5 +85,7 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         power::resume_vm(),
         power::suspend_container(),
         power::resume_container(),
+        cluster::get_ha_status(),
+        cluster::list_pools(),
     ]
 }

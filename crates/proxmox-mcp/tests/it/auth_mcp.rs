@@ -44,6 +44,10 @@ fn tools_for(scope: &str) -> Vec<String> {
         "list_snapshots",
         "list_backups",
         "list_storage_content",
+        "list_backup_jobs",
+        "get_backup_coverage",
+        "get_ha_status",
+        "list_pools",
         // Listed for every key: each call needs the scope of its method.
         "proxmox_api",
     ];

@@ -50,6 +50,7 @@ mod tools_api;
 mod tools_api_doors;
 mod tools_api_schema;
 mod tools_backups;
+mod tools_cluster_admin;
 mod tools_containers_admin;
 mod tools_errors;
 mod tools_migration;

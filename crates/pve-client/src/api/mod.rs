@@ -4,11 +4,13 @@
 pub mod access;
 pub mod agent;
 pub mod backup;
+pub mod backup_jobs;
 pub mod cluster;
 pub mod guest;
 pub mod ha;
 pub mod lxc;
 pub mod nodes;
+pub mod pools;
 pub mod qemu;
 pub mod snapshot;
 pub mod storage;
