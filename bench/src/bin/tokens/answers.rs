@@ -1,4 +1,4 @@
-//! The answers of the list tools, called with no arguments (what an agent, or an existing n8n
+//! The answers of the list tools and of `get_cluster_overview`, called with no arguments (what an agent, or an existing n8n
 //! workflow, sends by default): the tokens of their text content (what most clients hand the
 //! model) and of their `structuredContent` (what SDK clients validate against the output schema,
 //! and some clients hand the model instead), measured separately.
@@ -9,8 +9,15 @@ use serde_json::{Value, json};
 use crate::Res;
 use crate::count::{Cost, Counter};
 
-/// The list tools measured: the only tool names the benchmark knows.
-pub const LIST_TOOLS: [&str; 4] = ["get_vms", "get_containers", "get_nodes", "get_storage"];
+/// The tools whose answers are measured (the list tools and the overview): the only tool names
+/// the benchmark knows.
+pub const LIST_TOOLS: [&str; 5] = [
+    "get_vms",
+    "get_containers",
+    "get_nodes",
+    "get_storage",
+    "get_cluster_overview",
+];
 
 /// One tool's answer.
 #[derive(Debug, Clone)]

@@ -3,10 +3,11 @@
 //! simulated cluster (a `pve_sim` simulator in this process, reached over pinned HTTPS), and
 //! prints, with the `o200k_base` and `cl100k_base` encodings: the model-visible tool list of the
 //! default toolsets, of `--toolsets all` and of each toolset (per tool and in total), the
-//! parameters many tools repeat, and the answers of the four list tools on both clusters (text
+//! parameters many tools repeat, and the answers of the four list tools and `get_cluster_overview`
+//! on both clusters (text
 //! content and `structuredContent` apart); then the budgets with PASS or MISS.
 //!
-//! Everything but the four list tools' names comes from the server (`tools/list`, and the REST
+//! Everything but those five tools' names comes from the server (`tools/list`, and the REST
 //! door's OpenAPI tags for the toolsets), so the benchmark follows the tool surface as it changes.
 //!
 //! `cargo run --release -p proxmox-mcp-bench --bin tokens [-- OPTIONS]`; see `bench/README.md`.

@@ -194,6 +194,9 @@ const DOWNLOAD: &[Need] = &[
     need(&["Datastore.AllocateTemplate"], AclScope::Storage),
     need(&["Sys.AccessNetwork", "Sys.Modify"], AclScope::Nodes),
 ];
+/// `/cluster/backup-info/not-backed-up` checks Sys.Audit on `/`; the backups' ages come from
+/// the backup storages.
+const COVERAGE: &[Need] = &[ROOT_AUDIT[0], STORAGE_AUDIT[0]];
 
 /// The privileges `tool` needs, `None` for a tool this table does not know.
 pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
@@ -201,7 +204,8 @@ pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
         "get_nodes" | "get_node_status" => NODE_AUDIT,
         "get_vms" | "get_containers" => VM_AUDIT,
         "start_vm" | "stop_vm" | "shutdown_vm" | "reset_vm" | "start_container"
-        | "stop_container" | "restart_container" => VM_POWER,
+        | "stop_container" | "restart_container" | "reboot_vm" | "suspend_vm" | "resume_vm"
+        | "suspend_container" | "resume_container" => VM_POWER,
         "create_vm" => CREATE_VM,
         "delete_vm" => DELETE_VM,
         "execute_vm_command" => EXEC,
@@ -209,7 +213,13 @@ pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
         "execute_node_command" => ROOT_AUDIT,
         "update_container_resources" => CT_RESOURCES,
         "get_storage" => STORAGE_AUDIT,
-        "get_cluster_status" => ROOT_AUDIT,
+        // `/cluster/status` and the HA status check Sys.Audit on `/`; `/cluster/resources` and
+        // `/cluster/tasks` show what the token may see.
+        "get_cluster_status" | "get_cluster_overview" | "get_ha_status" => ROOT_AUDIT,
+        "list_backup_jobs" => ROOT_AUDIT,
+        "get_backup_coverage" => COVERAGE,
+        // `/pools` lists the pools the token may audit.
+        "list_pools" => &[],
         // `GET /version` needs only a login; `/nodes` lists the nodes the token may see.
         "list_clusters" => &[],
         // The toolset tools change what a session sees, never calling Proxmox VE.

@@ -34,7 +34,8 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "backups",
-        description: "Backups (vzdump): create, list, restore, delete; what a storage holds.",
+        description: "Backups (vzdump): create, list, restore, delete; what a storage holds; \
+                      scheduled jobs and the guests they leave out.",
         default: false,
     },
     Toolset {
@@ -72,6 +73,17 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
         name: "api",
         description: "proxmox_api: any Proxmox VE endpoint (GET reads; POST, PUT and DELETE \
                       are destructive), for what no typed tool covers.",
+        default: false,
+    },
+    Toolset {
+        name: "power",
+        description: "Reboot, suspend and resume VMs; suspend and resume containers.",
+        default: false,
+    },
+    Toolset {
+        name: "cluster",
+        description: "HA, pools: high availability status and rules; resource pools with \
+                      their members.",
         default: false,
     },
     Toolset {

@@ -1,13 +1,14 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
 //! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `network/`, `storage/`, `api/`,
-//! `ssh/`, `toolsets.rs`; what several
-//! share in `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
+//! `ssh/`, `power/`, `cluster/`, `toolsets.rs`; what several share in `common.rs` and
+//! `power/mod.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
 
 mod api;
 mod backups;
+mod cluster;
 pub(crate) mod common;
 pub(crate) mod core;
 mod migration;
@@ -54,6 +55,7 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         core::storage::get_storage(),
         core::cluster_status::get_cluster_status(),
         tasks::get_task(),
+        core::overview::get_cluster_overview(),
         core::clusters::list_clusters(),
         ssh::container::execute_container_command(),
         vm_config::get_vm_config(),
@@ -83,6 +85,8 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::restore_backup(),
         backups::delete_backup(),
         backups::list_storage_content(),
+        backups::list_backup_jobs(),
+        backups::get_backup_coverage(),
         network::list_networks(),
         network::get_firewall_rules(),
         storage::resize_disk(),
@@ -91,6 +95,13 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         storage::list_available_templates(),
         api::proxmox_api(),
         ssh::node::execute_node_command(),
+        power::reboot_vm(),
+        power::suspend_vm(),
+        power::resume_vm(),
+        power::suspend_container(),
+        power::resume_container(),
+        cluster::get_ha_status(),
+        cluster::list_pools(),
         toolsets::list_toolsets(),
         toolsets::enable_toolset(),
         toolsets::disable_toolset(),

@@ -149,15 +149,19 @@ fn every_tool_belongs_to_a_declared_toolset() {
 }
 
 #[test]
-fn core_is_the_contract_tools_plus_get_task_and_list_clusters() {
+fn core_is_the_contract_tools_plus_get_task_the_overview_and_list_clusters() {
     let reg = builtin();
     let core: Vec<&str> = reg
         .tools()
         .filter(|t| t.toolset == "core")
         .map(|t| t.name)
         .collect();
-    assert_eq!(core.len(), 19, "{core:?}");
-    assert!(core.contains(&"get_task") && core.contains(&"list_clusters"));
+    assert_eq!(core.len(), 20, "{core:?}");
+    assert!(
+        core.contains(&"get_task")
+            && core.contains(&"get_cluster_overview")
+            && core.contains(&"list_clusters")
+    );
     // The commands over SSH need SSH configured first: their toolset is off by default.
     let ssh: Vec<&str> = reg
         .tools()

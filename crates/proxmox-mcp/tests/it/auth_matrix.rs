@@ -28,6 +28,7 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("get_storage", "read", 200),
     ("get_cluster_status", "read", 200),
     ("get_task", "read", 422),
+    ("get_cluster_overview", "read", 200),
     ("list_clusters", "read", 200),
     ("execute_container_command", "admin", 422),
     ("get_vm_config", "read", 422),
@@ -64,10 +65,19 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("move_disk", "operate", 422),
     ("download_to_storage", "operate", 422),
     ("list_available_templates", "read", 200),
+    ("list_backup_jobs", "read", 200),
+    ("get_backup_coverage", "read", 200),
     // `{}` names no method, so the call needs what the tool's worst call needs; the tool is
     // listed for every key (a GET needs only `read`, see `LISTED_FOR_EVERY_KEY`).
     ("proxmox_api", "admin", 422),
     ("execute_node_command", "admin", 422),
+    ("reboot_vm", "operate", 422),
+    ("suspend_vm", "operate", 422),
+    ("resume_vm", "operate", 422),
+    ("suspend_container", "operate", 422),
+    ("resume_container", "operate", 422),
+    ("get_ha_status", "read", 200),
+    ("list_pools", "read", 200),
 ];
 
 /// Tools whose access is that of each call: listed for every key.

@@ -34,6 +34,7 @@ fn tools_for(scope: &str) -> Vec<String> {
         "get_storage",
         "get_cluster_status",
         "get_task",
+        "get_cluster_overview",
         "list_clusters",
         "get_vm_config",
         "get_vm_ip_addresses",
@@ -47,6 +48,10 @@ fn tools_for(scope: &str) -> Vec<String> {
         "list_networks",
         "get_firewall_rules",
         "list_available_templates",
+        "list_backup_jobs",
+        "get_backup_coverage",
+        "get_ha_status",
+        "list_pools",
         // Listed for every key: each call needs the scope of its method.
         "proxmox_api",
     ];

@@ -274,6 +274,36 @@ fn cases() -> Vec<Case> {
             calls: &[("SSH", "/nodes/pve02")],
             params: &[(0, "command_line", "pveversion -v")],
         },
+        Case {
+            tool: "reboot_vm",
+            args: json!({"vmid": 100, "timeout_seconds": 60}),
+            calls: &[("POST", "/nodes/pve01/qemu/100/status/reboot")],
+            params: &[(0, "timeout", "60")],
+        },
+        Case {
+            tool: "suspend_vm",
+            args: json!({"vmid": 100, "to_disk": true}),
+            calls: &[("POST", "/nodes/pve01/qemu/100/status/suspend")],
+            params: &[(0, "todisk", "1")],
+        },
+        Case {
+            tool: "resume_vm",
+            args: json!({"vmid": 100}),
+            calls: &[("POST", "/nodes/pve01/qemu/100/status/resume")],
+            params: &[],
+        },
+        Case {
+            tool: "suspend_container",
+            args: json!({"vmid": 200}),
+            calls: &[("POST", "/nodes/pve01/lxc/200/status/suspend")],
+            params: &[],
+        },
+        Case {
+            tool: "resume_container",
+            args: json!({"vmid": 200}),
+            calls: &[("POST", "/nodes/pve01/lxc/200/status/resume")],
+            params: &[],
+        },
     ]
 }
 

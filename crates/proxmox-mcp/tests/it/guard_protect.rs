@@ -368,7 +368,14 @@ async fn every_guest_affecting_tool_refuses_a_protected_guest() {
             "convert_container_to_template",
             json!({"vmid": 205, "confirm": true}),
             tagged,
-        ), // The generic tool, through a guest's path (tools_api.rs covers the cluster-wide ones).
+        ),
+        // Reboot, suspend and resume change a guest's state too.
+        ("reboot_vm", json!({"vmid": 102}), flag),
+        ("suspend_vm", json!({"vmid": 101, "to_disk": true}), listed),
+        ("resume_vm", json!({"vmid": 103}), tagged),
+        ("suspend_container", json!({"vmid": 201}), flag),
+        ("resume_container", json!({"vmid": 200}), listed),
+        // The generic tool, through a guest's path (tools_api.rs covers the cluster-wide ones).
         (
             "proxmox_api",
             json!({"method": "PUT", "path": "/nodes/pve01/qemu/102/config",

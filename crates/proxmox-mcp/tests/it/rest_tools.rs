@@ -427,6 +427,64 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
     )
     .await;
 
+    // The overview, the power, cluster and backup-job tools.
+    post(
+        "get_cluster_overview",
+        json!({}),
+        &[("/quorate", json!(true)), ("/guests/running", json!("*"))],
+    )
+    .await;
+    post(
+        "reboot_vm",
+        json!({"vmid": 106}),
+        &[
+            ("/action", json!("reboot")),
+            ("/guest_status", json!("running")),
+        ],
+    )
+    .await;
+    post(
+        "suspend_vm",
+        json!({"vmid": 106}),
+        &[("/guest_status", json!("paused"))],
+    )
+    .await;
+    post(
+        "resume_vm",
+        json!({"vmid": 106}),
+        &[("/guest_status", json!("running"))],
+    )
+    .await;
+    post(
+        "suspend_container",
+        json!({"vmid": 200}),
+        &[("/action", json!("suspend"))],
+    )
+    .await;
+    post(
+        "resume_container",
+        json!({"vmid": 200}),
+        &[("/guest_status", json!("running"))],
+    )
+    .await;
+    post("get_ha_status", json!({}), &[("/quorum", json!("OK"))]).await;
+    post(
+        "list_pools",
+        json!({"pool": "lab"}),
+        &[("/pools/0/pool", json!("lab"))],
+    )
+    .await;
+    post("list_backup_jobs", json!({}), &[("/count", json!(3))]).await;
+    post(
+        "get_backup_coverage",
+        json!({"limit": 1}),
+        &[
+            ("/guests_total", json!("*")),
+            ("/not_covered_count", json!("*")),
+        ],
+    )
+    .await;
+
     let all: BTreeSet<String> = r
         .demo
         .app

@@ -4,14 +4,17 @@
 pub mod access;
 pub mod agent;
 pub mod backup;
+pub mod backup_jobs;
 pub mod cloudinit;
 pub mod cluster;
 pub mod disks;
 pub mod guest;
+pub mod ha;
 pub mod lxc;
 pub mod lxc_admin;
 pub mod network;
 pub mod nodes;
+pub mod pools;
 pub mod qemu;
 pub mod snapshot;
 pub mod storage;

@@ -1,4 +1,4 @@
-//! Task calls: list a node's tasks, read a task's status and log, stop a task. Waiting for a
+//! Task calls: list a node's tasks or the cluster's recent ones, read a task's status and log, stop a task. Waiting for a
 //! task lives in [`crate::task`].
 
 use serde::{Deserialize, Serialize};
@@ -140,6 +140,13 @@ impl PveClient {
             .opt("since", q.since)
             .opt("until", q.until);
         self.get(&node_path(node).lit("tasks"), params).await
+    }
+
+    /// `GET /cluster/tasks`: the recent tasks of every node (running and finished), in one
+    /// request.
+    pub async fn cluster_tasks(&self) -> Result<Vec<TaskSummary>, Error> {
+        self.get(&ApiPath::new("/cluster/tasks"), Params::new())
+            .await
     }
 
     /// `GET /nodes/{node}/tasks/{upid}/status` (node taken from the UPID).

@@ -232,6 +232,14 @@ pub(crate) fn apply(
             }
         }
         Action::Resume => {
+            // A VM hibernated to disk resumes by starting from its saved state.
+            if qemu && !running && g.lock().as_deref() == Some("suspended") {
+                log.push("Resuming suspended VM".into());
+                g.config.remove("lock");
+                g.config.remove("vmstate");
+                set_running(g, t);
+                return Ok(log);
+            }
             check_lock(g, opts)?;
             if !running {
                 return Err(not_running(g));

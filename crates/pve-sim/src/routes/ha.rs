@@ -104,15 +104,22 @@ fn current(sim: &mut Sim, _: &Call) -> Result<Value, ApiError> {
     for g in managed(c) {
         let state = g.hastate.clone().unwrap_or_default();
         let running = g.status == crate::state::PowerState::Running;
+        // The CRM's own states (a resource that failed, or is being fenced or recovered)
+        // show as they are; otherwise the state follows the guest.
+        let crm = match state.as_str() {
+            s @ ("error" | "fence" | "recovery" | "freeze") => s,
+            _ if running => "started",
+            _ => "stopped",
+        };
         out.push(json!({
             "id": format!("service:{}", sid(g)),
             "type": "service",
             "sid": sid(g),
             "node": g.node,
-            "state": if running { "started" } else { "stopped" },
+            "state": crm,
             "request_state": state,
-            "crm_state": if running { "started" } else { "stopped" },
-            "status": if running { "started" } else { "stopped" },
+            "crm_state": crm,
+            "status": crm,
             "max_restart": 1,
             "max_relocate": 1,
             "failback": 1,

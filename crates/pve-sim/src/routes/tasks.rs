@@ -1,5 +1,6 @@
 //! Tasks: list (`GET /nodes/{node}/tasks`, newest first, with PVE's filters and `total`),
-//! index, status, log (`start`/`limit`, `total`) and stop (`DELETE`).
+//! the cluster's recent tasks (`GET /cluster/tasks`: running and finished, every node, newest
+//! first), index, status, log (`start`/`limit`, `total`) and stop (`DELETE`).
 //!
 //! A caller sees its own tasks, and every task of a node it holds `Sys.Audit` on; stopping
 //! another user's task needs `Sys.Modify` on the node.
@@ -15,6 +16,7 @@ use crate::tasks::Task;
 pub(super) fn routes() -> Vec<Route> {
     let r = Route::new;
     vec![
+        r(Method::Get, "/cluster/tasks", Perm::All, cluster_list),
         r(Method::Get, "/nodes/{node}/tasks", Perm::All, list),
         r(Method::Get, "/nodes/{node}/tasks/{upid}", Perm::All, index),
         r(
@@ -97,6 +99,41 @@ fn list(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         .map(list_entry)
         .collect();
     sim.attribs.insert("total".to_string(), Value::from(total));
+    Ok(Value::Array(page))
+}
+
+/// How many tasks per node `/cluster/tasks` keeps (PVE keeps the recent ones of each node).
+const CLUSTER_TASKS_PER_NODE: usize = 50;
+
+/// `GET /cluster/tasks`: each node's newest tasks the caller may see (its own, and every task
+/// of a node it holds `Sys.Audit` on), running ones included, newest first.
+fn cluster_list(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
+    let mut found: Vec<&Task> = sim
+        .tasks
+        .order
+        .iter()
+        .filter_map(|u| sim.tasks.by_upid.get(u))
+        .filter(|t| {
+            t.user == call.identity.userid
+                || allowed(
+                    &call.identity,
+                    &format!("/nodes/{}", t.node),
+                    &["Sys.Audit"],
+                    &sim.cluster,
+                )
+        })
+        .collect();
+    found.sort_by(|a, b| b.starttime.cmp(&a.starttime).then(b.pid.cmp(&a.pid)));
+    let mut per_node: std::collections::BTreeMap<&str, usize> = Default::default();
+    let page: Vec<Value> = found
+        .into_iter()
+        .filter(|t| {
+            let n = per_node.entry(t.node.as_str()).or_insert(0);
+            *n += 1;
+            *n <= CLUSTER_TASKS_PER_NODE
+        })
+        .map(list_entry)
+        .collect();
     Ok(Value::Array(page))
 }
 

@@ -1,5 +1,5 @@
 //! A task's life over HTTP: UPID, running, log, stopped/OK; stop; the list's filters, paging,
-//! `total` and per-user visibility.
+//! `total` and per-user visibility; the cluster-wide list.
 
 use pve_sim::Role;
 use pve_sim::tasks::TaskSpec;
@@ -218,4 +218,60 @@ async fn list_filters_paging_and_visibility() {
         r.message(),
         "Permission check failed (/nodes/pve01, Sys.Audit)\n"
     );
+}
+
+#[tokio::test]
+async fn cluster_tasks_list_every_node_running_ones_too_and_only_what_the_caller_may_see() {
+    let sim = start().await;
+    sim.server.with_sim(|s| {
+        s.auth.add_token("bob@pve!t", "b", Role::None);
+        s.spawn_task(spec("qmstart", "100", "root@pam", 0.0, None));
+        let mut other = spec(
+            "vzstart",
+            "201",
+            "root@pam",
+            0.0,
+            Some("CT 201 already running"),
+        );
+        other.node = "pve02".into();
+        s.spawn_task(other);
+        s.spawn_task(spec("vzdump", "", "bob@pve!t", 0.0, None));
+    });
+    sim.server.advance(1.0);
+    // Still running when listed.
+    sim.server
+        .with_sim(|s| s.spawn_task(spec("qmreboot", "101", "root@pam", 60.0, None)));
+    let r = sim.get("/cluster/tasks", &[]).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let rows = r.data().as_array().unwrap();
+    let seen: Vec<(&str, &str, Option<&str>)> = rows
+        .iter()
+        .map(|t| {
+            (
+                t["node"].as_str().unwrap(),
+                t["type"].as_str().unwrap(),
+                t["status"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("pve01", "qmreboot", None),
+            ("pve01", "vzdump", Some("OK")),
+            ("pve02", "vzstart", Some("CT 201 already running")),
+            ("pve01", "qmstart", Some("OK")),
+        ]
+    );
+    // Bob has no Sys.Audit anywhere: only his own task.
+    let bob = Auth::Token("bob@pve!t=b".into());
+    let r = sim.call("GET", "/cluster/tasks", &bob, &[]).await;
+    let types: Vec<&str> = r
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["vzdump"]);
 }

@@ -1,10 +1,16 @@
 //! The `backups` toolset (off by default): `create_backup` (vzdump of one guest), `list_backups`
 //! (on one storage or on every backup storage), `delete_backup` (destructive); `restore_backup`
-//! lives in `restore.rs`, `list_storage_content` in `storage_content.rs`.
+//! lives in `restore.rs`, `list_storage_content` in `storage_content.rs`, the scheduled jobs
+//! (`list_backup_jobs`) in `jobs.rs` and what they leave out (`get_backup_coverage`) in
+//! `coverage.rs`.
 
+mod coverage;
+mod jobs;
 mod restore;
 mod storage_content;
 
+pub(crate) use coverage::get_backup_coverage;
+pub(crate) use jobs::list_backup_jobs;
 pub(crate) use restore::restore_backup;
 pub(crate) use storage_content::list_storage_content;
 pub(crate) use storage_content::storage_node;
@@ -351,6 +357,36 @@ pub(super) struct ListBackupsOutput {
     pub(crate) unreadable: Vec<String>,
 }
 
+/// The available storages that hold backups, as (storage, node to read it from, shared): a
+/// shared storage once, and only `node`'s when given.
+pub(super) fn backup_targets(
+    resources: Vec<pve_client::api::cluster::ClusterResource>,
+    node: Option<&str>,
+) -> Vec<(String, String, bool)> {
+    let mut targets: Vec<(String, String, bool)> = Vec::new();
+    for r in resources {
+        let (Some(s), Some(n)) = (r.storage.clone(), r.node.clone()) else {
+            continue;
+        };
+        let holds_backups = r
+            .content
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .any(|c| c.trim() == "backup");
+        let shared = r.shared == Some(true);
+        if !holds_backups
+            || r.status.as_deref() != Some("available")
+            || node.is_some_and(|want| want != n)
+            || (shared && targets.iter().any(|(x, _, _)| *x == s))
+        {
+            continue;
+        }
+        targets.push((s, n, shared));
+    }
+    targets
+}
+
 async fn list_backups_handler(
     ctx: &ToolCtx,
     p: ListBackupsParams,
@@ -376,26 +412,7 @@ async fn list_backups_handler(
             .any(|r| r.storage.as_deref() == Some(s.as_str()) && r.shared == Some(true));
         targets.push((s.clone(), n, shared));
     } else {
-        for r in resources {
-            let (Some(s), Some(n)) = (r.storage.clone(), r.node.clone()) else {
-                continue;
-            };
-            let holds_backups = r
-                .content
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .any(|c| c.trim() == "backup");
-            let shared = r.shared == Some(true);
-            if !holds_backups
-                || r.status.as_deref() != Some("available")
-                || node.as_ref().is_some_and(|want| *want != n)
-                || (shared && targets.iter().any(|(x, _, _)| *x == s))
-            {
-                continue;
-            }
-            targets.push((s, n, shared));
-        }
+        targets = backup_targets(resources, node.as_deref());
     }
     let answers = join_all(targets.iter().map(|(s, n, shared)| async move {
         let r = ctx

@@ -9,6 +9,8 @@ type? str enum=vm|storage|node|sdn
 
 [GET /cluster/status]
 
+[GET /cluster/tasks]
+
 [GET /version]
 [GET /cluster/config/qdevice]
 "##;

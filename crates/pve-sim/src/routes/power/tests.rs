@@ -306,6 +306,23 @@ fn hibernate_locks_then_start_resumes() {
 }
 
 #[test]
+fn hibernate_then_resume_starts_from_the_saved_state() {
+    let mut s = sim();
+    let up = post(
+        &mut s,
+        &format!("{Q}/100/status/suspend"),
+        &[("todisk", "1")],
+    );
+    assert_eq!(finish(&mut s, &up), "OK");
+    assert_eq!(g(&s, 100).status, PowerState::Stopped);
+    let up = post(&mut s, &format!("{Q}/100/status/resume"), &[]);
+    assert_eq!(finish(&mut s, &up), "OK");
+    assert_eq!(g(&s, 100).lock(), None);
+    assert_eq!(g(&s, 100).status, PowerState::Running);
+    assert_eq!(g(&s, 100).qmpstatus, "running");
+}
+
+#[test]
 fn reboot_restarts_uptime_and_reset_keeps_it() {
     let mut s = sim();
     let before = g(&s, 100).uptime(s.now);

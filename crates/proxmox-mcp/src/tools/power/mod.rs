@@ -1,5 +1,14 @@
 //! The power-action machinery shared by the VM and container tools: find the node, start the
-//! action's task, wait a bounded time, read the guest's state once the task is done.
+//! action's task, wait a bounded time, read the guest's state once the task is done. Its
+//! submodules are the `power` toolset (off by default): reboot, suspend and resume of VMs
+//! (`vm.rs`) and suspend and resume of containers (`container.rs`; their reboot is core's
+//! `restart_container`).
+
+mod container;
+mod vm;
+
+pub(super) use container::{resume_container, suspend_container};
+pub(super) use vm::{reboot_vm, resume_vm, suspend_vm};
 
 use pve_client::GuestKind;
 use pve_client::api::guest::{ActionOptions, PowerAction};
@@ -15,9 +24,10 @@ use crate::registry::ToolCtx;
 pub(super) struct PowerOutput {
     pub(crate) vmid: u32,
     pub(crate) node: String,
-    /// `start`, `stop`, `shutdown`, `reset` or `reboot`.
+    /// `start`, `stop`, `shutdown`, `reset`, `reboot`, `suspend` or `resume`.
     pub(crate) action: String,
-    /// The guest's power state once the task finished (`running`, `stopped`).
+    /// The guest's power state once the task finished (`running`, `stopped`; `paused` for a
+    /// suspended VM).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) guest_status: Option<String>,
     #[serde(flatten)]
@@ -64,7 +74,7 @@ pub(super) async fn run(ctx: &ToolCtx, req: PowerRequest) -> Result<PowerOutput,
     })
 }
 
-/// `running` or `stopped`.
+/// `running` or `stopped`; for a running VM whose CPUs QEMU holds, its QMP state (`paused`).
 pub(super) async fn guest_status(
     ctx: &ToolCtx,
     kind: GuestKind,
@@ -72,7 +82,15 @@ pub(super) async fn guest_status(
     vmid: u32,
 ) -> Result<String, ToolError> {
     let status = match kind {
-        GuestKind::Qemu => ctx.client.qemu_status(node, vmid).await.map(|s| s.status),
+        GuestKind::Qemu => ctx.client.qemu_status(node, vmid).await.map(|s| {
+            match s
+                .qmpstatus
+                .filter(|q| s.status == "running" && q != "running")
+            {
+                Some(qmp) => qmp,
+                None => s.status,
+            }
+        }),
         GuestKind::Lxc => ctx
             .client
             .lxc_status(node, vmid)
