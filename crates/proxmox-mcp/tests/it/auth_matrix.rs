@@ -58,6 +58,8 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("restore_backup", "admin", 422),
     ("delete_backup", "admin", 422),
     ("list_storage_content", "read", 422),
+    ("list_backup_jobs", "read", 200),
+    ("get_backup_coverage", "read", 200),
     ("list_networks", "read", 422),
     ("get_firewall_rules", "read", 200),
     ("resize_disk", "operate", 422),
@@ -65,8 +67,6 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("move_disk", "operate", 422),
     ("download_to_storage", "operate", 422),
     ("list_available_templates", "read", 200),
-    ("list_backup_jobs", "read", 200),
-    ("get_backup_coverage", "read", 200),
     // `{}` names no method, so the call needs what the tool's worst call needs; the tool is
     // listed for every key (a GET needs only `read`, see `LISTED_FOR_EVERY_KEY`).
     ("proxmox_api", "admin", 422),
