@@ -1,6 +1,6 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
 //! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`; what several
-//! share in `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
+//! share in `common.rs`, `power.rs` and `paging.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
@@ -10,6 +10,7 @@ mod backups;
 pub(crate) mod common;
 pub(crate) mod core;
 mod migration;
+pub(crate) mod paging;
 mod power;
 mod provisioning;
 mod snapshots;

@@ -21,6 +21,7 @@ use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::WAIT_FOR_TASK;
 use crate::tools::common::{TaskOutcome, TaskState, is_false, mib, wait_task};
+use crate::tools::paging::{MAX_ROWS, PageInfo, Window};
 use crate::tools::snapshots::locate;
 use storage_content::storage_node;
 
@@ -311,7 +312,16 @@ pub(super) struct ListBackupsParams {
     /// Only what this node sees (local storages differ per node).
     #[serde(default)]
     pub(crate) node: Option<String>,
+    /// Rows (default 100).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) limit: Option<u32>,
+    /// Rows to skip.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) offset: Option<u32>,
 }
+
+/// Backups `list_backups` answers when the call gives no `limit`.
+const BACKUP_ROWS: usize = 100;
 
 /// One backup.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -345,7 +355,8 @@ pub(super) struct BackupLine {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct ListBackupsOutput {
     pub(crate) backups: Vec<BackupLine>,
-    pub(crate) count: usize,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
     /// Storages that could not be read, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) unreadable: Vec<String>,
@@ -358,6 +369,7 @@ async fn list_backups_handler(
     if p.vmid.is_some_and(|v| v < 100) {
         return Err(ToolError::invalid("vmid", "VMIDs start at 100"));
     }
+    let window = Window::new(p.limit, p.offset, BACKUP_ROWS, MAX_ROWS)?;
     let node = p
         .node
         .map(|n| n.trim().to_string())
@@ -426,9 +438,10 @@ async fn list_backups_handler(
         }
     }
     backups.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.volid.cmp(&b.volid)));
+    let (backups, page) = window.cut(backups, "backups", "filter (storage, vmid, node)");
     Ok(ListBackupsOutput {
-        count: backups.len(),
         backups,
+        page,
         unreadable,
     })
 }
