@@ -290,7 +290,7 @@ pub(super) fn list_backups() -> ToolSpec {
             TOOLSET,
             "list_backups",
             "List backups",
-            "Backups, newest first: volid, guest, time, size, notes, protection. Use it to find a volid for restore_backup or delete_backup.",
+            "Backups, newest first. Use it to find a volid for restore_backup or delete_backup.",
             Access::Read,
             true,
         ),
@@ -302,14 +302,14 @@ pub(super) fn list_backups() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListBackupsParams {
-    /// Only this storage (default: every storage holding backups).
+    /// Only this storage.
     #[serde(default)]
     pub(crate) storage: Option<String>,
     /// Only the backups of this guest.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
     pub(crate) vmid: Option<u32>,
-    /// Only what this node sees (local storages differ per node).
+    /// Only what this node sees.
     #[serde(default)]
     pub(crate) node: Option<String>,
     /// Rows (default 100).

@@ -166,7 +166,7 @@ pub(super) struct StorageContentParams {
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
     pub(crate) vmid: Option<u32>,
-    /// Node to look from (default: the first with the storage).
+    /// Node to read it from.
     #[serde(default)]
     pub(crate) node: Option<String>,
     /// Rows (default 200).
