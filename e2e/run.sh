@@ -4,6 +4,8 @@
 #   - the official Python SDK client over both,
 #   - both SDK clients again for elicitation (accept, decline), resources, completion and prompts,
 #     and the TypeScript SDK for dynamic toolsets (enable, refetch on list_changed, disable),
+#   - every tool's input schema through the LangChain JS converters for Gemini, OpenAI and Anthropic
+#     (ts/converters.test.mjs), checked against what each provider's API accepts,
 #   - the MCP conformance suite (Streamable HTTP), with e2e/conformance-expected-failures.yml,
 #   - the REST door: schemathesis on /openapi.json and the /docs page in headless Chromium (e2e/rest),
 #   - SSH to the nodes: pve-client against a real OpenSSH server with a stand-in pct (e2e/ssh),
@@ -180,6 +182,17 @@ for transport in streamable-http sse; do
     add "$(python3 tally.py tap "$report")"
   else add "0 1 0"; fi
 done
+SERVER_ARGS=()
+
+# Every tool's input schema (all toolsets) through the LangChain JS converters of the model
+# providers n8n offers (Google Gemini, OpenAI, Anthropic), checked against what each API accepts.
+SERVER_ARGS=(--toolsets all)
+report="$WORK/ts-converters.tap"
+if run_client "langchain-converters" "$NODE" --test --test-reporter=spec \
+  --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination="$report" \
+  ts/converters.test.mjs; then
+  add "$(python3 tally.py tap "$report")"
+else add "0 1 0"; fi
 SERVER_ARGS=()
 
 for transport in streamable-http sse; do

@@ -11,7 +11,9 @@ arguments, then `--calls` timed ones, each from just before `session.call_tool` 
 the request, the server's work, reading and parsing the answer, and the SDK's validation of
 `structuredContent` against the tool's output schema (when the tool declares one). Every answer
 is checked (no tool error, some text) outside the timed window. Then it times the SDK's
-validation step alone (`session.validate_tool_result`) on the last answer.
+validation step alone (`session.validate_tool_result`) on the last answer, and the floor: an MCP
+`ping` (the SDK's and the transport's own cost of a request, no tool) and a call of a trivial tool
+both servers have (`get_cluster_status`: one small Proxmox VE request, a few hundred bytes back).
 
 Prints one JSON object on stdout: the samples in milliseconds and what the answers hold.
 """
@@ -28,6 +30,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 TOOL = "get_vms"
+TRIVIAL = "get_cluster_status"
 
 
 def text_of(result: Any) -> str:
@@ -66,6 +69,20 @@ async def run(url: str, calls: int, warmup: int) -> dict[str, Any]:
                     start = time.perf_counter()
                     await session.validate_tool_result(TOOL, result)
                     validation.append((time.perf_counter() - start) * 1000.0)
+            ping = []
+            for _ in range(calls):
+                start = time.perf_counter()
+                await session.send_ping()
+                ping.append((time.perf_counter() - start) * 1000.0)
+            trivial = []
+            if any(t.name == TRIVIAL for t in tools):
+                for i in range(warmup + calls):
+                    start = time.perf_counter()
+                    r = await session.call_tool(TRIVIAL, {})
+                    if i >= warmup:
+                        trivial.append((time.perf_counter() - start) * 1000.0)
+                    if r.is_error:
+                        raise SystemExit(f"{TRIVIAL} answered a tool error: {text_of(r)[:300]}")
             structured = None if result is None else result.structured_content
             rows = None
             if isinstance(structured, dict):
@@ -89,6 +106,8 @@ async def run(url: str, calls: int, warmup: int) -> dict[str, Any]:
                 "samples_ms": samples,
                 "median_ms": statistics.median(samples) if samples else None,
                 "validate_median_ms": statistics.median(validation) if validation else None,
+                "ping_median_ms": statistics.median(ping) if ping else None,
+                "trivial_median_ms": statistics.median(trivial) if trivial else None,
             }
 
 

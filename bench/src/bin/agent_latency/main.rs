@@ -135,9 +135,9 @@ fn print_results(sides: &[Side], opts: &Opts) {
     );
     println!();
     println!(
-        "| server | protocol | tools | median ms | p90 ms | min ms | round medians ms | SDK validation alone ms | rows | text bytes | structured bytes | output schema bytes |"
+        "| server | protocol | tools | median ms | p90 ms | min ms | round medians ms | SDK validation alone ms | floor: ping ms | floor: get_cluster_status ms | rows | text bytes | structured bytes | output schema bytes |"
     );
-    println!("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut medians = Vec::new();
     for side in sides {
         let Some(last) = side.runs.last() else {
@@ -155,8 +155,16 @@ fn print_results(sides: &[Side], opts: &Opts) {
             .iter()
             .map(|r| format!("{:.1}", median(&r.samples_ms)))
             .collect();
+        let floor = |f: fn(&DriverRun) -> Option<f64>| {
+            let v: Vec<f64> = side.runs.iter().filter_map(f).collect();
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{:.2}", median(&v))
+            }
+        };
         println!(
-            "| {} ({}) | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} |",
+            "| {} ({}) | {} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} |",
             side.label,
             last.server,
             last.protocol_version,
@@ -167,6 +175,8 @@ fn print_results(sides: &[Side], opts: &Opts) {
             rounds.join(" / "),
             last.validate_median_ms
                 .map_or("-".into(), |v| format!("{v:.2}")),
+            floor(|r| r.ping_median_ms),
+            floor(|r| r.trivial_median_ms),
             last.rows.map_or("-".into(), |r| r.to_string()),
             last.text_bytes,
             last.structured_bytes,

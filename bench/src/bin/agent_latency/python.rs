@@ -119,6 +119,11 @@ pub struct DriverRun {
     pub rows: Option<usize>,
     pub samples_ms: Vec<f64>,
     pub validate_median_ms: Option<f64>,
+    /// The floor: an MCP `ping`, and a call of `get_cluster_status` (when the server has it).
+    #[serde(default)]
+    pub ping_median_ms: Option<f64>,
+    #[serde(default)]
+    pub trivial_median_ms: Option<f64>,
 }
 
 /// Runs the driver against `url` (blocking: call it off the async runtime).

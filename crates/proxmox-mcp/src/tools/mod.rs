@@ -1,7 +1,7 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
 //! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `network/`, `storage/`, `api/`,
-//! `ssh/`, `power/`, `cluster/`, `toolsets.rs`; what several share in `common.rs` and
-//! `power/mod.rs`). Each file declares, per tool: params struct, output struct, a
+//! `ssh/`, `power/`, `cluster/`, `toolsets.rs`; what several share in `common.rs`,
+//! `power/mod.rs` and `paging.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
@@ -13,6 +13,7 @@ pub(crate) mod common;
 pub(crate) mod core;
 mod migration;
 mod network;
+pub(crate) mod paging;
 mod power;
 mod provisioning;
 mod snapshots;

@@ -17,9 +17,12 @@ use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::paging::{MAX_ROWS, PageInfo, Window};
 
 /// The toolset of this file's tools.
 const TOOLSET: &str = "snapshots";
+/// Snapshots `list_snapshots` answers when the call gives no `limit`.
+const SNAPSHOT_ROWS: usize = 100;
 
 /// The kind and node of guest `vmid` (VM or container), from the cluster's guest list; `node`,
 /// when given, is where the guest must be.
@@ -100,6 +103,12 @@ pub(super) struct ListSnapshotsParams {
     /// VMID.
     #[serde(deserialize_with = "lenient::int")]
     pub(crate) vmid: u32,
+    /// Rows (default 100).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) limit: Option<u32>,
+    /// Rows to skip.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) offset: Option<u32>,
     /// Accepted but not shown in the schema: found from the VMID when absent.
     #[serde(default)]
     #[schemars(skip)]
@@ -131,7 +140,8 @@ pub(super) struct ListSnapshotsOutput {
     /// `qemu` (VM) or `lxc` (container).
     pub(crate) kind: String,
     pub(crate) snapshots: Vec<SnapshotLine>,
-    pub(crate) count: usize,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
     /// The snapshot the current state derives from (absent when there is none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) current_parent: Option<String>,
@@ -141,6 +151,7 @@ async fn list_snapshots_handler(
     ctx: &ToolCtx,
     p: ListSnapshotsParams,
 ) -> Result<ListSnapshotsOutput, ToolError> {
+    let window = Window::new(p.limit, p.offset, SNAPSHOT_ROWS, MAX_ROWS)?;
     let (kind, node) = locate(ctx, p.vmid, p.node).await?;
     let entries = ctx.client.snapshot_list(&node, kind, p.vmid).await?;
     let current_parent = entries
@@ -164,12 +175,13 @@ async fn list_snapshots_handler(
         .map(|s| (s.name.clone(), s.parent.clone()))
         .collect();
     snapshots.sort_by_cached_key(|s| (s.time, depth(&parents, s), s.name.clone()));
+    let (snapshots, page) = window.cut(snapshots, "snapshots", "");
     Ok(ListSnapshotsOutput {
         vmid: p.vmid,
         node,
         kind: kind.as_str().to_string(),
-        count: snapshots.len(),
         snapshots,
+        page,
         current_parent,
     })
 }

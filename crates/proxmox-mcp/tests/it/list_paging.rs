@@ -1,8 +1,9 @@
 //! List answers that fit a context window: `get_vms` and `get_containers` page (`limit`,
 //! default 200, `offset`, `total`, `next_offset` and a hint in the text), filter before paging
-//! (`node`, `status`, `tag`, `name`, `pool`), project (`fields`) and summarise (`summary`), over
-//! MCP (Streamable HTTP) and REST, on a 2,000-guest simulated cluster (pools on the demo
-//! cluster, which has them); with no arguments on a small cluster they still answer every guest.
+//! (`node`, `status`, `tag`, `name`, `pool`), project (`fields`: a short row by default, `all`
+//! for every field) and summarise (`summary`), over MCP (Streamable HTTP) and REST, on a
+//! 2,000-guest simulated cluster (pools on the demo cluster, which has them); with no arguments
+//! on a small cluster they still answer every guest.
 
 use std::collections::BTreeSet;
 
@@ -12,57 +13,21 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::demo::{Demo, assert_conforms, serve_doors};
-use crate::support::mcp::{handshake, post};
+use crate::support::session::{Mcp, text};
 
-/// A Streamable HTTP session on `url`.
-struct Mcp {
-    http: reqwest::Client,
-    url: String,
-    session: String,
-    version: String,
-}
-
-impl Mcp {
-    async fn open(base: &str) -> Mcp {
-        let http = reqwest::Client::new();
-        let url = format!("{base}/proxmox/mcp");
-        let (session, init) = handshake(&http, &url, "2025-06-18").await;
-        let version = init["protocolVersion"].as_str().unwrap().to_string();
-        Mcp {
-            http,
-            url,
-            session,
-            version,
-        }
-    }
-
-    /// `tools/call`: the result (content, structuredContent, isError).
-    async fn call(&self, tool: &str, args: Value) -> Value {
-        let (status, _, msgs) = post(
-            &self.http,
-            &self.url,
-            &[
-                ("mcp-session-id", &self.session),
-                ("mcp-protocol-version", &self.version),
-            ],
-            json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
-                   "params": {"name": tool, "arguments": args}}),
-        )
-        .await;
-        assert_eq!(status, 200);
-        msgs.last().unwrap()["result"].clone()
-    }
-}
-
-/// The text content of a `tools/call` result.
-fn text(result: &Value) -> String {
-    result["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|c| c["text"].as_str())
-        .collect()
-}
+/// The fields of a default row (those that are set).
+const SHORT_ROW: &[&str] = &[
+    "vmid",
+    "name",
+    "node",
+    "status",
+    "cpus",
+    "memory_mb",
+    "template",
+    "lock",
+    "tags",
+    "pool",
+];
 
 fn vmids(rows: &Value) -> Vec<u64> {
     rows.as_array()
@@ -136,11 +101,35 @@ async fn the_2000_guest_cluster_pages_filters_projects_and_summarises() {
         text(&first).contains(hint),
         "the hint is in the text content"
     );
-    let tokens = tiktoken_rs::o200k_base()
+    // The short row, within the budget of 8,000 o200k tokens, as text and as structured content.
+    let o200k = tiktoken_rs::o200k_base().unwrap();
+    let tokens = o200k.encode_ordinary(&text(&first)).len();
+    let structured = o200k.encode_ordinary(&out.to_string()).len();
+    assert!(
+        tokens <= 8_000 && structured <= 8_000,
+        "default get_vms on 2,000 guests: {tokens} o200k tokens of text, {structured} structured"
+    );
+    for r in out["vms"].as_array().unwrap() {
+        for k in r.as_object().unwrap().keys() {
+            assert!(SHORT_ROW.contains(&k.as_str()), "{k} in a default row: {r}");
+        }
+    }
+    assert!(hint.contains("fields: all"), "{hint}");
+    // Every field with `fields: all`: the live figures of running VMs.
+    let full = mcp
+        .call("get_vms", json!({"fields": "all", "limit": 20}))
+        .await;
+    let full = &full["structuredContent"];
+    assert_conforms(&demo.app, "get_vms", full);
+    let running = full["vms"]
+        .as_array()
         .unwrap()
-        .encode_ordinary(&text(&first))
-        .len();
-    eprintln!("default get_vms on 2,000 guests: {tokens} o200k tokens of text");
+        .iter()
+        .find(|r| r["status"] == "running")
+        .unwrap();
+    for k in ["cpu_percent", "memory_used_mb", "uptime_seconds", "disk_gb"] {
+        assert!(running.get(k).is_some(), "{k} in {running}");
+    }
 
     // Every VM once, page after page, through REST.
     let all = walk(&http, &rest, "get_vms", "vms").await;
@@ -281,9 +270,9 @@ async fn no_arguments_on_a_small_cluster_answer_every_guest() {
     assert_eq!((&out["count"], &out["total"]), (&json!(150), &json!(150)));
     assert_eq!(out["vms"].as_array().unwrap().len(), 150);
     assert!(out.get("next_offset").is_none() && out.get("hint").is_none());
-    // Every row keeps its full shape.
+    // Every row says what the guest is.
     for r in out["vms"].as_array().unwrap() {
-        for k in ["vmid", "name", "node", "status", "memory_mb"] {
+        for k in ["vmid", "name", "node", "status", "cpus", "memory_mb"] {
             assert!(r.get(k).is_some(), "{k} in {r}");
         }
     }

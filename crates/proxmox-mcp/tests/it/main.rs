@@ -15,6 +15,7 @@ mod harden_doors;
 mod harden_sessions;
 mod lean_surface;
 mod list_paging;
+mod list_windows;
 mod security_binary;
 mod security_doors;
 mod security_props;

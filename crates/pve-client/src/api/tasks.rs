@@ -128,6 +128,16 @@ impl PveClient {
         node: &str,
         q: &TaskListQuery,
     ) -> Result<Vec<TaskSummary>, Error> {
+        Ok(self.tasks_page(node, q).await?.0)
+    }
+
+    /// `GET /nodes/{node}/tasks` with the number of tasks matching the filters (PVE's `total`,
+    /// beyond `limit`), when PVE gives it.
+    pub async fn tasks_page(
+        &self,
+        node: &str,
+        q: &TaskListQuery,
+    ) -> Result<(Vec<TaskSummary>, Option<u64>), Error> {
         let params = Params::new()
             .opt("limit", q.limit)
             .opt("start", q.start)
@@ -139,7 +149,14 @@ impl PveClient {
             .opt("source", q.source.as_deref())
             .opt("since", q.since)
             .opt("until", q.until);
-        self.get(&node_path(node).lit("tasks"), params).await
+        let env = self
+            .request_envelope::<Vec<TaskSummary>>(
+                Method::Get,
+                &node_path(node).lit("tasks"),
+                params,
+            )
+            .await?;
+        Ok((env.data, env.total))
     }
 
     /// `GET /cluster/tasks`: the recent tasks of every node (running and finished), in one

@@ -28,6 +28,7 @@ use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::WAIT_FOR_TASK;
 use crate::tools::common::{TaskOutcome, TaskState, is_false, mib, wait_task};
+use crate::tools::paging::{MAX_ROWS, PageInfo, Window};
 use crate::tools::snapshots::locate;
 
 /// The toolset of this file's tools.
@@ -295,7 +296,7 @@ pub(super) fn list_backups() -> ToolSpec {
             TOOLSET,
             "list_backups",
             "List backups",
-            "Backups, newest first: volid, guest, time, size, notes, protection. Use it to find a volid for restore_backup or delete_backup.",
+            "Backups, newest first. Use it to find a volid for restore_backup or delete_backup.",
             Access::Read,
             true,
         ),
@@ -307,17 +308,26 @@ pub(super) fn list_backups() -> ToolSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListBackupsParams {
-    /// Only this storage (default: every storage holding backups).
+    /// Only this storage.
     #[serde(default)]
     pub(crate) storage: Option<String>,
     /// Only the backups of this guest.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
     pub(crate) vmid: Option<u32>,
-    /// Only what this node sees (local storages differ per node).
+    /// Only what this node sees.
     #[serde(default)]
     pub(crate) node: Option<String>,
+    /// Rows (default 100).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) limit: Option<u32>,
+    /// Rows to skip.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) offset: Option<u32>,
 }
+
+/// Backups `list_backups` answers when the call gives no `limit`.
+const BACKUP_ROWS: usize = 100;
 
 /// One backup.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -351,7 +361,8 @@ pub(super) struct BackupLine {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct ListBackupsOutput {
     pub(crate) backups: Vec<BackupLine>,
-    pub(crate) count: usize,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
     /// Storages that could not be read, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) unreadable: Vec<String>,
@@ -394,6 +405,7 @@ async fn list_backups_handler(
     if p.vmid.is_some_and(|v| v < 100) {
         return Err(ToolError::invalid("vmid", "VMIDs start at 100"));
     }
+    let window = Window::new(p.limit, p.offset, BACKUP_ROWS, MAX_ROWS)?;
     let node = p
         .node
         .map(|n| n.trim().to_string())
@@ -443,9 +455,10 @@ async fn list_backups_handler(
         }
     }
     backups.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| a.volid.cmp(&b.volid)));
+    let (backups, page) = window.cut(backups, "backups", "filter (storage, vmid, node)");
     Ok(ListBackupsOutput {
-        count: backups.len(),
         backups,
+        page,
         unreadable,
     })
 }

@@ -11,6 +11,7 @@ use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::is_false;
+use crate::tools::paging::{MAX_ROWS, PageInfo, Window};
 
 /// The node to reach `storage` through: `node` when given (it must have the storage), else the
 /// first node (by name) where the storage is available. One `/cluster/resources` call.
@@ -165,10 +166,19 @@ pub(super) struct StorageContentParams {
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 100))]
     pub(crate) vmid: Option<u32>,
-    /// Node to look from (default: the first with the storage).
+    /// Node to read it from.
     #[serde(default)]
     pub(crate) node: Option<String>,
+    /// Rows (default 200).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) limit: Option<u32>,
+    /// Rows to skip.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) offset: Option<u32>,
 }
+
+/// Volumes `list_storage_content` answers when the call gives no `limit`.
+const VOLUME_ROWS: usize = 200;
 
 /// Output of `list_storage_content`.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -177,7 +187,8 @@ pub(super) struct StorageContentOutput {
     /// The node it was read from.
     pub(crate) node: String,
     pub(crate) volumes: Vec<VolumeLine>,
-    pub(crate) count: usize,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
 }
 
 async fn list_storage_content_handler(
@@ -191,6 +202,7 @@ async fn list_storage_content_handler(
     if p.vmid.is_some_and(|v| v < 100) {
         return Err(ToolError::invalid("vmid", "VMIDs start at 100"));
     }
+    let window = Window::new(p.limit, p.offset, VOLUME_ROWS, MAX_ROWS)?;
     let node = storage_node(ctx, &storage, p.node).await?;
     let mut volumes: Vec<VolumeLine> = ctx
         .client
@@ -200,10 +212,11 @@ async fn list_storage_content_handler(
         .map(VolumeLine::from)
         .collect();
     volumes.sort_by(|a, b| (&a.content, &a.volid).cmp(&(&b.content, &b.volid)));
+    let (volumes, page) = window.cut(volumes, "volumes", "filter (content, vmid)");
     Ok(StorageContentOutput {
         storage,
         node,
-        count: volumes.len(),
         volumes,
+        page,
     })
 }

@@ -6,7 +6,7 @@ use pve_client::{GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::guest_list::{self, GuestLine, GuestListParams, PageInfo};
+use super::guest_list::{self, GuestLine, GuestListParams, GuestPage};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
@@ -39,7 +39,7 @@ pub(crate) fn get_containers() -> ToolSpec {
 pub(crate) struct ContainersOutput {
     pub(crate) containers: Vec<GuestLine>,
     #[serde(flatten)]
-    pub(crate) page: PageInfo,
+    pub(crate) page: GuestPage,
 }
 
 async fn get_containers_handler(

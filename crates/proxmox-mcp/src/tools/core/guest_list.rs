@@ -1,7 +1,7 @@
 //! The compact guest list shared by `get_vms` and `get_containers`: one
 //! `/cluster/resources?type=vm` call, filtered by kind, node, status, tag, name and pool, then
-//! paged (`limit`, `offset`), projected (`fields`) or summarised (`summary`, see
-//! `guest_summary.rs`).
+//! paged (`limit`, `offset`, see `paging.rs`), projected (`fields`: the short row by default,
+//! `all` for the live figures too) or summarised (`summary`, see `guest_summary.rs`).
 
 use pve_client::GuestKind;
 use schemars::JsonSchema;
@@ -11,11 +11,10 @@ use super::guest_summary::{self, Summary};
 use crate::error::ToolError;
 use crate::registry::{ToolCtx, lenient};
 use crate::tools::common::{StatusFilter, gib, is_false, mib, percent, split_tags};
+use crate::tools::paging::{MAX_ROWS, PageInfo, Window};
 
 /// Rows answered when the call gives no `limit`.
-pub(crate) const DEFAULT_LIMIT: usize = 200;
-/// The most rows one call answers.
-const MAX_LIMIT: usize = 1000;
+const DEFAULT_LIMIT: usize = 200;
 
 /// Parameters of `get_vms` and `get_containers`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -42,7 +41,7 @@ pub(crate) struct GuestListParams {
     /// Rows to skip.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) offset: Option<u32>,
-    /// Row fields to keep.
+    /// Fields, or all.
     #[serde(default)]
     pub(crate) fields: Option<FieldList>,
     /// Counts, not rows.
@@ -85,7 +84,10 @@ pub(crate) struct GuestLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) status: Option<String>,
     /// Virtual CPUs.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "whole_as_integer"
+    )]
     pub(crate) cpus: Option<f64>,
     /// CPU use in percent of its CPUs (running guests).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,6 +118,36 @@ pub(crate) struct GuestLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) pool: Option<String>,
 }
+
+/// A count that is whole (as virtual CPUs mostly are) written as an integer: `2`, not `2.0`,
+/// which costs an agent a token less per row; `0.5` stays as it is.
+fn whole_as_integer<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        #[allow(clippy::cast_possible_truncation)]
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => s.serialize_i64(*x as i64),
+        Some(x) => s.serialize_f64(*x),
+        None => s.serialize_none(),
+    }
+}
+
+/// The short row answered when the call gives no `fields`: what a guest is (the live figures,
+/// `cpu_percent`, `memory_used_mb`, `disk_used_gb`, `disk_gb` and `uptime_seconds`, come with
+/// `fields`). Its size keeps a default page of 200 rows within an agent's context budget.
+const DEFAULT_FIELDS: &[&str] = &[
+    "vmid",
+    "name",
+    "node",
+    "status",
+    "cpus",
+    "memory_mb",
+    "template",
+    "lock",
+    "tags",
+    "pool",
+];
+
+/// The `fields` value that keeps every field.
+const ALL: &str = "all";
 
 /// The names `fields` accepts, in row order.
 const FIELDS: &[&str] = &[
@@ -160,19 +192,11 @@ impl GuestLine {
     }
 }
 
-/// What a list answer says beside its rows.
+/// What a guest list answer says beside its rows.
 #[derive(Debug, Serialize, JsonSchema)]
-pub(crate) struct PageInfo {
-    /// Rows in this answer.
-    pub(crate) count: usize,
-    /// Guests matching the filters, all pages together.
-    pub(crate) total: usize,
-    /// The offset of the next page, when rows were left out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) next_offset: Option<usize>,
-    /// How to get the rest, when rows were left out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) hint: Option<String>,
+pub(crate) struct GuestPage {
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
     /// With summary: true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) summary: Option<Summary>,
@@ -183,25 +207,12 @@ pub(super) async fn list(
     ctx: &ToolCtx,
     kind: GuestKind,
     p: GuestListParams,
-) -> Result<(Vec<GuestLine>, PageInfo), ToolError> {
+) -> Result<(Vec<GuestLine>, GuestPage), ToolError> {
     let keep = match &p.fields {
-        None => None,
-        Some(f) => Some(checked_fields(f)?),
+        None => Some(DEFAULT_FIELDS.iter().map(|f| (*f).to_string()).collect()),
+        Some(f) => checked_fields(f)?,
     };
-    let limit = match p.limit {
-        None => DEFAULT_LIMIT,
-        Some(0) => return Err(ToolError::invalid("limit", "must be at least 1")),
-        Some(n) => usize::try_from(n).unwrap_or(MAX_LIMIT),
-    };
-    if limit > MAX_LIMIT {
-        return Err(ToolError::invalid(
-            "limit",
-            format!("must be at most {MAX_LIMIT}; page with offset"),
-        ));
-    }
-    let offset = p
-        .offset
-        .map_or(0, |o| usize::try_from(o).unwrap_or(usize::MAX));
+    let window = Window::new(p.limit, p.offset, DEFAULT_LIMIT, MAX_ROWS)?;
     let node = p.node.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let tag = p.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let name = p
@@ -253,60 +264,46 @@ pub(super) async fn list(
         })
         .collect();
     rows.sort_by_key(|g| g.vmid);
-    let total = rows.len();
     if p.summary == Some(true) {
-        let summary = guest_summary::of(&rows);
-        let info = PageInfo {
-            count: 0,
-            total,
-            next_offset: None,
-            hint: None,
-            summary: Some(summary),
+        let info = GuestPage {
+            page: PageInfo::none_of(rows.len()),
+            summary: Some(guest_summary::of(&rows)),
         };
         return Ok((Vec::new(), info));
     }
-    let page: Vec<GuestLine> = rows
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|g| match &keep {
-            Some(k) => g.project(k),
-            None => g,
-        })
-        .collect();
-    let end = offset.saturating_add(page.len());
-    let next_offset = (end < total).then_some(end);
     let noun = match kind {
         GuestKind::Qemu => "VMs",
         GuestKind::Lxc => "containers",
     };
-    let hint = next_offset.map(|next| {
-        format!(
-            "{} of {total} {noun} (from {offset}); call again with offset {next} for more, or \
-             filter (node, status, tag, name, pool), or summary: true",
-            page.len()
-        )
-    });
-    let info = PageInfo {
-        count: page.len(),
-        total,
-        next_offset,
-        hint,
+    let narrow = "filter (node, status, tag, name, pool); summary: true for counts, fields: all for live use";
+    let (page, info) = window.cut(rows, noun, narrow);
+    let page = match &keep {
+        Some(k) => page.into_iter().map(|g| g.project(k)).collect(),
+        None => page,
+    };
+    let info = GuestPage {
+        page: info,
         summary: None,
     };
     Ok((page, info))
 }
 
-/// The names of `fields`, each one a row field.
-fn checked_fields(f: &FieldList) -> Result<Vec<String>, ToolError> {
+/// The names of `fields`, each one a row field; `None` for `all`.
+fn checked_fields(f: &FieldList) -> Result<Option<Vec<String>>, ToolError> {
     let names = f.names();
+    if names.iter().any(|n| n == ALL) {
+        return Ok(None);
+    }
     if let Some(bad) = names.iter().find(|n| !FIELDS.contains(&n.as_str())) {
         return Err(ToolError::invalid(
             "fields",
-            format!("`{bad}` is not a row field (fields: {})", FIELDS.join(", ")),
+            format!(
+                "`{bad}` is not a row field (fields: {ALL}, or any of {})",
+                FIELDS.join(", ")
+            ),
         ));
     }
-    Ok(names)
+    Ok(Some(names))
 }
 
 #[cfg(test)]
@@ -318,9 +315,14 @@ mod tests {
     fn fields_come_as_a_list_or_a_text_and_are_checked() {
         let list: FieldList =
             serde_json::from_value(serde_json::json!(["vmid", "name,status"])).unwrap();
-        assert_eq!(checked_fields(&list).unwrap(), ["vmid", "name", "status"]);
+        assert_eq!(
+            checked_fields(&list).unwrap().unwrap(),
+            ["vmid", "name", "status"]
+        );
         let text: FieldList = serde_json::from_value(serde_json::json!(" name , node ")).unwrap();
-        assert_eq!(checked_fields(&text).unwrap(), ["name", "node"]);
+        assert_eq!(checked_fields(&text).unwrap().unwrap(), ["name", "node"]);
+        let all: FieldList = serde_json::from_value(serde_json::json!("all")).unwrap();
+        assert_eq!(checked_fields(&all).unwrap(), None);
         let bad: FieldList = serde_json::from_value(serde_json::json!(["nmae"])).unwrap();
         let e = checked_fields(&bad).unwrap_err().to_string();
         assert!(e.contains("nmae") && e.contains("cpu_percent"), "{e}");
@@ -357,6 +359,11 @@ mod tests {
         let mut keys = keys.clone();
         keys.sort_unstable();
         assert_eq!(keys, fields);
+        assert_eq!(
+            full["cpus"],
+            serde_json::json!(1),
+            "a whole count is an integer"
+        );
         let only = serde_json::to_value(row.project(&["status".into()])).unwrap();
         assert_eq!(only, serde_json::json!({"vmid": 100, "status": "running"}));
     }

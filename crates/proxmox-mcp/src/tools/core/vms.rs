@@ -7,7 +7,7 @@ use pve_client::{ErrorKind, GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::guest_list::{self, GuestLine, GuestListParams, PageInfo};
+use super::guest_list::{self, GuestLine, GuestListParams, GuestPage};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
@@ -37,7 +37,7 @@ pub(crate) fn get_vms() -> ToolSpec {
 pub(crate) struct VmsOutput {
     pub(crate) vms: Vec<GuestLine>,
     #[serde(flatten)]
-    pub(crate) page: PageInfo,
+    pub(crate) page: GuestPage,
 }
 
 async fn get_vms_handler(ctx: &ToolCtx, p: GuestListParams) -> Result<VmsOutput, ToolError> {

@@ -1,5 +1,5 @@
 //! `list_tasks` (toolset `tasks`): recent tasks of one node or of every online node, newest
-//! first, filtered by guest, state and type.
+//! first, filtered by guest, state and type, paged (`limit`, `offset`, see `paging.rs`).
 
 use futures_util::future::join_all;
 use pve_client::api::tasks::{TaskListQuery, TaskSummary};
@@ -10,12 +10,12 @@ use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::is_false;
+use crate::tools::paging::{PageInfo, Window};
 
 /// Default number of tasks returned.
-const DEFAULT_LIMIT: u32 = 20;
+const DEFAULT_LIMIT: usize = 20;
 /// Most tasks returned.
-const MAX_LIMIT: u32 = 500;
+const MAX_LIMIT: usize = 500;
 
 /// `list_tasks`.
 pub(crate) fn list_tasks() -> ToolSpec {
@@ -50,7 +50,7 @@ pub(super) enum TaskStateFilter {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListTasksParams {
-    /// Only this node (default: all).
+    /// Only this node.
     #[serde(default)]
     pub(crate) node: Option<String>,
     /// Only this guest.
@@ -63,13 +63,16 @@ pub(super) struct ListTasksParams {
     /// Task type (vzdump, qmstart...).
     #[serde(default, rename = "type")]
     pub(crate) task_type: Option<String>,
-    /// Only tasks since this Unix time.
+    /// Since this Unix time.
     #[serde(default, deserialize_with = "lenient::opt_int")]
     pub(crate) since: Option<i64>,
-    /// Max tasks (default 20).
+    /// Rows (default 20).
     #[serde(default, deserialize_with = "lenient::opt_int")]
     #[schemars(range(min = 1, max = 500))]
     pub(crate) limit: Option<u32>,
+    /// Rows to skip.
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub(crate) offset: Option<u32>,
 }
 
 /// One task.
@@ -104,10 +107,8 @@ pub(super) struct TaskLine {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct ListTasksOutput {
     pub(crate) tasks: Vec<TaskLine>,
-    pub(crate) count: usize,
-    /// More tasks matched than `limit` allowed.
-    #[serde(skip_serializing_if = "is_false")]
-    pub(crate) truncated: bool,
+    #[serde(flatten)]
+    pub(crate) page: PageInfo,
     /// Nodes whose tasks could not be read, with the reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) unreachable_nodes: Vec<String>,
@@ -139,8 +140,8 @@ fn line(t: TaskSummary) -> TaskLine {
     }
 }
 
-/// The PVE query for these filters, asking one more than `limit` to see truncation.
-fn query(p: &ListTasksParams, limit: u32) -> TaskListQuery {
+/// The PVE query for these filters, asking each node for its newest `reach` tasks.
+fn query(p: &ListTasksParams, reach: usize) -> TaskListQuery {
     let (source, statusfilter) = match p.status {
         None => ("all", None),
         Some(TaskStateFilter::Running) => ("active", None),
@@ -149,7 +150,7 @@ fn query(p: &ListTasksParams, limit: u32) -> TaskListQuery {
         Some(TaskStateFilter::Warning) => ("archive", Some("warning")),
     };
     TaskListQuery {
-        limit: Some(limit + 1),
+        limit: Some(u32::try_from(reach).unwrap_or(u32::MAX)),
         vmid: p.vmid,
         typefilter: p
             .task_type
@@ -168,19 +169,13 @@ async fn list_tasks_handler(
     ctx: &ToolCtx,
     p: ListTasksParams,
 ) -> Result<ListTasksOutput, ToolError> {
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ToolError::invalid(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let window = Window::new(p.limit, p.offset, DEFAULT_LIMIT, MAX_LIMIT)?;
     if let Some(v) = p.vmid
         && v < 100
     {
         return Err(ToolError::invalid("vmid", "VMIDs start at 100"));
     }
-    let q = query(&p, limit);
+    let q = query(&p, window.reach());
     let nodes: Vec<String> = match p.node.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
         Some(n) => vec![n.to_string()],
         None => ctx
@@ -195,14 +190,20 @@ async fn list_tasks_handler(
     let single = nodes.len() == 1 && p.node.is_some();
     let answers = join_all(nodes.iter().map(|n| {
         let q = &q;
-        async move { (n.clone(), ctx.client.tasks_list(n, q).await) }
+        async move { (n.clone(), ctx.client.tasks_page(n, q).await) }
     }))
     .await;
     let mut all = Vec::new();
+    let mut total = 0;
     let mut unreachable_nodes = Vec::new();
     for (node, answer) in answers {
         match answer {
-            Ok(tasks) => all.extend(tasks),
+            Ok((tasks, node_total)) => {
+                // PVE counts every task matching the filters; without it, what came back.
+                let counted = node_total.and_then(|t| usize::try_from(t).ok());
+                total += counted.unwrap_or(tasks.len()).max(tasks.len());
+                all.extend(tasks);
+            }
             // Asked for one node: its error is the answer.
             Err(e) if single => return Err(e.into()),
             Err(e) => unreachable_nodes.push(format!("{node}: {e}")),
@@ -213,13 +214,16 @@ async fn list_tasks_handler(
             .cmp(&a.starttime)
             .then_with(|| b.upid.cmp(&a.upid))
     });
-    let truncated = all.len() > limit as usize;
-    all.truncate(limit as usize);
-    let tasks: Vec<TaskLine> = all.into_iter().map(line).collect();
+    let page = window.slice(all);
+    let info = window.info(
+        page.len(),
+        total,
+        "tasks",
+        "filter (node, vmid, status, type, since)",
+    );
     Ok(ListTasksOutput {
-        count: tasks.len(),
-        tasks,
-        truncated,
+        tasks: page.into_iter().map(line).collect(),
+        page: info,
         unreachable_nodes,
     })
 }

@@ -2,7 +2,8 @@
 //! the demo cluster behind an app and its
 //! checks (`demo`), the REST door (`rest`), the MCP door over fixture tools and raw MCP over HTTP
 //! (`mcp`), the MCP door behind keys (`door`), the client scenarios every transport runs
-//! (`scenarios`), and the `proxmox-mcp` binary run as a process (`process`).
+//! (`scenarios`), tool calls in one Streamable HTTP session (`session`), and the `proxmox-mcp`
+//! binary run as a process (`process`).
 
 pub mod api;
 pub mod demo;
@@ -11,3 +12,4 @@ pub mod mcp;
 pub mod process;
 pub mod rest;
 pub mod scenarios;
+pub mod session;
