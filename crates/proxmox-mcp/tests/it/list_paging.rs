@@ -278,6 +278,27 @@ async fn no_arguments_on_a_small_cluster_answer_every_guest() {
     }
     let out = d.call("get_containers", json!(null)).await.unwrap();
     assert_eq!((&out["count"], &out["total"]), (&json!(40), &json!(40)));
+
+    // A homelab's page (up to 50 rows) keeps the live figures without `fields`; a bigger page
+    // gets the short row (above).
+    let home = Demo::with(ClusterBuilder::new().nodes(1).vms(12).cts(3).build(), 0.0).await;
+    let out = home.call("get_vms", json!({})).await.unwrap();
+    let rows = out["vms"].as_array().unwrap();
+    assert_eq!(rows.len(), 12);
+    let running: Vec<&Value> = rows.iter().filter(|r| r["status"] == "running").collect();
+    assert!(!running.is_empty(), "{out}");
+    for r in running {
+        for k in ["cpu_percent", "memory_used_mb", "uptime_seconds"] {
+            assert!(r.get(k).is_some(), "{k} in a homelab row: {r}");
+        }
+    }
+    let big = d.call("get_vms", json!({})).await.unwrap();
+    assert!(
+        big["vms"][0].get("memory_used_mb").is_none()
+            && big["vms"][0].get("uptime_seconds").is_none(),
+        "{}",
+        big["vms"][0]
+    );
 }
 
 #[tokio::test]

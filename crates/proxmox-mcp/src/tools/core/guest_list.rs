@@ -1,6 +1,7 @@
 //! The compact guest list shared by `get_vms` and `get_containers`: one
 //! `/cluster/resources?type=vm` call, filtered by kind, node, status, tag, name and pool, then
-//! paged (`limit`, `offset`, see `paging.rs`), projected (`fields`: the short row by default,
+//! paged (`limit`, `offset`, see `paging.rs`), projected (`fields`: by default every field on a
+//! page of up to 50 rows, the short row on a bigger one,
 //! `all` for the live figures too) or summarised (`summary`, see `guest_summary.rs`).
 
 use pve_client::GuestKind;
@@ -130,9 +131,14 @@ fn whole_as_integer<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok
     }
 }
 
-/// The short row answered when the call gives no `fields`: what a guest is (the live figures,
-/// `cpu_percent`, `memory_used_mb`, `disk_used_gb`, `disk_gb` and `uptime_seconds`, come with
-/// `fields`). Its size keeps a default page of 200 rows within an agent's context budget.
+/// Pages of at most this many rows come with every field when the call gives no `fields`: a
+/// homelab's `get_vms {}` shows the live figures as it always did.
+const FULL_ROWS_UP_TO: usize = 50;
+
+/// The short row answered for a bigger page when the call gives no `fields`: what a guest is
+/// (the live figures, `cpu_percent`, `memory_used_mb`, `disk_used_gb`, `disk_gb` and
+/// `uptime_seconds`, come with `fields`). Its size keeps a default page of 200 rows within an
+/// agent's context budget.
 const DEFAULT_FIELDS: &[&str] = &[
     "vmid",
     "name",
@@ -208,10 +214,8 @@ pub(super) async fn list(
     kind: GuestKind,
     p: GuestListParams,
 ) -> Result<(Vec<GuestLine>, GuestPage), ToolError> {
-    let keep = match &p.fields {
-        None => Some(DEFAULT_FIELDS.iter().map(|f| (*f).to_string()).collect()),
-        Some(f) => checked_fields(f)?,
-    };
+    // `None`: no `fields` given; `Some(None)`: every field.
+    let asked = p.fields.as_ref().map(checked_fields).transpose()?;
     let window = Window::new(p.limit, p.offset, DEFAULT_LIMIT, MAX_ROWS)?;
     let node = p.node.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let tag = p.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
@@ -277,6 +281,10 @@ pub(super) async fn list(
     };
     let narrow = "filter (node, status, tag, name, pool); summary: true for counts, fields: all for live use";
     let (page, info) = window.cut(rows, noun, narrow);
+    let keep = asked.unwrap_or_else(|| {
+        (page.len() > FULL_ROWS_UP_TO)
+            .then(|| DEFAULT_FIELDS.iter().map(|f| (*f).to_string()).collect())
+    });
     let page = match &keep {
         Some(k) => page.into_iter().map(|g| g.project(k)).collect(),
         None => page,
