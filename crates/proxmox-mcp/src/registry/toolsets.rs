@@ -68,6 +68,12 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
                       on a node ([guard.node_commands]).",
         default: false,
     },
+    Toolset {
+        name: "monitoring",
+        description: "Metrics history of nodes, guests and storages; node logs and the cluster \
+                      log; node services and pending updates (read-only).",
+        default: false,
+    },
 ];
 
 /// Keyword for every toolset.

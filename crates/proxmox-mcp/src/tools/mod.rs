@@ -1,5 +1,5 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
-//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`; what several
+//! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `api/`, `ssh/`, `monitoring/`; what several
 //! share in `common.rs` and `power.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
@@ -10,6 +10,7 @@ mod backups;
 pub(crate) mod common;
 pub(crate) mod core;
 mod migration;
+mod monitoring;
 mod power;
 mod provisioning;
 mod snapshots;
@@ -76,5 +77,10 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         backups::list_storage_content(),
         api::proxmox_api(),
         ssh::node::execute_node_command(),
+        monitoring::get_metrics(),
+        monitoring::get_node_logs(),
+        monitoring::get_cluster_log(),
+        monitoring::list_node_services(),
+        monitoring::list_updates(),
     ]
 }

@@ -53,6 +53,7 @@ mod tools_backups;
 mod tools_containers_admin;
 mod tools_errors;
 mod tools_migration;
+mod tools_monitoring;
 mod tools_provisioning;
 mod tools_snapshots;
 mod tools_ssh;

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cluster;
 pub mod guest;
 pub mod lxc;
+pub mod monitor;
 pub mod nodes;
 pub mod qemu;
 pub mod snapshot;
