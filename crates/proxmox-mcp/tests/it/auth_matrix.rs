@@ -56,6 +56,11 @@ const TOOLS: &[(&str, &str, u16)] = &[
     // listed for every key (a GET needs only `read`, see `LISTED_FOR_EVERY_KEY`).
     ("proxmox_api", "admin", 422),
     ("execute_node_command", "admin", 422),
+    ("get_metrics", "read", 422),
+    ("get_node_logs", "read", 422),
+    ("get_cluster_log", "read", 200),
+    ("list_node_services", "read", 422),
+    ("list_updates", "read", 200),
 ];
 
 /// Tools whose access is that of each call: listed for every key.
