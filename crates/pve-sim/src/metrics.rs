@@ -102,6 +102,10 @@ impl Phases {
     }
 }
 
+/// How far network and disk rates swing around their average (a fraction of it, below 1 so
+/// that counters only grow).
+const SWING: f64 = 0.5;
+
 /// A stable per-guest factor in 0.5..1.5, from the VMID (for network and disk rates).
 fn rate_factor(seed: u32) -> f64 {
     0.5 + f64::from(seed.wrapping_mul(2_654_435_761) % 1000) / 1000.0
@@ -235,12 +239,20 @@ pub(crate) fn guest_usage_at(g: &Guest, f: &GuestFacts<'_>, at: &Phases) -> Gues
         }
     };
     let r = rate_factor(g.vmid);
-    // Average rates in bytes/s, scaled by how busy the guest is; counters only grow with uptime.
+    // Average rates in bytes/s, scaled by how busy the guest is. Each rate swings by half
+    // around its average (network over 97 s, disk I/O over an hour); a counter is its rate's
+    // integral, `uptime` plus the swing's bounded part, so it only grows and the rates RRD
+    // derives from it move.
     let busy = 0.2 + g.base_cpu * 4.0;
-    let netin = (uptime * 12_000.0 * r * busy) as u64;
-    let netout = (uptime * 7_500.0 * (2.0 - r) * busy) as u64;
-    let diskread = (uptime * 40_000.0 * r) as u64 + 150 * 1024 * 1024;
-    let diskwrite = (uptime * 25_000.0 * (2.0 - r) * busy) as u64 + 20 * 1024 * 1024;
+    let swing = |seed: u32, turn: f64, period: f64| {
+        SWING * period / std::f64::consts::TAU * (1.0 - wave_at(seed, turn + 0.25))
+    };
+    let net = uptime + swing(g.vmid ^ 9, at.t97, 97.0);
+    let io = uptime + swing(g.vmid ^ 11, at.t3600, 3600.0);
+    let netin = (net * 12_000.0 * r * busy) as u64;
+    let netout = (net * 7_500.0 * (2.0 - r) * busy) as u64;
+    let diskread = (io * 40_000.0 * r) as u64 + 150 * 1024 * 1024;
+    let diskwrite = (io * 25_000.0 * (2.0 - r) * busy) as u64 + 20 * 1024 * 1024;
     GuestUsage {
         cpu,
         mem,
@@ -438,6 +450,23 @@ mod tests {
         assert_eq!(
             guest_usage(&guest(100, false), 5_000.0),
             GuestUsage::default()
+        );
+    }
+
+    #[test]
+    fn rates_swing_around_their_average() {
+        let g = guest(101, true);
+        let rate = |t: f64| (guest_usage(&g, t + 1.0).netin - guest_usage(&g, t).netin) as f64;
+        let rates: Vec<f64> = (0..300).map(|i| rate(10_000.0 + f64::from(i))).collect();
+        let avg = rates.iter().sum::<f64>() / rates.len() as f64;
+        let (min, max) = (
+            rates.iter().copied().fold(f64::MAX, f64::min),
+            rates.iter().copied().fold(f64::MIN, f64::max),
+        );
+        assert!(min > 0.0, "counters only grow");
+        assert!(
+            min < 0.7 * avg && max > 1.3 * avg,
+            "{min}..{max} around {avg}"
         );
     }
 

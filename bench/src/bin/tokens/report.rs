@@ -13,7 +13,7 @@ use crate::surface::{ParamCost, Surface};
 /// The default toolsets' model-visible list, in o200k tokens.
 const BUDGET_DEFAULT_LIST: usize = 2_500;
 /// Every toolset's model-visible list, in o200k tokens.
-const BUDGET_ALL_LIST: usize = 7_300;
+const BUDGET_ALL_LIST: usize = 10_200;
 /// A default `get_vms` answer on the large cluster, in o200k tokens.
 const BUDGET_GET_VMS: usize = 8_000;
 /// A `get_cluster_overview` answer on the large cluster ("a few hundred"), in o200k tokens.

@@ -61,6 +61,7 @@ const VM_AUDIT: &[Need] = &[need(&["VM.Audit"], AclScope::Vms)];
 const VM_POWER: &[Need] = &[need(&["VM.PowerMgmt"], AclScope::Vms)];
 const NODE_AUDIT: &[Need] = &[need(&["Sys.Audit"], AclScope::Nodes)];
 const NODE_MODIFY: &[Need] = &[need(&["Sys.Modify"], AclScope::Nodes)];
+const NODE_SYSLOG: &[Need] = &[need(&["Sys.Syslog"], AclScope::Nodes)];
 const SNAPSHOT: &[Need] = &[need(&["VM.Snapshot"], AclScope::Vms)];
 const ROLLBACK: &[Need] = &[need(
     &["VM.Snapshot", "VM.Snapshot.Rollback"],
@@ -264,6 +265,13 @@ pub(crate) fn needs(tool: &str) -> Option<&'static [Need]> {
         "list_available_templates" => &[],
         // Each endpoint checks its own privileges; the tool itself needs only a login.
         "proxmox_api" => &[],
+        // A node's history; a guest's needs VM.Audit, a storage's Datastore.Audit instead.
+        "get_metrics" | "list_node_services" => NODE_AUDIT,
+        "get_node_logs" => NODE_SYSLOG,
+        // Without Sys.Syslog on `/`, PVE gives only the token's own entries (no 403).
+        "get_cluster_log" => &[],
+        // PVE checks Sys.Modify on the node even to read the pending updates.
+        "list_updates" => NODE_MODIFY,
         _ => return None,
     })
 }

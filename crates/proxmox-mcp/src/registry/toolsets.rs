@@ -94,6 +94,12 @@ pub(crate) const TOOLSETS: &[Toolset] = &[
         default: false,
     },
     Toolset {
+        name: "monitoring",
+        description: "Metrics history of nodes, guests and storages; node logs and the cluster \
+                      log; node services and pending updates (read-only).",
+        default: false,
+    },
+    Toolset {
         name: "dynamic",
         description: "The toolsets of an MCP session: list them, turn one on or off. Served \
                       with --dynamic-toolsets only (never named in --toolsets).",

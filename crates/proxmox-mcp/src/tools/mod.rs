@@ -1,7 +1,7 @@
 //! Every tool, one file or directory per toolset (`core/`, `tasks/`, `snapshots.rs`,
 //! `backups/`, `vm_config.rs`, `provisioning/`, `migration.rs`, `network/`, `storage/`, `api/`,
-//! `ssh/`, `power/`, `cluster/`, `toolsets.rs`; what several share in `common.rs`,
-//! `power/mod.rs` and `paging.rs`). Each file declares, per tool: params struct, output struct, a
+//! `ssh/`, `power/`, `cluster/`, `monitoring/`, `toolsets.rs`; what several share in
+//! `common.rs`, `power/mod.rs` and `paging.rs`). Each file declares, per tool: params struct, output struct, a
 //! `ToolSpec` constructor and a typed handler. `all()` lists them in the documented order.
 //!
 //! Must not import rmcp or axum: tools are called the same way by every front door.
@@ -12,6 +12,7 @@ mod cluster;
 pub(crate) mod common;
 pub(crate) mod core;
 mod migration;
+mod monitoring;
 mod network;
 pub(crate) mod paging;
 mod power;
@@ -103,6 +104,11 @@ pub(crate) fn all() -> Vec<ToolSpec> {
         power::resume_container(),
         cluster::get_ha_status(),
         cluster::list_pools(),
+        monitoring::get_metrics(),
+        monitoring::get_node_logs(),
+        monitoring::get_cluster_log(),
+        monitoring::list_node_services(),
+        monitoring::list_updates(),
         toolsets::list_toolsets(),
         toolsets::enable_toolset(),
         toolsets::disable_toolset(),

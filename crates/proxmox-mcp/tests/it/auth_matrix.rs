@@ -78,6 +78,11 @@ const TOOLS: &[(&str, &str, u16)] = &[
     ("resume_container", "operate", 422),
     ("get_ha_status", "read", 200),
     ("list_pools", "read", 200),
+    ("get_metrics", "read", 422),
+    ("get_node_logs", "read", 422),
+    ("get_cluster_log", "read", 200),
+    ("list_node_services", "read", 422),
+    ("list_updates", "read", 200),
 ];
 
 /// Tools whose access is that of each call: listed for every key.

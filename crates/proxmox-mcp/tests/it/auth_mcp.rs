@@ -54,6 +54,11 @@ fn tools_for(scope: &str) -> Vec<String> {
         "list_pools",
         // Listed for every key: each call needs the scope of its method.
         "proxmox_api",
+        "get_metrics",
+        "get_node_logs",
+        "get_cluster_log",
+        "list_node_services",
+        "list_updates",
     ];
     const ADMIN: &[&str] = &[
         "stop_vm",

@@ -209,10 +209,13 @@ async fn missing_privileges_name_the_tools_that_will_fail() {
         let mut v: Vec<String> = proxmox_mcp::builtin_tools()
             .unwrap()
             .tools()
-            // PVE's migration preflight needs VM.Migrate, which an auditor lacks; the
-            // endpoints proxmox_api calls check their own privileges (it needs only a login).
+            // PVE's migration preflight needs VM.Migrate, a node's journal Sys.Syslog, its
+            // pending updates Sys.Modify, which an auditor lacks; the endpoints proxmox_api
+            // calls check their own privileges (it needs only a login).
             .filter(|t| {
-                (t.access != Access::Read || t.name == "check_migration") && t.name != "proxmox_api"
+                (t.access != Access::Read
+                    || ["check_migration", "get_node_logs", "list_updates"].contains(&t.name))
+                    && t.name != "proxmox_api"
             })
             // Commands over SSH need only reads of the API (the SSH key is their gate).
             .filter(|t| !["execute_container_command", "execute_node_command"].contains(&t.name))

@@ -58,6 +58,7 @@ mod tools_containers_admin;
 mod tools_containers_more;
 mod tools_errors;
 mod tools_migration;
+mod tools_monitoring;
 mod tools_network;
 mod tools_overview;
 mod tools_power_more;

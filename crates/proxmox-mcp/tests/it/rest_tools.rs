@@ -426,6 +426,36 @@ async fn every_tool_answers_over_rest_and_acts_on_the_cluster() {
         ],
     )
     .await;
+    post(
+        "get_metrics",
+        json!({"vmid": 100, "timeframe": "day", "points": 7}),
+        &[("/kind", json!("vm")), ("/points", json!(7))],
+    )
+    .await;
+    post(
+        "get_node_logs",
+        json!({"node": "pve01", "lines": 3}),
+        &[("/count", json!(3))],
+    )
+    .await;
+    post(
+        "get_cluster_log",
+        json!({"limit": 2}),
+        &[("/count", json!(2))],
+    )
+    .await;
+    post(
+        "list_node_services",
+        json!({"node": "pve03"}),
+        &[("/node", json!("pve03"))],
+    )
+    .await;
+    post(
+        "list_updates",
+        json!({"node": "pve02"}),
+        &[("/nodes/0/security", json!(2))],
+    )
+    .await;
 
     // The overview, the power, cluster and backup-job tools.
     post(

@@ -12,6 +12,7 @@ pub mod guest;
 pub mod ha;
 pub mod lxc;
 pub mod lxc_admin;
+pub mod monitor;
 pub mod network;
 pub mod nodes;
 pub mod pools;

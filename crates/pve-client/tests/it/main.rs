@@ -5,6 +5,7 @@
 mod auth;
 mod calls_cluster;
 mod calls_guests;
+mod calls_monitor;
 mod calls_network;
 mod calls_storage;
 mod contract;

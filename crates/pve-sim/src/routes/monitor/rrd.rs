@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::Sim;
-use crate::metrics::{guest_usage, node_usage};
+use crate::metrics::{GuestSum, guest_facts, guest_usage, guest_usage_with, node_usage_from};
 use crate::route::{ApiError, Call};
 use crate::state::{Guest, GuestKind, PowerState, SimTime};
 
@@ -53,10 +53,14 @@ fn is_max(call: &Call) -> bool {
     call.str("cf") == Some("MAX")
 }
 
+/// Whether a guest ran at `t`: it runs now and had started by then.
+fn ran_at(g: &Guest, t: SimTime) -> bool {
+    g.status == PowerState::Running && g.started_at.is_some_and(|s| s <= t)
+}
+
 /// A guest's figures at `t`: zeros before it was started (or when it is stopped).
 fn guest_at(g: &Guest, t: SimTime) -> [f64; 7] {
-    let running = g.status == PowerState::Running && g.started_at.is_some_and(|s| s <= t);
-    if !running {
+    if !ran_at(g, t) {
         return [0.0; 7];
     }
     let u = guest_usage(g, t);
@@ -123,7 +127,14 @@ pub(super) fn node(sim: &mut Sim, call: &Call) -> Result<Value, ApiError> {
         .map(|t| {
             let mut cols: [Vec<f64>; 7] = Default::default();
             for at in samples(t, s) {
-                let u = node_usage(c, node, at);
+                // The node's live figures at `at`, from the guests that ran then: a guest
+                // started since adds nothing to the points before its start.
+                let mut sum = GuestSum::default();
+                for g in guests.iter().filter(|g| ran_at(g, at)) {
+                    let f = guest_facts(g);
+                    sum.add(&f, &guest_usage_with(g, &f, at));
+                }
+                let u = node_usage_from(node, sum, at);
                 let (netin, netout) = guests.iter().fold((2_000.0, 1_500.0), |(i, o), g| {
                     let x = guest_at(g, at);
                     (i + x[3], o + x[4])

@@ -31,6 +31,14 @@ async fn rrd_history_follows_the_live_figures() {
         "{mem} vs {live_mem}"
     );
     assert!(last["netin"].as_f64().unwrap() > 0.0);
+    // Rates move with time, as the counters of /cluster/resources grow unevenly.
+    let mut rates: Vec<i64> = points
+        .iter()
+        .map(|p| p["netin"].as_f64().unwrap() as i64)
+        .collect();
+    rates.sort_unstable();
+    rates.dedup();
+    assert!(rates.len() > 10, "flat network history: {rates:?}");
     let max = sim
         .get(
             "/nodes/pve01/qemu/100/rrddata",
@@ -168,4 +176,45 @@ async fn logs_show_the_tasks_that_ran() {
     assert!(newest["msg"].as_str().unwrap().contains(&upid_text));
     let times: Vec<i64> = log.iter().map(|e| e["time"].as_i64().unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+}
+
+#[tokio::test]
+async fn a_guest_started_now_leaves_the_node_history_as_it_was() {
+    let sim = start().await;
+    let before = node_memory(&sim).await;
+    let upid = sim.post("/nodes/pve01/qemu/103/status/start", &[]).await;
+    assert_eq!(finish(&sim, upid.data()).await, "OK");
+    let after = node_memory(&sim).await;
+    // The instants both histories show (the start took simulated time) keep their use: VM
+    // 103 ran at none of them.
+    let common: Vec<&(i64, f64)> = after
+        .iter()
+        .filter(|p| before.iter().any(|b| b.0 == p.0))
+        .collect();
+    assert!(!common.is_empty(), "{before:?} vs {after:?}");
+    for p in &common {
+        assert!(
+            before.contains(p),
+            "history rewritten by a start at {}",
+            p.0
+        );
+    }
+    // The points since count it, as the live figure does.
+    let was = common.iter().map(|p| p.1).fold(0.0, f64::max);
+    let last = after.last().unwrap().1;
+    assert!(last > was, "{last} vs {was}");
+    let node = sim.get("/nodes/pve01/status", &[]).await;
+    let live = node.data()["memory"]["used"].as_f64().unwrap();
+    assert!((live - last).abs() / live < 0.1, "{live} vs {last}");
+}
+
+/// The hour history of pve01's memory use: (time, bytes).
+async fn node_memory(sim: &crate::support::TestSim) -> Vec<(i64, f64)> {
+    let r = sim
+        .get("/nodes/pve01/rrddata", &[("timeframe", "hour")])
+        .await;
+    list(r.data())
+        .iter()
+        .map(|p| (p["time"].as_i64().unwrap(), p["memused"].as_f64().unwrap()))
+        .collect()
 }
