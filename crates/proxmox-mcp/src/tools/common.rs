@@ -359,6 +359,11 @@ pub(crate) fn split_tags(tags: Option<&str>) -> Vec<String> {
         .collect()
 }
 
+/// `Some(trimmed)` unless absent or blank: an optional name as agents send it.
+pub(crate) fn trimmed(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
 /// `false` is the common case: skip it in compact lists.
 pub(crate) fn is_false(b: &bool) -> bool {
     !*b

@@ -16,7 +16,7 @@ use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::common::{WAIT_FOR_TASK, trimmed};
 use crate::tools::paging::{MAX_ROWS, PageInfo, Window};
 
 /// The toolset of this file's tools.
@@ -44,7 +44,7 @@ pub(super) async fn locate(
             e.into()
         }
     })?;
-    match node.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+    match trimmed(node) {
         Some(n) if n != loc.node => Err(ToolError::invalid(
             "node",
             format!(

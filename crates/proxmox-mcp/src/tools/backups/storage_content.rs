@@ -10,7 +10,7 @@ use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::is_false;
+use crate::tools::common::{is_false, trimmed};
 use crate::tools::paging::{MAX_ROWS, PageInfo, Window};
 
 /// The node to reach `storage` through: `node` when given (it must have the storage), else the
@@ -41,7 +41,7 @@ pub(crate) async fn storage_node(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    match node.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+    match trimmed(node) {
         Some(n) if on.iter().any(|(x, _)| *x == n) => Ok(n),
         Some(n) => Err(ToolError::invalid(
             "node",

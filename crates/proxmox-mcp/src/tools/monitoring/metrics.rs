@@ -14,6 +14,7 @@ use crate::error::ToolError;
 use crate::handler;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::trimmed;
 
 /// Points returned when `points` is not given.
 const DEFAULT_POINTS: u32 = 60;
@@ -200,11 +201,6 @@ const STORAGE_SERIES: &[SeriesSpec] = &[
 ];
 const STORAGE_TOTALS: &[(&str, &str, f64)] = &[("total_mb", "total", 1.0 / MB)];
 
-/// A name given or not, blanks as not.
-fn given(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 /// The node where `storage` is active: the first online node listing it.
 async fn storage_node(ctx: &ToolCtx, storage: &str) -> Result<String, ToolError> {
     ctx.client
@@ -244,7 +240,7 @@ async fn get_metrics_handler(ctx: &ToolCtx, p: MetricsParams) -> Result<MetricsO
             format!("must be between 1 and {MAX_POINTS}"),
         ));
     }
-    let (node, storage) = (given(p.node), given(p.storage));
+    let (node, storage) = (trimmed(p.node), trimmed(p.storage));
     if p.vmid.is_some() && storage.is_some() {
         return Err(ToolError::invalid(
             "storage",

@@ -7,12 +7,13 @@ use pve_client::api::lxc::LxcClone;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{TOOLSET, is_dns_name, new_vmid, trimmed};
+use super::{TOOLSET, is_dns_name, new_vmid};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::trimmed;
 use crate::tools::common::{TaskOutcome, guest_error, guest_node, wait_task};
 
 const KIND: GuestKind = GuestKind::Lxc;

@@ -12,13 +12,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::from_template::SshKeys;
-use super::{TOOLSET, is_dns_name, new_vmid, trimmed};
+use super::{TOOLSET, is_dns_name, new_vmid};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
 use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::common::trimmed;
 use crate::tools::common::{TaskOutcome, guest_error, guest_node, is_false, wait_task};
 use crate::tools::power::guest_status;
 use crate::tools::vm_config::masked;

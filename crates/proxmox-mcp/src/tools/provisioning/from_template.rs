@@ -11,12 +11,13 @@ use pve_client::{GuestKind, Params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{CloneRequest, TOOLSET, start_clone, trimmed};
+use super::{CloneRequest, TOOLSET, start_clone};
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
+use crate::tools::common::trimmed;
 use crate::tools::common::{TaskOutcome, guest_error, is_false, wait_task};
 use crate::tools::power::guest_status;
 

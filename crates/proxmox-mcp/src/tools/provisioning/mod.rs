@@ -25,7 +25,7 @@ use crate::handler;
 use crate::registry::TaskWait;
 use crate::registry::lenient;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::WAIT_FOR_TASK;
+use crate::tools::common::{WAIT_FOR_TASK, trimmed};
 
 /// The toolset of these tools.
 pub(super) const TOOLSET: &str = "provisioning";
@@ -255,11 +255,6 @@ pub(crate) async fn new_vmid(
         }),
         None => Ok(ctx.client.next_id(None).await?),
     }
-}
-
-/// `Some(trimmed)` unless absent or blank.
-pub(crate) fn trimmed(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// A DNS name as PVE's `dns-name` format accepts it.

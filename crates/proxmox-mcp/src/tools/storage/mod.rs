@@ -18,6 +18,7 @@ use pve_client::GuestKind;
 use pve_client::api::guest::GuestConfig;
 
 use crate::error::ToolError;
+use crate::tools::common::trimmed;
 
 /// The toolset of these tools.
 const TOOLSET: &str = "storage";
@@ -83,7 +84,7 @@ fn pick_disk(
         }
     };
     let noun = kind.noun();
-    match disk.map(|d| d.trim().to_string()).filter(|d| !d.is_empty()) {
+    match trimmed(disk) {
         Some(d) => all.iter().find(|(k, _)| *k == d).cloned().ok_or_else(|| {
             ToolError::invalid(
                 "disk",

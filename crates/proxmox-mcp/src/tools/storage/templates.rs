@@ -9,7 +9,7 @@ use super::TOOLSET;
 use crate::error::ToolError;
 use crate::handler;
 use crate::registry::{Access, ToolCtx, ToolDef, ToolSpec};
-use crate::tools::common::mib;
+use crate::tools::common::{mib, trimmed};
 
 /// `list_available_templates`.
 pub(crate) fn list_available_templates() -> ToolSpec {
@@ -71,7 +71,7 @@ pub(super) async fn node_or_first(
     ctx: &ToolCtx,
     node: Option<String>,
 ) -> Result<String, ToolError> {
-    if let Some(n) = node.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+    if let Some(n) = trimmed(node) {
         return Ok(n);
     }
     let mut nodes = ctx.client.nodes().await?;
